@@ -1,0 +1,127 @@
+import type { Duplex } from 'node:stream';
+import { ReasonCode } from '../protocol/reason-codes.js';
+import type { Logger } from '../shared/log.js';
+import type { BrokerStore } from '../storage/broker-store.js';
+import { watchCompletion } from './completion.js';
+import { Connection } from './connection.js';
+import { Counters } from './counters.js';
+import type { BrokerHooks } from './hooks.js';
+import { Message } from './message.js';
+import type { ResolvedBrokerOptions } from './options.js';
+import { RetainedMessages } from './retained.js';
+import { Router, type RouteResult } from './router.js';
+import type { SessionContext } from './session.js';
+import { SessionRegistry } from './session-registry.js';
+import type { BrokerStats } from './stats.js';
+import { TopicTree } from './topic-tree.js';
+
+/**
+ * The engine's shared state, used by connections and handlers: the subscription tree,
+ * retained messages, sessions, the router, counters. No sockets are opened here.
+ */
+export class BrokerCore implements SessionContext {
+  readonly options: ResolvedBrokerOptions;
+  readonly store: BrokerStore;
+  readonly logger: Logger;
+  readonly hooks: BrokerHooks;
+  readonly counters = new Counters();
+  readonly tree = new TopicTree();
+  readonly retained: RetainedMessages;
+  readonly router: Router;
+  readonly registry: SessionRegistry;
+  readonly connections = new Set<Connection>();
+  readonly startedAt = Date.now();
+  closing = false;
+
+  constructor(options: ResolvedBrokerOptions, store: BrokerStore, logger: Logger, hooks: BrokerHooks) {
+    this.options = options;
+    this.store = store;
+    this.logger = logger;
+    this.hooks = hooks;
+    this.retained = new RetainedMessages(store);
+    this.router = new Router(this.tree, this.retained, this.counters);
+    this.registry = new SessionRegistry(this, this.tree, this.router);
+  }
+
+  /** Restores sessions and retained messages from the store. */
+  async restore(): Promise<void> {
+    const now = Date.now();
+    for (const record of await this.store.loadRetained()) {
+      const message = new Message(record);
+      if (message.isExpired(now)) watchCompletion(this.store.deleteRetained(record.topic), (e) => this.onStoreError(e));
+      else this.retained.restore(message);
+    }
+    await this.registry.restore(now);
+  }
+
+  /** Takes a new network connection (any duplex stream: TCP, TLS, WebSocket, in-memory). */
+  attach(socket: Duplex): Connection {
+    const connection = new Connection(this, socket);
+    this.connections.add(connection);
+    this.counters.connectionsTotal++;
+    return connection;
+  }
+
+  /** Routes an application message (from a client, a will, `$SYS`, or an in-process service). */
+  publish(message: Message): RouteResult {
+    return this.router.publish(message);
+  }
+
+  /** Called once by a connection when it closes: will, session detach. */
+  connectionClosed(connection: Connection, wasConnected: boolean): void {
+    this.connections.delete(connection);
+    if (!wasConnected) return;
+    this.counters.connected--;
+    const session = connection.session;
+    if (session === undefined) return;
+    const will = connection.normalDisconnect ? undefined : connection.will;
+    if (session.channel === connection) {
+      this.registry.detach(session);
+      if (will !== undefined) this.registry.scheduleWill(session, will);
+    } else if (will !== undefined && will.delaySeconds === 0) {
+      // Taken over: the new connection resumes the session, so only an undelayed will goes out [MQTT-3.1.3-9].
+      watchCompletion(this.publish(will.message).completion, (e) => this.onStoreError(e));
+    }
+  }
+
+  /** SessionContext: a background store write failed. */
+  onStoreError(error: unknown): void {
+    this.logger.error({ err: error instanceof Error ? error.message : String(error) }, 'store write failed');
+  }
+
+  /** Live figures. */
+  stats(): BrokerStats {
+    const c = this.counters;
+    const sessions = this.registry.size;
+    let disconnected = 0;
+    for (const session of this.registry.sessions()) if (!session.connected) disconnected++;
+    return {
+      name: this.options.name,
+      uptimeSeconds: Math.floor((Date.now() - this.startedAt) / 1000),
+      clients: {
+        connected: c.connected,
+        sessions,
+        disconnectedSessions: disconnected,
+        totalConnections: c.connectionsTotal,
+        rejectedConnections: c.connectionsRejected,
+      },
+      subscriptions: this.tree.size,
+      retained: this.retained.size,
+      messages: {
+        received: c.messagesReceived,
+        sent: c.messagesSent,
+        dropped: c.messagesDropped,
+        queued: c.queued,
+        inflight: c.inflight,
+      },
+      bytes: { received: c.bytesReceived, sent: c.bytesSent },
+    };
+  }
+
+  /** Disconnects every client with 0x8B [MQTT-3.14.2-1] and stops timers. */
+  shutdown(): void {
+    this.closing = true;
+    for (const connection of [...this.connections]) connection.disconnect(ReasonCode.ServerShuttingDown);
+    this.registry.stop();
+  }
+}

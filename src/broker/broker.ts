@@ -1,0 +1,106 @@
+import { createServer, type Server } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { OpsError } from '../shared/errors.js';
+import { silentLogger, type Logger } from '../shared/log.js';
+import type { BrokerStore, MessageRecord } from '../storage/broker-store.js';
+import { MemoryBrokerStore } from '../storage/memory-broker-store.js';
+import { BrokerCore } from './broker-core.js';
+import type { BrokerHooks } from './hooks.js';
+import { Message } from './message.js';
+import { resolveBrokerOptions, type BrokerOptions, type ResolvedBrokerOptions } from './options.js';
+import type { BrokerStats } from './stats.js';
+import { SysTopicPublisher } from './sys-topics.js';
+
+/** Options of {@link createBroker}: the engine options plus its collaborators. */
+export interface CreateBrokerOptions extends BrokerOptions {
+  /** Where sessions, queues and retained messages are kept; default a new {@link MemoryBrokerStore}. */
+  store?: BrokerStore;
+  /** Structured logger; default silent. */
+  logger?: Logger;
+  /** Authentication and authorization decisions; default allow all. */
+  hooks?: BrokerHooks;
+}
+
+/** Where a TCP listener ended up. */
+export interface ListenAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** The embeddable MQTT 3.1.1/5.0 broker. */
+export class Broker {
+  readonly options: ResolvedBrokerOptions;
+  /** Resolves once state is restored from the store; `listen` and `attach` wait for it. */
+  readonly ready: Promise<void>;
+  readonly #core: BrokerCore;
+  readonly #sys: SysTopicPublisher;
+  readonly #servers = new Set<Server>();
+  #closed = false;
+
+  constructor(options: CreateBrokerOptions = {}) {
+    this.options = resolveBrokerOptions(options);
+    this.#core = new BrokerCore(this.options, options.store ?? new MemoryBrokerStore(), options.logger ?? silentLogger, options.hooks ?? {});
+    this.#sys = new SysTopicPublisher(this.#core);
+    this.ready = this.#core.restore().then(() => this.#sys.start(this.options.sysIntervalSeconds));
+  }
+
+  /** Opens a TCP listener; resolves with the bound address (port 0 picks a free port). */
+  async listen(options: { port?: number; host?: string } = {}): Promise<ListenAddress> {
+    await this.ready;
+    if (this.#closed) throw new OpsError('BRK_CLOSED');
+    const server = createServer({ noDelay: true }, (socket) => this.attach(socket));
+    const host = options.host ?? '127.0.0.1';
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (error) => reject(new OpsError('BRK_LISTEN_FAILED', { address: `${host}:${options.port ?? 0}`, reason: error.message })));
+      server.listen(options.port ?? 0, host, () => resolve());
+    });
+    this.#servers.add(server);
+    const address = server.address();
+    if (address === null || typeof address === 'string') throw new OpsError('BRK_LISTEN_FAILED', { address: host, reason: 'no TCP address' });
+    return { host: address.address, port: address.port };
+  }
+
+  /** Serves MQTT on any duplex stream (a TCP/TLS socket, a WebSocket stream, an in-memory pair). */
+  attach(socket: Duplex): void {
+    if (this.#closed) {
+      socket.destroy();
+      return;
+    }
+    socket.on('error', () => undefined); // errors end the connection; they never reach the process
+    this.ready.then(
+      () => {
+        if (this.#closed) socket.destroy();
+        else this.#core.attach(socket);
+      },
+      () => socket.destroy(),
+    );
+  }
+
+  /** Publishes a message from inside the process (services, tests); resolves when stored. */
+  async publish(record: MessageRecord): Promise<void> {
+    await this.ready;
+    await this.#core.publish(new Message(record)).completion;
+  }
+
+  /** Live figures (clients, sessions, subscriptions, messages, bytes). */
+  stats(): BrokerStats {
+    return this.#core.stats();
+  }
+
+  /** Graceful shutdown: stop accepting, DISCONNECT 0x8B to v5 clients, close the store. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.ready.catch(() => undefined);
+    const closing = [...this.#servers].map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
+    this.#sys.stop();
+    this.#core.shutdown();
+    await Promise.all(closing);
+    await this.#core.store.close();
+  }
+}
+
+/** Creates a broker; call `listen` or `attach` to serve clients. */
+export function createBroker(options: CreateBrokerOptions = {}): Broker {
+  return new Broker(options);
+}

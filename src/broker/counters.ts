@@ -1,0 +1,16 @@
+/** Mutable engine-wide counters behind {@link BrokerStats}; owned by the broker, bumped on hot paths. */
+export class Counters {
+  connectionsTotal = 0;
+  connectionsRejected = 0;
+  connected = 0;
+  messagesReceived = 0;
+  messagesSent = 0;
+  messagesDropped = 0;
+  /** Messages waiting in session queues. */
+  queued = 0;
+  /** Payload bytes waiting in session queues (the memory profile's budget applies). */
+  queuedBytes = 0;
+  inflight = 0;
+  bytesReceived = 0;
+  bytesSent = 0;
+}

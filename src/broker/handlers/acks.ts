@@ -1,0 +1,48 @@
+import type { PubackPacket, PubcompPacket, PubrecPacket, PubrelPacket } from '../../protocol/packets.js';
+import { ReasonCode } from '../../protocol/reason-codes.js';
+import type { Connection } from '../connection.js';
+
+/** PUBACK: a QoS 1 delivery is done; the window opens [MQTT-4.3.2-4]. Unknown ids are ignored. */
+export function handlePuback(connection: Connection, packet: PubackPacket): void {
+  connection.session?.complete(packet.messageId as number);
+}
+
+/**
+ * PUBREC: the subscriber has a QoS 2 message; answer PUBREL [MQTT-4.3.3-4]. A reason code of
+ * 0x80 or above ends the exchange without PUBREL [MQTT-4.3.3-4].
+ */
+export function handlePubrec(connection: Connection, packet: PubrecPacket): void {
+  const session = connection.session;
+  const packetId = packet.messageId as number;
+  if (session === undefined) return;
+  if ((packet.reasonCode ?? 0) >= 0x80) {
+    session.complete(packetId);
+    return;
+  }
+  if (session.release(packetId)) {
+    connection.sendPubrel(packetId);
+    return;
+  }
+  // [MQTT-4.3.3-?] unknown packet id: PUBREL with 0x92 so the client can finish
+  connection.send({
+    cmd: 'pubrel',
+    messageId: packetId,
+    ...(connection.version === 5 ? { reasonCode: ReasonCode.PacketIdentifierNotFound } : {}),
+  });
+}
+
+/** PUBREL: release the inbound QoS 2 packet id and answer PUBCOMP [MQTT-4.3.3-11]. */
+export function handlePubrel(connection: Connection, packet: PubrelPacket): void {
+  const packetId = packet.messageId as number;
+  const known = connection.session?.incomingQos2.delete(packetId) ?? false;
+  connection.send({
+    cmd: 'pubcomp',
+    messageId: packetId,
+    ...(connection.version === 5 ? { reasonCode: known ? ReasonCode.Success : ReasonCode.PacketIdentifierNotFound } : {}),
+  });
+}
+
+/** PUBCOMP: a QoS 2 delivery is done [MQTT-4.3.3-5]. */
+export function handlePubcomp(connection: Connection, packet: PubcompPacket): void {
+  connection.session?.complete(packet.messageId as number);
+}

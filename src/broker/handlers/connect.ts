@@ -1,0 +1,157 @@
+import { randomUUID } from 'node:crypto';
+import type { ConnackPacket, ConnectPacket } from '../../protocol/packets.js';
+import { ReasonCode, toV3ConnackCode } from '../../protocol/reason-codes.js';
+import { checkTopicName } from '../../shared/topic.js';
+import type { Connection } from '../connection.js';
+import type { AuthenticationResult } from '../hooks.js';
+import { createMessage } from './message-from-packet.js';
+
+/** CONNECT: version, client id, authentication, session open/resume/takeover, CONNACK. */
+export function handleConnect(connection: Connection, packet: ConnectPacket): void {
+  const version = packet.protocolVersion;
+  if (version !== 4 && version !== 5) {
+    // MQTT 3.1 (level 3) is refused cleanly [MQTT-3.1.2-2]
+    refuse(connection, ReasonCode.UnsupportedProtocolVersion, 'only MQTT 3.1.1 and 5.0 are supported');
+    return;
+  }
+  connection.version = version;
+  connection.decoder.setProtocolVersion(version);
+  const core = connection.core;
+
+  let clientId = packet.clientId;
+  const cleanStart = packet.clean ?? true;
+  let assigned = false;
+  if (clientId.length === 0) {
+    if (version === 4 && !cleanStart) {
+      refuse(connection, ReasonCode.ClientIdentifierNotValid, 'an empty client id needs a clean session'); // [MQTT-3.1.3-8]
+      return;
+    }
+    clientId = `auto-${randomUUID()}`; // [MQTT-3.1.3-6] the server assigns one
+    assigned = version === 5;
+  }
+  if (packet.will !== undefined && checkTopicName(packet.will.topic) !== undefined) {
+    refuse(connection, ReasonCode.TopicNameInvalid, `will topic is invalid: ${checkTopicName(packet.will.topic)}`);
+    return;
+  }
+  const props = packet.properties;
+  if (props?.authenticationMethod !== undefined && core.hooks.authenticate === undefined) {
+    refuse(connection, ReasonCode.BadAuthenticationMethod, `authentication method ${props.authenticationMethod} is not supported`);
+    return;
+  }
+  const authenticate = core.hooks.authenticate;
+  if (authenticate === undefined) {
+    accept(connection, packet, clientId, assigned, cleanStart);
+    return;
+  }
+  const decision = authenticate({
+    clientId,
+    username: packet.username,
+    password: packet.password,
+    protocolVersion: version,
+    authenticationMethod: props?.authenticationMethod,
+    authenticationData: props?.authenticationData,
+  });
+  const finish = (result: AuthenticationResult): void => {
+    if (connection.state === 'closed') return;
+    if (result.reasonCode !== ReasonCode.Success) refuse(connection, result.reasonCode, result.reasonString);
+    else accept(connection, packet, clientId, assigned, cleanStart);
+  };
+  if (!(decision instanceof Promise)) {
+    finish(decision);
+    return;
+  }
+  connection.hold(); // packets after CONNECT wait for the decision
+  decision.then(finish, () => finish({ reasonCode: ReasonCode.UnspecifiedError })).finally(() => connection.release());
+}
+
+function accept(connection: Connection, packet: ConnectPacket, clientId: string, assigned: boolean, cleanStart: boolean): void {
+  const core = connection.core;
+  const options = core.options;
+  const version = connection.version;
+  const props = packet.properties;
+  connection.clientId = clientId;
+  connection.username = packet.username;
+
+  // Session expiry: v5 property, capped; 3.1.1 persistent sessions get the broker maximum (as AIO).
+  const requestedExpiry = version === 5 ? (props?.sessionExpiryInterval ?? 0) : cleanStart ? 0 : options.maxSessionExpirySeconds;
+  const expiry = Math.min(requestedExpiry, options.maxSessionExpirySeconds);
+
+  if (props?.receiveMaximum !== undefined) connection.sendQuota = props.receiveMaximum;
+  else connection.sendQuota = version === 5 ? 65_535 : options.v3InflightLimit;
+  if (props?.maximumPacketSize !== undefined) connection.clientMaximumPacketSize = props.maximumPacketSize;
+  connection.clientTopicAliasMaximum = props?.topicAliasMaximum ?? 0;
+  connection.requestProblemInformation = props?.requestProblemInformation ?? true;
+
+  // Keep alive: a v5 client asking for more than the maximum (or for none) gets Server Keep Alive [MQTT-3.2.2-21].
+  let keepAlive = packet.keepalive ?? 0;
+  let serverKeepAlive: number | undefined;
+  if (version === 5 && options.maxKeepAliveSeconds < 65_535 && (keepAlive === 0 || keepAlive > options.maxKeepAliveSeconds)) {
+    keepAlive = options.maxKeepAliveSeconds;
+    serverKeepAlive = keepAlive;
+  }
+  connection.keepAliveSeconds = keepAlive;
+
+  if (packet.will !== undefined) {
+    const will = packet.will;
+    connection.will = {
+      message: createMessage(
+        {
+          topic: will.topic,
+          payload: typeof will.payload === 'string' ? Buffer.from(will.payload) : will.payload,
+          qos: will.qos ?? 0,
+          retain: will.retain ?? false,
+          ...(will.properties !== undefined ? { properties: will.properties } : {}),
+        },
+        clientId,
+        options.maxMessageExpirySeconds,
+      ),
+      delaySeconds: will.properties?.willDelayInterval ?? 0,
+    };
+  }
+
+  const { session, present } = core.registry.open(connection, clientId, cleanStart, expiry, version);
+  connection.session = session;
+  connection.state = 'connected';
+  core.counters.connected++;
+
+  const connack: ConnackPacket = { cmd: 'connack', sessionPresent: present, reasonCode: ReasonCode.Success };
+  if (version === 5) {
+    connack.properties = {
+      ...(expiry !== requestedExpiry ? { sessionExpiryInterval: expiry } : {}), // [MQTT-3.2.2-?] tell the client the capped value
+      ...(options.receiveMaximum < 65_535 ? { receiveMaximum: options.receiveMaximum } : {}),
+      maximumPacketSize: options.maxPacketSizeBytes,
+      topicAliasMaximum: options.topicAliasMaximum,
+      ...(assigned ? { assignedClientIdentifier: clientId } : {}), // [MQTT-3.2.2-16]
+      ...(serverKeepAlive !== undefined ? { serverKeepAlive } : {}),
+      ...(props?.requestResponseInformation === true ? { responseInformation: `responses/${clientId}/` } : {}),
+      wildcardSubscriptionAvailable: true,
+      subscriptionIdentifiersAvailable: true,
+      sharedSubscriptionAvailable: true,
+    };
+  } else {
+    connack.returnCode = 0;
+    delete connack.reasonCode;
+  }
+  connection.send(connack);
+  connection.startKeepAlive();
+  core.logger.debug({ clientId, version, cleanStart, present, expiry }, 'client connected');
+  session.attach(connection); // resend in-flight, then pump the queue [MQTT-4.4.0-1]
+}
+
+/** Refuses a CONNECT with a CONNACK reason code and closes [MQTT-3.2.2-7]. */
+function refuse(connection: Connection, reasonCode: number, reasonString?: string): void {
+  const core = connection.core;
+  core.counters.connectionsRejected++;
+  core.logger.info({ reasonCode, reasonString }, 'connection refused');
+  const connack: ConnackPacket =
+    connection.version === 5
+      ? {
+          cmd: 'connack',
+          sessionPresent: false,
+          reasonCode,
+          ...(reasonString !== undefined ? { properties: { reasonString } } : {}),
+        }
+      : { cmd: 'connack', sessionPresent: false, returnCode: toV3ConnackCode(reasonCode) };
+  connection.send(connack);
+  connection.close();
+}

@@ -1,0 +1,115 @@
+import { isUtf8 } from 'node:buffer';
+import type { PublishPacket } from '../../protocol/packets.js';
+import { ReasonCode } from '../../protocol/reason-codes.js';
+import { checkTopicName } from '../../shared/topic.js';
+import type { Connection } from '../connection.js';
+import { createMessage } from './message-from-packet.js';
+
+/** Inbound PUBLISH at QoS 0, 1 and 2: aliases, checks, inbound window, routing, then the ack. */
+export function handlePublish(connection: Connection, packet: PublishPacket): void {
+  const core = connection.core;
+  core.counters.messagesReceived++;
+  const v5 = connection.version === 5;
+  const props = packet.properties;
+  const qos = packet.qos;
+
+  if (qos === 0 && packet.dup) {
+    connection.disconnect(ReasonCode.ProtocolError, 'DUP set on a QoS 0 PUBLISH'); // [MQTT-3.3.1-2]
+    return;
+  }
+  let topic = packet.topic;
+  if (v5 && props?.topicAlias !== undefined) {
+    const alias = props.topicAlias;
+    if (alias === 0 || alias > core.options.topicAliasMaximum) {
+      connection.disconnect(ReasonCode.TopicAliasInvalid, `topic alias ${alias} is outside 1..${core.options.topicAliasMaximum}`); // [MQTT-3.3.2-8]
+      return;
+    }
+    if (topic.length > 0) connection.aliasesIn.set(alias, topic); // [MQTT-3.3.2-12] (re)defines the alias
+    else {
+      const known = connection.aliasesIn.get(alias);
+      if (known === undefined) {
+        connection.disconnect(ReasonCode.ProtocolError, `topic alias ${alias} was never defined`);
+        return;
+      }
+      topic = known;
+    }
+  }
+  const problem = checkTopicName(topic);
+  if (problem !== undefined) {
+    connection.disconnect(ReasonCode.TopicNameInvalid, problem); // [MQTT-3.3.2-2]
+    return;
+  }
+  if (v5 && props?.subscriptionIdentifier !== undefined) {
+    connection.disconnect(ReasonCode.ProtocolError, 'a client PUBLISH must not carry a Subscription Identifier'); // [MQTT-3.3.4-6]
+    return;
+  }
+
+  if (qos > 0) {
+    const session = connection.session;
+    // QoS 2 retransmission of a packet id not yet released: acknowledge, do not route again [MQTT-4.3.3-10].
+    if (qos === 2 && session !== undefined && session.incomingQos2.has(packet.messageId as number)) {
+      connection.send({ cmd: 'pubrec', messageId: packet.messageId as number });
+      return;
+    }
+    // QoS 1 counts until its PUBACK is sent, QoS 2 until PUBREL releases it
+    if (connection.inboundPending + (session?.incomingQos2.size ?? 0) >= core.options.receiveMaximum) {
+      connection.disconnect(ReasonCode.ReceiveMaximumExceeded, 'more unacknowledged QoS 1/2 PUBLISHes than Receive Maximum'); // [MQTT-3.3.4-7]
+      return;
+    }
+  }
+
+  const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+  let refusal: number | undefined;
+  if (v5 && props?.payloadFormatIndicator === true && !isUtf8(payload)) {
+    refusal = ReasonCode.PayloadFormatInvalid; // [MQTT-3.3.2-4] may be refused
+  } else if (topic.startsWith('$SYS') || !authorized(connection, topic)) {
+    refusal = ReasonCode.NotAuthorized;
+  }
+  if (refusal !== undefined) {
+    core.logger.debug({ clientId: connection.clientId, topic, reasonCode: refusal }, 'publish refused');
+    acknowledge(connection, packet, v5 ? refusal : ReasonCode.Success, false);
+    return;
+  }
+
+  const message = createMessage({ topic, payload, qos, retain: packet.retain, ...(props !== undefined ? { properties: props } : {}) }, connection.clientId, core.options.maxMessageExpirySeconds);
+  const { matched, completion } = core.publish(message);
+  if (qos === 0) return;
+  const reason = v5 && matched === 0 ? ReasonCode.NoMatchingSubscribers : ReasonCode.Success;
+  if (completion === undefined) {
+    acknowledge(connection, packet, reason, true);
+    return;
+  }
+  // [MQTT-4.3.2-2] acknowledge only once the message is stored where policy says
+  connection.inboundPending++;
+  completion.then(
+    () => {
+      connection.inboundPending--;
+      acknowledge(connection, packet, reason, true);
+    },
+    (error: unknown) => {
+      connection.inboundPending--;
+      core.onStoreError(error);
+      if (v5) acknowledge(connection, packet, ReasonCode.UnspecifiedError, false);
+      else connection.close(); // 3.1.1 has no negative ack
+    },
+  );
+}
+
+/** PUBACK (QoS 1) or PUBREC (QoS 2, packet id remembered until PUBREL). */
+function acknowledge(connection: Connection, packet: PublishPacket, reasonCode: number, accepted: boolean): void {
+  const messageId = packet.messageId as number;
+  if (packet.qos === 1) {
+    connection.send({ cmd: 'puback', messageId, ...(connection.version === 5 ? { reasonCode } : {}) });
+    return;
+  }
+  if (packet.qos !== 2) return;
+  // [MQTT-4.3.3-8] a refused QoS 2 message (reason >= 0x80) does not wait for PUBREL
+  if (accepted || connection.version !== 5) connection.session?.incomingQos2.add(messageId);
+  connection.send({ cmd: 'pubrec', messageId, ...(connection.version === 5 ? { reasonCode } : {}) });
+}
+
+function authorized(connection: Connection, topic: string): boolean {
+  const check = connection.core.hooks.authorizePublish;
+  if (check === undefined) return true;
+  return check({ clientId: connection.clientId, username: connection.username, attributes: {} }, topic);
+}

@@ -1,0 +1,107 @@
+/**
+ * Broker options: the engine's view of the Broker resource's deployment-time settings
+ * (`memoryProfile`, `advanced.clients`) plus engine-only knobs.
+ */
+
+/** Memory profiles of the AIO Broker resource. */
+export type MemoryProfile = 'Tiny' | 'Low' | 'Medium' | 'High';
+
+/** What a memory profile sets: the maximum packet size and the budget for queued messages. */
+export interface MemoryProfileLimits {
+  /** Maximum MQTT packet size in bytes (AIO "max message"). */
+  readonly maxPacketSizeBytes: number;
+  /** Total bytes of queued (not yet delivered) message payloads the broker keeps in memory. */
+  readonly queuedBytesBudget: number;
+}
+
+const MB = 1024 * 1024;
+
+/** Limits per memory profile: packet sizes 4/16/64/256 MB as AIO; queue budgets sized from AIO's buffers. */
+export const MEMORY_PROFILES: Readonly<Record<MemoryProfile, MemoryProfileLimits>> = {
+  Tiny: { maxPacketSizeBytes: 4 * MB, queuedBytesBudget: 12 * MB },
+  Low: { maxPacketSizeBytes: 16 * MB, queuedBytesBudget: 48 * MB },
+  Medium: { maxPacketSizeBytes: 64 * MB, queuedBytesBudget: 432 * MB },
+  High: { maxPacketSizeBytes: 256 * MB, queuedBytesBudget: 1536 * MB },
+};
+
+/** Strategy when a subscriber queue is full (`advanced.clients.subscriberQueueLimit.strategy`). */
+export type QueueFullStrategy = 'None' | 'DropOldest';
+
+/** `advanced.clients` of the Broker resource; every field optional as in AIO. */
+export interface ClientLimits {
+  /** Upper bound on a session's expiry interval; also the expiry of MQTT 3.1.1 `cleanSession=false` sessions. Default 86400 (1 day). */
+  maxSessionExpirySeconds?: number;
+  /** Upper bound on a message's expiry interval (messages without one get this). Default: unbounded. */
+  maxMessageExpirySeconds?: number;
+  /** Maximum packet size the broker accepts and advertises. Default: the memory profile's. */
+  maxPacketSizeBytes?: number;
+  /** The Receive Maximum the broker advertises to clients (inbound QoS 1/2 window). Default 65535. */
+  maxReceiveMaximum?: number;
+  /** Upper bound on keep-alive; a v5 client asking for more (or 0) gets this as Server Keep Alive. Default 65535. */
+  maxKeepAliveSeconds?: number;
+  /** Per-subscriber queue bound. Default: unbounded in count (the memory budget still applies). */
+  subscriberQueueLimit?: { length: number; strategy?: QueueFullStrategy };
+}
+
+/** Options of {@link createBroker}. */
+export interface BrokerOptions {
+  /** Memory profile; default `Medium`. */
+  memoryProfile?: MemoryProfile;
+  /** `advanced.clients` limits. */
+  clients?: ClientLimits;
+  /** Unacknowledged QoS 1/2 PUBLISHes in flight to an MQTT 3.1.1 client (which cannot say its Receive Maximum). Default 100. */
+  v3InflightLimit?: number;
+  /** Topic Alias Maximum the broker advertises (inbound aliases). Default 1024. */
+  topicAliasMaximum?: number;
+  /** Seconds between `$SYS/broker/...` updates; 0 disables them. Default 10. */
+  sysIntervalSeconds?: number;
+  /** Bytes of unwritten output per connection above which QoS 0 messages to it are dropped and QoS 1/2 wait. Default 4 MiB. */
+  outputHighWaterMark?: number;
+  /** Milliseconds a new connection has to send CONNECT. Default 10000. */
+  connectTimeoutMs?: number;
+  /** Broker name reported in `$SYS` and stats. Default `ops-broker`. */
+  name?: string;
+}
+
+/** Fully resolved broker options. */
+export interface ResolvedBrokerOptions {
+  readonly memoryProfile: MemoryProfile;
+  readonly maxSessionExpirySeconds: number;
+  readonly maxMessageExpirySeconds: number | undefined;
+  readonly maxPacketSizeBytes: number;
+  readonly receiveMaximum: number;
+  readonly maxKeepAliveSeconds: number;
+  readonly queueLimit: number;
+  readonly queueFullStrategy: QueueFullStrategy;
+  readonly queuedBytesBudget: number;
+  readonly v3InflightLimit: number;
+  readonly topicAliasMaximum: number;
+  readonly sysIntervalSeconds: number;
+  readonly outputHighWaterMark: number;
+  readonly connectTimeoutMs: number;
+  readonly name: string;
+}
+
+/** Applies defaults to {@link BrokerOptions}. */
+export function resolveBrokerOptions(options: BrokerOptions = {}): ResolvedBrokerOptions {
+  const memoryProfile = options.memoryProfile ?? 'Medium';
+  const profile = MEMORY_PROFILES[memoryProfile];
+  const clients = options.clients ?? {};
+  return Object.freeze({
+    memoryProfile,
+    maxSessionExpirySeconds: clients.maxSessionExpirySeconds ?? 86_400,
+    maxMessageExpirySeconds: clients.maxMessageExpirySeconds,
+    maxPacketSizeBytes: Math.min(clients.maxPacketSizeBytes ?? profile.maxPacketSizeBytes, 268_435_455),
+    receiveMaximum: clients.maxReceiveMaximum ?? 65_535,
+    maxKeepAliveSeconds: clients.maxKeepAliveSeconds ?? 65_535,
+    queueLimit: clients.subscriberQueueLimit?.length ?? Number.POSITIVE_INFINITY,
+    queueFullStrategy: clients.subscriberQueueLimit?.strategy ?? 'None',
+    queuedBytesBudget: profile.queuedBytesBudget,
+    v3InflightLimit: options.v3InflightLimit ?? 100,
+    topicAliasMaximum: options.topicAliasMaximum ?? 1024,
+    sysIntervalSeconds: options.sysIntervalSeconds ?? 10,
+    outputHighWaterMark: options.outputHighWaterMark ?? 4 * MB,
+    connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
+    name: options.name ?? 'ops-broker',
+  });
+}

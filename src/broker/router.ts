@@ -1,0 +1,119 @@
+import type { Completion } from '../storage/broker-store.js';
+import { CompletionSet } from './completion.js';
+import type { Counters } from './counters.js';
+import type { Message } from './message.js';
+import type { RetainedMessages } from './retained.js';
+import type { Session } from './session.js';
+import type { MatchVisitor, SharedGroup, Subscription, TopicTree } from './topic-tree.js';
+
+/** What one PUBLISH led to. */
+export interface RouteResult {
+  /** Sessions (and shared groups) the message went to. */
+  readonly matched: number;
+  /** Completion of every store write the message caused; ack after it [MQTT-4.3.2-2]. */
+  readonly completion: Completion;
+}
+
+interface Target {
+  session: Session;
+  qos: 0 | 1 | 2;
+  retain: boolean;
+  subscriptionIds: number[] | undefined;
+}
+
+/**
+ * Routes a message to the matching subscriptions: one delivery per session at the highest
+ * granted QoS with all matching subscription identifiers [MQTT-3.3.4-2] [MQTT-3.3.4-3], one
+ * member per shared group, round-robin [MQTT-4.8.2-4].
+ */
+export class Router implements MatchVisitor {
+  readonly #tree: TopicTree;
+  readonly #retained: RetainedMessages;
+  readonly #counters: Counters;
+  readonly #targets = new Map<Session, Target>();
+  readonly #groups: SharedGroup[] = [];
+  #message: Message | undefined;
+
+  constructor(tree: TopicTree, retained: RetainedMessages, counters: Counters) {
+    this.#tree = tree;
+    this.#retained = retained;
+    this.#counters = counters;
+  }
+
+  /** Stores it if retained, then delivers it to every matching subscription. */
+  publish(message: Message): RouteResult {
+    const completions = new CompletionSet();
+    if (message.retain) completions.add(this.#retained.set(message.withRetain(true)));
+    this.#message = message;
+    this.#tree.match(message.topic, this);
+    let matched = 0;
+    for (const target of this.#targets.values()) {
+      matched++;
+      completions.add(this.#deliver(message, target));
+    }
+    for (const group of this.#groups) {
+      const member = group.pick();
+      if (member === undefined) continue;
+      matched++;
+      completions.add(this.deliverShared(message, member, group));
+    }
+    this.#targets.clear();
+    this.#groups.length = 0;
+    this.#message = undefined;
+    return { matched, completion: completions.done() };
+  }
+
+  /** Delivers a message to one shared-group member. */
+  deliverShared(message: Message, member: Subscription, group: SharedGroup): Completion {
+    const qos = Math.min(message.qos, member.qos) as 0 | 1 | 2;
+    const retain = member.retainAsPublished && message.retain;
+    const ids = member.subscriptionId === undefined ? undefined : [member.subscriptionId];
+    if (qos === 0) {
+      this.#sendQos0(member.session, message, retain, ids);
+      return undefined;
+    }
+    return member.session.enqueue(message, qos, retain, ids, group);
+  }
+
+  /** MatchVisitor: a plain subscription matched. */
+  subscription(sub: Subscription): void {
+    const message = this.#message as Message;
+    if (sub.noLocal && message.senderId === sub.session.clientId) return; // [MQTT-3.8.3-3]
+    const qos = Math.min(message.qos, sub.qos) as 0 | 1 | 2; // [MQTT-3.8.4-8]
+    // [MQTT-3.3.1-12] [MQTT-3.3.1-13] retain flag kept only with Retain As Published
+    const retain = sub.retainAsPublished && message.retain;
+    const existing = this.#targets.get(sub.session);
+    if (existing === undefined) {
+      this.#targets.set(sub.session, {
+        session: sub.session,
+        qos,
+        retain,
+        subscriptionIds: sub.subscriptionId === undefined ? undefined : [sub.subscriptionId],
+      });
+      return;
+    }
+    if (qos > existing.qos) existing.qos = qos;
+    existing.retain ||= retain;
+    if (sub.subscriptionId !== undefined) (existing.subscriptionIds ??= []).push(sub.subscriptionId);
+  }
+
+  /** MatchVisitor: a shared group matched. */
+  group(group: SharedGroup): void {
+    this.#groups.push(group);
+  }
+
+  #deliver(message: Message, target: Target): Completion {
+    if (target.qos === 0) {
+      this.#sendQos0(target.session, message, target.retain, target.subscriptionIds);
+      return undefined;
+    }
+    return target.session.enqueue(message, target.qos, target.retain, target.subscriptionIds);
+  }
+
+  #sendQos0(session: Session, message: Message, retain: boolean, ids: number[] | undefined): void {
+    const channel = session.channel;
+    // QoS 0 messages are not queued for disconnected sessions (as mosquitto's default)
+    if (channel === undefined) this.#counters.messagesDropped++;
+    else channel.sendQos0(message, retain, ids);
+  }
+}

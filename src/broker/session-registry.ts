@@ -1,0 +1,238 @@
+import { parseSharedFilter } from '../shared/topic.js';
+import type { SessionRecord, SubscriptionRecord } from '../storage/broker-store.js';
+import { watchCompletion } from './completion.js';
+import { Message } from './message.js';
+import type { Router } from './router.js';
+import { Session, type DeliveryChannel, type SessionContext } from './session.js';
+import type { Subscription, TopicTree } from './topic-tree.js';
+
+/** A will message and its delay [MQTT-3.1.3-9]. */
+export interface Will {
+  readonly message: Message;
+  readonly delaySeconds: number;
+}
+
+/** A connection as the registry sees it: it can be taken over. */
+export interface SessionOwner extends DeliveryChannel {
+  /** Closes the connection because another one took its session [MQTT-3.1.4-3]. */
+  takeOver(): void;
+}
+
+/** The result of opening a session on CONNECT. */
+export interface OpenedSession {
+  readonly session: Session;
+  /** CONNACK Session Present [MQTT-3.2.2-2] [MQTT-3.2.2-3]. */
+  readonly present: boolean;
+}
+
+/**
+ * All sessions by client id: open/resume/take over on CONNECT, expiry after disconnect,
+ * delayed wills, restore from the store at start.
+ */
+export class SessionRegistry {
+  readonly #sessions = new Map<string, Session>();
+  readonly #expiryTimers = new Map<Session, NodeJS.Timeout>();
+  readonly #pendingWills = new Map<Session, { will: Will; timer: NodeJS.Timeout | undefined }>();
+  readonly #ctx: SessionContext;
+  readonly #tree: TopicTree;
+  readonly #router: Router;
+
+  constructor(ctx: SessionContext, tree: TopicTree, router: Router) {
+    this.#ctx = ctx;
+    this.#tree = tree;
+    this.#router = router;
+  }
+
+  get size(): number {
+    return this.#sessions.size;
+  }
+
+  get(clientId: string): Session | undefined {
+    return this.#sessions.get(clientId);
+  }
+
+  sessions(): IterableIterator<Session> {
+    return this.#sessions.values();
+  }
+
+  /**
+   * Opens the session for a CONNECT: takes over a connected one, discards it on Clean Start
+   * [MQTT-3.1.2-4], or resumes it [MQTT-3.1.2-5].
+   */
+  open(owner: SessionOwner, clientId: string, cleanStart: boolean, expirySeconds: number, version: 4 | 5): OpenedSession {
+    let session = this.#sessions.get(clientId);
+    if (session?.channel !== undefined) {
+      // [MQTT-3.1.4-3] the old connection is closed; its close detaches (or ends) the session
+      (session.channel as SessionOwner).takeOver();
+      session = this.#sessions.get(clientId);
+    }
+    if (session !== undefined && cleanStart) {
+      this.end(session);
+      session = undefined;
+    }
+    const present = session !== undefined;
+    if (session === undefined) {
+      session = new Session(this.#ctx, clientId, version, expirySeconds);
+      this.#sessions.set(clientId, session);
+    } else {
+      this.#cancelExpiry(session);
+      this.#cancelWill(session); // [MQTT-3.1.3-9] reconnected before the will delay passed
+      session.protocolVersion = version;
+    }
+    session.expiryIntervalSeconds = expirySeconds;
+    session.persistent = expirySeconds > 0;
+    this.save(session);
+    return { session, present };
+  }
+
+  /** Connection lost or closed: detach, move shared deliveries, then expire or keep the session. */
+  detach(session: Session): void {
+    const moved = session.detach(Date.now());
+    for (const delivery of moved) {
+      // A shared-group message in flight to a member that left goes to another member.
+      const member = delivery.group?.pick(session);
+      if (member !== undefined && delivery.group !== undefined && member.session !== session) {
+        watchCompletion(this.#router.deliverShared(delivery.message, member, delivery.group), (e) => this.#ctx.onStoreError(e));
+      } else if (delivery.qos > 0) {
+        watchCompletion(session.enqueue(delivery.message, delivery.qos as 1 | 2, delivery.retain, delivery.subscriptionIds), (e) =>
+          this.#ctx.onStoreError(e),
+        );
+      }
+    }
+    if (session.expiryIntervalSeconds === 0) {
+      this.end(session); // [MQTT-3.1.2-23] expiry 0: the session ends with the connection
+      return;
+    }
+    this.save(session);
+    this.#scheduleExpiry(session, session.expiryIntervalSeconds * 1000);
+  }
+
+  /** Ends a session: subscriptions removed, queue dropped, pending will published. */
+  end(session: Session): void {
+    this.#cancelExpiry(session);
+    const pending = this.#pendingWills.get(session);
+    if (pending !== undefined) {
+      this.#cancelWill(session);
+      this.#publishWill(pending.will); // [MQTT-3.1.3-9] the session ended before the delay passed
+    }
+    for (const sub of session.subscriptions.values()) this.#tree.remove(sub);
+    session.subscriptions.clear();
+    session.clear();
+    if (this.#sessions.get(session.clientId) === session) this.#sessions.delete(session.clientId);
+    watchCompletion(this.#ctx.store.deleteSession(session.clientId), (e) => this.#ctx.onStoreError(e));
+  }
+
+  /** Publishes a will now, or after its delay (bounded by the session's expiry) [MQTT-3.1.3-9]. */
+  scheduleWill(session: Session, will: Will): void {
+    const delay = Math.min(will.delaySeconds, session.expiryIntervalSeconds);
+    if (delay === 0 || !this.#sessions.has(session.clientId)) {
+      this.#publishWill(will);
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.#pendingWills.delete(session);
+      this.#publishWill(will);
+    }, delay * 1000);
+    timer.unref();
+    this.#pendingWills.set(session, { will, timer });
+  }
+
+  /** Adds or replaces a subscription [MQTT-3.8.4-3]; true when it is new. */
+  subscribe(session: Session, sub: Subscription): boolean {
+    const existing = session.subscriptions.get(sub.filter);
+    if (existing !== undefined) this.#tree.remove(existing);
+    session.subscriptions.set(sub.filter, sub);
+    this.#tree.add(sub);
+    return existing === undefined;
+  }
+
+  /** Removes a subscription; false when none existed. */
+  unsubscribe(session: Session, filter: string): boolean {
+    const existing = session.subscriptions.get(filter);
+    if (existing === undefined) return false;
+    session.subscriptions.delete(filter);
+    this.#tree.remove(existing);
+    return true;
+  }
+
+  /** Writes the session's metadata when it is persistent. */
+  save(session: Session): void {
+    if (!session.persistent) return;
+    watchCompletion(this.#ctx.store.saveSession(session.toRecord()), (e) => this.#ctx.onStoreError(e));
+  }
+
+  /** Restores sessions, subscriptions and queues from the store; expired ones are dropped. */
+  async restore(now: number): Promise<void> {
+    for (const record of await this.#ctx.store.loadSessions()) {
+      const session = new Session(this.#ctx, record.clientId, record.protocolVersion, record.expiryIntervalSeconds);
+      const elapsed = now - (record.disconnectedAt ?? now);
+      const left = record.expiryIntervalSeconds * 1000 - elapsed;
+      this.#sessions.set(record.clientId, session);
+      if (left <= 0) {
+        this.end(session);
+        continue;
+      }
+      for (const sub of record.subscriptions) this.subscribe(session, toSubscription(session, sub));
+      session.restoreQueue(await this.#ctx.store.loadQueue(record.clientId));
+      session.disconnectedAt = record.disconnectedAt ?? now;
+      this.#scheduleExpiry(session, left);
+      if (record.will !== undefined) this.scheduleWill(session, { message: new Message(record.will.message), delaySeconds: record.will.delaySeconds });
+    }
+  }
+
+  /** Stops every timer (broker shutdown); sessions stay in the store. */
+  stop(): void {
+    for (const timer of this.#expiryTimers.values()) clearTimeout(timer);
+    this.#expiryTimers.clear();
+    for (const { timer } of this.#pendingWills.values()) if (timer !== undefined) clearTimeout(timer);
+    this.#pendingWills.clear();
+  }
+
+  #scheduleExpiry(session: Session, ms: number): void {
+    this.#cancelExpiry(session);
+    const timer = setTimeout(() => {
+      this.#expiryTimers.delete(session);
+      if (!session.connected) this.end(session); // [MQTT-4.1.0-2] state discarded at expiry
+    }, Math.min(ms, 2_147_483_647));
+    timer.unref();
+    this.#expiryTimers.set(session, timer);
+  }
+
+  #cancelExpiry(session: Session): void {
+    const timer = this.#expiryTimers.get(session);
+    if (timer === undefined) return;
+    clearTimeout(timer);
+    this.#expiryTimers.delete(session);
+  }
+
+  #cancelWill(session: Session): void {
+    const pending = this.#pendingWills.get(session);
+    if (pending === undefined) return;
+    if (pending.timer !== undefined) clearTimeout(pending.timer);
+    this.#pendingWills.delete(session);
+  }
+
+  #publishWill(will: Will): void {
+    watchCompletion(this.#router.publish(will.message).completion, (e) => this.#ctx.onStoreError(e));
+  }
+}
+
+/** Rebuilds a subscription from its record. */
+export function toSubscription(session: Session, record: SubscriptionRecord): Subscription {
+  const shared = parseSharedFilter(record.filter);
+  const isShared = shared !== undefined && typeof shared !== 'string';
+  return {
+    session,
+    filter: record.filter,
+    topicFilter: isShared ? shared.filter : record.filter,
+    qos: record.qos,
+    noLocal: record.noLocal,
+    retainAsPublished: record.retainAsPublished,
+    retainHandling: record.retainHandling,
+    subscriptionId: record.subscriptionId,
+    group: isShared ? shared.group : undefined,
+  };
+}
+
+/** For tests and tools: the record of a session. */
+export type { SessionRecord };

@@ -1,0 +1,311 @@
+import type {
+  BrokerStore,
+  Completion,
+  QueueEntryRecord,
+  SessionRecord,
+  SubscriptionRecord,
+} from '../storage/broker-store.js';
+import { watchCompletion } from './completion.js';
+import type { Counters } from './counters.js';
+import { Message } from './message.js';
+import type { ResolvedBrokerOptions } from './options.js';
+import type { SharedGroup, Subscription } from './topic-tree.js';
+
+/** One message on its way to one session: waiting in the queue, or in flight with a packet id. */
+export interface Delivery {
+  readonly seq: number;
+  readonly message: Message;
+  readonly qos: 0 | 1 | 2;
+  readonly retain: boolean;
+  readonly subscriptionIds: number[] | undefined;
+  /** Packet id while in flight, 0 while waiting. */
+  packetId: number;
+  /** QoS 2: PUBREC received and PUBREL sent. */
+  released: boolean;
+  /** The shared group it was routed through, so it can move to another member. */
+  readonly group: SharedGroup | undefined;
+}
+
+/** What a session needs from the connection it is attached to. */
+export interface DeliveryChannel {
+  /** How many QoS 1/2 PUBLISHes may be unacknowledged (the client's Receive Maximum). */
+  readonly sendQuota: number;
+  /** False while the socket's unwritten output is above the high-water mark. */
+  readonly writable: boolean;
+  /** Writes a PUBLISH; false when it could not be sent (over the client's maximum packet size). */
+  sendPublish(delivery: Delivery, dup: boolean): boolean;
+  sendPubrel(packetId: number): void;
+  /** Writes a QoS 0 PUBLISH, or drops it (counted) when the socket is backed up. */
+  sendQos0(message: Message, retain: boolean, subscriptionIds: number[] | undefined): void;
+}
+
+/** What sessions share: storage, limits, counters, and where moved shared deliveries go. */
+export interface SessionContext {
+  readonly store: BrokerStore;
+  readonly options: ResolvedBrokerOptions;
+  readonly counters: Counters;
+  onStoreError(error: unknown): void;
+}
+
+/** Session state that outlives connections: subscriptions, queue, in-flight window [MQTT-4.1.0-1]. */
+export class Session {
+  readonly clientId: string;
+  protocolVersion: 4 | 5;
+  /** Session Expiry Interval, seconds, already capped. */
+  expiryIntervalSeconds: number;
+  /** Whether queue entries are written through to the store. */
+  persistent: boolean;
+  readonly subscriptions = new Map<string, Subscription>();
+  readonly inflight = new Map<number, Delivery>();
+  /** Inbound QoS 2 packet ids received and not yet released by PUBREL [MQTT-4.3.3-10]. */
+  readonly incomingQos2 = new Set<number>();
+  channel: DeliveryChannel | undefined;
+  disconnectedAt: number | undefined;
+  readonly #ctx: SessionContext;
+  #queue: Delivery[] = [];
+  #head = 0;
+  #seq = 0;
+  #nextPacketId = 1;
+
+  constructor(ctx: SessionContext, clientId: string, protocolVersion: 4 | 5, expiryIntervalSeconds: number) {
+    this.#ctx = ctx;
+    this.clientId = clientId;
+    this.protocolVersion = protocolVersion;
+    this.expiryIntervalSeconds = expiryIntervalSeconds;
+    this.persistent = expiryIntervalSeconds > 0;
+  }
+
+  get connected(): boolean {
+    return this.channel !== undefined;
+  }
+
+  /** Messages waiting (not in flight). */
+  get queueLength(): number {
+    return this.#queue.length - this.#head;
+  }
+
+  /**
+   * Hands a QoS 1/2 message to the session: queued, then sent as the in-flight window allows.
+   * Returns the store write's completion (persistent sessions).
+   */
+  enqueue(message: Message, qos: 1 | 2, retain: boolean, subscriptionIds: number[] | undefined, group?: SharedGroup): Completion {
+    const { options, counters } = this.#ctx;
+    if (this.queueLength >= options.queueLimit) {
+      if (options.queueFullStrategy !== 'DropOldest') {
+        counters.messagesDropped++;
+        return undefined;
+      }
+      this.#dropOldest();
+    }
+    if (counters.queuedBytes + message.payload.length > options.queuedBytesBudget) {
+      counters.messagesDropped++; // the memory profile's budget for queued messages is spent
+      return undefined;
+    }
+    const delivery: Delivery = {
+      seq: ++this.#seq,
+      message,
+      qos,
+      retain,
+      subscriptionIds,
+      packetId: 0,
+      released: false,
+      group,
+    };
+    this.#queue.push(delivery);
+    counters.queued++;
+    counters.queuedBytes += message.payload.length;
+    const completion = this.persistent ? this.#ctx.store.putQueueEntries(this.clientId, [toEntry(delivery)]) : undefined;
+    this.pump();
+    return completion;
+  }
+
+  /** Sends waiting messages while the window and the socket allow [MQTT-4.9.0-2]. */
+  pump(): void {
+    const channel = this.channel;
+    if (channel === undefined) return;
+    const { counters } = this.#ctx;
+    while (this.#head < this.#queue.length && this.inflight.size < channel.sendQuota && channel.writable) {
+      const delivery = this.#shift();
+      if (delivery.message.isExpired(Date.now())) {
+        counters.messagesDropped++; // [MQTT-3.3.2-5] expired messages are not delivered
+        this.#forget(delivery);
+        continue;
+      }
+      delivery.packetId = this.#allocatePacketId();
+      if (!channel.sendPublish(delivery, false)) {
+        this.#forget(delivery); // [MQTT-3.1.2-25] too large for the client: discarded as if sent
+        continue;
+      }
+      this.inflight.set(delivery.packetId, delivery);
+      counters.inflight++;
+      if (this.persistent) this.#write(this.#ctx.store.putQueueEntries(this.clientId, [toEntry(delivery)]));
+    }
+  }
+
+  /** PUBACK, or PUBCOMP: the delivery is done. False for an unknown packet id. */
+  complete(packetId: number): boolean {
+    const delivery = this.inflight.get(packetId);
+    if (delivery === undefined) return false;
+    this.inflight.delete(packetId);
+    this.#ctx.counters.inflight--;
+    if (this.persistent) this.#write(this.#ctx.store.deleteQueueEntries(this.clientId, [delivery.seq]));
+    this.pump();
+    return true;
+  }
+
+  /** PUBREC: the subscriber has the QoS 2 message; PUBREL follows. False for an unknown packet id. */
+  release(packetId: number): boolean {
+    const delivery = this.inflight.get(packetId);
+    if (delivery === undefined || delivery.qos !== 2) return false;
+    delivery.released = true;
+    if (this.persistent) this.#write(this.#ctx.store.putQueueEntries(this.clientId, [toEntry(delivery)]));
+    return true;
+  }
+
+  /** Attaches a connection and resends what was in flight, DUP set [MQTT-4.4.0-1]. */
+  attach(channel: DeliveryChannel): void {
+    this.channel = channel;
+    this.disconnectedAt = undefined;
+    for (const delivery of this.inflight.values()) {
+      if (delivery.released) channel.sendPubrel(delivery.packetId); // [MQTT-4.4.0-1] resend PUBREL
+      else channel.sendPublish(delivery, true); // [MQTT-3.3.1-1] DUP on redelivery
+    }
+    this.pump();
+  }
+
+  /** Detaches the connection. Deliveries taken from shared groups are handed back for re-routing. */
+  detach(now: number): Delivery[] {
+    this.channel = undefined;
+    this.disconnectedAt = now;
+    const moved: Delivery[] = [];
+    for (const [packetId, delivery] of this.inflight) {
+      if (delivery.group === undefined || delivery.released) continue;
+      this.inflight.delete(packetId);
+      this.#ctx.counters.inflight--;
+      moved.push(delivery);
+    }
+    const kept: Delivery[] = [];
+    for (let i = this.#head; i < this.#queue.length; i++) {
+      const delivery = this.#queue[i] as Delivery;
+      if (delivery.group === undefined) kept.push(delivery);
+      else {
+        moved.push(delivery);
+        this.#uncount(delivery);
+      }
+    }
+    this.#queue = kept;
+    this.#head = 0;
+    if (moved.length > 0 && this.persistent) {
+      this.#write(this.#ctx.store.deleteQueueEntries(this.clientId, moved.map((d) => d.seq)));
+    }
+    return moved.sort((a, b) => a.seq - b.seq);
+  }
+
+  /** Drops every queued and in-flight message (session ends). */
+  clear(): void {
+    for (let i = this.#head; i < this.#queue.length; i++) this.#uncount(this.#queue[i] as Delivery);
+    this.#ctx.counters.inflight -= this.inflight.size;
+    this.#queue = [];
+    this.#head = 0;
+    this.inflight.clear();
+  }
+
+  /** Restores queue entries read from the store. */
+  restoreQueue(entries: readonly QueueEntryRecord[]): void {
+    for (const entry of entries) {
+      const delivery: Delivery = {
+        seq: entry.seq,
+        message: new Message(entry.message),
+        qos: entry.qos,
+        retain: entry.retain,
+        subscriptionIds: entry.subscriptionIds === undefined ? undefined : [...entry.subscriptionIds],
+        packetId: entry.packetId ?? 0,
+        released: entry.released ?? false,
+        group: undefined,
+      };
+      this.#seq = Math.max(this.#seq, entry.seq);
+      if (delivery.packetId > 0) {
+        this.inflight.set(delivery.packetId, delivery);
+        this.#ctx.counters.inflight++;
+      } else {
+        this.#queue.push(delivery);
+        this.#ctx.counters.queued++;
+        this.#ctx.counters.queuedBytes += delivery.message.payload.length;
+      }
+    }
+  }
+
+  /** The session's metadata record. */
+  toRecord(): SessionRecord {
+    const subscriptions: SubscriptionRecord[] = [];
+    for (const sub of this.subscriptions.values()) {
+      subscriptions.push({
+        filter: sub.filter,
+        qos: sub.qos,
+        noLocal: sub.noLocal,
+        retainAsPublished: sub.retainAsPublished,
+        retainHandling: sub.retainHandling,
+        ...(sub.subscriptionId !== undefined ? { subscriptionId: sub.subscriptionId } : {}),
+      });
+    }
+    return {
+      clientId: this.clientId,
+      protocolVersion: this.protocolVersion,
+      expiryIntervalSeconds: this.expiryIntervalSeconds,
+      subscriptions,
+      ...(this.disconnectedAt !== undefined ? { disconnectedAt: this.disconnectedAt } : {}),
+    };
+  }
+
+  #shift(): Delivery {
+    const delivery = this.#queue[this.#head] as Delivery;
+    this.#queue[this.#head] = undefined as unknown as Delivery;
+    this.#head++;
+    if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
+      this.#queue = this.#queue.slice(this.#head);
+      this.#head = 0;
+    }
+    this.#uncount(delivery);
+    return delivery;
+  }
+
+  #dropOldest(): void {
+    const oldest = this.#shift();
+    this.#ctx.counters.messagesDropped++;
+    this.#forget(oldest);
+  }
+
+  #uncount(delivery: Delivery): void {
+    this.#ctx.counters.queued--;
+    this.#ctx.counters.queuedBytes -= delivery.message.payload.length;
+  }
+
+  #forget(delivery: Delivery): void {
+    if (this.persistent) this.#write(this.#ctx.store.deleteQueueEntries(this.clientId, [delivery.seq]));
+  }
+
+  #write(completion: Completion): void {
+    watchCompletion(completion, (error) => this.#ctx.onStoreError(error));
+  }
+
+  #allocatePacketId(): number {
+    // [MQTT-2.2.1-3] a packet id is not reused while its exchange is unfinished
+    for (;;) {
+      const id = this.#nextPacketId;
+      this.#nextPacketId = id === 65_535 ? 1 : id + 1;
+      if (!this.inflight.has(id)) return id;
+    }
+  }
+}
+
+function toEntry(delivery: Delivery): QueueEntryRecord {
+  return {
+    seq: delivery.seq,
+    message: delivery.message.toRecord(),
+    qos: delivery.qos,
+    retain: delivery.retain,
+    ...(delivery.subscriptionIds !== undefined ? { subscriptionIds: delivery.subscriptionIds } : {}),
+    ...(delivery.packetId > 0 ? { packetId: delivery.packetId } : {}),
+    ...(delivery.released ? { released: true } : {}),
+  };
+}

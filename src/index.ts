@@ -1,0 +1,9 @@
+/** ops-broker's embeddable API. */
+export { Broker, createBroker, type CreateBrokerOptions, type ListenAddress } from './broker/broker.js';
+export { MEMORY_PROFILES, resolveBrokerOptions } from './broker/options.js';
+export type { BrokerOptions, ClientLimits, MemoryProfile, ResolvedBrokerOptions } from './broker/options.js';
+export type { BrokerStats } from './broker/stats.js';
+export type { AuthenticationRequest, AuthenticationResult, BrokerHooks, ClientIdentity } from './broker/hooks.js';
+export type { BrokerStore } from './storage/broker-store.js';
+export { MemoryBrokerStore } from './storage/memory-broker-store.js';
+export type { Logger } from './shared/log.js';

@@ -1,0 +1,151 @@
+import { varIntLength, writeVarInt } from './encoder.js';
+import type { UserProperties } from './packets.js';
+
+/** v5 PUBLISH properties that are forwarded unchanged from publisher to subscribers [MQTT-3.3.2-*]. */
+export interface ForwardedProperties {
+  payloadFormatIndicator?: boolean;
+  contentType?: string;
+  responseTopic?: string;
+  correlationData?: Buffer;
+  userProperties?: UserProperties;
+}
+
+/**
+ * The per-message bytes every delivery shares: the topic and the v5 properties forwarded
+ * unchanged. Built once per message, reused for every subscriber.
+ */
+export interface PublishTemplate {
+  readonly topic: Buffer;
+  /** Encoded forwarded v5 properties (without length prefix); empty when none. */
+  readonly properties: Buffer;
+  readonly payload: Buffer;
+}
+
+/** One delivery of a message to one connection. */
+export interface PublishDelivery {
+  qos: 0 | 1 | 2;
+  retain: boolean;
+  dup: boolean;
+  /** Packet identifier, for QoS 1 and 2. */
+  packetId: number;
+  /** Topic alias to send; with `aliasOnly` the topic name is sent empty [MQTT-3.3.2-12]. */
+  topicAlias: number;
+  aliasOnly: boolean;
+  /** Remaining message expiry in seconds, or -1 for none [MQTT-3.3.2-6]. */
+  messageExpiry: number;
+  /** Subscription identifiers of the matching subscriptions [MQTT-3.3.4-3]. */
+  subscriptionIds: readonly number[] | undefined;
+}
+
+const PROP_PAYLOAD_FORMAT = 0x01;
+const PROP_MESSAGE_EXPIRY = 0x02;
+const PROP_CONTENT_TYPE = 0x03;
+const PROP_RESPONSE_TOPIC = 0x08;
+const PROP_CORRELATION_DATA = 0x09;
+const PROP_SUBSCRIPTION_ID = 0x0b;
+const PROP_TOPIC_ALIAS = 0x23;
+const PROP_USER_PROPERTY = 0x26;
+
+/** Builds the shared part of a message's PUBLISH packets. */
+export function createPublishTemplate(topic: string, payload: Buffer, forwarded: ForwardedProperties | undefined): PublishTemplate {
+  return { topic: Buffer.from(topic, 'utf8'), properties: encodeForwarded(forwarded), payload };
+}
+
+function encodeForwarded(p: ForwardedProperties | undefined): Buffer {
+  if (p === undefined) return EMPTY;
+  const parts: Buffer[] = [];
+  if (p.payloadFormatIndicator !== undefined) parts.push(Buffer.from([PROP_PAYLOAD_FORMAT, p.payloadFormatIndicator ? 1 : 0]));
+  if (p.contentType !== undefined) parts.push(stringProperty(PROP_CONTENT_TYPE, Buffer.from(p.contentType, 'utf8')));
+  if (p.responseTopic !== undefined) parts.push(stringProperty(PROP_RESPONSE_TOPIC, Buffer.from(p.responseTopic, 'utf8')));
+  if (p.correlationData !== undefined) parts.push(stringProperty(PROP_CORRELATION_DATA, p.correlationData));
+  if (p.userProperties !== undefined) {
+    for (const [key, value] of Object.entries(p.userProperties)) {
+      // [MQTT-3.3.2-18] user properties forwarded in the order received
+      for (const v of Array.isArray(value) ? value : [value]) {
+        const k = Buffer.from(key, 'utf8');
+        const val = Buffer.from(v, 'utf8');
+        const b = Buffer.allocUnsafe(5 + k.length + val.length);
+        b[0] = PROP_USER_PROPERTY;
+        b.writeUInt16BE(k.length, 1);
+        k.copy(b, 3);
+        b.writeUInt16BE(val.length, 3 + k.length);
+        val.copy(b, 5 + k.length);
+        parts.push(b);
+      }
+    }
+  }
+  return parts.length === 0 ? EMPTY : Buffer.concat(parts);
+}
+
+const EMPTY = Buffer.alloc(0);
+
+function stringProperty(id: number, value: Buffer): Buffer {
+  const b = Buffer.allocUnsafe(3 + value.length);
+  b[0] = id;
+  b.writeUInt16BE(value.length, 1);
+  value.copy(b, 3);
+  return b;
+}
+
+/** Length of the v5 property section for a delivery (without its own length prefix). */
+function propertiesLength(t: PublishTemplate, d: PublishDelivery): number {
+  let n = t.properties.length;
+  if (d.messageExpiry >= 0) n += 5;
+  if (d.topicAlias > 0) n += 3;
+  if (d.subscriptionIds !== undefined) for (const id of d.subscriptionIds) n += 1 + varIntLength(id);
+  return n;
+}
+
+/** Encoded size of the PUBLISH for this delivery, to compare with the client's Maximum Packet Size. */
+export function publishSize(t: PublishTemplate, d: PublishDelivery, version: 4 | 5): number {
+  const remaining = remainingLength(t, d, version);
+  return 1 + varIntLength(remaining) + remaining;
+}
+
+function remainingLength(t: PublishTemplate, d: PublishDelivery, version: 4 | 5): number {
+  let n = 2 + (d.aliasOnly ? 0 : t.topic.length) + t.payload.length;
+  if (d.qos > 0) n += 2;
+  if (version === 5) {
+    const props = propertiesLength(t, d);
+    n += varIntLength(props) + props;
+  }
+  return n;
+}
+
+/** Encodes one PUBLISH into a single buffer (one copy of the payload). */
+export function encodePublish(t: PublishTemplate, d: PublishDelivery, version: 4 | 5): Buffer {
+  const remaining = remainingLength(t, d, version);
+  const out = Buffer.allocUnsafe(1 + varIntLength(remaining) + remaining);
+  out[0] = 0x30 | (d.dup ? 0x08 : 0) | (d.qos << 1) | (d.retain ? 1 : 0);
+  let o = writeVarInt(out, 1, remaining);
+  const topicLen = d.aliasOnly ? 0 : t.topic.length;
+  out.writeUInt16BE(topicLen, o);
+  o += 2;
+  if (topicLen > 0) o += t.topic.copy(out, o);
+  if (d.qos > 0) {
+    out.writeUInt16BE(d.packetId, o);
+    o += 2;
+  }
+  if (version === 5) {
+    o = writeVarInt(out, o, propertiesLength(t, d));
+    if (d.messageExpiry >= 0) {
+      out[o++] = PROP_MESSAGE_EXPIRY;
+      out.writeUInt32BE(d.messageExpiry, o);
+      o += 4;
+    }
+    if (d.topicAlias > 0) {
+      out[o++] = PROP_TOPIC_ALIAS;
+      out.writeUInt16BE(d.topicAlias, o);
+      o += 2;
+    }
+    if (d.subscriptionIds !== undefined) {
+      for (const id of d.subscriptionIds) {
+        out[o++] = PROP_SUBSCRIPTION_ID;
+        o = writeVarInt(out, o, id);
+      }
+    }
+    o += t.properties.copy(out, o);
+  }
+  t.payload.copy(out, o);
+  return out;
+}

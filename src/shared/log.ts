@@ -1,0 +1,15 @@
+/** A structured log call: fields first, then the message (pino's signature). */
+export type LogFn = (fields: Readonly<Record<string, unknown>>, message: string) => void;
+
+/** The logger the engine writes to; pino satisfies it. */
+export interface Logger {
+  readonly debug: LogFn;
+  readonly info: LogFn;
+  readonly warn: LogFn;
+  readonly error: LogFn;
+}
+
+const ignore: LogFn = () => undefined;
+
+/** A logger that writes nothing: the default for embedded brokers and tests. */
+export const silentLogger: Logger = Object.freeze({ debug: ignore, info: ignore, warn: ignore, error: ignore });

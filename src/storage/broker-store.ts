@@ -1,0 +1,98 @@
+/**
+ * What the engine stores: sessions (metadata, subscriptions, will), per-session message queues
+ * and retained messages. Plain records; no MQTT logic lives here.
+ *
+ * Writes return {@link Completion}: `void` when already done (memory), a promise when the
+ * implementation writes asynchronously (level). The engine acknowledges a QoS 1/2 PUBLISH
+ * only after every completion of that message's writes has resolved [MQTT-4.3.2-2].
+ */
+
+/** `void` when the write is done, or a promise resolved once it is durable. */
+export type Completion = void | Promise<void>;
+
+/** v5 properties kept with a message and forwarded unchanged. */
+export interface MessagePropertiesRecord {
+  payloadFormatIndicator?: boolean;
+  contentType?: string;
+  responseTopic?: string;
+  correlationData?: Buffer;
+  userProperties?: Record<string, string | string[]>;
+}
+
+/** An application message. */
+export interface MessageRecord {
+  readonly topic: string;
+  readonly payload: Buffer;
+  readonly qos: 0 | 1 | 2;
+  readonly retain: boolean;
+  /** Expiry instant in ms since the epoch; absent: never expires. */
+  readonly expiresAt?: number;
+  /** Whether the publisher set a Message Expiry Interval (then the remaining interval is forwarded). */
+  readonly expirySet?: boolean;
+  readonly properties?: MessagePropertiesRecord;
+  /** Client id of the publisher, for No Local. */
+  readonly senderId?: string;
+}
+
+/** A subscription as stored with its session. */
+export interface SubscriptionRecord {
+  /** The filter as subscribed, `$share/...` included. */
+  readonly filter: string;
+  readonly qos: 0 | 1 | 2;
+  readonly noLocal: boolean;
+  readonly retainAsPublished: boolean;
+  readonly retainHandling: 0 | 1 | 2;
+  readonly subscriptionId?: number;
+}
+
+/** A will message with its delay. */
+export interface WillRecord {
+  readonly message: MessageRecord;
+  readonly delaySeconds: number;
+}
+
+/** A session's metadata. */
+export interface SessionRecord {
+  readonly clientId: string;
+  readonly protocolVersion: 4 | 5;
+  /** Session Expiry Interval in seconds (already capped by the broker limit). */
+  readonly expiryIntervalSeconds: number;
+  readonly subscriptions: readonly SubscriptionRecord[];
+  /** When the client disconnected (ms since epoch); absent while connected. */
+  readonly disconnectedAt?: number;
+  /** A will still to be published (delayed will), if any. */
+  readonly will?: WillRecord;
+}
+
+/** One message in a session's queue: waiting, or in flight when it has a packet id. */
+export interface QueueEntryRecord {
+  /** Position in the session's queue; strictly increasing. */
+  readonly seq: number;
+  readonly message: MessageRecord;
+  /** QoS granted for this delivery. */
+  readonly qos: 0 | 1 | 2;
+  readonly retain: boolean;
+  readonly subscriptionIds?: readonly number[];
+  /** Packet id while in flight. */
+  readonly packetId?: number;
+  /** QoS 2: PUBREC received, PUBREL sent, waiting for PUBCOMP. */
+  readonly released?: boolean;
+}
+
+/** The engine's storage. One contract suite runs against every implementation. */
+export interface BrokerStore {
+  /** `memory` or `level`; a durable store survives a process restart. */
+  readonly durable: boolean;
+  loadSessions(): Promise<SessionRecord[]>;
+  saveSession(record: SessionRecord): Completion;
+  /** Deletes the session and its queue. */
+  deleteSession(clientId: string): Completion;
+  loadQueue(clientId: string): Promise<QueueEntryRecord[]>;
+  /** Inserts or replaces entries by `seq`. */
+  putQueueEntries(clientId: string, entries: readonly QueueEntryRecord[]): Completion;
+  deleteQueueEntries(clientId: string, seqs: readonly number[]): Completion;
+  loadRetained(): Promise<MessageRecord[]>;
+  putRetained(message: MessageRecord): Completion;
+  deleteRetained(topic: string): Completion;
+  close(): Promise<void>;
+}
