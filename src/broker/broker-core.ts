@@ -15,6 +15,9 @@ import { SessionRegistry } from './session-registry.js';
 import type { BrokerStats } from './stats.js';
 import { TopicTree } from './topic-tree.js';
 
+/** How often connect timeouts and keep-alive are checked: keep-alive closes within 1.5x + this. */
+const TIMEOUT_SWEEP_MS = 250;
+
 /**
  * The engine's shared state, used by connections and handlers: the subscription tree,
  * retained messages, sessions, the router, counters. No sockets are opened here.
@@ -32,6 +35,7 @@ export class BrokerCore implements SessionContext {
   readonly connections = new Set<Connection>();
   readonly startedAt = Date.now();
   closing = false;
+  readonly #sweep: NodeJS.Timeout;
 
   constructor(options: ResolvedBrokerOptions, store: BrokerStore, logger: Logger, hooks: BrokerHooks) {
     this.options = options;
@@ -41,6 +45,13 @@ export class BrokerCore implements SessionContext {
     this.retained = new RetainedMessages(store);
     this.router = new Router(this.tree, this.retained, this.counters);
     this.registry = new SessionRegistry(this, this.tree, this.router);
+    this.#sweep = setInterval(() => this.#checkTimeouts(), TIMEOUT_SWEEP_MS);
+    this.#sweep.unref();
+  }
+
+  #checkTimeouts(): void {
+    const now = Date.now();
+    for (const connection of this.connections) connection.checkTimeouts(now);
   }
 
   /** Restores sessions and retained messages from the store. */
@@ -121,6 +132,7 @@ export class BrokerCore implements SessionContext {
   /** Disconnects every client with 0x8B [MQTT-3.14.2-1] and stops timers. */
   shutdown(): void {
     this.closing = true;
+    clearInterval(this.#sweep);
     for (const connection of [...this.connections]) connection.disconnect(ReasonCode.ServerShuttingDown);
     this.registry.stop();
   }

@@ -36,12 +36,16 @@ export class Broker {
   readonly #sys: SysTopicPublisher;
   readonly #servers = new Set<Server>();
   #closed = false;
+  #isReady = false;
 
   constructor(options: CreateBrokerOptions = {}) {
     this.options = resolveBrokerOptions(options);
     this.#core = new BrokerCore(this.options, options.store ?? new MemoryBrokerStore(), options.logger ?? silentLogger, options.hooks ?? {});
     this.#sys = new SysTopicPublisher(this.#core);
-    this.ready = this.#core.restore().then(() => this.#sys.start(this.options.sysIntervalSeconds));
+    this.ready = this.#core.restore().then(() => {
+      this.#isReady = true;
+      this.#sys.start(this.options.sysIntervalSeconds);
+    });
   }
 
   /** Opens a TCP listener; resolves with the bound address (port 0 picks a free port). */
@@ -66,7 +70,11 @@ export class Broker {
       socket.destroy();
       return;
     }
-    socket.on('error', () => undefined); // errors end the connection; they never reach the process
+    if (this.#isReady) {
+      this.#core.attach(socket);
+      return;
+    }
+    socket.on('error', ignoreError); // until the connection owns it, an error must not reach the process
     this.ready.then(
       () => {
         if (this.#closed) socket.destroy();
@@ -98,6 +106,10 @@ export class Broker {
     await Promise.all(closing);
     await this.#core.store.close();
   }
+}
+
+function ignoreError(): void {
+  // The connection's own listener closes it.
 }
 
 /** Creates a broker; call `listen` or `attach` to serve clients. */

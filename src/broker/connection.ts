@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
-import { PacketDecoder, type DecodeError } from '../protocol/decoder.js';
-import { encodePacket } from '../protocol/encoder.js';
+import { PacketDecoder, type DecodeError, type DecoderSink } from '../protocol/decoder.js';
+import { encodeAck, encodePacket, type AckKind } from '../protocol/encoder.js';
 import type { Packet } from '../protocol/packets.js';
 import { encodePublish, publishSize, type PublishDelivery } from '../protocol/publish-encoder.js';
 import { ReasonCode } from '../protocol/reason-codes.js';
@@ -27,7 +27,7 @@ const scratch: PublishDelivery = {
  * One network connection: decode loop, keep-alive, topic aliases, batched writes with
  * back-pressure. Protocol errors end here as a reason-coded DISCONNECT; nothing throws out.
  */
-export class Connection implements SessionOwner {
+export class Connection implements SessionOwner, DecoderSink {
   readonly core: BrokerCore;
   readonly socket: Duplex;
   readonly decoder: PacketDecoder;
@@ -46,14 +46,14 @@ export class Connection implements SessionOwner {
   /** The client's Topic Alias Maximum [MQTT-3.1.2-26]. */
   clientTopicAliasMaximum = 0;
   requestProblemInformation = true;
-  readonly aliasesIn = new Map<number, string>();
-  readonly aliasesOut = new Map<string, number>();
+  #aliasesIn: Map<number, string> | undefined;
+  #aliasesOut: Map<string, number> | undefined;
   /** Inbound QoS 1/2 PUBLISHes not yet acknowledged (our Receive Maximum applies) [MQTT-3.3.4-7]. */
   inboundPending = 0;
   /** A DISCONNECT 0x00 was received: no will [MQTT-3.14.4-3]. */
   normalDisconnect = false;
+  /** When bytes last arrived (creation time until then). */
   #lastActivity = Date.now();
-  #keepAliveTimer: NodeJS.Timeout | undefined;
   #corked = false;
   #waitingForDrain = false;
   #held: Packet[] | undefined;
@@ -61,24 +61,23 @@ export class Connection implements SessionOwner {
   constructor(core: BrokerCore, socket: Duplex) {
     this.core = core;
     this.socket = socket;
-    this.decoder = new PacketDecoder(
-      core.options.maxPacketSizeBytes,
-      (packet) => this.#onPacket(packet),
-      (error) => this.#onDecodeError(error),
-    );
-    socket.on('data', (chunk: Buffer) => {
-      this.#lastActivity = Date.now();
-      core.counters.bytesReceived += chunk.length;
-      this.decoder.push(chunk);
-    });
-    socket.on('error', () => this.close());
-    socket.on('close', () => this.close());
-    socket.on('end', () => this.close());
-    // [MQTT-3.1.0-1] the first packet must come within a bounded time
-    this.#keepAliveTimer = setTimeout(() => {
-      if (this.state === 'awaiting-connect') this.close();
-    }, core.options.connectTimeoutMs);
-    this.#keepAliveTimer.unref();
+    this.decoder = new PacketDecoder(core.options.maxPacketSizeBytes, this);
+    // Shared listeners (no closures per connection): the socket points back to its connection.
+    (socket as SocketWithConnection)[CONNECTION] = this;
+    socket.on('data', onSocketData);
+    socket.on('error', onSocketGone);
+    socket.on('close', onSocketGone);
+    socket.on('end', onSocketGone);
+  }
+
+  /** Inbound topic aliases [MQTT-3.3.2-10] (created on first use). */
+  get aliasesIn(): Map<number, string> {
+    return (this.#aliasesIn ??= new Map());
+  }
+
+  /** Outbound topic aliases chosen by the broker (created on first use). */
+  get aliasesOut(): Map<string, number> {
+    return (this.#aliasesOut ??= new Map());
   }
 
   /** False while unwritten output is above the high-water mark (QoS 0 dropped, QoS 1/2 wait). */
@@ -134,7 +133,12 @@ export class Connection implements SessionOwner {
 
   /** DeliveryChannel: writes PUBREL. */
   sendPubrel(packetId: number): void {
-    this.send({ cmd: 'pubrel', messageId: packetId });
+    this.sendAck('pubrel', packetId, 0);
+  }
+
+  /** Writes PUBACK/PUBREC/PUBREL/PUBCOMP; the reason code is dropped for 3.1.1. */
+  sendAck(kind: AckKind, packetId: number, reasonCode: number): void {
+    this.write(encodeAck(kind, packetId, reasonCode, this.version));
   }
 
   /** Sends a v5 DISCONNECT with a reason (v3.1.1 has none) and closes [MQTT-4.13.1-1]. */
@@ -156,23 +160,19 @@ export class Connection implements SessionOwner {
     this.disconnect(ReasonCode.SessionTakenOver);
   }
 
-  /** Starts keep-alive enforcement at 1.5 times the interval [MQTT-3.1.2-22]. */
-  startKeepAlive(): void {
-    if (this.#keepAliveTimer !== undefined) clearTimeout(this.#keepAliveTimer);
-    this.#keepAliveTimer = undefined;
-    if (this.keepAliveSeconds === 0) return;
-    const limit = this.keepAliveSeconds * 1500;
-    const check = (): void => {
-      const idle = Date.now() - this.#lastActivity;
-      if (idle >= limit) {
-        this.disconnect(ReasonCode.KeepAliveTimeout);
-        return;
-      }
-      this.#keepAliveTimer = setTimeout(check, limit - idle);
-      this.#keepAliveTimer.unref();
-    };
-    this.#keepAliveTimer = setTimeout(check, limit);
-    this.#keepAliveTimer.unref();
+  /**
+   * Called by the broker's timeout sweep (no timer per connection): closes a connection that
+   * sent no CONNECT in time, or nothing for 1.5 times its keep alive [MQTT-3.1.2-22].
+   */
+  checkTimeouts(now: number): void {
+    const idle = now - this.#lastActivity;
+    if (this.state === 'awaiting-connect') {
+      if (idle >= this.core.options.connectTimeoutMs) this.close(); // a CONNECT must come in bounded time
+      return;
+    }
+    if (this.state === 'connected' && this.keepAliveSeconds > 0 && idle >= this.keepAliveSeconds * 1500) {
+      this.disconnect(ReasonCode.KeepAliveTimeout);
+    }
   }
 
   /** Closes the socket and hands the session back to the registry (idempotent). */
@@ -180,7 +180,6 @@ export class Connection implements SessionOwner {
     if (this.state === 'closed') return;
     const wasConnected = this.state === 'connected';
     this.state = 'closed';
-    if (this.#keepAliveTimer !== undefined) clearTimeout(this.#keepAliveTimer);
     if (this.#corked) this.flush();
     this.socket.end();
     // A reader that never drains its socket does not keep it open.
@@ -198,8 +197,8 @@ export class Connection implements SessionOwner {
   ): boolean {
     const version = this.version;
     let messageExpiry = -1;
-    if (message.expiresAt !== undefined) {
-      // [MQTT-3.3.2-6] the forwarded interval is what is left of it
+    if (message.expiresAt !== undefined && message.expirySet !== false) {
+      // [MQTT-3.3.2-6] the forwarded interval is what is left of it (none when only the broker's cap set it)
       messageExpiry = Math.max(0, Math.ceil((message.expiresAt - Date.now()) / 1000));
     }
     const plain = qos === 0 && !retain && messageExpiry < 0 && subscriptionIds === undefined && this.clientTopicAliasMaximum === 0;
@@ -223,7 +222,10 @@ export class Connection implements SessionOwner {
     d.aliasOnly = false;
     if (version === 5 && this.clientTopicAliasMaximum > 0) this.#chooseAlias(message.topic, d);
     const template = message.template;
-    if (publishSize(template, d, version) > this.clientMaximumPacketSize) return this.#tooLarge();
+    if (publishSize(template, d, version) > this.clientMaximumPacketSize) {
+      if (d.topicAlias > 0 && !d.aliasOnly) this.aliasesOut.delete(message.topic); // the client never learnt this alias
+      return this.#tooLarge();
+    }
     const bytes = encodePublish(template, d, version);
     if (plain) message.plainQos0[version - 4] = bytes;
     this.write(bytes);
@@ -250,6 +252,13 @@ export class Connection implements SessionOwner {
     }
   }
 
+  /** @internal bytes arrived on the socket. */
+  receive(chunk: Buffer): void {
+    this.#lastActivity = Date.now();
+    this.core.counters.bytesReceived += chunk.length;
+    this.decoder.push(chunk);
+  }
+
   /** Holds incoming packets (and reading) while an asynchronous decision is pending. */
   hold(): void {
     this.#held ??= [];
@@ -260,11 +269,12 @@ export class Connection implements SessionOwner {
   release(): void {
     const held = this.#held;
     this.#held = undefined;
-    for (const packet of held ?? []) this.#onPacket(packet);
+    for (const packet of held ?? []) this.onPacket(packet);
     if (this.state !== 'closed') this.socket.resume();
   }
 
-  #onPacket(packet: Packet): void {
+  /** DecoderSink: one decoded packet. */
+  onPacket(packet: Packet): void {
     if (this.state === 'closed') return;
     if (this.#held !== undefined) {
       this.#held.push(packet);
@@ -278,7 +288,8 @@ export class Connection implements SessionOwner {
     }
   }
 
-  #onDecodeError(error: DecodeError): void {
+  /** DecoderSink: the input was not MQTT. */
+  onDecodeError(error: DecodeError): void {
     this.core.logger.debug({ clientId: this.clientId, failure: error.failure, message: error.message }, 'undecodable input');
     // [MQTT-4.13.1-1] malformed packet: DISCONNECT 0x81 (v5), or close; 0x95 for an oversized one
     this.disconnect(error.failure === 'too-large' ? ReasonCode.PacketTooLarge : ReasonCode.MalformedPacket);
@@ -287,4 +298,15 @@ export class Connection implements SessionOwner {
 
 function uncork(connection: Connection): void {
   connection.flush();
+}
+
+const CONNECTION = Symbol('connection');
+type SocketWithConnection = Duplex & { [CONNECTION]?: Connection };
+
+function onSocketData(this: SocketWithConnection, chunk: Buffer): void {
+  this[CONNECTION]?.receive(chunk);
+}
+
+function onSocketGone(this: SocketWithConnection): void {
+  this[CONNECTION]?.close();
 }

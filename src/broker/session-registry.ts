@@ -131,10 +131,14 @@ export class SessionRegistry {
     }
     const timer = setTimeout(() => {
       this.#pendingWills.delete(session);
+      session.pendingWill = undefined;
+      this.save(session);
       this.#publishWill(will);
     }, delay * 1000);
     timer.unref();
     this.#pendingWills.set(session, { will, timer });
+    session.pendingWill = { message: will.message.toRecord(), delaySeconds: will.delaySeconds };
+    this.save(session); // the pending will is stored with the session so a restart keeps it
   }
 
   /** Adds or replaces a subscription [MQTT-3.8.4-3]; true when it is new. */
@@ -210,6 +214,7 @@ export class SessionRegistry {
     if (pending === undefined) return;
     if (pending.timer !== undefined) clearTimeout(pending.timer);
     this.#pendingWills.delete(session);
+    session.pendingWill = undefined;
   }
 
   #publishWill(will: Will): void {

@@ -4,6 +4,7 @@ import type {
   QueueEntryRecord,
   SessionRecord,
   SubscriptionRecord,
+  WillRecord,
 } from '../storage/broker-store.js';
 import { watchCompletion } from './completion.js';
 import type { Counters } from './counters.js';
@@ -55,13 +56,15 @@ export class Session {
   expiryIntervalSeconds: number;
   /** Whether queue entries are written through to the store. */
   persistent: boolean;
-  readonly subscriptions = new Map<string, Subscription>();
-  readonly inflight = new Map<number, Delivery>();
-  /** Inbound QoS 2 packet ids received and not yet released by PUBREL [MQTT-4.3.3-10]. */
-  readonly incomingQos2 = new Set<number>();
   channel: DeliveryChannel | undefined;
   disconnectedAt: number | undefined;
+  /** A will waiting for its delay, kept in the session record so it survives a restart [MQTT-3.1.3-9]. */
+  pendingWill: WillRecord | undefined;
   readonly #ctx: SessionContext;
+  // Collections are created on first use: an idle connection's session stays small.
+  #subscriptions: Map<string, Subscription> | undefined;
+  #inflight: Map<number, Delivery> | undefined;
+  #incomingQos2: Set<number> | undefined;
   #queue: Delivery[] = [];
   #head = 0;
   #seq = 0;
@@ -73,6 +76,26 @@ export class Session {
     this.protocolVersion = protocolVersion;
     this.expiryIntervalSeconds = expiryIntervalSeconds;
     this.persistent = expiryIntervalSeconds > 0;
+  }
+
+  /** Subscriptions by filter as subscribed. */
+  get subscriptions(): Map<string, Subscription> {
+    return (this.#subscriptions ??= new Map());
+  }
+
+  /** QoS 1/2 deliveries sent and not yet acknowledged, by packet id, in send order. */
+  get inflight(): Map<number, Delivery> {
+    return (this.#inflight ??= new Map());
+  }
+
+  /** Inbound QoS 2 packet ids received and not yet released by PUBREL [MQTT-4.3.3-10]. */
+  get incomingQos2(): Set<number> {
+    return (this.#incomingQos2 ??= new Set());
+  }
+
+  /** In-flight count without creating the map. */
+  get inflightCount(): number {
+    return this.#inflight?.size ?? 0;
   }
 
   get connected(): boolean {
@@ -166,7 +189,7 @@ export class Session {
   attach(channel: DeliveryChannel): void {
     this.channel = channel;
     this.disconnectedAt = undefined;
-    for (const delivery of this.inflight.values()) {
+    for (const delivery of this.#inflight?.values() ?? []) {
       if (delivery.released) channel.sendPubrel(delivery.packetId); // [MQTT-4.4.0-1] resend PUBREL
       else channel.sendPublish(delivery, true); // [MQTT-3.3.1-1] DUP on redelivery
     }
@@ -178,7 +201,7 @@ export class Session {
     this.channel = undefined;
     this.disconnectedAt = now;
     const moved: Delivery[] = [];
-    for (const [packetId, delivery] of this.inflight) {
+    for (const [packetId, delivery] of this.#inflight ?? []) {
       if (delivery.group === undefined || delivery.released) continue;
       this.inflight.delete(packetId);
       this.#ctx.counters.inflight--;
@@ -204,10 +227,10 @@ export class Session {
   /** Drops every queued and in-flight message (session ends). */
   clear(): void {
     for (let i = this.#head; i < this.#queue.length; i++) this.#uncount(this.#queue[i] as Delivery);
-    this.#ctx.counters.inflight -= this.inflight.size;
+    this.#ctx.counters.inflight -= this.inflightCount;
     this.#queue = [];
     this.#head = 0;
-    this.inflight.clear();
+    this.#inflight = undefined;
   }
 
   /** Restores queue entries read from the store. */
@@ -238,7 +261,7 @@ export class Session {
   /** The session's metadata record. */
   toRecord(): SessionRecord {
     const subscriptions: SubscriptionRecord[] = [];
-    for (const sub of this.subscriptions.values()) {
+    for (const sub of this.#subscriptions?.values() ?? []) {
       subscriptions.push({
         filter: sub.filter,
         qos: sub.qos,
@@ -254,6 +277,7 @@ export class Session {
       expiryIntervalSeconds: this.expiryIntervalSeconds,
       subscriptions,
       ...(this.disconnectedAt !== undefined ? { disconnectedAt: this.disconnectedAt } : {}),
+      ...(this.pendingWill !== undefined ? { will: this.pendingWill } : {}),
     };
   }
 

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import mqttPacket from 'mqtt-packet';
 import type { Packet } from './packets.js';
 
@@ -14,49 +15,128 @@ export class DecodeError extends Error {
   }
 }
 
+/** Where the shared parser sends what it decodes. */
+interface ParseTarget {
+  emit(packet: Packet): void;
+  fail(error: DecodeError): void;
+}
+
+interface ParserInternals {
+  settings: { protocolVersion: number };
+  _pos: number;
+  _list: { length: number };
+  _resetState(): void;
+}
+
+type MqttParser = ReturnType<typeof mqttPacket.parser>;
+
+/** The mqtt-packet string reader the UTF-8 check wraps. */
+interface StringParser {
+  _pos: number;
+  _list: { slice(start: number, end: number): Buffer };
+  _parseString(): string | null;
+  _emitError(error: Error): void;
+}
+
+/** [MQTT-1.5.4-1] ill-formed UTF-8 in a string makes the packet malformed (mqtt-packet would decode it to U+FFFD). */
+function rejectIllFormedUtf8(parser: StringParser): void {
+  const parseString = parser._parseString;
+  parser._parseString = function (this: StringParser): string | null {
+    const start = this._pos + 2;
+    const result = parseString.call(this);
+    if (result === null || !result.includes('\uFFFD') || isUtf8(this._list.slice(start, this._pos))) return result;
+    this._emitError(new Error('ill-formed UTF-8 in a string'));
+    return null;
+  };
+}
+
+function makeParser(getTarget: () => ParseTarget | undefined): MqttParser {
+  const parser = mqttPacket.parser({ protocolVersion: 4 });
+  rejectIllFormedUtf8(parser as unknown as StringParser);
+  parser.on('packet', (packet: Packet) => getTarget()?.emit(packet));
+  parser.on('error', (error: unknown) => getTarget()?.fail(new DecodeError('malformed', error instanceof Error ? error.message : String(error))));
+  return parser;
+}
+
 /**
- * Streaming decoder: bytes in, packets out. A size guard reads each fixed header first so an
- * oversized packet is refused before its body is buffered (bounded memory per connection);
- * mqtt-packet then parses the bytes.
+ * One mqtt-packet parser for every connection: the framer below hands it only whole packets,
+ * so it holds no state between calls and connections need no parser (or buffer list) of their
+ * own. That keeps an idle connection small.
  */
-export class PacketDecoder {
-  readonly #parser = mqttPacket.parser({ protocolVersion: 4 });
+let sharedTarget: ParseTarget | undefined;
+let sharedBusy = false;
+const sharedParser = makeParser(() => sharedTarget);
+
+function parseWhole(bytes: Buffer, version: number, target: ParseTarget): void {
+  let parser = sharedParser;
+  if (sharedBusy) parser = makeParser(() => target); // re-entered from a packet handler: use a private one
+  const internals = parser as unknown as ParserInternals;
+  const previous = sharedTarget;
+  if (parser === sharedParser) {
+    sharedBusy = true;
+    sharedTarget = target;
+  }
+  try {
+    internals.settings.protocolVersion = version;
+    internals._pos = 0; // a failed parse leaves it stale, and the length reader starts from it
+    parser.parse(bytes);
+    if (internals._list.length > 0) internals._resetState(); // never carry bytes to another connection
+  } finally {
+    if (parser === sharedParser) {
+      sharedBusy = false;
+      sharedTarget = previous;
+    }
+  }
+}
+
+/** Fixed header of the packet at `pos`: its total size, or why it cannot be read yet. */
+function readFixedHeader(buf: Buffer, pos: number): number | 'incomplete' | 'malformed' {
+  let remaining = 0;
+  let multiplier = 1;
+  for (let i = 1; i <= 4; i++) {
+    if (pos + i >= buf.length) return 'incomplete';
+    const byte = buf[pos + i] as number;
+    remaining += (byte & 0x7f) * multiplier;
+    if ((byte & 0x80) === 0) return 1 + i + remaining;
+    multiplier *= 128;
+  }
+  return 'malformed'; // [MQTT-1.5.5-1] a Variable Byte Integer has at most four bytes
+}
+
+/** Where a {@link PacketDecoder} delivers (an object, not closures: one less allocation per connection). */
+export interface DecoderSink {
+  onPacket(packet: Packet): void;
+  onDecodeError(error: DecodeError): void;
+}
+
+/**
+ * Streaming decoder: bytes in, packets out. It frames the stream itself, reading each fixed
+ * header first so an oversized packet is refused before its body is buffered (bounded memory
+ * per connection), then lets mqtt-packet parse whole packets.
+ */
+export class PacketDecoder implements ParseTarget {
   #maxPacketSize: number;
+  #version: 4 | 5 | 0 = 0;
   #failed = false;
-  /** Body bytes of the current packet still to come. */
-  #skip = 0;
-  /** Fixed-header parsing state: bytes seen (0 = expecting the type byte). */
-  #headerBytes = 0;
-  #remaining = 0;
-  #multiplier = 1;
-  readonly #onError: (error: DecodeError) => void;
+  /** Bytes of an incomplete packet. */
+  #pending: Buffer[] | undefined;
+  #pendingBytes = 0;
+  /** Total size of the incomplete packet once its header is known, else -1. */
+  #need = -1;
+  readonly #sink: DecoderSink;
 
   /**
    * @param maxPacketSize largest whole packet accepted, in bytes
-   * @param onPacket called synchronously for each packet, in order
-   * @param onError called once on the first failure; nothing is emitted after it
+   * @param sink receives packets (synchronously, in order) and at most one error, after which nothing more
    */
-  constructor(maxPacketSize: number, onPacket: (packet: Packet) => void, onError: (error: DecodeError) => void) {
+  constructor(maxPacketSize: number, sink: DecoderSink) {
     this.#maxPacketSize = maxPacketSize;
-    this.#onError = onError;
-    this.#parser.on('packet', (packet: Packet) => {
-      if (!this.#failed) onPacket(packet);
-    });
-    this.#parser.on('error', (error: unknown) => {
-      this.#fail(new DecodeError('malformed', error instanceof Error ? error.message : String(error)));
-    });
+    this.#sink = sink;
   }
 
-  /** Switches v5 property parsing on after CONNECT named protocol level 5. */
+  /** Sets the protocol level after CONNECT (v5 properties parsed from then on). */
   setProtocolVersion(version: 4 | 5): void {
-    (this.#parser as unknown as { settings: { protocolVersion: number } }).settings.protocolVersion = version;
-  }
-
-  /** Feeds bytes; packets and errors are emitted synchronously. */
-  push(chunk: Buffer): void {
-    if (this.#failed) return;
-    if (!this.#guard(chunk)) return;
-    this.#parser.parse(chunk);
+    this.#version = version;
   }
 
   /** True once a failure was reported. */
@@ -64,50 +144,71 @@ export class PacketDecoder {
     return this.#failed;
   }
 
-  #fail(error: DecodeError): void {
-    if (this.#failed) return;
-    this.#failed = true;
-    this.#onError(error);
+  /** Feeds bytes; packets and errors are emitted synchronously. */
+  push(chunk: Buffer): void {
+    if (this.#failed || chunk.length === 0) return;
+    if (this.#pending === undefined) {
+      this.#process(chunk);
+      return;
+    }
+    this.#pending.push(chunk);
+    this.#pendingBytes += chunk.length;
+    if (this.#need >= 0 && this.#pendingBytes < this.#need) return; // body still arriving
+    const merged = Buffer.concat(this.#pending, this.#pendingBytes);
+    this.#pending = undefined;
+    this.#pendingBytes = 0;
+    this.#need = -1;
+    this.#process(merged);
   }
 
-  /** Walks fixed headers in the chunk; false (after reporting) when a packet is malformed or too large. */
-  #guard(chunk: Buffer): boolean {
+  /** ParseTarget: a packet was decoded. */
+  emit(packet: Packet): void {
+    if (!this.#failed) this.#sink.onPacket(packet);
+  }
+
+  /** ParseTarget: the bytes were not a valid packet. */
+  fail(error: DecodeError): void {
+    if (this.#failed) return;
+    this.#failed = true;
+    this.#pending = undefined;
+    this.#sink.onDecodeError(error);
+  }
+
+  #process(buf: Buffer): void {
     let pos = 0;
-    const len = chunk.length;
-    while (pos < len) {
-      if (this.#skip > 0) {
-        const take = Math.min(this.#skip, len - pos);
-        this.#skip -= take;
-        pos += take;
-        continue;
+    let runStart = 0;
+    while (pos < buf.length) {
+      const total = readFixedHeader(buf, pos);
+      if (total === 'incomplete') break;
+      if (total === 'malformed') {
+        this.#flush(buf, runStart, pos);
+        this.fail(new DecodeError('malformed', 'remaining length is longer than four bytes'));
+        return;
       }
-      const byte = chunk[pos] as number;
-      pos++;
-      if (this.#headerBytes === 0) {
-        this.#headerBytes = 1;
-        this.#remaining = 0;
-        this.#multiplier = 1;
-        continue;
-      }
-      this.#remaining += (byte & 0x7f) * this.#multiplier;
-      this.#multiplier *= 128;
-      this.#headerBytes++;
-      if ((byte & 0x80) !== 0) {
-        if (this.#headerBytes > 4) {
-          // [MQTT-1.5.5-1] a Variable Byte Integer has at most four bytes
-          this.#fail(new DecodeError('malformed', 'remaining length is longer than four bytes'));
-          return false;
-        }
-        continue;
-      }
-      const total = this.#headerBytes + this.#remaining;
       if (total > this.#maxPacketSize) {
-        this.#fail(new DecodeError('too-large', `packet of ${total} bytes exceeds the maximum of ${this.#maxPacketSize}`));
-        return false;
+        this.#flush(buf, runStart, pos);
+        this.fail(new DecodeError('too-large', `packet of ${total} bytes exceeds the maximum of ${this.#maxPacketSize}`));
+        return;
       }
-      this.#skip = this.#remaining;
-      this.#headerBytes = 0;
+      if (pos + total > buf.length) {
+        this.#need = total;
+        break;
+      }
+      pos += total;
+      if (this.#version === 0) {
+        // Until CONNECT names the protocol level, packets are parsed one at a time.
+        this.#flush(buf, runStart, pos);
+        runStart = pos;
+        if (this.#failed) return;
+      }
     }
-    return true;
+    this.#flush(buf, runStart, pos);
+    if (this.#failed || pos === buf.length) return;
+    this.#pending = [buf.subarray(pos)];
+    this.#pendingBytes = buf.length - pos;
+  }
+
+  #flush(buf: Buffer, from: number, to: number): void {
+    if (to > from && !this.#failed) parseWhole(buf.subarray(from, to), this.#version === 0 ? 4 : this.#version, this);
   }
 }

@@ -25,3 +25,34 @@ export function writeVarInt(buffer: Buffer, offset: number, value: number): numb
   } while (v > 0);
   return offset;
 }
+
+/** The four acknowledgement packets of QoS 1 and 2. */
+export type AckKind = 'puback' | 'pubrec' | 'pubrel' | 'pubcomp';
+
+const ACK_FIRST_BYTE: Readonly<Record<AckKind, number>> = {
+  puback: 0x40,
+  pubrec: 0x50,
+  pubrel: 0x62, // [MQTT-3.6.1-1] PUBREL fixed header flags are 0010
+  pubcomp: 0x70,
+};
+
+/**
+ * Encodes PUBACK/PUBREC/PUBREL/PUBCOMP without properties. v5 omits a Success reason code
+ * (remaining length 2) [MQTT-3.4.2-1].
+ */
+export function encodeAck(kind: AckKind, packetId: number, reasonCode: number, version: 4 | 5): Buffer {
+  const withReason = version === 5 && reasonCode !== 0;
+  const out = Buffer.allocUnsafe(withReason ? 5 : 4);
+  out[0] = ACK_FIRST_BYTE[kind];
+  out[1] = withReason ? 3 : 2;
+  out.writeUInt16BE(packetId, 2);
+  if (withReason) out[4] = reasonCode;
+  return out;
+}
+
+/** PINGRESP [MQTT-3.13]. */
+export const PINGRESP_BYTES: Buffer = Buffer.from([0xd0, 0x00]);
+
+// mqtt-packet's number cache (65,536 small buffers, ~6 MB) would be built on the first
+// generate(); the broker encodes its hot packets itself, so the cache is not worth its memory.
+mqttPacket.writeToStream.cacheNumbers = false;

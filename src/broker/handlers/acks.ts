@@ -24,22 +24,14 @@ export function handlePubrec(connection: Connection, packet: PubrecPacket): void
     return;
   }
   // [MQTT-4.3.3-?] unknown packet id: PUBREL with 0x92 so the client can finish
-  connection.send({
-    cmd: 'pubrel',
-    messageId: packetId,
-    ...(connection.version === 5 ? { reasonCode: ReasonCode.PacketIdentifierNotFound } : {}),
-  });
+  connection.sendAck('pubrel', packetId, ReasonCode.PacketIdentifierNotFound);
 }
 
 /** PUBREL: release the inbound QoS 2 packet id and answer PUBCOMP [MQTT-4.3.3-11]. */
 export function handlePubrel(connection: Connection, packet: PubrelPacket): void {
   const packetId = packet.messageId as number;
   const known = connection.session?.incomingQos2.delete(packetId) ?? false;
-  connection.send({
-    cmd: 'pubcomp',
-    messageId: packetId,
-    ...(connection.version === 5 ? { reasonCode: known ? ReasonCode.Success : ReasonCode.PacketIdentifierNotFound } : {}),
-  });
+  connection.sendAck('pubcomp', packetId, known ? ReasonCode.Success : ReasonCode.PacketIdentifierNotFound);
 }
 
 /** PUBCOMP: a QoS 2 delivery is done [MQTT-4.3.3-5]. */

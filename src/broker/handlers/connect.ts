@@ -34,6 +34,11 @@ export function handleConnect(connection: Connection, packet: ConnectPacket): vo
     return;
   }
   const props = packet.properties;
+  if (props?.receiveMaximum === 0 || props?.maximumPacketSize === 0) {
+    // MQTT 5.0 3.1.2.11.3 / 3.1.2.11.4: a value of 0 is a Protocol Error
+    refuse(connection, ReasonCode.ProtocolError, 'Receive Maximum and Maximum Packet Size must not be 0');
+    return;
+  }
   if (props?.authenticationMethod !== undefined && core.hooks.authenticate === undefined) {
     refuse(connection, ReasonCode.BadAuthenticationMethod, `authentication method ${props.authenticationMethod} is not supported`);
     return;
@@ -133,7 +138,6 @@ function accept(connection: Connection, packet: ConnectPacket, clientId: string,
     delete connack.reasonCode;
   }
   connection.send(connack);
-  connection.startKeepAlive();
   core.logger.debug({ clientId, version, cleanStart, present, expiry }, 'client connected');
   session.attach(connection); // resend in-flight, then pump the queue [MQTT-4.4.0-1]
 }

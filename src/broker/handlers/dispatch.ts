@@ -1,3 +1,4 @@
+import { PINGRESP_BYTES } from '../../protocol/encoder.js';
 import type { Packet } from '../../protocol/packets.js';
 import { ReasonCode } from '../../protocol/reason-codes.js';
 import type { Connection } from '../connection.js';
@@ -38,7 +39,7 @@ export function dispatchPacket(connection: Connection, packet: Packet): void {
       handleUnsubscribe(connection, packet);
       return;
     case 'pingreq':
-      connection.send({ cmd: 'pingresp' }); // [MQTT-3.12.4-1]
+      connection.write(PINGRESP_BYTES); // [MQTT-3.12.4-1]
       return;
     case 'disconnect':
       handleDisconnect(connection, packet);

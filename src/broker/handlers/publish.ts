@@ -48,7 +48,7 @@ export function handlePublish(connection: Connection, packet: PublishPacket): vo
     const session = connection.session;
     // QoS 2 retransmission of a packet id not yet released: acknowledge, do not route again [MQTT-4.3.3-10].
     if (qos === 2 && session !== undefined && session.incomingQos2.has(packet.messageId as number)) {
-      connection.send({ cmd: 'pubrec', messageId: packet.messageId as number });
+      connection.sendAck('pubrec', packet.messageId as number, ReasonCode.Success);
       return;
     }
     // QoS 1 counts until its PUBACK is sent, QoS 2 until PUBREL releases it
@@ -99,13 +99,13 @@ export function handlePublish(connection: Connection, packet: PublishPacket): vo
 function acknowledge(connection: Connection, packet: PublishPacket, reasonCode: number, accepted: boolean): void {
   const messageId = packet.messageId as number;
   if (packet.qos === 1) {
-    connection.send({ cmd: 'puback', messageId, ...(connection.version === 5 ? { reasonCode } : {}) });
+    connection.sendAck('puback', messageId, reasonCode);
     return;
   }
   if (packet.qos !== 2) return;
   // [MQTT-4.3.3-8] a refused QoS 2 message (reason >= 0x80) does not wait for PUBREL
   if (accepted || connection.version !== 5) connection.session?.incomingQos2.add(messageId);
-  connection.send({ cmd: 'pubrec', messageId, ...(connection.version === 5 ? { reasonCode } : {}) });
+  connection.sendAck('pubrec', messageId, reasonCode);
 }
 
 function authorized(connection: Connection, topic: string): boolean {

@@ -10,6 +10,10 @@ export function handleSubscribe(connection: Connection, packet: SubscribePacket)
   const session = connection.session;
   if (session === undefined) return;
   const core = connection.core;
+  if (packet.subscriptions.length === 0) {
+    connection.disconnect(ReasonCode.ProtocolError, 'SUBSCRIBE without a topic filter'); // [MQTT-3.8.3-2]
+    return;
+  }
   const v5 = connection.version === 5;
   const subscriptionId = packet.properties?.subscriptionIdentifier;
   if (subscriptionId === 0) {
@@ -69,6 +73,10 @@ export function handleSubscribe(connection: Connection, packet: SubscribePacket)
 export function handleUnsubscribe(connection: Connection, packet: UnsubscribePacket): void {
   const session = connection.session;
   if (session === undefined) return;
+  if (packet.unsubscriptions.length === 0) {
+    connection.disconnect(ReasonCode.ProtocolError, 'UNSUBSCRIBE without a topic filter'); // [MQTT-3.10.3-2]
+    return;
+  }
   const core = connection.core;
   const granted: number[] = [];
   for (const filter of packet.unsubscriptions) {

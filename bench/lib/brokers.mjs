@@ -1,0 +1,267 @@
+// Starting and stopping the brokers under test, each in its own process.
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { spawnTracked, trackTemp, sleep } from './proc.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const benchDir = path.resolve(here, '..');
+const repoDir = path.resolve(benchDir, '..');
+
+const TAIL = 16 * 1024;
+
+function which(cmd) {
+  for (const dir of (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/usr/local/sbin', '/sbin'])) {
+    const p = path.join(dir || '.', cmd);
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      return p;
+    } catch {}
+  }
+  return null;
+}
+
+export async function freePort() {
+  const srv = net.createServer();
+  await new Promise((resolve, reject) => {
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = srv.address();
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+async function waitForTcp(port, timeoutMs, isDead) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (isDead()) throw new Error('process exited before listening');
+    const ok = await new Promise((resolve) => {
+      const s = net.connect({ port, host: '127.0.0.1' });
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await sleep(50);
+  }
+  throw new Error(`nothing listening on 127.0.0.1:${port} after ${timeoutMs} ms`);
+}
+
+/**
+ * A running broker child. `port`, `pid`, `stderrTail`, `exitInfo`,
+ * `control(cmd)` (Node brokers only), `stop()`.
+ */
+class BrokerProcess {
+  constructor(name, child) {
+    this.name = name;
+    this.child = child;
+    this.pid = child.pid;
+    this.port = null;
+    this.stderrTail = '';
+    this.stdoutTail = '';
+    this.exitInfo = null;
+    this.stopping = false;
+    this._nextId = 1;
+    this._pending = new Map();
+    this._lineBuf = '';
+    this._portWaiters = [];
+    this.exited = new Promise((resolve) => {
+      child.once('exit', (code, signal) => {
+        this.exitInfo = { code, signal };
+        for (const [, p] of this._pending) p.reject(new Error(`broker exited (code ${code}, signal ${signal})`));
+        this._pending.clear();
+        for (const w of this._portWaiters) w.reject(new Error(`broker exited (code ${code}, signal ${signal}) before listening`));
+        this._portWaiters = [];
+        resolve(this.exitInfo);
+      });
+    });
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (d) => {
+      this.stderrTail = (this.stderrTail + d).slice(-TAIL);
+    });
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (d) => this._onStdout(d));
+    child.stdin.on('error', () => {});
+  }
+
+  _onStdout(d) {
+    this._lineBuf += d;
+    let idx;
+    while ((idx = this._lineBuf.indexOf('\n')) >= 0) {
+      const line = this._lineBuf.slice(0, idx);
+      this._lineBuf = this._lineBuf.slice(idx + 1);
+      let msg = null;
+      try {
+        msg = JSON.parse(line);
+      } catch {}
+      if (msg && typeof msg === 'object' && typeof msg.port === 'number' && this.port === null) {
+        this.port = msg.port;
+        for (const w of this._portWaiters) w.resolve(msg.port);
+        this._portWaiters = [];
+      } else if (msg && typeof msg === 'object' && typeof msg.id === 'number' && this._pending.has(msg.id)) {
+        const p = this._pending.get(msg.id);
+        this._pending.delete(msg.id);
+        if (msg.error) p.reject(new Error(msg.error));
+        else p.resolve(msg.result);
+      } else {
+        this.stdoutTail = (this.stdoutTail + line + '\n').slice(-TAIL);
+      }
+    }
+  }
+
+  waitPort(timeoutMs) {
+    if (this.port !== null) return Promise.resolve(this.port);
+    if (this.exitInfo) return Promise.reject(new Error(`broker exited (code ${this.exitInfo.code})`));
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`no {"port":N} line within ${timeoutMs} ms`)), timeoutMs);
+      this._portWaiters.push({
+        resolve: (v) => (clearTimeout(t), resolve(v)),
+        reject: (e) => (clearTimeout(t), reject(e)),
+      });
+    });
+  }
+
+  get supportsControl() {
+    return this.name !== 'mosquitto';
+  }
+
+  /** Sends a control command to a Node broker script; resolves to its result (or null if unsupported / timed out). */
+  async control(cmd, timeoutMs = 5000) {
+    if (!this.supportsControl || this.exitInfo) return null;
+    const id = this._nextId++;
+    const p = new Promise((resolve, reject) => {
+      const t = setTimeout(() => {
+        this._pending.delete(id);
+        reject(new Error(`control ${cmd} timed out after ${timeoutMs} ms`));
+      }, timeoutMs);
+      this._pending.set(id, {
+        resolve: (v) => (clearTimeout(t), resolve(v)),
+        reject: (e) => (clearTimeout(t), reject(e)),
+      });
+    });
+    this.child.stdin.write(JSON.stringify({ id, cmd }) + '\n');
+    return p;
+  }
+
+  /** SIGTERM, then SIGKILL after graceMs. Returns {ms, forced, exitInfo}. */
+  async stop(graceMs = 5000) {
+    this.stopping = true;
+    const t0 = Date.now();
+    if (this.exitInfo) return { ms: 0, forced: false, alreadyExited: true, exitInfo: this.exitInfo };
+    this.child.kill('SIGTERM');
+    const res = await Promise.race([this.exited, sleep(graceMs).then(() => null)]);
+    if (res) return { ms: Date.now() - t0, forced: false, exitInfo: res };
+    this.child.kill('SIGKILL');
+    const info = await Promise.race([this.exited, sleep(2000).then(() => null)]);
+    return { ms: Date.now() - t0, forced: true, exitInfo: info };
+  }
+}
+
+function startNodeScript(name, script) {
+  const child = spawnTracked(process.execPath, ['--expose-gc', script], { cwd: repoDir });
+  return new BrokerProcess(name, child);
+}
+
+/** Waits for the port; on failure kills the child and puts its stderr into the error. */
+async function awaitReady(bp, ready) {
+  try {
+    await ready;
+    return bp;
+  } catch (e) {
+    if (!bp.exitInfo) await bp.stop(2000);
+    else await sleep(50); // let the last stderr arrive
+    const lines = bp.stderrTail.trim().split('\n').filter((l) => l.trim());
+    const firstError = lines.find((l) => /Error|error:/.test(l));
+    const tail = [...new Set([firstError, ...lines.slice(-3)].filter(Boolean))].map((l) => l.trim()).join(' | ');
+    throw new Error(`${e.message}${tail ? ` — stderr: ${tail}` : ''}`);
+  }
+}
+
+/** Broker definitions. `available()` returns null if usable or a reason to skip. */
+export const BROKERS = [
+  {
+    name: 'ours',
+    label: 'ops-broker',
+    available() {
+      const dist = path.join(repoDir, 'dist', 'index.js');
+      if (!fs.existsSync(dist)) return `dist/index.js not found (run \`npm run build\`)`;
+      return null;
+    },
+    async start() {
+      const bp = startNodeScript('ours', path.join(benchDir, 'servers', 'ops-broker.mjs'));
+      return awaitReady(bp, bp.waitPort(15000));
+    },
+  },
+  {
+    name: 'aedes',
+    label: 'aedes',
+    available() {
+      try {
+        const pkg = JSON.parse(fs.readFileSync(path.join(repoDir, 'node_modules', 'aedes', 'package.json'), 'utf8'));
+        this.version = pkg.version;
+        return null;
+      } catch {
+        return 'node_modules/aedes not installed (npm ci)';
+      }
+    },
+    async start() {
+      const bp = startNodeScript('aedes', path.join(benchDir, 'servers', 'aedes.mjs'));
+      return awaitReady(bp, bp.waitPort(15000));
+    },
+  },
+  {
+    name: 'mosquitto',
+    label: 'mosquitto',
+    available() {
+      this.bin = which('mosquitto');
+      if (!this.bin) return 'mosquitto not on PATH (apt-get install mosquitto)';
+      try {
+        const out = execFileSync(this.bin, ['-h'], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+        this.version = /version\s+(\S+)/.exec(out)?.[1];
+      } catch (e) {
+        // `mosquitto -h` exits non-zero on some versions; the text is still there.
+        const out = String(e.stdout ?? '') + String(e.stderr ?? '');
+        this.version = /version\s+(\S+)/.exec(out)?.[1];
+      }
+      return null;
+    },
+    async start() {
+      const port = await freePort();
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ops-bench-mosquitto-'));
+      trackTemp(dir);
+      const conf = path.join(dir, 'mosquitto.conf');
+      fs.writeFileSync(
+        conf,
+        [
+          `listener ${port} 127.0.0.1`,
+          'allow_anonymous true',
+          'persistence false',
+          // Match ops-broker's defaults: 100 in flight per MQTT 3.1.1 client,
+          // no count limit on the queue behind it (mosquitto's default of 1000
+          // would drop QoS 1 messages in the fan-in scenario).
+          'max_inflight_messages 100',
+          'max_queued_messages 0',
+          'max_connections -1',
+          'log_dest stderr',
+          'log_type error',
+          'log_type warning',
+          '',
+        ].join('\n'),
+      );
+      fs.chmodSync(dir, 0o755);
+      fs.chmodSync(conf, 0o644);
+      const child = spawnTracked(this.bin, ['-c', conf], { cwd: dir });
+      const bp = new BrokerProcess('mosquitto', child);
+      bp.confDir = dir;
+      await awaitReady(bp, waitForTcp(port, 10000, () => bp.exitInfo !== null));
+      bp.port = port;
+      return bp;
+    },
+  },
+];

@@ -1,0 +1,290 @@
+#!/usr/bin/env node
+// Benchmark harness: ops-broker vs aedes vs mosquitto, side by side.
+// See bench/README.md. Env: BENCH_DURATION_MS, BENCH_WARMUP_MS, BENCH_ONLY=a,b,
+// BENCH_BROKERS=ours,aedes,mosquitto, BENCH_IDLE_CONNECTIONS, BENCH_OUT.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { currentFdLimit, installCleanupHandlers, killAll, readThreads, sleep } from './lib/proc.mjs';
+
+const selfPath = fileURLToPath(import.meta.url);
+const NEED_FDS = 12000;
+
+function envInt(name, def) {
+  const v = process.env[name];
+  if (v === undefined || v === '') return def;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number, got ${v}`);
+  return n;
+}
+
+async function main() {
+  installCleanupHandlers();
+  // Hard stop for the whole run, whatever hangs: kill every child and exit.
+  const maxSeconds = envInt('BENCH_MAX_SECONDS', 600);
+  setTimeout(() => {
+    console.error(`\nbench: whole run exceeded BENCH_MAX_SECONDS=${maxSeconds}; stopping all brokers`);
+    killAll();
+    process.exit(1);
+  }, maxSeconds * 1000).unref();
+  const { BROKERS } = await import('./lib/brokers.mjs');
+  const { SCENARIOS } = await import('./lib/scenarios.mjs');
+
+  const durationMs = envInt('BENCH_DURATION_MS', 5000);
+  const warmupMs = envInt('BENCH_WARMUP_MS', 1000);
+  const fdLimit = currentFdLimit();
+  let idleConns = envInt('BENCH_IDLE_CONNECTIONS', 10000);
+  const only = (process.env.BENCH_ONLY ?? '')
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean);
+  const brokerFilter = (process.env.BENCH_BROKERS ?? '')
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean);
+  const scenarios = SCENARIOS.filter((s) => only.length === 0 || only.includes(s.id));
+  if (scenarios.length === 0) throw new Error(`BENCH_ONLY=${process.env.BENCH_ONLY} selects no scenario (a,b,c,d)`);
+
+  const headerNotes = [];
+  if (idleConns + 500 > fdLimit) {
+    const n = Math.max(100, fdLimit - 500);
+    headerNotes.push(`fd limit ${fdLimit}: idle scenario uses ${n} connections instead of ${idleConns}`);
+    idleConns = n;
+  }
+
+  const cores = os.availableParallelism?.() ?? os.cpus().length;
+  const started = new Date();
+  console.log(`ops-broker bench — ${started.toISOString()}`);
+  console.log(
+    `machine: ${cores} cores (${os.cpus()[0]?.model?.trim() ?? '?'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}, fd limit ${fdLimit}`,
+  );
+  console.log(
+    `generator: one Node process (this one), raw sockets + mqtt-packet; each broker in its own process; all on 127.0.0.1`,
+  );
+  console.log(`timing: warm-up ${warmupMs} ms, measure ${durationMs} ms per throughput scenario`);
+  for (const n of headerNotes) console.log(`note: ${n}`);
+
+  // ---- which brokers ----
+  const brokers = [];
+  const results = {
+    startedAt: started.toISOString(),
+    machine: { cores, cpu: os.cpus()[0]?.model?.trim(), memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, fdLimit },
+    settings: { durationMs, warmupMs, idleConnections: idleConns, payloadBytes: 64, mqtt: '3.1.1' },
+    brokers: {},
+    scenarios: {},
+  };
+  for (const b of BROKERS) {
+    if (brokerFilter.length && !brokerFilter.includes(b.name)) continue;
+    const reason = b.available();
+    results.brokers[b.name] = { label: b.label, version: b.version ?? null, skipped: reason };
+    if (reason) {
+      console.log(`${b.name}: skipped: ${reason}`);
+      continue;
+    }
+    brokers.push(b);
+  }
+  console.log('');
+
+  // ---- run: for each scenario, each broker in a fresh process ----
+  for (const sc of scenarios) {
+    results.scenarios[sc.id] = { title: sc.title, byBroker: {} };
+    for (const b of brokers) {
+      const rec = {};
+      results.scenarios[sc.id].byBroker[b.name] = rec;
+      if (results.brokers[b.name].skipped) {
+        rec.skipped = results.brokers[b.name].skipped;
+        continue;
+      }
+      process.stdout.write(`(${sc.id}) ${sc.title} — ${b.name} ... `);
+      let bp = null;
+      try {
+        bp = await b.start();
+      } catch (e) {
+        const reason = `start failed: ${e.message}`;
+        rec.skipped = reason;
+        // A broker that does not start is skipped for the rest of the run.
+        results.brokers[b.name].skipped = reason;
+        console.log(`skipped: ${reason}`);
+        continue;
+      }
+      const t0 = Date.now();
+      try {
+        globalThis.gc?.();
+        const opts = { durationMs, warmupMs, connections: idleConns };
+        const r = await withTimeout(sc.run(bp, opts), warmupMs + durationMs + 60000, `scenario ${sc.id} timed out`);
+        Object.assign(rec, r);
+        rec.ok = true;
+      } catch (e) {
+        rec.ok = false;
+        rec.error = e.message;
+      }
+      rec.brokerThreads = readThreads(bp.pid);
+      if (bp.supportsControl && !bp.exitInfo) {
+        rec.brokerStats = await bp.control('stats').catch((e) => ({ error: e.message }));
+      }
+      const stop = await bp.stop(5000);
+      rec.stop = stop;
+      if (stop.forced) (rec.errors ??= []).push(`broker did not exit within 5 s of SIGTERM (killed)`);
+      else if (stop.alreadyExited && rec.ok)
+        (rec.errors ??= []).push(
+          `broker process died on its own after the measured window, while the generator drained/closed its connections (exit code ${stop.exitInfo.code}, signal ${stop.exitInfo.signal}); see its stderr`,
+        );
+      else if (stop.exitInfo && stop.exitInfo.code !== 0 && !stop.alreadyExited && stop.exitInfo.signal !== 'SIGTERM')
+        (rec.errors ??= []).push(`broker exited with code ${stop.exitInfo.code} after SIGTERM`);
+      if (bp.stderrTail.trim()) rec.brokerStderr = bp.stderrTail.trim().slice(-4000);
+      if (bp.stdoutTail.trim()) rec.brokerStdout = bp.stdoutTail.trim().slice(-2000);
+      rec.seconds = Math.round((Date.now() - t0) / 100) / 10;
+      console.log(summarize(sc.id, rec));
+      await sleep(200);
+    }
+  }
+
+  // ---- report ----
+  console.log('');
+  printTable(results, brokers.map((b) => b.name));
+  printProblems(results);
+  const outPath = process.env.BENCH_OUT || path.join(os.tmpdir(), `ops-broker-bench-${started.toISOString().replace(/[:.]/g, '-')}.json`);
+  results.finishedAt = new Date().toISOString();
+  fs.writeFileSync(outPath, JSON.stringify(results, null, 2) + '\n');
+  console.log(`\nresults JSON: ${outPath}`);
+  console.log(`total time: ${Math.round((Date.now() - started.getTime()) / 1000)} s`);
+  killAll();
+}
+
+function withTimeout(p, ms, msg) {
+  let t;
+  return Promise.race([p, new Promise((_, rej) => (t = setTimeout(() => rej(new Error(msg)), ms)))]).finally(() => clearTimeout(t));
+}
+
+function fmtNum(v) {
+  if (v === null || v === undefined) return '-';
+  if (typeof v !== 'number') return String(v);
+  if (Math.abs(v) >= 1000) return Math.round(v).toLocaleString('en-US');
+  if (Math.abs(v) >= 100) return v.toFixed(0);
+  if (Math.abs(v) >= 10) return v.toFixed(1);
+  return v.toFixed(2);
+}
+
+function summarize(id, rec) {
+  if (!rec.ok) return `FAILED: ${rec.error}`;
+  const m = rec.metrics;
+  const cpu = rec.cpu ? ` (broker CPU ${rec.cpu.brokerPct}%, generator CPU ${rec.cpu.generatorPct}%)` : '';
+  const errs = rec.errors?.length ? ` [${rec.errors.length} problem(s)]` : '';
+  switch (id) {
+    case 'a':
+      return `${fmtNum(m.msgPerSec)} msg/s${cpu}${errs}`;
+    case 'b':
+      return `${fmtNum(m.msgPerSec)} msg/s, p50 ${fmtNum(m.p50Ms)} ms, p99 ${fmtNum(m.p99Ms)} ms${cpu}${errs}`;
+    case 'c':
+      return `${fmtNum(m.deliveriesPerSec)} deliveries/s (per sub ${fmtNum(m.minSubscriberPerSec)}..${fmtNum(m.maxSubscriberPerSec)})${cpu}${errs}`;
+    case 'd':
+      return `RSS ${m.rssBeforeMB} -> ${m.rssAfterMB} MB, ${m.kbPerConnection} KB/conn, ${fmtNum(m.connectPerSec)} conn/s${errs}`;
+    default:
+      return 'done';
+  }
+}
+
+const ROWS = [
+  { sc: 'a', label: '(a) fan-in QoS0 msg/s', get: (m) => m.msgPerSec, better: 'higher' },
+  { sc: 'a', label: '(a) broker RSS at end MB', get: (m, rec) => rec.rssAtWindowEndMB, better: 'lower' },
+  { sc: 'b', label: '(b) fan-in QoS1 msg/s', get: (m) => m.msgPerSec, better: 'higher' },
+  { sc: 'b', label: '(b) QoS1 latency p50 ms', get: (m) => m.p50Ms, better: 'lower' },
+  { sc: 'b', label: '(b) QoS1 latency p99 ms', get: (m) => m.p99Ms, better: 'lower' },
+  { sc: 'b', label: '(b) broker RSS at end MB', get: (m, rec) => rec.rssAtWindowEndMB, better: 'lower' },
+  { sc: 'c', label: '(c) fan-out 1->100 deliv/s', get: (m) => m.deliveriesPerSec, better: 'higher' },
+  { sc: 'c', label: '(c) broker RSS at end MB', get: (m, rec) => rec.rssAtWindowEndMB, better: 'lower' },
+  { sc: 'd', label: '(d) idle RSS before MB', get: (m) => m.rssBeforeMB, better: 'lower' },
+  { sc: 'd', label: '(d) idle RSS after MB', get: (m) => m.rssAfterMB, better: 'lower' },
+  { sc: 'd', label: '(d) KB per idle conn', get: (m) => m.kbPerConnection, better: 'lower' },
+  { sc: 'd', label: '(d) connects/s', get: (m) => m.connectPerSec, better: 'higher' },
+];
+
+function cell(results, sc, broker, get) {
+  const rec = results.scenarios[sc]?.byBroker?.[broker];
+  if (!rec) return { text: 'n/a', v: null };
+  if (rec.skipped) return { text: 'skipped', v: null };
+  if (!rec.ok) return { text: 'ERROR', v: null };
+  const v = get(rec.metrics, rec);
+  return { text: fmtNum(v) + (rec.errors?.length ? '*' : ''), v: typeof v === 'number' ? v : null };
+}
+
+function printTable(results, brokerNames) {
+  const cols = ['ours', 'aedes', 'mosquitto'];
+  const header = ['scenario', ...cols, 'ours÷aedes', 'ours÷mosquitto', 'better'];
+  const rows = [];
+  for (const r of ROWS) {
+    if (!results.scenarios[r.sc]) continue;
+    const cells = cols.map((c) => (brokerNames.includes(c) || results.brokers[c] ? cell(results, r.sc, c, r.get) : { text: 'n/a', v: null }));
+    const ratio = (a, b) => (a.v !== null && b.v !== null && b.v !== 0 ? (a.v / b.v).toFixed(2) + '×' : '-');
+    rows.push([r.label, ...cells.map((c) => c.text), ratio(cells[0], cells[1]), ratio(cells[0], cells[2]), r.better]);
+  }
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const line = (row) => row.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  console.log(line(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const row of rows) console.log(line(row));
+  console.log('(* = the scenario reported problems, see below; ratios are ours divided by the other broker, read with the "better" column)');
+  // CPU use during the measured window helps tell who was the bottleneck.
+  const cpuLines = [];
+  for (const [id, sc] of Object.entries(results.scenarios)) {
+    for (const [b, rec] of Object.entries(sc.byBroker)) {
+      if (rec.ok && rec.cpu) {
+        const c = rec.cpu;
+        const flags = [];
+        if (c.generatorPct >= 90) flags.push('generator-bound');
+        if (c.otherPct !== null && c.otherPct >= 25) flags.push('other load on the machine: noisy');
+        cpuLines.push(
+          `(${id}) ${b.padEnd(9)} broker ${String(c.brokerPct).padStart(5)}%  generator ${String(c.generatorPct).padStart(5)}%  other ${String(c.otherPct ?? '?').padStart(5)}%${flags.length ? '  <- ' + flags.join(', ') : ''}`,
+        );
+      }
+    }
+  }
+  if (cpuLines.length) {
+    console.log(
+      `\nCPU during the measured window (% of one core; ${results.machine.cores} cores in total; "other" = rest of the machine):`,
+    );
+    for (const l of cpuLines) console.log('  ' + l);
+  }
+}
+
+function printProblems(results) {
+  const lines = [];
+  for (const [id, sc] of Object.entries(results.scenarios)) {
+    for (const [b, rec] of Object.entries(sc.byBroker)) {
+      if (rec.skipped) continue;
+      const items = [];
+      if (!rec.ok) items.push(`FAILED: ${rec.error}`);
+      for (const e of rec.errors ?? []) items.push(e);
+      for (const n of rec.notes ?? []) items.push(`note: ${n}`);
+      if (rec.brokerStderr) items.push(`broker stderr (tail):\n      ${rec.brokerStderr.split('\n').slice(-15).join('\n      ')}`);
+      if (rec.stop && rec.stop.ms > 1000) items.push(`note: broker took ${rec.stop.ms} ms to exit after SIGTERM`);
+      const we = rec.brokerStatsAtWindowEnd?.messages;
+      if (we && (we.queued > 1000 || we.dropped > 0))
+        items.push(`note: broker stats at the end of the window: ${we.queued} queued, ${we.inflight} in flight, ${we.dropped} dropped so far`);
+      const dropped = rec.brokerStats?.messages?.dropped;
+      if (dropped) items.push(`note: broker stats report ${dropped} dropped messages`);
+      if (items.length) lines.push(`(${id}) ${b}:\n    ${items.join('\n    ')}`);
+    }
+  }
+  const skipped = Object.entries(results.brokers).filter(([, v]) => v.skipped);
+  for (const [b, v] of skipped) lines.push(`${b}: skipped: ${v.skipped}`);
+  if (lines.length) {
+    console.log('\nProblems and notes:');
+    for (const l of lines) console.log(l);
+  }
+}
+
+// ---- re-exec under a raised fd limit (the generator holds 10k sockets) ----
+if (!process.env.BENCH_REEXEC && currentFdLimit() < NEED_FDS) {
+  const wrapper = 'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$0" "$@"';
+  const child = spawn('sh', ['-c', wrapper, process.execPath, ...process.execArgv, selfPath, ...process.argv.slice(2)], {
+    stdio: 'inherit',
+    env: { ...process.env, BENCH_REEXEC: '1' },
+  });
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+} else {
+  await main();
+}
