@@ -7,6 +7,7 @@ import { Connection } from './connection.js';
 import { Counters } from './counters.js';
 import type { BrokerHooks } from './hooks.js';
 import { Message } from './message.js';
+import { PublisherThrottle } from './publisher-throttle.js';
 import type { ResolvedBrokerOptions } from './options.js';
 import { RetainedMessages } from './retained.js';
 import { Router, type RouteResult } from './router.js';
@@ -28,6 +29,7 @@ export class BrokerCore implements SessionContext {
   readonly logger: Logger;
   readonly hooks: BrokerHooks;
   readonly counters = new Counters();
+  readonly throttle = new PublisherThrottle();
   readonly tree = new TopicTree();
   readonly retained: RetainedMessages;
   readonly router: Router;
@@ -52,6 +54,7 @@ export class BrokerCore implements SessionContext {
   #checkTimeouts(): void {
     const now = Date.now();
     for (const connection of this.connections) connection.checkTimeouts(now);
+    this.throttle.sweep(now);
   }
 
   /** Restores sessions and retained messages from the store. */
@@ -115,6 +118,7 @@ export class BrokerCore implements SessionContext {
         disconnectedSessions: disconnected,
         totalConnections: c.connectionsTotal,
         rejectedConnections: c.connectionsRejected,
+        throttledPublishers: this.throttle.pausedCount,
       },
       subscriptions: this.tree.size,
       retained: this.retained.size,

@@ -18,6 +18,6 @@ export class CompletionSet {
 }
 
 /** Runs `onError` if an asynchronous write fails; for writes nobody waits on. */
-export function watchCompletion(completion: Completion, onError: (error: unknown) => void): void {
-  if (completion !== undefined) completion.catch(onError);
+export function watchCompletion(completion: Completion | false, onError: (error: unknown) => void): void {
+  if (completion !== undefined && completion !== false) completion.catch(onError);
 }

@@ -8,6 +8,7 @@ import type { BrokerCore } from './broker-core.js';
 import { dispatchPacket } from './handlers/dispatch.js';
 import type { Message } from './message.js';
 import type { Delivery, Session } from './session.js';
+import type { Throttleable } from './publisher-throttle.js';
 import type { SessionOwner, Will } from './session-registry.js';
 
 type ConnectionState = 'awaiting-connect' | 'connected' | 'closed';
@@ -27,7 +28,7 @@ const scratch: PublishDelivery = {
  * One network connection: decode loop, keep-alive, topic aliases, batched writes with
  * back-pressure. Protocol errors end here as a reason-coded DISCONNECT; nothing throws out.
  */
-export class Connection implements SessionOwner, DecoderSink {
+export class Connection implements SessionOwner, DecoderSink, Throttleable {
   readonly core: BrokerCore;
   readonly socket: Duplex;
   readonly decoder: PacketDecoder;
@@ -57,6 +58,8 @@ export class Connection implements SessionOwner, DecoderSink {
   #corked = false;
   #waitingForDrain = false;
   #held: Packet[] | undefined;
+  /** Reading paused by publisher flow control. */
+  #throttled = false;
 
   constructor(core: BrokerCore, socket: Duplex) {
     this.core = core;
@@ -180,6 +183,7 @@ export class Connection implements SessionOwner, DecoderSink {
     if (this.state === 'closed') return;
     const wasConnected = this.state === 'connected';
     this.state = 'closed';
+    if (this.#throttled) this.core.throttle.forget(this);
     if (this.#corked) this.flush();
     this.socket.end();
     // A reader that never drains its socket does not keep it open.
@@ -270,7 +274,21 @@ export class Connection implements SessionOwner, DecoderSink {
     const held = this.#held;
     this.#held = undefined;
     for (const packet of held ?? []) this.onPacket(packet);
-    if (this.state !== 'closed') this.socket.resume();
+    if (this.state !== 'closed' && !this.#throttled) this.socket.resume();
+  }
+
+  /** Throttleable: stop reading (TCP pushes back on the client) while a subscriber catches up. */
+  pauseReading(): void {
+    if (this.#throttled || this.state === 'closed') return;
+    this.#throttled = true;
+    this.socket.pause();
+  }
+
+  /** Throttleable: read again. */
+  resumeReading(): void {
+    if (!this.#throttled) return;
+    this.#throttled = false;
+    if (this.state !== 'closed' && this.#held === undefined) this.socket.resume();
   }
 
   /** DecoderSink: one decoded packet. */

@@ -61,6 +61,8 @@ export interface BrokerOptions {
   connectTimeoutMs?: number;
   /** Broker name reported in `$SYS` and stats. Default `ops-broker`. */
   name?: string;
+  /** Memory for queued messages in bytes (payload plus per-message overhead). Default: the memory profile's. */
+  queuedBytesBudget?: number;
 }
 
 /** Fully resolved broker options. */
@@ -96,7 +98,7 @@ export function resolveBrokerOptions(options: BrokerOptions = {}): ResolvedBroke
     maxKeepAliveSeconds: clients.maxKeepAliveSeconds ?? 65_535,
     queueLimit: clients.subscriberQueueLimit?.length ?? Number.POSITIVE_INFINITY,
     queueFullStrategy: clients.subscriberQueueLimit?.strategy ?? 'None',
-    queuedBytesBudget: profile.queuedBytesBudget,
+    queuedBytesBudget: options.queuedBytesBudget ?? profile.queuedBytesBudget,
     v3InflightLimit: options.v3InflightLimit ?? 100,
     topicAliasMaximum: options.topicAliasMaximum ?? 1024,
     sysIntervalSeconds: options.sysIntervalSeconds ?? 10,

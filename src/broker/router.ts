@@ -1,5 +1,6 @@
 import type { Completion } from '../storage/broker-store.js';
 import { CompletionSet } from './completion.js';
+import { CONGESTION_HIGH_WATER } from './publisher-throttle.js';
 import type { Counters } from './counters.js';
 import type { Message } from './message.js';
 import type { RetainedMessages } from './retained.js';
@@ -10,6 +11,10 @@ import type { MatchVisitor, SharedGroup, Subscription, TopicTree } from './topic
 export interface RouteResult {
   /** Sessions (and shared groups) the message went to. */
   readonly matched: number;
+  /** Of those, how many refused it (queued-message budget spent). */
+  readonly refused: number;
+  /** A connected subscriber whose queue is over the congestion mark, if any (publisher flow control). */
+  readonly congested: Session | undefined;
   /** Completion of every store write the message caused; ack after it [MQTT-4.3.2-2]. */
   readonly completion: Completion;
 }
@@ -47,24 +52,31 @@ export class Router implements MatchVisitor {
     this.#message = message;
     this.#tree.match(message.topic, this);
     let matched = 0;
+    let refused = 0;
+    let congested: Session | undefined;
+    const add = (session: Session, result: Completion | false): void => {
+      if (result === false) refused++;
+      else completions.add(result);
+      if (session.queueLength > CONGESTION_HIGH_WATER && session.channel !== undefined) congested = session;
+    };
     for (const target of this.#targets.values()) {
       matched++;
-      completions.add(this.#deliver(message, target));
+      add(target.session, this.#deliver(message, target));
     }
     for (const group of this.#groups) {
       const member = group.pick();
       if (member === undefined) continue;
       matched++;
-      completions.add(this.deliverShared(message, member, group));
+      add(member.session, this.deliverShared(message, member, group));
     }
     this.#targets.clear();
     this.#groups.length = 0;
     this.#message = undefined;
-    return { matched, completion: completions.done() };
+    return { matched, refused, congested, completion: completions.done() };
   }
 
   /** Delivers a message to one shared-group member. */
-  deliverShared(message: Message, member: Subscription, group: SharedGroup): Completion {
+  deliverShared(message: Message, member: Subscription, group: SharedGroup): Completion | false {
     const qos = Math.min(message.qos, member.qos) as 0 | 1 | 2;
     const retain = member.retainAsPublished && message.retain;
     const ids = member.subscriptionId === undefined ? undefined : [member.subscriptionId];
@@ -102,7 +114,7 @@ export class Router implements MatchVisitor {
     this.#groups.push(group);
   }
 
-  #deliver(message: Message, target: Target): Completion {
+  #deliver(message: Message, target: Target): Completion | false {
     if (target.qos === 0) {
       this.#sendQos0(target.session, message, target.retain, target.subscriptionIds);
       return undefined;

@@ -10,7 +10,15 @@ import { watchCompletion } from './completion.js';
 import type { Counters } from './counters.js';
 import { Message } from './message.js';
 import type { ResolvedBrokerOptions } from './options.js';
+import type { PublisherThrottle } from './publisher-throttle.js';
 import type { SharedGroup, Subscription } from './topic-tree.js';
+
+/** Estimated memory a waiting delivery costs beyond its payload; counted against the memory profile's budget. */
+export const QUEUED_DELIVERY_OVERHEAD_BYTES = 512;
+
+function queuedCost(delivery: Delivery): number {
+  return delivery.message.payload.length + QUEUED_DELIVERY_OVERHEAD_BYTES;
+}
 
 /** One message on its way to one session: waiting in the queue, or in flight with a packet id. */
 export interface Delivery {
@@ -45,6 +53,7 @@ export interface SessionContext {
   readonly store: BrokerStore;
   readonly options: ResolvedBrokerOptions;
   readonly counters: Counters;
+  readonly throttle: PublisherThrottle;
   onStoreError(error: unknown): void;
 }
 
@@ -56,6 +65,8 @@ export class Session {
   expiryIntervalSeconds: number;
   /** Whether queue entries are written through to the store. */
   persistent: boolean;
+  /** Whether publishers are paused on this session's queue (see PublisherThrottle). */
+  throttling = false;
   channel: DeliveryChannel | undefined;
   disconnectedAt: number | undefined;
   /** A will waiting for its delay, kept in the session record so it survives a restart [MQTT-3.1.3-9]. */
@@ -109,20 +120,16 @@ export class Session {
 
   /**
    * Hands a QoS 1/2 message to the session: queued, then sent as the in-flight window allows.
-   * Returns the store write's completion (persistent sessions).
+   * Returns the store write's completion (persistent sessions), or `false` when the message was
+   * refused because the memory profile's budget for queued messages is spent.
    */
-  enqueue(message: Message, qos: 1 | 2, retain: boolean, subscriptionIds: number[] | undefined, group?: SharedGroup): Completion {
+  enqueue(message: Message, qos: 1 | 2, retain: boolean, subscriptionIds: number[] | undefined, group?: SharedGroup): Completion | false {
     const { options, counters } = this.#ctx;
-    if (this.queueLength >= options.queueLimit) {
-      if (options.queueFullStrategy !== 'DropOldest') {
-        counters.messagesDropped++;
-        return undefined;
-      }
-      this.#dropOldest();
-    }
-    if (counters.queuedBytes + message.payload.length > options.queuedBytesBudget) {
+    // AIO subscriberQueueLimit: DropOldest bounds the queue; None never drops by count.
+    if (options.queueFullStrategy === 'DropOldest' && this.queueLength >= options.queueLimit) this.#dropOldest();
+    if (counters.queuedBytes + message.payload.length + QUEUED_DELIVERY_OVERHEAD_BYTES > options.queuedBytesBudget) {
       counters.messagesDropped++; // the memory profile's budget for queued messages is spent
-      return undefined;
+      return false;
     }
     const delivery: Delivery = {
       seq: ++this.#seq,
@@ -136,7 +143,7 @@ export class Session {
     };
     this.#queue.push(delivery);
     counters.queued++;
-    counters.queuedBytes += message.payload.length;
+    counters.queuedBytes += queuedCost(delivery);
     const completion = this.persistent ? this.#ctx.store.putQueueEntries(this.clientId, [toEntry(delivery)]) : undefined;
     this.pump();
     return completion;
@@ -147,6 +154,7 @@ export class Session {
     const channel = this.channel;
     if (channel === undefined) return;
     const { counters } = this.#ctx;
+    let sent = 0;
     while (this.#head < this.#queue.length && this.inflight.size < channel.sendQuota && channel.writable) {
       const delivery = this.#shift();
       if (delivery.message.isExpired(Date.now())) {
@@ -161,8 +169,10 @@ export class Session {
       }
       this.inflight.set(delivery.packetId, delivery);
       counters.inflight++;
+      sent++;
       if (this.persistent) this.#write(this.#ctx.store.putQueueEntries(this.clientId, [toEntry(delivery)]));
     }
+    if (this.throttling && (sent > 0 || !channel.writable)) this.#ctx.throttle.progress(this, channel.writable);
   }
 
   /** PUBACK, or PUBCOMP: the delivery is done. False for an unknown packet id. */
@@ -173,6 +183,7 @@ export class Session {
     this.#ctx.counters.inflight--;
     if (this.persistent) this.#write(this.#ctx.store.deleteQueueEntries(this.clientId, [delivery.seq]));
     this.pump();
+    if (this.throttling) this.#ctx.throttle.progress(this, this.channel?.writable ?? false);
     return true;
   }
 
@@ -199,6 +210,7 @@ export class Session {
   /** Detaches the connection. Deliveries taken from shared groups are handed back for re-routing. */
   detach(now: number): Delivery[] {
     this.channel = undefined;
+    if (this.throttling) this.#ctx.throttle.release(this);
     this.disconnectedAt = now;
     const moved: Delivery[] = [];
     for (const [packetId, delivery] of this.#inflight ?? []) {
@@ -226,6 +238,7 @@ export class Session {
 
   /** Drops every queued and in-flight message (session ends). */
   clear(): void {
+    if (this.throttling) this.#ctx.throttle.release(this);
     for (let i = this.#head; i < this.#queue.length; i++) this.#uncount(this.#queue[i] as Delivery);
     this.#ctx.counters.inflight -= this.inflightCount;
     this.#queue = [];
@@ -253,7 +266,7 @@ export class Session {
       } else {
         this.#queue.push(delivery);
         this.#ctx.counters.queued++;
-        this.#ctx.counters.queuedBytes += delivery.message.payload.length;
+        this.#ctx.counters.queuedBytes += queuedCost(delivery);
       }
     }
   }
@@ -301,7 +314,7 @@ export class Session {
 
   #uncount(delivery: Delivery): void {
     this.#ctx.counters.queued--;
-    this.#ctx.counters.queuedBytes -= delivery.message.payload.length;
+    this.#ctx.counters.queuedBytes -= queuedCost(delivery);
   }
 
   #forget(delivery: Delivery): void {

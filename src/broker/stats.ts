@@ -15,6 +15,8 @@ export interface BrokerStats {
     readonly totalConnections: number;
     /** CONNECTs refused (bad protocol, auth, bad client id ...). */
     readonly rejectedConnections: number;
+    /** Publishers whose reading is paused by flow control until a subscriber catches up. */
+    readonly throttledPublishers: number;
   };
   /** Subscriptions across all sessions, shared ones counted per member. */
   readonly subscriptions: number;

@@ -72,11 +72,14 @@ export function handlePublish(connection: Connection, packet: PublishPacket): vo
   }
 
   const message = createMessage({ topic, payload, qos, retain: packet.retain, ...(props !== undefined ? { properties: props } : {}) }, connection.clientId, core.options.maxMessageExpirySeconds);
-  const { matched, completion } = core.publish(message);
+  const { matched, refused, congested, completion } = core.publish(message);
+  if (congested !== undefined) core.throttle.consider(connection, congested);
   if (qos === 0) return;
-  const reason = v5 && matched === 0 ? ReasonCode.NoMatchingSubscribers : ReasonCode.Success;
+  let reason: number = ReasonCode.Success;
+  if (v5 && matched === 0) reason = ReasonCode.NoMatchingSubscribers;
+  else if (v5 && refused === matched) reason = ReasonCode.QuotaExceeded; // no subscriber could take it
   if (completion === undefined) {
-    acknowledge(connection, packet, reason, true);
+    acknowledge(connection, packet, reason, reason < ReasonCode.UnspecifiedError);
     return;
   }
   // [MQTT-4.3.2-2] acknowledge only once the message is stored where policy says
@@ -84,7 +87,7 @@ export function handlePublish(connection: Connection, packet: PublishPacket): vo
   completion.then(
     () => {
       connection.inboundPending--;
-      acknowledge(connection, packet, reason, true);
+      acknowledge(connection, packet, reason, reason < ReasonCode.UnspecifiedError);
     },
     (error: unknown) => {
       connection.inboundPending--;

@@ -184,13 +184,13 @@ describe('subscriber queue limit', () => {
     return payloads(await drainUntilPong(raw));
   }
 
-  it('strategy None drops new messages beyond the limit for an offline session', async () => {
+  it('strategy None never drops by count: the queue grows until the session expires (as AIO)', async () => {
     running = await startBroker({ clients: { subscriberQueueLimit: { length: 2, strategy: 'None' } } });
     await offlineSubscriber('qn');
     await publishAll('ql', ['m1', 'm2', 'm3', 'm4']);
-    expect(running.broker.stats().messages.queued).toBe(2);
-    expect(running.broker.stats().messages.dropped).toBe(2);
-    expect(await reconnectAndRead('qn')).toEqual(['m1', 'm2']);
+    expect(running.broker.stats().messages.queued).toBe(4);
+    expect(running.broker.stats().messages.dropped).toBe(0);
+    expect(await reconnectAndRead('qn')).toEqual(['m1', 'm2', 'm3', 'm4']);
   });
 
   it('strategy DropOldest drops the oldest messages', async () => {

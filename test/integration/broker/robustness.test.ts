@@ -87,7 +87,7 @@ describe('slow and stalled readers', () => {
   });
 
   it('QoS 1 to a client that does not acknowledge stops at its Receive Maximum and waits in the queue [MQTT-4.9.0-2]', async () => {
-    const b = await start({ clients: { subscriberQueueLimit: { length: 20, strategy: 'None' } } });
+    const b = await start({ clients: { subscriberQueueLimit: { length: 20, strategy: 'DropOldest' } } });
     const sub = await connected(5, 'no-acks', { properties: { receiveMaximum: 5 } });
     await subscribe(sub, 'q1', 1);
     const publisher = await connected(5, 'p1');
@@ -98,13 +98,13 @@ describe('slow and stalled readers', () => {
     expect(got.map((p) => (p as IPublishPacket).payload.toString())).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
     const stats = b.broker.stats().messages;
     expect(stats.inflight).toBe(5);
-    expect(stats.queued).toBe(20); // the queue limit, not 45
+    expect(stats.queued).toBe(20); // the queue limit, not 45: DropOldest kept m30..m49
     expect(stats.dropped).toBe(25);
 
-    // Acknowledging one lets exactly one more out, in order.
+    // Acknowledging one lets exactly one more out: the oldest message still queued.
     sub.send({ cmd: 'puback', messageId: (got[0] as IPublishPacket).messageId as number });
     const next = await pingBarrier(sub);
-    expect(next.map((p) => (p as IPublishPacket).payload.toString())).toEqual(['m5']);
+    expect(next.map((p) => (p as IPublishPacket).payload.toString())).toEqual(['m30']);
     expect(b.broker.stats().messages.queued).toBe(19);
   });
 
@@ -218,7 +218,7 @@ describe('stats', () => {
     expect([first.topic, second.topic]).toEqual(['a/b', 'c/d/e']);
 
     let stats = b.broker.stats();
-    expect(stats.clients).toEqual({ connected: 2, sessions: 2, disconnectedSessions: 0, totalConnections: 2, rejectedConnections: 0 });
+    expect(stats.clients).toEqual({ connected: 2, sessions: 2, disconnectedSessions: 0, totalConnections: 2, rejectedConnections: 0, throttledPublishers: 0 });
     expect(stats.subscriptions).toBe(2);
     expect(stats.retained).toBe(1);
     expect(stats.messages).toEqual({ received: 3, sent: 2, dropped: 0, queued: 0, inflight: 1 });
@@ -235,7 +235,7 @@ describe('stats', () => {
     sub.send({ cmd: 'disconnect', reasonCode: ReasonCode.Success });
     await expectClosed(sub); // the broker ends the socket after handling DISCONNECT
     stats = b.broker.stats();
-    expect(stats.clients).toEqual({ connected: 0, sessions: 1, disconnectedSessions: 1, totalConnections: 2, rejectedConnections: 0 });
+    expect(stats.clients).toEqual({ connected: 0, sessions: 1, disconnectedSessions: 1, totalConnections: 2, rejectedConnections: 0, throttledPublishers: 0 });
     expect(stats.subscriptions).toBe(0);
   });
 });
