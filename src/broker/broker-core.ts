@@ -117,6 +117,7 @@ export class BrokerCore implements SessionContext {
         sessions,
         disconnectedSessions: disconnected,
         totalConnections: c.connectionsTotal,
+        maxConnected: c.maxConnected,
         rejectedConnections: c.connectionsRejected,
         throttledPublishers: this.throttle.pausedCount,
       },

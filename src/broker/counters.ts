@@ -3,6 +3,8 @@ export class Counters {
   connectionsTotal = 0;
   connectionsRejected = 0;
   connected = 0;
+  /** Highest number of clients connected at once. */
+  maxConnected = 0;
   messagesReceived = 0;
   messagesSent = 0;
   messagesDropped = 0;

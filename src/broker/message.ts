@@ -15,6 +15,8 @@ export class Message implements MessageRecord {
   readonly properties?: MessagePropertiesRecord;
   readonly senderId?: string;
   #template: PublishTemplate | undefined;
+  /** Kept in memory only, never written to the store (`$SYS` figures). */
+  ephemeral = false;
   /** Complete QoS 0 PUBLISH bytes per protocol version, for deliveries with nothing per-subscriber. */
   plainQos0: [Buffer | undefined, Buffer | undefined] = [undefined, undefined];
 

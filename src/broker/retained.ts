@@ -30,6 +30,7 @@ export class RetainedMessages {
       return this.#store.deleteRetained(message.topic);
     }
     this.#byTopic.set(message.topic, message);
+    if (message.ephemeral) return undefined;
     return this.#store.putRetained(message.toRecord());
   }
 

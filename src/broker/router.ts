@@ -48,7 +48,7 @@ export class Router implements MatchVisitor {
   /** Stores it if retained, then delivers it to every matching subscription. */
   publish(message: Message): RouteResult {
     const completions = new CompletionSet();
-    if (message.retain) completions.add(this.#retained.set(message.withRetain(true)));
+    if (message.retain) completions.add(this.#retained.set(message.ephemeral ? message : message.withRetain(true)));
     this.#message = message;
     this.#tree.match(message.topic, this);
     let matched = 0;

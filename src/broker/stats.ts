@@ -13,6 +13,8 @@ export interface BrokerStats {
     readonly disconnectedSessions: number;
     /** Connections ever accepted. */
     readonly totalConnections: number;
+    /** Highest number of clients connected at once. */
+    readonly maxConnected: number;
     /** CONNECTs refused (bad protocol, auth, bad client id ...). */
     readonly rejectedConnections: number;
     /** Publishers whose reading is paused by flow control until a subscriber catches up. */

@@ -11,7 +11,8 @@ export function sysTopicValues(core: BrokerCore): [string, string | number][] {
     ['$SYS/broker/clients/connected', s.clients.connected],
     ['$SYS/broker/clients/disconnected', s.clients.disconnectedSessions],
     ['$SYS/broker/clients/total', s.clients.sessions],
-    ['$SYS/broker/clients/maximum', s.clients.totalConnections],
+    ['$SYS/broker/clients/maximum', s.clients.maxConnected],
+    ['$SYS/broker/connections/total', s.clients.totalConnections],
     ['$SYS/broker/subscriptions/count', s.subscriptions],
     ['$SYS/broker/retained messages/count', s.retained],
     ['$SYS/broker/messages/received', s.messages.received],
@@ -44,6 +45,7 @@ export class SysTopicPublisher {
   publishNow(): void {
     for (const [topic, value] of sysTopicValues(this.#core)) {
       const message = new Message({ topic, payload: Buffer.from(String(value)), qos: 0, retain: true });
+      message.ephemeral = true; // figures of this run: never written to the store
       watchCompletion(this.#core.publish(message).completion, (e) => this.#core.onStoreError(e));
     }
   }

@@ -118,6 +118,7 @@ function accept(connection: Connection, packet: ConnectPacket, clientId: string,
   connection.session = session;
   connection.state = 'connected';
   core.counters.connected++;
+  if (core.counters.connected > core.counters.maxConnected) core.counters.maxConnected = core.counters.connected;
 
   const connack: ConnackPacket = { cmd: 'connack', sessionPresent: present, reasonCode: ReasonCode.Success };
   if (version === 5) {

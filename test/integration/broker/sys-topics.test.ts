@@ -1,0 +1,37 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { MemoryBrokerStore } from '../../../src/storage/memory-broker-store.js';
+import { nextMessage, startBroker, type RunningBroker } from '../../helpers/start-broker.js';
+
+let running: RunningBroker | undefined;
+afterEach(async () => {
+  await running?.stop();
+  running = undefined;
+});
+
+describe('$SYS topics', () => {
+  it('are served from memory and never written to the store', async () => {
+    const store = new MemoryBrokerStore();
+    running = await startBroker({ store, sysIntervalSeconds: 1 });
+    const client = await running.connect({ protocolVersion: 5, clientId: 'sys-reader' });
+    const got = nextMessage(client);
+    await client.subscribeAsync('$SYS/broker/clients/maximum');
+    const { payload, packet } = await got;
+    expect(packet.retain).toBe(true);
+    expect(Number(payload.toString())).toBeGreaterThanOrEqual(1);
+    await client.publishAsync('kept', 'v', { qos: 1, retain: true });
+    const stored = (await store.loadRetained()).map((m) => m.topic);
+    expect(stored).toEqual(['kept']);
+  });
+
+  it('clients/maximum is the most clients connected at once, not the connection count', async () => {
+    running = await startBroker();
+    const a = await running.connect({ clientId: 'a' });
+    const b = await running.connect({ clientId: 'b' });
+    await a.endAsync();
+    await b.endAsync();
+    await running.connect({ clientId: 'c' });
+    const stats = running.broker.stats().clients;
+    expect(stats.maxConnected).toBe(2);
+    expect(stats.totalConnections).toBe(3);
+  });
+});
