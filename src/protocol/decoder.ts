@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import mqttPacket from 'mqtt-packet';
 import type { Packet } from './packets.js';
+import { captureUserPropertyOrder } from './user-properties.js';
 
 /** Why a byte stream could not be decoded. */
 export type DecodeFailure = 'malformed' | 'too-large';
@@ -53,6 +54,7 @@ function rejectIllFormedUtf8(parser: StringParser): void {
 function makeParser(getTarget: () => ParseTarget | undefined): MqttParser {
   const parser = mqttPacket.parser({ protocolVersion: 4 });
   rejectIllFormedUtf8(parser as unknown as StringParser);
+  captureUserPropertyOrder(parser as unknown as Parameters<typeof captureUserPropertyOrder>[0]);
   parser.on('packet', (packet: Packet) => getTarget()?.emit(packet));
   parser.on('error', (error: unknown) => getTarget()?.fail(new DecodeError('malformed', error instanceof Error ? error.message : String(error))));
   return parser;

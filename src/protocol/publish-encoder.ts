@@ -1,5 +1,5 @@
 import { varIntLength, writeVarInt } from './encoder.js';
-import type { UserProperties } from './packets.js';
+import type { UserProperty } from './user-properties.js';
 
 /** v5 PUBLISH properties that are forwarded unchanged from publisher to subscribers [MQTT-3.3.2-*]. */
 export interface ForwardedProperties {
@@ -7,7 +7,8 @@ export interface ForwardedProperties {
   contentType?: string;
   responseTopic?: string;
   correlationData?: Buffer;
-  userProperties?: UserProperties;
+  /** In wire order [MQTT-3.3.2-18]. */
+  userProperties?: readonly UserProperty[];
 }
 
 /**
@@ -59,19 +60,17 @@ function encodeForwarded(p: ForwardedProperties | undefined): Buffer {
   if (p.responseTopic !== undefined) parts.push(stringProperty(PROP_RESPONSE_TOPIC, Buffer.from(p.responseTopic, 'utf8')));
   if (p.correlationData !== undefined) parts.push(stringProperty(PROP_CORRELATION_DATA, p.correlationData));
   if (p.userProperties !== undefined) {
-    for (const [key, value] of Object.entries(p.userProperties)) {
-      // [MQTT-3.3.2-18] user properties forwarded in the order received
-      for (const v of Array.isArray(value) ? value : [value]) {
-        const k = Buffer.from(key, 'utf8');
-        const val = Buffer.from(v, 'utf8');
-        const b = Buffer.allocUnsafe(5 + k.length + val.length);
-        b[0] = PROP_USER_PROPERTY;
-        b.writeUInt16BE(k.length, 1);
-        k.copy(b, 3);
-        b.writeUInt16BE(val.length, 3 + k.length);
-        val.copy(b, 5 + k.length);
-        parts.push(b);
-      }
+    // [MQTT-3.3.2-18] user properties forwarded in the order received
+    for (const [name, value] of p.userProperties) {
+      const k = Buffer.from(name, 'utf8');
+      const val = Buffer.from(value, 'utf8');
+      const b = Buffer.allocUnsafe(5 + k.length + val.length);
+      b[0] = PROP_USER_PROPERTY;
+      b.writeUInt16BE(k.length, 1);
+      k.copy(b, 3);
+      b.writeUInt16BE(val.length, 3 + k.length);
+      val.copy(b, 5 + k.length);
+      parts.push(b);
     }
   }
   return parts.length === 0 ? EMPTY : Buffer.concat(parts);

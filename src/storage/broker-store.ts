@@ -16,7 +16,8 @@ export interface MessagePropertiesRecord {
   contentType?: string;
   responseTopic?: string;
   correlationData?: Buffer;
-  userProperties?: Record<string, string | string[]>;
+  /** Name/value pairs in wire order. */
+  userProperties?: readonly (readonly [string, string])[];
 }
 
 /** An application message. */

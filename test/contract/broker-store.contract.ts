@@ -25,7 +25,7 @@ const fullMessage: MessageRecord = {
     contentType: 'application/octet-stream',
     responseTopic: 'reply/here',
     correlationData: Buffer.from('corr-ü'),
-    userProperties: { a: '1', multi: ['x', 'y'], 'ключ': 'значение' },
+    userProperties: [['a', '1'], ['multi', 'x'], ['b', ''], ['multi', 'y'], ['ключ', 'значение']],
   },
   senderId: 'publisher-1',
 };

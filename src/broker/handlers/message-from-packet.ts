@@ -1,4 +1,5 @@
 import type { PublishPacket } from '../../protocol/packets.js';
+import { userPropertyList } from '../../protocol/user-properties.js';
 import type { MessagePropertiesRecord } from '../../storage/broker-store.js';
 import { Message } from '../message.js';
 
@@ -28,7 +29,8 @@ export function createMessage(fields: PublishFields, senderId: string, maxExpiry
     if (p.contentType !== undefined) forwarded.contentType = p.contentType;
     if (p.responseTopic !== undefined) forwarded.responseTopic = p.responseTopic;
     if (p.correlationData !== undefined) forwarded.correlationData = p.correlationData;
-    if (p.userProperties !== undefined) forwarded.userProperties = p.userProperties;
+    const userProperties = userPropertyList(p);
+    if (userProperties !== undefined) forwarded.userProperties = userProperties;
     if (Object.keys(forwarded).length > 0) properties = forwarded;
   }
   return new Message({

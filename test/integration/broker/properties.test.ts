@@ -85,10 +85,8 @@ describe('forwarded PUBLISH properties (MQTT 5)', () => {
     expect([...positions].sort((a, b) => a - b)).toEqual(positions);
   });
 
-  // TODO(#2): mqtt-packet's parser folds User Properties into an object keyed by name, so
-  // interleaved keys (a, b, a) are forwarded grouped (a, a, b). Keeping the wire order needs an
-  // ordered user-property list in the decoder, MessagePropertiesRecord and the PUBLISH encoder.
-  it.fails('user properties with interleaved repeated keys keep their exact wire order [MQTT-3.3.2-18]', async () => {
+  // mqtt-packet's object form would group interleaved names (a, a, b); the decoder keeps the wire order.
+  it('user properties with interleaved repeated keys keep their exact wire order [MQTT-3.3.2-18]', async () => {
     running = await startBroker();
     const sub = await raw(5);
     await rawSubscribe(sub, [{ topic: 'inter/#', qos: 0 }]);
@@ -96,6 +94,20 @@ describe('forwarded PUBLISH properties (MQTT 5)', () => {
     const pub = await raw(5);
     const props = Buffer.concat([userPropertyBytes('a', '1'), userPropertyBytes('b', '2'), userPropertyBytes('a', '3')]);
     const topic = Buffer.from('inter/t');
+    const body = Buffer.concat([Buffer.from([0, topic.length]), topic, Buffer.from([props.length]), props, Buffer.from('p')]);
+    pub.sendBytes(Buffer.concat([Buffer.from([0x30, body.length]), body]));
+    await expectPublish(sub);
+    expect(bytes().includes(props)).toBe(true);
+  });
+
+  it('an empty user property value followed by the same name keeps both pairs [MQTT-3.3.2-18]', async () => {
+    running = await startBroker();
+    const sub = await raw(5);
+    await rawSubscribe(sub, [{ topic: 'empty/#', qos: 0 }]);
+    const bytes = captureBytes(sub);
+    const pub = await raw(5);
+    const props = Buffer.concat([userPropertyBytes('k', ''), userPropertyBytes('k', 'x'), userPropertyBytes('j', 'y')]);
+    const topic = Buffer.from('empty/t');
     const body = Buffer.concat([Buffer.from([0, topic.length]), topic, Buffer.from([props.length]), props, Buffer.from('p')]);
     pub.sendBytes(Buffer.concat([Buffer.from([0x30, body.length]), body]));
     await expectPublish(sub);

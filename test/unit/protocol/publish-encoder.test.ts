@@ -16,12 +16,24 @@ interface Case {
   topic?: string;
 }
 
+/** mqtt-packet's object form of user properties (names grouped; fine for non-interleaved names). */
+function toObject(pairs: readonly (readonly [string, string])[]): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of pairs) {
+    const existing = out[name];
+    if (existing === undefined) out[name] = value;
+    else if (Array.isArray(existing)) existing.push(value);
+    else out[name] = [existing, value];
+  }
+  return out;
+}
+
 const everything: ForwardedProperties = {
   payloadFormatIndicator: true,
   contentType: 'application/json; charset=utf-8',
   responseTopic: 'reply/to/ü',
   correlationData: Buffer.from([0, 1, 2, 0xff]),
-  userProperties: { a: '1', multi: ['x', 'y', 'z'], 'ключ': 'значение' },
+  userProperties: [['a', '1'], ['multi', 'x'], ['multi', 'y'], ['multi', 'z'], ['ключ', 'значение']],
 };
 
 const cases: Case[] = [
@@ -38,7 +50,7 @@ const cases: Case[] = [
   { name: 'content type', forwarded: { contentType: 'text/plain' } },
   { name: 'response topic', forwarded: { responseTopic: 'r/t' } },
   { name: 'correlation data', forwarded: { correlationData: Buffer.from('corr') } },
-  { name: 'user properties', forwarded: { userProperties: { k: 'v', k2: ['a', 'b'] } } },
+  { name: 'user properties', forwarded: { userProperties: [['k', 'v'], ['k2', 'a'], ['k2', 'b']] } },
   {
     name: 'every property at once',
     forwarded: everything,
@@ -58,7 +70,7 @@ function expected(topic: string, payload: Buffer, f: ForwardedProperties | undef
     if (f?.contentType !== undefined) properties.contentType = f.contentType;
     if (f?.responseTopic !== undefined) properties.responseTopic = f.responseTopic;
     if (f?.correlationData !== undefined) properties.correlationData = f.correlationData;
-    if (f?.userProperties !== undefined) properties.userProperties = f.userProperties;
+    if (f?.userProperties !== undefined) properties.userProperties = toObject(f.userProperties);
   }
   return mqttPacket.generate(
     {
@@ -133,7 +145,7 @@ describe('encodePublish', () => {
       payloadFormatIndicator: true,
       contentType: everything.contentType,
       responseTopic: everything.responseTopic,
-      userProperties: everything.userProperties,
+      userProperties: toObject(everything.userProperties ?? []),
     });
     expect(Buffer.compare(got[0]?.properties?.correlationData as Buffer, everything.correlationData as Buffer)).toBe(0);
   });

@@ -1,0 +1,97 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ERROR_CODES } from '../src/shared/error-codes.js';
+
+const SRC = resolve(import.meta.dirname, '../src');
+
+/** Module ranks (docs/style: a module imports only from lower ranks or from itself). */
+const RANKS: [prefix: string, module: string, rank: number][] = [
+  ['shared/', 'shared', 0],
+  ['protocol/', 'protocol', 1],
+  ['storage/', 'storage', 1],
+  ['config/', 'config', 1],
+  ['instance/', 'instance', 1],
+  ['admin/wire', 'admin-link', 1],
+  ['admin/client', 'admin-link', 1],
+  ['policy/', 'policy', 2],
+  ['broker/', 'broker', 3],
+  ['services/', 'services', 4],
+  ['admin/', 'admin-server', 5],
+  ['server/', 'server', 6],
+  ['cli/', 'cli', 6],
+  ['index.ts', 'index', 7],
+];
+
+/** The module a file belongs to, and its rank. */
+function rankOf(file: string): [string, number] {
+  for (const [prefix, module, rank] of RANKS) if (file.startsWith(prefix)) return [module, rank];
+  throw new Error(`${file} is in no ranked module; add it to RANKS`);
+}
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return sourceFiles(path);
+    return path.endsWith('.ts') ? [path] : [];
+  });
+}
+
+function importsOf(path: string): string[] {
+  const text = readFileSync(path, 'utf8');
+  return [...text.matchAll(/(?:import|export)\s[^'"]*?from\s+'([^']+)'|import\('([^']+)'\)/g)].map((m) => (m[1] ?? m[2]) as string);
+}
+
+const files = sourceFiles(SRC).map((path) => ({ path, rel: relative(SRC, path) }));
+
+describe('architecture', () => {
+  it('imports only go to lower-ranked modules (one-way ranks)', () => {
+    const violations: string[] = [];
+    for (const { path, rel } of files) {
+      const [prefix, rank] = rankOf(rel);
+      for (const spec of importsOf(path)) {
+        if (!spec.startsWith('.')) continue;
+        const target = relative(SRC, resolve(dirname(path), spec)).replace(/\.js$/, '.ts');
+        const [targetPrefix, targetRank] = rankOf(target);
+        if (targetPrefix === prefix) continue;
+        if (targetRank >= rank) violations.push(`${rel} -> ${target}`);
+      }
+    }
+    expect(violations).toEqual([]);
+  });
+
+  it('only src/protocol imports the packet codec, only the level store imports level', () => {
+    const violations: string[] = [];
+    for (const { path, rel } of files) {
+      for (const spec of importsOf(path)) {
+        if (spec === 'mqtt-packet' && !rel.startsWith('protocol/')) violations.push(`${rel} imports mqtt-packet`);
+        if ((spec === 'level' || spec === 'classic-level') && !/^storage\/level-/.test(rel)) violations.push(`${rel} imports ${spec}`);
+      }
+    }
+    expect(violations).toEqual([]);
+  });
+
+  it('the CLI never imports broker-side code', () => {
+    const forbidden = /^(broker|protocol|storage|services|server)\//;
+    const violations: string[] = [];
+    for (const { path, rel } of files.filter((f) => f.rel.startsWith('cli/'))) {
+      for (const spec of importsOf(path)) {
+        if (!spec.startsWith('.')) continue;
+        const target = relative(SRC, resolve(dirname(path), spec));
+        if (forbidden.test(target)) violations.push(`${rel} -> ${target}`);
+      }
+    }
+    expect(violations).toEqual([]);
+  });
+
+  it('no `any` in src', () => {
+    const offenders = files.filter(({ path }) => /:\s*any\b|as any\b|<any>/.test(readFileSync(path, 'utf8'))).map((f) => f.rel);
+    expect(offenders).toEqual([]);
+  });
+
+  it('the README error table lists exactly the registered error codes', () => {
+    const readme = readFileSync(resolve(SRC, '../README.md'), 'utf8');
+    const table = new Set([...readme.matchAll(/^\|\s*`([A-Z]+_[A-Z0-9_]+)`\s*\|/gm)].map((m) => m[1] as string));
+    expect([...table].sort()).toEqual(Object.keys(ERROR_CODES).sort());
+  });
+});

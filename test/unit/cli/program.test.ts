@@ -1,0 +1,92 @@
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Chalk } from 'chalk';
+import { main } from '../../../src/cli/run.js';
+import type { CliContext } from '../../../src/cli/context.js';
+
+/** Never created: every command here fails before touching an instance. */
+const HOME = join(tmpdir(), 'ops-unit-never-created');
+
+function fakeContext(argv: string[]): CliContext & { out: string[]; err: string[] } {
+  const out: string[] = [];
+  const err: string[] = [];
+  return {
+    env: {},
+    argv,
+    stdout: { write: (t) => void out.push(t), isTTY: false },
+    stderr: { write: (t) => void err.push(t), isTTY: false },
+    interactive: false,
+    chalk: new Chalk({ level: 0 }),
+    home: HOME,
+    out,
+    err,
+  };
+}
+
+const run = async (...argv: string[]) => {
+  const ctx = fakeContext(argv);
+  const code = await main(argv, ctx);
+  return { code, out: ctx.out.join(''), err: ctx.err.join('') };
+};
+
+afterAll(() => {
+  expect(existsSync(HOME)).toBe(false);
+});
+
+describe('ops program', () => {
+  it.each([
+    ['create'],
+    ['delete'],
+    ['broker', 'persist', 'update'],
+    ['broker', 'listener', 'apply'],
+    ['broker', 'authn', 'list'],
+    ['broker', 'authz', 'delete'],
+    ['broker', 'run'],
+    ['broker', 'stats'],
+    ['broker', 'log-level', 'set'],
+  ])('%s has help with examples (exit 0)', async (...path) => {
+    const r = await run(...path, '--help');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('Examples:');
+    expect(r.out).toContain('--instance');
+  });
+
+  it('exits 2 on usage errors', async () => {
+    expect((await run('broker', 'nope')).code).toBe(2);
+    expect((await run('broker', 'show', '-o', 'xml')).code).toBe(2);
+    expect((await run('broker', 'listener', 'apply', '--name', 'x')).err).toContain("required option '--config-file <file>' not specified");
+  });
+
+  it('maps coded errors to their exit code with a hint', async () => {
+    const r = await run('broker', 'status', '--instance', 'ghost');
+    expect(r.code).toBe(4);
+    expect(r.err).toContain(`error: Instance 'ghost' does not exist under ${HOME}.`);
+    expect(r.err).toContain('hint: ');
+    expect(r.err).toContain('(INST_NOT_FOUND, exit code 4)');
+    expect((await run('create', '--instance', 'Bad_Name')).code).toBe(2);
+  });
+
+  it('maps the create flags and checks them before touching any instance', async () => {
+    const noSize = await run('create', '--instance', 'x', '--persist-mode', 'retain=All', 'stateStore=None');
+    expect(noSize.code).toBe(2);
+    expect(noSize.err).toContain('error: Provide a persist max size value to enable and customize broker disk persistence.');
+    const badMode = await run('create', '--instance', 'x', '--persist-max-size', '1Gi', '--persist-mode', 'retain=Most');
+    expect(badMode.err).toContain("Invalid persistence mode value: Most. Valid values are ['None', 'All', 'Custom'].");
+    const profile = await run('create', '--instance', 'x', '--broker-mem-profile', 'huge');
+    expect(profile.err).toContain("argument --broker-mem-profile: invalid choice: 'huge'");
+    expect((await run('create', '--port', '70000')).code).toBe(2);
+    expect((await run('create', '--broker-backend-workers', 'two')).err).toContain("'two' is not an integer.");
+  });
+
+  it('validates files without creating anything', async () => {
+    const fixture = new URL('../../../fixtures/config/valid/listener--complex.json', import.meta.url).pathname;
+    const ok = await run('validate', '--config-file', fixture, '--kind', 'listener');
+    expect(ok.code).toBe(0);
+    expect(ok.out).toContain('is a valid listener config');
+    const bad = await run('validate', '--broker-config-file', fixture);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('  - ports: is not a known property here');
+  });
+});
