@@ -26,6 +26,11 @@ interface Target {
   subscriptionIds: number[] | undefined;
 }
 
+/** A connected subscriber with more waiting messages than the congestion mark. */
+function isCongested(session: Session): boolean {
+  return session.queueLength > CONGESTION_HIGH_WATER && session.channel !== undefined;
+}
+
 /**
  * Routes a message to the matching subscriptions: one delivery per session at the highest
  * granted QoS with all matching subscription identifiers [MQTT-3.3.4-2] [MQTT-3.3.4-3], one
@@ -54,20 +59,21 @@ export class Router implements MatchVisitor {
     let matched = 0;
     let refused = 0;
     let congested: Session | undefined;
-    const add = (session: Session, result: Completion | false): void => {
-      if (result === false) refused++;
-      else completions.add(result);
-      if (session.queueLength > CONGESTION_HIGH_WATER && session.channel !== undefined) congested = session;
-    };
     for (const target of this.#targets.values()) {
       matched++;
-      add(target.session, this.#deliver(message, target));
+      const result = this.#deliver(message, target);
+      if (result === false) refused++;
+      else completions.add(result);
+      if (isCongested(target.session)) congested = target.session;
     }
     for (const group of this.#groups) {
       const member = group.pick();
       if (member === undefined) continue;
       matched++;
-      add(member.session, this.deliverShared(message, member, group));
+      const result = this.deliverShared(message, member, group);
+      if (result === false) refused++;
+      else completions.add(result);
+      if (isCongested(member.session)) congested = member.session;
     }
     this.#targets.clear();
     this.#groups.length = 0;
