@@ -8,7 +8,6 @@
 export const ERROR_CODES = {
   BRK_LISTEN_FAILED: { exitCode: 3, message: 'The broker could not listen on {address}: {reason}' },
   BRK_CLOSED: { exitCode: 3, message: 'The broker is closed' },
-  BRK_INVALID_OPTION: { exitCode: 2, message: 'Invalid broker option {option}: {reason}' },
 
   CFG_FILE_NOT_FOUND: { exitCode: 2, message: '{path} does not exist.' },
   CFG_NOT_A_FILE: { exitCode: 2, message: '{path} is not a file.' },
@@ -57,6 +56,15 @@ export const ERROR_CODES = {
   ADM_UNREACHABLE: { exitCode: 3, message: 'Cannot reach the admin socket {path}: {reason}' },
   ADM_TIMEOUT: { exitCode: 3, message: "Admin call '{method}' timed out after {ms} ms" },
   ADM_REMOTE_ERROR: { exitCode: 3, message: '{message}' },
+
+  STO_OPEN_FAILED: { exitCode: 3, message: 'The store at {path} could not be opened: {reason}' },
+  STO_CORRUPT_RECORD: {
+    exitCode: 5,
+    message: 'The store at {path} holds a corrupt {record} record ({reason}); the broker does not start on damaged data.',
+  },
+  STO_WRONG_KEY: { exitCode: 5, message: 'The store at {path} cannot be read with the encryption key given: {reason}' },
+  STO_READ_FAILED: { exitCode: 3, message: 'Reading the store at {path} failed: {reason}' },
+  STO_WRITE_FAILED: { exitCode: 3, message: 'A write to the store at {path} failed: {reason}' },
 
   CLI_USAGE: { exitCode: 2, message: '{message}' },
   CLI_INTERNAL: { exitCode: 1, message: 'Unexpected error: {reason}. Please file an issue with the command you ran.' },

@@ -1,4 +1,5 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { execa } from 'execa';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,6 +31,15 @@ beforeAll(async () => {
 afterAll(async () => {
   await h.cleanup();
 });
+
+/** A port number the system just handed out as free (the uniqueness rule needs a fixed number). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
 
 const status = () => h.json<Status>('broker', 'status', '--instance', 'r');
 
@@ -111,12 +121,13 @@ describe('ops broker listener', () => {
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr).toContain('  - ports[0].port: must be <= 65535 (got 70000)');
     expect(bad.stderr).toContain('  - ports[0].protocol: must be one of "Mqtt", "WebSockets" (got "Tcp")');
-    const a = await file('a.json', { ports: [{ port: 0 }, { port: 47123 }] });
+    const fixed = await freePort();
+    const a = await file('a.json', { ports: [{ port: 0 }, { port: fixed }] });
     expect((await h.ops('broker', 'listener', 'apply', '--instance', 'r', '--name', 'aaa', '--config-file', a)).exitCode).toBe(0);
-    const b = await file('b.json', { ports: [{ port: 47123 }] });
+    const b = await file('b.json', { ports: [{ port: fixed }] });
     const clash = await h.ops('broker', 'listener', 'apply', '--instance', 'r', '--name', 'bbb', '--config-file', b);
     expect(clash.exitCode).toBe(2);
-    expect(clash.stderr).toContain("port 47123 is already used by listener 'aaa'");
+    expect(clash.stderr).toContain(`port ${fixed} is already used by listener 'aaa'`);
     expect((await h.ops('broker', 'listener', 'show', '--instance', 'r', '--name', 'bbb')).exitCode).toBe(4);
     expect((await h.ops('broker', 'listener', 'delete', '--instance', 'r', '--name', 'aaa', '--yes')).exitCode).toBe(0);
   });

@@ -1,0 +1,146 @@
+/**
+ * The admin socket protocol: newline-delimited JSON over a Unix socket. Each request line is
+ * `{ v, id, method, params }`; each reply line is `{ v, id, result }` or
+ * `{ v, id, error: { code, message, details } }` with a code from shared/error-codes.ts.
+ */
+import { OpsError } from '../shared/errors.js';
+
+/** Protocol version spoken by this build. */
+export const ADMIN_PROTOCOL_VERSION = 1;
+/** Largest request line accepted, in bytes. */
+export const MAX_REQUEST_BYTES = 1024 * 1024;
+
+/** Methods the broker serves. */
+export const ADMIN_METHODS = [
+  'ping',
+  'status',
+  'stats',
+  'broker.get',
+  'broker.update',
+  'persist.get',
+  'persist.update',
+  'log.level.set',
+  'resource.list',
+  'resource.get',
+  'resource.apply',
+  'resource.delete',
+  'shutdown',
+] as const;
+
+/** An admin method name. */
+export type AdminMethod = (typeof ADMIN_METHODS)[number];
+
+/** A request id: echoed in the reply. */
+export type RequestId = string | number;
+
+/** One request line. */
+export interface AdminRequest {
+  readonly v: number;
+  readonly id: RequestId;
+  readonly method: string;
+  readonly params?: unknown;
+}
+
+/** Error part of a failed reply. */
+export interface AdminErrorBody {
+  readonly code: string;
+  readonly message: string;
+  readonly details?: Readonly<Record<string, string | number>>;
+}
+
+/** One reply line. */
+export type AdminReply =
+  | { readonly v: number; readonly id: RequestId | null; readonly result: unknown }
+  | { readonly v: number; readonly id: RequestId | null; readonly error: AdminErrorBody };
+
+/** Serializes one message as a line. */
+export function encodeLine(message: AdminRequest | AdminReply): string {
+  return `${JSON.stringify(message)}\n`;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The id of a request line if it has a usable one (for error replies to bad requests). */
+export function requestIdOf(value: unknown): RequestId | null {
+  if (!isRecord(value)) return null;
+  const id = value['id'];
+  return typeof id === 'string' || typeof id === 'number' ? id : null;
+}
+
+/** Parses and checks one request line; throws `ADM_BAD_REQUEST` or `ADM_VERSION_UNSUPPORTED`. */
+export function parseRequest(line: string): AdminRequest {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    throw new OpsError('ADM_BAD_REQUEST', { reason: 'the line is not JSON' });
+  }
+  if (!isRecord(value)) throw new OpsError('ADM_BAD_REQUEST', { reason: 'a request must be a JSON object' });
+  const { v, id, method } = value;
+  if (typeof v !== 'number') throw new OpsError('ADM_BAD_REQUEST', { reason: 'missing protocol version "v"' });
+  if (v !== ADMIN_PROTOCOL_VERSION) throw new OpsError('ADM_VERSION_UNSUPPORTED', { version: v, supported: ADMIN_PROTOCOL_VERSION });
+  if (typeof id !== 'string' && typeof id !== 'number') throw new OpsError('ADM_BAD_REQUEST', { reason: '"id" must be a string or number' });
+  if (typeof method !== 'string') throw new OpsError('ADM_BAD_REQUEST', { reason: '"method" must be a string' });
+  return { v, id, method, params: value['params'] };
+}
+
+/** Parses one reply line; throws `ADM_BAD_REQUEST` when it is not a reply. */
+export function parseReply(line: string): AdminReply {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    throw new OpsError('ADM_BAD_REQUEST', { reason: 'the broker sent a line that is not JSON' });
+  }
+  if (!isRecord(value) || typeof value['v'] !== 'number' || !('result' in value || isRecord(value['error']))) {
+    throw new OpsError('ADM_BAD_REQUEST', { reason: 'the broker sent something that is not a reply' });
+  }
+  return value as unknown as AdminReply;
+}
+
+/** `status` result. */
+export interface StatusResult {
+  readonly instance: string;
+  readonly pid: number;
+  readonly startedAt: string;
+  readonly uptimeSeconds: number;
+  readonly ports: ReadonlyArray<{ listener: string; configuredPort: number; port: number; host: string; protocol?: 'WebSockets'; tls?: true }>;
+  /** Listener ports stored but not served, with why (TLS, WebSockets). */
+  readonly skippedPorts: ReadonlyArray<{ listener: string; port: number; reason: string }>;
+  readonly metricsPort: number | null;
+  readonly logLevel: string;
+  readonly policyVersion: number;
+}
+
+/** `resource.*` kinds. */
+export type ResourceKindName = 'listener' | 'authentication' | 'authorization';
+
+/** `stats` result: the engine's figures plus instance-level ones. */
+export interface StatsResult {
+  readonly instance: string;
+  readonly uptimeSeconds: number;
+  readonly clients: {
+    readonly connected: number;
+    readonly sessions: number;
+    readonly disconnectedSessions: number;
+    readonly totalConnections: number;
+    readonly rejectedConnections: number;
+  };
+  readonly subscriptions: number;
+  readonly retained: number;
+  readonly messages: {
+    readonly received: number;
+    readonly sent: number;
+    readonly dropped: number;
+    readonly queued: number;
+    readonly inflight: number;
+  };
+  readonly bytes: { readonly received: number; readonly sent: number };
+  /** State-store keys; null until the broker runs a state store. */
+  readonly stateStore: { readonly keys: number | null };
+  /** Bytes used by the instance's data folder. */
+  readonly disk: { readonly usedBytes: number };
+  readonly persistPolicyVersion: number;
+}

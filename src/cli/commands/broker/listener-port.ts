@@ -1,0 +1,64 @@
+/** `ops broker listener port add|remove` and `ops broker authn method add`, as in `az iot ops`. */
+import { addMethods, type MethodAddArgs } from '../../../config/authn-method.js';
+import { addPort, removePort, type PortAddArgs } from '../../../config/listener-port.js';
+import { OpsError } from '../../../shared/errors.js';
+import type { AuthenticationProperties, ListenerProperties } from '../../../config/types.js';
+import type { CliContext } from '../../context.js';
+import { MSG } from '../../messages.js';
+import { findInstance } from '../../lib/instance.js';
+import { printValue, type OutputFormat } from '../../lib/output.js';
+import { confirmOnTerminal } from '../../lib/prompts.js';
+import { putResource, removeResource, storedResource } from './resources.js';
+
+/** Common inputs. */
+export interface SubCommandInput {
+  readonly instance: string;
+  readonly name: string;
+  readonly output: OutputFormat;
+  /** Print the resulting properties without applying them. */
+  readonly showConfig?: boolean;
+  readonly yes?: boolean;
+}
+
+/** Runs `listener port add`: upserts the port by number, creating the listener if needed. */
+export async function runPortAdd(input: SubCommandInput & { args: PortAddArgs }, ctx: CliContext): Promise<void> {
+  const paths = await findInstance(ctx, input.instance);
+  const existing = (await storedResource(paths, 'listener', input.name)) as ListenerProperties | undefined;
+  const properties = addPort(existing, input.args);
+  if (input.showConfig) {
+    printValue(ctx, properties, input.output);
+    return;
+  }
+  printValue(ctx, await putResource(ctx, paths, 'listener', input.name, properties, 'the new listener port'), input.output);
+}
+
+/** Runs `listener port remove`. */
+export async function runPortRemove(input: SubCommandInput & { port: number }, ctx: CliContext): Promise<void> {
+  const paths = await findInstance(ctx, input.instance);
+  const existing = (await storedResource(paths, 'listener', input.name)) as ListenerProperties | undefined;
+  if (!existing) throw new OpsError('CFG_RESOURCE_NOT_FOUND', { kind: 'Listener', name: input.name, instance: paths.name });
+  const outcome = removePort(existing, input.port);
+  if (outcome.kind !== 'updated') ctx.stderr.write(`${ctx.chalk.yellow('warning:')} ${outcome.warning}\n`);
+  if (outcome.kind === 'unchanged') return;
+  if (!input.yes && !(await confirmOnTerminal(ctx, 'Continue?'))) {
+    ctx.stderr.write(`${ctx.chalk.yellow('warning:')} ${MSG.deletionCancelled}\n`);
+    return;
+  }
+  if (outcome.kind === 'deleteListener') {
+    await removeResource(ctx, paths, 'listener', input.name);
+    return;
+  }
+  printValue(ctx, await putResource(ctx, paths, 'listener', input.name, outcome.properties, 'the listener without the port'), input.output);
+}
+
+/** Runs `authn method add`: appends methods, creating the authentication if needed. */
+export async function runMethodAdd(input: SubCommandInput & { args: MethodAddArgs }, ctx: CliContext): Promise<void> {
+  const paths = await findInstance(ctx, input.instance);
+  const existing = (await storedResource(paths, 'authentication', input.name)) as AuthenticationProperties | undefined;
+  const properties = addMethods(existing, input.args);
+  if (input.showConfig) {
+    printValue(ctx, properties, input.output);
+    return;
+  }
+  printValue(ctx, await putResource(ctx, paths, 'authentication', input.name, properties, 'the new authentication methods'), input.output);
+}

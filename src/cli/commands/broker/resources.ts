@@ -1,0 +1,101 @@
+/** `ops broker listener|authn|authz apply|show|list|delete`: stored, validated, applied live. */
+import { readConfigFile } from '../../../config/read-file.js';
+import { applyResource, COLLECTION_OF, deleteResource, getResource, SUB_KIND_LABEL, type SubResourceKind } from '../../../config/resources.js';
+import { subResourceView, type ResourceView } from '../../../config/resource-view.js';
+import type { InstancePaths } from '../../../instance/layout.js';
+import type { CliContext } from '../../context.js';
+import { MSG } from '../../messages.js';
+import { admin, findInstance, runState, saveState, storedSettings } from '../../lib/instance.js';
+import { printValue, type OutputFormat } from '../../lib/output.js';
+import { confirmOnTerminal } from '../../lib/prompts.js';
+
+/** Inputs of the resource commands. */
+export interface ResourceInput {
+  readonly kind: SubResourceKind;
+  readonly instance: string;
+  readonly name?: string;
+  readonly configFile?: string;
+  readonly output: OutputFormat;
+  readonly yes?: boolean;
+}
+
+function nameOf(input: ResourceInput): string {
+  return input.name ?? 'default';
+}
+
+/** Creates or replaces a resource: live over the admin socket, or in the stored files when stopped. */
+export async function putResource(
+  ctx: CliContext,
+  paths: InstancePaths,
+  kind: SubResourceKind,
+  name: string,
+  properties: unknown,
+  source: string,
+): Promise<ResourceView> {
+  if ((await runState(paths)).running) {
+    return (await admin(paths, 'resource.apply', { kind, name, properties, source })) as ResourceView;
+  }
+  const { state } = await storedSettings(paths);
+  const collection = COLLECTION_OF[kind];
+  const next = applyResource(kind, state[collection], name, properties, source, state.listeners);
+  await saveState(paths, { ...state, [collection]: next });
+  ctx.stderr.write(`${MSG.offlineApplied}\n`);
+  return subResourceView(kind, paths.name, name, next[name] ?? {});
+}
+
+/** Deletes a resource: live over the admin socket, or in the stored files when stopped. */
+export async function removeResource(ctx: CliContext, paths: InstancePaths, kind: SubResourceKind, name: string): Promise<void> {
+  if ((await runState(paths)).running) {
+    await admin(paths, 'resource.delete', { kind, name });
+    return;
+  }
+  const { state } = await storedSettings(paths);
+  const collection = COLLECTION_OF[kind];
+  await saveState(paths, { ...state, [collection]: deleteResource(kind, state[collection], name, paths.name) });
+  ctx.stderr.write(`${MSG.offlineApplied}\n`);
+}
+
+/** The stored properties of a resource, or undefined. */
+export async function storedResource(paths: InstancePaths, kind: SubResourceKind, name: string): Promise<Record<string, unknown> | undefined> {
+  const { state } = await storedSettings(paths);
+  const collection = state[COLLECTION_OF[kind]];
+  return Object.hasOwn(collection, name) ? collection[name] : undefined;
+}
+
+/** Runs `apply`: validates the file (properties wrapper accepted) and creates or replaces. */
+export async function runResourceApply(input: ResourceInput & { configFile: string }, ctx: CliContext): Promise<void> {
+  const paths = await findInstance(ctx, input.instance);
+  const parsed = await readConfigFile(input.configFile);
+  printValue(ctx, await putResource(ctx, paths, input.kind, nameOf(input), parsed.value, input.configFile), input.output);
+}
+
+/** Runs `show`. */
+export async function runResourceShow(input: ResourceInput, ctx: CliContext): Promise<void> {
+  const paths = await findInstance(ctx, input.instance);
+  const { state } = await storedSettings(paths);
+  const name = nameOf(input);
+  const props = getResource(input.kind, state[COLLECTION_OF[input.kind]], name, paths.name);
+  printValue(ctx, subResourceView(input.kind, paths.name, name, props), input.output);
+}
+
+/** Runs `list`. */
+export async function runResourceList(input: ResourceInput, ctx: CliContext): Promise<void> {
+  const paths = await findInstance(ctx, input.instance);
+  const { state } = await storedSettings(paths);
+  const views = Object.entries(state[COLLECTION_OF[input.kind]]).map(([name, props]) => subResourceView(input.kind, paths.name, name, props));
+  printValue(ctx, views, input.output);
+}
+
+/** Runs `delete` (asks first on a terminal unless --yes). */
+export async function runResourceDelete(input: ResourceInput, ctx: CliContext): Promise<void> {
+  const paths = await findInstance(ctx, input.instance);
+  const name = nameOf(input);
+  const { state } = await storedSettings(paths);
+  const collection = COLLECTION_OF[input.kind];
+  getResource(input.kind, state[collection], name, paths.name);
+  if (!input.yes && !(await confirmOnTerminal(ctx, MSG.confirmDeleteResource(SUB_KIND_LABEL[input.kind].toLowerCase(), name)))) {
+    ctx.stderr.write(`${ctx.chalk.yellow('warning:')} ${MSG.deletionCancelled}\n`);
+    return;
+  }
+  await removeResource(ctx, paths, input.kind, name);
+}

@@ -1,0 +1,45 @@
+/** `ops broker show|list`: the Broker resource as AIO prints it. */
+import { brokerView, BROKER_NAME, type ResourceView } from '../../../config/resource-view.js';
+import { joinBrokerProperties, type RuntimeBrokerSettings } from '../../../config/split.js';
+import { listInstances } from '../../../instance/instances.js';
+import { instancePaths, type InstancePaths } from '../../../instance/layout.js';
+import { OpsError } from '../../../shared/errors.js';
+import type { CliContext } from '../../context.js';
+import { admin, findInstance, runState, storedSettings } from '../../lib/instance.js';
+import { printValue, type OutputFormat } from '../../lib/output.js';
+
+/** Inputs of show/list. */
+export interface ShowInput {
+  readonly instance: string;
+  readonly name?: string;
+  readonly output: OutputFormat;
+  /** `list --all`: the brokers of every instance under $OPS_HOME. */
+  readonly all?: boolean;
+}
+
+/** The Broker resource of an instance: live from the broker, else from the stored files. */
+export async function brokerResource(paths: InstancePaths): Promise<ResourceView> {
+  const state = await runState(paths);
+  if (state.running) {
+    const live = (await admin(paths, 'broker.get').catch(() => undefined)) as ResourceView | undefined;
+    if (live) return live;
+  }
+  const stored = await storedSettings(paths);
+  return brokerView(paths.name, joinBrokerProperties(stored.deployment, stored.state.broker as RuntimeBrokerSettings));
+}
+
+/** Runs `ops broker show`. */
+export async function runShow(input: ShowInput, ctx: CliContext): Promise<void> {
+  const paths = await findInstance(ctx, input.instance);
+  if ((input.name ?? BROKER_NAME) !== BROKER_NAME) {
+    throw new OpsError('CFG_RESOURCE_NOT_FOUND', { kind: 'Broker', name: input.name ?? '', instance: paths.name });
+  }
+  printValue(ctx, await brokerResource(paths), input.output);
+}
+
+/** Runs `ops broker list`. */
+export async function runList(input: ShowInput, ctx: CliContext): Promise<void> {
+  const names = input.all ? await listInstances(ctx.home) : [(await findInstance(ctx, input.instance)).name];
+  const views = await Promise.all(names.map((name) => brokerResource(instancePaths(ctx.home, name))));
+  printValue(ctx, views, input.output);
+}

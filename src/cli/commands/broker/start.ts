@@ -1,0 +1,67 @@
+/** `ops broker start|stop|run`: the broker process of an instance. */
+import { readDeploymentLock } from '../../../instance/deployment-lock.js';
+import type { InstancePaths } from '../../../instance/layout.js';
+import type { BrokerStatusFile } from '../../../instance/status-file.js';
+import type { CliContext } from '../../context.js';
+import { MSG } from '../../messages.js';
+import { findInstance, runState } from '../../lib/instance.js';
+import { printValue, withSpinner, type OutputFormat } from '../../lib/output.js';
+import { runForeground, startDetached, startTimeoutMs, stopBroker } from '../../lib/spawn-broker.js';
+
+/** Inputs of the process commands. */
+export interface ProcessInput {
+  readonly instance: string;
+  readonly output?: OutputFormat;
+}
+
+/** `mqtt[s]://host:port`, or `ws[s]://host:port/mqtt` for a WebSockets port. */
+export function portUrl(p: { host: string; port: number; protocol?: string; tls?: boolean }): string {
+  const s = p.tls === true ? 's' : '';
+  return p.protocol === 'WebSockets' ? `ws${s}://${p.host}:${p.port}/mqtt` : `mqtt${s}://${p.host}:${p.port}`;
+}
+
+/** Prints where a started broker listens. */
+export function printStarted(ctx: CliContext, paths: InstancePaths, status: BrokerStatusFile): void {
+  for (const p of status.ports) ctx.stdout.write(`${MSG.listening(portUrl(p), p.listener)}\n`);
+  ctx.stdout.write(`  admin socket: ${status.adminSocket}\n`);
+  if (status.metricsPort !== null) ctx.stdout.write(`  metrics: http://127.0.0.1:${status.metricsPort}/metrics\n`);
+  ctx.stdout.write(`  log: ${paths.log}\n`);
+}
+
+/** Runs `ops broker start`: starts the broker detached (no-op when it runs). */
+export async function runStart(input: ProcessInput, ctx: CliContext): Promise<void> {
+  const paths = await findInstance(ctx, input.instance);
+  const state = await runState(paths);
+  if (state.running && state.status) {
+    if (input.output) printValue(ctx, { instance: paths.name, ...state.status }, input.output);
+    else ctx.stdout.write(`${MSG.alreadyRunning(paths.name, state.status.pid)}\n`);
+    return;
+  }
+  await readDeploymentLock(paths.lock);
+  const status = await withSpinner(ctx, MSG.starting(paths.name), () => startDetached(paths, startTimeoutMs(ctx.env)));
+  if (input.output) printValue(ctx, { instance: paths.name, ...status }, input.output);
+  else {
+    ctx.stdout.write(`${ctx.chalk.green('✔')} ${MSG.started(paths.name, status.pid)}\n`);
+    printStarted(ctx, paths, status);
+  }
+}
+
+/** Runs `ops broker stop` (no-op when it is not running). */
+export async function runStop(input: ProcessInput, ctx: CliContext): Promise<void> {
+  const paths = await findInstance(ctx, input.instance);
+  const state = await runState(paths);
+  if (!state.running || state.pid === undefined) {
+    ctx.stdout.write(`${MSG.notRunning(paths.name)}\n`);
+    return;
+  }
+  const pid = state.pid;
+  await withSpinner(ctx, MSG.stopping(paths.name), () => stopBroker(paths, pid));
+  ctx.stdout.write(`${MSG.stopped(paths.name)}\n`);
+}
+
+/** Runs `ops broker run`: the broker in the foreground; resolves with its exit code. */
+export async function runRun(input: ProcessInput, ctx: CliContext): Promise<number> {
+  const paths = await findInstance(ctx, input.instance);
+  await readDeploymentLock(paths.lock);
+  return runForeground(paths);
+}

@@ -1,0 +1,81 @@
+/** `ops broker status` and `ops broker stats`: live state and figures of the broker. */
+import type { StatsResult, StatusResult } from '../../../admin/wire.js';
+import { OpsError } from '../../../shared/errors.js';
+import type { CliContext } from '../../context.js';
+import { admin, findInstance, runState } from '../../lib/instance.js';
+import { printValue, type OutputFormat } from '../../lib/output.js';
+import { portUrl } from './start.js';
+
+/** Inputs of status and stats. */
+export interface StatusInput {
+  readonly instance: string;
+  /** json/yaml/table; human text when unset. */
+  readonly output?: OutputFormat;
+}
+
+/** Runs `ops broker status`. */
+export async function runStatus(input: StatusInput, ctx: CliContext): Promise<void> {
+  const paths = await findInstance(ctx, input.instance);
+  const state = await runState(paths);
+  const live = state.running ? ((await admin(paths, 'status').catch(() => undefined)) as StatusResult | undefined) : undefined;
+  const result = { ...(live ?? (state.pid ? { pid: state.pid } : {})), instance: paths.name, running: state.running, dir: paths.dir };
+  if (input.output) {
+    printValue(ctx, result, input.output, [
+      { header: 'Instance', get: (r) => r['instance'] },
+      { header: 'Running', get: (r) => r['running'] },
+      { header: 'Pid', get: (r) => r['pid'] },
+      { header: 'Ports', get: (r) => ((r['ports'] as StatusResult['ports'] | undefined) ?? []).map((p) => p.port).join(',') },
+    ]);
+    return;
+  }
+  const c = ctx.chalk;
+  if (!live) {
+    ctx.stdout.write(`${paths.name}: ${c.yellow(state.running ? `running (pid ${state.pid ?? '?'}), admin socket not answering` : 'stopped')}\n`);
+    return;
+  }
+  ctx.stdout.write(`${paths.name}: ${c.green('running')} (pid ${live.pid}, up ${live.uptimeSeconds}s, log level ${live.logLevel})\n`);
+  for (const p of live.ports) ctx.stdout.write(`  listener ${p.listener}: ${portUrl(p)}\n`);
+  for (const s of live.skippedPorts) ctx.stdout.write(`  listener ${s.listener}: port ${s.port} not served (${s.reason})\n`);
+  ctx.stdout.write(`  metrics: ${live.metricsPort === null ? 'off' : `http://127.0.0.1:${live.metricsPort}/metrics`}\n`);
+  ctx.stdout.write(`  persistence policy version: ${live.policyVersion}\n`);
+}
+
+/** Runs `ops broker stats`. */
+export async function runStats(input: StatusInput, ctx: CliContext): Promise<void> {
+  const paths = await findInstance(ctx, input.instance);
+  const state = await runState(paths);
+  if (!state.running) throw new OpsError('INST_NOT_RUNNING', { name: paths.name });
+  const stats = (await admin(paths, 'stats')) as StatsResult;
+  if (input.output) {
+    printValue(ctx, stats, input.output, [
+      { header: 'Clients', get: (r) => (r['clients'] as StatsResult['clients']).connected },
+      { header: 'Sessions', get: (r) => (r['clients'] as StatsResult['clients']).sessions },
+      { header: 'Subscriptions', get: (r) => r['subscriptions'] },
+      { header: 'MsgIn', get: (r) => (r['messages'] as StatsResult['messages']).received },
+      { header: 'MsgOut', get: (r) => (r['messages'] as StatsResult['messages']).sent },
+      { header: 'Queued', get: (r) => (r['messages'] as StatsResult['messages']).queued },
+      { header: 'Retained', get: (r) => r['retained'] },
+      { header: 'DiskBytes', get: (r) => (r['disk'] as StatsResult['disk']).usedBytes },
+    ]);
+    return;
+  }
+  const rows: Array<[string, string | number]> = [
+    ['clients connected', stats.clients.connected],
+    ['sessions', stats.clients.sessions],
+    ['  disconnected', stats.clients.disconnectedSessions],
+    ['connections (total)', stats.clients.totalConnections],
+    ['connections rejected', stats.clients.rejectedConnections],
+    ['subscriptions', stats.subscriptions],
+    ['messages in', stats.messages.received],
+    ['messages out', stats.messages.sent],
+    ['messages dropped', stats.messages.dropped],
+    ['messages queued', stats.messages.queued],
+    ['messages in flight', stats.messages.inflight],
+    ['retained messages', stats.retained],
+    ['state store keys', stats.stateStore.keys ?? 'n/a'],
+    ['disk used (bytes)', stats.disk.usedBytes],
+    ['bytes in / out', `${stats.bytes.received} / ${stats.bytes.sent}`],
+    ['uptime (s)', stats.uptimeSeconds],
+  ];
+  for (const [k, v] of rows) ctx.stdout.write(`${k.padEnd(22)} ${v}\n`);
+}

@@ -1,0 +1,30 @@
+/** `ops delete`: stop the broker and remove the instance, asking first on a terminal. */
+import { removeInstance } from '../../instance/instances.js';
+import type { CliContext } from '../context.js';
+import { MSG } from '../messages.js';
+import { findInstance, runState } from '../lib/instance.js';
+import { withSpinner } from '../lib/output.js';
+import { confirmOnTerminal } from '../lib/prompts.js';
+import { stopBroker } from '../lib/spawn-broker.js';
+
+/** Inputs of `ops delete`. */
+export interface DeleteInput {
+  readonly instance: string;
+  readonly yes: boolean;
+}
+
+/** Runs `ops delete`. */
+export async function runDelete(input: DeleteInput, ctx: CliContext): Promise<void> {
+  const paths = await findInstance(ctx, input.instance);
+  if (!input.yes && !(await confirmOnTerminal(ctx, MSG.confirmDelete(paths.name)))) {
+    ctx.stderr.write(`${ctx.chalk.yellow('warning:')} ${MSG.deletionCancelled}\n`);
+    return;
+  }
+  const state = await runState(paths);
+  if (state.running && state.pid !== undefined) {
+    const pid = state.pid;
+    await withSpinner(ctx, MSG.stopping(paths.name), () => stopBroker(paths, pid));
+  }
+  await removeInstance(paths);
+  ctx.stdout.write(`${MSG.deleted(paths.name)}\n`);
+}

@@ -1,0 +1,50 @@
+/** What commands get from the outside world (injectable for tests). */
+import { Chalk, type ChalkInstance } from 'chalk';
+import { opsHome } from '../instance/layout.js';
+
+/** A writable text sink. */
+export interface Sink {
+  write(text: string): void;
+  readonly isTTY: boolean;
+}
+
+/** Environment of a CLI run. */
+export interface CliContext {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** The raw arguments after `ops` (needed for repeatable multi-value flags). */
+  readonly argv: readonly string[];
+  readonly stdout: Sink;
+  readonly stderr: Sink;
+  /** True when both stdin and stdout are terminals: prompts and wizards may run. */
+  readonly interactive: boolean;
+  /** Colours for stdout/stderr (level 0 when not a terminal, NO_COLOR, or --no-color). */
+  readonly chalk: ChalkInstance;
+  /** `$OPS_HOME` or ~/.ops. */
+  readonly home: string;
+}
+
+/** Builds the context of the current process. */
+export function processContext(argv: readonly string[]): CliContext {
+  const env = process.env;
+  const noColor = (env['NO_COLOR'] ?? '') !== '' || argv.includes('--no-color');
+  const color = !noColor && process.stdout.isTTY === true && env['TERM'] !== 'dumb';
+  for (const stream of [process.stdout, process.stderr]) {
+    // A closed pipe (`ops ... | head`) is not an error worth a stack trace.
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+    });
+  }
+  const sink = (stream: NodeJS.WriteStream): Sink => ({
+    write: (text) => void stream.write(text),
+    isTTY: stream.isTTY === true,
+  });
+  return {
+    env,
+    argv,
+    stdout: sink(process.stdout),
+    stderr: sink(process.stderr),
+    interactive: process.stdin.isTTY === true && process.stdout.isTTY === true,
+    chalk: new Chalk({ level: color ? 1 : 0 }),
+    home: opsHome(env),
+  };
+}

@@ -1,0 +1,24 @@
+/** Prompts, only ever on a terminal: delete confirmation and the `ops create` wizard. */
+import { confirm, input, select } from '@inquirer/prompts';
+import type { CreateBrokerArgs } from '../../config/create-settings.js';
+import type { CliContext } from '../context.js';
+
+/** Asks a yes/no question (default no); true without asking when not interactive. */
+export async function confirmOnTerminal(ctx: CliContext, message: string): Promise<boolean> {
+  if (!ctx.interactive) return true;
+  return confirm({ message, default: false });
+}
+
+/** Asks for the main broker settings of a new instance. */
+export async function createWizard(): Promise<CreateBrokerArgs & { port: number }> {
+  const memoryProfile = await select({
+    message: 'Memory profile',
+    default: 'Medium',
+    choices: ['Tiny', 'Low', 'Medium', 'High'].map((value) => ({ value })),
+  });
+  const port = Number(await input({ message: 'MQTT port of the default listener', default: '1883', validate: (v) => /^[0-9]+$/.test(v) && Number(v) <= 65535 }));
+  const persist = await confirm({ message: 'Enable disk persistence? (cannot be turned off later)', default: false });
+  const args: CreateBrokerArgs & { port: number } = { memoryProfile, port };
+  if (persist) args.maxSize = await input({ message: 'Persistence max size (more than 100 MB)', default: '1Gi' });
+  return args;
+}

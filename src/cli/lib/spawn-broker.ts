@@ -1,0 +1,107 @@
+/**
+ * Starting and stopping the broker process: `bin/ops-broker.js --instance-dir DIR` through execa,
+ * detached with output appended to broker.log; start returns once the broker answers an MQTT
+ * CONNECT on its first port.
+ */
+import { openSync, closeSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import type { InstancePaths } from '../../instance/layout.js';
+import { clearRunFiles, isProcessAlive, readStatusFile, type BrokerStatusFile } from '../../instance/status-file.js';
+import { OpsError } from '../../shared/errors.js';
+import { admin, pollUntil } from './instance.js';
+import { probeMqtt } from './mqtt-probe.js';
+
+/** The broker entry script. */
+export const BROKER_BIN = fileURLToPath(new URL('../../../bin/ops-broker.js', import.meta.url));
+
+/** Milliseconds `start` waits for readiness (override with OPS_START_TIMEOUT_MS). */
+export function startTimeoutMs(env: Readonly<Record<string, string | undefined>>): number {
+  const value = Number(env['OPS_START_TIMEOUT_MS']);
+  return Number.isFinite(value) && value > 0 ? value : 20_000;
+}
+
+/** The last `lines` lines of a file (empty when unreadable). */
+export async function tail(path: string, lines = 15): Promise<string> {
+  const text = await readFile(path, 'utf8').catch(() => '');
+  return text.trimEnd().split('\n').slice(-lines).join('\n');
+}
+
+/** Starts the broker detached; resolves with its status once it accepts MQTT connections. */
+export async function startDetached(paths: InstancePaths, timeoutMs: number): Promise<BrokerStatusFile> {
+  const fd = openSync(paths.log, 'a', 0o600);
+  let exited: { code: number | undefined; signal: string | undefined } | undefined;
+  try {
+    const child = execa(process.execPath, [BROKER_BIN, '--instance-dir', paths.dir], {
+      detached: true,
+      reject: false,
+      stdin: 'ignore',
+      // execa's types only list fds 3-9; any open fd is passed straight to spawn.
+      stdout: fd as 3,
+      stderr: fd as 3,
+      env: { OPS_BROKER_DETACHED: '1' },
+    });
+    child.unref();
+    void child.then((result) => {
+      exited = { code: result.exitCode, signal: result.signal };
+    });
+    const ready = await pollUntil(async () => {
+      if (exited) return 'exited' as const;
+      const status = await readStatusFile(paths.status);
+      if (!status || status.pid !== child.pid) return undefined;
+      const first = status.ports.find((p) => p.protocol !== 'WebSockets' && p.tls !== true);
+      if (first && !(await probeMqtt(first.host, first.port, 1000))) return undefined;
+      return status;
+    }, timeoutMs);
+    if (ready === 'exited' || exited) {
+      const reason = exited?.signal ? `signal ${exited.signal}` : `exit code ${exited?.code ?? '?'}`;
+      throw new OpsError('INST_START_FAILED', { name: paths.name, reason, log: paths.log, tail: await tail(paths.log) });
+    }
+    if (!ready) {
+      if (child.pid !== undefined) signalIfAlive(child.pid, 'SIGKILL');
+      throw new OpsError('INST_START_TIMEOUT', { name: paths.name, seconds: Math.round(timeoutMs / 1000), log: paths.log, tail: await tail(paths.log) });
+    }
+    return ready;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Sends `signal` to `pid` if it still runs. */
+function signalIfAlive(pid: number, signal: NodeJS.Signals): void {
+  if (isProcessAlive(pid)) process.kill(pid, signal);
+}
+
+/** Stops the broker with pid `pid`: admin shutdown, then SIGTERM, then SIGKILL; waits for it to exit. */
+export async function stopBroker(paths: InstancePaths, pid: number, timeoutMs = 15_000): Promise<void> {
+  const gone = () => Promise.resolve(isProcessAlive(pid) ? undefined : true);
+  const asked = await admin(paths, 'shutdown', undefined, { timeoutMs: 3000 }).then(
+    () => true,
+    () => false,
+  );
+  if (!asked) signalIfAlive(pid, 'SIGTERM');
+  if (!(await pollUntil(gone, timeoutMs))) {
+    signalIfAlive(pid, 'SIGTERM');
+    if (!(await pollUntil(gone, 3000))) {
+      signalIfAlive(pid, 'SIGKILL');
+      if (!(await pollUntil(gone, 3000))) throw new OpsError('INST_STOP_TIMEOUT', { name: paths.name, pid, seconds: Math.round(timeoutMs / 1000) });
+    }
+  }
+  await clearRunFiles(paths);
+}
+
+/** Runs the broker in the foreground with inherited output; resolves with its exit code. */
+export async function runForeground(paths: InstancePaths): Promise<number> {
+  const child = execa(process.execPath, [BROKER_BIN, '--instance-dir', paths.dir], { stdio: 'inherit', reject: false, cleanup: true });
+  const forward = (signal: NodeJS.Signals): void => void child.kill(signal);
+  process.on('SIGINT', forward);
+  process.on('SIGTERM', forward);
+  try {
+    const result = await child;
+    return result.exitCode ?? 1;
+  } finally {
+    process.off('SIGINT', forward);
+    process.off('SIGTERM', forward);
+  }
+}

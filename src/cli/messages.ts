@@ -1,0 +1,35 @@
+/** User-facing strings of the CLI (errors' texts live in shared/error-codes.ts). */
+import type { ErrorCode } from '../shared/error-codes.js';
+
+/** What to do next, per error code, printed under the error. */
+export const HINTS: Partial<Record<ErrorCode, string>> = {
+  CFG_SCHEMA_INVALID: 'Fix the listed fields and run the command again; the schemas are in the package schemas/ folder.',
+  CFG_PARSE_FAILED: 'Fix the JSON syntax at that line and column.',
+  CFG_PERSIST_NOT_ENABLED: "Locally: persistence is chosen at create time, e.g. 'ops create --instance NAME --persist-max-size 10Gi' (a new instance).",
+  CFG_SETTING_LOCKED: "Deployment-time settings can only change by deleting and re-creating the instance ('ops delete', then 'ops create').",
+  INST_NOT_FOUND: "List instances with 'ops broker list --all' or create one with 'ops create'.",
+  INST_EXISTS: "Use another --instance name, or 'ops delete --instance NAME' first.",
+  INST_LOCK_TAMPERED: "Restore deployment.json, or 'ops delete' and 'ops create' the instance again.",
+  INST_START_FAILED: "Check the log above; 'ops broker run' shows the broker's output in the foreground.",
+  INST_START_TIMEOUT: "Check the broker log; try 'ops broker run' to see it in the foreground.",
+  ADM_UNREACHABLE: "Is the broker running? Check with 'ops broker status'.",
+  BRK_LISTEN_FAILED: 'Choose a free port (--port, or the listener config) or stop whatever uses it.',
+};
+
+/** Plain messages. */
+export const MSG = {
+  deletionCancelled: 'Deletion cancelled.',
+  confirmDelete: (name: string) => `Delete instance '${name}' and all its data? Continue?`,
+  confirmDeleteResource: (kind: string, name: string) => `Delete ${kind} '${name}'? Continue?`,
+  starting: (name: string) => `Starting the broker of instance '${name}'...`,
+  stopping: (name: string) => `Stopping the broker of instance '${name}'...`,
+  created: (name: string, pid: number) => `Instance '${name}' created; broker running (pid ${pid}).`,
+  started: (name: string, pid: number) => `Broker of instance '${name}' running (pid ${pid}).`,
+  alreadyRunning: (name: string, pid: number) => `Broker of instance '${name}' is already running (pid ${pid}).`,
+  stopped: (name: string) => `Broker of instance '${name}' stopped.`,
+  notRunning: (name: string) => `Broker of instance '${name}' is not running.`,
+  deleted: (name: string) => `Instance '${name}' deleted.`,
+  listening: (url: string, listener: string) => `  listening on ${url} (listener ${listener})`,
+  offlineApplied: 'The broker is not running: the change is stored and takes effect at the next start.',
+  notServed: (listener: string, port: number, reason: string) => `  not served: ${listener} port ${port} (${reason})`,
+} as const;

@@ -1,0 +1,151 @@
+/** `ops broker ...` commands: flags only, mapped onto the action functions. */
+import type { Command } from 'commander';
+import type { SubResourceKind } from '../config/resources.js';
+import type { CliContext } from './context.js';
+import { runPersistShow, runPersistUpdate } from './commands/broker/persist.js';
+import { runLogLevelSet } from './commands/broker/log-level.js';
+import { runResourceApply, runResourceDelete, runResourceList, runResourceShow } from './commands/broker/resources.js';
+import { runList, runShow } from './commands/broker/show.js';
+import { runRun, runStart, runStop } from './commands/broker/start.js';
+import { runStats, runStatus } from './commands/broker/status.js';
+import { flagGroups } from './lib/flags.js';
+import { addMethodCommands, addPortCommands } from './program-subcommands.js';
+import type { OutputFormat } from './lib/output.js';
+import { examples, instanceOf, withInstance, withOutput, withYes, type InstanceOptions } from './options.js';
+import type { RunResult } from './program.js';
+
+type WithOutput = InstanceOptions & { output?: OutputFormat };
+
+function addProcessCommands(broker: Command, ctx: CliContext, result: RunResult): void {
+  examples(
+    withInstance(broker.command('run')).description('Run the broker in the foreground (for containers and systemd); Ctrl-C stops it.'),
+    ['ops broker run --instance default'],
+  ).action(async (opts: InstanceOptions) => {
+    result.exitCode = await runRun({ instance: instanceOf(opts) }, ctx);
+  });
+  const start = withOutput(withInstance(broker.command('start')), 'text').description('Start the broker in the background.');
+  examples(start, ['ops broker start', 'ops broker start --instance dev -o json']).action(async (opts: WithOutput) =>
+    runStart({ instance: instanceOf(opts), ...(opts.output ? { output: opts.output } : {}) }, ctx),
+  );
+  examples(withInstance(broker.command('stop')).description('Stop the broker gracefully (clients get DISCONNECT).'), ['ops broker stop']).action(
+    async (opts: InstanceOptions) => runStop({ instance: instanceOf(opts) }, ctx),
+  );
+  const status = withOutput(withInstance(broker.command('status')), 'text').description('Is the broker running, where does it listen.');
+  examples(status, ['ops broker status', 'ops broker status -o json']).action(async (opts: WithOutput) =>
+    runStatus({ instance: instanceOf(opts), ...(opts.output ? { output: opts.output } : {}) }, ctx),
+  );
+  const stats = withOutput(withInstance(broker.command('stats')), 'text').description(
+    'Live figures: clients, sessions, subscriptions, messages in/out, queued, retained, disk used.',
+  );
+  examples(stats, ['ops broker stats', 'ops broker stats -o json']).action(async (opts: WithOutput) =>
+    runStats({ instance: instanceOf(opts), ...(opts.output ? { output: opts.output } : {}) }, ctx),
+  );
+}
+
+function addShowCommands(broker: Command, ctx: CliContext): void {
+  const show = withOutput(withInstance(broker.command('show')))
+    .description('Show the Broker resource (id, name, type, properties, provisioningState).')
+    .option('-n, --name <name>', 'broker name (only "default" exists)', 'default');
+  examples(show, ['ops broker show', 'ops broker show -o yaml']).action(async (opts: WithOutput & { name: string; output: OutputFormat }) =>
+    runShow({ instance: instanceOf(opts), name: opts.name, output: opts.output }, ctx),
+  );
+  const list = withOutput(withInstance(broker.command('list')))
+    .description('List the Broker resources of the instance (--all: of every instance).')
+    .option('--all', 'every instance under $OPS_HOME', false);
+  examples(list, ['ops broker list -o table', 'ops broker list --all']).action(async (opts: WithOutput & { all: boolean; output: OutputFormat }) =>
+    runList({ instance: instanceOf(opts), output: opts.output, all: opts.all }, ctx),
+  );
+  const logLevel = broker.command('log-level').description('Diagnostics log level.');
+  examples(
+    withInstance(logLevel.command('set').argument('<level>', 'trace|debug|info|warn|error')).description('Change the log level live (kept across restarts).'),
+    ['ops broker log-level set debug'],
+  ).action(async (level: string, opts: InstanceOptions) => runLogLevelSet({ instance: instanceOf(opts), level }, ctx));
+}
+
+interface PersistOptions extends InstanceOptions {
+  name: string;
+  output: OutputFormat;
+  persistMode?: string[];
+  retainTopics?: string[];
+  subscriberClientIds?: string[];
+  disableDynamic?: string[];
+  userKey?: string;
+  userValue?: string;
+}
+
+function addPersistCommands(broker: Command, ctx: CliContext): void {
+  const persist = broker.command('persist').description('Disk persistence policy (enabled at create; runtime options change live).');
+  const update = withOutput(withInstance(persist.command('update')))
+    .description("Update the persistence policy of the running broker without a restart; setting a component's mode resets its config.")
+    .option('-n, --name <name>', 'broker name', 'default')
+    .option('--persist-mode <pairs...>', 'stateStore|retain|subscriberQueue=None|All|Custom (space-separated pairs)')
+    .option('--retain-topics <topics...>', 'topic filters of retained messages to persist (retain mode Custom)')
+    .option('--subscriber-client-ids <ids...>', 'client ids (wildcard *) whose queues persist (subscriberQueue mode Custom)')
+    .option('--state-store-str-keys <keys...>', 'a group of exact state-store keys; repeatable')
+    .option('--state-store-glob-keys <patterns...>', 'a group of state-store key patterns; repeatable')
+    .option('--state-store-bin-keys <keys...>', 'a group of binary (base64 encoded) keys; repeatable')
+    .option('--disable-dynamic <components...>', 'components whose dynamic (client-requested) persistence is disabled')
+    .option('--user-key <key>', 'MQTT v5 user property key that asks for persistence (default aio-persistence)')
+    .option('--user-value <value>', 'its value (default true); give both or neither');
+  examples(update, [
+    'ops broker persist update --persist-mode subscriberQueue=All retain=All stateStore=All',
+    'ops broker persist update --persist-mode retain=Custom --retain-topics "sensor1" "factory/#" "groundfloor/+/temperature"',
+    'ops broker persist update --persist-mode stateStore=Custom --state-store-str-keys "device-001" "device-002" --state-store-glob-keys "sensors/*" --state-store-bin-keys "bXlrZXkx"',
+    'ops broker persist update --persist-mode subscriberQueue=Custom --subscriber-client-ids "factory-client-*" --user-key disk-persistence --user-value disk',
+  ]).action(async (opts: PersistOptions) => {
+    const groups = (flag: string) => {
+      const g = flagGroups(ctx.argv, flag);
+      return g.length > 0 ? g : undefined;
+    };
+    const optional = {
+      persistMode: opts.persistMode,
+      retainTopics: opts.retainTopics,
+      subscriberClientIds: opts.subscriberClientIds,
+      stateStoreStrKeys: groups('--state-store-str-keys'),
+      stateStoreGlobKeys: groups('--state-store-glob-keys'),
+      stateStoreBinKeys: groups('--state-store-bin-keys'),
+      disableDynamic: opts.disableDynamic,
+      userKey: opts.userKey,
+      userValue: opts.userValue,
+    };
+    const present = Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined));
+    await runPersistUpdate({ instance: instanceOf(opts), name: opts.name, output: opts.output, ...present }, ctx);
+  });
+  const show = withOutput(withInstance(persist.command('show'))).description('Show the current persistence settings and live policy.');
+  examples(show, ['ops broker persist show']).action(async (opts: WithOutput & { output: OutputFormat }) =>
+    runPersistShow({ instance: instanceOf(opts), output: opts.output }, ctx),
+  );
+}
+
+function addResourceGroup(broker: Command, ctx: CliContext, group: string, kind: SubResourceKind, title: string): Command {
+  const cmd = broker.command(group).description(`${title} resources of the broker.`);
+  type Opts = WithOutput & { name: string; output: OutputFormat; configFile: string; yes: boolean };
+  const named = (c: Command) => withOutput(withInstance(c)).option('-n, --name <name>', `${title.toLowerCase()} name`, 'default');
+  const apply = named(cmd.command('apply'))
+    .requiredOption('--config-file <file>', `${title} properties JSON (a top-level "properties" wrapper is accepted)`)
+    .description(`Create or replace a ${title.toLowerCase()} from a file; validated, stored and applied live.`);
+  examples(apply, [`ops broker ${group} apply --name my-${group} --config-file ${group}.json`]).action(async (opts: Opts) =>
+    runResourceApply({ kind, instance: instanceOf(opts), name: opts.name, configFile: opts.configFile, output: opts.output }, ctx),
+  );
+  examples(named(cmd.command('show')).description(`Show a ${title.toLowerCase()}.`), [`ops broker ${group} show --name default`]).action(
+    async (opts: Opts) => runResourceShow({ kind, instance: instanceOf(opts), name: opts.name, output: opts.output }, ctx),
+  );
+  examples(withOutput(withInstance(cmd.command('list'))).description(`List the ${title.toLowerCase()}s.`), [`ops broker ${group} list -o table`]).action(
+    async (opts: Opts) => runResourceList({ kind, instance: instanceOf(opts), output: opts.output }, ctx),
+  );
+  examples(withYes(named(cmd.command('delete'))).description(`Delete a ${title.toLowerCase()} (asks first on a terminal).`), [
+    `ops broker ${group} delete --name my-${group} --yes`,
+  ]).action(async (opts: Opts) => runResourceDelete({ kind, instance: instanceOf(opts), name: opts.name, output: opts.output, yes: opts.yes }, ctx));
+  return cmd;
+}
+
+/** Adds `ops broker ...`. */
+export function addBrokerCommands(program: Command, ctx: CliContext, result: RunResult): void {
+  const broker = program.command('broker').description('The broker of an instance: process, resource, persistence, listeners, security.');
+  addProcessCommands(broker, ctx, result);
+  addShowCommands(broker, ctx);
+  addPersistCommands(broker, ctx);
+  addPortCommands(addResourceGroup(broker, ctx, 'listener', 'listener', 'Listener'), ctx);
+  addMethodCommands(addResourceGroup(broker, ctx, 'authn', 'authentication', 'Authentication'), ctx);
+  addResourceGroup(broker, ctx, 'authz', 'authorization', 'Authorization');
+}

@@ -1,0 +1,136 @@
+/** The commander program: flags only; every command calls a commander-free action function. */
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import type { CliContext } from './context.js';
+import { runCreate } from './commands/create.js';
+import { runDelete } from './commands/delete.js';
+import { runValidate } from './commands/validate.js';
+import { addBrokerCommands } from './program-broker.js';
+import { intArg, portArg } from './lib/flags.js';
+import type { OutputFormat } from './lib/output.js';
+import { examples, instanceOf, withInstance, withOutput, withYes, type InstanceOptions } from './options.js';
+
+/** Where an action can leave a non-zero exit code without throwing (e.g. `broker run`). */
+export interface RunResult {
+  exitCode: number;
+}
+
+interface CreateOptions extends InstanceOptions {
+  brokerConfigFile?: string;
+  port?: number;
+  host?: string;
+  brokerMemProfile?: string;
+  brokerFrontendReplicas?: number;
+  brokerFrontendWorkers?: number;
+  brokerBackendRf?: number;
+  brokerBackendWorkers?: number;
+  brokerBackendPart?: number;
+  persistMaxSize?: string;
+  persistPvcSc?: string;
+  persistMode?: string[];
+  yes: boolean;
+  output?: OutputFormat;
+}
+
+function defined<T extends object>(obj: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined)) as { [K in keyof T]: Exclude<T[K], undefined> };
+}
+
+function addCreate(program: Command, ctx: CliContext): void {
+  const cmd = withYes(withOutput(withInstance(program.command('create')), 'text'))
+    .description('Create an instance and start its broker in the background (returns once it accepts MQTT connections).')
+    .option('--broker-config-file <file>', 'Broker properties JSON (validated; a top-level "properties" wrapper is accepted)')
+    .option('--port <port>', 'port of the default listener (0 picks a free port)', portArg)
+    .option('--host <address>', 'address the listeners bind to', '127.0.0.1')
+    .option('--broker-mem-profile <profile>', 'Tiny|Low|Medium|High (case-insensitive)')
+    .option('--broker-frontend-replicas <n>', 'frontend replicas 1-16', intArg)
+    .option('--broker-frontend-workers <n>', 'frontend workers 1-16', intArg)
+    .option('--broker-backend-rf <n>', 'backend redundancy factor 2-5', intArg)
+    .option('--broker-backend-workers <n>', 'backend workers 1-16', intArg)
+    .option('--broker-backend-part <n>', 'backend partitions 1-16', intArg)
+    .option('--persist-max-size <size>', 'enable disk persistence with this size (e.g. 10Gi; more than 100 MB)')
+    .option('--persist-pvc-sc <class>', 'storage class of the persistence volume claim')
+    .option('--persist-mode <pairs...>', 'stateStore|retain|subscriberQueue=None|All|Custom')
+    .action(async (opts: CreateOptions) => {
+      await runCreate(
+        {
+          instance: instanceOf(opts),
+          yes: opts.yes,
+          ...defined({
+            brokerConfigFile: opts.brokerConfigFile,
+            port: opts.port,
+            host: opts.host,
+            output: opts.output,
+            memoryProfile: opts.brokerMemProfile,
+            frontendReplicas: opts.brokerFrontendReplicas,
+            frontendWorkers: opts.brokerFrontendWorkers,
+            backendRedundancyFactor: opts.brokerBackendRf,
+            backendWorkers: opts.brokerBackendWorkers,
+            backendPartitions: opts.brokerBackendPart,
+            maxSize: opts.persistMaxSize,
+            pvcStorageClass: opts.persistPvcSc,
+            persistMode: opts.persistMode,
+          }),
+        },
+        ctx,
+      );
+    });
+  examples(cmd, [
+    'ops create',
+    'ops create --instance dev --port 0 -o json',
+    'ops create --broker-config-file broker.json --instance factory',
+    'ops create --instance durable --persist-max-size 10Gi --persist-mode retain=All',
+  ]);
+}
+
+function addDelete(program: Command, ctx: CliContext): void {
+  const cmd = withYes(withInstance(program.command('delete')))
+    .description('Stop the broker and remove the instance with all its data (asks first on a terminal).')
+    .action(async (opts: InstanceOptions & { yes: boolean }) => runDelete({ instance: instanceOf(opts), yes: opts.yes }, ctx));
+  examples(cmd, ['ops delete --instance dev --yes']);
+}
+
+function addValidate(program: Command, ctx: CliContext): void {
+  const cmd = program
+    .command('validate')
+    .description('Validate a config file against its schema without creating anything.')
+    .option('--broker-config-file <file>', 'a Broker properties file')
+    .option('--config-file <file>', 'a listener, authentication or authorization file (with --kind)')
+    .option('--kind <kind>', 'listener|authentication|authorization', 'listener')
+    .action(async (opts: { brokerConfigFile?: string; configFile?: string; kind: string }) =>
+      runValidate(defined({ brokerConfigFile: opts.brokerConfigFile, configFile: opts.configFile, kind: opts.kind }), ctx),
+    );
+  examples(cmd, ['ops validate --broker-config-file broker.json', 'ops validate --config-file listener.json --kind listener']);
+}
+
+/** The package version (from package.json beside dist/ or src/). */
+export function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+  return typeof pkg.version === 'string' ? pkg.version : '0.0.0';
+}
+
+/** Builds the `ops` program. */
+export function buildProgram(ctx: CliContext, result: RunResult): Command {
+  const program = new Command('ops')
+    .description('Run and manage local MQTT brokers for Azure IoT Operations style edge apps (mirrors `az iot ops broker`).')
+    .option('--no-color', 'no colours (NO_COLOR is honoured too)')
+    .exitOverride()
+    .showSuggestionAfterError()
+    .configureOutput({ writeOut: (s) => ctx.stdout.write(s), writeErr: (s) => ctx.stderr.write(s) });
+  program.version(packageVersion(), '-V, --version');
+  examples(program, [
+    'ops create --port 1883            # instance "default", broker running on mqtt://127.0.0.1:1883',
+    'ops broker status',
+    'ops broker persist update --persist-mode retain=All',
+    'ops delete --yes',
+  ]);
+  program.addHelpText(
+    'after',
+    '\nInstances live under $OPS_HOME (default ~/.ops). Exit codes: 0 ok, 1 internal error, 2 invalid input,\n3 broker/admin problem, 4 not found, 5 conflict or locked setting.\n',
+  );
+  addCreate(program, ctx);
+  addDelete(program, ctx);
+  addValidate(program, ctx);
+  addBrokerCommands(program, ctx, result);
+  return program;
+}

@@ -1,0 +1,53 @@
+/** The ARM-shaped resources `show`/`list`/`apply` print, as `az iot ops` does. */
+import type { SubResourceKind } from './resources.js';
+
+/** Resource group shown for local instances. */
+export const LOCAL_RESOURCE_GROUP = 'local';
+const SUBSCRIPTION = '00000000-0000-0000-0000-000000000000';
+
+/** ARM type of each resource kind. */
+export const RESOURCE_TYPES = {
+  broker: 'Microsoft.IoTOperations/instances/brokers',
+  listener: 'Microsoft.IoTOperations/instances/brokers/listeners',
+  authentication: 'Microsoft.IoTOperations/instances/brokers/authentications',
+  authorization: 'Microsoft.IoTOperations/instances/brokers/authorizations',
+} as const;
+
+/** A resource as printed. */
+export interface ResourceView {
+  readonly id: string;
+  readonly name: string;
+  readonly type: string;
+  readonly properties: Record<string, unknown>;
+  readonly resourceGroup: string;
+}
+
+/** Broker name: AIO allows only `default`. */
+export const BROKER_NAME = 'default';
+
+function brokerId(instance: string): string {
+  return `/subscriptions/${SUBSCRIPTION}/resourceGroups/${LOCAL_RESOURCE_GROUP}/providers/Microsoft.IoTOperations/instances/${instance}/brokers/${BROKER_NAME}`;
+}
+
+/** The Broker resource of an instance. */
+export function brokerView(instance: string, properties: object, provisioningState = 'Succeeded'): ResourceView {
+  return {
+    id: brokerId(instance),
+    name: BROKER_NAME,
+    type: RESOURCE_TYPES.broker,
+    properties: { ...properties, provisioningState },
+    resourceGroup: LOCAL_RESOURCE_GROUP,
+  };
+}
+
+/** A listener, authentication or authorization resource. */
+export function subResourceView(kind: SubResourceKind, instance: string, name: string, properties: object): ResourceView {
+  const segment = { listener: 'listeners', authentication: 'authentications', authorization: 'authorizations' }[kind];
+  return {
+    id: `${brokerId(instance)}/${segment}/${name}`,
+    name,
+    type: RESOURCE_TYPES[kind],
+    properties: { ...properties, provisioningState: 'Succeeded' },
+    resourceGroup: LOCAL_RESOURCE_GROUP,
+  };
+}

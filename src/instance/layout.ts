@@ -1,0 +1,64 @@
+/**
+ * Where instances live: `$OPS_HOME` (default `~/.ops`), one folder per instance, each holding
+ * deployment.json (the lock), runtime.json, status.json, admin.sock, broker.pid, broker.log, data/,
+ * secrets/ (Manual TLS certificates).
+ */
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { OpsError } from '../shared/errors.js';
+
+/** The default instance name. */
+export const DEFAULT_INSTANCE = 'default';
+
+/** Files of one instance. */
+export interface InstancePaths {
+  readonly name: string;
+  readonly home: string;
+  readonly dir: string;
+  /** Deployment-time settings with their checksum, written once at create. */
+  readonly lock: string;
+  /** Runtime settings and sub-resources (listeners, authn, authz), rewritten atomically. */
+  readonly runtime: string;
+  /** Written by the running broker: pid, ports, admin socket. Removed at stop. */
+  readonly status: string;
+  readonly socket: string;
+  readonly pid: string;
+  readonly log: string;
+  readonly data: string;
+  /** Manual TLS secrets: `secrets/<secretRef>/tls.crt` and `tls.key`. */
+  readonly secrets: string;
+}
+
+/** `$OPS_HOME`, or `~/.ops`. */
+export function opsHome(env: Readonly<Record<string, string | undefined>> = process.env): string {
+  const home = env['OPS_HOME'];
+  return home !== undefined && home !== '' ? resolve(home) : join(homedir(), '.ops');
+}
+
+/** True when `name` is a valid instance name (1-63 of a-z 0-9 -, not starting or ending with -). */
+export function isInstanceName(name: string): boolean {
+  return /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(name);
+}
+
+/** Paths of instance `name` under `home`; throws `INST_INVALID_NAME`. */
+export function instancePaths(home: string, name: string): InstancePaths {
+  if (!isInstanceName(name)) throw new OpsError('INST_INVALID_NAME', { name });
+  return pathsOfDir(join(home, name), home, name);
+}
+
+/** Paths of an instance folder given directly (used by the broker process). */
+export function pathsOfDir(dir: string, home = resolve(dir, '..'), name = dir.split(/[\\/]/).pop() ?? dir): InstancePaths {
+  return {
+    name,
+    home,
+    dir,
+    lock: join(dir, 'deployment.json'),
+    runtime: join(dir, 'runtime.json'),
+    status: join(dir, 'status.json'),
+    socket: join(dir, 'admin.sock'),
+    pid: join(dir, 'broker.pid'),
+    log: join(dir, 'broker.log'),
+    data: join(dir, 'data'),
+    secrets: join(dir, 'secrets'),
+  };
+}

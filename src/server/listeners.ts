@@ -1,0 +1,191 @@
+/**
+ * The broker's listener ports: one server per served port of each stored listener, each handing
+ * its connections (TCP, TLS, or WebSocket streams over either) to `broker.attach`. `sync` opens and
+ * closes ports live to match the stored listeners; ports it cannot serve are reported as skipped.
+ *
+ * TLS: `mode: Manual` reads the Kubernetes-style secret `<instance>/secrets/<secretRef>/tls.crt` and
+ * `tls.key` when the port opens. `mode: Automatic` stands in for cert-manager with a self-signed
+ * certificate in `secrets/<secretName or auto-<listener>-<port>>/` (made once, then reused).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
+import { createServer as createTlsServer } from 'node:tls';
+import type { ListenerPort, ListenerProperties } from '../config/types.js';
+import type { OpenPort } from '../instance/status-file.js';
+import { OpsError } from '../shared/errors.js';
+import type { Logger } from '../shared/log.js';
+import { ensureSelfSigned, type SelfSignedSpec } from './self-signed.js';
+import { acceptWebSocket } from './websocket.js';
+
+/** A stored port the broker does not serve, and why. */
+export interface SkippedPort {
+  readonly listener: string;
+  readonly port: number;
+  readonly reason: string;
+}
+
+/** Transport of a port. */
+type Protocol = 'Mqtt' | 'WebSockets';
+
+/** What one served port needs. */
+interface Want {
+  readonly listener: string;
+  readonly port: number;
+  readonly protocol: Protocol;
+  /** Manual TLS secret name, if the port uses TLS. */
+  readonly secret: string | undefined;
+}
+
+interface Open extends Want {
+  readonly server: Server;
+  readonly sockets: Set<Socket>;
+  readonly actualPort: number;
+}
+
+/** Opens and closes listener ports to match the stored listeners. */
+export class ListenerManager {
+  readonly #open = new Map<string, Open>();
+  #skipped: SkippedPort[] = [];
+
+  /**
+   * @param secretsDir folder of Manual TLS secrets (`<secretRef>/tls.crt`, `<secretRef>/tls.key`).
+   */
+  constructor(
+    private readonly host: string,
+    private readonly attach: (stream: Duplex) => void,
+    private readonly logger: Logger,
+    private readonly secretsDir: string,
+  ) {}
+
+  /** Ports open now. */
+  openPorts(): OpenPort[] {
+    return [...this.#open.values()].map((o) => ({
+      listener: o.listener,
+      configuredPort: o.port,
+      port: o.actualPort,
+      host: this.host,
+      ...(o.protocol === 'WebSockets' ? { protocol: o.protocol } : {}),
+      ...(o.secret !== undefined ? { tls: true as const } : {}),
+    }));
+  }
+
+  /** Stored ports not served. */
+  skippedPorts(): SkippedPort[] {
+    return [...this.#skipped];
+  }
+
+  #secretFiles(secret: string): { cert: string; key: string } {
+    return { cert: join(this.secretsDir, secret, 'tls.crt'), key: join(this.secretsDir, secret, 'tls.key') };
+  }
+
+  /** The secret a TLS port uses: `manual.secretRef`, or for Automatic the spec's secretName or `auto-<listener>-<port>`. */
+  #secretOf(name: string, port: ListenerPort): string | undefined {
+    const tls = port.tls;
+    if (!tls) return undefined;
+    if (tls.mode === 'Manual') return tls.manual?.secretRef;
+    const secretName = tls.certManagerCertificateSpec?.['secretName'];
+    return typeof secretName === 'string' ? secretName : `auto-${name}-${port.port}`;
+  }
+
+  /** Makes the self-signed certificate of an Automatic TLS port; returns why it could not. */
+  async #prepareAutomatic(name: string, port: ListenerPort): Promise<string | undefined> {
+    const secret = this.#secretOf(name, port);
+    if (port.tls?.mode !== 'Automatic' || secret === undefined) return undefined;
+    const spec = (port.tls.certManagerCertificateSpec ?? {}) as SelfSignedSpec;
+    return ensureSelfSigned(join(this.secretsDir, secret), spec).then(
+      () => undefined,
+      (err: unknown) => `automatic TLS needs the openssl command to make a self-signed certificate (${err instanceof Error ? err.message.split('\n')[0] : String(err)})`,
+    );
+  }
+
+  #plan(name: string, port: ListenerPort): Want | string {
+    const base = { listener: name, port: port.port, protocol: port.protocol ?? 'Mqtt' } as const;
+    if (!port.tls) return { ...base, secret: undefined };
+    const secret = this.#secretOf(name, port);
+    if (secret === undefined) return 'tls.mode Manual needs manual.secretRef';
+    const files = this.#secretFiles(secret);
+    if (!existsSync(files.cert) || !existsSync(files.key)) return `TLS secret '${secret}' not found: put tls.crt and tls.key in ${join(this.secretsDir, secret)}`;
+    return { ...base, secret };
+  }
+
+  /**
+   * Makes the open ports match `listeners`. All or nothing: if a new port cannot be opened, the
+   * ports opened by this call are closed again and `BRK_LISTEN_FAILED` is thrown.
+   */
+  async sync(listeners: Readonly<Record<string, ListenerProperties>>): Promise<void> {
+    const wanted = new Map<string, Want>();
+    const skipped: SkippedPort[] = [];
+    for (const [name, props] of Object.entries(listeners)) {
+      for (const port of props.ports) {
+        const failure = await this.#prepareAutomatic(name, port);
+        const plan = failure ?? this.#plan(name, port);
+        if (typeof plan === 'string') skipped.push({ listener: name, port: port.port, reason: plan });
+        else wanted.set(`${name}:${port.port}:${plan.protocol}:${plan.secret ?? ''}`, plan);
+      }
+    }
+    const opened: string[] = [];
+    try {
+      for (const [key, want] of wanted) {
+        if (this.#open.has(key)) continue;
+        this.#open.set(key, await this.#listen(want));
+        opened.push(key);
+      }
+    } catch (err) {
+      await Promise.all(opened.map((key) => this.#close(key)));
+      throw err;
+    }
+    await Promise.all([...this.#open.keys()].filter((key) => !wanted.has(key)).map((key) => this.#close(key)));
+    this.#skipped = skipped;
+    for (const s of skipped) this.logger.warn({ listener: s.listener, port: s.port }, s.reason);
+  }
+
+  /** Closes every port. */
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.#open.keys()].map((key) => this.#close(key)));
+  }
+
+  async #listen(want: Want): Promise<Open> {
+    const sockets = new Set<Socket>();
+    const onConnection = (socket: Socket): void => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      if (want.protocol === 'WebSockets') acceptWebSocket(socket, (stream) => this.attach(stream));
+      else this.attach(socket);
+    };
+    const address = `${this.host}:${want.port}`;
+    let server: Server;
+    if (want.secret === undefined) server = createServer(onConnection);
+    else {
+      const files = this.#secretFiles(want.secret);
+      try {
+        server = createTlsServer({ cert: readFileSync(files.cert), key: readFileSync(files.key) }, onConnection);
+      } catch (err) {
+        throw new OpsError('BRK_LISTEN_FAILED', { address, reason: `TLS secret '${want.secret}': ${err instanceof Error ? err.message : String(err)}` });
+      }
+      server.on('tlsClientError', (err) => this.logger.debug({ listener: want.listener, err: err.message }, 'TLS handshake failed'));
+    }
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err: NodeJS.ErrnoException) =>
+        reject(new OpsError('BRK_LISTEN_FAILED', { address, reason: err.code ?? err.message }, { cause: err })),
+      );
+      server.listen({ port: want.port, host: this.host }, () => resolve());
+    });
+    server.on('error', (err) => this.logger.error({ listener: want.listener, err: err.message }, 'listener error'));
+    const bound = server.address();
+    const actualPort = typeof bound === 'object' && bound !== null ? bound.port : want.port;
+    this.logger.info({ listener: want.listener, host: this.host, port: actualPort, protocol: want.protocol, tls: want.secret !== undefined }, 'listener open');
+    return { ...want, server, sockets, actualPort };
+  }
+
+  async #close(key: string): Promise<void> {
+    const open = this.#open.get(key);
+    if (!open) return;
+    this.#open.delete(key);
+    const closed = new Promise<void>((resolve) => open.server.close(() => resolve()));
+    for (const socket of open.sockets) socket.destroy();
+    await closed;
+    this.logger.info({ listener: open.listener, port: open.actualPort }, 'listener closed');
+  }
+}

@@ -1,0 +1,191 @@
+/**
+ * The running instance: owns the runtime state, and applies every change live (listener ports,
+ * log level, persistence policy, metrics port) before persisting it to runtime.json. Changes are
+ * serialized; a change that cannot be applied is rolled back and nothing is written.
+ */
+import type { Duplex } from 'node:stream';
+import type { AdminContext } from '../admin/methods/context.js';
+import type { StatsResult, StatusResult } from '../admin/wire.js';
+import type { Broker } from '../broker/broker.js';
+import { joinBrokerProperties, type DeploymentSettings, type RuntimeBrokerSettings } from '../config/split.js';
+import type { ListenerProperties, LogLevel } from '../config/types.js';
+import type { InstancePaths } from '../instance/layout.js';
+import { writeRuntimeState, type RuntimeState } from '../instance/runtime-file.js';
+import { writeStatusFile } from '../instance/status-file.js';
+import { PolicyHolder } from '../policy/policy-holder.js';
+import type { Logger } from '../shared/log.js';
+import { diskUsage } from './disk.js';
+import { ListenerManager } from './listeners.js';
+import { startMetricsServer, type MetricSample, type MetricsServer } from './metrics.js';
+
+/** A logger whose level can change (pino's is a settable property). */
+export interface LeveledLogger extends Logger {
+  level: string;
+}
+
+/** Default Prometheus port, as AIO. */
+export const DEFAULT_METRICS_PORT = 9600;
+
+/** Everything the runtime is built from. */
+export interface RuntimeDeps {
+  readonly paths: InstancePaths;
+  readonly deployment: DeploymentSettings;
+  readonly state: RuntimeState;
+  readonly broker: Broker;
+  readonly logger: LeveledLogger;
+  readonly shutdown: () => void;
+}
+
+const levelOf = (s: RuntimeState): LogLevel => (s.broker as RuntimeBrokerSettings).diagnostics?.logs?.level ?? 'info';
+const metricsPortOf = (s: RuntimeState): number =>
+  (s.broker as RuntimeBrokerSettings).diagnostics?.metrics?.prometheusPort ?? DEFAULT_METRICS_PORT;
+const persistenceOf = (d: DeploymentSettings, s: RuntimeState) => joinBrokerProperties(d, s.broker as RuntimeBrokerSettings).persistence;
+
+/** The live instance; implements the admin methods' context. */
+export class InstanceRuntime implements AdminContext {
+  readonly instance: string;
+  readonly deployment: DeploymentSettings;
+  readonly policy: PolicyHolder;
+  readonly listeners: ListenerManager;
+  readonly startedAt = new Date();
+  #state: RuntimeState;
+  #metrics: MetricsServer | undefined;
+  #metricsError: string | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly deps: RuntimeDeps) {
+    this.instance = deps.paths.name;
+    this.deployment = deps.deployment;
+    this.#state = deps.state;
+    this.policy = new PolicyHolder(persistenceOf(deps.deployment, deps.state));
+    this.listeners = new ListenerManager(deps.state.host, (stream: Duplex) => deps.broker.attach(stream), deps.logger, deps.paths.secrets);
+  }
+
+  /** Opens the stored listeners and the metrics endpoint, then writes status.json. */
+  async start(): Promise<void> {
+    await this.listeners.sync(this.#state.listeners as unknown as Record<string, ListenerProperties>);
+    await this.#syncMetrics(metricsPortOf(this.#state));
+    await this.writeStatus();
+  }
+
+  state(): RuntimeState {
+    return this.#state;
+  }
+
+  commit(next: RuntimeState): Promise<void> {
+    const run = this.#queue.then(() => this.#apply(next));
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async #apply(next: RuntimeState): Promise<void> {
+    const prev = this.#state;
+    await this.listeners.sync(next.listeners as unknown as Record<string, ListenerProperties>);
+    try {
+      await writeRuntimeState(this.deps.paths.runtime, next);
+    } catch (err) {
+      await this.listeners.sync(prev.listeners as unknown as Record<string, ListenerProperties>).catch(() => undefined);
+      throw err;
+    }
+    this.#state = next;
+    this.deps.logger.level = levelOf(next);
+    const before = JSON.stringify(persistenceOf(this.deployment, prev));
+    const persistence = persistenceOf(this.deployment, next);
+    if (JSON.stringify(persistence) !== before) {
+      this.policy.replace(persistence);
+      this.deps.logger.info({ policyVersion: this.policy.version }, 'persistence policy replaced');
+    }
+    if (metricsPortOf(next) !== metricsPortOf(prev)) await this.#syncMetrics(metricsPortOf(next));
+    await this.writeStatus();
+  }
+
+  async #syncMetrics(port: number): Promise<void> {
+    await this.#metrics?.close();
+    this.#metrics = undefined;
+    this.#metricsError = undefined;
+    try {
+      this.#metrics = await startMetricsServer(port, () => this.metricSamples());
+      this.deps.logger.info({ port: this.#metrics.port }, 'metrics endpoint open');
+    } catch (err) {
+      this.#metricsError = err instanceof Error ? err.message : String(err);
+      this.deps.logger.warn({ port, err: this.#metricsError }, 'metrics endpoint could not open; continuing without it');
+    }
+  }
+
+  /** Rewrites status.json (ports may have changed). */
+  async writeStatus(): Promise<void> {
+    await writeStatusFile(this.deps.paths.status, {
+      pid: process.pid,
+      startedAt: this.startedAt.toISOString(),
+      ports: this.listeners.openPorts(),
+      adminSocket: this.deps.paths.socket,
+      metricsPort: this.#metrics?.port ?? null,
+    });
+  }
+
+  status(): StatusResult {
+    return {
+      instance: this.instance,
+      pid: process.pid,
+      startedAt: this.startedAt.toISOString(),
+      uptimeSeconds: Math.round((Date.now() - this.startedAt.getTime()) / 1000),
+      ports: this.listeners.openPorts(),
+      skippedPorts: this.listeners.skippedPorts(),
+      metricsPort: this.#metrics?.port ?? null,
+      logLevel: levelOf(this.#state),
+      policyVersion: this.policy.version,
+    };
+  }
+
+  async stats(): Promise<StatsResult> {
+    const s = this.deps.broker.stats();
+    return {
+      instance: this.instance,
+      uptimeSeconds: s.uptimeSeconds,
+      clients: { ...s.clients },
+      subscriptions: s.subscriptions,
+      retained: s.retained,
+      messages: { ...s.messages },
+      bytes: { ...s.bytes },
+      stateStore: { keys: null },
+      disk: { usedBytes: await diskUsage(this.deps.paths.data) },
+      persistPolicyVersion: this.policy.version,
+    };
+  }
+
+  /** The stats as Prometheus samples. */
+  async metricSamples(): Promise<MetricSample[]> {
+    const s = await this.stats();
+    const g = (name: string, help: string, value: number): MetricSample => ({ name: `ops_broker_${name}`, help, type: 'gauge', value });
+    const c = (name: string, help: string, value: number): MetricSample => ({ name: `ops_broker_${name}_total`, help, type: 'counter', value });
+    return [
+      g('uptime_seconds', 'Seconds since the broker started.', s.uptimeSeconds),
+      g('clients_connected', 'Connected clients.', s.clients.connected),
+      g('sessions', 'Sessions (connected or not).', s.clients.sessions),
+      g('sessions_disconnected', 'Sessions whose client is not connected.', s.clients.disconnectedSessions),
+      c('connections', 'Connections accepted.', s.clients.totalConnections),
+      c('connections_rejected', 'CONNECTs refused.', s.clients.rejectedConnections),
+      g('subscriptions', 'Subscriptions across all sessions.', s.subscriptions),
+      g('retained_messages', 'Retained messages held.', s.retained),
+      c('messages_received', 'PUBLISH packets received from clients.', s.messages.received),
+      c('messages_sent', 'PUBLISH packets sent to clients.', s.messages.sent),
+      c('messages_dropped', 'Messages dropped.', s.messages.dropped),
+      g('messages_queued', 'Messages waiting in session queues.', s.messages.queued),
+      g('messages_inflight', 'QoS 1/2 messages sent and not yet acknowledged.', s.messages.inflight),
+      c('bytes_received', 'Bytes received from clients.', s.bytes.received),
+      c('bytes_sent', 'Bytes sent to clients.', s.bytes.sent),
+      g('disk_used_bytes', 'Bytes used by the instance data folder.', s.disk.usedBytes),
+      g('persist_policy_version', 'Version of the live persistence policy.', s.persistPolicyVersion),
+    ];
+  }
+
+  shutdown(): void {
+    this.deps.shutdown();
+  }
+
+  /** Closes listeners and the metrics endpoint. */
+  async close(): Promise<void> {
+    await this.listeners.closeAll();
+    await this.#metrics?.close();
+  }
+}

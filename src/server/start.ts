@@ -1,0 +1,97 @@
+/**
+ * Starts a broker for an instance folder: verify the deployment lock, re-validate everything,
+ * build the engine, open the admin socket, the listeners and metrics, then write broker.pid and
+ * status.json. Returns a handle whose `stop` shuts down in order.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { pino } from 'pino';
+import { adminMethods } from '../admin/methods/index.js';
+import { startAdminServer, type AdminServer } from '../admin/server.js';
+import { createBroker, type Broker } from '../broker/broker.js';
+import type { ClientLimits, MemoryProfile } from '../broker/options.js';
+import { joinBrokerProperties, type DeploymentSettings, type RuntimeBrokerSettings } from '../config/split.js';
+import type { ClientSettings } from '../config/types.js';
+import { assertValid } from '../config/validate.js';
+import { readDeploymentLock } from '../instance/deployment-lock.js';
+import type { InstancePaths } from '../instance/layout.js';
+import { readRuntimeState } from '../instance/runtime-file.js';
+import { clearRunFiles, isBrokerProcess, readPidFile } from '../instance/status-file.js';
+import { OpsError } from '../shared/errors.js';
+import { InstanceRuntime, type LeveledLogger } from './runtime.js';
+
+/** A started broker process. */
+export interface RunningBroker {
+  readonly runtime: InstanceRuntime;
+  readonly broker: Broker;
+  /** Resolves when the broker has fully stopped. */
+  readonly stopped: Promise<void>;
+  /** Ordered stop: listeners and metrics, engine (DISCONNECT to clients), admin socket, run files. */
+  stop(reason: string): Promise<void>;
+}
+
+/** Maps `advanced.clients` onto the engine's client limits. */
+export function toClientLimits(clients: ClientSettings | undefined): ClientLimits | undefined {
+  if (!clients) return undefined;
+  const { subscriberQueueLimit, ...rest } = clients;
+  const limits: ClientLimits = { ...rest };
+  if (subscriberQueueLimit?.length !== undefined) {
+    limits.subscriberQueueLimit = { length: subscriberQueueLimit.length, ...(subscriberQueueLimit.strategy ? { strategy: subscriberQueueLimit.strategy } : {}) };
+  }
+  return limits;
+}
+
+/** Starts the broker of the instance at `paths`; `logger` defaults to JSON lines on stdout. */
+export async function startInstance(paths: InstancePaths, logger?: LeveledLogger): Promise<RunningBroker> {
+  const pid = await readPidFile(paths.pid);
+  if (pid !== undefined && pid !== process.pid && isBrokerProcess(pid)) throw new OpsError('INST_RUNNING', { name: paths.name, pid });
+  const lock = await readDeploymentLock(paths.lock);
+  const deployment = lock.settings as DeploymentSettings;
+  const state = await readRuntimeState(paths.runtime);
+  const props = assertValid('broker', joinBrokerProperties(deployment, state.broker as RuntimeBrokerSettings), paths.lock);
+  for (const [name, listener] of Object.entries(state.listeners)) assertValid('listener', listener, `${paths.runtime} (listener ${name})`);
+  const log: LeveledLogger =
+    logger ?? pino({ level: props.diagnostics?.logs?.level ?? 'info', base: { instance: paths.name, pid: process.pid } });
+  await mkdir(paths.data, { recursive: true });
+
+  const clients = toClientLimits(props.advanced?.clients);
+  const broker = createBroker({
+    name: `ops-broker/${paths.name}`,
+    memoryProfile: (props.memoryProfile ?? 'Medium') as MemoryProfile,
+    ...(clients ? { clients } : {}),
+    logger: log,
+  });
+  let stopping: Promise<void> | undefined;
+  let resolveStopped: () => void = () => undefined;
+  const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
+  let admin: AdminServer | undefined;
+  const runtime: InstanceRuntime = new InstanceRuntime({
+    paths,
+    deployment,
+    state,
+    broker,
+    logger: log,
+    shutdown: () => void stop('admin shutdown'),
+  });
+  const stop = (reason: string): Promise<void> => {
+    stopping ??= (async () => {
+      log.info({ reason }, 'stopping');
+      await runtime.close().catch(() => undefined);
+      await broker.close().catch(() => undefined);
+      await admin?.close().catch(() => undefined);
+      await clearRunFiles(paths);
+      log.info({}, 'stopped');
+      resolveStopped();
+    })();
+    return stopping;
+  };
+  try {
+    admin = await startAdminServer(paths.socket, adminMethods(runtime), log);
+    await runtime.start();
+    await writeFile(paths.pid, `${process.pid}\n`, { mode: 0o644 });
+  } catch (err) {
+    await stop('start failed');
+    throw err;
+  }
+  log.info({ ports: runtime.listeners.openPorts(), socket: paths.socket }, 'ready');
+  return { runtime, broker, stopped, stop };
+}

@@ -1,0 +1,97 @@
+/**
+ * Level key layout (binary keys, compared bytewise):
+ *
+ * - `meta/format`   store format record (plain JSON: format version, encryption mode, salt)
+ * - `meta/keycheck` a known constant sealed with the store key (encrypted stores only)
+ * - `s/<id>`        a session, `<id>` from the client id
+ * - `q/<len u16><id><seq u64 BE>` a queue entry; big-endian seq makes iteration follow seq order,
+ *                   and the length prefix keeps one client's range from containing another's
+ * - `r/<id>`        a retained message, `<id>` from the topic
+ *
+ * `<id>` is what {@link IdEncoder} makes of the client id or topic: its UTF-8 bytes when
+ * encryption is Disabled, a keyed hash (HMAC-SHA256) when it is on, so client ids and topics
+ * never appear in plain text on disk; the real value is inside the encrypted record.
+ */
+
+/** Turns a client id or topic into the bytes used inside keys. */
+export type IdEncoder = (id: string) => Buffer;
+
+/** Key of the store format record. */
+export const META_FORMAT_KEY = Buffer.from('meta/format');
+/** Key of the key check value. */
+export const META_KEYCHECK_KEY = Buffer.from('meta/keycheck');
+
+const SESSION = Buffer.from('s/');
+const QUEUE = Buffer.from('q/');
+const RETAINED = Buffer.from('r/');
+const META = Buffer.from('meta/');
+
+/** A `[gte, lt)` key range. */
+export interface KeyRange {
+  readonly gte: Buffer;
+  readonly lt: Buffer;
+}
+
+/** The smallest key greater than every key starting with `prefix`. */
+export function prefixEnd(prefix: Buffer): Buffer {
+  const end = Buffer.from(prefix);
+  for (let i = end.length - 1; i >= 0; i--) {
+    if ((end[i] as number) < 0xff) {
+      end[i] = (end[i] as number) + 1;
+      return end.subarray(0, i + 1);
+    }
+  }
+  throw new Error('prefix has no upper bound');
+}
+
+function rangeOf(prefix: Buffer): KeyRange {
+  return { gte: prefix, lt: prefixEnd(prefix) };
+}
+
+/** Builds the keys of one store, given how ids are encoded. */
+export class KeyLayout {
+  readonly #id: IdEncoder;
+
+  constructor(id: IdEncoder) {
+    this.#id = id;
+  }
+
+  session(clientId: string): Buffer {
+    return Buffer.concat([SESSION, this.#id(clientId)]);
+  }
+
+  queuePrefix(clientId: string): Buffer {
+    const id = this.#id(clientId);
+    if (id.length > 0xffff) throw new RangeError('client id longer than 65535 bytes');
+    const len = Buffer.allocUnsafe(2);
+    len.writeUInt16BE(id.length, 0);
+    return Buffer.concat([QUEUE, len, id]);
+  }
+
+  queueEntry(clientId: string, seq: number): Buffer {
+    return queueEntryKey(this.queuePrefix(clientId), seq);
+  }
+
+  retained(topic: string): Buffer {
+    return Buffer.concat([RETAINED, this.#id(topic)]);
+  }
+
+  queueRange(clientId: string): KeyRange {
+    return rangeOf(this.queuePrefix(clientId));
+  }
+
+  static readonly sessions: KeyRange = rangeOf(SESSION);
+  static readonly retained: KeyRange = rangeOf(RETAINED);
+  static readonly allData: readonly KeyRange[] = [rangeOf(SESSION), rangeOf(QUEUE), rangeOf(RETAINED)];
+  static readonly meta: KeyRange = rangeOf(META);
+}
+
+/** `prefix` followed by `seq` as a big-endian u64 (seq: a non-negative safe integer). */
+export function queueEntryKey(prefix: Buffer, seq: number): Buffer {
+  if (!Number.isSafeInteger(seq) || seq < 0) throw new RangeError(`invalid queue seq ${seq}`);
+  const key = Buffer.allocUnsafe(prefix.length + 8);
+  prefix.copy(key, 0);
+  key.writeUInt32BE(Math.floor(seq / 0x1_0000_0000), prefix.length);
+  key.writeUInt32BE(seq >>> 0, prefix.length + 4);
+  return key;
+}
