@@ -5,5 +5,6 @@ export type { BrokerOptions, ClientLimits, MemoryProfile, ResolvedBrokerOptions 
 export type { BrokerStats } from './broker/stats.js';
 export type { AuthenticationRequest, AuthenticationResult, BrokerHooks, ClientIdentity } from './broker/hooks.js';
 export type { BrokerStore } from './storage/broker-store.js';
+export { PERSIST_EVERYTHING, type PersistenceDecisions } from './broker/persistence.js';
 export { MemoryBrokerStore } from './storage/memory-broker-store.js';
 export type { Logger } from './shared/log.js';

@@ -7,6 +7,7 @@ import { Connection } from './connection.js';
 import { Counters } from './counters.js';
 import type { BrokerHooks } from './hooks.js';
 import { Message } from './message.js';
+import type { PersistenceDecisions } from './persistence.js';
 import { PublisherThrottle } from './publisher-throttle.js';
 import type { ResolvedBrokerOptions } from './options.js';
 import { RetainedMessages } from './retained.js';
@@ -39,12 +40,15 @@ export class BrokerCore implements SessionContext {
   closing = false;
   readonly #sweep: NodeJS.Timeout;
 
-  constructor(options: ResolvedBrokerOptions, store: BrokerStore, logger: Logger, hooks: BrokerHooks) {
+  readonly decisions: PersistenceDecisions;
+
+  constructor(options: ResolvedBrokerOptions, store: BrokerStore, logger: Logger, hooks: BrokerHooks, decisions: PersistenceDecisions) {
     this.options = options;
     this.store = store;
     this.logger = logger;
     this.hooks = hooks;
-    this.retained = new RetainedMessages(store);
+    this.decisions = decisions;
+    this.retained = new RetainedMessages(store, decisions);
     this.router = new Router(this.tree, this.retained, this.counters);
     this.registry = new SessionRegistry(this, this.tree, this.router);
     this.#sweep = setInterval(() => this.#checkTimeouts(), TIMEOUT_SWEEP_MS);

@@ -7,6 +7,7 @@ import { MemoryBrokerStore } from '../storage/memory-broker-store.js';
 import { BrokerCore } from './broker-core.js';
 import type { BrokerHooks } from './hooks.js';
 import { Message } from './message.js';
+import { PERSIST_EVERYTHING, type PersistenceDecisions } from './persistence.js';
 import { resolveBrokerOptions, type BrokerOptions, type ResolvedBrokerOptions } from './options.js';
 import type { BrokerStats } from './stats.js';
 import { SysTopicPublisher } from './sys-topics.js';
@@ -19,6 +20,8 @@ export interface CreateBrokerOptions extends BrokerOptions {
   logger?: Logger;
   /** Authentication and authorization decisions; default allow all. */
   hooks?: BrokerHooks;
+  /** What goes to the store (persistence policy); default everything the store can hold. */
+  persistence?: PersistenceDecisions;
 }
 
 /** Where a TCP listener ended up. */
@@ -40,7 +43,7 @@ export class Broker {
 
   constructor(options: CreateBrokerOptions = {}) {
     this.options = resolveBrokerOptions(options);
-    this.#core = new BrokerCore(this.options, options.store ?? new MemoryBrokerStore(), options.logger ?? silentLogger, options.hooks ?? {});
+    this.#core = new BrokerCore(this.options, options.store ?? new MemoryBrokerStore(), options.logger ?? silentLogger, options.hooks ?? {}, options.persistence ?? PERSIST_EVERYTHING);
     this.#sys = new SysTopicPublisher(this.#core);
     this.ready = this.#core.restore().then(() => {
       this.#isReady = true;

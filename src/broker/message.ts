@@ -17,6 +17,8 @@ export class Message implements MessageRecord {
   #template: PublishTemplate | undefined;
   /** Kept in memory only, never written to the store (`$SYS` figures). */
   ephemeral = false;
+  /** Written to the store (as a retained message). */
+  stored = false;
   /** Complete QoS 0 PUBLISH bytes per protocol version, for deliveries with nothing per-subscriber. */
   plainQos0: [Buffer | undefined, Buffer | undefined] = [undefined, undefined];
 

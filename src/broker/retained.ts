@@ -1,14 +1,17 @@
 import { topicMatches } from '../shared/topic.js';
 import type { BrokerStore, Completion } from '../storage/broker-store.js';
 import type { Message } from './message.js';
+import type { PersistenceDecisions } from './persistence.js';
 
 /** Retained messages by topic, written through to the store [MQTT-3.3.1-5]. */
 export class RetainedMessages {
   readonly #byTopic = new Map<string, Message>();
   readonly #store: BrokerStore;
+  readonly #decisions: PersistenceDecisions;
 
-  constructor(store: BrokerStore) {
+  constructor(store: BrokerStore, decisions: PersistenceDecisions) {
     this.#store = store;
+    this.#decisions = decisions;
   }
 
   get size(): number {
@@ -17,6 +20,7 @@ export class RetainedMessages {
 
   /** Loads a message restored from the store (no write back). */
   restore(message: Message): void {
+    message.stored = true;
     this.#byTopic.set(message.topic, message);
   }
 
@@ -25,13 +29,20 @@ export class RetainedMessages {
    * Returns the store's completion.
    */
   set(message: Message): Completion {
+    const previous = this.#byTopic.get(message.topic);
     if (message.payload.length === 0) {
-      if (!this.#byTopic.delete(message.topic)) return undefined;
-      return this.#store.deleteRetained(message.topic);
+      if (previous === undefined) return undefined;
+      this.#byTopic.delete(message.topic);
+      return previous.stored ? this.#store.deleteRetained(message.topic) : undefined;
     }
     this.#byTopic.set(message.topic, message);
-    if (message.ephemeral) return undefined;
-    return this.#store.putRetained(message.toRecord());
+    // The persistence policy decides per message (topic filters, dynamic user property).
+    if (!message.ephemeral && this.#decisions.persistRetained(message.topic, message.properties?.userProperties ?? [])) {
+      message.stored = true;
+      return this.#store.putRetained(message.toRecord());
+    }
+    // Kept in memory only; a stored older value must not come back after a restart.
+    return previous?.stored === true ? this.#store.deleteRetained(message.topic) : undefined;
   }
 
   /** Retained messages matching a filter, expired ones removed on the way [MQTT-3.3.2-5]. */
@@ -41,7 +52,7 @@ export class RetainedMessages {
       if (!topicMatches(filter, topic)) continue;
       if (message.isExpired(now)) {
         this.#byTopic.delete(topic);
-        void this.#store.deleteRetained(topic);
+        if (message.stored) void this.#store.deleteRetained(topic);
         continue;
       }
       out.push(message);

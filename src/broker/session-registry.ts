@@ -1,3 +1,4 @@
+import type { UserProperty } from '../protocol/user-properties.js';
 import { parseSharedFilter } from '../shared/topic.js';
 import type { SessionRecord, SubscriptionRecord } from '../storage/broker-store.js';
 import { watchCompletion } from './completion.js';
@@ -59,7 +60,14 @@ export class SessionRegistry {
    * Opens the session for a CONNECT: takes over a connected one, discards it on Clean Start
    * [MQTT-3.1.2-4], or resumes it [MQTT-3.1.2-5].
    */
-  open(owner: SessionOwner, clientId: string, cleanStart: boolean, expirySeconds: number, version: 4 | 5): OpenedSession {
+  open(
+    owner: SessionOwner,
+    clientId: string,
+    cleanStart: boolean,
+    expirySeconds: number,
+    version: 4 | 5,
+    connectUserProperties: readonly UserProperty[] = [],
+  ): OpenedSession {
     let session = this.#sessions.get(clientId);
     if (session?.channel !== undefined) {
       // [MQTT-3.1.4-3] the old connection is closed; its close detaches (or ends) the session
@@ -81,6 +89,10 @@ export class SessionRegistry {
     }
     session.expiryIntervalSeconds = expirySeconds;
     session.persistent = expirySeconds > 0;
+    // Queue persistence (policy): decided for a new session; on resume it can only be switched on
+    // (messages queued from now on are stored) — switching off waits for a clean start, as AIO.
+    const persistQueue = session.persistent && this.#ctx.decisions.persistQueue(clientId, expirySeconds, connectUserProperties);
+    session.queuePersistent = present ? session.queuePersistent || persistQueue : persistQueue;
     this.save(session);
     return { session, present };
   }
@@ -169,6 +181,7 @@ export class SessionRegistry {
   async restore(now: number): Promise<void> {
     for (const record of await this.#ctx.store.loadSessions()) {
       const session = new Session(this.#ctx, record.clientId, record.protocolVersion, record.expiryIntervalSeconds);
+      session.queuePersistent = record.persistQueue ?? true;
       const elapsed = now - (record.disconnectedAt ?? now);
       const left = record.expiryIntervalSeconds * 1000 - elapsed;
       this.#sessions.set(record.clientId, session);

@@ -10,6 +10,7 @@ import { watchCompletion } from './completion.js';
 import type { Counters } from './counters.js';
 import { Message } from './message.js';
 import type { ResolvedBrokerOptions } from './options.js';
+import type { PersistenceDecisions } from './persistence.js';
 import type { PublisherThrottle } from './publisher-throttle.js';
 import type { SharedGroup, Subscription } from './topic-tree.js';
 
@@ -54,6 +55,7 @@ export interface SessionContext {
   readonly options: ResolvedBrokerOptions;
   readonly counters: Counters;
   readonly throttle: PublisherThrottle;
+  readonly decisions: PersistenceDecisions;
   onStoreError(error: unknown): void;
 }
 
@@ -63,8 +65,10 @@ export class Session {
   protocolVersion: 4 | 5;
   /** Session Expiry Interval, seconds, already capped. */
   expiryIntervalSeconds: number;
-  /** Whether queue entries are written through to the store. */
+  /** Whether the session's metadata is written to the store (expiry > 0). */
   persistent: boolean;
+  /** Whether queue entries are written through to the store (persistence policy). */
+  queuePersistent: boolean;
   /** Whether publishers are paused on this session's queue (see PublisherThrottle). */
   throttling = false;
   channel: DeliveryChannel | undefined;
@@ -87,6 +91,7 @@ export class Session {
     this.protocolVersion = protocolVersion;
     this.expiryIntervalSeconds = expiryIntervalSeconds;
     this.persistent = expiryIntervalSeconds > 0;
+    this.queuePersistent = this.persistent;
   }
 
   /** Subscriptions by filter as subscribed. */
@@ -144,7 +149,7 @@ export class Session {
     this.#queue.push(delivery);
     counters.queued++;
     counters.queuedBytes += queuedCost(delivery);
-    const completion = this.persistent ? this.#ctx.store.putQueueEntries(this.clientId, [toEntry(delivery)]) : undefined;
+    const completion = this.queuePersistent ? this.#ctx.store.putQueueEntries(this.clientId, [toEntry(delivery)]) : undefined;
     this.pump();
     return completion;
   }
@@ -170,7 +175,7 @@ export class Session {
       this.inflight.set(delivery.packetId, delivery);
       counters.inflight++;
       sent++;
-      if (this.persistent) this.#write(this.#ctx.store.putQueueEntries(this.clientId, [toEntry(delivery)]));
+      if (this.queuePersistent) this.#write(this.#ctx.store.putQueueEntries(this.clientId, [toEntry(delivery)]));
     }
     if (this.throttling && (sent > 0 || !channel.writable)) this.#ctx.throttle.progress(this, channel.writable);
   }
@@ -181,7 +186,7 @@ export class Session {
     if (delivery === undefined) return false;
     this.inflight.delete(packetId);
     this.#ctx.counters.inflight--;
-    if (this.persistent) this.#write(this.#ctx.store.deleteQueueEntries(this.clientId, [delivery.seq]));
+    if (this.queuePersistent) this.#write(this.#ctx.store.deleteQueueEntries(this.clientId, [delivery.seq]));
     this.pump();
     if (this.throttling) this.#ctx.throttle.progress(this, this.channel?.writable ?? false);
     return true;
@@ -192,7 +197,7 @@ export class Session {
     const delivery = this.inflight.get(packetId);
     if (delivery === undefined || delivery.qos !== 2) return false;
     delivery.released = true;
-    if (this.persistent) this.#write(this.#ctx.store.putQueueEntries(this.clientId, [toEntry(delivery)]));
+    if (this.queuePersistent) this.#write(this.#ctx.store.putQueueEntries(this.clientId, [toEntry(delivery)]));
     return true;
   }
 
@@ -230,7 +235,7 @@ export class Session {
     }
     this.#queue = kept;
     this.#head = 0;
-    if (moved.length > 0 && this.persistent) {
+    if (moved.length > 0 && this.queuePersistent) {
       this.#write(this.#ctx.store.deleteQueueEntries(this.clientId, moved.map((d) => d.seq)));
     }
     return moved.sort((a, b) => a.seq - b.seq);
@@ -288,10 +293,16 @@ export class Session {
       clientId: this.clientId,
       protocolVersion: this.protocolVersion,
       expiryIntervalSeconds: this.expiryIntervalSeconds,
+      persistQueue: this.queuePersistent,
       subscriptions,
       ...(this.disconnectedAt !== undefined ? { disconnectedAt: this.disconnectedAt } : {}),
-      ...(this.pendingWill !== undefined ? { will: this.pendingWill } : {}),
+      ...(this.pendingWill !== undefined && this.#willPersisted(this.pendingWill) ? { will: this.pendingWill } : {}),
     };
+  }
+
+  /** Delayed wills follow the retained-message rule of the persistence policy. */
+  #willPersisted(will: WillRecord): boolean {
+    return this.#ctx.decisions.persistRetained(will.message.topic, will.message.properties?.userProperties ?? []);
   }
 
   #shift(): Delivery {
@@ -318,7 +329,7 @@ export class Session {
   }
 
   #forget(delivery: Delivery): void {
-    if (this.persistent) this.#write(this.#ctx.store.deleteQueueEntries(this.clientId, [delivery.seq]));
+    if (this.queuePersistent) this.#write(this.#ctx.store.deleteQueueEntries(this.clientId, [delivery.seq]));
   }
 
   #write(completion: Completion): void {

@@ -2,6 +2,7 @@
  * Pure persistence decisions: does this retained message, subscriber queue or state-store key go
  * to disk under the policy? For the engine (issue 4) to call; `'memory' | 'disk'`.
  */
+import { topicMatches } from '../shared/topic.js';
 import type { PersistPolicy } from './persist-policy.js';
 
 /** Where a piece of data lives. */
@@ -9,19 +10,6 @@ export type Placement = 'memory' | 'disk';
 
 /** MQTT v5 user properties as `[key, value]` pairs. */
 export type UserProperties = ReadonlyArray<readonly [string, string]>;
-
-/** True when MQTT topic filter `filter` matches topic name `topic`. */
-export function topicMatches(filter: string, topic: string): boolean {
-  const f = filter.split('/');
-  const t = topic.split('/');
-  if (topic.startsWith('$') && (f[0] === '#' || f[0] === '+')) return false;
-  for (let i = 0; i < f.length; i++) {
-    if (f[i] === '#') return true;
-    if (i >= t.length) return false;
-    if (f[i] !== '+' && f[i] !== t[i]) return false;
-  }
-  return f.length === t.length;
-}
 
 /** True when `value` matches a glob with `*` (any run) and `?` (one character). */
 export function globMatches(glob: string, value: string): boolean {

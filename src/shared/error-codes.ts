@@ -57,6 +57,7 @@ export const ERROR_CODES = {
   ADM_TIMEOUT: { exitCode: 3, message: "Admin call '{method}' timed out after {ms} ms" },
   ADM_REMOTE_ERROR: { exitCode: 3, message: '{message}' },
 
+  STO_QUOTA_EXCEEDED: { exitCode: 3, message: 'The store is full: {used} bytes of persistence.maxSize {limit} bytes in use' },
   STO_OPEN_FAILED: { exitCode: 3, message: 'The store at {path} could not be opened: {reason}' },
   STO_CORRUPT_RECORD: {
     exitCode: 5,

@@ -58,6 +58,8 @@ export interface SessionRecord {
   readonly protocolVersion: 4 | 5;
   /** Session Expiry Interval in seconds (already capped by the broker limit). */
   readonly expiryIntervalSeconds: number;
+  /** Whether the session's queue is stored (persistence policy); absent means yes. */
+  readonly persistQueue?: boolean;
   readonly subscriptions: readonly SubscriptionRecord[];
   /** When the client disconnected (ms since epoch); absent while connected. */
   readonly disconnectedAt?: number;

@@ -197,6 +197,8 @@ export function decodeQueueEntry(bytes: Buffer): QueueEntryRecord {
 // Session and subscription flag bits.
 const S_DISCONNECTED_AT = 1 << 0;
 const S_WILL = 1 << 1;
+const S_PERSIST_QUEUE_PRESENT = 1 << 2;
+const S_PERSIST_QUEUE = 1 << 3;
 const SUB_NO_LOCAL = 1 << 0;
 const SUB_RAP = 1 << 1;
 const SUB_ID = 1 << 2;
@@ -207,7 +209,11 @@ export function encodeSession(session: SessionRecord): Buffer {
   w.str(session.clientId);
   w.u8(session.protocolVersion);
   w.f64(session.expiryIntervalSeconds);
-  w.u8((session.disconnectedAt !== undefined ? S_DISCONNECTED_AT : 0) | (session.will !== undefined ? S_WILL : 0));
+  w.u8(
+    (session.disconnectedAt !== undefined ? S_DISCONNECTED_AT : 0) |
+      (session.will !== undefined ? S_WILL : 0) |
+      (session.persistQueue !== undefined ? S_PERSIST_QUEUE_PRESENT | (session.persistQueue ? S_PERSIST_QUEUE : 0) : 0),
+  );
   if (session.disconnectedAt !== undefined) w.f64(session.disconnectedAt);
   w.u32(session.subscriptions.length);
   for (const sub of session.subscriptions) {
@@ -263,6 +269,7 @@ export function decodeSession(bytes: Buffer): SessionRecord {
     clientId,
     protocolVersion,
     expiryIntervalSeconds,
+    ...(flags & S_PERSIST_QUEUE_PRESENT ? { persistQueue: (flags & S_PERSIST_QUEUE) !== 0 } : {}),
     subscriptions,
     ...(disconnectedAt !== undefined ? { disconnectedAt } : {}),
     ...(will !== undefined ? { will } : {}),

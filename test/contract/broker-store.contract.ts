@@ -108,9 +108,9 @@ export function runBrokerStoreContract(name: string, makeStore: () => Promise<St
           will: { message: fullMessage, delaySeconds: 30 },
         });
         await done(store.saveSession(clone(full)));
-        await done(store.saveSession(clone(session('c2', { protocolVersion: 4, expiryIntervalSeconds: 0, subscriptions: [] }))));
+        await done(store.saveSession(clone(session('c2', { protocolVersion: 4, expiryIntervalSeconds: 0, persistQueue: false, subscriptions: [] }))));
         const loaded = (await store.loadSessions()).sort(byClientId);
-        expect(loaded).toEqual([full, session('c2', { protocolVersion: 4, expiryIntervalSeconds: 0, subscriptions: [] })]);
+        expect(loaded).toEqual([full, session('c2', { protocolVersion: 4, expiryIntervalSeconds: 0, persistQueue: false, subscriptions: [] })]);
         expect(Buffer.isBuffer(loaded[0]?.will?.message.payload)).toBe(true);
         expect(Buffer.isBuffer(loaded[0]?.will?.message.properties?.correlationData)).toBe(true);
       });

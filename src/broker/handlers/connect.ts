@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ConnackPacket, ConnectPacket } from '../../protocol/packets.js';
 import { ReasonCode, toV3ConnackCode } from '../../protocol/reason-codes.js';
+import { userPropertyList } from '../../protocol/user-properties.js';
 import { checkTopicName } from '../../shared/topic.js';
 import type { Connection } from '../connection.js';
 import type { AuthenticationResult } from '../hooks.js';
@@ -114,7 +115,7 @@ function accept(connection: Connection, packet: ConnectPacket, clientId: string,
     };
   }
 
-  const { session, present } = core.registry.open(connection, clientId, cleanStart, expiry, version);
+  const { session, present } = core.registry.open(connection, clientId, cleanStart, expiry, version, userPropertyList(props) ?? []);
   connection.session = session;
   connection.state = 'connected';
   core.counters.connected++;

@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { PublishPacket } from '../../protocol/packets.js';
 import { ReasonCode } from '../../protocol/reason-codes.js';
+import { OpsError } from '../../shared/errors.js';
 import { checkTopicName } from '../../shared/topic.js';
 import type { Connection } from '../connection.js';
 import { createMessage } from './message-from-packet.js';
@@ -92,8 +93,10 @@ export function handlePublish(connection: Connection, packet: PublishPacket): vo
     (error: unknown) => {
       connection.inboundPending--;
       core.onStoreError(error);
-      if (v5) acknowledge(connection, packet, ReasonCode.UnspecifiedError, false);
-      else connection.close(); // 3.1.1 has no negative ack
+      // The store is full (persistence maxSize): 0x97; 3.1.1 has no negative ack, so the connection closes.
+      const full = error instanceof OpsError && error.code === 'STO_QUOTA_EXCEEDED';
+      if (v5) acknowledge(connection, packet, full ? ReasonCode.QuotaExceeded : ReasonCode.UnspecifiedError, false);
+      else connection.close();
     },
   );
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildCreatePersistence } from '../../../src/config/persist-update.js';
-import { decideRetain, decideStateStoreKey, decideSubscriberQueue, globMatches, topicMatches } from '../../../src/policy/decide.js';
+import { decideRetain, decideStateStoreKey, decideSubscriberQueue, globMatches } from '../../../src/policy/decide.js';
+import { topicMatches } from '../../../src/shared/topic.js';
 import { toPersistPolicy } from '../../../src/policy/persist-policy.js';
 import { PolicyHolder } from '../../../src/policy/policy-holder.js';
 
