@@ -2,6 +2,7 @@ import type { Duplex } from 'node:stream';
 import { ReasonCode } from '../protocol/reason-codes.js';
 import type { Logger } from '../shared/log.js';
 import type { BrokerStore } from '../storage/broker-store.js';
+import type { SpillBuffer } from '../storage/spill-buffer.js';
 import { watchCompletion } from './completion.js';
 import { Connection } from './connection.js';
 import { Counters } from './counters.js';
@@ -41,13 +42,22 @@ export class BrokerCore implements SessionContext {
   readonly #sweep: NodeJS.Timeout;
 
   readonly decisions: PersistenceDecisions;
+  readonly spill: SpillBuffer | undefined;
 
-  constructor(options: ResolvedBrokerOptions, store: BrokerStore, logger: Logger, hooks: BrokerHooks, decisions: PersistenceDecisions) {
+  constructor(
+    options: ResolvedBrokerOptions,
+    store: BrokerStore,
+    logger: Logger,
+    hooks: BrokerHooks,
+    decisions: PersistenceDecisions,
+    spill: SpillBuffer | undefined,
+  ) {
     this.options = options;
     this.store = store;
     this.logger = logger;
     this.hooks = hooks;
     this.decisions = decisions;
+    this.spill = spill;
     this.retained = new RetainedMessages(store, decisions);
     this.router = new Router(this.tree, this.retained, this.counters);
     this.registry = new SessionRegistry(this, this.tree, this.router);
@@ -132,6 +142,7 @@ export class BrokerCore implements SessionContext {
         sent: c.messagesSent,
         dropped: c.messagesDropped,
         queued: c.queued,
+        spilled: c.spilled,
         inflight: c.inflight,
       },
       bytes: { received: c.bytesReceived, sent: c.bytesSent },

@@ -4,6 +4,7 @@ import { OpsError } from '../shared/errors.js';
 import { silentLogger, type Logger } from '../shared/log.js';
 import type { BrokerStore, MessageRecord } from '../storage/broker-store.js';
 import { MemoryBrokerStore } from '../storage/memory-broker-store.js';
+import type { SpillBuffer } from '../storage/spill-buffer.js';
 import { BrokerCore } from './broker-core.js';
 import type { BrokerHooks } from './hooks.js';
 import { Message } from './message.js';
@@ -22,6 +23,8 @@ export interface CreateBrokerOptions extends BrokerOptions {
   hooks?: BrokerHooks;
   /** What goes to the store (persistence policy); default everything the store can hold. */
   persistence?: PersistenceDecisions;
+  /** Disk-backed message buffer for queues that are not persisted; default none (over budget: drop). Closed with the broker. */
+  diskBuffer?: SpillBuffer;
 }
 
 /** Where a TCP listener ended up. */
@@ -43,7 +46,7 @@ export class Broker {
 
   constructor(options: CreateBrokerOptions = {}) {
     this.options = resolveBrokerOptions(options);
-    this.#core = new BrokerCore(this.options, options.store ?? new MemoryBrokerStore(), options.logger ?? silentLogger, options.hooks ?? {}, options.persistence ?? PERSIST_EVERYTHING);
+    this.#core = new BrokerCore(this.options, options.store ?? new MemoryBrokerStore(), options.logger ?? silentLogger, options.hooks ?? {}, options.persistence ?? PERSIST_EVERYTHING, options.diskBuffer);
     this.#sys = new SysTopicPublisher(this.#core);
     this.ready = this.#core.restore().then(() => {
       this.#isReady = true;
@@ -108,6 +111,7 @@ export class Broker {
     this.#core.shutdown();
     await Promise.all(closing);
     await this.#core.store.close();
+    await this.#core.spill?.close();
   }
 }
 

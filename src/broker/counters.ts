@@ -10,6 +10,8 @@ export class Counters {
   messagesDropped = 0;
   /** Messages waiting in session queues. */
   queued = 0;
+  /** Messages waiting in the disk-backed message buffer (part of `queued`). */
+  spilled = 0;
   /** Payload bytes waiting in session queues (the memory profile's budget applies). */
   queuedBytes = 0;
   inflight = 0;

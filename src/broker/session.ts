@@ -12,6 +12,8 @@ import { Message } from './message.js';
 import type { ResolvedBrokerOptions } from './options.js';
 import type { PersistenceDecisions } from './persistence.js';
 import type { PublisherThrottle } from './publisher-throttle.js';
+import { SpillTail } from './spill-tail.js';
+import type { SpillBuffer } from '../storage/spill-buffer.js';
 import type { SharedGroup, Subscription } from './topic-tree.js';
 
 /** Estimated memory a waiting delivery costs beyond its payload; counted against the memory profile's budget. */
@@ -56,6 +58,8 @@ export interface SessionContext {
   readonly counters: Counters;
   readonly throttle: PublisherThrottle;
   readonly decisions: PersistenceDecisions;
+  /** The disk-backed message buffer, when configured. */
+  readonly spill: SpillBuffer | undefined;
   onStoreError(error: unknown): void;
 }
 
@@ -81,6 +85,8 @@ export class Session {
   #inflight: Map<number, Delivery> | undefined;
   #incomingQos2: Set<number> | undefined;
   #queue: Delivery[] = [];
+  /** Newest waiting messages on the disk-backed buffer (queues that are not persisted only). */
+  #tail: SpillTail | undefined;
   #head = 0;
   #seq = 0;
   #nextPacketId = 1;
@@ -120,7 +126,7 @@ export class Session {
 
   /** Messages waiting (not in flight). */
   get queueLength(): number {
-    return this.#queue.length - this.#head;
+    return this.#queue.length - this.#head + (this.#tail?.count ?? 0);
   }
 
   /**
@@ -131,8 +137,18 @@ export class Session {
   enqueue(message: Message, qos: 1 | 2, retain: boolean, subscriptionIds: number[] | undefined, group?: SharedGroup): Completion | false {
     const { options, counters } = this.#ctx;
     // AIO subscriberQueueLimit: DropOldest bounds the queue; None never drops by count.
-    if (options.queueFullStrategy === 'DropOldest' && this.queueLength >= options.queueLimit) this.#dropOldest();
-    if (counters.queuedBytes + message.payload.length + QUEUED_DELIVERY_OVERHEAD_BYTES > options.queuedBytesBudget) {
+    if (options.queueFullStrategy === 'DropOldest' && this.queueLength >= options.queueLimit && this.#head < this.#queue.length) this.#dropOldest();
+    const overBudget = counters.queuedBytes + message.payload.length + QUEUED_DELIVERY_OVERHEAD_BYTES > options.queuedBytesBudget;
+    const spill = this.#ctx.spill;
+    if (spill !== undefined && !this.queuePersistent && (overBudget || (this.#tail?.count ?? 0) > 0)) {
+      // Over the memory budget: not persisted queues spill to the disk-backed buffer instead of dropping.
+      this.#tail ??= new SpillTail(spill, this.clientId, counters, (e) => this.#ctx.onStoreError(e));
+      const entry: QueueEntryRecord = { seq: ++this.#seq, message: message.toRecord(), qos, retain, ...(subscriptionIds !== undefined ? { subscriptionIds } : {}) };
+      if (this.#tail.push(entry)) return undefined;
+      counters.messagesDropped++; // the disk buffer is full too
+      return false;
+    }
+    if (overBudget) {
       counters.messagesDropped++; // the memory profile's budget for queued messages is spent
       return false;
     }
@@ -178,6 +194,26 @@ export class Session {
       if (this.queuePersistent) this.#write(this.#ctx.store.putQueueEntries(this.clientId, [toEntry(delivery)]));
     }
     if (this.throttling && (sent > 0 || !channel.writable)) this.#ctx.throttle.progress(this, channel.writable);
+    if (this.#head >= this.#queue.length && this.#tail !== undefined && this.#tail.count > 0) this.#tail.load((entries) => this.#readBack(entries));
+  }
+
+  /** Entries read back from the disk buffer join the memory part of the queue, in order. */
+  #readBack(entries: readonly QueueEntryRecord[]): void {
+    for (const entry of entries) {
+      const delivery: Delivery = {
+        seq: entry.seq,
+        message: new Message(entry.message),
+        qos: entry.qos,
+        retain: entry.retain,
+        subscriptionIds: entry.subscriptionIds === undefined ? undefined : [...entry.subscriptionIds],
+        packetId: 0,
+        released: false,
+        group: undefined,
+      };
+      this.#queue.push(delivery);
+      this.#ctx.counters.queuedBytes += queuedCost(delivery); // counted in `queued` since it spilled
+    }
+    this.pump();
   }
 
   /** PUBACK, or PUBCOMP: the delivery is done. False for an unknown packet id. */
@@ -249,6 +285,7 @@ export class Session {
     this.#queue = [];
     this.#head = 0;
     this.#inflight = undefined;
+    this.#tail?.drop();
   }
 
   /** Restores queue entries read from the store. */

@@ -33,6 +33,8 @@ export interface BrokerStats {
     readonly dropped: number;
     /** Messages waiting in session queues (not yet sent). */
     readonly queued: number;
+    /** Of those, how many wait in the disk-backed message buffer. */
+    readonly spilled: number;
     /** QoS 1/2 messages sent and not yet acknowledged. */
     readonly inflight: number;
   };
