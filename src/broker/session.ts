@@ -36,6 +36,8 @@ export interface Delivery {
   released: boolean;
   /** The shared group it was routed through, so it can move to another member. */
   readonly group: SharedGroup | undefined;
+  /** Its store write was refused (store full): skipped, never sent. */
+  cancelled?: boolean;
 }
 
 /** What a session needs from the connection it is attached to. */
@@ -148,8 +150,8 @@ export class Session {
       counters.messagesDropped++; // the disk buffer is full too
       return false;
     }
-    if (overBudget) {
-      counters.messagesDropped++; // the memory profile's budget for queued messages is spent
+    if (overBudget || (this.queuePersistent && this.#ctx.store.usage?.().full === true)) {
+      counters.messagesDropped++; // the memory budget for queued messages is spent, or the store is full
       return false;
     }
     const delivery: Delivery = {
@@ -166,6 +168,12 @@ export class Session {
     counters.queued++;
     counters.queuedBytes += queuedCost(delivery);
     const completion = this.queuePersistent ? this.#ctx.store.putQueueEntries(this.clientId, [toEntry(delivery)]) : undefined;
+    // A refused write (store full) must not be delivered later: its publisher is told it failed.
+    completion?.catch(() => {
+      if (delivery.packetId !== 0 || delivery.cancelled === true) return;
+      delivery.cancelled = true;
+      counters.messagesDropped++;
+    });
     this.pump();
     return completion;
   }
@@ -178,6 +186,7 @@ export class Session {
     let sent = 0;
     while (this.#head < this.#queue.length && this.inflight.size < channel.sendQuota && channel.writable) {
       const delivery = this.#shift();
+      if (delivery.cancelled === true) continue;
       if (delivery.message.isExpired(Date.now())) {
         counters.messagesDropped++; // [MQTT-3.3.2-5] expired messages are not delivered
         this.#forget(delivery);

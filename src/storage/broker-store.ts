@@ -82,6 +82,25 @@ export interface QueueEntryRecord {
   readonly released?: boolean;
 }
 
+/** How full a size-limited store is (`ops broker stats`). */
+export interface StoreUsage {
+  /** Bytes of the live records (encoded key + stored value), what the limit is enforced on. */
+  readonly usedBytes: number;
+  /** The store's limit (`persistence.maxSize`); absent: unlimited. */
+  readonly limitBytes?: number;
+  /**
+   * True when a write was refused for the limit and nothing was freed since, or the live bytes
+   * reached the limit: messages that need the store get 0x97 (Quota exceeded).
+   */
+  readonly full: boolean;
+  /** Writes refused with STO_QUOTA_EXCEEDED since the store was opened. */
+  readonly refusedWrites: number;
+  /** Live records (sessions, queue entries, retained messages, format records). */
+  readonly records: number;
+  /** Size of the store's files when last measured (at open and after each compaction), if known. */
+  readonly diskBytes?: number;
+}
+
 /** The engine's storage. One contract suite runs against every implementation. */
 export interface BrokerStore {
   /** `memory` or `level`; a durable store survives a process restart. */
@@ -97,5 +116,7 @@ export interface BrokerStore {
   loadRetained(): Promise<MessageRecord[]>;
   putRetained(message: MessageRecord): Completion;
   deleteRetained(topic: string): Completion;
+  /** Size against the store's limit, for stats; absent when the store has no limit to report. */
+  usage?(): StoreUsage;
   close(): Promise<void>;
 }

@@ -26,6 +26,9 @@ const QUEUE = Buffer.from('q/');
 const RETAINED = Buffer.from('r/');
 const META = Buffer.from('meta/');
 
+/** First bytes of every queue entry key (`q/`). */
+export const QUEUE_KEY_PREFIX: Buffer = Buffer.from(QUEUE);
+
 /** A `[gte, lt)` key range. */
 export interface KeyRange {
   readonly gte: Buffer;

@@ -1,9 +1,11 @@
 import { Level } from 'level';
 import { OpsError } from '../shared/errors.js';
-import type { BrokerStore, MessageRecord, QueueEntryRecord, SessionRecord } from './broker-store.js';
+import type { BrokerStore, MessageRecord, QueueEntryRecord, SessionRecord, StoreUsage } from './broker-store.js';
+import { Compactor, DEFAULT_COMPACTION_POLICY, directoryBytes, type CompactionPolicy, type CompactionStats } from './compactor.js';
 import type { ValueCipher } from './encryption.js';
-import { GroupCommit, type BatchOp, type GroupCommitStats, type WriteOp } from './group-commit.js';
+import { GroupCommit, type BatchOp, type GroupCommitStats } from './group-commit.js';
 import { KeyLayout, queueEntryKey, type KeyRange } from './keys.js';
+import { ALL_KEYS, countLiveBytes, rangeCompaction } from './level-size.js';
 import {
   decodeQueueEntry,
   decodeRetained,
@@ -13,6 +15,8 @@ import {
   encodeSession,
 } from './record-codec.js';
 import { prepareStoreFormat } from './store-format.js';
+import type { SizeChange } from './size-ledger.js';
+import { StoreQuota, type WriteKind } from './store-quota.js';
 
 /** Options of {@link LevelBrokerStore.open}. */
 export interface LevelBrokerStoreOptions {
@@ -20,9 +24,22 @@ export interface LevelBrokerStoreOptions {
   readonly path: string;
   /** 32-byte AES-256-GCM key; absent: encryption Disabled. Must match what the store was created with. */
   readonly encryptionKey?: Buffer;
+  /**
+   * `persistence.maxSize`: limit on the live bytes (encoded keys + stored values). A write that
+   * would exceed it rejects with STO_QUOTA_EXCEEDED and is not written. Absent: no limit.
+   */
+  readonly maxSizeBytes?: number;
+  /** When background compaction runs; default {@link DEFAULT_COMPACTION_POLICY}. */
+  readonly compaction?: Partial<CompactionPolicy>;
 }
 
 type Db = Level<Buffer, Buffer>;
+
+/** A write as planned: the batch ops and their effect on the live size. */
+interface PlannedWrite {
+  readonly ops: BatchOp[];
+  readonly changes: SizeChange[];
+}
 
 function reasonOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -34,6 +51,11 @@ function failed(error: OpsError): Promise<void> {
   return promise;
 }
 
+function quiet(promise: Promise<void>): Promise<void> {
+  promise.catch(() => undefined);
+  return promise;
+}
+
 /**
  * Durable {@link BrokerStore} on LevelDB (`level`). Values are framed and optionally encrypted
  * (see encryption.ts), records use record-codec.ts, keys follow keys.ts. Writes are merged by
@@ -41,6 +63,10 @@ function failed(error: OpsError): Promise<void> {
  * on disk. Reads first wait for writes already submitted (read-your-writes).
  *
  * Corrupt or unauthentic values are reported as STO_CORRUPT_RECORD, never returned as data.
+ *
+ * Size: the live bytes are counted at open and kept up to date write by write ({@link StoreQuota});
+ * with `maxSizeBytes`, growing writes over the limit reject with STO_QUOTA_EXCEEDED, writes that
+ * free space always succeed. Freed bytes trigger a background `compactRange` ({@link Compactor}).
  */
 export class LevelBrokerStore implements BrokerStore {
   readonly durable = true;
@@ -49,13 +75,22 @@ export class LevelBrokerStore implements BrokerStore {
   readonly #cipher: ValueCipher;
   readonly #keys: KeyLayout;
   readonly #commit: GroupCommit;
+  readonly #quota: StoreQuota;
+  readonly #compactor: Compactor;
   #closed = false;
 
-  private constructor(db: Db, path: string, cipher: ValueCipher) {
+  private constructor(db: Db, path: string, cipher: ValueCipher, quota: StoreQuota, policy: CompactionPolicy) {
     this.#db = db;
     this.path = path;
     this.#cipher = cipher;
+    this.#quota = quota;
     this.#keys = new KeyLayout(cipher.id);
+    const compaction = rangeCompaction(db);
+    const compact = compaction === undefined ? undefined : async (): Promise<void> => {
+      await compaction.compactRange(ALL_KEYS.gte, ALL_KEYS.lt);
+      quota.diskBytes = await directoryBytes(path);
+    };
+    this.#compactor = new Compactor(compact, () => quota.ledger.usedBytes, policy);
     this.#commit = new GroupCommit(
       {
         write: (ops) => db.batch(ops, { sync: true }),
@@ -68,10 +103,14 @@ export class LevelBrokerStore implements BrokerStore {
   /**
    * Opens (or creates) the store at `options.path`. Rejects with STO_OPEN_FAILED (LevelDB could
    * not open it: locked, unreadable, damaged), STO_WRONG_KEY (key missing, unexpected or wrong)
-   * or STO_CORRUPT_RECORD (format records damaged).
+   * or STO_CORRUPT_RECORD (format records damaged). Reads every record once to count the
+   * store's live bytes (STO_READ_FAILED if that fails). A `maxSizeBytes` that is not a positive
+   * integer throws a RangeError.
    */
   static async open(options: LevelBrokerStoreOptions): Promise<LevelBrokerStore> {
     const { path, encryptionKey } = options;
+    const quota = new StoreQuota(options.maxSizeBytes);
+    const policy: CompactionPolicy = { ...DEFAULT_COMPACTION_POLICY, ...options.compaction };
     const db: Db = new Level<Buffer, Buffer>(path, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
     try {
       await db.open();
@@ -92,7 +131,9 @@ export class LevelBrokerStore implements BrokerStore {
         path,
         encryptionKey,
       );
-      return new LevelBrokerStore(db, path, cipher);
+      await countLiveBytes(db, quota, path);
+      quota.diskBytes = await directoryBytes(path);
+      return new LevelBrokerStore(db, path, cipher, quota, policy);
     } catch (error) {
       await db.close().catch(() => undefined);
       if (error instanceof OpsError) throw error;
@@ -110,22 +151,47 @@ export class LevelBrokerStore implements BrokerStore {
     return this.#commit.stats;
   }
 
+  /** Live bytes against `maxSizeBytes`, and whether the store is full. */
+  usage(): StoreUsage {
+    return this.#quota.usage();
+  }
+
+  /** What background compaction did so far. */
+  get compactionStats(): CompactionStats {
+    return this.#compactor.stats;
+  }
+
+  /** Resolves once no compaction is running (for tests and orderly shutdown). */
+  compactionIdle(): Promise<void> {
+    return this.#compactor.idle();
+  }
+
   async loadSessions(): Promise<SessionRecord[]> {
     return this.#readRange(KeyLayout.sessions, 'session', decodeSession);
   }
 
   saveSession(record: SessionRecord): Promise<void> {
-    return this.#submit(() => {
+    return this.#submit('session', () => {
       const key = this.#keys.session(record.clientId);
-      return [{ type: 'put', key, value: this.#cipher.seal(key, encodeSession(record)) }];
+      return this.#put(key, encodeSession(record));
     });
   }
 
   deleteSession(clientId: string): Promise<void> {
-    return this.#submit(() => [
-      { type: 'del', key: this.#keys.session(clientId) },
-      { type: 'clear', range: this.#keys.queueRange(clientId) },
-    ]);
+    return this.#submit('data', () => {
+      const key = this.#keys.session(clientId);
+      const prefix = this.#keys.queuePrefix(clientId);
+      return {
+        ops: [
+          { type: 'del', key },
+          { type: 'clear', range: this.#keys.queueRange(clientId) },
+        ],
+        changes: [
+          { kind: 'del', key },
+          { kind: 'clearQueue', prefix },
+        ],
+      };
+    });
   }
 
   async loadQueue(clientId: string): Promise<QueueEntryRecord[]> {
@@ -133,19 +199,28 @@ export class LevelBrokerStore implements BrokerStore {
   }
 
   putQueueEntries(clientId: string, entries: readonly QueueEntryRecord[]): Promise<void> {
-    return this.#submit(() => {
+    return this.#submit('entries', () => {
       const prefix = this.#keys.queuePrefix(clientId);
-      return entries.map((entry): WriteOp => {
+      const planned: PlannedWrite = { ops: [], changes: [] };
+      for (const entry of entries) {
         const key = queueEntryKey(prefix, entry.seq);
-        return { type: 'put', key, value: this.#cipher.seal(key, encodeQueueEntry(entry)) };
-      });
+        const value = this.#cipher.seal(key, encodeQueueEntry(entry));
+        planned.ops.push({ type: 'put', key, value });
+        planned.changes.push({ kind: 'putEntry', prefix, seq: entry.seq, size: key.length + value.length });
+      }
+      return planned;
     });
   }
 
   deleteQueueEntries(clientId: string, seqs: readonly number[]): Promise<void> {
-    return this.#submit(() => {
+    return this.#submit('data', () => {
       const prefix = this.#keys.queuePrefix(clientId);
-      return seqs.map((seq): WriteOp => ({ type: 'del', key: queueEntryKey(prefix, seq) }));
+      const planned: PlannedWrite = { ops: [], changes: [] };
+      for (const seq of seqs) {
+        planned.ops.push({ type: 'del', key: queueEntryKey(prefix, seq) });
+        planned.changes.push({ kind: 'delEntry', prefix, seq });
+      }
+      return planned;
     });
   }
 
@@ -154,33 +229,48 @@ export class LevelBrokerStore implements BrokerStore {
   }
 
   putRetained(message: MessageRecord): Promise<void> {
-    return this.#submit(() => {
-      const key = this.#keys.retained(message.topic);
-      return [{ type: 'put', key, value: this.#cipher.seal(key, encodeRetained(message)) }];
-    });
+    return this.#submit('data', () => this.#put(this.#keys.retained(message.topic), encodeRetained(message)));
   }
 
   deleteRetained(topic: string): Promise<void> {
-    return this.#submit(() => [{ type: 'del', key: this.#keys.retained(topic) }]);
+    return this.#submit('data', () => {
+      const key = this.#keys.retained(topic);
+      return { ops: [{ type: 'del', key }], changes: [{ kind: 'del', key }] };
+    });
   }
 
-  /** Waits for submitted writes, then closes the database. Later calls reject. */
+  /** Waits for submitted writes and a running compaction, then closes the database. Later calls reject. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     await this.#commit.barrier();
+    await this.#compactor.stop();
     await this.#db.close();
   }
 
-  #submit(build: () => BatchOp[]): Promise<void> {
+  #put(key: Buffer, record: Buffer): PlannedWrite {
+    const value = this.#cipher.seal(key, record);
+    return { ops: [{ type: 'put', key, value }], changes: [{ kind: 'put', key, size: key.length + value.length }] };
+  }
+
+  /**
+   * Plans the write, asks the quota (refused: rejects at once, nothing submitted), then submits
+   * it to the group commit. Bytes it frees count towards the next compaction once it is durable.
+   * A batch that fails leaves the count as if it had been written, until the store is reopened.
+   */
+  #submit(kind: WriteKind, build: () => PlannedWrite): Promise<void> {
     if (this.#closed) return failed(new OpsError('STO_WRITE_FAILED', { path: this.path, reason: 'the store is closed' }));
-    let ops: BatchOp[];
+    let planned: PlannedWrite;
     try {
-      ops = build();
+      planned = build();
     } catch (error) {
       return failed(new OpsError('STO_WRITE_FAILED', { path: this.path, reason: reasonOf(error) }, { cause: error }));
     }
-    return this.#commit.submit(ops);
+    const admitted = this.#quota.admit(planned.changes, kind);
+    if (admitted instanceof OpsError) return failed(admitted);
+    const written = this.#commit.submit(planned.ops);
+    if (admitted.freed === 0) return written;
+    return quiet(written.then(() => this.#compactor.freed(admitted.freed)));
   }
 
   async #readRange<T>(range: KeyRange, record: string, decode: (bytes: Buffer) => T): Promise<T[]> {
@@ -202,3 +292,4 @@ export class LevelBrokerStore implements BrokerStore {
     });
   }
 }
+

@@ -78,7 +78,15 @@ export function handlePublish(connection: Connection, packet: PublishPacket): vo
   if (qos === 0) return;
   let reason: number = ReasonCode.Success;
   if (v5 && matched === 0) reason = ReasonCode.NoMatchingSubscribers;
-  else if (v5 && refused === matched) reason = ReasonCode.QuotaExceeded; // no subscriber could take it
+  else if (matched > 0 && refused === matched) {
+    // No subscriber could take it (memory budget, disk buffer or store full): 0x97, or for 3.1.1,
+    // which has no negative acknowledgement, no PUBACK at all: the connection closes.
+    if (!v5) {
+      connection.close();
+      return;
+    }
+    reason = ReasonCode.QuotaExceeded;
+  }
   if (completion === undefined) {
     acknowledge(connection, packet, reason, reason < ReasonCode.UnspecifiedError);
     return;

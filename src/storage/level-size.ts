@@ -1,0 +1,40 @@
+import type { Level } from 'level';
+import { OpsError } from '../shared/errors.js';
+import { QUEUE_KEY_PREFIX, type KeyRange } from './keys.js';
+import type { StoreQuota } from './store-quota.js';
+
+type Db = Level<Buffer, Buffer>;
+
+/** `compactRange` of classic-level (what `level` is on Node.js); absent from `level`'s types. */
+export interface RangeCompaction {
+  compactRange(start: Buffer, end: Buffer): Promise<void>;
+}
+
+/** Every key of the store lies in `[0x00, 0xff)`: they all start with ASCII (`meta/`, `s/`, `q/`, `r/`). */
+export const ALL_KEYS: KeyRange = { gte: Buffer.from([0x00]), lt: Buffer.from([0xff]) };
+
+/** The database's `compactRange`, when the implementation has one (classic-level does). */
+export function rangeCompaction(db: Db): RangeCompaction | undefined {
+  const candidate = db as unknown as Partial<RangeCompaction>;
+  return typeof candidate.compactRange === 'function' ? (db as unknown as RangeCompaction) : undefined;
+}
+
+/**
+ * Counts every record of the store (format records included) into `quota`'s ledger: one pass
+ * over keys and values at open. Rejects with STO_READ_FAILED.
+ */
+export async function countLiveBytes(db: Db, quota: StoreQuota, path: string): Promise<void> {
+  const iterator = db.iterator({ gte: ALL_KEYS.gte, lt: ALL_KEYS.lt });
+  try {
+    for (;;) {
+      const chunk = await iterator.nextv(1000);
+      if (chunk.length === 0) break;
+      for (const [key, value] of chunk) quota.ledger.load(key, value.length, QUEUE_KEY_PREFIX);
+    }
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new OpsError('STO_READ_FAILED', { path, reason }, { cause: error });
+  } finally {
+    await iterator.close();
+  }
+}

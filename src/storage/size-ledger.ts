@@ -1,0 +1,148 @@
+/**
+ * Size accounting of a level store: the bytes of its live records, each record counted as its
+ * encoded key length plus its stored (framed, possibly encrypted) value length. LevelDB's own
+ * overheads (log, obsolete versions before compaction, table indexes, snappy compression) are not
+ * counted; see store-quota.ts for why the quota uses this figure.
+ *
+ * Queue entries are kept per queue (`prefix → seq → size`, small integers, cheap) so that a
+ * session's whole queue can be dropped at once; other records (sessions, retained, meta) by key.
+ */
+
+/** One change to the live record set, as a write makes it. */
+export type SizeChange =
+  | { readonly kind: 'put'; readonly key: Buffer; readonly size: number }
+  | { readonly kind: 'del'; readonly key: Buffer }
+  | { readonly kind: 'putEntry'; readonly prefix: Buffer; readonly seq: number; readonly size: number }
+  | { readonly kind: 'delEntry'; readonly prefix: Buffer; readonly seq: number }
+  | { readonly kind: 'clearQueue'; readonly prefix: Buffer };
+
+/** What {@link SizeLedger.apply} did, and how to take it back. */
+export interface AppliedChanges {
+  /** Bytes of records written (new or replacing). */
+  readonly added: number;
+  /** Bytes of records deleted or replaced. */
+  readonly freed: number;
+  /** Records that did not exist before (new keys). */
+  readonly created: number;
+  /** Restores the ledger to its state before `apply` (only valid as the very next change). */
+  undo(): void;
+}
+
+/** Length of the seq suffix of a queue entry key (u64 BE). */
+const SEQ_BYTES = 8;
+
+function keyId(key: Buffer): string {
+  return key.toString('latin1');
+}
+
+/** Live bytes of a store, maintained write by write. */
+export class SizeLedger {
+  readonly #records = new Map<string, number>();
+  readonly #queues = new Map<string, Map<number, number>>();
+  #used = 0;
+
+  /** Sum of key + value bytes of the live records. */
+  get usedBytes(): number {
+    return this.#used;
+  }
+
+  /** Number of live records. */
+  get records(): number {
+    let count = this.#records.size;
+    for (const queue of this.#queues.values()) count += queue.size;
+    return count;
+  }
+
+  /**
+   * Counts a record found on disk at open. Keys starting with `queuePrefix` are queue entries:
+   * their last 8 bytes are the seq.
+   */
+  load(key: Buffer, valueBytes: number, queuePrefix: Buffer): void {
+    const isEntry = key.length > queuePrefix.length + SEQ_BYTES && key.subarray(0, queuePrefix.length).equals(queuePrefix);
+    if (!isEntry) {
+      this.apply([{ kind: 'put', key, size: key.length + valueBytes }]);
+      return;
+    }
+    const at = key.length - SEQ_BYTES;
+    const seq = key.readUInt32BE(at) * 0x1_0000_0000 + key.readUInt32BE(at + 4);
+    this.apply([{ kind: 'putEntry', prefix: key.subarray(0, at), seq, size: key.length + valueBytes }]);
+  }
+
+  /** Applies `changes` in order. */
+  apply(changes: readonly SizeChange[]): AppliedChanges {
+    const undo: (() => void)[] = [];
+    let added = 0;
+    let freed = 0;
+    let created = 0;
+    for (const change of changes) {
+      switch (change.kind) {
+        case 'put':
+        case 'del': {
+          const id = keyId(change.key);
+          const before = this.#records.get(id);
+          if (before !== undefined) freed += before;
+          if (change.kind === 'put') {
+            added += change.size;
+            if (before === undefined) created++;
+            this.#records.set(id, change.size);
+          } else this.#records.delete(id);
+          undo.push(() => (before === undefined ? this.#records.delete(id) : this.#records.set(id, before)));
+          break;
+        }
+        case 'putEntry':
+        case 'delEntry': {
+          const id = keyId(change.prefix);
+          let queue = this.#queues.get(id);
+          const before = queue?.get(change.seq);
+          if (before !== undefined) freed += before;
+          if (change.kind === 'delEntry') {
+            if (queue === undefined || before === undefined) break;
+            queue.delete(change.seq);
+            if (queue.size === 0) this.#queues.delete(id);
+            const kept = queue;
+            undo.push(() => {
+              kept.set(change.seq, before);
+              this.#queues.set(id, kept);
+            });
+            break;
+          }
+          added += change.size;
+          if (before === undefined) created++;
+          const fresh = queue === undefined;
+          if (queue === undefined) {
+            queue = new Map();
+            this.#queues.set(id, queue);
+          }
+          queue.set(change.seq, change.size);
+          const target = queue;
+          undo.push(() => {
+            if (fresh) this.#queues.delete(id);
+            else if (before === undefined) target.delete(change.seq);
+            else target.set(change.seq, before);
+          });
+          break;
+        }
+        case 'clearQueue': {
+          const id = keyId(change.prefix);
+          const queue = this.#queues.get(id);
+          if (queue === undefined) break;
+          for (const size of queue.values()) freed += size;
+          this.#queues.delete(id);
+          undo.push(() => this.#queues.set(id, queue));
+          break;
+        }
+      }
+    }
+    const net = added - freed;
+    this.#used += net;
+    return {
+      added,
+      freed,
+      created,
+      undo: () => {
+        for (let i = undo.length - 1; i >= 0; i--) (undo[i] as () => void)();
+        this.#used -= net;
+      },
+    };
+  }
+}
