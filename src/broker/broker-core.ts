@@ -38,6 +38,8 @@ export class BrokerCore implements SessionContext {
   readonly registry: SessionRegistry;
   readonly connections = new Set<Connection>();
   readonly startedAt = Date.now();
+  /** Called with the client id when a connected client's connection ends (services drop its state). */
+  readonly disconnectListeners = new Set<(clientId: string) => void>();
   closing = false;
   readonly #sweep: NodeJS.Timeout;
 
@@ -100,6 +102,7 @@ export class BrokerCore implements SessionContext {
     this.connections.delete(connection);
     if (!wasConnected) return;
     this.counters.connected--;
+    for (const listener of this.disconnectListeners) listener(connection.clientId);
     const session = connection.session;
     if (session === undefined) return;
     const will = connection.normalDisconnect ? undefined : connection.will;

@@ -7,6 +7,7 @@ import { MemoryBrokerStore } from '../storage/memory-broker-store.js';
 import type { SpillBuffer } from '../storage/spill-buffer.js';
 import { BrokerCore } from './broker-core.js';
 import type { BrokerHooks } from './hooks.js';
+import { LocalClient } from './local-client.js';
 import { Message } from './message.js';
 import { PERSIST_EVERYTHING, type PersistenceDecisions } from './persistence.js';
 import { resolveBrokerOptions, type BrokerOptions, type ResolvedBrokerOptions } from './options.js';
@@ -94,6 +95,17 @@ export class Broker {
   async publish(record: MessageRecord): Promise<void> {
     await this.ready;
     await this.#core.publish(new Message(record)).completion;
+  }
+
+  /** An in-process client for services (subscribe with a handler, publish); see {@link LocalClient}. */
+  createLocalClient(clientId: string): LocalClient {
+    return new LocalClient(this.#core, clientId);
+  }
+
+  /** Registers a listener called with the client id whenever a connected client goes away; returns an unsubscribe. */
+  onClientDisconnected(listener: (clientId: string) => void): () => void {
+    this.#core.disconnectListeners.add(listener);
+    return () => this.#core.disconnectListeners.delete(listener);
   }
 
   /** Live figures (clients, sessions, subscriptions, messages, bytes). */

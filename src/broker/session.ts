@@ -200,7 +200,12 @@ export class Session {
       this.inflight.set(delivery.packetId, delivery);
       counters.inflight++;
       sent++;
-      if (this.queuePersistent) this.#write(this.#ctx.store.putQueueEntries(this.clientId, [toEntry(delivery)]));
+      // The in-flight mark (packet id) keeps [MQTT-4.4.0-1] across a broker restart. On a durable store a
+      // QoS 1 message is not re-written for it: after a restart it is delivered again as a new message
+      // (still at least once) instead of as a DUP with the old packet id; that halves the writes per message.
+      if (this.queuePersistent && (delivery.qos === 2 || !this.#ctx.store.durable)) {
+        this.#write(this.#ctx.store.putQueueEntries(this.clientId, [toEntry(delivery)]));
+      }
     }
     if (this.throttling && (sent > 0 || !channel.writable)) this.#ctx.throttle.progress(this, channel.writable);
     if (this.#head >= this.#queue.length && this.#tail !== undefined && this.#tail.count > 0) this.#tail.load((entries) => this.#readBack(entries));

@@ -35,6 +35,18 @@ function inRange(key: Buffer, range: KeyRange): boolean {
   return Buffer.compare(key, range.gte) >= 0 && Buffer.compare(key, range.lt) < 0;
 }
 
+/**
+ * The batch is atomic, so only the last operation on each key matters: a queue entry put,
+ * re-put with its packet id and deleted on acknowledgement within one batch costs one delete.
+ */
+function coalesce(ops: WriteOp[]): WriteOp[] {
+  if (ops.length < 2) return ops;
+  const last = new Map<string, number>();
+  for (let i = 0; i < ops.length; i++) last.set((ops[i] as WriteOp).key.toString('latin1'), i);
+  if (last.size === ops.length) return ops;
+  return ops.filter((op, i) => last.get(op.key.toString('latin1')) === i);
+}
+
 function noop(): void {
   // A write nobody awaits must not become an unhandled rejection; awaiting callers still see it.
 }
@@ -130,6 +142,6 @@ export class GroupCommit {
         for (const key of [...(onDisk[nextClear++] ?? []), ...earlier]) out.push({ type: 'del', key });
       }
     }
-    return out;
+    return coalesce(out);
   }
 }

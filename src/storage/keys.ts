@@ -53,10 +53,22 @@ function rangeOf(prefix: Buffer): KeyRange {
 
 /** Builds the keys of one store, given how ids are encoded. */
 export class KeyLayout {
-  readonly #id: IdEncoder;
+  readonly #encode: IdEncoder;
+  /** Encoded ids (an HMAC per id when encrypted): computed once per client id or topic. */
+  readonly #ids = new Map<string, Buffer>();
 
   constructor(id: IdEncoder) {
-    this.#id = id;
+    this.#encode = id;
+  }
+
+  #id(value: string): Buffer {
+    let encoded = this.#ids.get(value);
+    if (encoded === undefined) {
+      if (this.#ids.size >= 10_000) this.#ids.clear(); // bounded: a cache, not an index
+      encoded = this.#encode(value);
+      this.#ids.set(value, encoded);
+    }
+    return encoded;
   }
 
   session(clientId: string): Buffer {

@@ -3,7 +3,7 @@ import { OpsError } from '../shared/errors.js';
 import type { BrokerStore, MessageRecord, QueueEntryRecord, SessionRecord, StoreUsage } from './broker-store.js';
 import { Compactor, DEFAULT_COMPACTION_POLICY, directoryBytes, type CompactionPolicy, type CompactionStats } from './compactor.js';
 import type { ValueCipher } from './encryption.js';
-import { GroupCommit, type BatchOp, type GroupCommitStats } from './group-commit.js';
+import { GroupCommit, type BatchOp, type GroupCommitStats, type WriteOp } from './group-commit.js';
 import { KeyLayout, queueEntryKey, type KeyRange } from './keys.js';
 import { ALL_KEYS, countLiveBytes, rangeCompaction } from './level-size.js';
 import {
@@ -39,6 +39,19 @@ type Db = Level<Buffer, Buffer>;
 interface PlannedWrite {
   readonly ops: BatchOp[];
   readonly changes: SizeChange[];
+}
+
+type NativeBatch = (this: Db, ops: WriteOp[], options: { sync: boolean }) => Promise<void>;
+
+/**
+ * A synced atomic batch. On classic-level (Node) the native `_batch` is called directly while the
+ * database is open: keys and values are already Buffers, and abstract-level's per-operation
+ * copying and encoding checks cost a fifth of the broker's time under persisted QoS 1 load.
+ */
+function syncedBatch(db: Db): (ops: WriteOp[]) => Promise<void> {
+  const native = (db as unknown as { _batch?: NativeBatch })._batch;
+  if (typeof native !== 'function') return (ops) => db.batch(ops, { sync: true });
+  return (ops) => (db.status === 'open' ? native.call(db, ops, { sync: true }) : db.batch(ops, { sync: true }));
 }
 
 function reasonOf(error: unknown): string {
@@ -93,7 +106,7 @@ export class LevelBrokerStore implements BrokerStore {
     this.#compactor = new Compactor(compact, () => quota.ledger.usedBytes, policy);
     this.#commit = new GroupCommit(
       {
-        write: (ops) => db.batch(ops, { sync: true }),
+        write: syncedBatch(db),
         keysIn: (range) => db.keys({ gte: range.gte, lt: range.lt }).all(),
       },
       (error) => new OpsError('STO_WRITE_FAILED', { path, reason: reasonOf(error) }, { cause: error }),

@@ -1,0 +1,111 @@
+import type { MessageRecord } from '../storage/broker-store.js';
+import { checkTopicFilter, parseSharedFilter, topicMatches } from '../shared/topic.js';
+import type { BrokerCore } from './broker-core.js';
+import { watchCompletion } from './completion.js';
+import { Message } from './message.js';
+import { Session, type Delivery, type DeliveryChannel } from './session.js';
+
+/** A message as an in-process client receives it. */
+export interface LocalMessage {
+  readonly topic: string;
+  readonly payload: Buffer;
+  readonly qos: 0 | 1 | 2;
+  readonly retain: boolean;
+  readonly properties: MessageRecord['properties'];
+  /** Client id of the publisher (undefined for in-process publishers). */
+  readonly senderId: string | undefined;
+}
+
+/** Receives the messages of a local client's subscriptions. */
+export type LocalHandler = (message: LocalMessage) => void;
+
+/**
+ * An in-process client (rumqttd's "local link"): services such as the state store subscribe and
+ * publish through the same router, sessions and flow control as network clients, with no socket.
+ * Its session never expires and is never persisted.
+ */
+export class LocalClient implements DeliveryChannel {
+  readonly clientId: string;
+  readonly sendQuota = 65_535;
+  readonly writable = true;
+  readonly #core: BrokerCore;
+  readonly #session: Session;
+  readonly #handlers = new Map<string, { topicFilter: string; handler: LocalHandler }>();
+
+  constructor(core: BrokerCore, clientId: string) {
+    this.#core = core;
+    this.clientId = clientId;
+    this.#session = new Session(core, clientId, 5, 0);
+    this.#session.queuePersistent = false;
+    this.#session.attach(this);
+  }
+
+  /** Subscribes `filter` at `qos`; `handler` gets every matching message (shared filters allowed). */
+  subscribe(filter: string, qos: 0 | 1 | 2, handler: LocalHandler): void {
+    const shared = parseSharedFilter(filter);
+    const problem = typeof shared === 'string' ? shared : shared === undefined ? checkTopicFilter(filter) : undefined;
+    if (problem !== undefined) throw new RangeError(`invalid topic filter ${filter}: ${problem}`);
+    const topicFilter = typeof shared === 'object' ? shared.filter : filter;
+    this.#handlers.set(filter, { topicFilter, handler });
+    this.#core.registry.subscribe(this.#session, {
+      session: this.#session,
+      filter,
+      topicFilter,
+      qos,
+      noLocal: false,
+      retainAsPublished: false,
+      retainHandling: 2,
+      subscriptionId: undefined,
+      group: typeof shared === 'object' ? shared.group : undefined,
+    });
+  }
+
+  /** Publishes from inside the broker (no sender id: No Local never filters it). */
+  publish(record: MessageRecord): Promise<void> {
+    const completion = this.#core.publish(new Message(record)).completion;
+    return completion ?? Promise.resolve();
+  }
+
+  /** Removes the subscriptions and the session. */
+  close(): void {
+    for (const filter of this.#handlers.keys()) this.#core.registry.unsubscribe(this.#session, filter);
+    this.#handlers.clear();
+    this.#session.clear();
+  }
+
+  /** DeliveryChannel: a QoS 1/2 message arrives; it is handed over and completed at once. */
+  sendPublish(delivery: Delivery): boolean {
+    this.#dispatch(delivery.message);
+    queueMicrotask(() => this.#session.complete(delivery.packetId));
+    return true;
+  }
+
+  /** DeliveryChannel: QoS 2 release (nothing to do locally). */
+  sendPubrel(packetId: number): void {
+    this.#session.complete(packetId);
+  }
+
+  /** DeliveryChannel: a QoS 0 message arrives. */
+  sendQos0(message: Message): void {
+    this.#dispatch(message);
+  }
+
+  #dispatch(message: Message): void {
+    const local: LocalMessage = {
+      topic: message.topic,
+      payload: message.payload,
+      qos: message.qos,
+      retain: message.retain,
+      properties: message.properties,
+      senderId: message.senderId,
+    };
+    for (const { topicFilter, handler } of this.#handlers.values()) {
+      if (!topicMatches(topicFilter, message.topic)) continue;
+      try {
+        handler(local);
+      } catch (error) {
+        watchCompletion(Promise.reject(error), (e) => this.#core.logger.error({ clientId: this.clientId, err: String(e) }, 'local client handler failed'));
+      }
+    }
+  }
+}
