@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Benchmark harness: ops-broker vs aedes vs mosquitto, side by side.
 // See bench/README.md. Env: BENCH_DURATION_MS, BENCH_WARMUP_MS, BENCH_ONLY=a,b,
-// BENCH_BROKERS=ours,aedes,mosquitto, BENCH_IDLE_CONNECTIONS, BENCH_OUT.
+// BENCH_BROKERS=ours,aedes,mosquitto, BENCH_IDLE_CONNECTIONS, BENCH_DRAIN_COUNT, BENCH_OUT.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -34,6 +34,7 @@ async function main() {
 
   const durationMs = envInt('BENCH_DURATION_MS', 5000);
   const warmupMs = envInt('BENCH_WARMUP_MS', 1000);
+  const drainCount = Math.max(10, Math.round(envInt('BENCH_DRAIN_COUNT', 100000)));
   const fdLimit = currentFdLimit();
   let idleConns = envInt('BENCH_IDLE_CONNECTIONS', 10000);
   const only = (process.env.BENCH_ONLY ?? '')
@@ -45,7 +46,7 @@ async function main() {
     .map((s) => s.trim().toLowerCase())
     .filter(Boolean);
   const scenarios = SCENARIOS.filter((s) => only.length === 0 || only.includes(s.id));
-  if (scenarios.length === 0) throw new Error(`BENCH_ONLY=${process.env.BENCH_ONLY} selects no scenario (a,b,c,d)`);
+  if (scenarios.length === 0) throw new Error(`BENCH_ONLY=${process.env.BENCH_ONLY} selects no scenario (a,b,c,d,e,f)`);
 
   const headerNotes = [];
   if (idleConns + 500 > fdLimit) {
@@ -63,7 +64,7 @@ async function main() {
   console.log(
     `generator: one Node process (this one), raw sockets + mqtt-packet; each broker in its own process; all on 127.0.0.1`,
   );
-  console.log(`timing: warm-up ${warmupMs} ms, measure ${durationMs} ms per throughput scenario`);
+  console.log(`timing: warm-up ${warmupMs} ms, measure ${durationMs} ms per throughput scenario; drain scenario (f): ${drainCount} messages`);
   for (const n of headerNotes) console.log(`note: ${n}`);
 
   // ---- which brokers ----
@@ -71,7 +72,7 @@ async function main() {
   const results = {
     startedAt: started.toISOString(),
     machine: { cores, cpu: os.cpus()[0]?.model?.trim(), memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, fdLimit },
-    settings: { durationMs, warmupMs, idleConnections: idleConns, payloadBytes: 64, mqtt: '3.1.1' },
+    settings: { durationMs, warmupMs, idleConnections: idleConns, drainCount, payloadBytes: 64, mqtt: '3.1.1' },
     brokers: {},
     scenarios: {},
   };
@@ -85,6 +86,9 @@ async function main() {
     }
     brokers.push(b);
   }
+  console.log(
+    `brokers: ${brokers.map((b) => `${b.name}${b.version ? ` ${b.version}` : ''}`).join(', ') || 'none'}`,
+  );
   console.log('');
 
   // ---- run: for each scenario, each broker in a fresh process ----
@@ -95,6 +99,32 @@ async function main() {
       results.scenarios[sc.id].byBroker[b.name] = rec;
       if (results.brokers[b.name].skipped) {
         rec.skipped = results.brokers[b.name].skipped;
+        continue;
+      }
+      if (sc.brokers && !sc.brokers.includes(b.name)) {
+        rec.notApplicable = `no durable configuration of ${b.name} in the bench`;
+        continue;
+      }
+      if (sc.ownsBroker) {
+        // The scenario starts/stops (and restarts) its brokers itself.
+        process.stdout.write(`(${sc.id}) ${sc.title} — ${b.name} ... `);
+        const t0 = Date.now();
+        const ctx = { started: [] };
+        try {
+          globalThis.gc?.();
+          const opts = { durationMs, warmupMs, drainCount };
+          const r = await withTimeout(sc.run(b, opts, ctx), sc.timeoutMs(opts), `scenario ${sc.id} timed out`);
+          Object.assign(rec, r);
+          rec.ok = true;
+        } catch (e) {
+          rec.ok = false;
+          rec.error = e.message;
+        }
+        // Whatever happened, no broker of this scenario outlives it.
+        for (const bp of ctx.started) if (!bp.exitInfo) await bp.stop(2000);
+        rec.seconds = Math.round((Date.now() - t0) / 100) / 10;
+        console.log(summarize(sc.id, rec));
+        await sleep(200);
         continue;
       }
       process.stdout.write(`(${sc.id}) ${sc.title} — ${b.name} ... `);
@@ -144,6 +174,7 @@ async function main() {
   // ---- report ----
   console.log('');
   printTable(results, brokers.map((b) => b.name));
+  printTargets(results);
   printProblems(results);
   const outPath = process.env.BENCH_OUT || path.join(os.tmpdir(), `ops-broker-bench-${started.toISOString().replace(/[:.]/g, '-')}.json`);
   results.finishedAt = new Date().toISOString();
@@ -181,6 +212,12 @@ function summarize(id, rec) {
       return `${fmtNum(m.deliveriesPerSec)} deliveries/s (per sub ${fmtNum(m.minSubscriberPerSec)}..${fmtNum(m.maxSubscriberPerSec)})${cpu}${errs}`;
     case 'd':
       return `RSS ${m.rssBeforeMB} -> ${m.rssAfterMB} MB, ${m.kbPerConnection} KB/conn, ${fmtNum(m.connectPerSec)} conn/s${errs}`;
+    case 'e': {
+      const dis = m.disabledMsgPerSec !== undefined ? `; encryption Disabled ${fmtNum(m.disabledMsgPerSec)} msg/s, p50 ${fmtNum(m.disabledP50Ms)} ms, p99 ${fmtNum(m.disabledP99Ms)} ms -> encryption cost ${fmtNum(m.encryptionCostPct)}%` : '';
+      return `${fmtNum(m.msgPerSec)} msg/s, p50 ${fmtNum(m.p50Ms)} ms, p99 ${fmtNum(m.p99Ms)} ms${cpu}${dis}${errs}`;
+    }
+    case 'f':
+      return `queued ${fmtNum(m.count)} at ${fmtNum(m.queueMsgPerSec)} msg/s, store ${fmtNum(m.storeMBQueued)} MB, stop ${fmtNum(m.gracefulStopMs)} ms, restart to ready ${fmtNum(m.restartReadyMs)} ms, drain ${m.drainSecs ?? '-'} s (${fmtNum(m.drainMsgPerSec)} msg/s)${cpu}${errs}`;
     default:
       return 'done';
   }
@@ -199,14 +236,68 @@ const ROWS = [
   { sc: 'd', label: '(d) idle RSS after MB', get: (m) => m.rssAfterMB, better: 'lower' },
   { sc: 'd', label: '(d) KB per idle conn', get: (m) => m.kbPerConnection, better: 'lower' },
   { sc: 'd', label: '(d) connects/s', get: (m) => m.connectPerSec, better: 'higher' },
+  { sc: 'e', label: '(e) persisted QoS1 msg/s', get: (m) => m.msgPerSec, better: 'higher' },
+  { sc: 'e', label: '(e) persisted p50 ms', get: (m) => m.p50Ms, better: 'lower' },
+  { sc: 'e', label: '(e) persisted p99 ms', get: (m) => m.p99Ms, better: 'lower' },
+  { sc: 'e', label: '(e) persisted ÷ own (b) %', get: (m, rec, results, b) => ownQos1Pct(results, b), better: 'higher' },
+  { sc: 'e', label: '(e) enc Disabled msg/s', get: (m) => m.disabledMsgPerSec, better: 'higher' },
+  { sc: 'e', label: '(e) enc Disabled p50 ms', get: (m) => m.disabledP50Ms, better: 'lower' },
+  { sc: 'e', label: '(e) enc Disabled p99 ms', get: (m) => m.disabledP99Ms, better: 'lower' },
+  { sc: 'e', label: '(e) encryption cost %', get: (m) => m.encryptionCostPct, better: 'lower' },
+  { sc: 'e', label: '(e) broker CPU µs/msg', get: (m) => m.brokerCpuUsPerMsg, better: 'lower' },
+  { sc: 'e', label: '(e) enc Disabled CPU µs/msg', get: (m) => m.disabledBrokerCpuUsPerMsg, better: 'lower' },
+  { sc: 'e', label: '(e) store on disk at end MB', get: (m) => m.storeMBAtEnd, better: 'lower' },
+  { sc: 'f', label: '(f) queue for offline msg/s', get: (m) => m.queueMsgPerSec, better: 'higher' },
+  { sc: 'f', label: '(f) store on disk queued MB', get: (m) => m.storeMBQueued, better: 'lower' },
+  { sc: 'f', label: '(f) graceful stop ms', get: (m) => m.gracefulStopMs, better: 'lower' },
+  { sc: 'f', label: '(f) restart to ready ms', get: (m) => m.restartReadyMs, better: 'lower' },
+  { sc: 'f', label: '(f) drain CONNECT->last s', get: (m) => m.drainSecs, better: 'lower' },
+  { sc: 'f', label: '(f) drain msg/s', get: (m) => m.drainMsgPerSec, better: 'higher' },
+  { sc: 'f', label: '(f) store after drain MB', get: (m) => m.storeMBAfterDrain, better: 'lower' },
 ];
+
+/** Persisted QoS 1 (e) as a percentage of the same broker's in-memory QoS 1 (b) of this run. */
+function ownQos1Pct(results, broker) {
+  const e = results.scenarios.e?.byBroker?.[broker];
+  const b = results.scenarios.b?.byBroker?.[broker];
+  if (!e?.ok || !b?.ok || !b.metrics?.msgPerSec) return null;
+  return Math.round((e.metrics.msgPerSec / b.metrics.msgPerSec) * 1000) / 10;
+}
+
+/** The targets of issue 4 (durable persistence), for ours. */
+function printTargets(results) {
+  const e = results.scenarios.e?.byBroker?.ours;
+  const f = results.scenarios.f?.byBroker?.ours;
+  if (!e && !f) return;
+  const lines = [];
+  const verdict = (ok) => (ok === null ? 'n/a' : ok ? 'met' : 'MISSED');
+  if (e) {
+    const b = results.scenarios.b?.byBroker?.ours;
+    const p = ownQos1Pct(results, 'ours');
+    if (p === null)
+      lines.push(`persisted QoS 1 >= 50% of in-memory QoS 1: n/a (${!b ? 'scenario b not in this run (BENCH_ONLY)' : 'a run failed'})`);
+    else lines.push(`persisted QoS 1 >= 50% of in-memory QoS 1: ${fmtNum(e.metrics.msgPerSec)} / ${fmtNum(b.metrics.msgPerSec)} msg/s = ${p}%  -> ${verdict(p >= 50)}`);
+    const c = e.ok ? e.metrics.encryptionCostPct : undefined;
+    if (c === undefined || c === null) lines.push('encryption cost < 15% vs Disabled: n/a (a run failed)');
+    else lines.push(`encryption cost < 15% vs Disabled: ${fmtNum(e.metrics.msgPerSec)} vs ${fmtNum(e.metrics.disabledMsgPerSec)} msg/s = ${c}%  -> ${verdict(c < 15)}`);
+  }
+  if (f) {
+    const d = f.ok ? f.metrics.drainSecs : null;
+    if (d === null || d === undefined) lines.push(`drain of ${results.settings.drainCount} after restart < 5 s: n/a (${f.error ?? 'not all messages arrived'})`);
+    else lines.push(`drain of ${fmtNum(f.metrics.count)} after restart < 5 s: ${d} s  -> ${verdict(d < 5)}${f.metrics.count !== 100000 ? ' (BENCH_DRAIN_COUNT is not 100,000)' : ''}`);
+  }
+  console.log('\nTargets (issue 4, ours):');
+  for (const l of lines) console.log('  ' + l);
+}
 
 function cell(results, sc, broker, get) {
   const rec = results.scenarios[sc]?.byBroker?.[broker];
   if (!rec) return { text: 'n/a', v: null };
   if (rec.skipped) return { text: 'skipped', v: null };
+  if (rec.notApplicable) return { text: 'n/a', v: null };
   if (!rec.ok) return { text: 'ERROR', v: null };
-  const v = get(rec.metrics, rec);
+  const v = get(rec.metrics, rec, results, broker);
+  if (v === null || v === undefined) return { text: '-', v: null };
   return { text: fmtNum(v) + (rec.errors?.length ? '*' : ''), v: typeof v === 'number' ? v : null };
 }
 
@@ -230,14 +321,19 @@ function printTable(results, brokerNames) {
   const cpuLines = [];
   for (const [id, sc] of Object.entries(results.scenarios)) {
     for (const [b, rec] of Object.entries(sc.byBroker)) {
-      if (rec.ok && rec.cpu) {
-        const c = rec.cpu;
+      const runs = rec.variants
+        ? Object.entries(rec.variants).map(([vid, v]) => [`${b}:${vid}`, v])
+        : [[b, rec]];
+      for (const [who, run] of runs) {
+      if (run.ok && run.cpu) {
+        const c = run.cpu;
         const flags = [];
         if (c.generatorPct >= 90) flags.push('generator-bound');
         if (c.otherPct !== null && c.otherPct >= 25) flags.push('other load on the machine: noisy');
         cpuLines.push(
-          `(${id}) ${b.padEnd(9)} broker ${String(c.brokerPct).padStart(5)}%  generator ${String(c.generatorPct).padStart(5)}%  other ${String(c.otherPct ?? '?').padStart(5)}%${flags.length ? '  <- ' + flags.join(', ') : ''}`,
+          `(${id}) ${who.padEnd(20)} broker ${String(c.brokerPct).padStart(5)}%  generator ${String(c.generatorPct).padStart(5)}%  other ${String(c.otherPct ?? '?').padStart(5)}%${flags.length ? '  <- ' + flags.join(', ') : ''}${id === 'f' ? '  (during the drain)' : ''}`,
         );
+      }
       }
     }
   }
@@ -253,7 +349,7 @@ function printProblems(results) {
   const lines = [];
   for (const [id, sc] of Object.entries(results.scenarios)) {
     for (const [b, rec] of Object.entries(sc.byBroker)) {
-      if (rec.skipped) continue;
+      if (rec.skipped || rec.notApplicable) continue;
       const items = [];
       if (!rec.ok) items.push(`FAILED: ${rec.error}`);
       for (const e of rec.errors ?? []) items.push(e);

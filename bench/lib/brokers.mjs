@@ -48,7 +48,7 @@ async function waitForTcp(port, timeoutMs, isDead) {
       s.once('error', () => resolve(false));
     });
     if (ok) return;
-    await sleep(50);
+    await sleep(20);
   }
   throw new Error(`nothing listening on 127.0.0.1:${port} after ${timeoutMs} ms`);
 }
@@ -66,6 +66,7 @@ class BrokerProcess {
     this.stderrTail = '';
     this.stdoutTail = '';
     this.exitInfo = null;
+    this.readyInfo = null;
     this.stopping = false;
     this._nextId = 1;
     this._pending = new Map();
@@ -102,6 +103,7 @@ class BrokerProcess {
       } catch {}
       if (msg && typeof msg === 'object' && typeof msg.port === 'number' && this.port === null) {
         this.port = msg.port;
+        this.readyInfo = msg;
         for (const w of this._portWaiters) w.resolve(msg.port);
         this._portWaiters = [];
       } else if (msg && typeof msg === 'object' && typeof msg.id === 'number' && this._pending.has(msg.id)) {
@@ -163,8 +165,10 @@ class BrokerProcess {
   }
 }
 
-function startNodeScript(name, script) {
-  const child = spawnTracked(process.execPath, ['--expose-gc', script], { cwd: repoDir });
+function startNodeScript(name, script, env = {}) {
+  // BENCH_NODE_ARGS: extra node flags for the Node broker processes (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
+  const extraArgs = (process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  const child = spawnTracked(process.execPath, ['--expose-gc', ...extraArgs, script], { cwd: repoDir, env: { ...process.env, ...env } });
   return new BrokerProcess(name, child);
 }
 
@@ -191,10 +195,19 @@ export const BROKERS = [
     available() {
       const dist = path.join(repoDir, 'dist', 'index.js');
       if (!fs.existsSync(dist)) return `dist/index.js not found (run \`npm run build\`)`;
+      // dist/ is what runs: say when it was built (a stale build measures old code).
+      this.version = `(dist/ built ${fs.statSync(dist).mtime.toISOString()})`;
       return null;
     },
-    async start() {
-      const bp = startNodeScript('ours', path.join(benchDir, 'servers', 'ops-broker.mjs'));
+    /**
+     * startOpts.storeDir: run on a LevelBrokerStore in that directory (durable, group commit, fsync);
+     * startOpts.encryptionKey: 32-byte Buffer, AES-256-GCM on (absent: encryption Disabled).
+     */
+    async start(startOpts = {}) {
+      const env = {};
+      if (startOpts.storeDir) env.BENCH_OURS_STORE = startOpts.storeDir;
+      if (startOpts.encryptionKey) env.BENCH_OURS_STORE_KEY = startOpts.encryptionKey.toString('hex');
+      const bp = startNodeScript('ours', path.join(benchDir, 'servers', 'ops-broker.mjs'), env);
       return awaitReady(bp, bp.waitPort(15000));
     },
   },
@@ -231,7 +244,11 @@ export const BROKERS = [
       }
       return null;
     },
-    async start() {
+    /**
+     * startOpts.persistDir: `persistence true` with `persistence_location` there (mosquitto.db is
+     * written at autosave_interval, default 1800 s, and on shutdown; no per-message fsync).
+     */
+    async start(startOpts = {}) {
       const port = await freePort();
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ops-bench-mosquitto-'));
       trackTemp(dir);
@@ -241,7 +258,7 @@ export const BROKERS = [
         [
           `listener ${port} 127.0.0.1`,
           'allow_anonymous true',
-          'persistence false',
+          ...(startOpts.persistDir ? ['persistence true', `persistence_location ${startOpts.persistDir}/`] : ['persistence false']),
           // Match ops-broker's defaults: 100 in flight per MQTT 3.1.1 client,
           // no count limit on the queue behind it (mosquitto's default of 1000
           // would drop QoS 1 messages in the fan-in scenario).
@@ -256,6 +273,8 @@ export const BROKERS = [
       );
       fs.chmodSync(dir, 0o755);
       fs.chmodSync(conf, 0o644);
+      // Started as root, mosquitto drops to its own user: it must be able to write the db there.
+      if (startOpts.persistDir) fs.chmodSync(startOpts.persistDir, 0o777);
       const child = spawnTracked(this.bin, ['-c', conf], { cwd: dir });
       const bp = new BrokerProcess('mosquitto', child);
       bp.confDir = dir;

@@ -5,6 +5,7 @@
 // additionally fed through mqtt-packet's full parser to validate what the
 // broker sends (topic, payload size, well-formedness).
 import net from 'node:net';
+import { performance } from 'node:perf_hooks';
 import mqttPacket from 'mqtt-packet';
 
 const { generate, parser: createParser } = mqttPacket;
@@ -52,6 +53,10 @@ export class RawClient {
     this.port = o.port;
     this.clientId = o.clientId;
     this.keepalive = o.keepalive ?? 0;
+    // false: MQTT 3.1.1 persistent session (cleanSession=0).
+    this.clean = o.clean ?? true;
+    this.sessionPresent = null;
+    this.connectSentAt = null; // performance.now() when CONNECT was written
     this.validate = o.validate ?? null;
     this.sock = null;
     this.pending = null;
@@ -105,6 +110,7 @@ export class RawClient {
       this._expect(T_CONNACK, timeoutMs).then(
         ({ buf, start }) => {
           const rc = buf[start + 1];
+          this.sessionPresent = (buf[start] & 1) === 1;
           if (rc !== 0) return fail(new Error(`${this.clientId}: CONNACK return code ${rc}`));
           if (settled) return;
           settled = true;
@@ -114,8 +120,9 @@ export class RawClient {
         },
         (e) => fail(e),
       );
+      this.connectSentAt = performance.now();
       sock.write(
-        generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: this.clientId, keepalive: this.keepalive }),
+        generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: this.clean, clientId: this.clientId, keepalive: this.keepalive }),
       );
     });
   }

@@ -1,8 +1,12 @@
 // The benchmark scenarios. Each takes a running broker (BrokerProcess) and
 // options, and returns { metrics, notes, errors, cpu }.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { RawClient, connectMany, publishTemplate, writePuback } from './client.mjs';
-import { readCpuSeconds, readMachineBusySeconds, readRss, sleep } from './proc.mjs';
+import { readCpuSeconds, readMachineBusySeconds, readRss, sleep, trackTemp } from './proc.mjs';
 
 const PAYLOAD_SIZE = 64;
 
@@ -185,15 +189,19 @@ export async function fanInQos1(bp, opts) {
   const nPub = opts.publishers ?? 10;
   const window = opts.window ?? 100;
   const refillBatch = opts.refillBatch ?? 10;
+  // opts.tag names topics and client ids (scenario e reuses this load with tag 'e');
+  // opts.persistentSubscriber: the subscriber connects with cleanSession=false.
+  const tag = opts.tag ?? 'b';
   const errors = [];
   const notes = [];
   const clients = [];
   try {
     const sub = new RawClient({
       port: bp.port,
-      clientId: 'bench-b-sub',
+      clientId: `bench-${tag}-sub`,
+      clean: !opts.persistentSubscriber,
       validate: (p) => {
-        if (!p.topic.startsWith('bench/b/')) return `topic ${p.topic}`;
+        if (!p.topic.startsWith(`bench/${tag}/`)) return `topic ${p.topic}`;
         if (p.payload.length !== PAYLOAD_SIZE) return `payload length ${p.payload.length}`;
         if (p.qos !== 1) return `delivered with qos ${p.qos}, expected 1`;
         return null;
@@ -201,7 +209,7 @@ export async function fanInQos1(bp, opts) {
     });
     clients.push(sub);
     await raceExit(bp, sub.connect());
-    await raceExit(bp, sub.subscribe('bench/b/+', 1));
+    await raceExit(bp, sub.subscribe(`bench/${tag}/+`, 1));
 
     // Subscriber: PUBACK every QoS 1 message (batched per read), record latency and per-publisher order.
     let received = 0;
@@ -275,13 +283,13 @@ export async function fanInQos1(bp, opts) {
 
     const pubs = await raceExit(
       bp,
-      connectMany(nPub, (i) => new RawClient({ port: bp.port, clientId: `bench-b-pub-${i}` })),
+      connectMany(nPub, (i) => new RawClient({ port: bp.port, clientId: `bench-${tag}-pub-${i}` })),
     );
     clients.push(...pubs);
     let running = true;
     const states = pubs.map((c, idx) => {
       const payload = Buffer.alloc(PAYLOAD_SIZE, 0x62);
-      const tpl = publishTemplate(`bench/b/p${idx}`, payload, 1);
+      const tpl = publishTemplate(`bench/${tag}/p${idx}`, payload, 1);
       const st = { sent: 0, acked: 0, outstanding: 0, toSend: 0, pid: 0, badAcks: 0 };
       const inflight = new Uint8Array(65536);
       const send = (n) => {
@@ -501,9 +509,393 @@ export async function idleConnections(bp, opts) {
   }
 }
 
+// ---------------------------------------------------------------------------
+// Durable persistence (e, f). These scenarios start and stop their brokers
+// themselves (`ownsBroker`): (e) runs ours twice (encryption on and Disabled),
+// (f) restarts the broker on the same store directory.
+
+const MOSQUITTO_PERSISTENCE_NOTE =
+  "mosquitto's persistence is a periodic snapshot (mosquitto.db written every autosave_interval, default 1800 s, and at shutdown), not a per-message fsync: its PUBACK does not mean the message is on disk";
+
+function mkTemp(prefix) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  trackTemp(dir);
+  return dir;
+}
+
+function rmTemp(dir) {
+  try {
+    fs.rmSync(dir, { recursive: true, force: true });
+  } catch {}
+}
+
+/** Bytes of all files under dir (apparent size). */
+function dirBytes(dir) {
+  let total = 0;
+  let entries;
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return null;
+  }
+  for (const e of entries) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) total += dirBytes(p) ?? 0;
+    else {
+      try {
+        total += fs.statSync(p).size;
+      } catch {}
+    }
+  }
+  return total;
+}
+
+const mb = (bytes) => (bytes === null || bytes === undefined ? null : Math.round((bytes / 1048576) * 100) / 100);
+
+/** Start options of a broker definition for a durable run in dir. */
+function durableStartOpts(broker, dir, encryptionKey) {
+  if (broker.name === 'ours') return { storeDir: dir, ...(encryptionKey ? { encryptionKey } : {}) };
+  if (broker.name === 'mosquitto') return { persistDir: dir };
+  throw new Error(`${broker.name}: no durable configuration in the bench`);
+}
+
+/** Graceful stop (SIGTERM, SIGKILL after 5 s) with the same checks as bench/run.mjs. */
+async function stopChecked(bp, errors, label) {
+  const stop = await bp.stop(5000);
+  if (stop.forced) errors.push(`${label}: broker did not exit within 5 s of SIGTERM (killed)`);
+  else if (stop.alreadyExited) errors.push(`${label}: broker process died on its own (exit code ${stop.exitInfo.code}, signal ${stop.exitInfo.signal})`);
+  else if (stop.exitInfo && stop.exitInfo.code !== 0 && stop.exitInfo.signal !== 'SIGTERM') errors.push(`${label}: broker exited with code ${stop.exitInfo.code} after SIGTERM`);
+  return stop;
+}
+
+function stderrOf(bp) {
+  const t = bp.stderrTail.trim();
+  return t ? t.slice(-4000) : undefined;
+}
+
+/**
+ * (e) the (b) load with a persistent-session subscriber on a durable broker. Ours: LevelBrokerStore
+ * with encryption on (random key), then again with encryption Disabled. mosquitto: persistence true.
+ */
+export async function persistedQos1(broker, opts, ctx) {
+  const variants =
+    broker.name === 'ours'
+      ? [
+          { id: 'encrypted', label: 'AES-256-GCM', encryptionKey: crypto.randomBytes(32) },
+          { id: 'disabled', label: 'encryption Disabled' },
+        ]
+      : [{ id: 'persistence', label: 'persistence true' }];
+  const out = { metrics: {}, variants: {}, notes: [], errors: [] };
+  for (const v of variants) {
+    const dir = mkTemp(`ops-bench-e-${broker.name}-${v.id}-`);
+    const vr = { label: v.label, errors: [], notes: [] };
+    let bp = null;
+    try {
+      bp = await broker.start(durableStartOpts(broker, dir, v.encryptionKey));
+      ctx.started.push(bp);
+      const r = await fanInQos1(bp, { ...opts, tag: 'e', persistentSubscriber: true });
+      Object.assign(vr, r);
+      vr.ok = true;
+      if (bp.supportsControl && !bp.exitInfo) vr.brokerStats = await bp.control('stats').catch((e) => ({ error: e.message }));
+    } catch (e) {
+      vr.ok = false;
+      vr.error = e.message;
+    } finally {
+      if (bp) {
+        vr.stop = await stopChecked(bp, vr.errors, v.label);
+        vr.brokerStderr = stderrOf(bp);
+      }
+      vr.storeBytesAtEnd = dirBytes(dir);
+      rmTemp(dir);
+    }
+    out.variants[v.id] = vr;
+    for (const e of vr.errors ?? []) out.errors.push(`[${v.label}] ${e}`);
+    for (const n of vr.notes ?? []) out.notes.push(`[${v.label}] ${n}`);
+    if (!vr.ok) out.errors.push(`[${v.label}] FAILED: ${vr.error}`);
+    if (vr.brokerStderr) out.notes.push(`[${v.label}] broker stderr (tail): ${vr.brokerStderr.split('\n').slice(-5).join(' | ')}`);
+    await sleep(200);
+  }
+  const main = out.variants[variants[0].id];
+  if (!main.ok) throw new Error(`${variants[0].label}: ${main.error}`);
+  Object.assign(out.metrics, main.metrics, { storeMBAtEnd: mb(main.storeBytesAtEnd) });
+  out.cpu = main.cpu;
+  out.rssAtWindowEndMB = main.rssAtWindowEndMB;
+  out.brokerStatsAtWindowEnd = main.brokerStatsAtWindowEnd;
+  out.brokerStats = main.brokerStats;
+  // Broker CPU (all its threads) per message received: less sensitive to other load on the machine than msg/s.
+  const cpuUs = (r) => (r?.ok && r.cpu?.brokerPct && r.metrics.msgPerSec ? Math.round(((r.cpu.brokerPct / 100) * 1e6) / r.metrics.msgPerSec) : null);
+  out.metrics.brokerCpuUsPerMsg = cpuUs(main);
+  const dis = out.variants.disabled;
+  if (dis?.ok) out.metrics.disabledBrokerCpuUsPerMsg = cpuUs(dis);
+  if (dis?.ok) {
+    out.metrics.disabledMsgPerSec = dis.metrics.msgPerSec;
+    out.metrics.disabledP50Ms = dis.metrics.p50Ms;
+    out.metrics.disabledP99Ms = dis.metrics.p99Ms;
+    out.metrics.encryptionCostPct = dis.metrics.msgPerSec > 0 ? Math.round((1 - main.metrics.msgPerSec / dis.metrics.msgPerSec) * 1000) / 10 : null;
+  }
+  const commit = main.brokerStats?.store?.commit;
+  if (commit?.batches) out.notes.push(`group commit (AES-256-GCM run): ${commit.writes} writes in ${commit.batches} fsynced batches (${(commit.writes / commit.batches).toFixed(1)} per batch, largest ${commit.largestBatch})`);
+  if (broker.name === 'mosquitto') out.notes.push(MOSQUITTO_PERSISTENCE_NOTE);
+  return out;
+}
+
+/** Connects nPub publishers and sends `count` QoS 1 messages over them (window each), resolves when all are PUBACKed. */
+async function publishQos1Count(bp, count, { nPub = 10, window = 100, tag = 'f', refillBatch = 10, stallMs = 15000 } = {}) {
+  const pubs = await raceExit(bp, connectMany(nPub, (i) => new RawClient({ port: bp.port, clientId: `bench-${tag}-pub-${i}` })));
+  const payload = Buffer.alloc(PAYLOAD_SIZE, 0x66);
+  let ackedAll = 0;
+  let badAcks = 0;
+  let resolveDone;
+  const done = new Promise((r) => (resolveDone = r));
+  const t0 = performance.now();
+  pubs.forEach((c, idx) => {
+    const total = Math.floor(count / nPub) + (idx < count % nPub ? 1 : 0);
+    const tpl = publishTemplate(`bench/${tag}/p${idx}`, payload, 1);
+    const inflight = new Uint8Array(65536);
+    const st = { sent: 0, toSend: 0, outstanding: 0, pid: 0 };
+    const send = (n) => {
+      n = Math.min(n, total - st.sent);
+      if (n <= 0 || c.sock.destroyed) return;
+      const L = tpl.length;
+      const out = Buffer.allocUnsafe(n * L);
+      const now = performance.now();
+      for (let k = 0; k < n; k++) {
+        const o = k * L;
+        tpl.bytes.copy(out, o);
+        st.pid = st.pid === 65535 ? 1 : st.pid + 1;
+        inflight[st.pid] = 1;
+        out[o + tpl.pidOffset] = st.pid >> 8;
+        out[o + tpl.pidOffset + 1] = st.pid & 0xff;
+        const po = o + tpl.payloadOffset;
+        out.writeDoubleLE(now, po);
+        out.writeUInt32LE(st.sent, po + 8);
+        out[po + 12] = idx;
+        st.sent++;
+      }
+      st.outstanding += n;
+      c.sock.write(out);
+    };
+    c.onPuback = (buf, s) => {
+      const pid = (buf[s] << 8) | buf[s + 1];
+      if (inflight[pid] !== 1) {
+        badAcks++;
+        return;
+      }
+      inflight[pid] = 0;
+      st.outstanding--;
+      st.toSend++;
+      if (++ackedAll === count) resolveDone();
+    };
+    c.onChunkEnd = () => {
+      if (st.toSend >= refillBatch || st.outstanding <= window / 2) {
+        const n = st.toSend;
+        st.toSend = 0;
+        send(n);
+      }
+    };
+    send(window);
+  });
+  // Wait for all PUBACKs; give up when nothing moves for stallMs.
+  let last = -1;
+  let lastChange = Date.now();
+  while (ackedAll < count) {
+    const r = await raceExit(bp, Promise.race([done, sleep(100)]));
+    void r;
+    if (ackedAll !== last) {
+      last = ackedAll;
+      lastChange = Date.now();
+    } else if (Date.now() - lastChange > stallMs) break;
+  }
+  const secs = (performance.now() - t0) / 1000;
+  const errors = [];
+  if (ackedAll < count) errors.push(`publishers: only ${ackedAll} of ${count} QoS 1 PUBLISHes PUBACKed (no progress for ${stallMs / 1000} s)`);
+  if (badAcks) errors.push(`${badAcks} PUBACKs for packet ids not in flight`);
+  collectClientErrors(pubs, errors, 'publisher');
+  await closeAll(pubs);
+  return { acked: ackedAll, secs, errors };
+}
+
+/**
+ * (f) queue `drainCount` QoS 1 messages for an offline persistent session, stop the broker
+ * (SIGTERM), start a new process on the same store, reconnect and time CONNECT -> last message.
+ */
+export async function drainAfterRestart(broker, opts, ctx) {
+  const count = opts.drainCount ?? 100000;
+  const nPub = 10;
+  const errors = [];
+  const notes = [];
+  const metrics = { count };
+  const dir = mkTemp(`ops-bench-f-${broker.name}-`);
+  const startOpts = durableStartOpts(broker, dir, broker.name === 'ours' ? crypto.randomBytes(32) : undefined);
+  const subId = 'bench-f-sub';
+  const validate = (p) => {
+    if (!p.topic.startsWith('bench/f/')) return `topic ${p.topic}`;
+    if (p.payload.length !== PAYLOAD_SIZE) return `payload length ${p.payload.length}`;
+    if (p.qos !== 1) return `delivered with qos ${p.qos}, expected 1`;
+    return null;
+  };
+  let bp = null;
+  const out = { metrics, notes, errors };
+  try {
+    // ---- 1. first broker: create the persistent session, go offline, queue `count` messages ----
+    bp = await broker.start(startOpts);
+    ctx.started.push(bp);
+    const sub1 = new RawClient({ port: bp.port, clientId: subId, clean: false, validate });
+    await raceExit(bp, sub1.connect());
+    await raceExit(bp, sub1.subscribe('bench/f/+', 1));
+    await sub1.close(2000);
+    await raceExit(bp, sleep(100));
+    const q = await publishQos1Count(bp, count, { nPub, tag: 'f' });
+    errors.push(...q.errors);
+    metrics.queueMsgPerSec = Math.round(q.acked / q.secs);
+    metrics.queueSecs = Math.round(q.secs * 100) / 100;
+    if (bp.supportsControl) {
+      const st = await bp.control('stats').catch(() => null);
+      metrics.queuedBeforeStop = st?.messages?.queued ?? null;
+      out.statsBeforeStop = st;
+    }
+    const stop1 = await stopChecked(bp, errors, 'first broker');
+    metrics.gracefulStopMs = stop1.ms;
+    const err1 = stderrOf(bp);
+    if (err1) notes.push(`first broker stderr (tail): ${err1.split('\n').slice(-5).join(' | ')}`);
+    bp = null;
+    metrics.storeMBQueued = mb(dirBytes(dir));
+
+    // ---- 2. new broker process on the same directory ----
+    const tStart = performance.now();
+    bp = await broker.start(startOpts);
+    ctx.started.push(bp);
+    metrics.restartReadyMs = Math.round(performance.now() - tStart);
+    if (bp.readyInfo?.startup) out.startup = bp.readyInfo.startup;
+    if (bp.supportsControl) {
+      const st = await bp.control('stats').catch(() => null);
+      metrics.queuedAfterRestart = st?.messages?.queued ?? null;
+      if (metrics.queuedAfterRestart !== null && metrics.queuedAfterRestart !== q.acked)
+        notes.push(`after the restart the broker reports ${metrics.queuedAfterRestart} queued messages (${q.acked} were PUBACKed before the stop)`);
+    }
+
+    // ---- 3. reconnect the session and drain, PUBACKing every message ----
+    const sub = new RawClient({ port: bp.port, clientId: subId, clean: false, validate });
+    let received = 0;
+    let tFirst = null;
+    let tLast = null;
+    let gaps = 0;
+    let dupOrReorder = 0;
+    const expected = new Array(nPub).fill(0);
+    let ackBuf = Buffer.allocUnsafe(4 * 4096);
+    let ackN = 0;
+    let ackScheduled = false;
+    const flushAcks = () => {
+      ackScheduled = false;
+      if (ackN > 0 && !sub.sock.destroyed) sub.sock.write(Buffer.from(ackBuf.subarray(0, ackN * 4)));
+      ackN = 0;
+    };
+    sub.onPublish = (buf, h, s, e) => {
+      received++;
+      if (tFirst === null) tFirst = performance.now();
+      if (received === count) tLast = performance.now();
+      const tl = (buf[s] << 8) | buf[s + 1];
+      let p = s + 2 + tl;
+      if (((h >> 1) & 3) > 0) {
+        const pid = (buf[p] << 8) | buf[p + 1];
+        p += 2;
+        if ((ackN + 1) * 4 > ackBuf.length) {
+          const nb = Buffer.allocUnsafe(ackBuf.length * 2);
+          ackBuf.copy(nb, 0, 0, ackN * 4);
+          ackBuf = nb;
+        }
+        writePuback(ackBuf, ackN * 4, pid);
+        ackN++;
+      }
+      if (e - p < 13) return;
+      const seq = buf.readUInt32LE(p + 8);
+      const pub = buf[p + 12];
+      if (pub < nPub) {
+        if (seq === expected[pub]) expected[pub] = seq + 1;
+        else if (seq < expected[pub]) dupOrReorder++;
+        else {
+          gaps += seq - expected[pub];
+          expected[pub] = seq + 1;
+        }
+      }
+    };
+    sub.onChunkEnd = () => {
+      if (ackN > 0 && !ackScheduled) {
+        ackScheduled = true;
+        setImmediate(flushAcks);
+      }
+    };
+    const cpu0 = readCpuSeconds(bp.pid);
+    const g0 = process.cpuUsage();
+    await raceExit(bp, sub.connect());
+    const tConnect = sub.connectSentAt;
+    if (!sub.sessionPresent) errors.push('CONNACK after the restart has session present = 0: the persistent session was not restored');
+    let last = -1;
+    let lastChange = Date.now();
+    while (received < count) {
+      await raceExit(bp, sleep(20));
+      if (received !== last) {
+        last = received;
+        lastChange = Date.now();
+      } else if (Date.now() - lastChange > 5000) break;
+    }
+    const tEnd = tLast ?? performance.now();
+    const cpu1 = readCpuSeconds(bp.pid);
+    const g = process.cpuUsage(g0);
+    const secs = (tEnd - tConnect) / 1000;
+    // A short wait for anything beyond `count` (duplicates).
+    await raceExit(bp, sleep(300));
+    flushAcks();
+    await raceExit(bp, sleep(200));
+    metrics.receivedAfterRestart = received;
+    metrics.drainSecs = tLast !== null ? Math.round(secs * 1000) / 1000 : null;
+    metrics.drainMsgPerSec = tLast !== null ? Math.round(count / secs) : null;
+    metrics.firstMessageMs = tFirst !== null ? Math.round((tFirst - tConnect) * 10) / 10 : null;
+    out.cpu = {
+      brokerPct: cpu0 !== null && cpu1 !== null ? pct((cpu1 - cpu0) / secs) : null,
+      generatorPct: pct((g.user + g.system) / 1e6 / secs),
+      otherPct: null,
+    };
+    if (tLast === null) errors.push(`subscriber: received ${received} of ${count} queued messages after the restart (no progress for 5 s)`);
+    else if (received > count) notes.push(`${received - count} messages beyond the ${count} queued (duplicates)`);
+    if (gaps > 0) errors.push(`subscriber: ${gaps} messages missing in per-publisher sequence`);
+    if (dupOrReorder > 0) notes.push(`${dupOrReorder} duplicate or out-of-order deliveries`);
+    collectClientErrors([sub], errors, 'subscriber');
+    if (bp.supportsControl) out.brokerStats = await bp.control('stats').catch(() => null);
+    await sub.close(2000);
+    const stop2 = await stopChecked(bp, errors, 'restarted broker');
+    out.stop = stop2;
+    const err2 = stderrOf(bp);
+    if (err2) notes.push(`restarted broker stderr (tail): ${err2.split('\n').slice(-5).join(' | ')}`);
+    bp = null;
+    metrics.storeMBAfterDrain = mb(dirBytes(dir));
+    if (broker.name === 'mosquitto') notes.push(MOSQUITTO_PERSISTENCE_NOTE);
+    return out;
+  } finally {
+    if (bp) await bp.stop(2000);
+    rmTemp(dir);
+  }
+}
+
 export const SCENARIOS = [
   { id: 'a', title: 'fan-in 10->1, QoS 0, 64 B', run: fanInQos0 },
   { id: 'b', title: 'fan-in 10->1, QoS 1, 64 B, window 100', run: fanInQos1 },
   { id: 'c', title: 'fan-out 1->100, QoS 0, 64 B', run: fanOutQos0 },
   { id: 'd', title: '10k idle connections', run: idleConnections },
+  {
+    id: 'e',
+    title: 'persisted QoS 1: (b) with a persistent-session subscriber on a durable store',
+    run: persistedQos1,
+    ownsBroker: true,
+    brokers: ['ours', 'mosquitto'],
+    timeoutMs: (o) => 3 * (o.warmupMs + o.durationMs + 40000),
+  },
+  {
+    id: 'f',
+    title: 'drain after restart: queued QoS 1 messages for an offline persistent session',
+    run: drainAfterRestart,
+    ownsBroker: true,
+    brokers: ['ours', 'mosquitto'],
+    timeoutMs: () => 240000,
+  },
 ];
