@@ -127,6 +127,8 @@ export interface StatsResult {
     readonly disconnectedSessions: number;
     readonly totalConnections: number;
     readonly rejectedConnections: number;
+    /** Publishers paused by flow control (absent from older brokers). */
+    readonly throttledPublishers?: number;
   };
   readonly subscriptions: number;
   readonly retained: number;
@@ -143,4 +145,14 @@ export interface StatsResult {
   /** Bytes used by the instance's data folder. */
   readonly disk: { readonly usedBytes: number };
   readonly persistPolicyVersion: number;
+  /** Deployment-time persistence: store on disk, AES-256-GCM encryption, `persistence.maxSize` in bytes (null without persistence). */
+  readonly persistence: {
+    readonly enabled: boolean;
+    readonly encryption: 'Enabled' | 'Disabled';
+    readonly maxSizeBytes: number | null;
+  };
+  /** The store's size against `persistence.maxSize` (`full`: messages that need it get 0x97); null for the memory store. */
+  readonly store: { readonly usedBytes: number; readonly limitBytes: number | null; readonly full: boolean; readonly refusedWrites: number } | null;
+  /** The disk-backed message buffer's use; null when not configured. */
+  readonly diskBuffer: { readonly usedBytes: number; readonly maxBytes: number } | null;
 }

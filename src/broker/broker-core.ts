@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
 import { ReasonCode } from '../protocol/reason-codes.js';
+import { OpsError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import type { BrokerStore } from '../storage/broker-store.js';
 import type { SpillBuffer } from '../storage/spill-buffer.js';
@@ -17,6 +18,9 @@ import type { SessionContext } from './session.js';
 import { SessionRegistry } from './session-registry.js';
 import type { BrokerStats } from './stats.js';
 import { TopicTree } from './topic-tree.js';
+
+/** At most one 'store is full' warning per this interval. */
+const QUOTA_WARNING_INTERVAL_MS = 10_000;
 
 /** How often connect timeouts and keep-alive are checked: keep-alive closes within 1.5x + this. */
 const TIMEOUT_SWEEP_MS = 250;
@@ -42,6 +46,7 @@ export class BrokerCore implements SessionContext {
   readonly disconnectListeners = new Set<(clientId: string) => void>();
   closing = false;
   readonly #sweep: NodeJS.Timeout;
+  #lastQuotaWarning = Number.NEGATIVE_INFINITY;
 
   readonly decisions: PersistenceDecisions;
   readonly spill: SpillBuffer | undefined;
@@ -117,6 +122,14 @@ export class BrokerCore implements SessionContext {
 
   /** SessionContext: a background store write failed. */
   onStoreError(error: unknown): void {
+    if (error instanceof OpsError && error.code === 'STO_QUOTA_EXCEEDED') {
+      // The store is full: one warning per interval, not one per refused message.
+      const now = Date.now();
+      if (now - this.#lastQuotaWarning < QUOTA_WARNING_INTERVAL_MS) return;
+      this.#lastQuotaWarning = now;
+      this.logger.warn({ code: error.code, ...error.details }, `${error.message}; messages that need the store get 0x97 (Quota exceeded)`);
+      return;
+    }
     this.logger.error({ err: error instanceof Error ? error.message : String(error) }, 'store write failed');
   }
 

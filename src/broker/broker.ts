@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { OpsError } from '../shared/errors.js';
 import { silentLogger, type Logger } from '../shared/log.js';
-import type { BrokerStore, MessageRecord } from '../storage/broker-store.js';
+import type { BrokerStore, MessageRecord, StoreUsage } from '../storage/broker-store.js';
 import { MemoryBrokerStore } from '../storage/memory-broker-store.js';
 import type { SpillBuffer } from '../storage/spill-buffer.js';
 import { BrokerCore } from './broker-core.js';
@@ -106,6 +106,17 @@ export class Broker {
   onClientDisconnected(listener: (clientId: string) => void): () => void {
     this.#core.disconnectListeners.add(listener);
     return () => this.#core.disconnectListeners.delete(listener);
+  }
+
+  /** The store's size against its limit (`persistence.maxSize`), when the store reports it. */
+  storeUsage(): StoreUsage | undefined {
+    return this.#core.store.usage?.();
+  }
+
+  /** The disk-backed message buffer's use, when one is configured. */
+  diskBufferUsage(): { usedBytes: number; maxBytes: number } | undefined {
+    const spill = this.#core.spill;
+    return spill === undefined ? undefined : { usedBytes: spill.usedBytes, maxBytes: spill.maxBytes };
   }
 
   /** Live figures (clients, sessions, subscriptions, messages, bytes). */

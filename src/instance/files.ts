@@ -1,6 +1,6 @@
 /** Small file helpers for instance files: atomic JSON writes and tolerant reads. */
 import { randomBytes } from 'node:crypto';
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { link, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { OpsError } from '../shared/errors.js';
 
 /** Writes `text` to a temp file beside `path`, then renames it over `path`. */
@@ -12,6 +12,26 @@ export async function writeFileAtomic(path: string, text: string, mode = 0o600):
   } catch (err) {
     await rm(tmp, { force: true });
     throw err;
+  }
+}
+
+/**
+ * Creates `path` with `data` only if it does not exist yet, atomically: the bytes go to a temp file
+ * beside it (flushed), which is then hard-linked to `path` (fails with EEXIST when `path` exists, so
+ * a reader never sees a partial file and an existing file is never replaced). Returns false when
+ * `path` already existed.
+ */
+export async function writeFileOnce(path: string, data: string | Buffer, mode = 0o600): Promise<boolean> {
+  const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    await writeFile(tmp, data, { mode, flush: true });
+    await link(tmp, path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  } finally {
+    await rm(tmp, { force: true });
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * Where instances live: `$OPS_HOME` (default `~/.ops`), one folder per instance, each holding
- * deployment.json (the lock), runtime.json, status.json, admin.sock, broker.pid, broker.log, data/,
- * secrets/ (Manual TLS certificates).
+ * deployment.json (the lock), runtime.json, status.json, admin.sock, broker.pid, broker.log, data/
+ * (data/store: the LevelDB store when persistence is enabled), secrets/ (TLS certificates, store.key).
  */
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -25,6 +25,10 @@ export interface InstancePaths {
   readonly pid: string;
   readonly log: string;
   readonly data: string;
+  /** The durable store (LevelDB folder) of an instance created with `persistence.maxSize`. */
+  readonly store: string;
+  /** The store's AES-256-GCM key (base64 of 32 bytes, mode 0600), made at create. */
+  readonly storeKey: string;
   /** Manual TLS secrets: `secrets/<secretRef>/tls.crt` and `tls.key`. */
   readonly secrets: string;
 }
@@ -59,6 +63,8 @@ export function pathsOfDir(dir: string, home = resolve(dir, '..'), name = dir.sp
     pid: join(dir, 'broker.pid'),
     log: join(dir, 'broker.log'),
     data: join(dir, 'data'),
+    store: join(dir, 'data', 'store'),
+    storeKey: join(dir, 'secrets', 'store.key'),
     secrets: join(dir, 'secrets'),
   };
 }

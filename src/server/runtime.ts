@@ -12,11 +12,13 @@ import type { ListenerProperties, LogLevel } from '../config/types.js';
 import type { InstancePaths } from '../instance/layout.js';
 import { writeRuntimeState, type RuntimeState } from '../instance/runtime-file.js';
 import { writeStatusFile } from '../instance/status-file.js';
-import { PolicyHolder } from '../policy/policy-holder.js';
+import type { PolicyHolder } from '../policy/policy-holder.js';
 import type { Logger } from '../shared/log.js';
+import type { StoreUsage } from '../storage/broker-store.js';
 import { diskUsage } from './disk.js';
 import { ListenerManager } from './listeners.js';
 import { startMetricsServer, type MetricSample, type MetricsServer } from './metrics.js';
+import type { PersistenceInfo } from './store.js';
 
 /** A logger whose level can change (pino's is a settable property). */
 export interface LeveledLogger extends Logger {
@@ -32,6 +34,10 @@ export interface RuntimeDeps {
   readonly deployment: DeploymentSettings;
   readonly state: RuntimeState;
   readonly broker: Broker;
+  /** The live persistence policy (the engine's persistence decisions read it). */
+  readonly policy: PolicyHolder;
+  /** Whether the store is on disk, encrypted, and its size limit. */
+  readonly persistence: PersistenceInfo;
   readonly logger: LeveledLogger;
   readonly shutdown: () => void;
 }
@@ -57,7 +63,7 @@ export class InstanceRuntime implements AdminContext {
     this.instance = deps.paths.name;
     this.deployment = deps.deployment;
     this.#state = deps.state;
-    this.policy = new PolicyHolder(persistenceOf(deps.deployment, deps.state));
+    this.policy = deps.policy;
     this.listeners = new ListenerManager(deps.state.host, (stream: Duplex) => deps.broker.attach(stream), deps.logger, deps.paths.secrets);
   }
 
@@ -150,6 +156,9 @@ export class InstanceRuntime implements AdminContext {
       stateStore: { keys: null },
       disk: { usedBytes: await diskUsage(this.deps.paths.data) },
       persistPolicyVersion: this.policy.version,
+      persistence: { ...this.deps.persistence },
+      store: storeFigures(this.deps.broker.storeUsage()),
+      diskBuffer: this.deps.broker.diskBufferUsage() ?? null,
     };
   }
 
@@ -174,8 +183,11 @@ export class InstanceRuntime implements AdminContext {
       g('messages_inflight', 'QoS 1/2 messages sent and not yet acknowledged.', s.messages.inflight),
       c('bytes_received', 'Bytes received from clients.', s.bytes.received),
       c('bytes_sent', 'Bytes sent to clients.', s.bytes.sent),
-      g('disk_used_bytes', 'Bytes used by the instance data folder.', s.disk.usedBytes),
+      g('disk_used_bytes', 'Bytes used by the instance data folder (the store included).', s.disk.usedBytes),
       g('persist_policy_version', 'Version of the live persistence policy.', s.persistPolicyVersion),
+      g('persistence_enabled', '1 when the instance stores data on disk (persistence.maxSize set at create).', s.persistence.enabled ? 1 : 0),
+      g('persistence_encryption_enabled', '1 when the store is encrypted with AES-256-GCM.', s.persistence.encryption === 'Enabled' ? 1 : 0),
+      g('persistence_max_size_bytes', 'persistence.maxSize in bytes (0 without persistence).', s.persistence.maxSizeBytes ?? 0),
     ];
   }
 
@@ -188,4 +200,10 @@ export class InstanceRuntime implements AdminContext {
     await this.listeners.closeAll();
     await this.#metrics?.close();
   }
+}
+
+/** The store's size figures for stats (null for a store that reports none, e.g. in memory). */
+function storeFigures(usage: StoreUsage | undefined): StatsResult['store'] {
+  if (usage === undefined) return null;
+  return { usedBytes: usage.usedBytes, limitBytes: usage.limitBytes ?? null, full: usage.full, refusedWrites: usage.refusedWrites };
 }

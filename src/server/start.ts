@@ -16,8 +16,11 @@ import { readDeploymentLock } from '../instance/deployment-lock.js';
 import type { InstancePaths } from '../instance/layout.js';
 import { readRuntimeState } from '../instance/runtime-file.js';
 import { clearRunFiles, isBrokerProcess, readPidFile } from '../instance/status-file.js';
+import { persistenceDecisions } from '../policy/engine-decisions.js';
+import { PolicyHolder } from '../policy/policy-holder.js';
 import { OpsError } from '../shared/errors.js';
 import { InstanceRuntime, type LeveledLogger } from './runtime.js';
+import { openDiskBuffer, openInstanceStore } from './store.js';
 
 /** A started broker process. */
 export interface RunningBroker {
@@ -53,13 +56,28 @@ export async function startInstance(paths: InstancePaths, logger?: LeveledLogger
     logger ?? pino({ level: props.diagnostics?.logs?.level ?? 'info', base: { instance: paths.name, pid: process.pid } });
   await mkdir(paths.data, { recursive: true });
 
+  // The live policy decides, at every decision, what goes to the store (memory store: no effect on durability).
+  const policy = new PolicyHolder(props.persistence);
+  const { store, info } = await openInstanceStore(paths, deployment, log);
+  const diskBuffer = await openDiskBuffer(paths, deployment, log);
   const clients = toClientLimits(props.advanced?.clients);
   const broker = createBroker({
     name: `ops-broker/${paths.name}`,
     memoryProfile: (props.memoryProfile ?? 'Medium') as MemoryProfile,
     ...(clients ? { clients } : {}),
     logger: log,
+    store,
+    persistence: persistenceDecisions(policy),
+    ...(diskBuffer !== undefined ? { diskBuffer } : {}),
   });
+  try {
+    await broker.ready; // restore from the store: a damaged record refuses to start (STO_CORRUPT_RECORD)
+  } catch (err) {
+    const code = err instanceof OpsError ? err.code : 'STO_READ_FAILED';
+    log.error({ code, path: paths.store }, err instanceof Error ? err.message : String(err));
+    await broker.close().catch(() => undefined);
+    throw err;
+  }
   let stopping: Promise<void> | undefined;
   let resolveStopped: () => void = () => undefined;
   const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
@@ -69,6 +87,8 @@ export async function startInstance(paths: InstancePaths, logger?: LeveledLogger
     deployment,
     state,
     broker,
+    policy,
+    persistence: info,
     logger: log,
     shutdown: () => void stop('admin shutdown'),
   });

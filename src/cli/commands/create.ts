@@ -10,6 +10,7 @@ import { readDeploymentLock, writeDeploymentLock } from '../../instance/deployme
 import { instanceExists, removeInstance } from '../../instance/instances.js';
 import { instancePaths, type InstancePaths } from '../../instance/layout.js';
 import { writeRuntimeState, RUNTIME_VERSION } from '../../instance/runtime-file.js';
+import { createStoreKey, STORE_KEY_ENV } from '../../instance/store-key.js';
 import { OpsError } from '../../shared/errors.js';
 import type { CliContext } from '../context.js';
 import { MSG } from '../messages.js';
@@ -63,8 +64,13 @@ async function claimInstance(paths: InstancePaths, props: BrokerProperties, home
   );
 }
 
-/** Writes runtime.json with the default listener. */
-async function writeInstance(paths: InstancePaths, props: BrokerProperties, port: number, host: string): Promise<void> {
+/**
+ * Writes runtime.json with the default listener, and `secrets/store.key` when the store is encrypted
+ * (not when the key comes from `OPS_STORE_KEY`: then no unused key is left in the instance).
+ */
+async function writeInstance(paths: InstancePaths, props: BrokerProperties, port: number, host: string, keyFromEnv: boolean): Promise<void> {
+  const encrypted = props.persistence?.maxSize !== undefined && props.persistence.encryption?.mode !== 'Disabled';
+  if (encrypted && !keyFromEnv) await createStoreKey(paths.storeKey);
   await writeRuntimeState(paths.runtime, {
     version: RUNTIME_VERSION,
     host,
@@ -87,7 +93,8 @@ export async function runCreate(input: CreateInput, ctx: CliContext): Promise<vo
   await claimInstance(paths, props, ctx.home);
   let created = false;
   try {
-    await writeInstance(paths, props, settings.port ?? DEFAULT_PORT, settings.host ?? DEFAULT_HOST);
+    const keyFromEnv = (ctx.env[STORE_KEY_ENV] ?? '') !== '';
+    await writeInstance(paths, props, settings.port ?? DEFAULT_PORT, settings.host ?? DEFAULT_HOST, keyFromEnv);
     const status = await withSpinner(ctx, MSG.starting(paths.name), () => startDetached(paths, startTimeoutMs(ctx.env)));
     if (input.output) {
       printValue(ctx, { instance: paths.name, ...status, log: paths.log, broker: brokerView(paths.name, props) }, input.output);

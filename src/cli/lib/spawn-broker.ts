@@ -3,7 +3,7 @@
  * detached with output appended to broker.log; start returns once the broker answers an MQTT
  * CONNECT on its first port.
  */
-import { openSync, closeSync } from 'node:fs';
+import { openSync, closeSync, fstatSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
@@ -28,9 +28,23 @@ export async function tail(path: string, lines = 15): Promise<string> {
   return text.trimEnd().split('\n').slice(-lines).join('\n');
 }
 
+/**
+ * Why the broker exited: the exit code or signal, then the last `ops-broker: CODE: message` line
+ * the broker wrote during this start (`logSinceStart`), e.g. `exit code 5: STO_WRONG_KEY: The store at ...`.
+ */
+export function exitReason(exited: { code: number | undefined; signal: string | undefined } | undefined, logSinceStart: string): string {
+  const base = exited?.signal ? `signal ${exited.signal}` : `exit code ${exited?.code ?? '?'}`;
+  const line = logSinceStart
+    .split('\n')
+    .reverse()
+    .find((l) => l.startsWith('ops-broker: '));
+  return line === undefined ? base : `${base}: ${line.slice('ops-broker: '.length)}`;
+}
+
 /** Starts the broker detached; resolves with its status once it accepts MQTT connections. */
 export async function startDetached(paths: InstancePaths, timeoutMs: number): Promise<BrokerStatusFile> {
   const fd = openSync(paths.log, 'a', 0o600);
+  const logStart = fstatSync(fd).size;
   let exited: { code: number | undefined; signal: string | undefined } | undefined;
   try {
     const child = execa(process.execPath, [BROKER_BIN, '--instance-dir', paths.dir], {
@@ -55,8 +69,8 @@ export async function startDetached(paths: InstancePaths, timeoutMs: number): Pr
       return status;
     }, timeoutMs);
     if (ready === 'exited' || exited) {
-      const reason = exited?.signal ? `signal ${exited.signal}` : `exit code ${exited?.code ?? '?'}`;
-      throw new OpsError('INST_START_FAILED', { name: paths.name, reason, log: paths.log, tail: await tail(paths.log) });
+      const since = (await readFile(paths.log).catch(() => Buffer.alloc(0))).subarray(logStart).toString('utf8');
+      throw new OpsError('INST_START_FAILED', { name: paths.name, reason: exitReason(exited, since), log: paths.log, tail: await tail(paths.log) });
     }
     if (!ready) {
       if (child.pid !== undefined) signalIfAlive(child.pid, 'SIGKILL');

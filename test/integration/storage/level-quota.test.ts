@@ -166,7 +166,8 @@ describe('LevelBrokerStore maxSizeBytes', () => {
 
 function capturingLogger(errors: string[]): Logger {
   const ignore = (): void => undefined;
-  return { debug: ignore, info: ignore, warn: ignore, error: (fields, message) => errors.push(`${message} ${JSON.stringify(fields)}`) };
+  const push = (fields: Readonly<Record<string, unknown>>, message: string): void => void errors.push(`${message} ${JSON.stringify(fields)}`);
+  return { debug: ignore, info: ignore, warn: push, error: push };
 }
 
 describe('engine on a full LevelBrokerStore', () => {

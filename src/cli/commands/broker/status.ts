@@ -40,6 +40,20 @@ export async function runStatus(input: StatusInput, ctx: CliContext): Promise<vo
   ctx.stdout.write(`  persistence policy version: ${live.policyVersion}\n`);
 }
 
+/** `on (AES-256-GCM, max N bytes)`, `on (encryption Disabled, ...)` or `off (memory only)`. */
+function persistenceText(p: StatsResult['persistence'] | undefined): string {
+  if (!p?.enabled) return 'off (memory only)';
+  const size = p.maxSizeBytes === null ? '' : `, max ${p.maxSizeBytes} bytes`;
+  return `on (${p.encryption === 'Enabled' ? 'AES-256-GCM' : 'encryption Disabled'}${size})`;
+}
+
+/** `N of M bytes`, with a FULL warning when messages that need the store are being refused. */
+function storeText(s: StatsResult['store'] | undefined): string {
+  if (s === null || s === undefined) return 'memory';
+  const of = s.limitBytes === null ? `${s.usedBytes} bytes` : `${s.usedBytes} of ${s.limitBytes} bytes`;
+  return s.full ? `${of} — FULL: messages that need the store get 0x97 (${s.refusedWrites} refused)` : of;
+}
+
 /** Runs `ops broker stats`. */
 export async function runStats(input: StatusInput, ctx: CliContext): Promise<void> {
   const paths = await findInstance(ctx, input.instance);
@@ -74,6 +88,10 @@ export async function runStats(input: StatusInput, ctx: CliContext): Promise<voi
     ['retained messages', stats.retained],
     ['state store keys', stats.stateStore.keys ?? 'n/a'],
     ['disk used (bytes)', stats.disk.usedBytes],
+    ['persistence', persistenceText(stats.persistence)],
+    ['store', storeText(stats.store)],
+    ['disk buffer', stats.diskBuffer ? `${stats.diskBuffer.usedBytes} of ${stats.diskBuffer.maxBytes} bytes` : 'off'],
+    ['publishers throttled', stats.clients.throttledPublishers ?? 0],
     ['bytes in / out', `${stats.bytes.received} / ${stats.bytes.sent}`],
     ['uptime (s)', stats.uptimeSeconds],
   ];

@@ -1,0 +1,197 @@
+/**
+ * The state store service inside the broker: an in-process client on the request topic that
+ * answers RESP3 requests on each request's response topic and publishes key notifications
+ * (docs/state-store-protocol.md §1, §4).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Broker } from '../../broker/broker.js';
+import type { LocalClient, LocalMessage } from '../../broker/local-client.js';
+import { silentLogger, type Logger } from '../../shared/log.js';
+import { checkTopicName, MAX_TOPIC_BYTES } from '../../shared/topic.js';
+import type { MessagePropertiesRecord } from '../../storage/broker-store.js';
+import { executeCommand, type CommandContext, type StateStoreAuthorizer } from './commands.js';
+import { CONTENT_TYPE, ERR, notificationTopic, NOTIFY_TOPIC_ROOT, PROP, PROTOCOL_VERSION, REQUEST_TOPIC } from './constants.js';
+import { DedupCache, type CachedResponse } from './dedup-cache.js';
+import { formatHlc, HybridClock } from './hlc.js';
+import { NotifyRegistry } from './notify-registry.js';
+import { encodeError, encodeNotifySet, NOTIFY_DELETE, parseRequest, REPLY_SYNTAX_ERROR } from './resp3.js';
+import { KeyStore, type ChangeEvent } from './store.js';
+
+/** Options of {@link startStateStore}. */
+export interface StateStoreOptions {
+  /** HLC node id of the server (no `:`); default a random UUID. */
+  readonly nodeId?: string;
+  /** Wall clock in ms; default `Date.now`. */
+  readonly now?: () => number;
+  /** Key-level authorization (BrokerAuthorization `stateStoreResources`); default allow all. */
+  readonly authorize?: StateStoreAuthorizer;
+  readonly logger?: Logger;
+  /** Largest request payload in bytes; larger ones get `-ERR the quota has been exceeded`. Default 4 MiB. */
+  readonly maxRequestBytes?: number;
+  /** Key-count quota; default unlimited. */
+  readonly maxKeys?: number;
+  /** Responses remembered for duplicate requests; default 10 000. */
+  readonly dedupCapacity?: number;
+  /** How long a response is remembered, in ms; default 60 000. */
+  readonly dedupTtlMs?: number;
+  /** Client id of the service's in-process client; default `$ops-statestore`. */
+  readonly localClientId?: string;
+}
+
+/** A running state store. */
+export interface StateStoreService {
+  /** Number of live keys (for `ops broker stats`). */
+  readonly keyCount: number;
+  /** Unsubscribes, stops the expiry timer and drops every key and registration. */
+  stop(): void;
+}
+
+const ALLOW_ALL: StateStoreAuthorizer = () => true;
+
+/** The first value of a user property. */
+function userProperty(props: MessagePropertiesRecord | undefined, name: string): string | undefined {
+  for (const [n, v] of props?.userProperties ?? []) if (n === name) return v;
+  return undefined;
+}
+
+/** Whether a response topic may not be used (§1.1). */
+export function isForbiddenResponseTopic(topic: string): boolean {
+  return topic === REQUEST_TOPIC || topic.startsWith(NOTIFY_TOPIC_ROOT) || checkTopicName(topic) !== undefined;
+}
+
+class Service implements StateStoreService {
+  readonly #local: LocalClient;
+  readonly #logger: Logger;
+  readonly #maxRequestBytes: number;
+  readonly #ctx: CommandContext;
+  readonly #store: KeyStore;
+  readonly #notify = new NotifyRegistry();
+  readonly #cache: DedupCache;
+  readonly #offDisconnect: () => void;
+  #stopped = false;
+
+  constructor(broker: Broker, options: StateStoreOptions) {
+    const now = options.now ?? (() => Date.now());
+    const clock = new HybridClock(options.nodeId ?? randomUUID(), now);
+    this.#logger = options.logger ?? silentLogger;
+    this.#maxRequestBytes = options.maxRequestBytes ?? 4 * 1024 * 1024;
+    this.#cache = new DedupCache(options.dedupCapacity ?? 10_000, options.dedupTtlMs ?? 60_000, now);
+    this.#store = new KeyStore({ clock, now, onExpired: (event) => this.#publishEvents([event]) });
+    this.#ctx = { store: this.#store, clock, notify: this.#notify, now, authorize: options.authorize ?? ALLOW_ALL, maxKeys: options.maxKeys ?? Number.POSITIVE_INFINITY };
+    this.#offDisconnect = broker.onClientDisconnected((clientId) => this.#notify.removeClient(clientId));
+    this.#local = broker.createLocalClient(options.localClientId ?? '$ops-statestore');
+    this.#local.subscribe(REQUEST_TOPIC, 1, (message) => this.#onRequest(message));
+  }
+
+  get keyCount(): number {
+    return this.#store.size;
+  }
+
+  stop(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#offDisconnect();
+    this.#local.close();
+    this.#store.close();
+    this.#notify.clear();
+    this.#cache.clear();
+  }
+
+  #onRequest(message: LocalMessage): void {
+    if (this.#stopped) return;
+    const props = message.properties;
+    const clientId = message.senderId ?? '';
+    const responseTopic = props?.responseTopic;
+    if (message.qos !== 1 || responseTopic === undefined || isForbiddenResponseTopic(responseTopic)) {
+      this.#logger.warn({ clientId, qos: message.qos, responseTopic }, 'state store request dropped (not QoS 1, no or forbidden response topic)');
+      return;
+    }
+    const correlationData = props?.correlationData;
+    const cacheKey = correlationData === undefined ? undefined : DedupCache.keyOf(clientId, correlationData);
+    const cached = cacheKey === undefined ? undefined : this.#cache.get(cacheKey);
+    if (cached !== undefined) {
+      this.#send(responseTopic, correlationData, cached);
+      return;
+    }
+    const { response, events } = this.#answer(clientId, message);
+    if (cacheKey !== undefined) this.#cache.set(cacheKey, response);
+    this.#send(responseTopic, correlationData, response);
+    this.#publishEvents(events);
+  }
+
+  #answer(clientId: string, message: LocalMessage): { response: CachedResponse; events: readonly ChangeEvent[] } {
+    const props = message.properties;
+    const protVer = userProperty(props, PROP.protocolVersion);
+    if (protVer !== undefined && !/^1(\.[0-9]+)?$/.test(protVer)) {
+      const userProperties: [string, string][] = [
+        [PROP.status, '505'],
+        [PROP.statusMessage, `Unsupported protocol version ${protVer}; supported major version is 1`],
+        [PROP.requestProtocolVersion, protVer],
+        [PROP.supportedMajorVersions, '1'],
+        [PROP.protocolVersion, PROTOCOL_VERSION],
+      ];
+      return { response: { payload: Buffer.alloc(0), userProperties }, events: [] };
+    }
+    const ok = (payload: Buffer, ts?: string): CachedResponse => ({
+      payload,
+      userProperties: ts === undefined ? [[PROP.status, '200'], [PROP.protocolVersion, PROTOCOL_VERSION]] : [[PROP.status, '200'], [PROP.timestamp, ts], [PROP.protocolVersion, PROTOCOL_VERSION]],
+    });
+    if (message.payload.length > this.#maxRequestBytes) return { response: ok(encodeError(ERR.quotaExceeded)), events: [] };
+    const parsed = parseRequest(message.payload);
+    if (!parsed.ok) return { response: ok(REPLY_SYNTAX_ERROR), events: [] };
+    try {
+      const result = executeCommand(this.#ctx, {
+        clientId,
+        elements: parsed.elements,
+        timestamp: userProperty(props, PROP.timestamp),
+        fencingToken: userProperty(props, PROP.fencingToken),
+      });
+      return { response: ok(result.reply, result.version === undefined ? undefined : formatHlc(result.version)), events: result.events };
+    } catch (error) {
+      this.#logger.error({ clientId, err: String(error) }, 'state store command failed');
+      return { response: ok(REPLY_SYNTAX_ERROR), events: [] };
+    }
+  }
+
+  #send(topic: string, correlationData: Buffer | undefined, response: CachedResponse): void {
+    const properties: MessagePropertiesRecord = {
+      contentType: CONTENT_TYPE,
+      userProperties: response.userProperties,
+      ...(correlationData === undefined ? {} : { correlationData }),
+    };
+    this.#publish(topic, response.payload, properties);
+  }
+
+  #publishEvents(events: readonly ChangeEvent[]): void {
+    if (this.#stopped) return;
+    for (const event of events) {
+      const observers = this.#notify.observers(event.keyId);
+      if (observers.length === 0) continue;
+      const payload = event.kind === 'set' ? encodeNotifySet(event.value) : NOTIFY_DELETE;
+      const userProperties: [string, string][] = [
+        [PROP.timestamp, formatHlc(event.version)],
+        [PROP.protocolVersion, PROTOCOL_VERSION],
+      ];
+      for (const clientId of observers) {
+        const topic = notificationTopic(clientId, event.key);
+        if (Buffer.byteLength(topic) > MAX_TOPIC_BYTES) continue;
+        this.#publish(topic, payload, { contentType: CONTENT_TYPE, userProperties });
+      }
+    }
+  }
+
+  #publish(topic: string, payload: Buffer, properties: MessagePropertiesRecord): void {
+    try {
+      this.#local.publish({ topic, payload, qos: 1, retain: false, properties }).catch((error: unknown) => {
+        this.#logger.warn({ topic, err: String(error) }, 'state store publish failed');
+      });
+    } catch (error) {
+      this.#logger.warn({ topic, err: String(error) }, 'state store publish failed');
+    }
+  }
+}
+
+/** Starts the state store on `broker`; see {@link StateStoreOptions}. */
+export function startStateStore(broker: Broker, options: StateStoreOptions = {}): StateStoreService {
+  return new Service(broker, options);
+}
