@@ -214,16 +214,7 @@ export class Session {
   /** Entries read back from the disk buffer join the memory part of the queue, in order. */
   #readBack(entries: readonly QueueEntryRecord[]): void {
     for (const entry of entries) {
-      const delivery: Delivery = {
-        seq: entry.seq,
-        message: new Message(entry.message),
-        qos: entry.qos,
-        retain: entry.retain,
-        subscriptionIds: entry.subscriptionIds === undefined ? undefined : [...entry.subscriptionIds],
-        packetId: 0,
-        released: false,
-        group: undefined,
-      };
+      const delivery = fromEntry({ ...entry, packetId: 0, released: false });
       this.#queue.push(delivery);
       this.#ctx.counters.queuedBytes += queuedCost(delivery); // counted in `queued` since it spilled
     }
@@ -305,16 +296,7 @@ export class Session {
   /** Restores queue entries read from the store. */
   restoreQueue(entries: readonly QueueEntryRecord[]): void {
     for (const entry of entries) {
-      const delivery: Delivery = {
-        seq: entry.seq,
-        message: new Message(entry.message),
-        qos: entry.qos,
-        retain: entry.retain,
-        subscriptionIds: entry.subscriptionIds === undefined ? undefined : [...entry.subscriptionIds],
-        packetId: entry.packetId ?? 0,
-        released: entry.released ?? false,
-        group: undefined,
-      };
+      const delivery = fromEntry(entry);
       this.#seq = Math.max(this.#seq, entry.seq);
       if (delivery.packetId > 0) {
         this.inflight.set(delivery.packetId, delivery);
@@ -395,6 +377,20 @@ export class Session {
       if (!this.inflight.has(id)) return id;
     }
   }
+}
+
+/** A delivery from a stored (or spilled) queue entry; in flight when the entry has a packet id. */
+function fromEntry(entry: QueueEntryRecord): Delivery {
+  return {
+    seq: entry.seq,
+    message: new Message(entry.message),
+    qos: entry.qos,
+    retain: entry.retain,
+    subscriptionIds: entry.subscriptionIds === undefined ? undefined : [...entry.subscriptionIds],
+    packetId: entry.packetId ?? 0,
+    released: entry.released ?? false,
+    group: undefined,
+  };
 }
 
 function toEntry(delivery: Delivery): QueueEntryRecord {
