@@ -39,6 +39,8 @@ export interface ValueCipher {
   readonly mode: 'AES-256-GCM' | 'Disabled';
   /** `aad` is the level key the value is stored under. */
   seal(aad: Buffer, plain: Buffer): Buffer;
+  /** Length of `seal`'s output for a plain value of this length (for size accounting before sealing). */
+  sealedLength(plainLength: number): number;
   /** Throws {@link SealedValueError} when the value is not authentic or not in this cipher's format. */
   open(aad: Buffer, sealed: Buffer): Buffer;
   /** How client ids and topics appear in keys. */
@@ -49,6 +51,7 @@ export interface ValueCipher {
 export function plainCipher(): ValueCipher {
   return {
     mode: 'Disabled',
+    sealedLength: (n) => 1 + n,
     seal(_aad, plain) {
       const out = Buffer.allocUnsafe(1 + plain.length);
       out[0] = ValueFormat.Plain;
@@ -91,6 +94,7 @@ export function aesGcmCipher(masterKey: Buffer, salt: Buffer): ValueCipher {
   const nonces = new NoncePool();
   return {
     mode: 'AES-256-GCM',
+    sealedLength: (n) => HEADER_BYTES + n,
     seal(aad, plain) {
       const nonce = nonces.next();
       const cipher = createCipheriv('aes-256-gcm', valueKey, nonce, { authTagLength: TAG_BYTES });

@@ -2,12 +2,20 @@ import type { KeyRange } from './keys.js';
 
 /** One operation of an atomic batch. `clear` deletes every key in a range (expanded at flush time). */
 export type BatchOp =
-  | { readonly type: 'put'; readonly key: Buffer; readonly value: Buffer }
+  | { readonly type: 'put'; readonly key: Buffer; readonly value: Buffer | LazyValue }
   | { readonly type: 'del'; readonly key: Buffer }
   | { readonly type: 'clear'; readonly range: KeyRange };
 
+/**
+ * A value made only when its batch is written: a put that a later delete of the same key in the
+ * same batch cancels (a message queued and acknowledged within one batch) is never encrypted.
+ */
+export type LazyValue = () => Buffer;
+
 /** A plain put or del, as written. */
-export type WriteOp = Exclude<BatchOp, { type: 'clear' }>;
+export type WriteOp = { readonly type: 'put'; readonly key: Buffer; readonly value: Buffer } | { readonly type: 'del'; readonly key: Buffer };
+
+type FlatOp = Exclude<BatchOp, { type: 'clear' }>;
 
 /** Where batches go: an atomic, durable (synced) write, and a key listing for `clear`. */
 export interface BatchTarget {
@@ -39,12 +47,14 @@ function inRange(key: Buffer, range: KeyRange): boolean {
  * The batch is atomic, so only the last operation on each key matters: a queue entry put,
  * re-put with its packet id and deleted on acknowledgement within one batch costs one delete.
  */
-function coalesce(ops: WriteOp[]): WriteOp[] {
-  if (ops.length < 2) return ops;
-  const last = new Map<string, number>();
-  for (let i = 0; i < ops.length; i++) last.set((ops[i] as WriteOp).key.toString('latin1'), i);
-  if (last.size === ops.length) return ops;
-  return ops.filter((op, i) => last.get(op.key.toString('latin1')) === i);
+function coalesce(ops: FlatOp[]): WriteOp[] {
+  let kept = ops;
+  if (ops.length > 1) {
+    const last = new Map<string, number>();
+    for (let i = 0; i < ops.length; i++) last.set((ops[i] as FlatOp).key.toString('latin1'), i);
+    if (last.size !== ops.length) kept = ops.filter((op, i) => last.get(op.key.toString('latin1')) === i);
+  }
+  return kept.map((op) => (op.type === 'put' && typeof op.value === 'function' ? { type: 'put', key: op.key, value: op.value() } : (op as WriteOp)));
 }
 
 function noop(): void {
@@ -129,7 +139,7 @@ export class GroupCommit {
     const clears: KeyRange[] = [];
     for (const p of batch) for (const op of p.ops) if (op.type === 'clear') clears.push(op.range);
     const onDisk = await Promise.all(clears.map((range) => this.#target.keysIn(range)));
-    const out: WriteOp[] = [];
+    const out: FlatOp[] = [];
     let nextClear = 0;
     for (const p of batch) {
       for (const op of p.ops) {

@@ -217,9 +217,10 @@ export class LevelBrokerStore implements BrokerStore {
       const planned: PlannedWrite = { ops: [], changes: [] };
       for (const entry of entries) {
         const key = queueEntryKey(prefix, entry.seq);
-        const value = this.#cipher.seal(key, encodeQueueEntry(entry));
-        planned.ops.push({ type: 'put', key, value });
-        planned.changes.push({ kind: 'putEntry', prefix, seq: entry.seq, size: key.length + value.length });
+        const plain = encodeQueueEntry(entry);
+        // Sealed when its batch is written, unless a delete in the same batch cancels it.
+        planned.ops.push({ type: 'put', key, value: () => this.#cipher.seal(key, plain) });
+        planned.changes.push({ kind: 'putEntry', prefix, seq: entry.seq, size: key.length + this.#cipher.sealedLength(plain.length) });
       }
       return planned;
     });
