@@ -90,7 +90,15 @@ export class LocalClient implements DeliveryChannel {
     this.#dispatch(message);
   }
 
+  /**
+   * Handlers run after the routing of the message has finished (a microtask, in arrival order), so
+   * a handler that publishes never re-enters the router mid-delivery.
+   */
   #dispatch(message: Message): void {
+    queueMicrotask(() => this.#deliverToHandlers(message));
+  }
+
+  #deliverToHandlers(message: Message): void {
     const local: LocalMessage = {
       topic: message.topic,
       payload: message.payload,

@@ -37,6 +37,8 @@ export interface RuntimeDeps {
   /** The live persistence policy (the engine's persistence decisions read it). */
   readonly policy: PolicyHolder;
   /** Whether the store is on disk, encrypted, and its size limit. */
+  /** The state store served by this broker (stats: key count). */
+  readonly stateStore: { readonly keyCount: number };
   readonly persistence: PersistenceInfo;
   readonly logger: LeveledLogger;
   readonly shutdown: () => void;
@@ -153,7 +155,7 @@ export class InstanceRuntime implements AdminContext {
       retained: s.retained,
       messages: { ...s.messages },
       bytes: { ...s.bytes },
-      stateStore: { keys: null },
+      stateStore: { keys: this.deps.stateStore.keyCount },
       disk: { usedBytes: await diskUsage(this.deps.paths.data) },
       persistPolicyVersion: this.policy.version,
       persistence: { ...this.deps.persistence },

@@ -21,6 +21,7 @@ import { PolicyHolder } from '../policy/policy-holder.js';
 import { OpsError } from '../shared/errors.js';
 import { InstanceRuntime, type LeveledLogger } from './runtime.js';
 import { openDiskBuffer, openInstanceStore } from './store.js';
+import { startStateStore } from '../services/state-store/state-store-service.js';
 
 /** A started broker process. */
 export interface RunningBroker {
@@ -78,6 +79,8 @@ export async function startInstance(paths: InstancePaths, logger?: LeveledLogger
     await broker.close().catch(() => undefined);
     throw err;
   }
+  // The AIO state store (key-value over MQTT v5 RPC), served by the broker itself.
+  const stateStore = startStateStore(broker, { logger: log });
   let stopping: Promise<void> | undefined;
   let resolveStopped: () => void = () => undefined;
   const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
@@ -89,6 +92,7 @@ export async function startInstance(paths: InstancePaths, logger?: LeveledLogger
     broker,
     policy,
     persistence: info,
+    stateStore,
     logger: log,
     shutdown: () => void stop('admin shutdown'),
   });
@@ -96,6 +100,7 @@ export async function startInstance(paths: InstancePaths, logger?: LeveledLogger
     stopping ??= (async () => {
       log.info({ reason }, 'stopping');
       await runtime.close().catch(() => undefined);
+      stateStore.stop();
       await broker.close().catch(() => undefined);
       await admin?.close().catch(() => undefined);
       await clearRunFiles(paths);

@@ -95,7 +95,7 @@ export class StateStoreTestClient {
     const reply = new Promise<Reply>((resolve) => this.#pending.set(correlationData.toString('hex'), resolve));
     const publish: IClientPublishOptions = {
       qos: options.qos ?? 1,
-      properties: { responseTopic: options.responseTopic ?? this.responseTopic, correlationData, contentType: 'application/octet-stream', messageExpiryInterval: 10, userProperties },
+      properties: { responseTopic: options.responseTopic ?? this.responseTopic, correlationData, contentType: 'application/octet-stream', messageExpiryInterval: 10, ...(Object.keys(userProperties).length > 0 ? { userProperties } : {}) },
     };
     this.client.publish(REQUEST_TOPIC, payload, publish);
     return within(reply);

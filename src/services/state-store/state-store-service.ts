@@ -80,6 +80,7 @@ class Service implements StateStoreService {
     this.#ctx = { store: this.#store, clock, notify: this.#notify, now, authorize: options.authorize ?? ALLOW_ALL, maxKeys: options.maxKeys ?? Number.POSITIVE_INFINITY };
     this.#offDisconnect = broker.onClientDisconnected((clientId) => this.#notify.removeClient(clientId));
     this.#local = broker.createLocalClient(options.localClientId ?? '$ops-statestore');
+    // LocalClient handlers run after routing (in arrival order), so responding here is safe.
     this.#local.subscribe(REQUEST_TOPIC, 1, (message) => this.#onRequest(message));
   }
 
