@@ -5,6 +5,8 @@ import { opsHome } from '../instance/layout.js';
 /** A writable text sink. */
 export interface Sink {
   write(text: string): void;
+  /** Writes raw bytes (values of `ops state get`); sinks without it get the bytes as UTF-8 text. */
+  writeBytes?(bytes: Uint8Array): void;
   readonly isTTY: boolean;
 }
 
@@ -36,6 +38,7 @@ export function processContext(argv: readonly string[]): CliContext {
   }
   const sink = (stream: NodeJS.WriteStream): Sink => ({
     write: (text) => void stream.write(text),
+    writeBytes: (bytes) => void stream.write(bytes),
     isTTY: stream.isTTY === true,
   });
   return {

@@ -13,6 +13,9 @@ export const HINTS: Partial<Record<ErrorCode, string>> = {
   INST_START_FAILED: "Check the log above; 'ops broker run' shows the broker's output in the foreground.",
   INST_START_TIMEOUT: "Check the broker log; try 'ops broker run' to see it in the foreground.",
   ADM_UNREACHABLE: "Is the broker running? Check with 'ops broker status'.",
+  SST_CONNECT_FAILED: "Is the broker running and listening there? 'ops broker status' shows its ports; pass -n HOST / -p PORT (the port defaults to the --instance broker's default listener, else 1883).",
+  SST_TIMEOUT: "The broker answered MQTT but not the state store request; check 'ops broker status' and the broker log.",
+  SST_REQUEST_FAILED: "The text after 'refused' is the state store's own error (e.g. a fenced key needs a fencing token).",
   BRK_LISTEN_FAILED: 'Choose a free port (--port, or the listener config) or stop whatever uses it.',
 };
 

@@ -6,6 +6,7 @@ import { runCreate } from './commands/create.js';
 import { runDelete } from './commands/delete.js';
 import { runValidate } from './commands/validate.js';
 import { addBrokerCommands } from './program-broker.js';
+import { addStateCommands } from './program-state.js';
 import { intArg, portArg } from './lib/flags.js';
 import type { OutputFormat } from './lib/output.js';
 import { examples, instanceOf, withInstance, withOutput, withYes, type InstanceOptions } from './options.js';
@@ -122,6 +123,7 @@ export function buildProgram(ctx: CliContext, result: RunResult): Command {
     'ops create --port 1883            # instance "default", broker running on mqtt://127.0.0.1:1883',
     'ops broker status',
     'ops broker persist update --persist-mode retain=All',
+    'ops state set -k color --value red',
     'ops delete --yes',
   ]);
   program.addHelpText(
@@ -132,5 +134,6 @@ export function buildProgram(ctx: CliContext, result: RunResult): Command {
   addDelete(program, ctx);
   addValidate(program, ctx);
   addBrokerCommands(program, ctx, result);
+  addStateCommands(program, ctx, result);
   return program;
 }

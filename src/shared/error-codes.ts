@@ -67,6 +67,12 @@ export const ERROR_CODES = {
   STO_READ_FAILED: { exitCode: 3, message: 'Reading the store at {path} failed: {reason}' },
   STO_WRITE_FAILED: { exitCode: 3, message: 'A write to the store at {path} failed: {reason}' },
 
+  SST_CONNECT_FAILED: { exitCode: 3, message: 'Cannot connect to the MQTT broker at {address}: {reason}' },
+  SST_CONNECTION_LOST: { exitCode: 3, message: 'The connection to the MQTT broker at {address} was lost: {reason}' },
+  SST_TIMEOUT: { exitCode: 3, message: 'The state store at {address} did not answer {command} within {ms} ms' },
+  SST_REQUEST_FAILED: { exitCode: 3, message: 'The state store refused {command}: {message}' },
+  SST_BAD_REPLY: { exitCode: 3, message: 'The state store at {address} sent a reply this client cannot read: {reason}' },
+
   CLI_USAGE: { exitCode: 2, message: '{message}' },
   CLI_INTERNAL: { exitCode: 1, message: 'Unexpected error: {reason}. Please file an issue with the command you ran.' },
 } as const satisfies Record<string, { readonly exitCode: number; readonly message: string }>;

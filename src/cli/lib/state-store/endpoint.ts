@@ -1,0 +1,60 @@
+/** Where `ops state` connects, and how it prints values and notifications. */
+import { OpsError } from '../../../shared/errors.js';
+import type { CliContext } from '../../context.js';
+import { findInstance, runState } from '../instance.js';
+import type { OpenPort } from '../../../instance/status-file.js';
+import type { Endpoint, ReceivedNotification } from './client.js';
+
+/** The port when neither `--port` nor a running instance gives one. */
+export const FALLBACK_PORT = 1883;
+
+/** Connection flags of every `ops state` command. */
+export interface ConnectionInput {
+  readonly instance: string;
+  readonly hostname?: string;
+  readonly port?: number;
+}
+
+/** The plain-MQTT port of the `default` listener (or the first plain-MQTT port) of a running broker. */
+export function defaultListenerPort(ports: readonly OpenPort[]): number | undefined {
+  const plain = ports.filter((p) => p.protocol === undefined && p.tls === undefined);
+  return (plain.find((p) => p.listener === 'default') ?? plain[0])?.port;
+}
+
+/** `--hostname` (default localhost) and `--port`, else the instance's default listener port, else 1883. */
+export async function resolveEndpoint(input: ConnectionInput, ctx: CliContext): Promise<Endpoint> {
+  const host = input.hostname ?? 'localhost';
+  if (input.port !== undefined) return { host, port: input.port };
+  try {
+    const state = await runState(await findInstance(ctx, input.instance));
+    return { host, port: (state.running && state.status ? defaultListenerPort(state.status.ports) : undefined) ?? FALLBACK_PORT };
+  } catch (err) {
+    if (err instanceof OpsError && err.code === 'INST_NOT_FOUND') return { host, port: FALLBACK_PORT };
+    throw err;
+  }
+}
+
+/** `{ value }` when the bytes are UTF-8, else `{ valueBase64 }`. */
+export function jsonValue(bytes: Buffer): { value: string } | { valueBase64: string } {
+  try {
+    return { value: new TextDecoder('utf-8', { fatal: true }).decode(bytes) };
+  } catch {
+    return { valueBase64: bytes.toString('base64') };
+  }
+}
+
+/** Writes raw bytes to stdout (UTF-8 text when the sink has no byte writer). */
+export function writeBytes(ctx: CliContext, bytes: Uint8Array): void {
+  if (ctx.stdout.writeBytes) ctx.stdout.writeBytes(bytes);
+  else ctx.stdout.write(Buffer.from(bytes).toString('utf8'));
+}
+
+/** One notification: `SET <value>` / `DELETE` (text), or one JSON object per line. */
+export function printNotification(ctx: CliContext, n: ReceivedNotification, json: boolean): void {
+  if (json) {
+    const value = n.operation === 'SET' ? jsonValue(n.value) : {};
+    ctx.stdout.write(`${JSON.stringify({ key: n.key.toString('utf8'), operation: n.operation, ...value, ...(n.version ? { version: n.version } : {}) })}\n`);
+  } else if (n.operation === 'SET') {
+    writeBytes(ctx, Buffer.concat([Buffer.from('SET '), n.value, Buffer.from('\n')]));
+  } else ctx.stdout.write('DELETE\n');
+}

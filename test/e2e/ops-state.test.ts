@@ -1,0 +1,138 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OPS_BIN, portOf } from '../helpers/cli-ops.js';
+
+interface Run {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+let home: string;
+let port: number;
+const env = (): Record<string, string> => ({ OPS_HOME: home, NO_COLOR: '1', OPS_START_TIMEOUT_MS: '15000' });
+
+async function ops(...args: string[]): Promise<Run> {
+  const r = await execa(process.execPath, [OPS_BIN, ...args], { env: env(), reject: false, stdin: 'ignore', timeout: 20_000, stripFinalNewline: false });
+  return { exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** `ops state ...` against the test broker (explicit host and port, as statestore-cli takes them). */
+const state = (...args: string[]) => ops('state', ...args, '-n', '127.0.0.1', '-p', String(port));
+
+/** A port nothing listens on (bound, then released). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+beforeAll(async () => {
+  home = await mkdtemp('/tmp/ost-');
+  const created = await ops('create', '--port', '0', '--yes');
+  if (created.exitCode !== 0) throw new Error(`ops create failed: ${created.stderr}`);
+  const status = await ops('broker', 'status', '-o', 'json');
+  port = portOf(JSON.parse(status.stdout) as { ports: Array<{ listener: string; port: number }> });
+});
+
+afterAll(async () => {
+  if (home === undefined) return;
+  await ops('delete', '--yes');
+  await rm(home, { recursive: true, force: true });
+});
+
+describe('ops state', () => {
+  it('set, get, delete round trip with statestore-cli exit codes', async () => {
+    expect(await state('set', '-k', 'color', '--value', 'red')).toMatchObject({ exitCode: 0, stdout: '' });
+    expect(await state('get', '-k', 'color')).toMatchObject({ exitCode: 0, stdout: 'red\n' });
+    const json = await state('get', '-k', 'color', '-o', 'json');
+    expect(JSON.parse(json.stdout)).toMatchObject({ key: 'color', value: 'red', version: expect.stringMatching(/^\d{15}:\d{5}:.+$/) });
+    expect((await state('delete', '-k', 'color')).exitCode).toBe(0);
+    expect((await state('delete', '-k', 'color')).exitCode).toBe(1);
+  });
+
+  it('get of a missing key prints nothing and exits 1', async () => {
+    expect(await state('get', '-k', 'never-set')).toMatchObject({ exitCode: 1, stdout: '', stderr: '' });
+  });
+
+  it('takes the port of the --instance broker when -p is not given', async () => {
+    expect((await ops('state', 'set', '-k', 'implicit', '--value', 'yes')).exitCode).toBe(0);
+    expect((await ops('state', 'get', '-k', 'implicit', '--instance', 'default')).stdout).toBe('yes\n');
+  });
+
+  it('set --nx on an existing key exits 1 and changes nothing; --nex with the same value applies', async () => {
+    expect((await state('set', '-k', 'lock', '--value', 'a', '--nx', '--px', '60000')).exitCode).toBe(0);
+    const refused = await state('set', '-k', 'lock', '--value', 'b', '--nx', '-o', 'json');
+    expect(refused.exitCode).toBe(1);
+    expect(JSON.parse(refused.stdout)).toMatchObject({ key: 'lock', applied: false });
+    expect((await state('set', '-k', 'lock', '--value', 'b', '--nex')).exitCode).toBe(1);
+    expect((await state('set', '-k', 'lock', '--value', 'a', '--nex')).exitCode).toBe(0);
+    expect((await state('get', '-k', 'lock')).stdout).toBe('a\n');
+  });
+
+  it('-f FILE round-trips binary content exactly', async () => {
+    const bytes = Buffer.from([0x00, 0xff, 0x0d, 0x0a, 0x24, 0x2d, 0x31, 0x0d, 0x0a, 0x80, 0xc3, 0x28, 0x0a]);
+    const input = join(home, 'in.bin');
+    const output = join(home, 'out.bin');
+    await writeFile(input, bytes);
+    expect((await state('set', '-k', 'blob', '-f', input)).exitCode).toBe(0);
+    expect((await state('get', '-k', 'blob', '-f', output)).exitCode).toBe(0);
+    expect(await readFile(output)).toEqual(bytes);
+    const json = await state('get', '-k', 'blob', '-o', 'json');
+    expect(Buffer.from((JSON.parse(json.stdout) as { valueBase64: string }).valueBase64, 'base64')).toEqual(bytes);
+  });
+
+  it('watch prints the SET and DELETE notifications caused by other ops state commands', async () => {
+    const watch = execa(
+      process.execPath,
+      [OPS_BIN, 'state', 'watch', '-k', 'watched', '-n', '127.0.0.1', '-p', String(port)],
+      { env: env(), reject: false },
+    );
+    let out = '';
+    let err = '';
+    const seen = (pattern: RegExp, of: () => string) =>
+      new Promise<void>((resolve, reject) => {
+        const check = () => pattern.test(of()) && resolve();
+        watch.stdout?.on('data', check);
+        watch.stderr?.on('data', check);
+        void watch.then((r) => reject(new Error(`watch exited (${r.exitCode}) before ${pattern}: ${err}`)));
+        check();
+      });
+    watch.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    watch.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    try {
+      await seen(/watching/, () => err);
+      expect((await state('set', '-k', 'watched', '--value', 'hello world')).exitCode).toBe(0);
+      expect((await state('delete', '-k', 'watched')).exitCode).toBe(0);
+      await seen(/DELETE\n/, () => out);
+      expect(out).toBe('SET hello world\nDELETE\n');
+    } finally {
+      watch.kill('SIGTERM');
+    }
+    expect((await watch).exitCode).toBe(0);
+  });
+
+  it('set/delete --notify print the notification of their own change', async () => {
+    const set = await state('set', '-k', 'n', '--value', 'v1', '--notify', '-o', 'json');
+    expect(set.exitCode).toBe(0);
+    const [result, notification] = set.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(result).toMatchObject({ key: 'n', applied: true });
+    expect(notification).toMatchObject({ key: 'n', operation: 'SET', value: 'v1', version: result?.['version'] });
+    expect(await state('delete', '-k', 'n', '--notify')).toMatchObject({ exitCode: 0, stdout: 'DELETE\n' });
+  });
+
+  it('connection refused gives a coded error and a non-zero exit', async () => {
+    const r = await ops('state', 'get', '-k', 'x', '-n', '127.0.0.1', '-p', String(await freePort()));
+    expect(r.exitCode).toBe(3);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('Cannot connect to the MQTT broker at 127.0.0.1:');
+    expect(r.stderr).toContain('connection refused');
+    expect(r.stderr).toContain('(SST_CONNECT_FAILED, exit code 3)');
+  });
+});

@@ -1,0 +1,61 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Chalk } from 'chalk';
+import { describe, expect, it } from 'vitest';
+import type { CliContext } from '../../../src/cli/context.js';
+import { main } from '../../../src/cli/run.js';
+
+/** Never created: every command here fails before connecting or touching an instance. */
+const HOME = join(tmpdir(), 'ops-unit-state-never-created');
+
+async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const ctx: CliContext = {
+    env: {},
+    argv,
+    stdout: { write: (t) => void out.push(t), isTTY: false },
+    stderr: { write: (t) => void err.push(t), isTTY: false },
+    interactive: false,
+    chalk: new Chalk({ level: 0 }),
+    home: HOME,
+  };
+  const code = await main(argv, ctx);
+  return { code, out: out.join(''), err: err.join('') };
+}
+
+describe('ops state flags', () => {
+  it.each([['state'], ['state', 'get'], ['state', 'set'], ['state', 'delete'], ['state', 'watch']])('%s has help with examples', async (...path) => {
+    const r = await run(...path, '--help');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('Examples:');
+    if (path.length > 1) expect(r.out).toMatch(/--instance[\s\S]*--key[\s\S]*--hostname[\s\S]*--port/);
+  });
+
+  it.each([
+    [['state', 'get']],
+    [['state', 'get', '-k', 'a', '-o', 'yaml']],
+    [['state', 'get', '-k', 'a', '-p', '0']],
+    [['state', 'get', '-k', 'a', '-p', '70000']],
+    [['state', 'set', '-k', 'a']],
+    [['state', 'set', '-k', 'a', '--value', 'v', '-f', 'file']],
+    [['state', 'set', '-k', 'a', '--value', 'v', '--nx', '--nex']],
+    [['state', 'set', '-k', 'a', '--value', 'v', '--px', '0']],
+    [['state', 'set', '-k', 'a', '--value', 'v', '--px', 'soon']],
+    [['state', 'nope']],
+  ])('%j is a usage error (exit 2)', async (argv) => {
+    expect((await run(...argv)).code).toBe(2);
+  });
+
+  it('says what set needs', async () => {
+    const r = await run('state', 'set', '-k', 'a');
+    expect(r.err).toContain('needs exactly one of --value VALUE or -f/--valuefile FILE');
+    expect(r.err).toContain('(CLI_USAGE, exit code 2)');
+  });
+
+  it('a missing value file is a file error, before any connection', async () => {
+    const r = await run('state', 'set', '-k', 'a', '-f', join(HOME, 'missing.bin'), '-p', '1');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('(CFG_FILE_NOT_FOUND, exit code 2)');
+  });
+});
