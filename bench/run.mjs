@@ -46,7 +46,7 @@ async function main() {
     .map((s) => s.trim().toLowerCase())
     .filter(Boolean);
   const scenarios = SCENARIOS.filter((s) => only.length === 0 || only.includes(s.id));
-  if (scenarios.length === 0) throw new Error(`BENCH_ONLY=${process.env.BENCH_ONLY} selects no scenario (a,b,c,d,e,f)`);
+  if (scenarios.length === 0) throw new Error(`BENCH_ONLY=${process.env.BENCH_ONLY} selects no scenario (a,b,c,d,e,f,g)`);
 
   const headerNotes = [];
   if (idleConns + 500 > fdLimit) {
@@ -175,6 +175,7 @@ async function main() {
   console.log('');
   printTable(results, brokers.map((b) => b.name));
   printTargets(results);
+  printStateStoreTarget(results);
   printProblems(results);
   const outPath = process.env.BENCH_OUT || path.join(os.tmpdir(), `ops-broker-bench-${started.toISOString().replace(/[:.]/g, '-')}.json`);
   results.finishedAt = new Date().toISOString();
@@ -218,6 +219,10 @@ function summarize(id, rec) {
     }
     case 'f':
       return `queued ${fmtNum(m.count)} at ${fmtNum(m.queueMsgPerSec)} msg/s, store ${fmtNum(m.storeMBQueued)} MB, stop ${fmtNum(m.gracefulStopMs)} ms, restart to ready ${fmtNum(m.restartReadyMs)} ms, drain ${m.drainSecs ?? '-'} s (${fmtNum(m.drainMsgPerSec)} msg/s)${cpu}${errs}`;
+    case 'g': {
+      const redis = m.redisSetPerSec !== undefined ? `; redis-server ${fmtNum(m.redisSetPerSec)} SET/s, ${fmtNum(m.redisGetPerSec)} GET/s -> ours÷redis SET ${m.setRatio}×, GET ${m.getRatio}×` : '; no redis-server';
+      return `${fmtNum(m.setPerSec)} SET/s, ${fmtNum(m.getPerSec)} GET/s${redis}${errs}`;
+    }
     default:
       return 'done';
   }
@@ -254,6 +259,12 @@ const ROWS = [
   { sc: 'f', label: '(f) drain CONNECT->last s', get: (m) => m.drainSecs, better: 'lower' },
   { sc: 'f', label: '(f) drain msg/s', get: (m) => m.drainMsgPerSec, better: 'higher' },
   { sc: 'f', label: '(f) store after drain MB', get: (m) => m.storeMBAfterDrain, better: 'lower' },
+  { sc: 'g', label: '(g) state store SET/s', get: (m) => m.setPerSec, better: 'higher' },
+  { sc: 'g', label: '(g) state store GET/s', get: (m) => m.getPerSec, better: 'higher' },
+  { sc: 'g', label: '(g) redis-server SET/s', get: (m) => m.redisSetPerSec, better: 'higher' },
+  { sc: 'g', label: '(g) redis-server GET/s', get: (m) => m.redisGetPerSec, better: 'higher' },
+  { sc: 'g', label: '(g) ours÷redis SET', get: (m) => m.setRatio, better: 'higher' },
+  { sc: 'g', label: '(g) ours÷redis GET', get: (m) => m.getRatio, better: 'higher' },
 ];
 
 /** Persisted QoS 1 (e) as a percentage of the same broker's in-memory QoS 1 (b) of this run. */
@@ -288,6 +299,14 @@ function printTargets(results) {
   }
   console.log('\nTargets (issue 4, ours):');
   for (const l of lines) console.log('  ' + l);
+}
+
+/** The target of issue 5 (state store), for ours: at least 25k SET/s in memory mode. */
+function printStateStoreTarget(results) {
+  const g = results.scenarios.g?.byBroker?.ours;
+  if (!g) return;
+  const line = g.ok ? `${fmtNum(g.metrics.setPerSec)} SET/s  -> ${g.metrics.setPerSec >= 25000 ? 'met' : 'MISSED'}` : `n/a (${g.error})`;
+  console.log(`\nTarget (issue 5, ours): state store >= 25,000 SET/s in memory mode: ${line}`);
 }
 
 function cell(results, sc, broker, get) {

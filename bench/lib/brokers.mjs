@@ -202,11 +202,13 @@ export const BROKERS = [
     /**
      * startOpts.storeDir: run on a LevelBrokerStore in that directory (durable, group commit, fsync);
      * startOpts.encryptionKey: 32-byte Buffer, AES-256-GCM on (absent: encryption Disabled).
+     * startOpts.stateStore: also start the state store service (scenario g).
      */
     async start(startOpts = {}) {
       const env = {};
       if (startOpts.storeDir) env.BENCH_OURS_STORE = startOpts.storeDir;
       if (startOpts.encryptionKey) env.BENCH_OURS_STORE_KEY = startOpts.encryptionKey.toString('hex');
+      if (startOpts.stateStore) env.BENCH_OURS_STATE_STORE = '1';
       const bp = startNodeScript('ours', path.join(benchDir, 'servers', 'ops-broker.mjs'), env);
       return awaitReady(bp, bp.waitPort(15000));
     },

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { RawClient, connectMany, publishTemplate, writePuback } from './client.mjs';
 import { readCpuSeconds, readMachineBusySeconds, readRss, sleep, trackTemp } from './proc.mjs';
+import { stateStoreRoundTrips } from './state-store.mjs';
 
 const PAYLOAD_SIZE = 64;
 
@@ -897,5 +898,13 @@ export const SCENARIOS = [
     ownsBroker: true,
     brokers: ['ours', 'mosquitto'],
     timeoutMs: () => 240000,
+  },
+  {
+    id: 'g',
+    title: 'state store SET/GET round trips, 10 clients (ours in memory; redis-server when installed)',
+    run: stateStoreRoundTrips,
+    ownsBroker: true,
+    brokers: ['ours'],
+    timeoutMs: (o) => 4 * (Math.min(o.warmupMs, 500) + o.durationMs) + 30000,
   },
 ];

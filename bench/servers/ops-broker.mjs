@@ -3,6 +3,7 @@
 // BENCH_OURS_OPTIONS='{"v3InflightLimit":1000}' merges extra createBroker options (for experiments).
 // BENCH_OURS_STORE=<dir> runs on a durable LevelBrokerStore in <dir> (scenarios e, f);
 // BENCH_OURS_STORE_KEY=<64 hex chars> turns its AES-256-GCM encryption on (absent: Disabled).
+// BENCH_OURS_STATE_STORE=1 starts the state store service (scenario g; keys in memory).
 import { performance } from 'node:perf_hooks';
 import { createBroker } from '../../dist/index.js';
 import { serveControl, gcNow, onTerminate } from './control.mjs';
@@ -22,6 +23,11 @@ if (storePath) {
 }
 const b = createBroker({ sysIntervalSeconds: 0, ...(store ? { store } : {}), ...extra });
 const { port } = await b.listen({ port: 0, host: '127.0.0.1' });
+if (process.env.BENCH_OURS_STATE_STORE === '1') {
+  const { startStateStore } = await import('../../dist/services/state-store/state-store-service.js');
+  const stateStore = startStateStore(b);
+  await stateStore.ready;
+}
 const tReady = performance.now();
 serveControl({
   gc: gcNow,

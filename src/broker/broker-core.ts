@@ -7,7 +7,7 @@ import type { SpillBuffer } from '../storage/spill-buffer.js';
 import { watchCompletion } from './completion.js';
 import { Connection } from './connection.js';
 import { Counters } from './counters.js';
-import type { BrokerHooks } from './hooks.js';
+import type { BrokerHooks, ConnectionInfo } from './hooks.js';
 import { Message } from './message.js';
 import type { PersistenceDecisions } from './persistence.js';
 import { PublisherThrottle } from './publisher-throttle.js';
@@ -90,8 +90,8 @@ export class BrokerCore implements SessionContext {
   }
 
   /** Takes a new network connection (any duplex stream: TCP, TLS, WebSocket, in-memory). */
-  attach(socket: Duplex): Connection {
-    const connection = new Connection(this, socket);
+  attach(socket: Duplex, hooks?: BrokerHooks, info?: ConnectionInfo): Connection {
+    const connection = new Connection(this, socket, hooks ?? this.hooks, info);
     this.connections.add(connection);
     this.counters.connectionsTotal++;
     return connection;

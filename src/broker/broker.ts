@@ -6,7 +6,8 @@ import type { BrokerStore, MessageRecord, StoreUsage } from '../storage/broker-s
 import { MemoryBrokerStore } from '../storage/memory-broker-store.js';
 import type { SpillBuffer } from '../storage/spill-buffer.js';
 import { BrokerCore } from './broker-core.js';
-import type { BrokerHooks } from './hooks.js';
+import { Connection } from './connection.js';
+import type { BrokerHooks, ClientIdentity, ConnectionInfo } from './hooks.js';
 import { LocalClient } from './local-client.js';
 import { Message } from './message.js';
 import { PERSIST_EVERYTHING, type PersistenceDecisions } from './persistence.js';
@@ -26,6 +27,12 @@ export interface CreateBrokerOptions extends BrokerOptions {
   persistence?: PersistenceDecisions;
   /** Disk-backed message buffer for queues that are not persisted; default none (over budget: drop). Closed with the broker. */
   diskBuffer?: SpillBuffer;
+}
+
+/** Per-connection options of {@link Broker.attach}. */
+export interface AttachOptions {
+  readonly hooks?: BrokerHooks;
+  readonly info?: ConnectionInfo;
 }
 
 /** Where a TCP listener ended up. */
@@ -71,21 +78,25 @@ export class Broker {
     return { host: address.address, port: address.port };
   }
 
-  /** Serves MQTT on any duplex stream (a TCP/TLS socket, a WebSocket stream, an in-memory pair). */
-  attach(socket: Duplex): void {
+  /**
+   * Serves MQTT on any duplex stream (a TCP/TLS socket, a WebSocket stream, an in-memory pair).
+   * `options.hooks` replace the broker's authentication/authorization for this connection (AIO: each
+   * listener port names its own); `options.info` tells them where the client came from.
+   */
+  attach(socket: Duplex, options: AttachOptions = {}): void {
     if (this.#closed) {
       socket.destroy();
       return;
     }
     if (this.#isReady) {
-      this.#core.attach(socket);
+      this.#core.attach(socket, options.hooks, options.info);
       return;
     }
     socket.on('error', ignoreError); // until the connection owns it, an error must not reach the process
     this.ready.then(
       () => {
         if (this.#closed) socket.destroy();
-        else this.#core.attach(socket);
+        else this.#core.attach(socket, options.hooks, options.info);
       },
       () => socket.destroy(),
     );
@@ -106,6 +117,12 @@ export class Broker {
   onClientDisconnected(listener: (clientId: string) => void): () => void {
     this.#core.disconnectListeners.add(listener);
     return () => this.#core.disconnectListeners.delete(listener);
+  }
+
+  /** Who a connected client is (username, authentication attributes), for service authorization. */
+  identityOf(clientId: string): ClientIdentity | undefined {
+    const channel = this.#core.registry.get(clientId)?.channel;
+    return channel instanceof Connection ? channel.identity : undefined;
   }
 
   /** The store's size against its limit (`persistence.maxSize`), when the store reports it. */

@@ -8,10 +8,14 @@ import type { BrokerCore } from './broker-core.js';
 import { dispatchPacket } from './handlers/dispatch.js';
 import type { Message } from './message.js';
 import type { Delivery, Session } from './session.js';
+import type { BrokerHooks, ClientIdentity, ConnectionInfo } from './hooks.js';
 import type { Throttleable } from './publisher-throttle.js';
 import type { SessionOwner, Will } from './session-registry.js';
 
 type ConnectionState = 'awaiting-connect' | 'connected' | 'closed';
+
+const NO_ATTRIBUTES: Readonly<Record<string, string>> = Object.freeze({});
+const NO_INFO: ConnectionInfo = Object.freeze({});
 
 const scratch: PublishDelivery = {
   qos: 0,
@@ -36,6 +40,12 @@ export class Connection implements SessionOwner, DecoderSink, Throttleable {
   version: 4 | 5 = 4;
   clientId = '';
   username: string | undefined;
+  /** Authentication and authorization of this connection's port (default: the broker's). */
+  readonly hooks: BrokerHooks;
+  /** Facts given to attach (listener, port, client certificate). */
+  readonly info: ConnectionInfo;
+  /** Attributes established by authentication, for authorization. */
+  attributes: Readonly<Record<string, string>> = NO_ATTRIBUTES;
   session: Session | undefined;
   will: Will | undefined;
   /** Keep alive in seconds after CONNECT (server keep alive applied); 0 = off. */
@@ -61,9 +71,11 @@ export class Connection implements SessionOwner, DecoderSink, Throttleable {
   /** Reading paused by publisher flow control. */
   #throttled = false;
 
-  constructor(core: BrokerCore, socket: Duplex) {
+  constructor(core: BrokerCore, socket: Duplex, hooks: BrokerHooks = core.hooks, info: ConnectionInfo = NO_INFO) {
     this.core = core;
     this.socket = socket;
+    this.hooks = hooks;
+    this.info = info;
     this.decoder = new PacketDecoder(core.options.maxPacketSizeBytes, this);
     // Shared listeners (no closures per connection): the socket points back to its connection.
     (socket as SocketWithConnection)[CONNECTION] = this;
@@ -81,6 +93,11 @@ export class Connection implements SessionOwner, DecoderSink, Throttleable {
   /** Outbound topic aliases chosen by the broker (created on first use). */
   get aliasesOut(): Map<string, number> {
     return (this.#aliasesOut ??= new Map());
+  }
+
+  /** Who this client is, for authorization hooks. */
+  get identity(): ClientIdentity {
+    return { clientId: this.clientId, username: this.username, attributes: this.attributes };
   }
 
   /** False while unwritten output is above the high-water mark (QoS 0 dropped, QoS 1/2 wait). */

@@ -8,6 +8,8 @@ export interface ClientIdentity {
 
 /** What a CONNECT presents for authentication. */
 export interface AuthenticationRequest {
+  /** Facts of the connection (listener, port, client certificate) given to `attach`. */
+  readonly connection: ConnectionInfo;
   readonly clientId: string;
   readonly username: string | undefined;
   readonly password: Buffer | undefined;
@@ -16,10 +18,22 @@ export interface AuthenticationRequest {
   readonly authenticationData: Buffer | undefined;
 }
 
+/** Facts about a network connection, given to `Broker.attach` by whoever accepted it. */
+export interface ConnectionInfo {
+  /** Listener name and port the client came in on (AIO: a port names its authn and authz). */
+  readonly listener?: string;
+  readonly port?: number;
+  /** The verified TLS client certificate's subject fields (X.509 authentication), if any. */
+  readonly clientCertificate?: { readonly subject: Readonly<Record<string, string>>; readonly raw: Buffer };
+  readonly remoteAddress?: string;
+}
+
 /** An authentication decision: a v5 CONNACK reason code (0 = allowed) and attributes. */
 export interface AuthenticationResult {
   readonly reasonCode: number;
   readonly attributes?: Readonly<Record<string, string>>;
+  /** Username for authorization (X.509: the certificate's CN); default the CONNECT's. */
+  readonly username?: string;
   readonly reasonString?: string;
 }
 

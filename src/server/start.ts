@@ -16,7 +16,7 @@ import { readDeploymentLock } from '../instance/deployment-lock.js';
 import type { InstancePaths } from '../instance/layout.js';
 import { readRuntimeState } from '../instance/runtime-file.js';
 import { clearRunFiles, isBrokerProcess, readPidFile } from '../instance/status-file.js';
-import { persistenceDecisions } from '../policy/engine-decisions.js';
+import { persistenceDecisions, stateStoreDecisions } from '../policy/engine-decisions.js';
 import { PolicyHolder } from '../policy/policy-holder.js';
 import { OpsError } from '../shared/errors.js';
 import { InstanceRuntime, type LeveledLogger } from './runtime.js';
@@ -80,7 +80,14 @@ export async function startInstance(paths: InstancePaths, logger?: LeveledLogger
     throw err;
   }
   // The AIO state store (key-value over MQTT v5 RPC), served by the broker itself.
-  const stateStore = startStateStore(broker, { logger: log });
+  const { persistStateStoreKey } = stateStoreDecisions(policy);
+  const stateStore = startStateStore(broker, { logger: log, persistence: { store, decide: persistStateStoreKey } });
+  // Persisted keys restored before listeners open; a damaged record refuses to start, as above.
+  await stateStore.ready.catch(async (err: unknown) => {
+    stateStore.stop();
+    await broker.close().catch(() => undefined);
+    throw err;
+  });
   let stopping: Promise<void> | undefined;
   let resolveStopped: () => void = () => undefined;
   const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));

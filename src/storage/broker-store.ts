@@ -101,6 +101,26 @@ export interface StoreUsage {
   readonly diskBytes?: number;
 }
 
+/** A hybrid logical clock value as stored (`wall:counter:node` of the state store). */
+export interface HlcRecord {
+  /** Milliseconds since the Unix epoch. */
+  readonly wall: number;
+  readonly counter: number;
+  readonly node: string;
+}
+
+/** One persisted state-store key: value, version, fencing token and expiry. */
+export interface StateStoreKeyRecord {
+  /** The key's bytes. */
+  readonly key: Buffer;
+  readonly value: Buffer;
+  readonly version: HlcRecord;
+  /** The fencing token protecting the key, if any. */
+  readonly fencingToken?: HlcRecord;
+  /** Expiry instant in ms since the epoch (SET PX); absent: never expires. */
+  readonly expiresAt?: number;
+}
+
 /** The engine's storage. One contract suite runs against every implementation. */
 export interface BrokerStore {
   /** `memory` or `level`; a durable store survives a process restart. */
@@ -116,6 +136,15 @@ export interface BrokerStore {
   loadRetained(): Promise<MessageRecord[]>;
   putRetained(message: MessageRecord): Completion;
   deleteRetained(topic: string): Completion;
+  /**
+   * State-store keys the persistence policy selected (optional namespace: a store without it
+   * keeps state-store keys in memory only). Loaded once when the state store starts.
+   */
+  loadStateStoreKeys?(): Promise<StateStoreKeyRecord[]>;
+  /** Inserts or replaces a state-store key by its bytes. */
+  putStateStoreKey?(record: StateStoreKeyRecord): Completion;
+  /** Deletes a state-store key; an unknown key is harmless. */
+  deleteStateStoreKey?(key: Buffer): Completion;
   /** Size against the store's limit, for stats; absent when the store has no limit to report. */
   usage?(): StoreUsage;
   close(): Promise<void>;

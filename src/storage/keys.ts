@@ -7,6 +7,9 @@
  * - `q/<len u16><id><seq u64 BE>` a queue entry; big-endian seq makes iteration follow seq order,
  *                   and the length prefix keeps one client's range from containing another's
  * - `r/<id>`        a retained message, `<id>` from the topic
+ * - `k/<key>`       a persisted state-store key: its raw bytes when encryption is Disabled, a
+ *                   keyed hash of them when it is on (an addition: stores written before it
+ *                   simply have no `k/` records and read as before)
  *
  * `<id>` is what {@link IdEncoder} makes of the client id or topic: its UTF-8 bytes when
  * encryption is Disabled, a keyed hash (HMAC-SHA256) when it is on, so client ids and topics
@@ -24,6 +27,7 @@ export const META_KEYCHECK_KEY = Buffer.from('meta/keycheck');
 const SESSION = Buffer.from('s/');
 const QUEUE = Buffer.from('q/');
 const RETAINED = Buffer.from('r/');
+const STATE_STORE = Buffer.from('k/');
 const META = Buffer.from('meta/');
 
 /** First bytes of every queue entry key (`q/`). */
@@ -91,13 +95,20 @@ export class KeyLayout {
     return Buffer.concat([RETAINED, this.#id(topic)]);
   }
 
+  /** Key of a state-store key; `hashed` (encrypted stores): the key's bytes go through the id encoder. */
+  stateStoreKey(key: Buffer, hashed: boolean): Buffer {
+    // latin1 maps bytes to distinct strings, so the keyed hash input is unique per key.
+    return Buffer.concat([STATE_STORE, hashed ? this.#encode(key.toString('latin1')) : key]);
+  }
+
   queueRange(clientId: string): KeyRange {
     return rangeOf(this.queuePrefix(clientId));
   }
 
   static readonly sessions: KeyRange = rangeOf(SESSION);
   static readonly retained: KeyRange = rangeOf(RETAINED);
-  static readonly allData: readonly KeyRange[] = [rangeOf(SESSION), rangeOf(QUEUE), rangeOf(RETAINED)];
+  static readonly stateStore: KeyRange = rangeOf(STATE_STORE);
+  static readonly allData: readonly KeyRange[] = [rangeOf(SESSION), rangeOf(QUEUE), rangeOf(RETAINED), rangeOf(STATE_STORE)];
   static readonly meta: KeyRange = rangeOf(META);
 }
 

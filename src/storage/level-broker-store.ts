@@ -1,19 +1,14 @@
 import { Level } from 'level';
+import { failed, quiet, reasonOf, syncedBatch } from './level-batch.js';
 import { OpsError } from '../shared/errors.js';
-import type { BrokerStore, MessageRecord, QueueEntryRecord, SessionRecord, StoreUsage } from './broker-store.js';
+import type { BrokerStore, MessageRecord, QueueEntryRecord, SessionRecord, StateStoreKeyRecord, StoreUsage } from './broker-store.js';
 import { Compactor, DEFAULT_COMPACTION_POLICY, directoryBytes, type CompactionPolicy, type CompactionStats } from './compactor.js';
 import type { ValueCipher } from './encryption.js';
-import { GroupCommit, type BatchOp, type GroupCommitStats, type WriteOp } from './group-commit.js';
+import { GroupCommit, type BatchOp, type GroupCommitStats } from './group-commit.js';
 import { KeyLayout, queueEntryKey, type KeyRange } from './keys.js';
 import { ALL_KEYS, countLiveBytes, rangeCompaction } from './level-size.js';
-import {
-  decodeQueueEntry,
-  decodeRetained,
-  decodeSession,
-  encodeQueueEntry,
-  encodeRetained,
-  encodeSession,
-} from './record-codec.js';
+import { decodeQueueEntry, decodeRetained, decodeSession, decodeStateStoreKey } from './record-codec.js';
+import { encodeQueueEntry, encodeRetained, encodeSession, encodeStateStoreKey } from './record-codec.js';
 import { prepareStoreFormat } from './store-format.js';
 import type { SizeChange } from './size-ledger.js';
 import { StoreQuota, type WriteKind } from './store-quota.js';
@@ -39,34 +34,6 @@ type Db = Level<Buffer, Buffer>;
 interface PlannedWrite {
   readonly ops: BatchOp[];
   readonly changes: SizeChange[];
-}
-
-type NativeBatch = (this: Db, ops: WriteOp[], options: { sync: boolean }) => Promise<void>;
-
-/**
- * A synced atomic batch. On classic-level (Node) the native `_batch` is called directly while the
- * database is open: keys and values are already Buffers, and abstract-level's per-operation
- * copying and encoding checks cost a fifth of the broker's time under persisted QoS 1 load.
- */
-function syncedBatch(db: Db): (ops: WriteOp[]) => Promise<void> {
-  const native = (db as unknown as { _batch?: NativeBatch })._batch;
-  if (typeof native !== 'function') return (ops) => db.batch(ops, { sync: true });
-  return (ops) => (db.status === 'open' ? native.call(db, ops, { sync: true }) : db.batch(ops, { sync: true }));
-}
-
-function reasonOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-function failed(error: OpsError): Promise<void> {
-  const promise = Promise.reject(error);
-  promise.catch(() => undefined); // reported to whoever awaits; never an unhandled rejection
-  return promise;
-}
-
-function quiet(promise: Promise<void>): Promise<void> {
-  promise.catch(() => undefined);
-  return promise;
 }
 
 /**
@@ -253,6 +220,21 @@ export class LevelBrokerStore implements BrokerStore {
     });
   }
 
+  async loadStateStoreKeys(): Promise<StateStoreKeyRecord[]> {
+    return this.#readRange(KeyLayout.stateStore, 'state store key', decodeStateStoreKey);
+  }
+
+  putStateStoreKey(record: StateStoreKeyRecord): Promise<void> {
+    return this.#submit('data', () => this.#put(this.#stateStoreKey(record.key), encodeStateStoreKey(record)));
+  }
+
+  deleteStateStoreKey(key: Buffer): Promise<void> {
+    return this.#submit('data', () => {
+      const levelKey = this.#stateStoreKey(key);
+      return { ops: [{ type: 'del', key: levelKey }], changes: [{ kind: 'del', key: levelKey }] };
+    });
+  }
+
   /** Waits for submitted writes and a running compaction, then closes the database. Later calls reject. */
   async close(): Promise<void> {
     if (this.#closed) return;
@@ -260,6 +242,11 @@ export class LevelBrokerStore implements BrokerStore {
     await this.#commit.barrier();
     await this.#compactor.stop();
     await this.#db.close();
+  }
+
+  /** Level key of a state-store key: hashed like client ids when the store is encrypted. */
+  #stateStoreKey(key: Buffer): Buffer {
+    return this.#keys.stateStoreKey(key, this.#cipher.mode !== 'Disabled');
   }
 
   #put(key: Buffer, record: Buffer): PlannedWrite {

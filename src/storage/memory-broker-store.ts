@@ -3,6 +3,7 @@ import type {
   MessageRecord,
   QueueEntryRecord,
   SessionRecord,
+  StateStoreKeyRecord,
 } from './broker-store.js';
 
 /**
@@ -14,6 +15,8 @@ export class MemoryBrokerStore implements BrokerStore {
   readonly #sessions = new Map<string, SessionRecord>();
   readonly #queues = new Map<string, Map<number, QueueEntryRecord>>();
   readonly #retained = new Map<string, MessageRecord>();
+  /** State-store keys by their bytes as latin1 (a bijection of bytes and strings). */
+  readonly #stateStore = new Map<string, StateStoreKeyRecord>();
 
   async loadSessions(): Promise<SessionRecord[]> {
     return [...this.#sessions.values()];
@@ -61,7 +64,24 @@ export class MemoryBrokerStore implements BrokerStore {
     this.#retained.delete(topic);
   }
 
+  async loadStateStoreKeys(): Promise<StateStoreKeyRecord[]> {
+    return [...this.#stateStore.values()].map(copyStateStoreKey);
+  }
+
+  putStateStoreKey(record: StateStoreKeyRecord): void {
+    this.#stateStore.set(record.key.toString('latin1'), copyStateStoreKey(record));
+  }
+
+  deleteStateStoreKey(key: Buffer): void {
+    this.#stateStore.delete(key.toString('latin1'));
+  }
+
   async close(): Promise<void> {
     // Nothing to release: the data stays for a broker created again on this store.
   }
+}
+
+/** A copy whose Buffers the caller cannot change afterwards (the level store copies by encoding). */
+function copyStateStoreKey(record: StateStoreKeyRecord): StateStoreKeyRecord {
+  return { ...record, key: Buffer.from(record.key), value: Buffer.from(record.value) };
 }

@@ -1,8 +1,10 @@
 import type {
+  HlcRecord,
   MessagePropertiesRecord,
   MessageRecord,
   QueueEntryRecord,
   SessionRecord,
+  StateStoreKeyRecord,
   SubscriptionRecord,
 } from './broker-store.js';
 import { BinaryReader, BinaryWriter, RecordFormatError } from './binary-io.js';
@@ -16,7 +18,7 @@ import { BinaryReader, BinaryWriter, RecordFormatError } from './binary-io.js';
 export const RECORD_CODEC_VERSION = 1;
 
 /** What a stored value holds. */
-export const RecordKind = { Session: 1, QueueEntry: 2, Retained: 3 } as const;
+export const RecordKind = { Session: 1, QueueEntry: 2, Retained: 3, StateStoreKey: 4 } as const;
 /** One of {@link RecordKind}. */
 export type RecordKind = (typeof RecordKind)[keyof typeof RecordKind];
 
@@ -274,4 +276,47 @@ export function decodeSession(bytes: Buffer): SessionRecord {
     ...(disconnectedAt !== undefined ? { disconnectedAt } : {}),
     ...(will !== undefined ? { will } : {}),
   };
+}
+
+// State-store key flag bits.
+const K_FENCING = 1 << 0;
+const K_EXPIRES_AT = 1 << 1;
+
+function writeHlc(w: BinaryWriter, h: HlcRecord): void {
+  w.f64(h.wall);
+  w.f64(h.counter);
+  w.str(h.node);
+}
+
+function readHlc(r: BinaryReader): HlcRecord {
+  const wall = r.f64();
+  const counter = r.f64();
+  const node = r.str();
+  if (!Number.isSafeInteger(wall) || !Number.isSafeInteger(counter) || wall < 0 || counter < 0) throw new RecordFormatError('invalid HLC');
+  return { wall, counter, node };
+}
+
+/** Encodes a persisted state-store key (record kind 4; the other kinds are unchanged). */
+export function encodeStateStoreKey(record: StateStoreKeyRecord): Buffer {
+  const w = header(RecordKind.StateStoreKey, 96 + record.key.length + record.value.length);
+  w.u8((record.fencingToken !== undefined ? K_FENCING : 0) | (record.expiresAt !== undefined ? K_EXPIRES_AT : 0));
+  w.bytes(record.key);
+  w.bytes(record.value);
+  writeHlc(w, record.version);
+  if (record.fencingToken !== undefined) writeHlc(w, record.fencingToken);
+  if (record.expiresAt !== undefined) w.f64(record.expiresAt);
+  return w.finish();
+}
+
+/** Decodes a persisted state-store key; throws {@link RecordFormatError} on malformed bytes. */
+export function decodeStateStoreKey(bytes: Buffer): StateStoreKeyRecord {
+  const r = openRecord(bytes, RecordKind.StateStoreKey);
+  const flags = r.u8();
+  const key = r.bytes();
+  const value = r.bytes();
+  const version = readHlc(r);
+  const fencingToken = flags & K_FENCING ? readHlc(r) : undefined;
+  const expiresAt = flags & K_EXPIRES_AT ? r.f64() : undefined;
+  r.end();
+  return { key, value, version, ...(fencingToken !== undefined ? { fencingToken } : {}), ...(expiresAt !== undefined ? { expiresAt } : {}) };
 }

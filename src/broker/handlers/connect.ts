@@ -40,16 +40,17 @@ export function handleConnect(connection: Connection, packet: ConnectPacket): vo
     refuse(connection, ReasonCode.ProtocolError, 'Receive Maximum and Maximum Packet Size must not be 0');
     return;
   }
-  if (props?.authenticationMethod !== undefined && core.hooks.authenticate === undefined) {
+  if (props?.authenticationMethod !== undefined && connection.hooks.authenticate === undefined) {
     refuse(connection, ReasonCode.BadAuthenticationMethod, `authentication method ${props.authenticationMethod} is not supported`);
     return;
   }
-  const authenticate = core.hooks.authenticate;
+  const authenticate = connection.hooks.authenticate;
   if (authenticate === undefined) {
     accept(connection, packet, clientId, assigned, cleanStart);
     return;
   }
   const decision = authenticate({
+    connection: connection.info,
     clientId,
     username: packet.username,
     password: packet.password,
@@ -59,8 +60,12 @@ export function handleConnect(connection: Connection, packet: ConnectPacket): vo
   });
   const finish = (result: AuthenticationResult): void => {
     if (connection.state === 'closed') return;
-    if (result.reasonCode !== ReasonCode.Success) refuse(connection, result.reasonCode, result.reasonString);
-    else accept(connection, packet, clientId, assigned, cleanStart);
+    if (result.reasonCode !== ReasonCode.Success) {
+      refuse(connection, result.reasonCode, result.reasonString);
+      return;
+    }
+    if (result.attributes !== undefined) connection.attributes = result.attributes;
+    accept(connection, packet, clientId, assigned, cleanStart, result.username);
   };
   if (!(decision instanceof Promise)) {
     finish(decision);
@@ -70,13 +75,13 @@ export function handleConnect(connection: Connection, packet: ConnectPacket): vo
   decision.then(finish, () => finish({ reasonCode: ReasonCode.UnspecifiedError })).finally(() => connection.release());
 }
 
-function accept(connection: Connection, packet: ConnectPacket, clientId: string, assigned: boolean, cleanStart: boolean): void {
+function accept(connection: Connection, packet: ConnectPacket, clientId: string, assigned: boolean, cleanStart: boolean, username?: string): void {
   const core = connection.core;
   const options = core.options;
   const version = connection.version;
   const props = packet.properties;
   connection.clientId = clientId;
-  connection.username = packet.username;
+  connection.username = username ?? packet.username;
 
   // Session expiry: v5 property, capped; 3.1.1 persistent sessions get the broker maximum (as AIO).
   const requestedExpiry = version === 5 ? (props?.sessionExpiryInterval ?? 0) : cleanStart ? 0 : options.maxSessionExpirySeconds;

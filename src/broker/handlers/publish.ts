@@ -123,7 +123,7 @@ function acknowledge(connection: Connection, packet: PublishPacket, reasonCode: 
 }
 
 function authorized(connection: Connection, topic: string): boolean {
-  const check = connection.core.hooks.authorizePublish;
+  const check = connection.hooks.authorizePublish;
   if (check === undefined) return true;
-  return check({ clientId: connection.clientId, username: connection.username, attributes: {} }, topic);
+  return check(connection.identity, topic);
 }

@@ -33,8 +33,8 @@ export function handleSubscribe(connection: Connection, packet: SubscribePacket)
       connection.disconnect(ReasonCode.ProtocolError, 'No Local on a shared subscription'); // [MQTT-3.8.3-4]
       return;
     }
-    const authorize = core.hooks.authorizeSubscribe;
-    if (authorize !== undefined && !authorize({ clientId: connection.clientId, username: connection.username, attributes: {} }, request.topic)) {
+    const authorize = connection.hooks.authorizeSubscribe;
+    if (authorize !== undefined && !authorize(connection.identity, request.topic)) {
       granted.push(v5 ? ReasonCode.NotAuthorized : SubackFailure311);
       continue;
     }

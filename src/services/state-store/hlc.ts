@@ -64,6 +64,14 @@ export class HybridClock {
     return { wall: this.#wall, counter: this.#counter, node: this.node };
   }
 
+  /** Moves the clock up to `seen` (a restored version) without handing out a version. */
+  observe(seen: Hlc): void {
+    if (seen.wall > this.#wall || (seen.wall === this.#wall && seen.counter > this.#counter)) {
+      this.#wall = seen.wall;
+      this.#counter = Math.min(seen.counter, MAX_COUNTER);
+    }
+  }
+
   /** Advances the clock past `remote` (a request `__ts`, if any) and the wall clock; returns the new version. */
   next(remote?: Hlc): Hlc {
     const now = this.#now();

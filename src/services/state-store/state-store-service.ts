@@ -8,14 +8,15 @@ import type { Broker } from '../../broker/broker.js';
 import type { LocalClient, LocalMessage } from '../../broker/local-client.js';
 import { silentLogger, type Logger } from '../../shared/log.js';
 import { checkTopicName, MAX_TOPIC_BYTES } from '../../shared/topic.js';
-import type { MessagePropertiesRecord } from '../../storage/broker-store.js';
+import type { Completion, MessagePropertiesRecord } from '../../storage/broker-store.js';
 import { executeCommand, type CommandContext, type StateStoreAuthorizer } from './commands.js';
 import { CONTENT_TYPE, ERR, notificationTopic, NOTIFY_TOPIC_ROOT, PROP, PROTOCOL_VERSION, REQUEST_TOPIC } from './constants.js';
 import { DedupCache, type CachedResponse } from './dedup-cache.js';
 import { formatHlc, HybridClock } from './hlc.js';
 import { NotifyRegistry } from './notify-registry.js';
-import { encodeError, encodeNotifySet, NOTIFY_DELETE, parseRequest, REPLY_SYNTAX_ERROR } from './resp3.js';
-import { KeyStore, type ChangeEvent } from './store.js';
+import { encodeError, encodeNotifySet, NOTIFY_DELETE, parseRequest, REPLY_SYNTAX_ERROR, type ParsedRequest } from './resp3.js';
+import { KeyPersistence, type StateStorePersistence } from './persistence.js';
+import { keyIdOf, KeyStore, type ChangeEvent, type StoredEntry } from './store.js';
 
 /** Options of {@link startStateStore}. */
 export interface StateStoreOptions {
@@ -36,12 +37,23 @@ export interface StateStoreOptions {
   readonly dedupTtlMs?: number;
   /** Client id of the service's in-process client; default `$ops-statestore`. */
   readonly localClientId?: string;
+  /**
+   * Persistence of policy-selected keys (stateStore policy): restored at start, written through
+   * on SET (the response waits for the durable write), deleted on DEL, VDEL and expiry.
+   * Absent: every key is memory only.
+   */
+  readonly persistence?: StateStorePersistence;
 }
 
 /** A running state store. */
 export interface StateStoreService {
   /** Number of live keys (for `ops broker stats`). */
   readonly keyCount: number;
+  /**
+   * Resolves once persisted keys are restored (at once without persistence); requests that arrive
+   * before are answered after. Rejects when the store could not be read (STO_* errors).
+   */
+  readonly ready: Promise<void>;
   /** Unsubscribes, stops the expiry timer and drops every key and registration. */
   stop(): void;
 }
@@ -68,6 +80,13 @@ class Service implements StateStoreService {
   readonly #notify = new NotifyRegistry();
   readonly #cache: DedupCache;
   readonly #offDisconnect: () => void;
+  readonly #persistence: KeyPersistence | undefined;
+  readonly ready: Promise<void>;
+  /** Requests that arrived while restoring. */
+  #backlog: LocalMessage[] | undefined;
+  /** Deliveries waiting behind a durable write, so responses and notifications keep their order. */
+  #waiting = 0;
+  #tail: Promise<void> = Promise.resolve();
   #stopped = false;
 
   constructor(broker: Broker, options: StateStoreOptions) {
@@ -76,12 +95,54 @@ class Service implements StateStoreService {
     this.#logger = options.logger ?? silentLogger;
     this.#maxRequestBytes = options.maxRequestBytes ?? 4 * 1024 * 1024;
     this.#cache = new DedupCache(options.dedupCapacity ?? 10_000, options.dedupTtlMs ?? 60_000, now);
-    this.#store = new KeyStore({ clock, now, onExpired: (event) => this.#publishEvents([event]) });
+    this.#store = new KeyStore({ clock, now, onExpired: (event) => this.#onExpired(event) });
+    this.#persistence = options.persistence === undefined ? undefined : new KeyPersistence(options.persistence, this.#logger);
     this.#ctx = { store: this.#store, clock, notify: this.#notify, now, authorize: options.authorize ?? ALLOW_ALL, maxKeys: options.maxKeys ?? Number.POSITIVE_INFINITY };
     this.#offDisconnect = broker.onClientDisconnected((clientId) => this.#notify.removeClient(clientId));
     this.#local = broker.createLocalClient(options.localClientId ?? '$ops-statestore');
     // LocalClient handlers run after routing (in arrival order), so responding here is safe.
     this.#local.subscribe(REQUEST_TOPIC, 1, (message) => this.#onRequest(message));
+    this.ready = this.#restore(clock, now);
+    this.ready.catch(() => undefined); // reported to whoever awaits it
+  }
+
+  async #restore(clock: HybridClock, now: () => number): Promise<void> {
+    const persistence = this.#persistence;
+    if (persistence === undefined || !persistence.supported) return;
+    this.#backlog = [];
+    try {
+      const { restored, expired } = await persistence.restore(this.#store, clock, now());
+      this.#logger.info({ restored, expired }, 'state store keys restored');
+    } finally {
+      const backlog = this.#backlog;
+      this.#backlog = undefined;
+      for (const message of backlog) this.#onRequest(message);
+    }
+  }
+
+  #onExpired(event: ChangeEvent): void {
+    this.#persistence?.expired(event);
+    this.#deliver(undefined, () => this.#publishEvents([event]));
+  }
+
+  /**
+   * Runs `deliver` once `write` is durable and every earlier delivery ran (at once when nothing
+   * waits), with the write's error if it failed.
+   */
+  #deliver(write: Completion, deliver: (error: unknown) => void): void {
+    if (write === undefined && this.#waiting === 0) {
+      deliver(undefined);
+      return;
+    }
+    this.#waiting++;
+    const settled = write === undefined ? undefined : write.then(() => undefined, (error: unknown) => error ?? new Error('write failed'));
+    this.#tail = this.#tail
+      .then(() => settled)
+      .then((error) => {
+        this.#waiting--;
+        if (!this.#stopped) deliver(error);
+      })
+      .catch((error: unknown) => this.#logger.error({ err: String(error) }, 'state store delivery failed'));
   }
 
   get keyCount(): number {
@@ -100,6 +161,10 @@ class Service implements StateStoreService {
 
   #onRequest(message: LocalMessage): void {
     if (this.#stopped) return;
+    if (this.#backlog !== undefined) {
+      this.#backlog.push(message);
+      return;
+    }
     const props = message.properties;
     const clientId = message.senderId ?? '';
     const responseTopic = props?.responseTopic;
@@ -110,17 +175,42 @@ class Service implements StateStoreService {
     const correlationData = props?.correlationData;
     const cacheKey = correlationData === undefined ? undefined : DedupCache.keyOf(clientId, correlationData);
     const cached = cacheKey === undefined ? undefined : this.#cache.get(cacheKey);
-    if (cached !== undefined) {
-      this.#send(responseTopic, correlationData, cached);
+    if (cacheKey !== undefined && cached !== undefined) {
+      this.#deliver(undefined, () => this.#send(responseTopic, correlationData, this.#cache.get(cacheKey) ?? cached));
       return;
     }
-    const { response, events } = this.#answer(clientId, message);
+    const parsed = message.payload.length > this.#maxRequestBytes ? undefined : parseRequest(message.payload);
+    const key = parsed?.ok === true && this.#persistence !== undefined ? parsed.elements[1] : undefined;
+    const keyId = key === undefined ? undefined : keyIdOf(key);
+    const prior = keyId === undefined ? undefined : this.#store.get(keyId);
+    const { response, events } = this.#answer(clientId, message, parsed);
     if (cacheKey !== undefined) this.#cache.set(cacheKey, response);
-    this.#send(responseTopic, correlationData, response);
-    this.#publishEvents(events);
+    const write = events.length === 0 ? undefined : this.#persistence?.write(events, props?.userProperties ?? [], this.#store);
+    const after = write === undefined || keyId === undefined ? undefined : this.#store.get(keyId);
+    this.#deliver(write, (error) => {
+      if (error === undefined) {
+        this.#send(responseTopic, correlationData, response);
+        this.#publishEvents(events);
+        return;
+      }
+      // Not durable: undo the change if nothing replaced it since, and report the quota error.
+      this.#logger.error({ clientId, err: String(error) }, 'state store: persisting a key failed');
+      if (keyId !== undefined) this.#undo(keyId, prior, after);
+      const failed: CachedResponse = { payload: encodeError(ERR.quotaExceeded), userProperties: [[PROP.status, '200'], [PROP.protocolVersion, PROTOCOL_VERSION]] };
+      if (cacheKey !== undefined) this.#cache.set(cacheKey, failed);
+      this.#send(responseTopic, correlationData, failed);
+    });
   }
 
-  #answer(clientId: string, message: LocalMessage): { response: CachedResponse; events: readonly ChangeEvent[] } {
+  #undo(keyId: string, prior: StoredEntry | undefined, after: StoredEntry | undefined): void {
+    const current = this.#store.get(keyId);
+    if (current?.generation !== after?.generation) return;
+    if (prior === undefined) this.#store.delete(keyId);
+    else this.#store.put(prior.key, prior.value, prior.version, prior.fencingToken, prior.expiresAt);
+  }
+
+  /** `parsed`: the payload parsed, undefined when it is larger than allowed. */
+  #answer(clientId: string, message: LocalMessage, parsed: ParsedRequest | undefined): { response: CachedResponse; events: readonly ChangeEvent[] } {
     const props = message.properties;
     const protVer = userProperty(props, PROP.protocolVersion);
     if (protVer !== undefined && !/^1(\.[0-9]+)?$/.test(protVer)) {
@@ -137,8 +227,7 @@ class Service implements StateStoreService {
       payload,
       userProperties: ts === undefined ? [[PROP.status, '200'], [PROP.protocolVersion, PROTOCOL_VERSION]] : [[PROP.status, '200'], [PROP.timestamp, ts], [PROP.protocolVersion, PROTOCOL_VERSION]],
     });
-    if (message.payload.length > this.#maxRequestBytes) return { response: ok(encodeError(ERR.quotaExceeded)), events: [] };
-    const parsed = parseRequest(message.payload);
+    if (parsed === undefined) return { response: ok(encodeError(ERR.quotaExceeded)), events: [] };
     if (!parsed.ok) return { response: ok(REPLY_SYNTAX_ERROR), events: [] };
     try {
       const result = executeCommand(this.#ctx, {

@@ -69,3 +69,14 @@ describe('HybridClock', () => {
     expect(() => new HybridClock('a:b')).toThrow(RangeError);
   });
 });
+
+describe('HybridClock.observe (restored versions)', () => {
+  it('moves the clock up to a restored version so the next version is above it', () => {
+    const clock = new HybridClock('n', () => 1000);
+    const restored = { wall: 5000, counter: 3, node: 'old' };
+    clock.observe(restored);
+    clock.observe({ wall: 10, counter: 0, node: 'older' });
+    expect(compareHlc(clock.next(), restored)).toBeGreaterThan(0);
+    expect(clock.current).toEqual({ wall: 5000, counter: 4, node: 'n' });
+  });
+});

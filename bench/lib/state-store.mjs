@@ -1,0 +1,236 @@
+// Scenario (g): state store SET and GET round trips per second, 10 concurrent clients, a small
+// in-flight window per client. Ours: raw MQTT v5 clients (mqtt-packet) sending state store requests
+// (response topic + correlation data + __ts) to the broker's state store, keys in memory.
+// redis-server (when on PATH): the same generator style over raw TCP speaking RESP SET/GET.
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import mqttPacket from 'mqtt-packet';
+import { freePort } from './brokers.mjs';
+import { readCpuSeconds, sleep, spawnTracked } from './proc.mjs';
+
+const { generate, parser: createParser } = mqttPacket;
+const REQUEST_TOPIC = 'statestore/v1/FA9AE35F-2F64-47CD-9BFF-08E2B32A0FE8/command/invoke';
+const CLIENTS = 10;
+// BENCH_G_WINDOW: requests in flight per client (default 4).
+const WINDOW = Number(process.env.BENCH_G_WINDOW || 4);
+const KEYS_PER_CLIENT = 100;
+const VALUE = Buffer.alloc(16, 0x76);
+
+const bulk = (b) => Buffer.concat([Buffer.from(`$${b.length}\r\n`), b, Buffer.from('\r\n')]);
+/** A RESP array of bulk strings (what both the state store and redis take). */
+function respArray(parts) {
+  return Buffer.concat([Buffer.from(`*${parts.length}\r\n`), ...parts.map((p) => bulk(Buffer.from(p)))]);
+}
+const keyOf = (client, n) => `bench-g-${client}-${n % KEYS_PER_CLIENT}`;
+const requestOf = (op, client, n) => (op === 'SET' ? respArray(['SET', keyOf(client, n), VALUE]) : respArray(['GET', keyOf(client, n)]));
+
+function which(cmd) {
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    const p = path.join(dir || '.', cmd);
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      return p;
+    } catch {}
+  }
+  return null;
+}
+
+function connectTcp(port) {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect({ port, host: '127.0.0.1' });
+    sock.setNoDelay(true);
+    sock.once('connect', () => resolve(sock));
+    sock.once('error', reject);
+  });
+}
+
+/** One MQTT v5 state store client: `send(op)` keeps WINDOW requests in flight until stopped. */
+async function mqttClient(port, index) {
+  const sock = await connectTcp(port);
+  const clientId = `bench-g-${index}`;
+  const responseTopic = `bench/g/${index}/response`;
+  const parser = createParser({ protocolVersion: 5 });
+  const st = { done: 0, errors: [], running: false, op: 'SET', seq: 0, inflight: 0, firstReply: {} };
+  let onReady;
+  const ready = new Promise((resolve, reject) => {
+    onReady = resolve;
+    sock.once('error', reject);
+  });
+  const sendOne = () => {
+    const n = st.seq++;
+    const cd = Buffer.allocUnsafe(4);
+    cd.writeUInt32BE(n >>> 0);
+    st.inflight++;
+    sock.write(
+      generate(
+        {
+          cmd: 'publish', topic: REQUEST_TOPIC, qos: 1, messageId: (n % 65000) + 1, payload: requestOf(st.op, index, n),
+          properties: { responseTopic, correlationData: cd, userProperties: { __ts: `${Date.now()}:0:${clientId}` } },
+        },
+        { protocolVersion: 5 },
+      ),
+    );
+  };
+  parser.on('packet', (p) => {
+    if (p.cmd === 'connack') {
+      sock.write(generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: responseTopic, qos: 1 }] }, { protocolVersion: 5 }));
+    } else if (p.cmd === 'suback') onReady();
+    else if (p.cmd === 'publish') {
+      if (p.qos > 0) sock.write(generate({ cmd: 'puback', messageId: p.messageId }, { protocolVersion: 5 }));
+      st.inflight--;
+      if (st.running) st.done++;
+      const text = p.payload.toString('latin1', 0, Math.min(40, p.payload.length));
+      st.firstReply[st.op] ??= text;
+      if (text.startsWith('-') && st.errors.length < 5) st.errors.push(`${st.op}: ${text.trim()}`);
+      if (st.running) sendOne();
+    }
+  });
+  parser.on('error', (e) => st.errors.push(String(e)));
+  sock.on('data', (d) => parser.parse(d));
+  sock.write(generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clean: true, clientId, keepalive: 0 }, { protocolVersion: 5 }));
+  await ready;
+  return {
+    st,
+    start(op) {
+      st.op = op;
+      st.running = true;
+      for (let i = st.inflight; i < WINDOW; i++) sendOne();
+    },
+    stop() {
+      st.running = false;
+    },
+    close: () => sock.destroy(),
+  };
+}
+
+/** One RESP client: `send(op)` keeps WINDOW commands in flight until stopped. */
+async function respClient(port, index) {
+  const sock = await connectTcp(port);
+  const st = { done: 0, errors: [], running: false, op: 'SET', seq: 0, inflight: 0, firstReply: {} };
+  let pending = Buffer.alloc(0);
+  const sendOne = () => {
+    st.inflight++;
+    sock.write(requestOf(st.op, index, st.seq++));
+  };
+  sock.on('data', (d) => {
+    pending = pending.length === 0 ? d : Buffer.concat([pending, d]);
+    let at = 0;
+    for (;;) {
+      const eol = pending.indexOf('\r\n', at);
+      if (eol < 0) break;
+      let end = eol + 2;
+      if (pending[at] === 0x24) {
+        const len = Number(pending.toString('latin1', at + 1, eol));
+        if (len >= 0) end += len + 2;
+        if (end > pending.length) break;
+      }
+      const text = pending.toString('latin1', at, Math.min(end, at + 40));
+      st.firstReply[st.op] ??= text;
+      if (pending[at] === 0x2d && st.errors.length < 5) st.errors.push(text.trim());
+      at = end;
+      st.inflight--;
+      if (st.running) {
+        st.done++;
+        sendOne();
+      }
+    }
+    pending = pending.subarray(at);
+  });
+  return {
+    st,
+    start(op) {
+      st.op = op;
+      st.running = true;
+      for (let i = st.inflight; i < WINDOW; i++) sendOne();
+    },
+    stop() {
+      st.running = false;
+    },
+    close: () => sock.destroy(),
+  };
+}
+
+/** SET then GET phases: warm-up, then a measured window each; rates and the server's CPU. */
+async function phases(clients, pid, opts) {
+  const out = {};
+  for (const op of ['SET', 'GET']) {
+    for (const c of clients) c.start(op);
+    await sleep(opts.warmupMs);
+    const d0 = clients.reduce((a, c) => a + c.st.done, 0);
+    const c0 = readCpuSeconds(pid);
+    const g0 = process.cpuUsage();
+    const t0 = performance.now();
+    await sleep(opts.durationMs);
+    const secs = (performance.now() - t0) / 1000;
+    const d1 = clients.reduce((a, c) => a + c.st.done, 0);
+    const c1 = readCpuSeconds(pid);
+    const g = process.cpuUsage(g0);
+    for (const c of clients) c.stop();
+    await sleep(200);
+    out[op] = { perSec: Math.round((d1 - d0) / secs), cpuPct: c0 !== null && c1 !== null ? Math.round(((c1 - c0) / secs) * 100) : null, generatorCpuPct: Math.round(((g.user + g.system) / 1e6 / secs) * 100) };
+  }
+  return out;
+}
+
+async function startRedis() {
+  const port = await freePort();
+  const child = spawnTracked('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']);
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-2000)));
+  child.stdout.resume();
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`redis-server exited (${child.exitCode}): ${stderr.trim()}`);
+    try {
+      (await connectTcp(port)).destroy();
+      return { child, port, pid: child.pid };
+    } catch (e) {
+      if (Date.now() > deadline) throw new Error(`redis-server not listening after 5 s: ${e.message}`);
+      await sleep(20);
+    }
+  }
+}
+
+/** (g) state store SET/GET round trips: ours (memory), and redis-server when installed. */
+export async function stateStoreRoundTrips(broker, opts, ctx) {
+  const o = { warmupMs: Math.min(opts.warmupMs, 500), durationMs: opts.durationMs };
+  const out = { metrics: {}, notes: [`${CLIENTS} clients, ${WINDOW} requests in flight per client, ${KEYS_PER_CLIENT} keys per client, ${VALUE.length} B values`], errors: [] };
+  const bp = await broker.start({ stateStore: true });
+  ctx.started.push(bp);
+  let clients = [];
+  try {
+    clients = await Promise.all(Array.from({ length: CLIENTS }, (_, i) => mqttClient(bp.port, i)));
+    const r = await phases(clients, bp.pid, o);
+    Object.assign(out.metrics, { setPerSec: r.SET.perSec, getPerSec: r.GET.perSec, setCpuPct: r.SET.cpuPct, getCpuPct: r.GET.cpuPct, setGeneratorCpuPct: r.SET.generatorCpuPct, getGeneratorCpuPct: r.GET.generatorCpuPct });
+    if (r.SET.generatorCpuPct >= 90) out.notes.push(`generator-bound: the generator used ${r.SET.generatorCpuPct}% of a core during SET (broker ${r.SET.cpuPct}%)`);
+    for (const c of clients) out.errors.push(...c.st.errors.map((e) => `ours: ${e}`));
+    const first = clients[0]?.st.firstReply ?? {};
+    if (!first.SET?.startsWith('+OK')) out.errors.push(`ours: unexpected SET reply ${JSON.stringify(first.SET)}`);
+    if (!first.GET?.startsWith('$16')) out.errors.push(`ours: unexpected GET reply ${JSON.stringify(first.GET)}`);
+  } finally {
+    for (const c of clients) c.close();
+    await bp.stop(3000);
+  }
+  if (which('redis-server') === null) {
+    out.notes.push('redis-server not on PATH: no redis comparison');
+    return out;
+  }
+  const redis = await startRedis();
+  clients = [];
+  try {
+    clients = await Promise.all(Array.from({ length: CLIENTS }, (_, i) => respClient(redis.port, i)));
+    const r = await phases(clients, redis.pid, o);
+    Object.assign(out.metrics, { redisSetPerSec: r.SET.perSec, redisGetPerSec: r.GET.perSec, redisSetCpuPct: r.SET.cpuPct, redisGetCpuPct: r.GET.cpuPct });
+    for (const c of clients) out.errors.push(...c.st.errors.map((e) => `redis: ${e}`));
+    out.metrics.setRatio = r.SET.perSec > 0 ? Math.round((out.metrics.setPerSec / r.SET.perSec) * 100) / 100 : null;
+    out.metrics.getRatio = r.GET.perSec > 0 ? Math.round((out.metrics.getPerSec / r.GET.perSec) * 100) / 100 : null;
+  } finally {
+    for (const c of clients) c.close();
+    redis.child.kill('SIGTERM');
+    await Promise.race([new Promise((r) => redis.child.once('exit', r)), sleep(2000)]);
+    if (redis.child.exitCode === null && redis.child.signalCode === null) redis.child.kill('SIGKILL');
+  }
+  return out;
+}
