@@ -101,7 +101,9 @@ class Service implements StateStoreService {
     this.#offDisconnect = broker.onClientDisconnected((clientId) => this.#notify.removeClient(clientId));
     this.#local = broker.createLocalClient(options.localClientId ?? '$ops-statestore');
     // LocalClient handlers run after routing (in arrival order), so responding here is safe.
-    this.#local.subscribe(REQUEST_TOPIC, 1, (message) => this.#onRequest(message));
+    // QoS 0 in-process: nothing can be lost between the router and the service, and it skips the
+    // session's in-flight bookkeeping; the request's own QoS (must be 1) is still checked.
+    this.#local.subscribe(REQUEST_TOPIC, 0, (message) => this.#onRequest(message));
     this.ready = this.#restore(clock, now);
     this.ready.catch(() => undefined); // reported to whoever awaits it
   }
