@@ -17,6 +17,7 @@ const RANKS: [prefix: string, module: string, rank: number][] = [
   ['policy/', 'policy', 2],
   ['broker/', 'broker', 3],
   ['services/', 'services', 4],
+  ['security/', 'security', 4],
   ['admin/', 'admin-server', 5],
   ['server/', 'server', 6],
   ['cli/', 'cli', 6],

@@ -26,6 +26,13 @@ export interface SkippedPort {
   readonly reason: string;
 }
 
+/** Where a connection came in: the listener and its configured port number. */
+export interface PortOrigin {
+  readonly listener: string;
+  readonly port: number;
+  readonly remoteAddress: string | undefined;
+}
+
 /** Transport of a port. */
 type Protocol = 'Mqtt' | 'WebSockets';
 
@@ -54,7 +61,7 @@ export class ListenerManager {
    */
   constructor(
     private readonly host: string,
-    private readonly attach: (stream: Duplex) => void,
+    private readonly attach: (stream: Duplex, origin: PortOrigin) => void,
     private readonly logger: Logger,
     private readonly secretsDir: string,
   ) {}
@@ -141,6 +148,19 @@ export class ListenerManager {
     for (const s of skipped) this.logger.warn({ listener: s.listener, port: s.port }, s.reason);
   }
 
+  /** Drops every connection of a listener's port (its security changed); returns how many. */
+  dropConnections(listener: string, port: number): number {
+    let dropped = 0;
+    for (const open of this.#open.values()) {
+      if (open.listener !== listener || open.port !== port) continue;
+      for (const socket of open.sockets) {
+        socket.destroy();
+        dropped++;
+      }
+    }
+    return dropped;
+  }
+
   /** Closes every port. */
   async closeAll(): Promise<void> {
     await Promise.all([...this.#open.keys()].map((key) => this.#close(key)));
@@ -151,8 +171,9 @@ export class ListenerManager {
     const onConnection = (socket: Socket): void => {
       sockets.add(socket);
       socket.on('close', () => sockets.delete(socket));
-      if (want.protocol === 'WebSockets') acceptWebSocket(socket, (stream) => this.attach(stream));
-      else this.attach(socket);
+      const origin: PortOrigin = { listener: want.listener, port: want.port, remoteAddress: socket.remoteAddress };
+      if (want.protocol === 'WebSockets') acceptWebSocket(socket, (stream) => this.attach(stream, origin));
+      else this.attach(socket, origin);
     };
     const address = `${this.host}:${want.port}`;
     let server: Server;

@@ -16,8 +16,9 @@ import type { PolicyHolder } from '../policy/policy-holder.js';
 import type { Logger } from '../shared/log.js';
 import type { StoreUsage } from '../storage/broker-store.js';
 import { diskUsage } from './disk.js';
-import { ListenerManager } from './listeners.js';
+import { ListenerManager, type PortOrigin } from './listeners.js';
 import { startMetricsServer, type MetricSample, type MetricsServer } from './metrics.js';
+import type { PortSecurityTable } from './security.js';
 import type { PersistenceInfo } from './store.js';
 
 /** A logger whose level can change (pino's is a settable property). */
@@ -41,6 +42,8 @@ export interface RuntimeDeps {
   readonly stateStore: { readonly keyCount: number };
   readonly persistence: PersistenceInfo;
   readonly logger: LeveledLogger;
+  /** Per-port authentication and authorization, recompiled at every change. */
+  readonly security: PortSecurityTable;
   readonly shutdown: () => void;
 }
 
@@ -66,11 +69,19 @@ export class InstanceRuntime implements AdminContext {
     this.deployment = deps.deployment;
     this.#state = deps.state;
     this.policy = deps.policy;
-    this.listeners = new ListenerManager(deps.state.host, (stream: Duplex) => deps.broker.attach(stream), deps.logger, deps.paths.secrets);
+    const attach = (stream: Duplex, o: PortOrigin): void => {
+      const hooks = deps.security.hooksOf(o.listener, o.port);
+      deps.broker.attach(stream, {
+        ...(hooks !== undefined ? { hooks } : {}),
+        info: { listener: o.listener, port: o.port, ...(o.remoteAddress !== undefined ? { remoteAddress: o.remoteAddress } : {}) },
+      });
+    };
+    this.listeners = new ListenerManager(deps.state.host, attach, deps.logger, deps.paths.secrets);
   }
 
   /** Opens the stored listeners and the metrics endpoint, then writes status.json. */
   async start(): Promise<void> {
+    this.deps.security.update(this.#state);
     await this.listeners.sync(this.#state.listeners as unknown as Record<string, ListenerProperties>);
     await this.#syncMetrics(metricsPortOf(this.#state));
     await this.writeStatus();
@@ -88,14 +99,22 @@ export class InstanceRuntime implements AdminContext {
 
   async #apply(next: RuntimeState): Promise<void> {
     const prev = this.#state;
-    await this.listeners.sync(next.listeners as unknown as Record<string, ListenerProperties>);
+    // Security first, so a port opened by this change never serves a client without its rules.
+    const changed = this.deps.security.update(next);
     try {
-      await writeRuntimeState(this.deps.paths.runtime, next);
+      await this.listeners.sync(next.listeners as unknown as Record<string, ListenerProperties>);
+      try {
+        await writeRuntimeState(this.deps.paths.runtime, next);
+      } catch (err) {
+        await this.listeners.sync(prev.listeners as unknown as Record<string, ListenerProperties>).catch(() => undefined);
+        throw err;
+      }
     } catch (err) {
-      await this.listeners.sync(prev.listeners as unknown as Record<string, ListenerProperties>).catch(() => undefined);
+      this.deps.security.update(prev);
       throw err;
     }
     this.#state = next;
+    this.#dropChanged(changed);
     this.deps.logger.level = levelOf(next);
     const before = JSON.stringify(persistenceOf(this.deployment, prev));
     const persistence = persistenceOf(this.deployment, next);
@@ -105,6 +124,17 @@ export class InstanceRuntime implements AdminContext {
     }
     if (metricsPortOf(next) !== metricsPortOf(prev)) await this.#syncMetrics(metricsPortOf(next));
     await this.writeStatus();
+  }
+
+  /** AIO disconnects clients when their port's authorization changes: they reconnect under the new rules. */
+  #dropChanged(keys: readonly string[]): void {
+    for (const key of keys) {
+      const at = key.lastIndexOf(':');
+      const listener = key.slice(0, at);
+      const port = Number(key.slice(at + 1));
+      const dropped = this.listeners.dropConnections(listener, port);
+      if (dropped > 0) this.deps.logger.info({ listener, port, dropped }, 'security of the port changed: clients disconnected');
+    }
   }
 
   async #syncMetrics(port: number): Promise<void> {

@@ -19,7 +19,9 @@ import { clearRunFiles, isBrokerProcess, readPidFile } from '../instance/status-
 import { persistenceDecisions, stateStoreDecisions } from '../policy/engine-decisions.js';
 import { PolicyHolder } from '../policy/policy-holder.js';
 import { OpsError } from '../shared/errors.js';
+import { join } from 'node:path';
 import { InstanceRuntime, type LeveledLogger } from './runtime.js';
+import { PortSecurityTable } from './security.js';
 import { openDiskBuffer, openInstanceStore } from './store.js';
 import { startStateStore } from '../services/state-store/state-store-service.js';
 
@@ -81,7 +83,12 @@ export async function startInstance(paths: InstancePaths, logger?: LeveledLogger
   }
   // The AIO state store (key-value over MQTT v5 RPC), served by the broker itself.
   const { persistStateStoreKey } = stateStoreDecisions(policy);
-  const stateStore = startStateStore(broker, { logger: log, persistence: { store, decide: persistStateStoreKey } });
+  const security = new PortSecurityTable(join(paths.secrets, 'passwd'), log);
+  const stateStore = startStateStore(broker, {
+    logger: log,
+    persistence: { store, decide: persistStateStoreKey },
+    authorize: security.directory.stateStoreAuthorizer((clientId) => broker.identityOf(clientId)),
+  });
   // Persisted keys restored before listeners open; a damaged record refuses to start, as above.
   await stateStore.ready.catch(async (err: unknown) => {
     stateStore.stop();
@@ -101,6 +108,7 @@ export async function startInstance(paths: InstancePaths, logger?: LeveledLogger
     persistence: info,
     stateStore,
     logger: log,
+    security,
     shutdown: () => void stop('admin shutdown'),
   });
   const stop = (reason: string): Promise<void> => {

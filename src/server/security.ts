@@ -1,0 +1,109 @@
+/**
+ * The security of every listener port, from runtime.json's listeners, authentications and
+ * authorizations: compiled once per apply, read by the ports' hooks at every decision (so
+ * `ops broker listener|authn|authz apply` take effect live). `update` tells which ports' security
+ * changed; the runtime disconnects their clients, as AIO does when authorization changes.
+ */
+import { readFile } from 'node:fs/promises';
+import type { BrokerHooks } from '../broker/hooks.js';
+import type { AuthorizationProperties, ListenerProperties } from '../config/types.js';
+import type { RuntimeState } from '../instance/runtime-file.js';
+import { compileAuthorization, type Authorizer } from '../security/authorization.js';
+import { parsePasswd, type PasswdEntry } from '../security/passwd.js';
+import { ClientDirectory, createPortHooks, type PortSecurity } from '../security/port-hooks.js';
+import type { Logger } from '../shared/log.js';
+
+const OPEN: PortSecurity = { authnName: undefined, authnMethods: undefined, authorizer: undefined };
+/** Rules of an `authorizationRef` naming no resource: deny everything. */
+const DENY_ALL = compileAuthorization({ authorizationPolicies: { rules: [] } });
+
+const keyOf = (listener: string, port: number): string => `${listener}:${port}`;
+
+/** Port security of the running instance. */
+export class PortSecurityTable {
+  /** Which port each accepted client came in on (state store authorization). */
+  readonly directory = new ClientDirectory();
+  #ports = new Map<string, { security: PortSecurity; fingerprint: string }>();
+  readonly #hooks = new Map<string, BrokerHooks>();
+  #badLinesReported = '';
+
+  /** @param passwdPath the instance's password file (`<instance>/secrets/passwd`), read at each authentication. */
+  constructor(
+    private readonly passwdPath: string,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Recompiles from `state`; returns the `listener:port` keys (present before and after) whose security changed. */
+  update(state: RuntimeState): string[] {
+    const next = new Map<string, { security: PortSecurity; fingerprint: string }>();
+    const compiled = new Map<string, Authorizer>();
+    for (const [listener, raw] of Object.entries(state.listeners)) {
+      for (const port of (raw as unknown as ListenerProperties).ports) {
+        const authnName = port.authenticationRef;
+        const authn = authnName === undefined ? undefined : state.authentications[authnName];
+        const authzName = authnName === undefined ? undefined : port.authorizationRef; // AIO: authz needs authn
+        const authz = authzName === undefined ? undefined : state.authorizations[authzName];
+        let authorizer: Authorizer | undefined;
+        if (authzName !== undefined) {
+          authorizer = compiled.get(authzName) ?? (authz === undefined ? DENY_ALL : compileAuthorization(authz as unknown as AuthorizationProperties));
+          compiled.set(authzName, authorizer);
+          if (authz === undefined) this.logger.warn({ listener, port: port.port }, `authorization '${authzName}' does not exist: the port denies everything`);
+        }
+        const methods = (authn?.['authenticationMethods'] as Array<{ method: string }> | undefined)?.map((m) => m.method);
+        if (authnName !== undefined && methods === undefined) this.logger.warn({ listener, port: port.port }, `authentication '${authnName}' does not exist: the port refuses every client`);
+        if (methods !== undefined && methods.length > 0) {
+          this.logger.warn(
+            { listener, port: port.port },
+            `authentication '${authnName}' uses ${methods.join(', ')}, which this build does not implement: only users of the password file can connect on this port`,
+          );
+        }
+        const security: PortSecurity = authnName === undefined ? OPEN : { authnName, authnMethods: methods, authorizer };
+        next.set(keyOf(listener, port.port), { security, fingerprint: JSON.stringify([authnName, authn, authzName, authz]) });
+      }
+    }
+    const changed = [...next].filter(([key, v]) => this.#ports.has(key) && this.#ports.get(key)?.fingerprint !== v.fingerprint).map(([key]) => key);
+    this.#ports = next;
+    return changed;
+  }
+
+  /** The security of a port now (open when the port is unknown). */
+  security(listener: string, port: number): PortSecurity {
+    return this.#ports.get(keyOf(listener, port))?.security ?? OPEN;
+  }
+
+  /**
+   * The hooks of a port (made once per port; they read the current security at each decision), or
+   * undefined while the port is open: its connections need none (the engine allows all), and a
+   * change that secures the port disconnects them (see `update`).
+   */
+  hooksOf(listener: string, port: number): BrokerHooks | undefined {
+    const key = keyOf(listener, port);
+    if ((this.#ports.get(key)?.security ?? OPEN) === OPEN) return undefined;
+    let hooks = this.#hooks.get(key);
+    if (hooks === undefined) {
+      hooks = createPortHooks({
+        security: () => this.#ports.get(key)?.security ?? OPEN,
+        passwd: () => this.#readPasswd(),
+        logger: this.logger,
+        where: { listener, port },
+        directory: this.directory,
+      });
+      this.#hooks.set(key, hooks);
+    }
+    return hooks;
+  }
+
+  async #readPasswd(): Promise<ReadonlyMap<string, PasswdEntry> | undefined> {
+    let text: string;
+    try {
+      text = await readFile(this.passwdPath, 'utf8');
+    } catch {
+      return undefined;
+    }
+    const { entries, badLines } = parsePasswd(text);
+    const report = badLines.join(',');
+    if (report !== '' && report !== this.#badLinesReported) this.logger.warn({ path: this.passwdPath, lines: report }, 'password file lines skipped (malformed)');
+    this.#badLinesReported = report;
+    return entries;
+  }
+}

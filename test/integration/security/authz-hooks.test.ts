@@ -1,0 +1,137 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:net';
+import mqtt from 'mqtt';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { BrokerHooks } from '../../../src/broker/hooks.js';
+import { ReasonCode } from '../../../src/protocol/reason-codes.js';
+import { compileAuthorization } from '../../../src/security/authorization.js';
+import { parsePasswd, passwdLine } from '../../../src/security/passwd.js';
+import { ClientDirectory, createPortHooks, type PortSecurity } from '../../../src/security/port-hooks.js';
+import { REQUEST_TOPIC, STATE_STORE_ID } from '../../../src/services/state-store/constants.js';
+import { encodeArray } from '../../../src/services/state-store/resp3.js';
+import { startStateStore, type StateStoreService } from '../../../src/services/state-store/state-store-service.js';
+import { silentLogger } from '../../../src/shared/log.js';
+import { startBroker, type RunningBroker } from '../../helpers/start-broker.js';
+
+const users = parsePasswd([passwdLine('alice', 'pw'), passwdLine('mallory', 'pw')].join('\n')).entries;
+const authorizer = compileAuthorization({
+  authorizationPolicies: {
+    rules: [
+      {
+        principals: { usernames: ['alice'] },
+        brokerResources: [
+          { method: 'Connect' },
+          { method: 'Publish', topics: ['devices/{principal.clientId}/#', REQUEST_TOPIC] },
+          { method: 'Subscribe', topics: ['devices/{principal.clientId}/#', 'clients/{principal.clientId}/#'] },
+        ],
+        stateStoreResources: [{ keyType: 'Pattern', keys: ['keys/{principal.clientId}/*'], method: 'ReadWrite' }],
+      },
+      { principals: { usernames: ['mallory'] }, brokerResources: [{ method: 'Publish', topics: ['#'] }] },
+    ],
+  },
+});
+
+let running: RunningBroker | undefined;
+const servers: Server[] = [];
+let stateStore: StateStoreService | undefined;
+const clients: mqtt.MqttClient[] = [];
+afterEach(async () => {
+  for (const c of clients.splice(0)) await c.endAsync(true).catch(() => undefined);
+  await Promise.all(servers.splice(0).map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+  stateStore?.stop();
+  stateStore = undefined;
+  await running?.stop();
+  running = undefined;
+});
+
+/** A broker with a state store, and a second port whose clients get the port hooks (authn `pw` + the rules). */
+async function setUp(): Promise<{ open: number; secure: number }> {
+  running = await startBroker();
+  const broker = running.broker;
+  const directory = new ClientDirectory();
+  stateStore = startStateStore(broker, { authorize: directory.stateStoreAuthorizer((id) => broker.identityOf(id)) });
+  const security: PortSecurity = { authnName: 'pw', authnMethods: [], authorizer };
+  const hooks = createPortHooks({ security: () => security, passwd: async () => users, logger: silentLogger, where: { listener: 'secure', port: 0 }, directory });
+  const openHooks = createPortHooks({
+    security: () => ({ authnName: undefined, authnMethods: undefined, authorizer: undefined }),
+    passwd: async () => undefined,
+    logger: silentLogger,
+    where: { listener: 'default', port: 0 },
+    directory,
+  });
+  return { open: await serve(openHooks), secure: await serve(hooks) };
+}
+
+async function serve(hooks: BrokerHooks): Promise<number> {
+  const broker = (running as RunningBroker).broker;
+  const server = createServer((socket) => broker.attach(socket, { hooks }));
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return (server.address() as { port: number }).port;
+}
+
+async function connect(port: number, options: mqtt.IClientOptions): Promise<mqtt.MqttClient> {
+  const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { protocolVersion: 5, reconnectPeriod: 0, connectTimeout: 5000, ...options });
+  clients.push(client);
+  return client;
+}
+
+/** Sends one state store request and resolves with the reply payload as text. */
+async function invoke(client: mqtt.MqttClient, clientId: string, request: string[]): Promise<string> {
+  const responseTopic = `clients/${clientId}/services/statestore/v1/${STATE_STORE_ID}/command/invoke/response`;
+  await client.subscribeAsync(responseTopic, { qos: 1 });
+  const correlationData = Buffer.from(randomUUID().replaceAll('-', ''), 'hex');
+  const reply = new Promise<string>((resolve) =>
+    client.on('message', (topic, payload, packet) => {
+      if (topic === responseTopic && packet.properties?.correlationData?.equals(correlationData)) resolve(payload.toString('latin1'));
+    }),
+  );
+  await client.publishAsync(REQUEST_TOPIC, encodeArray(request), { qos: 1, properties: { responseTopic, correlationData, userProperties: { __ts: `${Date.now()}:0:${clientId}` } } });
+  return reply;
+}
+
+describe('authorization rules on a port with authentication', () => {
+  it('refuses CONNECT: no Connect grant 0x87, bad password 0x86, unknown user 0x8C', async () => {
+    const { secure } = await setUp();
+    await expect(connect(secure, { username: 'mallory', password: 'pw' })).rejects.toMatchObject({ code: ReasonCode.NotAuthorized });
+    await expect(connect(secure, { username: 'alice', password: 'nope' })).rejects.toMatchObject({ code: ReasonCode.BadUserNameOrPassword });
+    await expect(connect(secure, { username: 'nobody', password: 'pw' })).rejects.toMatchObject({ code: ReasonCode.BadAuthenticationMethod });
+    await expect(connect(secure, {})).rejects.toMatchObject({ code: ReasonCode.BadAuthenticationMethod });
+  });
+
+  it('v5: denied publishes get PUBACK 0x87 and denied subscriptions SUBACK 0x87, with {principal.clientId}', async () => {
+    const { secure } = await setUp();
+    const alice = await connect(secure, { username: 'alice', password: 'pw', clientId: 'dev1' });
+    await alice.publishAsync('devices/dev1/t', 'x', { qos: 1 });
+    await expect(alice.publishAsync('devices/dev2/t', 'x', { qos: 1 })).rejects.toMatchObject({ code: ReasonCode.NotAuthorized });
+    expect((await alice.subscribeAsync('devices/dev1/#', { qos: 1 })).map((g) => g.qos)).toEqual([1]);
+    await expect(alice.subscribeAsync('devices/#', { qos: 1 })).rejects.toThrow(/Not authorized/);
+  });
+
+  it('3.1.1: denied QoS 1 publishes are acknowledged and dropped; denied subscriptions get 0x80', async () => {
+    const { open, secure } = await setUp();
+    const watcher = await connect(open, { clientId: 'watcher' });
+    await watcher.subscribeAsync('devices/#', { qos: 1 });
+    const topics: string[] = [];
+    watcher.on('message', (topic) => topics.push(topic));
+    const alice = await connect(secure, { protocolVersion: 4, username: 'alice', password: 'pw', clientId: 'dev1' });
+    await alice.publishAsync('devices/dev2/t', 'denied', { qos: 1 });
+    const delivered = new Promise<void>((resolve) => watcher.once('message', () => resolve()));
+    await alice.publishAsync('devices/dev1/t', 'allowed', { qos: 1 });
+    await delivered;
+    expect(topics).toEqual(['devices/dev1/t']);
+    const suback = new Promise<unknown>((resolve) => alice.on('packetreceive', (packet) => packet.cmd === 'suback' && resolve(packet.granted)));
+    await expect(alice.subscribeAsync('devices/dev2/#', { qos: 1 })).rejects.toThrow(); // mqtt.js reports 0x80 as an error
+    expect(await suback).toEqual([0x80]);
+  });
+
+  it('state store keys need a stateStoreResources grant on the secured port; the open port is unrestricted', async () => {
+    const { open, secure } = await setUp();
+    const alice = await connect(secure, { username: 'alice', password: 'pw', clientId: 'dev1' });
+    expect(await invoke(alice, 'dev1', ['SET', 'keys/dev1/a', 'v'])).toBe('+OK\r\n');
+    expect(await invoke(alice, 'dev1', ['GET', 'keys/dev1/a'])).toBe('$1\r\nv\r\n');
+    expect(await invoke(alice, 'dev1', ['SET', 'keys/dev2/a', 'v'])).toBe('-ERR not authorized\r\n');
+    const other = await connect(open, { clientId: 'anyone' });
+    expect(await invoke(other, 'anyone', ['SET', 'keys/dev2/a', 'v'])).toBe('+OK\r\n');
+  });
+});

@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import type { RuntimeState } from '../../../src/instance/runtime-file.js';
+import { PortSecurityTable } from '../../../src/server/security.js';
+import { silentLogger } from '../../../src/shared/log.js';
+
+const who = { clientId: 'c', username: 'u', attributes: {} };
+const state = (rules: unknown[], ports: Record<string, unknown>[]): RuntimeState => ({
+  version: 1,
+  host: '127.0.0.1',
+  broker: {},
+  listeners: { default: { ports: [{ port: 1883 }] }, secure: { ports } },
+  authentications: { local: { authenticationMethods: [{ method: 'X509' }] } },
+  authorizations: { rules: { authorizationPolicies: { rules } } },
+});
+const allowU = [{ principals: { usernames: ['u'] }, brokerResources: [{ method: 'Publish', topics: ['t'] }] }];
+
+describe('PortSecurityTable', () => {
+  it('gives open ports no hooks and ignores authorization without authentication', () => {
+    const table = new PortSecurityTable('/nonexistent/passwd', silentLogger);
+    table.update(state(allowU, [{ port: 1, authorizationRef: 'rules' }, { port: 2, authenticationRef: 'local', authorizationRef: 'rules' }]));
+    expect(table.hooksOf('default', 1883)).toBeUndefined();
+    expect(table.hooksOf('secure', 1)).toBeUndefined();
+    expect(table.security('secure', 1).authorizer).toBeUndefined();
+    const hooks = table.hooksOf('secure', 2);
+    expect(hooks?.authorizePublish?.(who, 't')).toBe(true);
+    expect(hooks?.authorizePublish?.(who, 'x')).toBe(false);
+    expect(table.security('secure', 2).authnMethods).toEqual(['X509']);
+  });
+
+  it('applies new rules to existing hooks and reports the ports whose security changed', () => {
+    const table = new PortSecurityTable('/nonexistent/passwd', silentLogger);
+    const ports = [{ port: 2, authenticationRef: 'local', authorizationRef: 'rules' }];
+    table.update(state(allowU, ports));
+    const hooks = table.hooksOf('secure', 2);
+    expect(table.update(state(allowU, ports))).toEqual([]);
+    expect(table.update(state([], ports))).toEqual(['secure:2']);
+    expect(hooks?.authorizePublish?.(who, 't')).toBe(false);
+    expect(table.update(state([], [{ port: 2 }, { port: 3, authenticationRef: 'local' }]))).toEqual(['secure:2']);
+  });
+
+  it('denies everything when the authorization named does not exist, and refuses CONNECT without a known user', async () => {
+    const table = new PortSecurityTable('/nonexistent/passwd', silentLogger);
+    table.update(state(allowU, [{ port: 2, authenticationRef: 'local', authorizationRef: 'missing' }]));
+    const hooks = table.hooksOf('secure', 2);
+    expect(hooks?.authorizePublish?.(who, 't')).toBe(false);
+    const result = await hooks?.authenticate?.({ connection: {}, clientId: 'c', username: 'u', password: Buffer.from('p'), protocolVersion: 5, authenticationMethod: undefined, authenticationData: undefined });
+    expect(result?.reasonCode).toBe(0x8c);
+    expect(result?.reasonString).toContain('X509');
+  });
+});
