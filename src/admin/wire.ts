@@ -3,6 +3,7 @@
  * `{ v, id, method, params }`; each reply line is `{ v, id, result }` or
  * `{ v, id, error: { code, message, details } }` with a code from shared/error-codes.ts.
  */
+import type { BrokerStats } from '../shared/broker-stats.js';
 import { OpsError } from '../shared/errors.js';
 
 /** Protocol version spoken by this build. */
@@ -121,25 +122,11 @@ export type ResourceKindName = 'listener' | 'authentication' | 'authorization';
 export interface StatsResult {
   readonly instance: string;
   readonly uptimeSeconds: number;
-  readonly clients: {
-    readonly connected: number;
-    readonly sessions: number;
-    readonly disconnectedSessions: number;
-    readonly totalConnections: number;
-    readonly rejectedConnections: number;
-    /** Publishers paused by flow control (absent from older brokers). */
-    readonly throttledPublishers?: number;
-  };
+  readonly clients: BrokerStats['clients'];
   readonly subscriptions: number;
   readonly retained: number;
-  readonly messages: {
-    readonly received: number;
-    readonly sent: number;
-    readonly dropped: number;
-    readonly queued: number;
-    readonly inflight: number;
-  };
-  readonly bytes: { readonly received: number; readonly sent: number };
+  readonly messages: BrokerStats['messages'];
+  readonly bytes: BrokerStats['bytes'];
   /** State-store keys; null until the broker runs a state store. */
   readonly stateStore: { readonly keys: number | null };
   /** Bytes used by the instance's data folder. */

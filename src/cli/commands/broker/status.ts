@@ -91,7 +91,7 @@ export async function runStats(input: StatusInput, ctx: CliContext): Promise<voi
     ['persistence', persistenceText(stats.persistence)],
     ['store', storeText(stats.store)],
     ['disk buffer', stats.diskBuffer ? `${stats.diskBuffer.usedBytes} of ${stats.diskBuffer.maxBytes} bytes` : 'off'],
-    ['publishers throttled', stats.clients.throttledPublishers ?? 0],
+    ['publishers throttled', stats.clients.throttledPublishers],
     ['bytes in / out', `${stats.bytes.received} / ${stats.bytes.sent}`],
     ['uptime (s)', stats.uptimeSeconds],
   ];

@@ -1,0 +1,45 @@
+/** Live figures of a running broker: served by the admin socket, `$SYS/broker/...` and metrics. */
+export interface BrokerStats {
+  /** Broker name from the options. */
+  readonly name: string;
+  /** Seconds since the broker was created. */
+  readonly uptimeSeconds: number;
+  readonly clients: {
+    /** Connections that completed CONNECT and are open now. */
+    readonly connected: number;
+    /** Sessions that exist (connected or not). */
+    readonly sessions: number;
+    /** Sessions whose client is not connected. */
+    readonly disconnectedSessions: number;
+    /** Connections ever accepted. */
+    readonly totalConnections: number;
+    /** Highest number of clients connected at once. */
+    readonly maxConnected: number;
+    /** CONNECTs refused (bad protocol, auth, bad client id ...). */
+    readonly rejectedConnections: number;
+    /** Publishers whose reading is paused by flow control until a subscriber catches up. */
+    readonly throttledPublishers: number;
+  };
+  /** Subscriptions across all sessions, shared ones counted per member. */
+  readonly subscriptions: number;
+  /** Retained messages held. */
+  readonly retained: number;
+  readonly messages: {
+    /** PUBLISH packets received from clients. */
+    readonly received: number;
+    /** PUBLISH packets sent to clients. */
+    readonly sent: number;
+    /** Messages dropped: QoS 0 to a slow reader, queue full, expired, over the client's maximum packet size. */
+    readonly dropped: number;
+    /** Messages waiting in session queues (not yet sent). */
+    readonly queued: number;
+    /** Of those, how many wait in the disk-backed message buffer. */
+    readonly spilled: number;
+    /** QoS 1/2 messages sent and not yet acknowledged. */
+    readonly inflight: number;
+  };
+  readonly bytes: {
+    readonly received: number;
+    readonly sent: number;
+  };
+}
