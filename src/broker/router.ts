@@ -52,8 +52,11 @@ export class Router implements MatchVisitor {
 
   /** Stores it if retained, then delivers it to every matching subscription. */
   publish(message: Message): RouteResult {
-    const completions = new CompletionSet();
-    if (message.retain) completions.add(this.#retained.set(message.ephemeral ? message : message.withRetain(true)));
+    let completions: CompletionSet | undefined; // created only when some write is asynchronous
+    if (message.retain) {
+      const stored = this.#retained.set(message.ephemeral ? message : message.withRetain(true));
+      if (stored !== undefined) (completions ??= new CompletionSet()).add(stored);
+    }
     this.#message = message;
     this.#tree.match(message.topic, this);
     let matched = 0;
@@ -63,7 +66,7 @@ export class Router implements MatchVisitor {
       matched++;
       const result = this.#deliver(message, target);
       if (result === false) refused++;
-      else completions.add(result);
+      else if (result !== undefined) (completions ??= new CompletionSet()).add(result);
       if (isCongested(target.session)) congested = target.session;
     }
     for (const group of this.#groups) {
@@ -72,13 +75,13 @@ export class Router implements MatchVisitor {
       matched++;
       const result = this.deliverShared(message, member, group);
       if (result === false) refused++;
-      else completions.add(result);
+      else if (result !== undefined) (completions ??= new CompletionSet()).add(result);
       if (isCongested(member.session)) congested = member.session;
     }
     this.#targets.clear();
     this.#groups.length = 0;
     this.#message = undefined;
-    return { matched, refused, congested, completion: completions.done() };
+    return { matched, refused, congested, completion: completions?.done() };
   }
 
   /** Delivers a message to one shared-group member. */

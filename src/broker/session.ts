@@ -150,7 +150,7 @@ export class Session {
       counters.messagesDropped++; // the disk buffer is full too
       return false;
     }
-    if (overBudget || (this.queuePersistent && this.#ctx.store.usage?.().full === true)) {
+    if (overBudget || (this.queuePersistent && this.#ctx.store.isFull?.() === true)) {
       counters.messagesDropped++; // the memory budget for queued messages is spent, or the store is full
       return false;
     }

@@ -13,9 +13,18 @@ export type UserProperties = ReadonlyArray<readonly [string, string]>;
 
 /** True when `value` matches a glob with `*` (any run) and `?` (one character). */
 export function globMatches(glob: string, value: string): boolean {
-  const re = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${re}$`, 's').test(value);
+  let compiled = globCache.get(glob);
+  if (compiled === undefined) {
+    const re = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+    compiled = new RegExp(`^${re}$`, 's');
+    if (globCache.size >= 1024) globCache.clear(); // policies hold few globs; bounded all the same
+    globCache.set(glob, compiled);
+  }
+  return compiled.test(value);
 }
+
+/** Compiled policy globs: decisions run per CONNECT and per state-store SET. */
+const globCache = new Map<string, RegExp>();
 
 function asked(policy: PersistPolicy, props: UserProperties): boolean {
   return props.some(([k, v]) => k === policy.userProperty.key && v === policy.userProperty.value);

@@ -147,5 +147,7 @@ export interface BrokerStore {
   deleteStateStoreKey?(key: Buffer): Completion;
   /** Size against the store's limit, for stats; absent when the store has no limit to report. */
   usage?(): StoreUsage;
+  /** `usage().full` without building the figures: asked for every message that needs the store. */
+  isFull?(): boolean;
   close(): Promise<void>;
 }

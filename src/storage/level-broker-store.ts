@@ -136,6 +136,10 @@ export class LevelBrokerStore implements BrokerStore {
     return this.#quota.usage();
   }
 
+  isFull(): boolean {
+    return this.#quota.full;
+  }
+
   /** What background compaction did so far. */
   get compactionStats(): CompactionStats {
     return this.#compactor.stats;

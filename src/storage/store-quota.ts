@@ -77,6 +77,12 @@ export class StoreQuota {
     return new OpsError('STO_QUOTA_EXCEEDED', { used: before, limit: this.#limit });
   }
 
+  /** Whether messages that need the store are refused now (see {@link StoreUsage.full}); no allocation. */
+  get full(): boolean {
+    const limit = this.#limit;
+    return limit !== undefined && (this.#full || this.ledger.usedBytes >= limit);
+  }
+
   /** Size, limit and whether the store is full (see {@link StoreUsage}). */
   usage(): StoreUsage {
     const usedBytes = this.ledger.usedBytes;
@@ -84,7 +90,7 @@ export class StoreQuota {
     return {
       usedBytes,
       ...(limit !== undefined ? { limitBytes: limit } : {}),
-      full: limit !== undefined && (this.#full || usedBytes >= limit),
+      full: this.full,
       refusedWrites: this.#refused,
       records: this.ledger.records,
       ...(this.#diskBytes !== undefined ? { diskBytes: this.#diskBytes } : {}),
