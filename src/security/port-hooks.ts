@@ -4,24 +4,25 @@
  * take effect on the next CONNECT, PUBLISH, SUBSCRIBE or state store request.
  *
  * Authentication: a port without `authenticationRef` accepts everyone (and authorization does not
- * apply, as AIO). With one, a CONNECT carrying a username and password is checked against the
- * instance's password file when that file names the user; otherwise the resource's methods
- * (ServiceAccountToken, X509, Custom) would decide, and this build implements none of them yet, so
- * the CONNECT is refused with 0x8C (Bad authentication method) and a warning naming the methods.
+ * apply, as AIO). With one, the password file (ours) and then the resource's methods are tried in
+ * order (see `authn/method.ts`): the first method that allows or denies decides; when none applies
+ * the CONNECT is refused with 0x8C (an enhanced authentication method nobody took) or 0x87.
  * Authorization after a successful authentication: no `Connect` grant refuses with 0x87.
  */
 import type { AuthenticationRequest, AuthenticationResult, BrokerHooks, ClientIdentity } from '../broker/hooks.js';
 import { ReasonCode } from '../protocol/reason-codes.js';
 import type { Logger } from '../shared/log.js';
 import type { Authorizer, KeyMethod } from './authorization.js';
-import { verifyPassword, type PasswdEntry } from './passwd.js';
+import type { AuthnAllow, AuthnMethod } from './authn/method.js';
+import { createPasswordFileMethod } from './authn/password-file.js';
+import type { PasswdEntry } from './passwd.js';
 
 /** What a port's resources say, now. */
 export interface PortSecurity {
   /** `authenticationRef` of the port; undefined: no authentication (nor authorization). */
   readonly authnName: string | undefined;
-  /** The referenced resource's methods; undefined when the resource does not exist. */
-  readonly authnMethods: readonly string[] | undefined;
+  /** The referenced resource's methods, compiled, in order; undefined when the resource does not exist. */
+  readonly authnMethods: readonly AuthnMethod[] | undefined;
   /** Compiled rules of `authorizationRef` (only with authentication; a missing resource denies all). */
   readonly authorizer: Authorizer | undefined;
 }
@@ -86,26 +87,35 @@ export function createPortHooks(deps: PortHooksDeps): BrokerHooks {
     deps.directory.register(attributes, deps.security);
     return { reasonCode: ReasonCode.Success, attributes }; // synchronous: open ports do not wait
   };
+  const passwordFile = createPasswordFileMethod(deps.passwd);
   const authenticateWith = async (authnName: string, security: PortSecurity, request: AuthenticationRequest): Promise<AuthenticationResult> => {
     if (security.authnMethods === undefined) return refuse(request, ReasonCode.NotAuthorized, `authentication '${authnName}' does not exist`);
-    let accepted: { username: string | undefined; attributes: Record<string, string> } | undefined;
-    const users = request.authenticationMethod === undefined && request.username !== undefined ? await deps.passwd() : undefined;
-    const entry = request.username === undefined ? undefined : users?.get(request.username);
-    if (entry !== undefined) {
-      if (request.password === undefined || !(await verifyPassword(entry, request.password))) {
-        return refuse(request, ReasonCode.BadUserNameOrPassword, 'bad username or password');
+    let accepted: AuthnAllow | undefined;
+    const skipped: string[] = [];
+    for (const method of [passwordFile, ...security.authnMethods]) {
+      const outcome = await method.authenticate(request);
+      if (outcome.kind === 'deny') return refuse(request, outcome.reasonCode, `${method.name}: ${outcome.reason}`);
+      if (outcome.kind === 'allow') {
+        accepted = outcome;
+        break;
       }
-      accepted = { username: entry.username, attributes: { ...entry.attributes } };
-    } else {
-      const methods = security.authnMethods.join(', ') || 'none';
-      return refuse(request, ReasonCode.BadAuthenticationMethod, `authentication '${authnName}' has methods this build does not implement (${methods}) and the client is not in the password file`);
+      skipped.push(`${method.name}: ${outcome.reason}`);
     }
-    const identity: ClientIdentity = { clientId: request.clientId, username: accepted.username, attributes: accepted.attributes };
+    if (accepted === undefined) {
+      const tried = security.authnMethods.map((m) => m.name).join(', ') || 'none';
+      logger.debug({ ...where, clientId: request.clientId, skipped }, 'no authentication method applied');
+      return request.authenticationMethod !== undefined
+        ? refuse(request, ReasonCode.BadAuthenticationMethod, `authentication method ${request.authenticationMethod} is not accepted by '${authnName}' (methods: ${tried})`)
+        : refuse(request, ReasonCode.NotAuthorized, `no authentication method of '${authnName}' accepted the client (methods: ${tried}; password file: ${skipped[0]?.slice('PasswordFile: '.length) ?? ''})`);
+    }
+    const username = accepted.username ?? request.username;
+    const attributes = { ...accepted.attributes };
+    const identity: ClientIdentity = { clientId: request.clientId, username, attributes };
     if (security.authorizer !== undefined && !security.authorizer.canConnect(identity)) {
       return refuse(request, ReasonCode.NotAuthorized, 'not authorized to connect');
     }
-    deps.directory.register(accepted.attributes, deps.security);
-    return { reasonCode: ReasonCode.Success, attributes: accepted.attributes, ...(accepted.username !== undefined ? { username: accepted.username } : {}) };
+    deps.directory.register(attributes, deps.security);
+    return { ...accepted.extras, reasonCode: ReasonCode.Success, attributes, ...(username !== undefined ? { username } : {}) };
   };
   return {
     authenticate,

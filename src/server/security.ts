@@ -5,10 +5,13 @@
  * changed; the runtime disconnects their clients, as AIO does when authorization changes.
  */
 import { readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { BrokerHooks } from '../broker/hooks.js';
 import type { AuthorizationProperties, ListenerProperties } from '../config/types.js';
 import type { RuntimeState } from '../instance/runtime-file.js';
 import { compileAuthorization, type Authorizer } from '../security/authorization.js';
+import type { AuthnMethod, AuthnMethodConfig } from '../security/authn/method.js';
+import { createAuthnMethod } from '../security/authn/methods.js';
 import { parsePasswd, type PasswdEntry } from '../security/passwd.js';
 import { ClientDirectory, createPortHooks, type PortSecurity } from '../security/port-hooks.js';
 import type { Logger } from '../shared/log.js';
@@ -27,16 +30,21 @@ export class PortSecurityTable {
   readonly #hooks = new Map<string, BrokerHooks>();
   #badLinesReported = '';
 
-  /** @param passwdPath the instance's password file (`<instance>/secrets/passwd`), read at each authentication. */
+  /**
+   * @param passwdPath the instance's password file (`<instance>/secrets/passwd`), read at each authentication.
+   * @param secretsDir where methods find referenced secrets and config maps (`secrets/NAME/`); default the password file's folder.
+   */
   constructor(
     private readonly passwdPath: string,
     private readonly logger: Logger,
+    private readonly secretsDir: string = dirname(passwdPath),
   ) {}
 
   /** Recompiles from `state`; returns the `listener:port` keys (present before and after) whose security changed. */
   update(state: RuntimeState): string[] {
     const next = new Map<string, { security: PortSecurity; fingerprint: string }>();
     const compiled = new Map<string, Authorizer>();
+    const compiledMethods = new Map<string, readonly AuthnMethod[]>();
     for (const [listener, raw] of Object.entries(state.listeners)) {
       for (const port of (raw as unknown as ListenerProperties).ports) {
         const authnName = port.authenticationRef;
@@ -49,13 +57,11 @@ export class PortSecurityTable {
           compiled.set(authzName, authorizer);
           if (authz === undefined) this.logger.warn({ listener, port: port.port }, `authorization '${authzName}' does not exist: the port denies everything`);
         }
-        const methods = (authn?.['authenticationMethods'] as Array<{ method: string }> | undefined)?.map((m) => m.method);
-        if (authnName !== undefined && methods === undefined) this.logger.warn({ listener, port: port.port }, `authentication '${authnName}' does not exist: the port refuses every client`);
-        if (methods !== undefined && methods.length > 0) {
-          this.logger.warn(
-            { listener, port: port.port },
-            `authentication '${authnName}' uses ${methods.join(', ')}, which this build does not implement: only users of the password file can connect on this port`,
-          );
+        if (authnName !== undefined && authn === undefined) this.logger.warn({ listener, port: port.port }, `authentication '${authnName}' does not exist: the port refuses every client`);
+        let methods: readonly AuthnMethod[] | undefined;
+        if (authnName !== undefined && authn !== undefined) {
+          methods = compiledMethods.get(authnName) ?? this.#compileMethods(authn['authenticationMethods'] as readonly AuthnMethodConfig[] | undefined);
+          compiledMethods.set(authnName, methods);
         }
         const security: PortSecurity = authnName === undefined ? OPEN : { authnName, authnMethods: methods, authorizer };
         next.set(keyOf(listener, port.port), { security, fingerprint: JSON.stringify([authnName, authn, authzName, authz]) });
@@ -64,6 +70,11 @@ export class PortSecurityTable {
     const changed = [...next].filter(([key, v]) => this.#ports.has(key) && this.#ports.get(key)?.fingerprint !== v.fingerprint).map(([key]) => key);
     this.#ports = next;
     return changed;
+  }
+
+  /** Compiles a resource's methods, in order (AIO tries them in order). */
+  #compileMethods(configs: readonly AuthnMethodConfig[] | undefined): readonly AuthnMethod[] {
+    return (configs ?? []).map((config) => createAuthnMethod(config, { logger: this.logger, secretsDir: this.secretsDir }));
   }
 
   /** The security of a port now (open when the port is unknown). */

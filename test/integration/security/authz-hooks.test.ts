@@ -91,12 +91,13 @@ async function invoke(client: mqtt.MqttClient, clientId: string, request: string
 }
 
 describe('authorization rules on a port with authentication', () => {
-  it('refuses CONNECT: no Connect grant 0x87, bad password 0x86, unknown user 0x8C', async () => {
+  it('refuses CONNECT: no Connect grant 0x87, bad password 0x86, no method applies 0x87', async () => {
     const { secure } = await setUp();
     await expect(connect(secure, { username: 'mallory', password: 'pw' })).rejects.toMatchObject({ code: ReasonCode.NotAuthorized });
     await expect(connect(secure, { username: 'alice', password: 'nope' })).rejects.toMatchObject({ code: ReasonCode.BadUserNameOrPassword });
-    await expect(connect(secure, { username: 'nobody', password: 'pw' })).rejects.toMatchObject({ code: ReasonCode.BadAuthenticationMethod });
-    await expect(connect(secure, {})).rejects.toMatchObject({ code: ReasonCode.BadAuthenticationMethod });
+    await expect(connect(secure, { username: 'nobody', password: 'pw' })).rejects.toMatchObject({ code: ReasonCode.NotAuthorized });
+    await expect(connect(secure, {})).rejects.toMatchObject({ code: ReasonCode.NotAuthorized });
+    await expect(connect(secure, { properties: { authenticationMethod: 'K8S-SAT', authenticationData: Buffer.from('t') } })).rejects.toMatchObject({ code: ReasonCode.BadAuthenticationMethod });
   });
 
   it('v5: denied publishes get PUBACK 0x87 and denied subscriptions SUBACK 0x87, with {principal.clientId}', async () => {
