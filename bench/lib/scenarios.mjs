@@ -575,6 +575,28 @@ function stderrOf(bp) {
 }
 
 /**
+ * CPU seconds of a process's main thread and of all its other threads (LevelDB and libuv pools,
+ * the sealing worker, GC helpers), from /proc/<pid>/task/<tid>/stat; null when unreadable.
+ * The main thread is what limits a Node broker's throughput; the rest shares the other core(s).
+ */
+function readThreadCpuSeconds(pid) {
+  try {
+    let main = 0;
+    let other = 0;
+    for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+      const st = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const rest = st.slice(st.lastIndexOf(')') + 2).split(' ');
+      const ticks = Number(rest[11]) + Number(rest[12]);
+      if (Number(tid) === pid) main += ticks;
+      else other += ticks;
+    }
+    return { main: main / 100, other: other / 100 }; // USER_HZ is 100 on Linux
+  } catch {
+    return null;
+  }
+}
+
+/**
  * (e) the (b) load with a persistent-session subscriber on a durable broker. Ours: LevelBrokerStore
  * with encryption on (random key), then again with encryption Disabled. mosquitto: persistence true.
  */
@@ -594,8 +616,17 @@ export async function persistedQos1(broker, opts, ctx) {
     try {
       bp = await broker.start(durableStartOpts(broker, dir, v.encryptionKey));
       ctx.started.push(bp);
+      const t0 = readThreadCpuSeconds(bp.pid);
       const r = await fanInQos1(bp, { ...opts, tag: 'e', persistentSubscriber: true });
+      const t1 = readThreadCpuSeconds(bp.pid);
       Object.assign(vr, r);
+      // CPU per message over the whole run (warm-up and drain included), split by thread.
+      const n = r.metrics?.receivedTotal;
+      if (t0 && t1 && n > 0) {
+        vr.metrics.mainThreadUsPerMsg = Math.round(((t1.main - t0.main) * 1e7) / n) / 10;
+        vr.metrics.otherThreadsUsPerMsg = Math.round(((t1.other - t0.other) * 1e7) / n) / 10;
+        vr.notes.push(`broker CPU per message over the whole run: main thread ${vr.metrics.mainThreadUsPerMsg} µs, other threads ${vr.metrics.otherThreadsUsPerMsg} µs`);
+      }
       vr.ok = true;
       if (bp.supportsControl && !bp.exitInfo) vr.brokerStats = await bp.control('stats').catch((e) => ({ error: e.message }));
     } catch (e) {
@@ -628,6 +659,10 @@ export async function persistedQos1(broker, opts, ctx) {
   out.metrics.brokerCpuUsPerMsg = cpuUs(main);
   const dis = out.variants.disabled;
   if (dis?.ok) out.metrics.disabledBrokerCpuUsPerMsg = cpuUs(dis);
+  if (dis?.ok && dis.metrics.mainThreadUsPerMsg !== undefined) {
+    out.metrics.disabledMainThreadUsPerMsg = dis.metrics.mainThreadUsPerMsg;
+    out.metrics.disabledOtherThreadsUsPerMsg = dis.metrics.otherThreadsUsPerMsg;
+  }
   if (dis?.ok) {
     out.metrics.disabledMsgPerSec = dis.metrics.msgPerSec;
     out.metrics.disabledP50Ms = dis.metrics.p50Ms;
@@ -635,7 +670,10 @@ export async function persistedQos1(broker, opts, ctx) {
     out.metrics.encryptionCostPct = dis.metrics.msgPerSec > 0 ? Math.round((1 - main.metrics.msgPerSec / dis.metrics.msgPerSec) * 1000) / 10 : null;
   }
   const commit = main.brokerStats?.store?.commit;
-  if (commit?.batches) out.notes.push(`group commit (AES-256-GCM run): ${commit.writes} writes in ${commit.batches} fsynced batches (${(commit.writes / commit.batches).toFixed(1)} per batch, largest ${commit.largestBatch})`);
+  if (commit?.batches) {
+    const cancelled = commit.cancelledPuts ? `; ${commit.cancelledPuts} queued messages acknowledged before their batch was written, never written` : '';
+    out.notes.push(`group commit (AES-256-GCM run): ${commit.writes} writes in ${commit.batches} fsynced batches (${(commit.writes / commit.batches).toFixed(1)} per batch, largest ${commit.largestBatch})${cancelled}`);
+  }
   if (broker.name === 'mosquitto') out.notes.push(MOSQUITTO_PERSISTENCE_NOTE);
   return out;
 }

@@ -43,6 +43,8 @@ export class Router implements MatchVisitor {
   readonly #targets = new Map<Session, Target>();
   readonly #groups: SharedGroup[] = [];
   #message: Message | undefined;
+  #first: Promise<void> | undefined;
+  #completions: CompletionSet | undefined;
 
   constructor(tree: TopicTree, retained: RetainedMessages, counters: Counters) {
     this.#tree = tree;
@@ -52,11 +54,9 @@ export class Router implements MatchVisitor {
 
   /** Stores it if retained, then delivers it to every matching subscription. */
   publish(message: Message): RouteResult {
-    let completions: CompletionSet | undefined; // created only when some write is asynchronous
-    if (message.retain) {
-      const stored = this.#retained.set(message.ephemeral ? message : message.withRetain(true));
-      if (stored !== undefined) (completions ??= new CompletionSet()).add(stored);
-    }
+    this.#first = undefined;
+    this.#completions = undefined;
+    if (message.retain) this.#add(this.#retained.set(message.ephemeral ? message : message.withRetain(true)));
     this.#message = message;
     this.#tree.match(message.topic, this);
     let matched = 0;
@@ -66,7 +66,7 @@ export class Router implements MatchVisitor {
       matched++;
       const result = this.#deliver(message, target);
       if (result === false) refused++;
-      else if (result !== undefined) (completions ??= new CompletionSet()).add(result);
+      else this.#add(result);
       if (isCongested(target.session)) congested = target.session;
     }
     for (const group of this.#groups) {
@@ -75,13 +75,36 @@ export class Router implements MatchVisitor {
       matched++;
       const result = this.deliverShared(message, member, group);
       if (result === false) refused++;
-      else if (result !== undefined) (completions ??= new CompletionSet()).add(result);
+      else this.#add(result);
       if (isCongested(member.session)) congested = member.session;
     }
     this.#targets.clear();
     this.#groups.length = 0;
     this.#message = undefined;
-    return { matched, refused, congested, completion: completions?.done() };
+    // (TypeScript cannot see #add's assignments: the fields are read back through their declared types)
+    const completions = this.#completions as CompletionSet | undefined;
+    const completion = completions !== undefined ? completions.done() : (this.#first as Promise<void> | undefined);
+    this.#first = undefined;
+    this.#completions = undefined;
+    return { matched, refused, congested, completion };
+  }
+
+  /**
+   * Collects the asynchronous writes of the message being published: the first one, and a set only
+   * for different ones (writes to one store batch share a promise, so a message to many persisted
+   * sessions usually has one).
+   */
+  #add(completion: Completion): void {
+    if (completion === undefined || completion === this.#first) return;
+    if (this.#first === undefined) {
+      this.#first = completion;
+      return;
+    }
+    if (this.#completions === undefined) {
+      this.#completions = new CompletionSet();
+      this.#completions.add(this.#first);
+    }
+    this.#completions.add(completion);
   }
 
   /** Delivers a message to one shared-group member. */

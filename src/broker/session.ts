@@ -92,6 +92,12 @@ export class Session {
   #head = 0;
   #seq = 0;
   #nextPacketId = 1;
+  // Writes of one store batch share one promise (level store): handlers are attached once per batch.
+  /** The last store write watched for errors. */
+  #watched: Promise<void> | undefined;
+  /** The last enqueue write, and the deliveries it carries (cancelled if it fails). */
+  #enqueued: Promise<void> | undefined;
+  #enqueuedDeliveries: Delivery[] = [];
 
   constructor(ctx: SessionContext, clientId: string, protocolVersion: 4 | 5, expiryIntervalSeconds: number) {
     this.#ctx = ctx;
@@ -168,14 +174,34 @@ export class Session {
     counters.queued++;
     counters.queuedBytes += queuedCost(delivery);
     const completion = this.queuePersistent ? this.#ctx.store.putQueueEntries(this.clientId, [toEntry(delivery)]) : undefined;
-    // A refused write (store full) must not be delivered later: its publisher is told it failed.
-    completion?.catch(() => {
-      if (delivery.packetId !== 0 || delivery.cancelled === true) return;
-      delivery.cancelled = true;
-      counters.messagesDropped++;
-    });
+    if (completion !== undefined) this.#cancelIfRefused(completion, delivery);
     this.pump();
     return completion;
+  }
+
+  /** A refused write (store full) must not be delivered later: its publisher is told it failed. */
+  #cancelIfRefused(completion: Promise<void>, delivery: Delivery): void {
+    if (completion === this.#enqueued) {
+      this.#enqueuedDeliveries.push(delivery);
+      return;
+    }
+    const deliveries = [delivery];
+    this.#enqueued = completion;
+    this.#enqueuedDeliveries = deliveries;
+    const { counters } = this.#ctx;
+    const settled = (): void => {
+      if (this.#enqueued !== completion) return;
+      this.#enqueued = undefined; // the deliveries are not kept once their write is settled
+      this.#enqueuedDeliveries = [];
+    };
+    completion.then(settled, () => {
+      settled();
+      for (const d of deliveries) {
+        if (d.packetId !== 0 || d.cancelled === true) continue;
+        d.cancelled = true;
+        counters.messagesDropped++;
+      }
+    });
   }
 
   /** Sends waiting messages while the window and the socket allow [MQTT-4.9.0-2]. */
@@ -366,6 +392,8 @@ export class Session {
   }
 
   #write(completion: Completion): void {
+    if (completion === undefined || completion === this.#watched) return;
+    this.#watched = completion;
     watchCompletion(completion, (error) => this.#ctx.onStoreError(error));
   }
 
@@ -394,13 +422,10 @@ function fromEntry(entry: QueueEntryRecord): Delivery {
 }
 
 function toEntry(delivery: Delivery): QueueEntryRecord {
-  return {
-    seq: delivery.seq,
-    message: delivery.message.toRecord(),
-    qos: delivery.qos,
-    retain: delivery.retain,
-    ...(delivery.subscriptionIds !== undefined ? { subscriptionIds: delivery.subscriptionIds } : {}),
-    ...(delivery.packetId > 0 ? { packetId: delivery.packetId } : {}),
-    ...(delivery.released ? { released: true } : {}),
-  };
+  // Built field by field (no spreads): one object per stored delivery; a Message is a MessageRecord.
+  const entry: { -readonly [K in keyof QueueEntryRecord]: QueueEntryRecord[K] } = { seq: delivery.seq, message: delivery.message, qos: delivery.qos, retain: delivery.retain };
+  if (delivery.subscriptionIds !== undefined) entry.subscriptionIds = delivery.subscriptionIds;
+  if (delivery.packetId > 0) entry.packetId = delivery.packetId;
+  if (delivery.released) entry.released = true;
+  return entry;
 }

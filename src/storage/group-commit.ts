@@ -1,26 +1,51 @@
 import type { KeyRange } from './keys.js';
 
-/** One operation of an atomic batch. `clear` deletes every key in a range (expanded at flush time). */
-export type BatchOp =
-  | { readonly type: 'put'; readonly key: Buffer; readonly value: Buffer | LazyValue }
-  | { readonly type: 'del'; readonly key: Buffer }
-  | { readonly type: 'clear'; readonly range: KeyRange };
+/**
+ * A value sealed (encrypted) only when its batch is written: a put that a later delete of the same
+ * key in the same batch cancels (a message queued and acknowledged within one batch) never is.
+ */
+export interface DeferredValue {
+  /** The plain record. */
+  readonly plain: Buffer;
+}
 
 /**
- * A value made only when its batch is written: a put that a later delete of the same key in the
- * same batch cancels (a message queued and acknowledged within one batch) is never encrypted.
+ * Where a queue entry's key comes from: its queue's key prefix (the same Buffer object for every
+ * operation on that queue) and its seq. Lets coalescing recognise operations on the same entry
+ * without turning each key into a string. Optional: operations without it are compared by key
+ * bytes; two operations on one key, one with and one without, are both kept, in order.
  */
-export type LazyValue = () => Buffer;
+export interface EntrySlot {
+  readonly queue?: Buffer;
+  readonly seq?: number;
+}
+
+/** One operation of an atomic batch. `clear` deletes every key in a range (expanded at flush time). */
+export type BatchOp =
+  | (EntrySlot & {
+      readonly type: 'put';
+      readonly key: Buffer;
+      readonly value: Buffer | DeferredValue;
+      /**
+       * The key held no record before this put, as far as every write submitted before it goes:
+       * if the batch then deletes it again, neither the put nor the delete needs to reach the disk.
+       */
+      readonly fresh?: boolean;
+    })
+  | (EntrySlot & { readonly type: 'del'; readonly key: Buffer })
+  | { readonly type: 'clear'; readonly range: KeyRange };
 
 /** A plain put or del, as written. */
 export type WriteOp = { readonly type: 'put'; readonly key: Buffer; readonly value: Buffer } | { readonly type: 'del'; readonly key: Buffer };
 
 type FlatOp = Exclude<BatchOp, { type: 'clear' }>;
 
-/** Where batches go: an atomic, durable (synced) write, and a key listing for `clear`. */
+/** Where batches go: an atomic, durable (synced) write, a key listing for `clear`, and the sealing of deferred values. */
 export interface BatchTarget {
   write(ops: WriteOp[]): Promise<void>;
   keysIn(range: KeyRange): Promise<Buffer[]>;
+  /** Seals the deferred values of one batch, in order (`keys[i]` is the level key of `plains[i]`). */
+  seal(keys: readonly Buffer[], plains: readonly Buffer[]): Buffer[] | Promise<Buffer[]>;
 }
 
 /** How writes were grouped so far. */
@@ -31,75 +56,157 @@ export interface GroupCommitStats {
   readonly writes: number;
   /** Most writes carried by one batch. */
   readonly largestBatch: number;
+  /**
+   * Fresh puts deleted again before their batch was written (a message acknowledged by every
+   * subscriber before it reached the disk): neither the put nor the delete was written.
+   */
+  readonly cancelledPuts: number;
 }
 
-interface Pending {
-  readonly ops: readonly BatchOp[];
-  readonly resolve: () => void;
-  readonly reject: (error: unknown) => void;
+/** Writes merged into one batch; they share one promise. */
+class Batch {
+  readonly ops: BatchOp[] = [];
+  /** Submits carrying operations. */
+  writes = 0;
+  /** Bytes the batch's writes free, reported once it is durable. */
+  freed = 0;
+  readonly done: Promise<void>;
+  resolve!: () => void;
+  reject!: (error: unknown) => void;
+
+  constructor() {
+    this.done = new Promise<void>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    // A write nobody awaits must not become an unhandled rejection; awaiting callers still see it.
+    this.done.catch(noop);
+  }
+}
+
+function noop(): void {
+  // see Batch
 }
 
 function inRange(key: Buffer, range: KeyRange): boolean {
   return Buffer.compare(key, range.gte) >= 0 && Buffer.compare(key, range.lt) < 0;
 }
 
-/**
- * The batch is atomic, so only the last operation on each key matters: a queue entry put,
- * re-put with its packet id and deleted on acknowledgement within one batch costs one delete.
- */
-function coalesce(ops: FlatOp[]): WriteOp[] {
-  let kept = ops;
-  if (ops.length > 1) {
-    const last = new Map<string, number>();
-    for (let i = 0; i < ops.length; i++) last.set((ops[i] as FlatOp).key.toString('latin1'), i);
-    if (last.size !== ops.length) kept = ops.filter((op, i) => last.get(op.key.toString('latin1')) === i);
-  }
-  return kept.map((op) => (op.type === 'put' && typeof op.value === 'function' ? { type: 'put', key: op.key, value: op.value() } : (op as WriteOp)));
+/** What coalescing keeps of a batch. */
+interface Coalesced {
+  readonly ops: FlatOp[];
+  readonly cancelled: number;
 }
 
-function noop(): void {
-  // A write nobody awaits must not become an unhandled rejection; awaiting callers still see it.
+/**
+ * The batch is atomic, so only the last operation on each key matters: a queue entry put,
+ * re-put with its packet id and deleted on acknowledgement within one batch costs one delete,
+ * and nothing at all when its first put was fresh (the key was absent before the batch).
+ *
+ * Each key is identified by the index of the first operation on it; an operation is kept if no
+ * later operation has the same identity (found scanning backwards), so order is preserved.
+ */
+function coalesce(ops: FlatOp[]): Coalesced {
+  const n = ops.length;
+  if (n < 2) return { ops, cancelled: 0 };
+  const first = new Int32Array(n);
+  const byQueue = new Map<Buffer, Map<number, number>>();
+  let byKey: Map<string, number> | undefined;
+  let repeated = false;
+  for (let i = 0; i < n; i++) {
+    const op = ops[i] as FlatOp;
+    let seen: number | undefined;
+    if (op.queue !== undefined && op.seq !== undefined) {
+      let seqs = byQueue.get(op.queue);
+      if (seqs === undefined) {
+        seqs = new Map();
+        byQueue.set(op.queue, seqs);
+      }
+      seen = seqs.get(op.seq);
+      if (seen === undefined) seqs.set(op.seq, i);
+    } else {
+      const id = op.key.toString('latin1');
+      seen = (byKey ??= new Map()).get(id);
+      if (seen === undefined) byKey.set(id, i);
+    }
+    if (seen !== undefined) repeated = true;
+    first[i] = seen ?? i;
+  }
+  if (!repeated) return { ops, cancelled: 0 };
+  const last = new Uint8Array(n);
+  const done = new Uint8Array(n);
+  for (let i = n - 1; i >= 0; i--) {
+    const id = first[i] as number;
+    if (done[id] === 1) continue;
+    done[id] = 1;
+    last[i] = 1;
+  }
+  const kept: FlatOp[] = [];
+  let cancelled = 0;
+  for (let i = 0; i < n; i++) {
+    if (last[i] !== 1) continue;
+    const op = ops[i] as FlatOp;
+    const opener = ops[first[i] as number] as FlatOp;
+    if (op.type === 'del' && opener.type === 'put' && opener.fresh === true) {
+      cancelled++; // absent before the batch, absent after it
+      continue;
+    }
+    kept.push(op);
+  }
+  return { ops: kept, cancelled };
 }
 
 /**
  * Group commit: writes submitted in the same event-loop turn, or while a batch is being
  * written, are merged into one atomic synced batch. Batches are written one at a time, in
  * submission order, so when a write's promise resolves every write submitted before it is
- * durable too. A failed batch rejects the promises of all its writes (error from `failure`).
+ * durable too. A failed batch rejects the promise of all its writes (error from `failure`).
+ *
+ * Work is per batch, not per write: the writes of a batch share one promise, deferred values
+ * are sealed together when the batch is written, and bytes freed are reported once per batch.
  */
 export class GroupCommit {
   readonly #target: BatchTarget;
   readonly #failure: (error: unknown) => Error;
-  #pending: Pending[] = [];
+  readonly #written: ((freedBytes: number) => void) | undefined;
+  #pending: Batch | undefined;
   #scheduled = false;
   #running = false;
   #batches = 0;
   #writes = 0;
   #largest = 0;
+  #cancelled = 0;
 
-  constructor(target: BatchTarget, failure: (error: unknown) => Error) {
+  /** `written` is told, after each durable batch, how many bytes its writes freed (if any). */
+  constructor(target: BatchTarget, failure: (error: unknown) => Error, written?: (freedBytes: number) => void) {
     this.#target = target;
     this.#failure = failure;
+    this.#written = written;
   }
 
-  /** Queues `ops` for the next batch; resolves once that batch is durably written. */
-  submit(ops: readonly BatchOp[]): Promise<void> {
-    const promise = new Promise<void>((resolve, reject) => {
-      this.#pending.push({ ops, resolve, reject });
-    });
-    promise.catch(noop);
+  /**
+   * Queues `ops` for the next batch; resolves once that batch is durably written. `freedBytes`:
+   * bytes of records these ops delete or replace (reported to `written` once durable).
+   */
+  submit(ops: readonly BatchOp[], freedBytes = 0): Promise<void> {
+    const batch = (this.#pending ??= new Batch());
+    if (ops.length > 0) {
+      batch.writes++;
+      for (const op of ops) batch.ops.push(op);
+    }
+    batch.freed += freedBytes;
     this.#schedule();
-    return promise;
+    return batch.done;
   }
 
   /** Resolves once every write submitted before the call is written (or failed). */
   barrier(): Promise<void> {
-    if (!this.#running && this.#pending.length === 0) return Promise.resolve();
+    if (!this.#running && this.#pending === undefined) return Promise.resolve();
     return this.submit([]).catch(noop);
   }
 
   get stats(): GroupCommitStats {
-    return { batches: this.#batches, writes: this.#writes, largestBatch: this.#largest };
+    return { batches: this.#batches, writes: this.#writes, largestBatch: this.#largest, cancelledPuts: this.#cancelled };
   }
 
   #schedule(): void {
@@ -113,45 +220,62 @@ export class GroupCommit {
 
   async #run(): Promise<void> {
     this.#running = true;
-    while (this.#pending.length > 0) {
-      const batch = this.#pending;
-      this.#pending = [];
+    for (let batch = this.#pending; batch !== undefined; batch = this.#pending) {
+      this.#pending = undefined;
       try {
-        const ops = await this.#expand(batch);
-        if (ops.length > 0) {
-          await this.#target.write(ops);
+        const { ops, cancelled } = coalesce(await this.#expand(batch.ops));
+        const writes = await this.#seal(ops);
+        if (writes.length > 0) await this.#target.write(writes);
+        if (writes.length > 0 || cancelled > 0) {
           this.#batches++;
-          const writes = batch.filter((p) => p.ops.length > 0).length;
-          this.#writes += writes;
-          this.#largest = Math.max(this.#largest, writes);
+          this.#writes += batch.writes;
+          this.#largest = Math.max(this.#largest, batch.writes);
+          this.#cancelled += cancelled;
         }
-        for (const p of batch) p.resolve();
+        batch.resolve();
+        if (batch.freed > 0) this.#written?.(batch.freed);
       } catch (error) {
-        const failure = this.#failure(error);
-        for (const p of batch) p.reject(failure);
+        batch.reject(this.#failure(error));
       }
     }
     this.#running = false;
   }
 
   /** Flattens the batch; a `clear` deletes keys on disk and keys put earlier in this batch. */
-  async #expand(batch: readonly Pending[]): Promise<WriteOp[]> {
-    const clears: KeyRange[] = [];
-    for (const p of batch) for (const op of p.ops) if (op.type === 'clear') clears.push(op.range);
+  async #expand(ops: readonly BatchOp[]): Promise<FlatOp[]> {
+    let clears: KeyRange[] | undefined;
+    for (const op of ops) if (op.type === 'clear') (clears ??= []).push(op.range);
+    if (clears === undefined) return ops as FlatOp[];
     const onDisk = await Promise.all(clears.map((range) => this.#target.keysIn(range)));
     const out: FlatOp[] = [];
     let nextClear = 0;
-    for (const p of batch) {
-      for (const op of p.ops) {
-        if (op.type !== 'clear') {
-          out.push(op);
-          continue;
-        }
-        const range = op.range;
-        const earlier = out.filter((o) => o.type === 'put' && inRange(o.key, range)).map((o) => o.key);
-        for (const key of [...(onDisk[nextClear++] ?? []), ...earlier]) out.push({ type: 'del', key });
+    for (const op of ops) {
+      if (op.type !== 'clear') {
+        out.push(op);
+        continue;
+      }
+      const range = op.range;
+      const earlier = out.filter((o) => o.type === 'put' && inRange(o.key, range)).map((o) => o.key);
+      for (const key of [...(onDisk[nextClear++] ?? []), ...earlier]) out.push({ type: 'del', key });
+    }
+    return out;
+  }
+
+  /** The batch as written: deferred values sealed, in one call for the whole batch. */
+  async #seal(ops: FlatOp[]): Promise<WriteOp[]> {
+    let keys: Buffer[] | undefined;
+    let plains: Buffer[] | undefined;
+    for (const op of ops) {
+      if (op.type === 'put' && !Buffer.isBuffer(op.value)) {
+        (keys ??= []).push(op.key);
+        (plains ??= []).push(op.value.plain);
       }
     }
-    return coalesce(out);
+    const sealed = keys === undefined || plains === undefined ? [] : await this.#target.seal(keys, plains);
+    let next = 0;
+    return ops.map((op) => {
+      if (op.type !== 'put' || Buffer.isBuffer(op.value)) return op as WriteOp;
+      return { type: 'put', key: op.key, value: sealed[next++] as Buffer };
+    });
   }
 }

@@ -60,6 +60,8 @@ export class KeyLayout {
   readonly #encode: IdEncoder;
   /** Encoded ids (an HMAC per id when encrypted): computed once per client id or topic. */
   readonly #ids = new Map<string, Buffer>();
+  /** Queue key prefixes by client id, built once per client. */
+  readonly #queuePrefixes = new Map<string, Buffer>();
 
   constructor(id: IdEncoder) {
     this.#encode = id;
@@ -79,12 +81,18 @@ export class KeyLayout {
     return Buffer.concat([SESSION, this.#id(clientId)]);
   }
 
+  /** The queue key prefix of a client (the same Buffer for every call: callers must not modify it). */
   queuePrefix(clientId: string): Buffer {
+    let prefix = this.#queuePrefixes.get(clientId);
+    if (prefix !== undefined) return prefix;
     const id = this.#id(clientId);
     if (id.length > 0xffff) throw new RangeError('client id longer than 65535 bytes');
     const len = Buffer.allocUnsafe(2);
     len.writeUInt16BE(id.length, 0);
-    return Buffer.concat([QUEUE, len, id]);
+    prefix = Buffer.concat([QUEUE, len, id]);
+    if (this.#queuePrefixes.size >= 10_000) this.#queuePrefixes.clear(); // bounded like #ids
+    this.#queuePrefixes.set(clientId, prefix);
+    return prefix;
   }
 
   queueEntry(clientId: string, seq: number): Buffer {

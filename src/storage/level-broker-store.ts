@@ -1,5 +1,5 @@
 import { Level } from 'level';
-import { failed, quiet, reasonOf, syncedBatch } from './level-batch.js';
+import { failed, reasonOf, syncedBatch } from './level-batch.js';
 import { OpsError } from '../shared/errors.js';
 import type { BrokerStore, MessageRecord, QueueEntryRecord, SessionRecord, StateStoreKeyRecord, StoreUsage } from './broker-store.js';
 import { Compactor, DEFAULT_COMPACTION_POLICY, directoryBytes, type CompactionPolicy, type CompactionStats } from './compactor.js';
@@ -70,13 +70,16 @@ export class LevelBrokerStore implements BrokerStore {
       await compaction.compactRange(ALL_KEYS.gte, ALL_KEYS.lt);
       quota.diskBytes = await directoryBytes(path);
     };
-    this.#compactor = new Compactor(compact, () => quota.ledger.usedBytes, policy);
+    const compactor = new Compactor(compact, () => quota.ledger.usedBytes, policy);
+    this.#compactor = compactor;
     this.#commit = new GroupCommit(
       {
         write: syncedBatch(db),
         keysIn: (range) => db.keys({ gte: range.gte, lt: range.lt }).all(),
+        seal: (keys, plains) => cipher.sealMany(keys, plains),
       },
       (error) => new OpsError('STO_WRITE_FAILED', { path, reason: reasonOf(error) }, { cause: error }),
+      (freed) => compactor.freed(freed),
     );
   }
 
@@ -186,11 +189,13 @@ export class LevelBrokerStore implements BrokerStore {
     return this.#submit('entries', () => {
       const prefix = this.#keys.queuePrefix(clientId);
       const planned: PlannedWrite = { ops: [], changes: [] };
+      const ledger = this.#quota.ledger;
       for (const entry of entries) {
         const key = queueEntryKey(prefix, entry.seq);
         const plain = encodeQueueEntry(entry);
-        // Sealed when its batch is written, unless a delete in the same batch cancels it.
-        planned.ops.push({ type: 'put', key, value: () => this.#cipher.seal(key, plain) });
+        // Sealed with its whole batch when the batch is written, unless a delete in the same batch
+        // cancels it; `fresh` (no such entry yet): then the delete is not written either.
+        planned.ops.push({ type: 'put', key, value: { plain }, fresh: !ledger.hasEntry(prefix, entry.seq), queue: prefix, seq: entry.seq });
         planned.changes.push({ kind: 'putEntry', prefix, seq: entry.seq, size: key.length + this.#cipher.sealedLength(plain.length) });
       }
       return planned;
@@ -202,7 +207,7 @@ export class LevelBrokerStore implements BrokerStore {
       const prefix = this.#keys.queuePrefix(clientId);
       const planned: PlannedWrite = { ops: [], changes: [] };
       for (const seq of seqs) {
-        planned.ops.push({ type: 'del', key: queueEntryKey(prefix, seq) });
+        planned.ops.push({ type: 'del', key: queueEntryKey(prefix, seq), queue: prefix, seq });
         planned.changes.push({ kind: 'delEntry', prefix, seq });
       }
       return planned;
@@ -245,6 +250,7 @@ export class LevelBrokerStore implements BrokerStore {
     this.#closed = true;
     await this.#commit.barrier();
     await this.#compactor.stop();
+    await this.#cipher.close();
     await this.#db.close();
   }
 
@@ -260,7 +266,8 @@ export class LevelBrokerStore implements BrokerStore {
 
   /**
    * Plans the write, asks the quota (refused: rejects at once, nothing submitted), then submits
-   * it to the group commit. Bytes it frees count towards the next compaction once it is durable.
+   * it to the group commit. Bytes it frees count towards the next compaction once its batch is
+   * durable. Writes of one batch share one promise: no promise or closure per write.
    * A batch that fails leaves the count as if it had been written, until the store is reopened.
    */
   #submit(kind: WriteKind, build: () => PlannedWrite): Promise<void> {
@@ -273,9 +280,7 @@ export class LevelBrokerStore implements BrokerStore {
     }
     const admitted = this.#quota.admit(planned.changes, kind);
     if (admitted instanceof OpsError) return failed(admitted);
-    const written = this.#commit.submit(planned.ops);
-    if (admitted.freed === 0) return written;
-    return quiet(written.then(() => this.#compactor.freed(admitted.freed)));
+    return this.#commit.submit(planned.ops, admitted.freed);
   }
 
   async #readRange<T>(range: KeyRange, record: string, decode: (bytes: Buffer) => T): Promise<T[]> {

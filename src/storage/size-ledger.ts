@@ -35,15 +35,37 @@ function keyId(key: Buffer): string {
   return key.toString('latin1');
 }
 
+function noUndo(): void {
+  // apply(changes, false): nothing to take back
+}
+
+/** Ids of queue prefixes: the store passes the same prefix Buffer for a client every time. */
+const prefixIds = new WeakMap<Buffer, string>();
+
+function queueId(prefix: Buffer): string {
+  let id = prefixIds.get(prefix);
+  if (id === undefined) {
+    id = keyId(prefix);
+    prefixIds.set(prefix, id);
+  }
+  return id;
+}
+
 /** Live bytes of a store, maintained write by write. */
 export class SizeLedger {
   readonly #records = new Map<string, number>();
   readonly #queues = new Map<string, Map<number, number>>();
   #used = 0;
+  #loadedPrefix: Buffer | undefined;
 
   /** Sum of key + value bytes of the live records. */
   get usedBytes(): number {
     return this.#used;
+  }
+
+  /** Whether queue entry `seq` under `prefix` is a live record (counting every write submitted so far). */
+  hasEntry(prefix: Buffer, seq: number): boolean {
+    return this.#queues.get(queueId(prefix))?.has(seq) === true;
   }
 
   /** Number of live records. */
@@ -65,12 +87,21 @@ export class SizeLedger {
     }
     const at = key.length - SEQ_BYTES;
     const seq = key.readUInt32BE(at) * 0x1_0000_0000 + key.readUInt32BE(at + 4);
-    this.apply([{ kind: 'putEntry', prefix: key.subarray(0, at), seq, size: key.length + valueBytes }]);
+    // Keys come in order: one prefix Buffer per queue, not one per entry (see queueId).
+    let prefix = this.#loadedPrefix;
+    if (prefix === undefined || prefix.length !== at || key.compare(prefix, 0, at, 0, at) !== 0) {
+      prefix = Buffer.from(key.subarray(0, at));
+      this.#loadedPrefix = prefix;
+    }
+    this.apply([{ kind: 'putEntry', prefix, seq, size: key.length + valueBytes }]);
   }
 
-  /** Applies `changes` in order. */
-  apply(changes: readonly SizeChange[]): AppliedChanges {
-    const undo: (() => void)[] = [];
+  /**
+   * Applies `changes` in order. `undoable` false: the result's `undo` does nothing (no undo
+   * closures are made; for writes that cannot be refused).
+   */
+  apply(changes: readonly SizeChange[], undoable = true): AppliedChanges {
+    const undo: (() => void)[] | undefined = undoable ? [] : undefined;
     let added = 0;
     let freed = 0;
     let created = 0;
@@ -86,12 +117,12 @@ export class SizeLedger {
             if (before === undefined) created++;
             this.#records.set(id, change.size);
           } else this.#records.delete(id);
-          undo.push(() => (before === undefined ? this.#records.delete(id) : this.#records.set(id, before)));
+          undo?.push(() => (before === undefined ? this.#records.delete(id) : this.#records.set(id, before)));
           break;
         }
         case 'putEntry':
         case 'delEntry': {
-          const id = keyId(change.prefix);
+          const id = queueId(change.prefix);
           let queue = this.#queues.get(id);
           const before = queue?.get(change.seq);
           if (before !== undefined) freed += before;
@@ -100,7 +131,7 @@ export class SizeLedger {
             queue.delete(change.seq);
             if (queue.size === 0) this.#queues.delete(id);
             const kept = queue;
-            undo.push(() => {
+            undo?.push(() => {
               kept.set(change.seq, before);
               this.#queues.set(id, kept);
             });
@@ -115,7 +146,7 @@ export class SizeLedger {
           }
           queue.set(change.seq, change.size);
           const target = queue;
-          undo.push(() => {
+          undo?.push(() => {
             if (fresh) this.#queues.delete(id);
             else if (before === undefined) target.delete(change.seq);
             else target.set(change.seq, before);
@@ -123,18 +154,19 @@ export class SizeLedger {
           break;
         }
         case 'clearQueue': {
-          const id = keyId(change.prefix);
+          const id = queueId(change.prefix);
           const queue = this.#queues.get(id);
           if (queue === undefined) break;
           for (const size of queue.values()) freed += size;
           this.#queues.delete(id);
-          undo.push(() => this.#queues.set(id, queue));
+          undo?.push(() => this.#queues.set(id, queue));
           break;
         }
       }
     }
     const net = added - freed;
     this.#used += net;
+    if (undo === undefined) return { added, freed, created, undo: noUndo };
     return {
       added,
       freed,

@@ -64,6 +64,12 @@ export class StoreQuota {
    */
   admit(changes: readonly SizeChange[], kind: WriteKind): AppliedChanges | OpsError {
     const before = this.ledger.usedBytes;
+    if (this.#limit === undefined || before + addedAtMost(changes) <= this.#limit) {
+      // Fits even if nothing is freed (the common case, far from the limit): nothing to undo.
+      const applied = this.ledger.apply(changes, false);
+      if (applied.added < applied.freed) this.#full = false;
+      return applied;
+    }
     const applied = this.ledger.apply(changes);
     const net = applied.added - applied.freed;
     if (net < 0) this.#full = false;
@@ -96,4 +102,11 @@ export class StoreQuota {
       ...(this.#diskBytes !== undefined ? { diskBytes: this.#diskBytes } : {}),
     };
   }
+}
+
+/** Bytes `changes` write, before what they free: an upper bound of their growth. */
+function addedAtMost(changes: readonly SizeChange[]): number {
+  let added = 0;
+  for (const change of changes) if (change.kind === 'put' || change.kind === 'putEntry') added += change.size;
+  return added;
 }

@@ -175,7 +175,7 @@ describe('group commit', () => {
     const writes: Promise<void>[] = [];
     for (let seq = 1; seq <= 500; seq++) writes.push(store.putQueueEntries('c', [{ ...entry, seq }]));
     await Promise.all(writes);
-    expect(store.commitStats).toEqual({ batches: 1, writes: 500, largestBatch: 500 });
+    expect(store.commitStats).toEqual({ batches: 1, writes: 500, largestBatch: 500, cancelledPuts: 0 });
     expect((await store.loadQueue('c')).map((e) => e.seq)).toEqual(Array.from({ length: 500 }, (_, i) => i + 1));
   });
 
@@ -194,6 +194,38 @@ describe('group commit', () => {
     expect(batches).toBeLessThanOrEqual(rounds); // a round is never split
     expect(largestBatch).toBeGreaterThanOrEqual(perRound);
     expect((await store.loadQueue('c')).length).toBe(rounds * perRound);
+  });
+
+  it('an entry queued and deleted within one batch never reaches the disk; a stored entry re-put and deleted is deleted', async () => {
+    const path = await freshDir();
+    const store = await open(path); // encryption Disabled: a payload written anywhere would be visible
+    const gone = Buffer.from('Wz3nCq8Ej1Vy-cancelled');
+    await store.putQueueEntries('c', [{ ...entry, seq: 1 }]);
+    await Promise.all([
+      store.putQueueEntries('c', [{ ...entry, seq: 2, message: { ...entry.message, payload: gone } }]),
+      store.putQueueEntries('c', [{ ...entry, seq: 3 }]),
+      store.putQueueEntries('c', [{ ...entry, seq: 1, packetId: 9 }]), // in-flight mark of the stored entry
+      store.deleteQueueEntries('c', [2]),
+      store.deleteQueueEntries('c', [1]),
+    ]);
+    expect(store.commitStats.cancelledPuts).toBe(1);
+    await store.close();
+    expect((await allFileBytes(path)).includes(gone)).toBe(false);
+    const again = await open(path);
+    expect((await again.loadQueue('c')).map((e) => e.seq)).toEqual([3]);
+  });
+
+  it('a large batch (sealed off the event loop) leaves no payload in plain text and reads back exactly', async () => {
+    const path = await freshDir();
+    const key = randomBytes(32);
+    const store = await open(path, key);
+    const entries = Array.from({ length: 200 }, (_, i): QueueEntryRecord => ({ ...entry, seq: i + 1, message: { ...entry.message, payload: Buffer.from(`${PAYLOAD_CANARY}-${i}`) } }));
+    await Promise.all(entries.map((e) => store.putQueueEntries(CLIENT_CANARY, [e])));
+    await store.close();
+    const bytes = await allFileBytes(path);
+    expect(bytes.includes(Buffer.from(PAYLOAD_CANARY))).toBe(false);
+    const again = await open(path, key);
+    expect(await again.loadQueue(CLIENT_CANARY)).toEqual(entries);
   });
 
   it('a session deleted in the same batch as puts to its queue loses them; later puts survive', async () => {

@@ -1,0 +1,128 @@
+import { describe, expect, it } from 'vitest';
+import { GroupCommit, type BatchTarget, type WriteOp } from '../../../src/storage/group-commit.js';
+import type { KeyRange } from '../../../src/storage/keys.js';
+
+/** A target recording each batch as `put k=v` / `del k` lines; deferred values are sealed as `sealed(<plain>)`. */
+function recordingTarget(onDisk: string[] = []): BatchTarget & { batches: string[][]; sealCalls: number } {
+  const target = {
+    batches: [] as string[][],
+    sealCalls: 0,
+    write(ops: WriteOp[]): Promise<void> {
+      target.batches.push(ops.map((op) => (op.type === 'put' ? `put ${op.key.toString()}=${op.value.toString()}` : `del ${op.key.toString()}`)));
+      return Promise.resolve();
+    },
+    keysIn(range: KeyRange): Promise<Buffer[]> {
+      const keys = onDisk.map((k) => Buffer.from(k)).filter((k) => Buffer.compare(k, range.gte) >= 0 && Buffer.compare(k, range.lt) < 0);
+      return Promise.resolve(keys);
+    },
+    seal(keys: readonly Buffer[], plains: readonly Buffer[]): Buffer[] {
+      target.sealCalls++;
+      expect(keys).toHaveLength(plains.length);
+      return plains.map((p) => Buffer.from(`sealed(${p.toString()})`));
+    },
+  };
+  return target;
+}
+
+const b = (s: string): Buffer => Buffer.from(s);
+const failure = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
+
+describe('GroupCommit', () => {
+  it('a fresh put deleted in the same batch writes nothing; the writes still resolve', async () => {
+    const target = recordingTarget();
+    const commit = new GroupCommit(target, failure);
+    await Promise.all([
+      commit.submit([{ type: 'put', key: b('q1'), value: { plain: b('m1') }, fresh: true }]),
+      commit.submit([{ type: 'put', key: b('q2'), value: { plain: b('m2') }, fresh: true }]),
+      commit.submit([{ type: 'del', key: b('q1') }]),
+    ]);
+    expect(target.batches).toEqual([['put q2=sealed(m2)']]);
+    expect(target.sealCalls).toBe(1); // one call for the whole batch; the cancelled value never sealed
+    expect(commit.stats).toEqual({ batches: 1, writes: 3, largestBatch: 3, cancelledPuts: 1 });
+  });
+
+  it('a batch whose puts are all cancelled writes nothing and resolves', async () => {
+    const target = recordingTarget();
+    const commit = new GroupCommit(target, failure);
+    await Promise.all([commit.submit([{ type: 'put', key: b('q1'), value: { plain: b('m1') }, fresh: true }]), commit.submit([{ type: 'del', key: b('q1') }])]);
+    expect(target.batches).toEqual([]);
+    expect(target.sealCalls).toBe(0);
+    expect(commit.stats.cancelledPuts).toBe(1);
+  });
+
+  it('a put of a key that may exist (not fresh) deleted in the same batch still writes the delete', async () => {
+    const target = recordingTarget();
+    const commit = new GroupCommit(target, failure);
+    await Promise.all([
+      commit.submit([{ type: 'put', key: b('q1'), value: { plain: b('m1') }, fresh: false }]),
+      commit.submit([{ type: 'put', key: b('q2'), value: b('plain') }]),
+      commit.submit([{ type: 'del', key: b('q1') }, { type: 'del', key: b('q2') }]),
+    ]);
+    expect(target.batches).toEqual([['del q1', 'del q2']]);
+    expect(commit.stats.cancelledPuts).toBe(0);
+  });
+
+  it('fresh put, delete, put again: the last put is written', async () => {
+    const target = recordingTarget();
+    const commit = new GroupCommit(target, failure);
+    await Promise.all([
+      commit.submit([{ type: 'put', key: b('q1'), value: { plain: b('a') }, fresh: true }]),
+      commit.submit([{ type: 'del', key: b('q1') }]),
+      commit.submit([{ type: 'put', key: b('q1'), value: { plain: b('b') }, fresh: true }]),
+    ]);
+    expect(target.batches).toEqual([['put q1=sealed(b)']]);
+  });
+
+  it('a clear before a fresh put and its delete keeps the deletes of the keys on disk', async () => {
+    const target = recordingTarget(['q1', 'q2']);
+    const commit = new GroupCommit(target, failure);
+    await Promise.all([
+      commit.submit([{ type: 'clear', range: { gte: b('q'), lt: b('r') } }]),
+      commit.submit([{ type: 'put', key: b('q1'), value: { plain: b('new') }, fresh: true }]),
+      commit.submit([{ type: 'del', key: b('q1') }]),
+    ]);
+    expect(target.batches).toEqual([['del q2', 'del q1']]);
+  });
+
+  it('queue entries are matched by queue prefix and seq; an operation without them on the same key is kept in order', async () => {
+    const target = recordingTarget();
+    const commit = new GroupCommit(target, failure);
+    const queue = b('q/'); // one Buffer per queue, as the level store passes it
+    await Promise.all([
+      commit.submit([{ type: 'put', key: b('q/1'), value: { plain: b('a') }, fresh: true, queue, seq: 1 }]),
+      commit.submit([{ type: 'put', key: b('q/2'), value: { plain: b('b') }, fresh: true, queue, seq: 2 }]),
+      commit.submit([{ type: 'put', key: b('q/2'), value: { plain: b('c') }, fresh: false, queue, seq: 2 }]),
+      commit.submit([{ type: 'del', key: b('q/1'), queue, seq: 1 }]),
+      commit.submit([{ type: 'put', key: b('q/3'), value: { plain: b('d') }, fresh: true, queue, seq: 3 }]),
+      commit.submit([{ type: 'del', key: b('q/3') }]), // same key, no slot: not matched, both kept
+    ]);
+    expect(target.batches).toEqual([['put q/2=sealed(c)', 'put q/3=sealed(d)', 'del q/3']]);
+    expect(commit.stats.cancelledPuts).toBe(1);
+  });
+
+  it('writes of one batch share one promise; freed bytes are reported once, after the write', async () => {
+    const target = recordingTarget();
+    const freed: number[] = [];
+    const commit = new GroupCommit(target, failure, (bytes) => freed.push(bytes));
+    const first = commit.submit([{ type: 'del', key: b('a') }], 10);
+    const second = commit.submit([{ type: 'del', key: b('b') }], 5);
+    expect(second).toBe(first);
+    expect(freed).toEqual([]);
+    await first;
+    expect(freed).toEqual([15]);
+    await commit.submit([{ type: 'put', key: b('c'), value: b('v') }]);
+    expect(freed).toEqual([15]); // nothing freed: not reported
+  });
+
+  it('a failed batch rejects its writes with the mapped error; later batches still run', async () => {
+    const target = recordingTarget();
+    let fail = true;
+    const write = target.write.bind(target);
+    target.write = (ops) => (fail ? Promise.reject(new Error('disk gone')) : write(ops));
+    const commit = new GroupCommit(target, (e) => new Error(`mapped: ${(e as Error).message}`));
+    await expect(commit.submit([{ type: 'put', key: b('a'), value: b('v') }])).rejects.toThrow('mapped: disk gone');
+    fail = false;
+    await commit.submit([{ type: 'put', key: b('b'), value: b('v') }]);
+    expect(target.batches).toEqual([['put b=v']]);
+  });
+});
