@@ -30,7 +30,9 @@ async function main() {
     process.exit(1);
   }, maxSeconds * 1000).unref();
   const { BROKERS } = await import('./lib/brokers.mjs');
-  const { SCENARIOS } = await import('./lib/scenarios.mjs');
+  const { SCENARIOS: BASE_SCENARIOS } = await import('./lib/scenarios.mjs');
+  const { TLS_SCENARIO } = await import('./lib/tls-scenarios.mjs');
+  const SCENARIOS = [...BASE_SCENARIOS, TLS_SCENARIO];
 
   const durationMs = envInt('BENCH_DURATION_MS', 5000);
   const warmupMs = envInt('BENCH_WARMUP_MS', 1000);
@@ -46,7 +48,7 @@ async function main() {
     .map((s) => s.trim().toLowerCase())
     .filter(Boolean);
   const scenarios = SCENARIOS.filter((s) => only.length === 0 || only.includes(s.id));
-  if (scenarios.length === 0) throw new Error(`BENCH_ONLY=${process.env.BENCH_ONLY} selects no scenario (a,b,c,d,e,f,g)`);
+  if (scenarios.length === 0) throw new Error(`BENCH_ONLY=${process.env.BENCH_ONLY} selects no scenario (a,b,c,d,e,f,g,h)`);
 
   const headerNotes = [];
   if (idleConns + 500 > fdLimit) {
@@ -102,7 +104,7 @@ async function main() {
         continue;
       }
       if (sc.brokers && !sc.brokers.includes(b.name)) {
-        rec.notApplicable = `no durable configuration of ${b.name} in the bench`;
+        rec.notApplicable = sc.notApplicable ?? `no durable configuration of ${b.name} in the bench`;
         continue;
       }
       if (sc.ownsBroker) {
@@ -223,6 +225,8 @@ function summarize(id, rec) {
       const redis = m.redisSetPerSec !== undefined ? `; redis-server ${fmtNum(m.redisSetPerSec)} SET/s, ${fmtNum(m.redisGetPerSec)} GET/s -> ours÷redis SET ${m.setRatio}×, GET ${m.getRatio}×` : '; no redis-server';
       return `${fmtNum(m.setPerSec)} SET/s, ${fmtNum(m.getPerSec)} GET/s${redis}${errs}`;
     }
+    case 'h':
+      return `${fmtNum(m.msgPerSec)} msg/s over TLS, ${fmtNum(m.tlsConnectPerSec)} TLS connections/s${cpu}${errs}`;
     default:
       return 'done';
   }
@@ -265,6 +269,9 @@ const ROWS = [
   { sc: 'g', label: '(g) redis-server GET/s', get: (m) => m.redisGetPerSec, better: 'higher' },
   { sc: 'g', label: '(g) ours÷redis SET', get: (m) => m.setRatio, better: 'higher' },
   { sc: 'g', label: '(g) ours÷redis GET', get: (m) => m.getRatio, better: 'higher' },
+  { sc: 'h', label: '(h) TLS fan-in QoS0 msg/s', get: (m) => m.msgPerSec, better: 'higher' },
+  { sc: 'h', label: '(h) TLS connects/s', get: (m) => m.tlsConnectPerSec, better: 'higher' },
+  { sc: 'h', label: '(h) broker RSS at end MB', get: (m, rec) => rec.rssAtWindowEndMB, better: 'lower' },
 ];
 
 /** Persisted QoS 1 (e) as a percentage of the same broker's in-memory QoS 1 (b) of this run. */

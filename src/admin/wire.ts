@@ -21,6 +21,8 @@ export const ADMIN_METHODS = [
   'persist.get',
   'persist.update',
   'log.level.set',
+  'limits.get',
+  'limits.set',
   'resource.list',
   'resource.get',
   'resource.apply',

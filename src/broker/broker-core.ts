@@ -149,6 +149,8 @@ export class BrokerCore implements SessionContext {
         totalConnections: c.connectionsTotal,
         maxConnected: c.maxConnected,
         rejectedConnections: c.connectionsRejected,
+        limitedConnections: c.connectionsLimited,
+        oversizedConnects: c.connectsTooLarge,
         throttledPublishers: this.throttle.pausedCount,
       },
       subscriptions: this.tree.size,

@@ -5,13 +5,23 @@ import { silentLogger, type Logger } from '../shared/log.js';
 import type { BrokerStore, MessageRecord, StoreUsage } from '../storage/broker-store.js';
 import { MemoryBrokerStore } from '../storage/memory-broker-store.js';
 import type { SpillBuffer } from '../storage/spill-buffer.js';
+import { warnAbuse } from './abuse-log.js';
+import { AddressLimiter, normalizeAddress } from './address-limiter.js';
 import { BrokerCore } from './broker-core.js';
 import { Connection } from './connection.js';
 import type { BrokerHooks, ClientIdentity, ConnectionInfo } from './hooks.js';
 import { LocalClient } from './local-client.js';
 import { Message } from './message.js';
 import { PERSIST_EVERYTHING, type PersistenceDecisions } from './persistence.js';
-import { resolveBrokerOptions, type BrokerOptions, type ResolvedBrokerOptions } from './options.js';
+import { ReasonCode } from '../protocol/reason-codes.js';
+import {
+  resolveBrokerOptions,
+  resolveConnectionLimits,
+  type BrokerOptions,
+  type ConnectionLimits,
+  type ResolvedBrokerOptions,
+  type ResolvedConnectionLimits,
+} from './options.js';
 import type { BrokerStats } from './stats.js';
 import { SysTopicPublisher } from './sys-topics.js';
 
@@ -49,6 +59,7 @@ export class Broker {
   readonly #core: BrokerCore;
   readonly #sys: SysTopicPublisher;
   readonly #servers = new Set<Server>();
+  readonly #limiter: AddressLimiter;
   #closed = false;
   #isReady = false;
 
@@ -56,6 +67,7 @@ export class Broker {
     this.options = resolveBrokerOptions(options);
     this.#core = new BrokerCore(this.options, options.store ?? new MemoryBrokerStore(), options.logger ?? silentLogger, options.hooks ?? {}, options.persistence ?? PERSIST_EVERYTHING, options.diskBuffer);
     this.#sys = new SysTopicPublisher(this.#core);
+    this.#limiter = new AddressLimiter(resolveConnectionLimits(options.connectionLimits, this.options.maxPacketSizeBytes));
     this.ready = this.#core.restore().then(() => {
       this.#isReady = true;
       this.#sys.start(this.options.sysIntervalSeconds);
@@ -88,18 +100,69 @@ export class Broker {
       socket.destroy();
       return;
     }
+    const refusal = this.#admit(socket, options.info);
+    if (refusal === 'drop') return;
     if (this.#isReady) {
-      this.#core.attach(socket, options.hooks, options.info);
+      this.#serve(socket, options, refusal);
       return;
     }
     socket.on('error', ignoreError); // until the connection owns it, an error must not reach the process
     this.ready.then(
       () => {
         if (this.#closed) socket.destroy();
-        else this.#core.attach(socket, options.hooks, options.info);
+        else this.#serve(socket, options, refusal);
       },
       () => socket.destroy(),
     );
+  }
+
+  #serve(socket: Duplex, options: AttachOptions, refusal: Refusal | undefined): void {
+    const connection = this.#core.attach(socket, options.hooks, options.info);
+    connection.decoder.limitFirstPacket(this.#limiter.limits.maxConnectPacketBytes);
+    if (refusal !== undefined) connection.refuseConnect(refusal.reasonCode, refusal.reasonString);
+  }
+
+  /**
+   * Per-address limits, before anything is read: every connection is counted until its socket
+   * closes (so limits set later see what is open); a refused one is answered at its CONNECT (0x97 too many open, 0x9F too fast),
+   * or, beyond a few pending refusals per address, closed unread.
+   */
+  #admit(socket: Duplex, info: ConnectionInfo | undefined): Refusal | 'drop' | undefined {
+    const limiter = this.#limiter;
+    const raw = info?.remoteAddress ?? (socket as Duplex & { remoteAddress?: string }).remoteAddress;
+    if (raw === undefined) return undefined; // an in-memory stream has no address
+    const address = normalizeAddress(raw);
+    const admission = limiter.admit(address);
+    if (admission === 'ok') {
+      socket.once('close', () => limiter.release(address));
+      return undefined;
+    }
+    const counters = this.#core.counters;
+    counters.connectionsLimited++;
+    const { maxConnectionsPerAddress, maxConnectionRatePerAddress } = limiter.limits;
+    const reason =
+      admission === 'too-fast'
+        ? `more than ${maxConnectionRatePerAddress} new connections per second from ${address}`
+        : `more than ${maxConnectionsPerAddress} connections from ${address}`;
+    warnAbuse(this.#core.logger, 'address-limit', { remoteAddress: address, reason }, 'connection refused: per-address limit');
+    if (admission === 'drop') {
+      counters.connectionsRejected++;
+      socket.destroy();
+      return 'drop';
+    }
+    socket.once('close', () => limiter.refusalDone(address));
+    // MQTT 5: 0x9F Connection rate exceeded; 0x97 Quota exceeded for an administrative limit
+    return { reasonCode: admission === 'too-fast' ? ReasonCode.ConnectionRateExceeded : ReasonCode.QuotaExceeded, reasonString: reason };
+  }
+
+  /** The abuse limits in force (per-address connections and rate, CONNECT size before authentication). */
+  get connectionLimits(): ResolvedConnectionLimits {
+    return this.#limiter.limits;
+  }
+
+  /** Replaces the abuse limits live; connections already open are not affected. */
+  setConnectionLimits(limits: ConnectionLimits): void {
+    this.#limiter.setLimits(resolveConnectionLimits(limits, this.options.maxPacketSizeBytes));
   }
 
   /** Publishes a message from inside the process (services, tests); resolves when stored. */
@@ -123,6 +186,17 @@ export class Broker {
   identityOf(clientId: string): ClientIdentity | undefined {
     const channel = this.#core.registry.get(clientId)?.channel;
     return channel instanceof Connection ? channel.identity : undefined;
+  }
+
+  /**
+   * Disconnects a connected client (services enforcing their rules, e.g. the state store's
+   * forbidden response topics) with a v5 reason code and reason string; false when not connected.
+   */
+  disconnectClient(clientId: string, reasonCode: number, reasonString: string): boolean {
+    const channel = this.#core.registry.get(clientId)?.channel;
+    if (!(channel instanceof Connection)) return false;
+    channel.disconnect(reasonCode, reasonString);
+    return true;
   }
 
   /** The store's size against its limit (`persistence.maxSize`), when the store reports it. */
@@ -153,6 +227,12 @@ export class Broker {
     await this.#core.store.close();
     await this.#core.spill?.close();
   }
+}
+
+/** A connection refused by the per-address limits: the CONNACK it gets. */
+interface Refusal {
+  readonly reasonCode: number;
+  readonly reasonString: string;
 }
 
 function ignoreError(): void {

@@ -2,6 +2,10 @@
 export class Counters {
   connectionsTotal = 0;
   connectionsRejected = 0;
+  /** Connections refused by the per-address limits (count or rate); also in `connectionsRejected`. */
+  connectionsLimited = 0;
+  /** CONNECTs refused for being over the pre-authentication size limit; also in `connectionsRejected`. */
+  connectsTooLarge = 0;
   connected = 0;
   /** Highest number of clients connected at once. */
   maxConnected = 0;

@@ -23,8 +23,14 @@ export interface ConnectionInfo {
   /** Listener name and port the client came in on (AIO: a port names its authn and authz). */
   readonly listener?: string;
   readonly port?: number;
-  /** The verified TLS client certificate's subject fields (X.509 authentication), if any. */
-  readonly clientCertificate?: { readonly subject: Readonly<Record<string, string>>; readonly raw: Buffer };
+  /**
+   * The TLS client certificate the client presented, if any (TLS ports only). Not verified by the
+   * TLS layer (clients without certificates must reach other methods): the X509 method verifies it.
+   * `raw`: DER of the client's certificate; `chain`: DER of the presented chain as TLS linked it,
+   * the client's certificate first, then the issuers it sent; `subject`: the client's certificate's
+   * subject fields (first value of each).
+   */
+  readonly clientCertificate?: { readonly subject: Readonly<Record<string, string>>; readonly raw: Buffer; readonly chain: readonly Buffer[] };
   readonly remoteAddress?: string;
 }
 
@@ -35,6 +41,13 @@ export interface AuthenticationResult {
   /** Username for authorization (X.509: the certificate's CN); default the CONNECT's. */
   readonly username?: string;
   readonly reasonString?: string;
+  /**
+   * When the credentials expire (ms since the epoch; SAT: the token's `exp`): the engine
+   * disconnects the client then, unless a re-authentication moved it.
+   */
+  readonly expiresAt?: number;
+  /** Authentication Data for the successful CONNACK or AUTH (enhanced methods that answer the client). */
+  readonly authenticationData?: Buffer;
 }
 
 /**
@@ -44,6 +57,14 @@ export interface AuthenticationResult {
 export interface BrokerHooks {
   /** Decides a CONNECT; may be asynchronous (packets that follow wait). */
   authenticate?(request: AuthenticationRequest): AuthenticationResult | Promise<AuthenticationResult>;
+  /**
+   * Decides a re-authentication: an AUTH 0x19 of a connected v5 client with the CONNECT's
+   * Authentication Method [MQTT-4.12.1-1]. The request carries the connection's client id and
+   * username, no password, and the AUTH's Authentication Data. Success replaces the identity's
+   * username and attributes (when given) and the credential expiry; failure disconnects. Without
+   * this hook every re-authentication fails.
+   */
+  reauthenticate?(request: AuthenticationRequest): AuthenticationResult | Promise<AuthenticationResult>;
   /** Whether the client may publish to the topic. */
   authorizePublish?(client: ClientIdentity, topic: string): boolean;
   /** Whether the client may subscribe to the filter (`$share/...` included). */

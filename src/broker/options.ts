@@ -63,6 +63,40 @@ export interface BrokerOptions {
   name?: string;
   /** Memory for queued messages in bytes (payload plus per-message overhead). Default: the memory profile's. */
   queuedBytesBudget?: number;
+  /** Abuse limits on connections (per remote address, CONNECT size); changeable later with `Broker.setConnectionLimits`. */
+  connectionLimits?: ConnectionLimits;
+}
+
+/**
+ * Abuse limits, applied when a connection is attached and before it is authenticated. Ops-only
+ * settings (no AIO Broker field): AIO's frontends do this in the load balancer.
+ */
+export interface ConnectionLimits {
+  /** Concurrent connections from one remote address (IP); 0 = unlimited (default). Loopback counts like any address. */
+  maxConnectionsPerAddress?: number;
+  /** New connections per second from one remote address (a bucket of that many, refilled per second); 0 = unlimited (default). */
+  maxConnectionRatePerAddress?: number;
+  /** Largest CONNECT accepted (bytes) before a client is authenticated; never above the maximum packet size. Default 64 KiB. */
+  maxConnectPacketBytes?: number;
+}
+
+/** {@link ConnectionLimits} with defaults applied. */
+export interface ResolvedConnectionLimits {
+  readonly maxConnectionsPerAddress: number;
+  readonly maxConnectionRatePerAddress: number;
+  readonly maxConnectPacketBytes: number;
+}
+
+/** Default largest CONNECT before authentication: 64 KiB (a CONNECT with a will of a few KiB fits easily). */
+export const DEFAULT_MAX_CONNECT_PACKET_BYTES = 64 * 1024;
+
+/** Applies defaults to {@link ConnectionLimits}; the CONNECT limit is capped by `maxPacketSizeBytes`. */
+export function resolveConnectionLimits(limits: ConnectionLimits = {}, maxPacketSizeBytes = 268_435_455): ResolvedConnectionLimits {
+  return Object.freeze({
+    maxConnectionsPerAddress: limits.maxConnectionsPerAddress ?? 0,
+    maxConnectionRatePerAddress: limits.maxConnectionRatePerAddress ?? 0,
+    maxConnectPacketBytes: Math.min(limits.maxConnectPacketBytes ?? DEFAULT_MAX_CONNECT_PACKET_BYTES, maxPacketSizeBytes),
+  });
 }
 
 /** Fully resolved broker options. */

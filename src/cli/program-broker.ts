@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { SubResourceKind } from '../config/resources.js';
 import type { CliContext } from './context.js';
 import { runPersistShow, runPersistUpdate } from './commands/broker/persist.js';
+import { runLimitsSet, runLimitsShow } from './commands/broker/limits.js';
 import { runLogLevelSet } from './commands/broker/log-level.js';
 import { runResourceApply, runResourceDelete, runResourceList, runResourceShow } from './commands/broker/resources.js';
 import { runList, runShow } from './commands/broker/show.js';
@@ -10,6 +11,7 @@ import { runRun, runStart, runStop } from './commands/broker/start.js';
 import { runStats, runStatus } from './commands/broker/status.js';
 import { flagGroups } from './lib/flags.js';
 import { addMethodCommands, addPortCommands } from './program-subcommands.js';
+import { addTokenCommands } from './program-token.js';
 import type { OutputFormat } from './lib/output.js';
 import { examples, instanceOf, withInstance, withOutput, withYes, type InstanceOptions } from './options.js';
 import type { RunResult } from './program.js';
@@ -117,6 +119,33 @@ function addPersistCommands(broker: Command, ctx: CliContext): void {
   );
 }
 
+function addLimitsCommands(broker: Command, ctx: CliContext): void {
+  const limits = broker.command('limits').description('Abuse limits (ops-only): connections and connection rate per remote address, CONNECT size before authentication.');
+  type LimitsOptions = WithOutput & { maxConnectionsPerAddress?: string; maxConnectionRate?: string; maxConnectSize?: string };
+  const set = withOutput(withInstance(limits.command('set')), 'text')
+    .description('Change the limits live (connections already open stay); 0 = unlimited. Kept across restarts.')
+    .option('--max-connections-per-address <n>', 'concurrent connections from one IP address (0 = unlimited, the default); more get CONNACK 0x97')
+    .option('--max-connection-rate <n>', 'new connections per second from one IP address (0 = unlimited, the default); more get CONNACK 0x9F')
+    .option('--max-connect-size <size>', 'largest CONNECT before authentication, bytes or 64Ki (default 65536); bigger get CONNACK 0x95');
+  examples(set, ['ops broker limits set --max-connections-per-address 100 --max-connection-rate 20', 'ops broker limits set --max-connect-size 16Ki']).action(
+    async (opts: LimitsOptions) =>
+      runLimitsSet(
+        {
+          instance: instanceOf(opts),
+          output: opts.output ?? 'text',
+          ...(opts.maxConnectionsPerAddress !== undefined ? { maxConnectionsPerAddress: opts.maxConnectionsPerAddress } : {}),
+          ...(opts.maxConnectionRate !== undefined ? { maxConnectionRatePerAddress: opts.maxConnectionRate } : {}),
+          ...(opts.maxConnectSize !== undefined ? { maxConnectPacketBytes: opts.maxConnectSize } : {}),
+        },
+        ctx,
+      ),
+  );
+  const show = withOutput(withInstance(limits.command('show')), 'text').description('Show the limits in force (defaults filled in).');
+  examples(show, ['ops broker limits show', 'ops broker limits show -o json']).action(async (opts: WithOutput) =>
+    runLimitsShow({ instance: instanceOf(opts), output: opts.output ?? 'text' }, ctx),
+  );
+}
+
 function addResourceGroup(broker: Command, ctx: CliContext, group: string, kind: SubResourceKind, title: string): Command {
   const cmd = broker.command(group).description(`${title} resources of the broker.`);
   type Opts = WithOutput & { name: string; output: OutputFormat; configFile: string; yes: boolean };
@@ -145,7 +174,9 @@ export function addBrokerCommands(program: Command, ctx: CliContext, result: Run
   addProcessCommands(broker, ctx, result);
   addShowCommands(broker, ctx);
   addPersistCommands(broker, ctx);
+  addLimitsCommands(broker, ctx);
   addPortCommands(addResourceGroup(broker, ctx, 'listener', 'listener', 'Listener'), ctx);
   addMethodCommands(addResourceGroup(broker, ctx, 'authn', 'authentication', 'Authentication'), ctx);
   addResourceGroup(broker, ctx, 'authz', 'authorization', 'Authorization');
+  addTokenCommands(broker, ctx);
 }

@@ -1,7 +1,8 @@
 /**
  * Where instances live: `$OPS_HOME` (default `~/.ops`), one folder per instance, each holding
  * deployment.json (the lock), runtime.json, status.json, admin.sock, broker.pid, broker.log, data/
- * (data/store: the LevelDB store when persistence is enabled), secrets/ (TLS certificates, store.key).
+ * (data/store: the LevelDB store when persistence is enabled), secrets/ (TLS certificates, store.key,
+ * ca/: the instance CA that issues the certificates of Automatic TLS ports).
  */
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -31,6 +32,21 @@ export interface InstancePaths {
   readonly storeKey: string;
   /** Manual TLS secrets: `secrets/<secretRef>/tls.crt` and `tls.key`. */
   readonly secrets: string;
+  /** The instance CA of `tls.mode: Automatic` ports: `secrets/ca/ca.crt` (give it to clients) and `ca.key` (0600). */
+  readonly ca: InstanceCaFiles;
+}
+
+/** Where an instance keeps its CA (the local stand-in for cert-manager's issuer). */
+export interface InstanceCaFiles {
+  readonly dir: string;
+  readonly cert: string;
+  readonly key: string;
+}
+
+/** The CA files under an instance's secrets folder. */
+export function instanceCaFiles(secretsDir: string): InstanceCaFiles {
+  const dir = join(secretsDir, 'ca');
+  return { dir, cert: join(dir, 'ca.crt'), key: join(dir, 'ca.key') };
 }
 
 /** `$OPS_HOME`, or `~/.ops`. */
@@ -66,5 +82,6 @@ export function pathsOfDir(dir: string, home = resolve(dir, '..'), name = dir.sp
     store: join(dir, 'data', 'store'),
     storeKey: join(dir, 'secrets', 'store.key'),
     secrets: join(dir, 'secrets'),
+    ca: instanceCaFiles(join(dir, 'secrets')),
   };
 }

@@ -1,7 +1,8 @@
 /**
  * runtime.json: everything about an instance that may change after create: the Broker's runtime
- * settings, the listeners, authentications and authorizations, and the bind host. Written
- * atomically by whoever owns it at the moment (the running broker, or the CLI while it is stopped).
+ * settings, the listeners, authentications and authorizations, the bind host, and the ops-only
+ * abuse limits. Written atomically by whoever owns it at the moment (the running broker, or the
+ * CLI while it is stopped).
  */
 import { OpsError } from '../shared/errors.js';
 import { isRecord, readJsonFile, writeJsonAtomic } from './files.js';
@@ -22,6 +23,8 @@ export interface RuntimeState {
   listeners: Record<string, Record<string, unknown>>;
   authentications: Record<string, Record<string, unknown>>;
   authorizations: Record<string, Record<string, unknown>>;
+  /** Ops-only abuse limits (per-address connections and rate, CONNECT size); see config/connection-limits.ts. */
+  limits?: Record<string, unknown>;
 }
 
 function collection(raw: Record<string, unknown>, key: CollectionName): Record<string, Record<string, unknown>> {
@@ -38,6 +41,8 @@ export async function readRuntimeState(path: string): Promise<RuntimeState> {
     if (!isRecord(raw)) throw new Error(raw === undefined ? 'the file is missing' : 'expected a JSON object');
     const broker = raw['broker'] ?? {};
     if (!isRecord(broker)) throw new Error('broker must be an object');
+    const limits = raw['limits'];
+    if (limits !== undefined && !isRecord(limits)) throw new Error('limits must be an object');
     return {
       version: typeof raw['version'] === 'number' ? raw['version'] : RUNTIME_VERSION,
       host: typeof raw['host'] === 'string' ? raw['host'] : '127.0.0.1',
@@ -45,6 +50,7 @@ export async function readRuntimeState(path: string): Promise<RuntimeState> {
       listeners: collection(raw, 'listeners'),
       authentications: collection(raw, 'authentications'),
       authorizations: collection(raw, 'authorizations'),
+      ...(limits !== undefined ? { limits } : {}),
     };
   } catch (err) {
     if (err instanceof OpsError) throw err;

@@ -9,10 +9,13 @@ export type DecodeFailure = 'malformed' | 'too-large';
 /** A decoding failure: the connection must be closed (with 0x81 or 0x95 on v5). */
 export class DecodeError extends Error {
   readonly failure: DecodeFailure;
-  constructor(failure: DecodeFailure, message: string) {
+  /** For a CONNECT refused at its fixed header: its protocol level, when the bytes that carry it had arrived. */
+  readonly connectLevel: number | undefined;
+  constructor(failure: DecodeFailure, message: string, connectLevel?: number) {
     super(message);
     this.name = 'DecodeError';
     this.failure = failure;
+    this.connectLevel = connectLevel;
   }
 }
 
@@ -105,6 +108,18 @@ function readFixedHeader(buf: Buffer, pos: number): number | 'incomplete' | 'mal
   return 'malformed'; // [MQTT-1.5.5-1] a Variable Byte Integer has at most four bytes
 }
 
+/** Protocol level of a CONNECT starting at `pos` (after `"MQTT"` or `"MQIsdp"`), if those bytes are in `buf`. */
+function peekConnectLevel(buf: Buffer, pos: number): number | undefined {
+  if (((buf[pos] as number) & 0xf0) !== 0x10) return undefined;
+  let at = pos + 1;
+  while (at < buf.length && ((buf[at] as number) & 0x80) !== 0) at++;
+  at++; // past the remaining length
+  if (at + 2 > buf.length) return undefined;
+  const nameLength = buf.readUInt16BE(at);
+  const levelAt = at + 2 + nameLength;
+  return nameLength <= 6 && levelAt < buf.length ? buf[levelAt] : undefined;
+}
+
 /** Where a {@link PacketDecoder} delivers (an object, not closures: one less allocation per connection). */
 export interface DecoderSink {
   onPacket(packet: Packet): void;
@@ -118,6 +133,8 @@ export interface DecoderSink {
  */
 export class PacketDecoder implements ParseTarget {
   #maxPacketSize: number;
+  /** Largest first packet (the CONNECT, before authentication); see {@link limitFirstPacket}. */
+  #maxFirstPacketSize: number;
   #version: 4 | 5 | 0 = 0;
   #failed = false;
   /** Bytes of an incomplete packet. */
@@ -133,7 +150,16 @@ export class PacketDecoder implements ParseTarget {
    */
   constructor(maxPacketSize: number, sink: DecoderSink) {
     this.#maxPacketSize = maxPacketSize;
+    this.#maxFirstPacketSize = maxPacketSize;
     this.#sink = sink;
+  }
+
+  /**
+   * Until the protocol level is set (the CONNECT was read), accepts packets of at most `bytes`:
+   * a huge CONNECT from a client nobody has authenticated yet is refused at its fixed header.
+   */
+  limitFirstPacket(bytes: number): void {
+    this.#maxFirstPacketSize = Math.min(bytes, this.#maxPacketSize);
   }
 
   /** Sets the protocol level after CONNECT (v5 properties parsed from then on). */
@@ -187,9 +213,13 @@ export class PacketDecoder implements ParseTarget {
         this.fail(new DecodeError('malformed', 'remaining length is longer than four bytes'));
         return;
       }
-      if (total > this.#maxPacketSize) {
+      const max = this.#version === 0 ? this.#maxFirstPacketSize : this.#maxPacketSize;
+      if (total > max) {
         this.#flush(buf, runStart, pos);
-        this.fail(new DecodeError('too-large', `packet of ${total} bytes exceeds the maximum of ${this.#maxPacketSize}`));
+        if (this.#failed) return;
+        const first = this.#version === 0;
+        const what = first ? 'CONNECT' : 'packet';
+        this.fail(new DecodeError('too-large', `${what} of ${total} bytes exceeds the maximum of ${max}`, first ? peekConnectLevel(buf, pos) : undefined));
         return;
       }
       if (pos + total > buf.length) {

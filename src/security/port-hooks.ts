@@ -75,8 +75,11 @@ export class ClientDirectory {
 /** Builds the hooks of one port. */
 export function createPortHooks(deps: PortHooksDeps): BrokerHooks {
   const { logger, where } = deps;
+  /** Requests being re-authentications (AUTH 0x19) rather than CONNECTs, for the log lines. */
+  const reauths = new WeakSet<AuthenticationRequest>();
   const refuse = (request: AuthenticationRequest, reasonCode: number, reasonString: string): AuthenticationResult => {
-    logger.warn({ ...where, clientId: request.clientId, username: request.username, reasonCode }, `connection refused: ${reasonString}`);
+    const what = reauths.has(request) ? 're-authentication refused' : 'connection refused';
+    logger.warn({ ...where, clientId: request.clientId, username: request.username, reasonCode }, `${what}: ${reasonString}`);
     return { reasonCode, reasonString };
   };
   const authenticate = (request: AuthenticationRequest): AuthenticationResult | Promise<AuthenticationResult> => {
@@ -117,8 +120,16 @@ export function createPortHooks(deps: PortHooksDeps): BrokerHooks {
     deps.directory.register(attributes, deps.security);
     return { ...accepted.extras, reasonCode: ReasonCode.Success, attributes, ...(username !== undefined ? { username } : {}) };
   };
+  /** AUTH 0x19: the same chain decides again (a port that lost its authentication refuses). */
+  const reauthenticate = (request: AuthenticationRequest): AuthenticationResult | Promise<AuthenticationResult> => {
+    reauths.add(request);
+    const security = deps.security();
+    if (security.authnName === undefined) return refuse(request, ReasonCode.NotAuthorized, 'the port no longer has authentication');
+    return authenticateWith(security.authnName, security, request);
+  };
   return {
     authenticate,
+    reauthenticate,
     authorizePublish: (identity, topic) => deps.security().authorizer?.canPublish(identity, topic) ?? true,
     authorizeSubscribe: (identity, filter) => deps.security().authorizer?.canSubscribe(identity, filter) ?? true,
   };

@@ -4,19 +4,25 @@
  * closes ports live to match the stored listeners; ports it cannot serve are reported as skipped.
  *
  * TLS: `mode: Manual` reads the Kubernetes-style secret `<instance>/secrets/<secretRef>/tls.crt` and
- * `tls.key` when the port opens. `mode: Automatic` stands in for cert-manager with a self-signed
- * certificate in `secrets/<secretName or auto-<listener>-<port>>/` (made once, then reused).
+ * `tls.key` when the port opens. `mode: Automatic` stands in for cert-manager: a certificate issued
+ * by the instance CA (`secrets/ca/ca.crt`) in `secrets/<secretName or auto-<listener>-<port>>/`
+ * (made once, reused, re-issued when its SANs change or it nears expiry).
+ * TLS ports ask clients for a certificate without requiring one (clients without one still connect,
+ * for other authentication methods) and without verifying it (the X509 method does, against its
+ * own trusted CA): the presented chain travels to the engine in `PortOrigin.clientCertificate`.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
-import { createServer as createTlsServer } from 'node:tls';
+import { createServer as createTlsServer, type DetailedPeerCertificate, type TLSSocket } from 'node:tls';
+import type { ConnectionInfo } from '../broker/hooks.js';
 import type { ListenerPort, ListenerProperties } from '../config/types.js';
 import type { OpenPort } from '../instance/status-file.js';
 import { OpsError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { ensureSelfSigned, type SelfSignedSpec } from './self-signed.js';
+import { tlsServerOptions } from './tls-options.js';
 import { acceptWebSocket } from './websocket.js';
 
 /** A stored port the broker does not serve, and why. */
@@ -31,6 +37,8 @@ export interface PortOrigin {
   readonly listener: string;
   readonly port: number;
   readonly remoteAddress: string | undefined;
+  /** The TLS client certificate the client presented (unverified), if any. */
+  readonly clientCertificate?: ConnectionInfo['clientCertificate'];
 }
 
 /** Transport of a port. */
@@ -96,14 +104,14 @@ export class ListenerManager {
     return typeof secretName === 'string' ? secretName : `auto-${name}-${port.port}`;
   }
 
-  /** Makes the self-signed certificate of an Automatic TLS port; returns why it could not. */
+  /** Makes (or reuses) the certificate of an Automatic TLS port, issued by the instance CA; returns why it could not. */
   async #prepareAutomatic(name: string, port: ListenerPort): Promise<string | undefined> {
     const secret = this.#secretOf(name, port);
     if (port.tls?.mode !== 'Automatic' || secret === undefined) return undefined;
     const spec = (port.tls.certManagerCertificateSpec ?? {}) as SelfSignedSpec;
     return ensureSelfSigned(join(this.secretsDir, secret), spec).then(
       () => undefined,
-      (err: unknown) => `automatic TLS needs the openssl command to make a self-signed certificate (${err instanceof Error ? err.message.split('\n')[0] : String(err)})`,
+      (err: unknown) => `automatic TLS needs the openssl command to issue a certificate from the instance CA (${err instanceof Error ? err.message.split('\n')[0] : String(err)})`,
     );
   }
 
@@ -171,7 +179,8 @@ export class ListenerManager {
     const onConnection = (socket: Socket): void => {
       sockets.add(socket);
       socket.on('close', () => sockets.delete(socket));
-      const origin: PortOrigin = { listener: want.listener, port: want.port, remoteAddress: socket.remoteAddress };
+      const clientCertificate = want.secret === undefined ? undefined : clientCertificateOf(socket as TLSSocket);
+      const origin: PortOrigin = { listener: want.listener, port: want.port, remoteAddress: socket.remoteAddress, ...(clientCertificate !== undefined ? { clientCertificate } : {}) };
       if (want.protocol === 'WebSockets') acceptWebSocket(socket, (stream) => this.attach(stream, origin));
       else this.attach(socket, origin);
     };
@@ -181,7 +190,8 @@ export class ListenerManager {
     else {
       const files = this.#secretFiles(want.secret);
       try {
-        server = createTlsServer({ cert: readFileSync(files.cert), key: readFileSync(files.key) }, onConnection);
+        // requestCert without rejectUnauthorized: ask for a client certificate, verify it in the X509 method
+        server = createTlsServer(tlsServerOptions({ cert: readFileSync(files.cert), key: readFileSync(files.key) }, { requestCert: true, rejectUnauthorized: false }), onConnection);
       } catch (err) {
         throw new OpsError('BRK_LISTEN_FAILED', { address, reason: `TLS secret '${want.secret}': ${err instanceof Error ? err.message : String(err)}` });
       }
@@ -209,4 +219,26 @@ export class ListenerManager {
     await closed;
     this.logger.info({ listener: open.listener, port: open.actualPort }, 'listener closed');
   }
+}
+
+/**
+ * The certificate chain a TLS client presented (its certificate first, then the issuers TLS linked
+ * to it), or undefined without one.
+ */
+function clientCertificateOf(socket: TLSSocket): ConnectionInfo['clientCertificate'] {
+  // Node gives an empty object when the client sent no certificate
+  const leaf = socket.getPeerCertificate(true) as Partial<DetailedPeerCertificate>;
+  if (leaf.raw === undefined) return undefined;
+  const chain: Buffer[] = [];
+  const seen = new Set<string>();
+  for (let c: Partial<DetailedPeerCertificate> | undefined = leaf; c?.raw !== undefined && !seen.has(c.fingerprint256 ?? ''); c = c.issuerCertificate) {
+    seen.add(c.fingerprint256 ?? ''); // a self-signed issuer points at itself
+    chain.push(c.raw);
+  }
+  const subject: Record<string, string> = {};
+  for (const [field, value] of Object.entries(leaf.subject ?? {})) {
+    const first: unknown = Array.isArray(value) ? value[0] : value;
+    if (typeof first === 'string') subject[field] = first;
+  }
+  return { raw: leaf.raw, chain, subject };
 }

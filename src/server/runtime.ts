@@ -7,6 +7,7 @@ import type { Duplex } from 'node:stream';
 import type { AdminContext } from '../admin/methods/context.js';
 import type { StatsResult, StatusResult } from '../admin/wire.js';
 import type { Broker } from '../broker/broker.js';
+import { readConnectionLimits } from '../config/connection-limits.js';
 import { joinBrokerProperties, type DeploymentSettings, type RuntimeBrokerSettings } from '../config/split.js';
 import type { ListenerProperties, LogLevel } from '../config/types.js';
 import type { InstancePaths } from '../instance/layout.js';
@@ -73,7 +74,12 @@ export class InstanceRuntime implements AdminContext {
       const hooks = deps.security.hooksOf(o.listener, o.port);
       deps.broker.attach(stream, {
         ...(hooks !== undefined ? { hooks } : {}),
-        info: { listener: o.listener, port: o.port, ...(o.remoteAddress !== undefined ? { remoteAddress: o.remoteAddress } : {}) },
+        info: {
+          listener: o.listener,
+          port: o.port,
+          ...(o.remoteAddress !== undefined ? { remoteAddress: o.remoteAddress } : {}),
+          ...(o.clientCertificate !== undefined ? { clientCertificate: o.clientCertificate } : {}),
+        },
       });
     };
     this.listeners = new ListenerManager(deps.state.host, attach, deps.logger, deps.paths.secrets);
@@ -81,6 +87,7 @@ export class InstanceRuntime implements AdminContext {
 
   /** Opens the stored listeners and the metrics endpoint, then writes status.json. */
   async start(): Promise<void> {
+    this.deps.broker.setConnectionLimits(readConnectionLimits(this.#state.limits));
     this.deps.security.update(this.#state);
     await this.listeners.sync(this.#state.listeners as unknown as Record<string, ListenerProperties>);
     await this.#syncMetrics(metricsPortOf(this.#state));
@@ -114,6 +121,7 @@ export class InstanceRuntime implements AdminContext {
       throw err;
     }
     this.#state = next;
+    this.deps.broker.setConnectionLimits(readConnectionLimits(next.limits)); // open connections are not affected
     this.#dropChanged(changed);
     this.deps.logger.level = levelOf(next);
     const before = JSON.stringify(persistenceOf(this.deployment, prev));
@@ -206,6 +214,8 @@ export class InstanceRuntime implements AdminContext {
       g('sessions_disconnected', 'Sessions whose client is not connected.', s.clients.disconnectedSessions),
       c('connections', 'Connections accepted.', s.clients.totalConnections),
       c('connections_rejected', 'CONNECTs refused.', s.clients.rejectedConnections),
+      c('connections_limited', 'Connections refused by the per-address limits.', s.clients.limitedConnections),
+      c('connects_oversized', 'CONNECTs over the size accepted before authentication.', s.clients.oversizedConnects),
       g('subscriptions', 'Subscriptions across all sessions.', s.subscriptions),
       g('retained_messages', 'Retained messages held.', s.retained),
       c('messages_received', 'PUBLISH packets received from clients.', s.messages.received),

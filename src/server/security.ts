@@ -62,6 +62,7 @@ export class PortSecurityTable {
         if (authnName !== undefined && authn !== undefined) {
           methods = compiledMethods.get(authnName) ?? this.#compileMethods(authn['authenticationMethods'] as readonly AuthnMethodConfig[] | undefined);
           compiledMethods.set(authnName, methods);
+          if (port.tls === undefined && methods.some((m) => m.name === 'X509')) this.logger.warn({ listener, port: port.port }, `authentication '${authnName}' uses X509, which needs TLS on the port: X509 does not apply to this port's clients`);
         }
         const security: PortSecurity = authnName === undefined ? OPEN : { authnName, authnMethods: methods, authorizer };
         next.set(keyOf(listener, port.port), { security, fingerprint: JSON.stringify([authnName, authn, authzName, authz]) });

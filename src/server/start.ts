@@ -9,6 +9,7 @@ import { adminMethods } from '../admin/methods/index.js';
 import { startAdminServer, type AdminServer } from '../admin/server.js';
 import { createBroker, type Broker } from '../broker/broker.js';
 import type { ClientLimits, MemoryProfile } from '../broker/options.js';
+import { readConnectionLimits, type ConnectionLimitSettings } from '../config/connection-limits.js';
 import { joinBrokerProperties, type DeploymentSettings, type RuntimeBrokerSettings } from '../config/split.js';
 import type { ClientSettings } from '../config/types.js';
 import { assertValid } from '../config/validate.js';
@@ -46,6 +47,15 @@ export function toClientLimits(clients: ClientSettings | undefined): ClientLimit
   return limits;
 }
 
+/** The ops-only abuse limits of runtime.json; `INST_CORRUPT` when they are not valid. */
+function storedLimits(paths: InstancePaths, raw: unknown): ConnectionLimitSettings {
+  try {
+    return readConnectionLimits(raw);
+  } catch (err) {
+    throw new OpsError('INST_CORRUPT', { path: paths.runtime, reason: err instanceof Error ? err.message : String(err) });
+  }
+}
+
 /** Starts the broker of the instance at `paths`; `logger` defaults to JSON lines on stdout. */
 export async function startInstance(paths: InstancePaths, logger?: LeveledLogger): Promise<RunningBroker> {
   const pid = await readPidFile(paths.pid);
@@ -55,6 +65,7 @@ export async function startInstance(paths: InstancePaths, logger?: LeveledLogger
   const state = await readRuntimeState(paths.runtime);
   const props = assertValid('broker', joinBrokerProperties(deployment, state.broker as RuntimeBrokerSettings), paths.lock);
   for (const [name, listener] of Object.entries(state.listeners)) assertValid('listener', listener, `${paths.runtime} (listener ${name})`);
+  const connectionLimits = storedLimits(paths, state.limits);
   const log: LeveledLogger =
     logger ?? pino({ level: props.diagnostics?.logs?.level ?? 'info', base: { instance: paths.name, pid: process.pid } });
   await mkdir(paths.data, { recursive: true });
@@ -68,6 +79,7 @@ export async function startInstance(paths: InstancePaths, logger?: LeveledLogger
     name: `ops-broker/${paths.name}`,
     memoryProfile: (props.memoryProfile ?? 'Medium') as MemoryProfile,
     ...(clients ? { clients } : {}),
+    connectionLimits,
     logger: log,
     store,
     persistence: persistenceDecisions(policy),

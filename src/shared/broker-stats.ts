@@ -17,6 +17,10 @@ export interface BrokerStats {
     readonly maxConnected: number;
     /** CONNECTs refused (bad protocol, auth, bad client id ...). */
     readonly rejectedConnections: number;
+    /** Of those, connections refused by the per-address limits (too many open, or opened too fast). */
+    readonly limitedConnections: number;
+    /** Of those, CONNECTs over the size accepted before authentication (refused at their fixed header). */
+    readonly oversizedConnects: number;
     /** Publishers whose reading is paused by flow control until a subscriber catches up. */
     readonly throttledPublishers: number;
   };

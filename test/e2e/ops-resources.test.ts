@@ -111,7 +111,7 @@ describe('ops broker listener', () => {
     });
     await h.json('broker', 'listener', 'apply', '--instance', 'r', '--name', 'auto', '--config-file', config);
     const port = portOf(await status(), 'auto');
-    const ca = await readFile(join(h.home, 'r', 'secrets', 'auto-auto-0', 'tls.crt'));
+    const ca = await readFile(join(h.home, 'r', 'secrets', 'ca', 'ca.crt')); // the instance CA issued the port's certificate
     await (await connectClient(port, { protocol: 'mqtts', ca, servername: 'localhost' })).endAsync();
     expect((await h.ops('broker', 'listener', 'delete', '--instance', 'r', '--name', 'auto', '--yes')).exitCode).toBe(0);
   });

@@ -3,6 +3,7 @@ import { ADMIN_PROTOCOL_VERSION } from '../wire.js';
 import type { AdminHandler } from '../server.js';
 import { brokerMethods } from './broker.js';
 import type { AdminContext } from './context.js';
+import { limitsMethods } from './limits.js';
 import { persistMethods } from './persist.js';
 import { resourceMethods } from './resources.js';
 
@@ -18,6 +19,7 @@ export function adminMethods(ctx: AdminContext): Record<string, AdminHandler> {
     },
     ...brokerMethods(ctx),
     ...persistMethods(ctx),
+    ...limitsMethods(ctx),
     ...resourceMethods(ctx),
   };
 }

@@ -4,6 +4,7 @@ import { ReasonCode, toV3ConnackCode } from '../../protocol/reason-codes.js';
 import { userPropertyList } from '../../protocol/user-properties.js';
 import { checkTopicName } from '../../shared/topic.js';
 import type { Connection } from '../connection.js';
+import { recordCredentials } from '../credentials.js';
 import type { AuthenticationResult } from '../hooks.js';
 import { createMessage } from './message-from-packet.js';
 
@@ -65,7 +66,7 @@ export function handleConnect(connection: Connection, packet: ConnectPacket): vo
       return;
     }
     if (result.attributes !== undefined) connection.attributes = result.attributes;
-    accept(connection, packet, clientId, assigned, cleanStart, result.username);
+    accept(connection, packet, clientId, assigned, cleanStart, result);
   };
   if (!(decision instanceof Promise)) {
     finish(decision);
@@ -75,13 +76,15 @@ export function handleConnect(connection: Connection, packet: ConnectPacket): vo
   decision.then(finish, () => finish({ reasonCode: ReasonCode.UnspecifiedError })).finally(() => connection.release());
 }
 
-function accept(connection: Connection, packet: ConnectPacket, clientId: string, assigned: boolean, cleanStart: boolean, username?: string): void {
+function accept(connection: Connection, packet: ConnectPacket, clientId: string, assigned: boolean, cleanStart: boolean, auth?: AuthenticationResult): void {
   const core = connection.core;
   const options = core.options;
   const version = connection.version;
   const props = packet.properties;
   connection.clientId = clientId;
-  connection.username = username ?? packet.username;
+  connection.username = auth?.username ?? packet.username;
+  // AUTH may follow only with the CONNECT's method [MQTT-4.12.0-7]; expiring credentials disconnect at expiry
+  recordCredentials(connection, version === 5 ? props?.authenticationMethod : undefined, auth?.expiresAt);
 
   // Session expiry: v5 property, capped; 3.1.1 persistent sessions get the broker maximum (as AIO).
   const requestedExpiry = version === 5 ? (props?.sessionExpiryInterval ?? 0) : cleanStart ? 0 : options.maxSessionExpirySeconds;
@@ -139,6 +142,9 @@ function accept(connection: Connection, packet: ConnectPacket, clientId: string,
       wildcardSubscriptionAvailable: true,
       subscriptionIdentifiersAvailable: true,
       sharedSubscriptionAvailable: true,
+      // [MQTT-4.12.0-5] a successful CONNACK carries the CONNECT's Authentication Method
+      ...(props?.authenticationMethod !== undefined ? { authenticationMethod: props.authenticationMethod } : {}),
+      ...(props?.authenticationMethod !== undefined && auth?.authenticationData !== undefined ? { authenticationData: auth.authenticationData } : {}),
     };
   } else {
     connack.returnCode = 0;

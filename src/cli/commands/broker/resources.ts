@@ -8,6 +8,7 @@ import { MSG } from '../../messages.js';
 import { admin, findInstance, runState, saveState, storedSettings } from '../../lib/instance.js';
 import { printValue, type OutputFormat } from '../../lib/output.js';
 import { confirmOnTerminal } from '../../lib/prompts.js';
+import { automaticTlsOf } from './listener-tls.js';
 
 /** Inputs of the resource commands. */
 export interface ResourceInput {
@@ -75,7 +76,15 @@ export async function runResourceShow(input: ResourceInput, ctx: CliContext): Pr
   const { state } = await storedSettings(paths);
   const name = nameOf(input);
   const props = getResource(input.kind, state[COLLECTION_OF[input.kind]], name, paths.name);
-  printValue(ctx, subResourceView(input.kind, paths.name, name, props), input.output);
+  const view = subResourceView(input.kind, paths.name, name, props);
+  const tls = input.kind === 'listener' ? automaticTlsOf(paths, name, props) : undefined;
+  if (tls === undefined) {
+    printValue(ctx, view, input.output);
+    return;
+  }
+  // Automatic TLS: where the instance CA is, so clients can trust it (outside the AIO resource).
+  printValue(ctx, input.output === 'table' ? view : { ...view, automaticTls: tls }, input.output);
+  if (input.output === 'table') ctx.stderr.write(`CA certificate of Automatic TLS ports (trust it in clients): ${tls.caCertificate}\n`);
 }
 
 /** Runs `list`. */

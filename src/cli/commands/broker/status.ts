@@ -79,6 +79,8 @@ export async function runStats(input: StatusInput, ctx: CliContext): Promise<voi
     ['  disconnected', stats.clients.disconnectedSessions],
     ['connections (total)', stats.clients.totalConnections],
     ['connections rejected', stats.clients.rejectedConnections],
+    ['  by address limits', stats.clients.limitedConnections ?? 0],
+    ['  CONNECT too large', stats.clients.oversizedConnects ?? 0],
     ['subscriptions', stats.subscriptions],
     ['messages in', stats.messages.received],
     ['messages out', stats.messages.sent],

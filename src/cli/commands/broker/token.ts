@@ -1,0 +1,105 @@
+/**
+ * `ops broker token create`: mints a service account token (a JWT signed with the instance's key
+ * in `secrets/sat/`, made on first use) for the `ServiceAccountToken` authentication method. It
+ * reads only files, so it works with the broker stopped.
+ */
+import { ensureSigningKey } from '../../../instance/sat-keys.js';
+import { OpsError } from '../../../shared/errors.js';
+import { signJwt } from '../../../shared/jwt.js';
+import { satClaims } from '../../../shared/sat-token.js';
+import type { CliContext } from '../../context.js';
+import { findInstance } from '../../lib/instance.js';
+import { printValue, type OutputFormat } from '../../lib/output.js';
+
+/** Longest token lifetime accepted: one year. */
+const MAX_TTL_SECONDS = 365 * 24 * 3600;
+const UNIT_SECONDS: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600, d: 86_400 };
+
+/** Inputs of token create. */
+export interface TokenCreateInput {
+  readonly instance: string;
+  readonly audiences: readonly string[];
+  /** Lifetime like `90s`, `15m`, `1h`, `7d`, `1h30m`, or seconds; default 1h (as Kubernetes). */
+  readonly ttl?: string;
+  /** `k=v` pairs, claims `aio-broker-auth/k`. */
+  readonly attributes?: readonly string[];
+  /** `sub`: the username authorization sees. */
+  readonly subject?: string;
+  /** `client_id`: the only client id the token is good for. */
+  readonly clientId?: string;
+  /** json/yaml; the bare token when unset. */
+  readonly output?: OutputFormat;
+}
+
+/** Parses a lifetime into seconds; `CLI_USAGE` when it is not one. */
+export function parseTtl(text: string): number {
+  const trimmed = text.trim();
+  let seconds = 0;
+  if (/^[0-9]+$/.test(trimmed)) seconds = Number(trimmed);
+  else if (/^([0-9]+[smhd])+$/.test(trimmed)) {
+    for (const m of trimmed.matchAll(/([0-9]+)([smhd])/g)) seconds += Number(m[1]) * (UNIT_SECONDS[m[2] ?? 's'] ?? 1);
+  } else {
+    throw new OpsError('CLI_USAGE', { message: `Invalid --ttl '${text}': use a duration like 90s, 15m, 1h, 7d or 1h30m.` });
+  }
+  if (seconds < 1 || seconds > MAX_TTL_SECONDS) throw new OpsError('CLI_USAGE', { message: `Invalid --ttl '${text}': it must be between 1 second and 365 days.` });
+  return seconds;
+}
+
+/** Parses `k=v` attribute pairs. */
+export function parseAttributes(pairs: readonly string[]): Record<string, string> {
+  const attributes: Record<string, string> = {};
+  for (const pair of pairs) {
+    const at = pair.indexOf('=');
+    if (at <= 0) throw new OpsError('CLI_USAGE', { message: `Invalid --attribute '${pair}': use key=value (e.g. --attribute group=sensors).` });
+    attributes[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  return attributes;
+}
+
+/** Runs `ops broker token create`. */
+export async function runTokenCreate(input: TokenCreateInput, ctx: CliContext): Promise<void> {
+  const paths = await findInstance(ctx, input.instance);
+  const audiences = input.audiences.filter((a) => a !== '');
+  if (audiences.length === 0) throw new OpsError('CLI_USAGE', { message: 'Give at least one non-empty --audience (one of the audiences of the ServiceAccountToken method).' });
+  const ttl = parseTtl(input.ttl ?? '1h');
+  const attributes = parseAttributes(input.attributes ?? []);
+  if (input.subject === '') throw new OpsError('CLI_USAGE', { message: 'Invalid --subject: it must not be empty.' });
+  if (input.clientId === '') throw new OpsError('CLI_USAGE', { message: 'Invalid --client-id: it must not be empty.' });
+
+  const key = await ensureSigningKey(paths.secrets);
+  const issuedAt = Math.floor(Date.now() / 1000);
+  const claims = satClaims({
+    issuer: paths.name,
+    audiences,
+    issuedAt,
+    ttlSeconds: ttl,
+    attributes,
+    ...(input.subject !== undefined ? { subject: input.subject } : {}),
+    ...(input.clientId !== undefined ? { clientId: input.clientId } : {}),
+  });
+  const token = signJwt(claims, key.privateKey, key.kid);
+  if (input.output === undefined) {
+    ctx.stdout.write(`${token}\n`);
+    ctx.stderr.write(`Token for audience ${audiences.join(', ')}, valid until ${new Date((issuedAt + ttl) * 1000).toISOString()}; signed by key ${key.kid} (${key.publicKeyPath}).\n`);
+    return;
+  }
+  printValue(
+    ctx,
+    {
+      token,
+      audiences,
+      ...(input.subject !== undefined ? { subject: input.subject } : {}),
+      ...(input.clientId !== undefined ? { clientId: input.clientId } : {}),
+      attributes,
+      issuedAt: new Date(issuedAt * 1000).toISOString(),
+      expiresAt: new Date((issuedAt + ttl) * 1000).toISOString(),
+      keyId: key.kid,
+      publicKeyFile: key.publicKeyPath,
+    },
+    input.output,
+    [
+      { header: 'ExpiresAt', get: (r) => r['expiresAt'] },
+      { header: 'Token', get: (r) => r['token'] },
+    ],
+  );
+}

@@ -1,0 +1,77 @@
+import mqtt, { type MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeOpsHome, portOf, type OpsHome } from '../helpers/cli-ops.js';
+
+interface LimitsView {
+  live: boolean;
+  limits: { maxConnectionsPerAddress: number; maxConnectionRatePerAddress: number; maxConnectPacketBytes: number };
+}
+
+let h: OpsHome;
+let port: number;
+const clients: MqttClient[] = [];
+
+beforeAll(async () => {
+  h = await makeOpsHome();
+  port = portOf(await h.json<{ ports: { listener: string; port: number }[] }>('create', '--instance', 'lim', '--port', '0'));
+});
+afterAll(async () => {
+  await Promise.all(clients.map((c) => c.endAsync(true)));
+  await h.cleanup();
+});
+
+const connect = async (clientId: string): Promise<MqttClient> => {
+  const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId, protocolVersion: 5, reconnectPeriod: 0, connectTimeout: 5000 });
+  clients.push(client);
+  return client;
+};
+
+describe('ops broker limits', () => {
+  it('shows the defaults: per-address limits off, CONNECT 64 KiB', async () => {
+    expect(await h.json<LimitsView>('broker', 'limits', 'show', '--instance', 'lim')).toEqual({
+      live: true,
+      limits: { maxConnectionsPerAddress: 0, maxConnectionRatePerAddress: 0, maxConnectPacketBytes: 65_536 },
+    });
+  });
+
+  it('sets a per-address limit live: the client over it gets CONNACK 0x97, stats count it, the others stay', async () => {
+    const a = await connect('a');
+    const set = await h.json<LimitsView>('broker', 'limits', 'set', '--instance', 'lim', '--max-connections-per-address', '2', '--max-connect-size', '16Ki');
+    expect(set.limits).toEqual({ maxConnectionsPerAddress: 2, maxConnectionRatePerAddress: 0, maxConnectPacketBytes: 16_384 });
+    await connect('b');
+    await expect(connect('c')).rejects.toThrow(/Quota exceeded/);
+    expect(a.connected).toBe(true);
+    const stats = await h.json<{ clients: { limitedConnections: number; rejectedConnections: number } }>('broker', 'stats', '--instance', 'lim');
+    expect(stats.clients.limitedConnections).toBe(1);
+    const text = await h.ops('broker', 'stats', '--instance', 'lim');
+    expect(text.stdout).toMatch(/by address limits\s+1/);
+  });
+
+  it('refuses bad values with a message naming the flag, changing nothing', async () => {
+    const bad = await h.ops('broker', 'limits', 'set', '--instance', 'lim', '--max-connect-size', '10');
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toContain('--max-connect-size must be a size in bytes from 256');
+    const none = await h.ops('broker', 'limits', 'set', '--instance', 'lim');
+    expect(none.exitCode).toBe(2);
+    expect(none.stderr).toContain('Give at least one of --max-connections-per-address');
+    const neg = await h.ops('broker', 'limits', 'set', '--instance', 'lim', '--max-connection-rate', '-1');
+    expect(neg.exitCode).not.toBe(0);
+    expect((await h.json<LimitsView>('broker', 'limits', 'show', '--instance', 'lim')).limits.maxConnectPacketBytes).toBe(16_384);
+  });
+
+  it('keeps the limits across a restart, and changes them while stopped', async () => {
+    await Promise.all(clients.splice(0).map((c) => c.endAsync(true)));
+    expect((await h.ops('broker', 'stop', '--instance', 'lim')).exitCode).toBe(0);
+    const offline = await h.ops('broker', 'limits', 'set', '--instance', 'lim', '--max-connection-rate', '50');
+    expect(offline.exitCode).toBe(0);
+    expect(offline.stdout).toContain('connection rate per address 50/s');
+    port = portOf(await h.json<{ ports: { listener: string; port: number }[] }>('broker', 'start', '--instance', 'lim'));
+    expect(await h.json<LimitsView>('broker', 'limits', 'show', '--instance', 'lim')).toEqual({
+      live: true,
+      limits: { maxConnectionsPerAddress: 2, maxConnectionRatePerAddress: 50, maxConnectPacketBytes: 16_384 },
+    });
+    await connect('after-restart');
+    await connect('after-restart-2');
+    await expect(connect('after-restart-3')).rejects.toThrow(/Quota exceeded/);
+  });
+});

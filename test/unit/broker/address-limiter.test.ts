@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { AddressLimiter, MAX_PENDING_REFUSALS, normalizeAddress } from '../../../src/broker/address-limiter.js';
+import { resolveConnectionLimits } from '../../../src/broker/options.js';
+
+describe('AddressLimiter', () => {
+  it('counts open connections per address and frees a slot on release', () => {
+    const limiter = new AddressLimiter(resolveConnectionLimits({ maxConnectionsPerAddress: 2 }));
+    expect(limiter.admit('10.0.0.1', 0)).toBe('ok');
+    expect(limiter.admit('10.0.0.1', 0)).toBe('ok');
+    expect(limiter.admit('10.0.0.1', 0)).toBe('too-many');
+    expect(limiter.admit('10.0.0.2', 0)).toBe('ok'); // another address is not affected
+    limiter.release('10.0.0.1');
+    expect(limiter.admit('10.0.0.1', 0)).toBe('ok');
+  });
+
+  it('refills the rate bucket over time', () => {
+    const limiter = new AddressLimiter(resolveConnectionLimits({ maxConnectionRatePerAddress: 2 }));
+    expect(limiter.admit('a', 1000)).toBe('ok');
+    expect(limiter.admit('a', 1000)).toBe('ok');
+    expect(limiter.admit('a', 1000)).toBe('too-fast');
+    expect(limiter.admit('a', 1400)).toBe('too-fast'); // 0.8 of a token
+    expect(limiter.admit('a', 1500)).toBe('ok'); // one token after half a second at 2/s
+  });
+
+  it('drops unread beyond the pending refusals of one address, and forgets idle addresses', () => {
+    const limiter = new AddressLimiter(resolveConnectionLimits({ maxConnectionsPerAddress: 1 }));
+    expect(limiter.admit('a', 0)).toBe('ok');
+    for (let i = 0; i < MAX_PENDING_REFUSALS; i++) expect(limiter.admit('a', 0)).toBe('too-many');
+    expect(limiter.admit('a', 0)).toBe('drop');
+    for (let i = 0; i < MAX_PENDING_REFUSALS; i++) limiter.refusalDone('a');
+    limiter.release('a');
+    expect(limiter.size).toBe(0);
+  });
+
+  it('unlimited by default, and the CONNECT limit defaults to 64 KiB capped by the packet size', () => {
+    const limiter = new AddressLimiter(resolveConnectionLimits());
+    for (let i = 0; i < 10_000; i++) expect(limiter.admit('127.0.0.1', 0)).toBe('ok');
+    expect(resolveConnectionLimits().maxConnectPacketBytes).toBe(65_536);
+    expect(resolveConnectionLimits({ maxConnectPacketBytes: 1_000_000 }, 4096).maxConnectPacketBytes).toBe(4096);
+  });
+
+  it('treats IPv4-mapped IPv6 addresses as IPv4', () => {
+    expect(normalizeAddress('::ffff:192.168.1.5')).toBe('192.168.1.5');
+    expect(normalizeAddress('::1')).toBe('::1');
+  });
+});
