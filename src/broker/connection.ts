@@ -1,9 +1,10 @@
 import type { Duplex } from 'node:stream';
 import { PacketDecoder, type DecodeError, type DecoderSink } from '../protocol/decoder.js';
 import { encodeAck, encodePacket, type AckKind } from '../protocol/encoder.js';
+import { warnAbuse } from './abuse-log.js';
 import type { Packet } from '../protocol/packets.js';
 import { encodePublish, publishSize, type PublishDelivery } from '../protocol/publish-encoder.js';
-import { ReasonCode } from '../protocol/reason-codes.js';
+import { ReasonCode, toV3ConnackCode } from '../protocol/reason-codes.js';
 import type { BrokerCore } from './broker-core.js';
 import { dispatchPacket } from './handlers/dispatch.js';
 import type { Message } from './message.js';
@@ -65,7 +66,14 @@ export class Connection implements SessionOwner, DecoderSink, Throttleable {
   normalDisconnect = false;
   /** When bytes last arrived (creation time until then). */
   #lastActivity = Date.now();
+  /** When the connection was attached: the CONNECT must be complete within the connect timeout of this. */
+  readonly #attachedAt = this.#lastActivity;
+  /** Set when the connection is refused before its CONNECT is read (abuse limits): the CONNACK reason. */
+  #refusal: { readonly reasonCode: number; readonly reasonString: string } | undefined;
   #corked = false;
+  /** Packets written in this tick, sent together by {@link flush} (created on first use). */
+  #pending: Buffer[] | undefined;
+  #pendingBytes = 0;
   #waitingForDrain = false;
   #held: Packet[] | undefined;
   /** Reading paused by publisher flow control. */
@@ -103,7 +111,7 @@ export class Connection implements SessionOwner, DecoderSink, Throttleable {
   /** False while unwritten output is above the high-water mark (QoS 0 dropped, QoS 1/2 wait). */
   get writable(): boolean {
     if (this.state === 'closed') return false;
-    if (this.socket.writableLength < this.core.options.outputHighWaterMark) return true;
+    if (this.socket.writableLength + this.#pendingBytes < this.core.options.outputHighWaterMark) return true;
     if (!this.#waitingForDrain) {
       this.#waitingForDrain = true;
       this.socket.once('drain', () => {
@@ -114,22 +122,37 @@ export class Connection implements SessionOwner, DecoderSink, Throttleable {
     return false;
   }
 
-  /** Writes bytes; writes of one tick go out together (cork/uncork). */
+  /** Writes bytes; writes of one tick go out together, as one buffer when small (see {@link flush}). */
   write(bytes: Buffer): void {
     if (this.state === 'closed') return;
     if (!this.#corked) {
       this.#corked = true;
-      this.socket.cork();
       process.nextTick(uncork, this);
     }
-    this.socket.write(bytes);
+    (this.#pending ??= []).push(bytes);
+    this.#pendingBytes += bytes.length;
     this.core.counters.bytesSent += bytes.length;
   }
 
-  /** @internal flushes corked writes. */
+  /**
+   * @internal sends the tick's writes: small batches copied into one buffer (one socket write, no
+   * per-packet stream bookkeeping), larger ones corked into one writev.
+   */
   flush(): void {
     this.#corked = false;
-    if (!this.socket.destroyed) this.socket.uncork();
+    const pending = this.#pending;
+    if (pending === undefined || pending.length === 0) return;
+    const total = this.#pendingBytes;
+    this.#pending = undefined;
+    this.#pendingBytes = 0;
+    if (this.socket.destroyed) return;
+    if (pending.length === 1) this.socket.write(pending[0] as Buffer);
+    else if (total <= COPY_BATCH_BYTES) this.socket.write(Buffer.concat(pending, total));
+    else {
+      this.socket.cork();
+      for (const bytes of pending) this.socket.write(bytes);
+      this.socket.uncork();
+    }
   }
 
   /** Encodes and writes a control packet. */
@@ -187,7 +210,8 @@ export class Connection implements SessionOwner, DecoderSink, Throttleable {
   checkTimeouts(now: number): void {
     const idle = now - this.#lastActivity;
     if (this.state === 'awaiting-connect') {
-      if (idle >= this.core.options.connectTimeoutMs) this.close(); // a CONNECT must come in bounded time
+      // A CONNECT must be complete in bounded time from the start, however slowly its bytes trickle in (slowloris).
+      if (now - this.#attachedAt >= this.core.options.connectTimeoutMs) this.close();
       return;
     }
     if (this.state === 'connected' && this.keepAliveSeconds > 0 && idle >= this.keepAliveSeconds * 1500) {
@@ -308,9 +332,34 @@ export class Connection implements SessionOwner, DecoderSink, Throttleable {
     if (this.state !== 'closed' && this.#held === undefined) this.socket.resume();
   }
 
+  /**
+   * Refuses this connection before it is served (abuse limits): its CONNECT gets a CONNACK with
+   * `reasonCode` (v5; the nearest return code on 3.1.1) and the connection closes [MQTT-3.2.2-7].
+   */
+  refuseConnect(reasonCode: number, reasonString: string): void {
+    this.#refusal = { reasonCode, reasonString };
+  }
+
+  #answerRefusal(packet: Packet, refusal: { readonly reasonCode: number; readonly reasonString: string }): void {
+    this.core.counters.connectionsRejected++;
+    if (packet.cmd === 'connect' && (packet.protocolVersion === 4 || packet.protocolVersion === 5)) {
+      this.version = packet.protocolVersion;
+      this.send(
+        this.version === 5
+          ? { cmd: 'connack', sessionPresent: false, reasonCode: refusal.reasonCode, properties: { reasonString: refusal.reasonString } }
+          : { cmd: 'connack', sessionPresent: false, returnCode: toV3ConnackCode(refusal.reasonCode) },
+      );
+    }
+    this.close();
+  }
+
   /** DecoderSink: one decoded packet. */
   onPacket(packet: Packet): void {
     if (this.state === 'closed') return;
+    if (this.#refusal !== undefined && this.state === 'awaiting-connect') {
+      this.#answerRefusal(packet, this.#refusal);
+      return;
+    }
     if (this.#held !== undefined) {
       this.#held.push(packet);
       return;
@@ -325,15 +374,44 @@ export class Connection implements SessionOwner, DecoderSink, Throttleable {
 
   /** DecoderSink: the input was not MQTT. */
   onDecodeError(error: DecodeError): void {
+    if (this.state === 'awaiting-connect' && error.failure === 'too-large') {
+      this.#refuseHugeConnect(error);
+      return;
+    }
     this.core.logger.debug({ clientId: this.clientId, failure: error.failure, message: error.message }, 'undecodable input');
     // [MQTT-4.13.1-1] malformed packet: DISCONNECT 0x81 (v5), or close; 0x95 for an oversized one
     this.disconnect(error.failure === 'too-large' ? ReasonCode.PacketTooLarge : ReasonCode.MalformedPacket);
   }
+
+  /** A CONNECT over the pre-authentication limit, refused at its fixed header (nothing of it buffered). */
+  #refuseHugeConnect(error: DecodeError): void {
+    const counters = this.core.counters;
+    counters.connectsTooLarge++;
+    counters.connectionsRejected++;
+    warnAbuse(this.core.logger, 'connect-too-large', { remoteAddress: this.info.remoteAddress, reason: error.message }, 'connection refused: CONNECT too large');
+    if (error.connectLevel === 5) {
+      this.version = 5;
+      // 0x95 Packet too large [MQTT-3.2.2-7]; MQTT 3.1.1 has no such return code: the connection just closes
+      this.send({ cmd: 'connack', sessionPresent: false, reasonCode: ReasonCode.PacketTooLarge, properties: { reasonString: error.message } });
+    }
+    this.close();
+  }
 }
 
+/**
+ * Runs after the tick's other callbacks: it waits one more step, behind the microtasks already
+ * queued (in-process clients such as the state store answer in a microtask), so a request's
+ * PUBACK and its response leave in one writev.
+ */
 function uncork(connection: Connection): void {
-  connection.flush();
+  void FLUSH_AFTER.then(() => connection.flush());
 }
+
+/** Settled promise: `then` on it queues a microtask without queueMicrotask's async resource. */
+const FLUSH_AFTER = Promise.resolve();
+
+/** Up to this many bytes, a tick's packets are copied into one buffer rather than written as a writev. */
+const COPY_BATCH_BYTES = 16 * 1024;
 
 const CONNECTION = Symbol('connection');
 type SocketWithConnection = Duplex & { [CONNECTION]?: Connection };
