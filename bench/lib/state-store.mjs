@@ -1,5 +1,5 @@
 // Scenario (g): state store SET and GET round trips per second, 10 concurrent clients, a small
-// in-flight window per client. Ours: raw MQTT v5 clients (mqtt-packet) sending state store requests
+// in-flight window per client. Ours: raw MQTT v5 clients (hand-encoded PUBLISH) sending state store requests
 // (response topic + correlation data + __ts) to the broker's state store, keys in memory.
 // redis-server (when on PATH): the same generator style over raw TCP speaking RESP SET/GET.
 import fs from 'node:fs';
@@ -10,7 +10,7 @@ import mqttPacket from 'mqtt-packet';
 import { freePort } from './brokers.mjs';
 import { readCpuSeconds, sleep, spawnTracked } from './proc.mjs';
 
-const { generate, parser: createParser } = mqttPacket;
+const { generate } = mqttPacket;
 const REQUEST_TOPIC = 'statestore/v1/FA9AE35F-2F64-47CD-9BFF-08E2B32A0FE8/command/invoke';
 const CLIENTS = 10;
 // BENCH_G_WINDOW: requests in flight per client (default 4).
@@ -46,49 +46,147 @@ function connectTcp(port) {
   });
 }
 
-/** One MQTT v5 state store client: `send(op)` keeps WINDOW requests in flight until stopped. */
+/** Writes `n` as an MQTT variable byte integer into `out` at `o`; returns the next offset. */
+function writeVarInt(out, o, n) {
+  do {
+    let b = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) b |= 0x80;
+    out[o++] = b;
+  } while (n > 0);
+  return o;
+}
+const varIntLength = (n) => (n < 128 ? 1 : n < 16384 ? 2 : n < 2097152 ? 3 : 4);
+
+/**
+ * The request PUBLISH of one client, encoded by hand (the same bytes mqtt-packet's generate gives:
+ * QoS 1, response topic, 4 bytes of correlation data, user property __ts) without building a
+ * packet object per request; the RESP payloads of the client's keys are built once.
+ */
+function requestEncoder(index, clientId, responseTopic) {
+  const topic = Buffer.from(REQUEST_TOPIC);
+  const rt = Buffer.from(responseTopic);
+  const tsName = Buffer.from('__ts');
+  const payloads = { SET: [], GET: [] };
+  for (let n = 0; n < KEYS_PER_CLIENT; n++) {
+    payloads.SET.push(requestOf('SET', index, n));
+    payloads.GET.push(requestOf('GET', index, n));
+  }
+  let tsMs = -1;
+  let tsBytes = Buffer.alloc(0);
+  return (op, n) => {
+    const now = Date.now();
+    if (now !== tsMs) {
+      tsMs = now;
+      tsBytes = Buffer.from(`${now}:0:${clientId}`);
+    }
+    const payload = payloads[op][n % KEYS_PER_CLIENT];
+    const props = 3 + rt.length + 3 + 4 + 5 + tsName.length + tsBytes.length;
+    const remaining = 2 + topic.length + 2 + varIntLength(props) + props + payload.length;
+    const out = Buffer.allocUnsafe(1 + varIntLength(remaining) + remaining);
+    out[0] = 0x32; // PUBLISH, QoS 1
+    let o = writeVarInt(out, 1, remaining);
+    o = out.writeUInt16BE(topic.length, o);
+    o += topic.copy(out, o);
+    o = out.writeUInt16BE((n % 65000) + 1, o); // packet id
+    o = writeVarInt(out, o, props);
+    out[o++] = 0x08; // response topic
+    o = out.writeUInt16BE(rt.length, o);
+    o += rt.copy(out, o);
+    out[o++] = 0x09; // correlation data
+    o = out.writeUInt16BE(4, o);
+    o = out.writeUInt32BE(n >>> 0, o);
+    out[o++] = 0x26; // user property __ts
+    o = out.writeUInt16BE(tsName.length, o);
+    o += tsName.copy(out, o);
+    o = out.writeUInt16BE(tsBytes.length, o);
+    o += tsBytes.copy(out, o);
+    payload.copy(out, o);
+    return out;
+  };
+}
+
+/**
+ * One MQTT v5 state store client: keeps WINDOW requests in flight until stopped. Incoming packets
+ * are split by a minimal frame reader (PUBLISH: skip topic, packet id and properties to the
+ * payload); the PUBACKs and follow-up requests caused by one read leave in one write.
+ */
 async function mqttClient(port, index) {
   const sock = await connectTcp(port);
   const clientId = `bench-g-${index}`;
   const responseTopic = `bench/g/${index}/response`;
-  const parser = createParser({ protocolVersion: 5 });
+  const encode = requestEncoder(index, clientId, responseTopic);
   const st = { done: 0, errors: [], running: false, op: 'SET', seq: 0, inflight: 0, firstReply: {} };
   let onReady;
   const ready = new Promise((resolve, reject) => {
     onReady = resolve;
     sock.once('error', reject);
   });
+  let out = null; // writes collected while handling one read
+  const send = (bytes) => (out === null ? sock.write(bytes) : out.push(bytes));
   const sendOne = () => {
-    const n = st.seq++;
-    const cd = Buffer.allocUnsafe(4);
-    cd.writeUInt32BE(n >>> 0);
     st.inflight++;
-    sock.write(
-      generate(
-        {
-          cmd: 'publish', topic: REQUEST_TOPIC, qos: 1, messageId: (n % 65000) + 1, payload: requestOf(st.op, index, n),
-          properties: { responseTopic, correlationData: cd, userProperties: { __ts: `${Date.now()}:0:${clientId}` } },
-        },
-        { protocolVersion: 5 },
-      ),
-    );
+    send(encode(st.op, st.seq++));
   };
-  parser.on('packet', (p) => {
-    if (p.cmd === 'connack') {
-      sock.write(generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: responseTopic, qos: 1 }] }, { protocolVersion: 5 }));
-    } else if (p.cmd === 'suback') onReady();
-    else if (p.cmd === 'publish') {
-      if (p.qos > 0) sock.write(generate({ cmd: 'puback', messageId: p.messageId }, { protocolVersion: 5 }));
-      st.inflight--;
-      if (st.running) st.done++;
-      const text = p.payload.toString('latin1', 0, Math.min(40, p.payload.length));
-      st.firstReply[st.op] ??= text;
-      if (text.startsWith('-') && st.errors.length < 5) st.errors.push(`${st.op}: ${text.trim()}`);
-      if (st.running) sendOne();
+  const onPublish = (buf, start, end) => {
+    const qos = (buf[start] >> 1) & 3;
+    let o = start + 1;
+    while (buf[o] & 0x80) o++;
+    o++;
+    o += 2 + buf.readUInt16BE(o); // topic
+    let packetId = 0;
+    if (qos > 0) {
+      packetId = buf.readUInt16BE(o);
+      o += 2;
     }
+    let props = 0;
+    for (let mul = 1; ; mul *= 128) {
+      const b = buf[o++];
+      props += (b & 0x7f) * mul;
+      if ((b & 0x80) === 0) break;
+    }
+    o += props;
+    if (qos > 0) send(Buffer.from([0x40, 0x02, packetId >> 8, packetId & 0xff])); // PUBACK
+    st.inflight--;
+    if (st.running) st.done++;
+    const text = buf.toString('latin1', o, Math.min(o + 40, end));
+    st.firstReply[st.op] ??= text;
+    if (text.startsWith('-') && st.errors.length < 5) st.errors.push(`${st.op}: ${text.trim()}`);
+    if (st.running) sendOne();
+  };
+  let pending = Buffer.alloc(0);
+  sock.on('data', (d) => {
+    pending = pending.length === 0 ? d : Buffer.concat([pending, d]);
+    out = [];
+    let at = 0;
+    for (;;) {
+      if (pending.length - at < 2) break;
+      let remaining = 0;
+      let o = at + 1;
+      let complete = false;
+      for (let mul = 1; o < pending.length && o < at + 5; mul *= 128) {
+        const b = pending[o++];
+        remaining += (b & 0x7f) * mul;
+        if ((b & 0x80) === 0) {
+          complete = true;
+          break;
+        }
+      }
+      if (!complete || o + remaining > pending.length) break;
+      const end = o + remaining;
+      const type = pending[at] >> 4;
+      if (type === 3) onPublish(pending, at, end);
+      else if (type === 2) send(generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: responseTopic, qos: 1 }] }, { protocolVersion: 5 })); // CONNACK
+      else if (type === 9) onReady(); // SUBACK
+      else if (type === 14 && st.errors.length < 5) st.errors.push(`DISCONNECT reason ${pending[o]}`);
+      at = end;
+    }
+    pending = at === pending.length ? Buffer.alloc(0) : pending.subarray(at);
+    const batch = out;
+    out = null;
+    if (batch.length === 1) sock.write(batch[0]);
+    else if (batch.length > 1) sock.write(Buffer.concat(batch));
   });
-  parser.on('error', (e) => st.errors.push(String(e)));
-  sock.on('data', (d) => parser.parse(d));
   sock.write(generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clean: true, clientId, keepalive: 0 }, { protocolVersion: 5 }));
   await ready;
   return {
@@ -105,17 +203,26 @@ async function mqttClient(port, index) {
   };
 }
 
-/** One RESP client: `send(op)` keeps WINDOW commands in flight until stopped. */
+/** One RESP client: keeps WINDOW commands in flight until stopped; the commands caused by one read leave in one write. */
 async function respClient(port, index) {
   const sock = await connectTcp(port);
   const st = { done: 0, errors: [], running: false, op: 'SET', seq: 0, inflight: 0, firstReply: {} };
-  let pending = Buffer.alloc(0);
+  const payloads = { SET: [], GET: [] };
+  for (let n = 0; n < KEYS_PER_CLIENT; n++) {
+    payloads.SET.push(requestOf('SET', index, n));
+    payloads.GET.push(requestOf('GET', index, n));
+  }
+  let out = null;
   const sendOne = () => {
     st.inflight++;
-    sock.write(requestOf(st.op, index, st.seq++));
+    const bytes = payloads[st.op][st.seq++ % KEYS_PER_CLIENT];
+    if (out === null) sock.write(bytes);
+    else out.push(bytes);
   };
+  let pending = Buffer.alloc(0);
   sock.on('data', (d) => {
     pending = pending.length === 0 ? d : Buffer.concat([pending, d]);
+    out = [];
     let at = 0;
     for (;;) {
       const eol = pending.indexOf('\r\n', at);
@@ -137,6 +244,10 @@ async function respClient(port, index) {
       }
     }
     pending = pending.subarray(at);
+    const batch = out;
+    out = null;
+    if (batch.length === 1) sock.write(batch[0]);
+    else if (batch.length > 1) sock.write(Buffer.concat(batch));
   });
   return {
     st,

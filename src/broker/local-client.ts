@@ -1,4 +1,4 @@
-import type { MessageRecord } from '../storage/broker-store.js';
+import type { Completion, MessageRecord } from '../storage/broker-store.js';
 import { checkTopicFilter, parseSharedFilter, topicMatches } from '../shared/topic.js';
 import type { BrokerCore } from './broker-core.js';
 import { watchCompletion } from './completion.js';
@@ -11,10 +11,13 @@ export interface LocalMessage {
   readonly payload: Buffer;
   readonly qos: 0 | 1 | 2;
   readonly retain: boolean;
-  readonly properties: MessageRecord['properties'];
-  /** Client id of the publisher (undefined for in-process publishers). */
-  readonly senderId: string | undefined;
+  readonly properties?: MessageRecord['properties'];
+  /** Client id of the publisher (absent for in-process publishers). */
+  readonly senderId?: string;
 }
+
+/** Settled promise: `then` on it queues a microtask (cheaper than queueMicrotask's async resource per call). */
+const RESOLVED = Promise.resolve();
 
 /** Receives the messages of a local client's subscriptions. */
 export type LocalHandler = (message: LocalMessage) => void;
@@ -31,6 +34,8 @@ export class LocalClient implements DeliveryChannel {
   readonly #core: BrokerCore;
   readonly #session: Session;
   readonly #handlers = new Map<string, { topicFilter: string; handler: LocalHandler }>();
+  /** Messages routed to this client whose handlers have not run yet (one microtask drains them all). */
+  #queue: Message[] = [];
 
   constructor(core: BrokerCore, clientId: string) {
     this.#core = core;
@@ -62,8 +67,12 @@ export class LocalClient implements DeliveryChannel {
 
   /** Publishes from inside the broker (no sender id: No Local never filters it). */
   publish(record: MessageRecord): Promise<void> {
-    const completion = this.#core.publish(new Message(record)).completion;
-    return completion ?? Promise.resolve();
+    return this.send(record) ?? Promise.resolve();
+  }
+
+  /** Like {@link publish}, without a promise when nothing was asynchronous (hot paths). */
+  send(record: MessageRecord): Completion {
+    return this.#core.publish(new Message(record)).completion;
   }
 
   /** Removes the subscriptions and the session. */
@@ -95,20 +104,19 @@ export class LocalClient implements DeliveryChannel {
    * a handler that publishes never re-enters the router mid-delivery.
    */
   #dispatch(message: Message): void {
-    queueMicrotask(() => this.#deliverToHandlers(message));
+    if (this.#queue.push(message) === 1) void RESOLVED.then(() => this.#drain());
+  }
+
+  #drain(): void {
+    const queue = this.#queue;
+    this.#queue = [];
+    for (const message of queue) this.#deliverToHandlers(message);
   }
 
   #deliverToHandlers(message: Message): void {
-    const local: LocalMessage = {
-      topic: message.topic,
-      payload: message.payload,
-      qos: message.qos,
-      retain: message.retain,
-      properties: message.properties,
-      senderId: message.senderId,
-    };
+    const local: LocalMessage = message; // the engine's message itself: no copy per delivery
     for (const { topicFilter, handler } of this.#handlers.values()) {
-      if (!topicMatches(topicFilter, message.topic)) continue;
+      if (topicFilter !== message.topic && !topicMatches(topicFilter, message.topic)) continue;
       try {
         handler(local);
       } catch (error) {

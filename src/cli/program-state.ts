@@ -1,7 +1,7 @@
 /** `ops state get|set|delete|watch` flags (statestore-cli's, plus the `ops` instance and output flags). */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { CliContext } from './context.js';
-import { runStateDelete, runStateGet, runStateSet, runStateWatch, type StateInput } from './commands/state.js';
+import { runStateDelete, runStateGet, runStateSet, runStateVdel, runStateWatch, type StateInput } from './commands/state.js';
 import { intArg } from './lib/flags.js';
 import { definedOnly, examples, instanceOf, withInstance, type InstanceOptions } from './options.js';
 import type { RunResult } from './program.js';
@@ -11,6 +11,15 @@ interface StateOptions extends InstanceOptions {
   hostname?: string;
   port?: number;
   output?: string;
+  tls?: boolean;
+  notls?: boolean;
+  cafile?: string;
+  certfile?: string;
+  keyfile?: string;
+  keypasswordfile?: string;
+  username?: string;
+  password?: string;
+  passwordFile?: string;
 }
 
 /** commander argParser for a TCP port to connect to (1-65535). */
@@ -27,17 +36,45 @@ export function positiveMsArg(value: string): number {
   return ms;
 }
 
-/** Adds `-k`, `-n`, `-p`, `--instance` and `-o json|text`. */
+/** Adds `-k`, `-n`, `-p`, `--instance`, `-o json|text`, and the TLS and credential flags. */
 function withConnection(cmd: Command): Command {
   return withInstance(cmd)
     .requiredOption('-k, --key <key>', 'the key (UTF-8)')
     .option('-n, --hostname <host>', 'broker host', 'localhost')
-    .option('-p, --port <port>', "broker port (default: the --instance broker's default listener if it runs, else 1883)", connectPortArg)
-    .addOption(new Option('-o, --output <format>', 'output format (text by default)').choices(['json', 'text']));
+    .option(
+      '-p, --port <port>',
+      "broker port (default: the --instance broker's default listener port if it runs (its TLS port with TLS), else 1883 (8883 with TLS))",
+      connectPortArg,
+    )
+    .addOption(new Option('-o, --output <format>', 'output format (text by default)').choices(['json', 'text']))
+    .option('--tls', 'connect with TLS (mqtts); implied by -T/--cafile and -C/--certfile')
+    .option('--notls', 'plain MQTT, the default (statestore-cli compatibility)')
+    .option('-T, --cafile <file>', "trusted CA certificates (PEM) for the broker's certificate (default: the system's); implies --tls")
+    .option('-C, --certfile <file>', 'client certificate (PEM) for X.509 authentication; implies --tls')
+    .option('-K, --keyfile <file>', 'private key (PEM) of -C/--certfile')
+    .option('-P, --keypasswordfile <file>', 'file holding the password of an encrypted -K/--keyfile')
+    .option('-u, --username <name>', 'MQTT username')
+    .addOption(new Option('--password <password>', 'MQTT password (other local users can see it in the process list: prefer --password-file)').conflicts('passwordFile'))
+    .option('--password-file <file>', 'file holding the MQTT password (one trailing newline is ignored)');
 }
 
 function common(o: StateOptions): StateInput {
-  return definedOnly({ instance: instanceOf(o), key: o.key, hostname: o.hostname, port: o.port, output: o.output });
+  return definedOnly({
+    instance: instanceOf(o),
+    key: o.key,
+    hostname: o.hostname,
+    port: o.port,
+    output: o.output,
+    tls: o.tls,
+    notls: o.notls,
+    caFile: o.cafile,
+    certFile: o.certfile,
+    keyFile: o.keyfile,
+    keyPasswordFile: o.keypasswordfile,
+    username: o.username,
+    password: o.password,
+    passwordFile: o.passwordFile,
+  });
 }
 
 /** Resolves when the process gets SIGINT or SIGTERM (the watch ends with exit 0). */
@@ -53,8 +90,14 @@ function signalController(): { signal: AbortSignal; dispose: () => void } {
 export function addStateCommands(program: Command, ctx: CliContext, result: RunResult): void {
   const state = program
     .command('state')
-    .description('Read and change the broker\'s state store (statestore-cli compatible: exit 0 ok, 1 key missing or change not applied).');
-  examples(state, ['ops state set -k color --value red', 'ops state get -k color', 'ops state watch -k color']);
+    .description("Read and change the broker's state store (statestore-cli compatible: exit 0 ok, 1 key missing or change not applied).");
+  examples(state, [
+    'ops state set -k color --value red',
+    'ops state get -k color',
+    'ops state watch -k color',
+    'ops state get -k color --cafile ca.crt -p 8883   # TLS',
+    'ops state get -k color -u alice --password-file pw.txt -p 1884',
+  ]);
 
   const get = withConnection(state.command('get'))
     .description('Print the value of a key followed by a newline (raw bytes), or write it to a file; exit 1 when the key does not exist.')
@@ -90,6 +133,17 @@ export function addStateCommands(program: Command, ctx: CliContext, result: RunR
   examples(del, ['ops state delete -k color', 'ops state delete -k color --notify']).action(async (o: StateOptions & { notify?: boolean }) => {
     result.exitCode = await runStateDelete({ ...common(o), ...definedOnly({ notify: o.notify }) }, ctx);
   });
+
+  const vdel = withConnection(state.command('vdel'))
+    .description('Delete a key only if it holds the given value (VDEL); exit 1 when it does not exist or holds another value.')
+    .addOption(new Option('--value <value>', 'the value the key must hold (UTF-8)').conflicts('valuefile'))
+    .option('-f, --valuefile <file>', 'take the value from this file, byte for byte')
+    .option('--notify', 'register for the key notification first and print it (DELETE)');
+  examples(vdel, ['ops state vdel -k lock --value me   # release a lease only if still held by me', 'ops state vdel -k blob -f blob.bin -o json']).action(
+    async (o: StateOptions & { value?: string; valuefile?: string; notify?: boolean }) => {
+      result.exitCode = await runStateVdel({ ...common(o), ...definedOnly({ value: o.value, valueFile: o.valuefile, notify: o.notify }) }, ctx);
+    },
+  );
 
   const watch = withConnection(state.command('watch'))
     .description('Print the notifications of a key as they arrive (SET <value> / DELETE, one per line) until Ctrl-C or SIGTERM.');

@@ -52,38 +52,55 @@ export function createPublishTemplate(topic: string, payload: Buffer, forwarded:
   return { topic: Buffer.from(topic, 'utf8'), properties: encodeForwarded(forwarded), payload };
 }
 
+/** Encodes the forwarded properties into one buffer (sizes first, then one allocation, no per-string buffers). */
 function encodeForwarded(p: ForwardedProperties | undefined): Buffer {
   if (p === undefined) return EMPTY;
-  const parts: Buffer[] = [];
-  if (p.payloadFormatIndicator !== undefined) parts.push(Buffer.from([PROP_PAYLOAD_FORMAT, p.payloadFormatIndicator ? 1 : 0]));
-  if (p.contentType !== undefined) parts.push(stringProperty(PROP_CONTENT_TYPE, Buffer.from(p.contentType, 'utf8')));
-  if (p.responseTopic !== undefined) parts.push(stringProperty(PROP_RESPONSE_TOPIC, Buffer.from(p.responseTopic, 'utf8')));
-  if (p.correlationData !== undefined) parts.push(stringProperty(PROP_CORRELATION_DATA, p.correlationData));
+  let size = 0;
+  if (p.payloadFormatIndicator !== undefined) size += 2;
+  if (p.contentType !== undefined) size += 3 + Buffer.byteLength(p.contentType, 'utf8');
+  if (p.responseTopic !== undefined) size += 3 + Buffer.byteLength(p.responseTopic, 'utf8');
+  if (p.correlationData !== undefined) size += 3 + p.correlationData.length;
+  if (p.userProperties !== undefined) {
+    for (const [name, value] of p.userProperties) size += 5 + Buffer.byteLength(name, 'utf8') + Buffer.byteLength(value, 'utf8');
+  }
+  if (size === 0) return EMPTY;
+  const out = Buffer.allocUnsafe(size);
+  let o = 0;
+  if (p.payloadFormatIndicator !== undefined) {
+    out[o++] = PROP_PAYLOAD_FORMAT;
+    out[o++] = p.payloadFormatIndicator ? 1 : 0;
+  }
+  if (p.contentType !== undefined) o = writeString(out, o, PROP_CONTENT_TYPE, p.contentType);
+  if (p.responseTopic !== undefined) o = writeString(out, o, PROP_RESPONSE_TOPIC, p.responseTopic);
+  if (p.correlationData !== undefined) {
+    out[o] = PROP_CORRELATION_DATA;
+    out.writeUInt16BE(p.correlationData.length, o + 1);
+    o += 3 + p.correlationData.copy(out, o + 3);
+  }
   if (p.userProperties !== undefined) {
     // [MQTT-3.3.2-18] user properties forwarded in the order received
     for (const [name, value] of p.userProperties) {
-      const k = Buffer.from(name, 'utf8');
-      const val = Buffer.from(value, 'utf8');
-      const b = Buffer.allocUnsafe(5 + k.length + val.length);
-      b[0] = PROP_USER_PROPERTY;
-      b.writeUInt16BE(k.length, 1);
-      k.copy(b, 3);
-      b.writeUInt16BE(val.length, 3 + k.length);
-      val.copy(b, 5 + k.length);
-      parts.push(b);
+      out[o++] = PROP_USER_PROPERTY;
+      o = writeUtf8(out, o, name);
+      o = writeUtf8(out, o, value);
     }
   }
-  return parts.length === 0 ? EMPTY : Buffer.concat(parts);
+  return out;
 }
 
 const EMPTY = Buffer.alloc(0);
 
-function stringProperty(id: number, value: Buffer): Buffer {
-  const b = Buffer.allocUnsafe(3 + value.length);
-  b[0] = id;
-  b.writeUInt16BE(value.length, 1);
-  value.copy(b, 3);
-  return b;
+/** A string property: id, then the length-prefixed UTF-8 string. */
+function writeString(out: Buffer, o: number, id: number, value: string): number {
+  out[o] = id;
+  return writeUtf8(out, o + 1, value);
+}
+
+/** A length-prefixed UTF-8 string; returns the next offset. */
+function writeUtf8(out: Buffer, o: number, value: string): number {
+  const n = out.write(value, o + 2, 'utf8');
+  out.writeUInt16BE(n, o);
+  return o + 2 + n;
 }
 
 /** Length of the v5 property section for a delivery (without its own length prefix). */

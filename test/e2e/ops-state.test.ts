@@ -1,8 +1,12 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { passwdLine } from '../../src/security/passwd.js';
+import { issueCert, makeCa, makeServerPki, type CertFiles } from '../helpers/certs.js';
 import { OPS_BIN, portOf } from '../helpers/cli-ops.js';
 
 interface Run {
@@ -134,5 +138,121 @@ describe('ops state', () => {
     expect(r.stderr).toContain('Cannot connect to the MQTT broker at 127.0.0.1:');
     expect(r.stderr).toContain('connection refused');
     expect(r.stderr).toContain('(SST_CONNECT_FAILED, exit code 3)');
+  });
+});
+
+describe('ops state vdel', () => {
+  it('deletes only when the value matches: exit 0, else 1 (another value, or no key)', async () => {
+    expect((await state('set', '-k', 'lease', '--value', 'me')).exitCode).toBe(0);
+    expect(await state('vdel', '-k', 'lease', '--value', 'other')).toMatchObject({ exitCode: 1, stdout: '', stderr: "Not deleted: key 'lease' holds another value.\n" });
+    const json = await state('vdel', '-k', 'lease', '--value', 'other', '-o', 'json');
+    expect(json.exitCode).toBe(1);
+    expect(JSON.parse(json.stdout)).toEqual({ key: 'lease', deleted: false, valueDiffers: true });
+    expect((await state('get', '-k', 'lease')).stdout).toBe('me\n');
+    expect(await state('vdel', '-k', 'lease', '--value', 'me', '--notify')).toMatchObject({ exitCode: 0, stdout: 'DELETE\n' });
+    expect(await state('vdel', '-k', 'lease', '--value', 'me')).toMatchObject({ exitCode: 1, stdout: '', stderr: '' });
+    const missing = await state('vdel', '-k', 'lease', '--value', 'me', '-o', 'json');
+    expect(JSON.parse(missing.stdout)).toEqual({ key: 'lease', deleted: false });
+  });
+
+  it('takes the value from a file and needs exactly one of --value / -f', async () => {
+    const input = join(home, 'vdel.bin');
+    await writeFile(input, Buffer.from([0x00, 0xff, 0x0a]));
+    expect((await state('set', '-k', 'vb', '-f', input)).exitCode).toBe(0);
+    expect((await state('vdel', '-k', 'vb', '-f', input)).exitCode).toBe(0);
+    const usage = await state('vdel', '-k', 'vb');
+    expect(usage.exitCode).toBe(2);
+    expect(usage.stderr).toContain('ops state vdel needs exactly one of --value VALUE or -f/--valuefile FILE.');
+  });
+});
+
+describe('ops state over TLS and with credentials', () => {
+  let serverCa: CertFiles;
+  let device: CertFiles;
+  let encryptedKey: string;
+  let keyPassword: string;
+  let passwordFile: string;
+  let ports: { tls: number; secure: number; mtls: number };
+  const apply = async (kind: string, name: string, value: unknown): Promise<void> => {
+    const path = join(home, `${kind}-${name}.json`);
+    await writeFile(path, JSON.stringify(value));
+    const run = await ops('broker', kind, 'apply', '--name', name, '--config-file', path);
+    if (run.exitCode !== 0) throw new Error(`ops broker ${kind} apply failed: ${run.stderr}`);
+  };
+  /** `ops state ...` on 127.0.0.1 and `port`. */
+  const on = (port: number, ...args: string[]) => ops('state', ...args, '-n', '127.0.0.1', '-p', String(port));
+
+  beforeAll(async () => {
+    const secrets = join(home, 'default', 'secrets');
+    const server = await makeServerPki(join(secrets, 'srv'));
+    serverCa = server.ca;
+    await copyFile(server.server.cert, join(secrets, 'srv', 'tls.crt'));
+    await copyFile(server.server.key, join(secrets, 'srv', 'tls.key'));
+    const pki = join(home, 'pki');
+    const clientCa = await makeCa(pki, 'clients', '/CN=Clients CA');
+    device = await issueCert(pki, 'dev', clientCa, { subject: '/CN=dev1' });
+    encryptedKey = join(pki, 'dev-encrypted.key');
+    await promisify(execFile)('openssl', ['pkey', '-in', device.key, '-aes256', '-passout', 'pass:key secret', '-out', encryptedKey]);
+    keyPassword = join(pki, 'key-password.txt');
+    await writeFile(keyPassword, 'key secret\n');
+    await mkdir(join(secrets, 'client-ca'), { recursive: true });
+    await copyFile(clientCa.cert, join(secrets, 'client-ca', 'ca.crt'));
+    await writeFile(join(secrets, 'passwd'), `${passwdLine('alice', 'pass word')}\n`);
+    passwordFile = join(pki, 'password.txt');
+    await writeFile(passwordFile, 'pass word\n');
+    await apply('authn', 'local', { properties: { authenticationMethods: [{ method: 'X509', x509Settings: {} }] } });
+    const tls = { mode: 'Manual', manual: { secretRef: 'srv' } };
+    await apply('listener', 'tls', { properties: { ports: [{ port: 0, tls }] } });
+    await apply('listener', 'secure', { properties: { ports: [{ port: 0, authenticationRef: 'local' }] } });
+    await apply('listener', 'mtls', { properties: { ports: [{ port: 0, tls, authenticationRef: 'local' }] } });
+    const status = JSON.parse((await ops('broker', 'status', '-o', 'json')).stdout) as { ports: Array<{ listener: string; port: number }> };
+    ports = { tls: portOf(status, 'tls'), secure: portOf(status, 'secure'), mtls: portOf(status, 'mtls') };
+  });
+
+  it('--tls with -T/--cafile talks to a TLS port; an untrusted certificate or plain MQTT does not connect', async () => {
+    expect((await on(ports.tls, 'set', '-k', 'tls-key', '--value', 'over tls', '--tls', '--cafile', serverCa.cert)).exitCode).toBe(0);
+    expect(await on(ports.tls, 'get', '-k', 'tls-key', '-T', serverCa.cert)).toMatchObject({ exitCode: 0, stdout: 'over tls\n' });
+    const untrusted = await on(ports.tls, 'get', '-k', 'tls-key', '--tls');
+    expect(untrusted.exitCode).toBe(3);
+    expect(untrusted.stderr).toContain('(SST_CONNECT_FAILED, exit code 3)');
+    expect(untrusted.stderr).toMatch(/certificate/);
+    const plain = await on(ports.tls, 'get', '-k', 'tls-key', '--notls');
+    expect(plain.exitCode).toBe(3);
+    expect(plain.stderr).toContain('SST_CONNECT_FAILED');
+  });
+
+  it('-u with --password-file or --password on a password-authenticated port; wrong or missing credentials are refused', async () => {
+    expect((await on(ports.secure, 'set', '-k', 'pw-key', '--value', 'v', '-u', 'alice', '--password-file', passwordFile)).exitCode).toBe(0);
+    expect(await on(ports.secure, 'get', '-k', 'pw-key', '-u', 'alice', '--password', 'pass word')).toMatchObject({ exitCode: 0, stdout: 'v\n' });
+    const wrong = await on(ports.secure, 'get', '-k', 'pw-key', '-u', 'alice', '--password', 'nope');
+    expect(wrong.exitCode).toBe(3);
+    expect(wrong.stderr).toContain('Cannot connect to the MQTT broker at 127.0.0.1:');
+    expect(wrong.stderr).toContain('(SST_CONNECT_FAILED, exit code 3)');
+    expect((await on(ports.secure, 'get', '-k', 'pw-key')).exitCode).toBe(3);
+  });
+
+  it('-C/-K/-P present a client certificate (encrypted key) for X.509 authentication', async () => {
+    const cert = ['-T', serverCa.cert, '-C', device.cert, '-K', encryptedKey, '-P', keyPassword];
+    expect((await on(ports.mtls, 'set', '-k', 'cert-key', '--value', 'by cert', ...cert)).exitCode).toBe(0);
+    expect(await on(ports.mtls, 'get', '-k', 'cert-key', ...cert)).toMatchObject({ exitCode: 0, stdout: 'by cert\n' });
+    expect((await on(ports.mtls, 'get', '-k', 'cert-key', '-T', serverCa.cert)).exitCode).toBe(3); // no certificate: refused
+    const noPassword = await on(ports.mtls, 'get', '-k', 'cert-key', '-T', serverCa.cert, '-C', device.cert, '-K', encryptedKey);
+    expect(noPassword.exitCode).toBe(2);
+    expect(noPassword.stderr).toContain(`-K/--keyfile ${encryptedKey} is not a readable PEM private key (an encrypted key needs -P/--keypasswordfile)`);
+  });
+
+  it('rejects contradictory or incomplete security flags as usage errors (exit 2)', async () => {
+    const cases: Array<[string[], string]> = [
+      [['--notls', '--tls'], '--notls cannot be used with --tls, -T/--cafile or -C/--certfile.'],
+      [['-C', device.cert], '-C/--certfile and -K/--keyfile go together.'],
+      [['--tls', '-P', keyPassword], '-P/--keypasswordfile needs -K/--keyfile.'],
+      [['-T', join(home, 'missing.pem')], `${join(home, 'missing.pem')} does not exist.`],
+      [['-T', passwordFile], `-T/--cafile ${passwordFile} is not a PEM certificate`],
+      [['-u', 'alice', '--password', 'x', '--password-file', passwordFile], 'cannot be used with option'],
+    ];
+    for (const [flags, message] of cases) {
+      const r = await on(ports.secure, 'get', '-k', 'k', ...flags);
+      expect([flags, r.exitCode, r.stderr]).toEqual([flags, 2, expect.stringContaining(message)]);
+    }
   });
 });

@@ -1,5 +1,5 @@
 /**
- * `ops state get|set|delete|watch`: the state store from the command line, with statestore-cli's
+ * `ops state get|set|delete|vdel|watch`: the state store from the command line, with statestore-cli's
  * behaviour (exit 0 on success, 1 when the key is missing or the change did not apply).
  */
 import { readFile, stat, writeFile } from 'node:fs/promises';
@@ -104,10 +104,10 @@ export async function runStateGet(input: GetInput, ctx: CliContext): Promise<num
   });
 }
 
-/** The bytes to SET: `--value` as UTF-8 or the file's bytes verbatim. */
-async function valueOf(input: SetInput): Promise<Buffer> {
+/** The bytes of `--value` (as UTF-8) or of the file (verbatim), for `ops state <command>`. */
+async function valueOf(input: { readonly value?: string; readonly valueFile?: string }, command: string): Promise<Buffer> {
   if ((input.value === undefined) === (input.valueFile === undefined)) {
-    throw new OpsError('CLI_USAGE', { message: 'ops state set needs exactly one of --value VALUE or -f/--valuefile FILE.' });
+    throw new OpsError('CLI_USAGE', { message: `ops state ${command} needs exactly one of --value VALUE or -f/--valuefile FILE.` });
   }
   if (input.value !== undefined) return Buffer.from(input.value, 'utf8');
   const path = input.valueFile ?? '';
@@ -120,7 +120,7 @@ async function valueOf(input: SetInput): Promise<Buffer> {
 /** Runs `ops state set`; resolves with the exit code (1 = NX/NEX refused the change). */
 export async function runStateSet(input: SetInput, ctx: CliContext): Promise<number> {
   if (input.nx && input.nex) throw new OpsError('CLI_USAGE', { message: '--nx and --nex cannot be used together.' });
-  const value = await valueOf(input);
+  const value = await valueOf(input, 'set');
   const request: (string | Buffer)[] = ['SET', input.key, value];
   if (input.nx) request.push('NX');
   if (input.nex) request.push('NEX');
@@ -153,6 +153,32 @@ export async function runStateDelete(input: DeleteInput, ctx: CliContext): Promi
       return { applied: reply.value > 0, result };
     });
     if (input.output === 'json') ctx.stdout.write(`${JSON.stringify({ key: input.key, deleted: out.applied })}\n`);
+    if (out.notification) printNotification(ctx, out.notification, input.output === 'json');
+    return out.applied ? 0 : 1;
+  });
+}
+
+/** Inputs of `ops state vdel`. */
+export interface VdelInput extends StateInput {
+  readonly value?: string;
+  readonly valueFile?: string;
+  readonly notify?: boolean;
+}
+
+/** Runs `ops state vdel`; resolves with the exit code (1 = key missing, or holding another value). */
+export async function runStateVdel(input: VdelInput, ctx: CliContext): Promise<number> {
+  const value = await valueOf(input, 'vdel');
+  return withClient(input, ctx, async (client) => {
+    let differs = false;
+    const out = await withNotify(client, Buffer.from(input.key), input.notify, async () => {
+      const result = await client.invoke(['VDEL', input.key, value]);
+      const reply = checkReply(result.reply, 'VDEL', client.address);
+      if (reply.type !== 'integer' || reply.value < -1 || reply.value > 1) throw unexpected(reply, 'VDEL', client.address);
+      differs = reply.value === -1;
+      return { applied: reply.value === 1, result };
+    });
+    if (input.output === 'json') ctx.stdout.write(`${JSON.stringify({ key: input.key, deleted: out.applied, ...(differs ? { valueDiffers: true } : {}) })}\n`);
+    else if (differs) ctx.stderr.write(`Not deleted: key '${input.key}' holds another value.\n`);
     if (out.notification) printNotification(ctx, out.notification, input.output === 'json');
     return out.applied ? 0 : 1;
   });

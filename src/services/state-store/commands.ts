@@ -80,7 +80,7 @@ export function executeCommand(ctx: CommandContext, req: CommandRequest): Comman
   if (!arityOk(verb, elements.length)) return fail(ERR.wrongArgs);
   const key = elements[1] as Buffer;
   if (key.length === 0) return fail(ERR.keyLengthZero);
-  const setOptions = verb === 'SET' ? parseSetOptions(elements.slice(3)) : undefined;
+  const setOptions = verb === 'SET' ? parseSetOptions(elements, 3) : undefined;
   if (setOptions === 'syntax') return fail(ERR.syntax);
   if (verb === 'KEYNOTIFY' && elements.length === 3 && (elements[2] as Buffer).toString('latin1') !== 'STOP') return fail(ERR.syntax);
 

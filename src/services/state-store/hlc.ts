@@ -12,20 +12,31 @@ export interface Hlc {
   readonly node: string;
 }
 
-const DIGITS = /^[0-9]+$/;
 /** Counters stay below 2^31 (.NET parses them as Int32). */
 const MAX_COUNTER = 2 ** 31 - 1;
 
+/** The decimal digits of `text` from `start` to `end` (non-empty, digits only) as a safe integer, else -1. */
+function decimal(text: string, start: number, end: number): number {
+  if (end <= start) return -1;
+  let value = 0;
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i) - 0x30;
+    if (c < 0 || c > 9) return -1;
+    value = value * 10 + c;
+  }
+  return Number.isSafeInteger(value) ? value : -1;
+}
+
 /** Parses an HLC string; `undefined` when it is not exactly three valid `:`-separated fields. */
 export function parseHlc(text: string): Hlc | undefined {
-  const parts = text.split(':');
-  if (parts.length !== 3) return undefined;
-  const [wall, counter, node] = parts as [string, string, string];
-  if (!DIGITS.test(wall) || !DIGITS.test(counter) || node.length === 0) return undefined;
-  const w = Number(wall);
-  const c = Number(counter);
-  if (!Number.isSafeInteger(w) || !Number.isSafeInteger(c)) return undefined;
-  return { wall: w, counter: c, node };
+  const first = text.indexOf(':');
+  if (first < 0) return undefined;
+  const second = text.indexOf(':', first + 1);
+  if (second < 0 || second + 1 >= text.length || text.indexOf(':', second + 1) >= 0) return undefined;
+  const wall = decimal(text, 0, first);
+  const counter = decimal(text, first + 1, second);
+  if (wall < 0 || counter < 0) return undefined;
+  return { wall, counter, node: text.slice(second + 1) };
 }
 
 /** Formats an HLC the way the SDKs do: wall padded to 15 digits, counter to 5. */

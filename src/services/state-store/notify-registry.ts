@@ -1,5 +1,8 @@
 /** KEYNOTIFY registrations: (client id, key) pairs, dropped when the client disconnects (§4). */
 
+/** No observers (shared, never mutated). */
+const NONE: readonly string[] = [];
+
 /** Who observes which key. */
 export class NotifyRegistry {
   /** key id (latin1 of key bytes) → client ids, in registration order. */
@@ -43,7 +46,7 @@ export class NotifyRegistry {
   /** The observers of a key (a snapshot). */
   observers(keyId: string): readonly string[] {
     const clients = this.#byKey.get(keyId);
-    return clients === undefined ? [] : [...clients];
+    return clients === undefined ? NONE : [...clients];
   }
 
   /** Number of registrations. */

@@ -12,39 +12,49 @@ const MAX_ELEMENTS = 64;
 /** Result of {@link parseRequest}: the elements, or the `syntax error` marker. */
 export type ParsedRequest = { readonly ok: true; readonly elements: readonly Buffer[] } | { readonly ok: false };
 
-/** Reads a decimal after a type byte at `start` up to CRLF; `undefined` when malformed. */
-function readLength(buf: Buffer, start: number): { value: number; next: number } | undefined {
+/** Where {@link readLength} stopped: the byte after the CRLF (module scratch, no object per call). */
+let lengthEnd = 0;
+
+/**
+ * Reads a decimal after a type byte at `start` up to CRLF; -1 when malformed. On success
+ * `lengthEnd` is the offset after the CRLF.
+ */
+function readLength(buf: Buffer, start: number): number {
   let i = start;
   let value = 0;
   while (i < buf.length && buf[i] !== CR) {
     const c = buf[i] as number;
-    if (c < 0x30 || c > 0x39) return undefined;
+    if (c < 0x30 || c > 0x39) return -1;
     value = value * 10 + (c - 0x30);
-    if (value > Number.MAX_SAFE_INTEGER) return undefined;
+    if (value > Number.MAX_SAFE_INTEGER) return -1;
     i++;
   }
-  if (i === start || i + 1 >= buf.length || buf[i + 1] !== LF) return undefined;
-  if (i - start > 1 && buf[start] === 0x30) return undefined; // no leading zeros
-  return { value, next: i + 2 };
+  if (i === start || i + 1 >= buf.length || buf[i + 1] !== LF) return -1;
+  if (i - start > 1 && buf[start] === 0x30) return -1; // no leading zeros
+  lengthEnd = i + 2;
+  return value;
 }
+
+const NOT_OK: ParsedRequest = { ok: false };
 
 /** Parses one request payload: exactly one array of ≥ 1 bulk strings, nothing before or after. */
 export function parseRequest(buf: Buffer): ParsedRequest {
-  if (buf.length < 4 || buf[0] !== 0x2a) return { ok: false };
+  if (buf.length < 4 || buf[0] !== 0x2a) return NOT_OK;
   const count = readLength(buf, 1);
-  if (count === undefined || count.value === 0 || count.value > MAX_ELEMENTS) return { ok: false };
+  if (count <= 0 || count > MAX_ELEMENTS) return NOT_OK;
   const elements: Buffer[] = [];
-  let pos = count.next;
-  for (let n = 0; n < count.value; n++) {
-    if (pos >= buf.length || buf[pos] !== 0x24) return { ok: false };
+  let pos = lengthEnd;
+  for (let n = 0; n < count; n++) {
+    if (pos >= buf.length || buf[pos] !== 0x24) return NOT_OK;
     const len = readLength(buf, pos + 1);
-    if (len === undefined) return { ok: false };
-    const end = len.next + len.value;
-    if (end + 2 > buf.length || buf[end] !== CR || buf[end + 1] !== LF) return { ok: false };
-    elements.push(buf.subarray(len.next, end));
+    if (len < 0) return NOT_OK;
+    const begin = lengthEnd;
+    const end = begin + len;
+    if (end + 2 > buf.length || buf[end] !== CR || buf[end + 1] !== LF) return NOT_OK;
+    elements.push(buf.subarray(begin, end));
     pos = end + 2;
   }
-  if (pos !== buf.length) return { ok: false };
+  if (pos !== buf.length) return NOT_OK;
   return { ok: true, elements };
 }
 

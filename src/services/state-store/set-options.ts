@@ -9,11 +9,14 @@ export interface SetOptions {
 
 const PX_VALUE = /^[1-9][0-9]*$/;
 
-/** Parses the elements after `SET key value`; `'syntax'` for anything malformed. */
-export function parseSetOptions(args: readonly Buffer[]): SetOptions | 'syntax' {
+const NO_OPTIONS: SetOptions = { condition: undefined, px: undefined };
+
+/** Parses the elements from `start` on (those after `SET key value`); `'syntax'` for anything malformed. */
+export function parseSetOptions(args: readonly Buffer[], start = 0): SetOptions | 'syntax' {
+  if (start >= args.length) return NO_OPTIONS;
   let condition: 'NX' | 'NEX' | undefined;
   let px: number | undefined;
-  for (let i = 0; i < args.length; i++) {
+  for (let i = start; i < args.length; i++) {
     const word = (args[i] as Buffer).toString('latin1');
     if (word === 'NX' || word === 'NEX') {
       if (condition !== undefined) return 'syntax';

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Broker } from '../../broker/broker.js';
 import type { LocalClient, LocalMessage } from '../../broker/local-client.js';
+import { ReasonCode } from '../../protocol/reason-codes.js';
 import { silentLogger, type Logger } from '../../shared/log.js';
 import { checkTopicName, MAX_TOPIC_BYTES } from '../../shared/topic.js';
 import type { Completion, MessagePropertiesRecord } from '../../storage/broker-store.js';
@@ -59,11 +60,40 @@ export interface StateStoreService {
 }
 
 const ALLOW_ALL: StateStoreAuthorizer = () => true;
+const NO_EVENTS: readonly ChangeEvent[] = [];
 
-/** The first value of a user property. */
-function userProperty(props: MessagePropertiesRecord | undefined, name: string): string | undefined {
-  for (const [n, v] of props?.userProperties ?? []) if (n === name) return v;
-  return undefined;
+/** The user properties the service reads (the first value of each), found in one pass. */
+interface RequestUserProperties {
+  timestamp: string | undefined;
+  fencingToken: string | undefined;
+  protocolVersion: string | undefined;
+}
+
+function readUserProperties(props: MessagePropertiesRecord | undefined): RequestUserProperties {
+  const found: RequestUserProperties = { timestamp: undefined, fencingToken: undefined, protocolVersion: undefined };
+  const list = props?.userProperties;
+  if (list === undefined) return found;
+  for (const [name, value] of list) {
+    if (name === PROP.timestamp) found.timestamp ??= value;
+    else if (name === PROP.fencingToken) found.fencingToken ??= value;
+    else if (name === PROP.protocolVersion) found.protocolVersion ??= value;
+  }
+  return found;
+}
+
+/** Whether a request's `__protVer` is one the service speaks (major 1; absent means 1.0). */
+function supportedProtocolVersion(protVer: string | undefined): boolean {
+  return protVer === undefined || protVer === PROTOCOL_VERSION || /^1(\.[0-9]+)?$/.test(protVer);
+}
+
+const STATUS_OK: readonly [string, string] = [PROP.status, '200'];
+const PROTOCOL: readonly [string, string] = [PROP.protocolVersion, PROTOCOL_VERSION];
+/** User properties of a 200 response without `__ts` (shared by every such response). */
+const OK_NO_VERSION: CachedResponse['userProperties'] = [STATUS_OK, PROTOCOL];
+
+/** A `__stat=200` response, with `__ts` when `ts` is given. */
+function okResponse(payload: Buffer, ts?: string): CachedResponse {
+  return { payload, userProperties: ts === undefined ? OK_NO_VERSION : [STATUS_OK, [PROP.timestamp, ts], PROTOCOL] };
 }
 
 /** Whether a response topic may not be used (§1.1). */
@@ -72,6 +102,7 @@ export function isForbiddenResponseTopic(topic: string): boolean {
 }
 
 class Service implements StateStoreService {
+  readonly #broker: Broker;
   readonly #local: LocalClient;
   readonly #logger: Logger;
   readonly #maxRequestBytes: number;
@@ -91,6 +122,7 @@ class Service implements StateStoreService {
 
   constructor(broker: Broker, options: StateStoreOptions) {
     const now = options.now ?? (() => Date.now());
+    this.#broker = broker;
     const clock = new HybridClock(options.nodeId ?? randomUUID(), now);
     this.#logger = options.logger ?? silentLogger;
     this.#maxRequestBytes = options.maxRequestBytes ?? 4 * 1024 * 1024;
@@ -170,8 +202,14 @@ class Service implements StateStoreService {
     const props = message.properties;
     const clientId = message.senderId ?? '';
     const responseTopic = props?.responseTopic;
-    if (message.qos !== 1 || responseTopic === undefined || isForbiddenResponseTopic(responseTopic)) {
-      this.#logger.warn({ clientId, qos: message.qos, responseTopic }, 'state store request dropped (not QoS 1, no or forbidden response topic)');
+    if (responseTopic !== undefined && isForbiddenResponseTopic(responseTopic)) {
+      // §1.1: the real state store disconnects the client; the response is never published there.
+      this.#logger.warn({ clientId, responseTopic }, 'state store request with a forbidden response topic: client disconnected');
+      this.#broker.disconnectClient(clientId, ReasonCode.ProtocolError, `state store: response topic ${responseTopic} is forbidden`);
+      return;
+    }
+    if (message.qos !== 1 || responseTopic === undefined) {
+      this.#logger.warn({ clientId, qos: message.qos, responseTopic }, 'state store request dropped (not QoS 1 or no response topic)');
       return;
     }
     const correlationData = props?.correlationData;
@@ -182,12 +220,15 @@ class Service implements StateStoreService {
       return;
     }
     const parsed = message.payload.length > this.#maxRequestBytes ? undefined : parseRequest(message.payload);
-    const key = parsed?.ok === true && this.#persistence !== undefined ? parsed.elements[1] : undefined;
-    const keyId = key === undefined ? undefined : keyIdOf(key);
-    const prior = keyId === undefined ? undefined : this.#store.get(keyId);
-    const { response, events } = this.#answer(clientId, message, parsed);
+    const { response, events, keyId, prior } = this.#answer(clientId, props, parsed);
     if (cacheKey !== undefined) this.#cache.set(cacheKey, response);
     const write = events.length === 0 ? undefined : this.#persistence?.write(events, props?.userProperties ?? [], this.#store);
+    if (write === undefined && this.#waiting === 0) {
+      // The common case: nothing to wait for: answer now (no closure, no promise).
+      this.#send(responseTopic, correlationData, response);
+      this.#publishEvents(events);
+      return;
+    }
     const after = write === undefined || keyId === undefined ? undefined : this.#store.get(keyId);
     this.#deliver(write, (error) => {
       if (error === undefined) {
@@ -198,7 +239,7 @@ class Service implements StateStoreService {
       // Not durable: undo the change if nothing replaced it since, and report the quota error.
       this.#logger.error({ clientId, err: String(error) }, 'state store: persisting a key failed');
       if (keyId !== undefined) this.#undo(keyId, prior, after);
-      const failed: CachedResponse = { payload: encodeError(ERR.quotaExceeded), userProperties: [[PROP.status, '200'], [PROP.protocolVersion, PROTOCOL_VERSION]] };
+      const failed = okResponse(encodeError(ERR.quotaExceeded));
       if (cacheKey !== undefined) this.#cache.set(cacheKey, failed);
       this.#send(responseTopic, correlationData, failed);
     });
@@ -211,46 +252,47 @@ class Service implements StateStoreService {
     else this.#store.put(prior.key, prior.value, prior.version, prior.fencingToken, prior.expiresAt);
   }
 
-  /** `parsed`: the payload parsed, undefined when it is larger than allowed. */
-  #answer(clientId: string, message: LocalMessage, parsed: ParsedRequest | undefined): { response: CachedResponse; events: readonly ChangeEvent[] } {
-    const props = message.properties;
-    const protVer = userProperty(props, PROP.protocolVersion);
-    if (protVer !== undefined && !/^1(\.[0-9]+)?$/.test(protVer)) {
+  /**
+   * `parsed`: the payload parsed, undefined when it is larger than allowed. With persistence, also
+   * the key's id and its entry before the change (to undo a change that could not be persisted).
+   */
+  #answer(
+    clientId: string,
+    props: MessagePropertiesRecord | undefined,
+    parsed: ParsedRequest | undefined,
+  ): { response: CachedResponse; events: readonly ChangeEvent[]; keyId?: string; prior?: StoredEntry | undefined } {
+    const user = readUserProperties(props);
+    const protVer = user.protocolVersion;
+    if (!supportedProtocolVersion(protVer)) {
       const userProperties: [string, string][] = [
         [PROP.status, '505'],
         [PROP.statusMessage, `Unsupported protocol version ${protVer}; supported major version is 1`],
-        [PROP.requestProtocolVersion, protVer],
+        [PROP.requestProtocolVersion, protVer ?? ''],
         [PROP.supportedMajorVersions, '1'],
         [PROP.protocolVersion, PROTOCOL_VERSION],
       ];
-      return { response: { payload: Buffer.alloc(0), userProperties }, events: [] };
+      return { response: { payload: Buffer.alloc(0), userProperties }, events: NO_EVENTS };
     }
-    const ok = (payload: Buffer, ts?: string): CachedResponse => ({
-      payload,
-      userProperties: ts === undefined ? [[PROP.status, '200'], [PROP.protocolVersion, PROTOCOL_VERSION]] : [[PROP.status, '200'], [PROP.timestamp, ts], [PROP.protocolVersion, PROTOCOL_VERSION]],
-    });
-    if (parsed === undefined) return { response: ok(encodeError(ERR.quotaExceeded)), events: [] };
-    if (!parsed.ok) return { response: ok(REPLY_SYNTAX_ERROR), events: [] };
+    if (parsed === undefined) return { response: okResponse(encodeError(ERR.quotaExceeded)), events: NO_EVENTS };
+    if (!parsed.ok) return { response: okResponse(REPLY_SYNTAX_ERROR), events: NO_EVENTS };
+    const key = this.#persistence === undefined ? undefined : parsed.elements[1];
+    const keyId = key === undefined ? undefined : keyIdOf(key);
+    const prior = keyId === undefined ? undefined : this.#store.get(keyId);
     try {
-      const result = executeCommand(this.#ctx, {
-        clientId,
-        elements: parsed.elements,
-        timestamp: userProperty(props, PROP.timestamp),
-        fencingToken: userProperty(props, PROP.fencingToken),
-      });
-      return { response: ok(result.reply, result.version === undefined ? undefined : formatHlc(result.version)), events: result.events };
+      const result = executeCommand(this.#ctx, { clientId, elements: parsed.elements, timestamp: user.timestamp, fencingToken: user.fencingToken });
+      const response = okResponse(result.reply, result.version === undefined ? undefined : formatHlc(result.version));
+      return keyId === undefined ? { response, events: result.events } : { response, events: result.events, keyId, prior };
     } catch (error) {
       this.#logger.error({ clientId, err: String(error) }, 'state store command failed');
-      return { response: ok(REPLY_SYNTAX_ERROR), events: [] };
+      return { response: okResponse(REPLY_SYNTAX_ERROR), events: NO_EVENTS };
     }
   }
 
   #send(topic: string, correlationData: Buffer | undefined, response: CachedResponse): void {
-    const properties: MessagePropertiesRecord = {
-      contentType: CONTENT_TYPE,
-      userProperties: response.userProperties,
-      ...(correlationData === undefined ? {} : { correlationData }),
-    };
+    const properties: MessagePropertiesRecord =
+      correlationData === undefined
+        ? { contentType: CONTENT_TYPE, userProperties: response.userProperties }
+        : { contentType: CONTENT_TYPE, userProperties: response.userProperties, correlationData };
     this.#publish(topic, response.payload, properties);
   }
 
@@ -274,9 +316,10 @@ class Service implements StateStoreService {
 
   #publish(topic: string, payload: Buffer, properties: MessagePropertiesRecord): void {
     try {
-      this.#local.publish({ topic, payload, qos: 1, retain: false, properties }).catch((error: unknown) => {
-        this.#logger.warn({ topic, err: String(error) }, 'state store publish failed');
-      });
+      const completion = this.#local.send({ topic, payload, qos: 1, retain: false, properties });
+      if (completion !== undefined) {
+        completion.catch((error: unknown) => this.#logger.warn({ topic, err: String(error) }, 'state store publish failed'));
+      }
     } catch (error) {
       this.#logger.warn({ topic, err: String(error) }, 'state store publish failed');
     }

@@ -34,7 +34,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** The map id of a key: its bytes as latin1 (a bijection of bytes and strings). */
 export function keyIdOf(key: Uint8Array): string {
-  return Buffer.from(key).toString('latin1');
+  const bytes = Buffer.isBuffer(key) ? key : Buffer.from(key.buffer, key.byteOffset, key.byteLength);
+  return bytes.toString('latin1');
 }
 
 /** In-memory key store with timer-driven expiry. */

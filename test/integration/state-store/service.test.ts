@@ -1,3 +1,4 @@
+import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REQUEST_TOPIC, STATE_STORE_ID } from '../../../src/services/state-store/constants.js';
 import { startStateStore, type StateStoreService } from '../../../src/services/state-store/state-store-service.js';
@@ -5,6 +6,18 @@ import { StateStoreTestClient, within } from '../../helpers/state-store-client.j
 import { nextMessage, startBroker, type RunningBroker } from '../../helpers/start-broker.js';
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
+const SPY_MARKER = `clients/statestore/v1/${STATE_STORE_ID}/spy-marker`;
+
+/** Publishes a marker through the spy's filter and waits for it: everything published before has reached the spy. */
+async function spyMarker(spy: MqttClient): Promise<void> {
+  const seen = within(
+    new Promise<void>((resolve) => spy.on('message', (topic) => topic === SPY_MARKER && resolve())),
+    2000,
+    'spy marker',
+  );
+  await spy.publishAsync(SPY_MARKER, 'm', { qos: 1 });
+  await seen;
+}
 let running: RunningBroker;
 let service: StateStoreService;
 
@@ -55,7 +68,7 @@ describe('state store service', () => {
     expect((await c.invoke(['GET', 'alive'])).text).toBe('$3\r\nyes\r\n');
   });
 
-  it('drops requests that are not QoS 1, have no response topic or a forbidden one', async () => {
+  it('drops requests that are not QoS 1 or have no response topic', async () => {
     const c = await StateStoreTestClient.connect(running);
     const spy = await running.connect({ protocolVersion: 5 });
     await spy.subscribeAsync(`clients/statestore/v1/${STATE_STORE_ID}/#`, { qos: 1 });
@@ -63,29 +76,47 @@ describe('state store service', () => {
     const spied: string[] = [];
     spy.on('message', (topic) => spied.push(topic));
     const payload = b('*3\r\n$3\r\nSET\r\n$2\r\nq0\r\n$1\r\nv\r\n');
-    const ignored = [
-      c.invoke(payload, undefined, { qos: 0 }),
-      c.invoke(payload, undefined, { qos: 2 }),
-      c.invoke(payload, undefined, { responseTopic: REQUEST_TOPIC }),
-      c.invoke(payload, undefined, { responseTopic: `clients/statestore/v1/${STATE_STORE_ID}/x/command/notify/y` }),
-    ];
+    const ignored = [c.invoke(payload, undefined, { qos: 0 }), c.invoke(payload, undefined, { qos: 2 })];
     for (const p of ignored) p.catch(() => undefined);
     c.client.publish(REQUEST_TOPIC, payload, { qos: 1, properties: { correlationData: b('no-response-topi') } });
     const marker = await c.invoke(['GET', 'q0']);
     expect(marker.text).toBe('$-1\r\n');
     expect(c.responses).toHaveLength(1);
-    // a marker through the spy's filter: everything published before it has reached the spy
-    const spyMarker = `clients/statestore/v1/${STATE_STORE_ID}/spy-marker`;
-    const seen = within(
-      new Promise<void>((resolve) => spy.on('message', (topic) => topic === spyMarker && resolve())),
-      2000,
-      'spy marker',
-    );
-    await c.client.publishAsync(spyMarker, 'm', { qos: 1 });
-    await seen;
-    // the spy sees the requests themselves (ordinary routing) but never a response on the forbidden topics
-    expect(spied.filter((t) => t !== spyMarker && t !== REQUEST_TOPIC)).toEqual([]);
-    expect(spied.filter((t) => t === REQUEST_TOPIC).length).toBe(6);
+    expect(c.client.connected).toBe(true);
+    await spyMarker(spy);
+    // the spy sees the requests themselves (ordinary routing) and nothing else
+    expect(spied.filter((t) => t !== SPY_MARKER && t !== REQUEST_TOPIC)).toEqual([]);
+    expect(spied.filter((t) => t === REQUEST_TOPIC).length).toBe(4);
+    await spy.endAsync();
+  });
+
+  it('disconnects a client whose response topic is forbidden (0x82), publishing nothing there (§1.1)', async () => {
+    const spy = await running.connect({ protocolVersion: 5 });
+    await spy.subscribeAsync(`clients/statestore/v1/${STATE_STORE_ID}/#`, { qos: 1 });
+    await spy.subscribeAsync(REQUEST_TOPIC, { qos: 1 });
+    const spied: string[] = [];
+    spy.on('message', (topic) => spied.push(topic));
+    const forbidden = [REQUEST_TOPIC, `clients/statestore/v1/${STATE_STORE_ID}`, `clients/statestore/v1/${STATE_STORE_ID}/x/command/notify/y`];
+    for (const responseTopic of forbidden) {
+      const c = await StateStoreTestClient.connect(running);
+      const disconnected = within(
+        new Promise<number | undefined>((resolve) => c.client.once('disconnect', (packet) => resolve(packet.reasonCode))),
+        5000,
+        'DISCONNECT',
+      );
+      const closed = within(new Promise<void>((resolve) => c.client.once('close', () => resolve())), 5000, 'close');
+      c.invoke(['SET', 'forbidden', 'v'], undefined, { responseTopic }).catch(() => undefined);
+      expect([responseTopic, await disconnected]).toEqual([responseTopic, 0x82]);
+      await closed;
+      expect(c.responses).toEqual([]);
+    }
+    // nothing was executed: the key does not exist
+    const other = await StateStoreTestClient.connect(running);
+    expect((await other.invoke(['GET', 'forbidden'])).text).toBe('$-1\r\n');
+    await spyMarker(spy);
+    // the spy sees the three requests, never a response on a forbidden topic (nor a request loop)
+    expect(spied.filter((t) => t !== SPY_MARKER)).toEqual([REQUEST_TOPIC, REQUEST_TOPIC, REQUEST_TOPIC, REQUEST_TOPIC]);
+    await spy.endAsync();
   });
 
   it('replies __stat=505 to an unsupported protocol major version', async () => {

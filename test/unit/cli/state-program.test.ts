@@ -25,7 +25,7 @@ async function run(...argv: string[]): Promise<{ code: number; out: string; err:
 }
 
 describe('ops state flags', () => {
-  it.each([['state'], ['state', 'get'], ['state', 'set'], ['state', 'delete'], ['state', 'watch']])('%s has help with examples', async (...path) => {
+  it.each([['state'], ['state', 'get'], ['state', 'set'], ['state', 'delete'], ['state', 'vdel'], ['state', 'watch']])('%s has help with examples', async (...path) => {
     const r = await run(...path, '--help');
     expect(r.code).toBe(0);
     expect(r.out).toContain('Examples:');
@@ -42,6 +42,11 @@ describe('ops state flags', () => {
     [['state', 'set', '-k', 'a', '--value', 'v', '--nx', '--nex']],
     [['state', 'set', '-k', 'a', '--value', 'v', '--px', '0']],
     [['state', 'set', '-k', 'a', '--value', 'v', '--px', 'soon']],
+    [['state', 'vdel', '-k', 'a']],
+    [['state', 'vdel', '-k', 'a', '--value', 'v', '-f', 'file']],
+    [['state', 'get', '-k', 'a', '--tls', '--notls']],
+    [['state', 'get', '-k', 'a', '-K', 'key.pem']],
+    [['state', 'get', '-k', 'a', '-u', 'u', '--password', 'p', '--password-file', 'f']],
     [['state', 'nope']],
   ])('%j is a usage error (exit 2)', async (argv) => {
     expect((await run(...argv)).code).toBe(2);

@@ -9,6 +9,7 @@ import { connect, type IPublishPacket, type MqttClient } from 'mqtt';
 import { OpsError } from '../../../shared/errors.js';
 import { ClientClock } from './hlc.js';
 import { encodeRequest, parseNotification, parseReply, type KeyNotification, type Reply } from './resp3.js';
+import type { ConnectionSecurity } from './security.js';
 
 /** The service id in every state store topic. */
 export const STATE_STORE_ID = 'FA9AE35F-2F64-47CD-9BFF-08E2B32A0FE8';
@@ -21,8 +22,8 @@ export function hexUpper(bytes: Uint8Array | string): string {
   return Buffer.from(bytes).toString('hex').toUpperCase();
 }
 
-/** Where the broker is. */
-export interface Endpoint {
+/** Where the broker is, and how to connect (TLS, credentials). */
+export interface Endpoint extends ConnectionSecurity {
   readonly host: string;
   readonly port: number;
 }
@@ -99,6 +100,9 @@ export class StateStoreClient {
         keepalive: 30,
         reconnectPeriod: 0,
         connectTimeout: options.connectTimeoutMs ?? 5000,
+        ...(endpoint.username !== undefined ? { username: endpoint.username } : {}),
+        ...(endpoint.password !== undefined ? { password: endpoint.password } : {}),
+        ...(endpoint.tls !== undefined ? { protocol: 'mqtts' as const, rejectUnauthorized: true, ...endpoint.tls } : {}),
       });
       const onError = (err: Error): void => fail(reasonOf(err));
       const onClose = (): void => fail('connection closed before CONNACK');

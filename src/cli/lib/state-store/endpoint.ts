@@ -4,32 +4,41 @@ import type { CliContext } from '../../context.js';
 import { findInstance, runState } from '../instance.js';
 import type { OpenPort } from '../../../instance/status-file.js';
 import type { Endpoint, ReceivedNotification } from './client.js';
+import { resolveSecurity, type SecurityInput } from './security.js';
 
 /** The port when neither `--port` nor a running instance gives one. */
 export const FALLBACK_PORT = 1883;
+/** The TLS port when neither `--port` nor a running instance gives one (statestore-cli's default). */
+export const FALLBACK_TLS_PORT = 8883;
 
 /** Connection flags of every `ops state` command. */
-export interface ConnectionInput {
+export interface ConnectionInput extends SecurityInput {
   readonly instance: string;
   readonly hostname?: string;
   readonly port?: number;
 }
 
-/** The plain-MQTT port of the `default` listener (or the first plain-MQTT port) of a running broker. */
-export function defaultListenerPort(ports: readonly OpenPort[]): number | undefined {
-  const plain = ports.filter((p) => p.protocol === undefined && p.tls === undefined);
-  return (plain.find((p) => p.listener === 'default') ?? plain[0])?.port;
+/** The MQTT (not WebSockets) port of the `default` listener, or the first one, with or without TLS, of a running broker. */
+export function defaultListenerPort(ports: readonly OpenPort[], tls = false): number | undefined {
+  const candidates = ports.filter((p) => p.protocol === undefined && (p.tls === true) === tls);
+  return (candidates.find((p) => p.listener === 'default') ?? candidates[0])?.port;
 }
 
-/** `--hostname` (default localhost) and `--port`, else the instance's default listener port, else 1883. */
+/**
+ * `--hostname` (default localhost) and `--port`, else the instance's default listener port (its
+ * TLS port with TLS), else 1883 (8883 with TLS); with the TLS settings and credentials.
+ */
 export async function resolveEndpoint(input: ConnectionInput, ctx: CliContext): Promise<Endpoint> {
   const host = input.hostname ?? 'localhost';
-  if (input.port !== undefined) return { host, port: input.port };
+  const security = await resolveSecurity(input);
+  const tls = security.tls !== undefined;
+  const fallback = tls ? FALLBACK_TLS_PORT : FALLBACK_PORT;
+  if (input.port !== undefined) return { host, port: input.port, ...security };
   try {
     const state = await runState(await findInstance(ctx, input.instance));
-    return { host, port: (state.running && state.status ? defaultListenerPort(state.status.ports) : undefined) ?? FALLBACK_PORT };
+    return { host, port: (state.running && state.status ? defaultListenerPort(state.status.ports, tls) : undefined) ?? fallback, ...security };
   } catch (err) {
-    if (err instanceof OpsError && err.code === 'INST_NOT_FOUND') return { host, port: FALLBACK_PORT };
+    if (err instanceof OpsError && err.code === 'INST_NOT_FOUND') return { host, port: fallback, ...security };
     throw err;
   }
 }
