@@ -151,6 +151,7 @@ export class BrokerCore implements SessionContext {
         rejectedConnections: c.connectionsRejected,
         limitedConnections: c.connectionsLimited,
         oversizedConnects: c.connectsTooLarge,
+        authenticationFailures: c.authenticationFailures,
         throttledPublishers: this.throttle.pausedCount,
       },
       subscriptions: this.tree.size,

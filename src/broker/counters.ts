@@ -6,6 +6,8 @@ export class Counters {
   connectionsLimited = 0;
   /** CONNECTs refused for being over the pre-authentication size limit; also in `connectionsRejected`. */
   connectsTooLarge = 0;
+  /** CONNECTs refused by authentication or authorization, and failed re-authentications. */
+  authenticationFailures = 0;
   connected = 0;
   /** Highest number of clients connected at once. */
   maxConnected = 0;

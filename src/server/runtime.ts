@@ -215,6 +215,7 @@ export class InstanceRuntime implements AdminContext {
       c('connections', 'Connections accepted.', s.clients.totalConnections),
       c('connections_rejected', 'CONNECTs refused.', s.clients.rejectedConnections),
       c('connections_limited', 'Connections refused by the per-address limits.', s.clients.limitedConnections),
+      c('authentication_failures', 'CONNECTs refused by authentication or authorization, and failed re-authentications.', s.clients.authenticationFailures),
       c('connects_oversized', 'CONNECTs over the size accepted before authentication.', s.clients.oversizedConnects),
       g('subscriptions', 'Subscriptions across all sessions.', s.subscriptions),
       g('retained_messages', 'Retained messages held.', s.retained),

@@ -21,6 +21,8 @@ export interface BrokerStats {
     readonly limitedConnections: number;
     /** Of those, CONNECTs over the size accepted before authentication (refused at their fixed header). */
     readonly oversizedConnects: number;
+    /** CONNECTs refused by authentication or authorization (in `rejectedConnections`), plus failed re-authentications. */
+    readonly authenticationFailures: number;
     /** Publishers whose reading is paused by flow control until a subscriber catches up. */
     readonly throttledPublishers: number;
   };

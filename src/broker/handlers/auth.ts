@@ -82,6 +82,7 @@ export function handleAuth(connection: Connection, packet: AuthPacket): void {
 /** A failed re-authentication: DISCONNECT 0x87 (the only DISCONNECT code for it) with the reason, and close [MQTT-4.12.1-2]. */
 function fail(connection: Connection, result: AuthenticationResult): void {
   const reason = result.reasonString ?? `re-authentication failed (reason ${hex(result.reasonCode)})`;
+  connection.core.counters.authenticationFailures++;
   connection.core.logger.info({ clientId: connection.clientId, reasonCode: result.reasonCode, reason }, 're-authentication failed: client disconnected');
   connection.disconnect(ReasonCode.NotAuthorized, reason);
 }

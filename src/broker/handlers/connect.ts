@@ -62,6 +62,7 @@ export function handleConnect(connection: Connection, packet: ConnectPacket): vo
   const finish = (result: AuthenticationResult): void => {
     if (connection.state === 'closed') return;
     if (result.reasonCode !== ReasonCode.Success) {
+      connection.core.counters.authenticationFailures++;
       refuse(connection, result.reasonCode, result.reasonString);
       return;
     }

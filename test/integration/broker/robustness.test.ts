@@ -218,7 +218,7 @@ describe('stats', () => {
     expect([first.topic, second.topic]).toEqual(['a/b', 'c/d/e']);
 
     let stats = b.broker.stats();
-    expect(stats.clients).toEqual({ connected: 2, sessions: 2, disconnectedSessions: 0, totalConnections: 2, maxConnected: 2, rejectedConnections: 0, limitedConnections: 0, oversizedConnects: 0, throttledPublishers: 0 });
+    expect(stats.clients).toEqual({ connected: 2, sessions: 2, disconnectedSessions: 0, totalConnections: 2, maxConnected: 2, rejectedConnections: 0, limitedConnections: 0, oversizedConnects: 0, authenticationFailures: 0, throttledPublishers: 0 });
     expect(stats.subscriptions).toBe(2);
     expect(stats.retained).toBe(1);
     expect(stats.messages).toEqual({ received: 3, sent: 2, dropped: 0, queued: 0, spilled: 0, inflight: 1 });
@@ -235,7 +235,7 @@ describe('stats', () => {
     sub.send({ cmd: 'disconnect', reasonCode: ReasonCode.Success });
     await expectClosed(sub); // the broker ends the socket after handling DISCONNECT
     stats = b.broker.stats();
-    expect(stats.clients).toEqual({ connected: 0, sessions: 1, disconnectedSessions: 1, totalConnections: 2, maxConnected: 2, rejectedConnections: 0, limitedConnections: 0, oversizedConnects: 0, throttledPublishers: 0 });
+    expect(stats.clients).toEqual({ connected: 0, sessions: 1, disconnectedSessions: 1, totalConnections: 2, maxConnected: 2, rejectedConnections: 0, limitedConnections: 0, oversizedConnects: 0, authenticationFailures: 0, throttledPublishers: 0 });
     expect(stats.subscriptions).toBe(0);
   });
 });

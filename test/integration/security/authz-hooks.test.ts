@@ -98,6 +98,9 @@ describe('authorization rules on a port with authentication', () => {
     await expect(connect(secure, { username: 'nobody', password: 'pw' })).rejects.toMatchObject({ code: ReasonCode.NotAuthorized });
     await expect(connect(secure, {})).rejects.toMatchObject({ code: ReasonCode.NotAuthorized });
     await expect(connect(secure, { properties: { authenticationMethod: 'K8S-SAT', authenticationData: Buffer.from('t') } })).rejects.toMatchObject({ code: ReasonCode.BadAuthenticationMethod });
+    const clients = (running as RunningBroker).broker.stats().clients;
+    expect(clients.authenticationFailures).toBe(5); // failed attempts are counted
+    expect(clients.rejectedConnections).toBe(5);
   });
 
   it('v5: denied publishes get PUBACK 0x87 and denied subscriptions SUBACK 0x87, with {principal.clientId}', async () => {

@@ -81,6 +81,7 @@ export async function runStats(input: StatusInput, ctx: CliContext): Promise<voi
     ['connections rejected', stats.clients.rejectedConnections],
     ['  by address limits', stats.clients.limitedConnections ?? 0],
     ['  CONNECT too large', stats.clients.oversizedConnects ?? 0],
+    ['authentication failures', stats.clients.authenticationFailures ?? 0],
     ['subscriptions', stats.subscriptions],
     ['messages in', stats.messages.received],
     ['messages out', stats.messages.sent],
