@@ -81,5 +81,5 @@ export function issueFromAjv(error: ErrorObject, prefix = ''): ConfigIssue | und
 
 /** Renders issues one per line, each as `  - path: message`. */
 export function renderIssues(issues: readonly ConfigIssue[]): string {
-  return issues.map((i) => `  - ${i.path}: ${i.message}`).join('\n');
+  return issues.map((i) => `  - ${i.path === '' ? '(top level)' : i.path}: ${i.message}`).join('\n');
 }

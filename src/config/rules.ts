@@ -72,9 +72,16 @@ export interface OtherListener {
   readonly ports: readonly number[];
 }
 
+/** Listeners a broker may have (AIO documents at most three). */
+export const MAX_LISTENERS = 3;
+
 /** Semantic checks of a listener; `others` are the instance's other listeners. */
 export function listenerRules(props: ListenerProperties, others: readonly OtherListener[] = [], base = ''): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
+  if (others.length >= MAX_LISTENERS) {
+    // AIO: a broker has at most three listeners (doc rule, not in the schema).
+    issues.push({ path: base, message: `a broker has at most ${MAX_LISTENERS} listeners; ${others.map((o) => `'${o.name}'`).join(', ')} exist (delete one first)` });
+  }
   const seen = new Map<number, number>();
   props.ports.forEach((port, i) => {
     const at = childPath(base, `ports[${i}]`);

@@ -129,6 +129,13 @@ describe('ops broker listener', () => {
     expect(clash.exitCode).toBe(2);
     expect(clash.stderr).toContain(`port ${fixed} is already used by listener 'aaa'`);
     expect((await h.ops('broker', 'listener', 'show', '--instance', 'r', '--name', 'bbb')).exitCode).toBe(4);
+    const any = await file('any.json', { ports: [{ port: 0 }] });
+    expect((await h.ops('broker', 'listener', 'apply', '--instance', 'r', '--name', 'ccc', '--config-file', any)).exitCode).toBe(0);
+    const fourth = await h.ops('broker', 'listener', 'apply', '--instance', 'r', '--name', 'ddd', '--config-file', any);
+    expect(fourth.exitCode).toBe(2); // AIO: at most three listeners (default, aaa, ccc)
+    expect(fourth.stderr).toContain("a broker has at most 3 listeners; 'default', 'aaa', 'ccc' exist");
+    expect((await h.ops('broker', 'listener', 'apply', '--instance', 'r', '--name', 'ccc', '--config-file', any)).exitCode).toBe(0); // replacing one is fine
+    expect((await h.ops('broker', 'listener', 'delete', '--instance', 'r', '--name', 'ccc', '--yes')).exitCode).toBe(0);
     expect((await h.ops('broker', 'listener', 'delete', '--instance', 'r', '--name', 'aaa', '--yes')).exitCode).toBe(0);
   });
 });
