@@ -45,11 +45,6 @@ export class SegmentIndex {
     return [...this.#stored].filter((id) => !this.#live.has(id));
   }
 
-  /** Ids of entries that name a segment not on disk (checked at open). */
-  missingSegments(): number[] {
-    return [...this.#live.keys()].filter((id) => !this.#stored.has(id));
-  }
-
   /** Puts entry `seq` of `queue` in `segment` (0: its own record). The entry must not be placed already. */
   place(queue: string, seq: number, segment: number): void {
     let seqs = this.#places.get(queue);

@@ -116,3 +116,21 @@ describe('GroupCommit', () => {
     expect(target.batches).toEqual([['put b=v']]);
   });
 });
+
+describe('GroupCommit and its target', () => {
+  it('bytes freed by what finish adds are reported with the batch once it is durable', async () => {
+    const written: string[][] = [];
+    const freed: number[] = [];
+    const target: BatchTarget = {
+      finish: (ops) => ({ writes: [...(ops as WriteOp[]), { type: 'del', key: b('extra') }], freed: 40 }),
+      write: (ops) => {
+        written.push(ops.map((op) => `${op.type} ${op.key.toString()}`));
+        return Promise.resolve();
+      },
+    };
+    const commit = new GroupCommit(target, failure, (bytes) => freed.push(bytes));
+    await commit.submit([{ type: 'del', key: b('a') }], 2);
+    expect(written).toEqual([['del a', 'del extra']]);
+    expect(freed).toEqual([42]);
+  });
+});
