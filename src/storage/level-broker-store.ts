@@ -81,9 +81,10 @@ export class LevelBrokerStore implements BrokerStore {
     this.#quota = quota;
     this.#index = index;
     this.#keys = new KeyLayout(cipher.id);
-    const batcher = new SegmentBatcher(index, cipher, quota.ledger);
+    const reader = new SegmentReader((ids) => this.#loadSegments(ids));
+    this.#reader = reader;
+    const batcher = new SegmentBatcher(index, cipher, quota.ledger, (id) => reader.forget(id));
     this.#batcher = batcher;
-    this.#reader = new SegmentReader((ids) => this.#loadSegments(ids));
     const compaction = rangeCompaction(db);
     const compact = compaction === undefined ? undefined : async (): Promise<void> => {
       await compaction.compactRange(ALL_KEYS.gte, ALL_KEYS.lt);

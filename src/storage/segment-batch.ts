@@ -40,11 +40,14 @@ export class SegmentBatcher {
   readonly #cipher: ValueCipher;
   readonly #ledger: SizeLedger;
   readonly #segmentOverhead: number;
+  readonly #deleted: ((id: number) => void) | undefined;
 
-  constructor(index: SegmentIndex, cipher: ValueCipher, ledger: SizeLedger) {
+  /** `deleted` is told of each segment a batch deletes (when the batch is taken). */
+  constructor(index: SegmentIndex, cipher: ValueCipher, ledger: SizeLedger, deleted?: (id: number) => void) {
     this.#index = index;
     this.#cipher = cipher;
     this.#ledger = ledger;
+    this.#deleted = deleted;
     this.#segmentOverhead = SEGMENT_KEY_BYTES + cipher.sealedLength(SEGMENT_HEADER_BYTES);
   }
 
@@ -93,6 +96,7 @@ export class SegmentBatcher {
         const key = segmentKey(segment);
         writes.push({ type: 'del', key });
         deletes.push({ kind: 'del', key });
+        this.#deleted?.(segment);
       }
       freed = this.#ledger.apply(deletes, false).freed;
     }

@@ -16,7 +16,7 @@ export type SegmentLoader = (ids: readonly number[]) => Promise<{ contents: Segm
 /**
  * Reads queue entries out of segments at restore. A segment usually holds entries of several
  * sessions (one batch); each is read and opened once, kept while some of its live entries have
- * not been handed out, and dropped once they all have. The cache is bounded
+ * not been handed out, and dropped once they all have or it is deleted. The cache is bounded
  * ({@link SEGMENT_CACHE_BYTES}, oldest first): past it a segment may be read again, never wrongly.
  */
 export class SegmentReader {
@@ -63,6 +63,14 @@ export class SegmentReader {
       this.#cache.delete(id);
       this.#bytes -= cached.bytes;
     }
+  }
+
+  /** Drops segment `id` from the cache (it was deleted). */
+  forget(id: number): void {
+    const cached = this.#cache.get(id);
+    if (cached === undefined) return;
+    this.#cache.delete(id);
+    this.#bytes -= cached.bytes;
   }
 
   /** Drops every cached segment. */

@@ -81,6 +81,9 @@ describe('SegmentReader', () => {
     reader.handedOut(1); // both handed out: dropped
     await reader.fetch([1], live);
     expect(loads).toEqual([[1, 2], [1]]);
+    reader.forget(2); // deleted: read again if ever asked
+    await reader.fetch([2], live);
+    expect(loads).toEqual([[1, 2], [1], [2]]);
   });
 
   it('past its byte limit it evicts oldest first, but always answers every id asked', async () => {
