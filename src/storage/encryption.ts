@@ -1,6 +1,5 @@
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomFillSync } from 'node:crypto';
 import type { IdEncoder } from './keys.js';
-import { SealWorker } from './seal-worker.js';
 
 /**
  * Encryption at rest for stored values (AES-256-GCM, node:crypto).
@@ -42,24 +41,11 @@ export interface ValueCipher {
   seal(aad: Buffer, plain: Buffer): Buffer;
   /** Length of `seal`'s output for a plain value of this length (for size accounting before sealing). */
   sealedLength(plainLength: number): number;
-  /**
-   * Seals a batch of values: `plains[i]` with `aads[i]`, output in the same order, each value
-   * exactly as `seal` makes it (fresh nonce each). Large batches may be sealed off the event loop.
-   */
-  sealMany(aads: readonly Buffer[], plains: readonly Buffer[]): Buffer[] | Promise<Buffer[]>;
   /** Throws {@link SealedValueError} when the value is not authentic or not in this cipher's format. */
   open(aad: Buffer, sealed: Buffer): Buffer;
   /** How client ids and topics appear in keys. */
   readonly id: IdEncoder;
-  /** Releases what the cipher holds (a sealing worker); it still seals afterwards, on the calling thread. */
-  close(): Promise<void>;
 }
-
-/**
- * Batches with at least this many values are sealed on the worker thread: below it the round trip
- * to the worker costs about what sealing them here does.
- */
-export const WORKER_BATCH_MIN = 8;
 
 /** Values stored with a format byte and no encryption; ids in plain UTF-8. */
 export function plainCipher(): ValueCipher {
@@ -73,8 +59,6 @@ export function plainCipher(): ValueCipher {
     mode: 'Disabled',
     sealedLength: (n) => 1 + n,
     seal,
-    sealMany: (aads, plains) => plains.map((plain, i) => seal(aads[i] as Buffer, plain)),
-    close: () => Promise.resolve(),
     open(_aad, sealed) {
       if (sealed[0] !== ValueFormat.Plain) throw new SealedValueError(`value format ${String(sealed[0])} is not the plain format of an unencrypted store`);
       return sealed.subarray(1);
@@ -121,13 +105,10 @@ export function aesGcmCipher(masterKey: Buffer, salt: Buffer): ValueCipher {
     body.copy(out, HEADER_BYTES);
     return out;
   };
-  const worker = new SealWorker(valueKey, seal); // started on the first large batch
   return {
     mode: 'AES-256-GCM',
     sealedLength: (n) => HEADER_BYTES + n,
     seal,
-    sealMany: (aads, plains) => (plains.length >= WORKER_BATCH_MIN ? worker.seal(aads, plains) : plains.map((plain, i) => seal(aads[i] as Buffer, plain))),
-    close: () => worker.close(),
     open(aad, sealed) {
       if (sealed[0] !== ValueFormat.Aes256Gcm) throw new SealedValueError(`value format ${String(sealed[0])} is not AES-256-GCM`);
       if (sealed.length < HEADER_BYTES) throw new SealedValueError('sealed value is truncated');

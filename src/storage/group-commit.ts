@@ -1,5 +1,3 @@
-import type { KeyRange } from './keys.js';
-
 /**
  * A value sealed (encrypted) only when its batch is written: a put that a later delete of the same
  * key in the same batch cancels (a message queued and acknowledged within one batch) never is.
@@ -20,7 +18,7 @@ export interface EntrySlot {
   readonly seq?: number;
 }
 
-/** One operation of an atomic batch. `clear` deletes every key in a range (expanded at flush time). */
+/** One operation of an atomic batch. */
 export type BatchOp =
   | (EntrySlot & {
       readonly type: 'put';
@@ -32,20 +30,28 @@ export type BatchOp =
        */
       readonly fresh?: boolean;
     })
-  | (EntrySlot & { readonly type: 'del'; readonly key: Buffer })
-  | { readonly type: 'clear'; readonly range: KeyRange };
+  | (EntrySlot & { readonly type: 'del'; readonly key: Buffer });
 
 /** A plain put or del, as written. */
 export type WriteOp = { readonly type: 'put'; readonly key: Buffer; readonly value: Buffer } | { readonly type: 'del'; readonly key: Buffer };
 
-type FlatOp = Exclude<BatchOp, { type: 'clear' }>;
+/** A batch as it goes to the disk, made by {@link BatchTarget.finish}. */
+export interface FinishedBatch {
+  readonly writes: WriteOp[];
+  /** Bytes freed by what `finish` added (records it deletes), reported with the batch's own. */
+  readonly freed: number;
+}
 
-/** Where batches go: an atomic, durable (synced) write, a key listing for `clear`, and the sealing of deferred values. */
+/** Where batches go: the turning of a batch into plain writes, and an atomic, durable (synced) write. */
 export interface BatchTarget {
+  /**
+   * Turns the coalesced operations of one batch (in submission order) into the puts and deletes
+   * written: deferred values sealed, entries resolved to their keys. Called synchronously when
+   * the batch is taken: every write submitted before is in this batch or an earlier one, every
+   * write submitted later is in a later one.
+   */
+  finish(ops: readonly BatchOp[]): FinishedBatch;
   write(ops: WriteOp[]): Promise<void>;
-  keysIn(range: KeyRange): Promise<Buffer[]>;
-  /** Seals the deferred values of one batch, in order (`keys[i]` is the level key of `plains[i]`). */
-  seal(keys: readonly Buffer[], plains: readonly Buffer[]): Buffer[] | Promise<Buffer[]>;
 }
 
 /** How writes were grouped so far. */
@@ -88,13 +94,9 @@ function noop(): void {
   // see Batch
 }
 
-function inRange(key: Buffer, range: KeyRange): boolean {
-  return Buffer.compare(key, range.gte) >= 0 && Buffer.compare(key, range.lt) < 0;
-}
-
 /** What coalescing keeps of a batch. */
 interface Coalesced {
-  readonly ops: FlatOp[];
+  readonly ops: BatchOp[];
   readonly cancelled: number;
 }
 
@@ -106,7 +108,7 @@ interface Coalesced {
  * Each key is identified by the index of the first operation on it; an operation is kept if no
  * later operation has the same identity (found scanning backwards), so order is preserved.
  */
-function coalesce(ops: FlatOp[]): Coalesced {
+function coalesce(ops: BatchOp[]): Coalesced {
   const n = ops.length;
   if (n < 2) return { ops, cancelled: 0 };
   const first = new Int32Array(n);
@@ -114,7 +116,7 @@ function coalesce(ops: FlatOp[]): Coalesced {
   let byKey: Map<string, number> | undefined;
   let repeated = false;
   for (let i = 0; i < n; i++) {
-    const op = ops[i] as FlatOp;
+    const op = ops[i] as BatchOp;
     let seen: number | undefined;
     if (op.queue !== undefined && op.seq !== undefined) {
       let seqs = byQueue.get(op.queue);
@@ -141,12 +143,12 @@ function coalesce(ops: FlatOp[]): Coalesced {
     done[id] = 1;
     last[i] = 1;
   }
-  const kept: FlatOp[] = [];
+  const kept: BatchOp[] = [];
   let cancelled = 0;
   for (let i = 0; i < n; i++) {
     if (last[i] !== 1) continue;
-    const op = ops[i] as FlatOp;
-    const opener = ops[first[i] as number] as FlatOp;
+    const op = ops[i] as BatchOp;
+    const opener = ops[first[i] as number] as BatchOp;
     if (op.type === 'del' && opener.type === 'put' && opener.fresh === true) {
       cancelled++; // absent before the batch, absent after it
       continue;
@@ -162,8 +164,9 @@ function coalesce(ops: FlatOp[]): Coalesced {
  * submission order, so when a write's promise resolves every write submitted before it is
  * durable too. A failed batch rejects the promise of all its writes (error from `failure`).
  *
- * Work is per batch, not per write: the writes of a batch share one promise, deferred values
- * are sealed together when the batch is written, and bytes freed are reported once per batch.
+ * Work is per batch, not per write: the writes of a batch share one promise, the target turns
+ * the whole batch into writes at once (deferred values sealed then), and bytes freed are
+ * reported once per batch.
  */
 export class GroupCommit {
   readonly #target: BatchTarget;
@@ -223,8 +226,9 @@ export class GroupCommit {
     for (let batch = this.#pending; batch !== undefined; batch = this.#pending) {
       this.#pending = undefined;
       try {
-        const { ops, cancelled } = coalesce(await this.#expand(batch.ops));
-        const writes = await this.#seal(ops);
+        const { ops, cancelled } = coalesce(batch.ops);
+        const { writes, freed } = this.#target.finish(ops);
+        batch.freed += freed;
         if (writes.length > 0) await this.#target.write(writes);
         if (writes.length > 0 || cancelled > 0) {
           this.#batches++;
@@ -239,43 +243,5 @@ export class GroupCommit {
       }
     }
     this.#running = false;
-  }
-
-  /** Flattens the batch; a `clear` deletes keys on disk and keys put earlier in this batch. */
-  async #expand(ops: readonly BatchOp[]): Promise<FlatOp[]> {
-    let clears: KeyRange[] | undefined;
-    for (const op of ops) if (op.type === 'clear') (clears ??= []).push(op.range);
-    if (clears === undefined) return ops as FlatOp[];
-    const onDisk = await Promise.all(clears.map((range) => this.#target.keysIn(range)));
-    const out: FlatOp[] = [];
-    let nextClear = 0;
-    for (const op of ops) {
-      if (op.type !== 'clear') {
-        out.push(op);
-        continue;
-      }
-      const range = op.range;
-      const earlier = out.filter((o) => o.type === 'put' && inRange(o.key, range)).map((o) => o.key);
-      for (const key of [...(onDisk[nextClear++] ?? []), ...earlier]) out.push({ type: 'del', key });
-    }
-    return out;
-  }
-
-  /** The batch as written: deferred values sealed, in one call for the whole batch. */
-  async #seal(ops: FlatOp[]): Promise<WriteOp[]> {
-    let keys: Buffer[] | undefined;
-    let plains: Buffer[] | undefined;
-    for (const op of ops) {
-      if (op.type === 'put' && !Buffer.isBuffer(op.value)) {
-        (keys ??= []).push(op.key);
-        (plains ??= []).push(op.value.plain);
-      }
-    }
-    const sealed = keys === undefined || plains === undefined ? [] : await this.#target.seal(keys, plains);
-    let next = 0;
-    return ops.map((op) => {
-      if (op.type !== 'put' || Buffer.isBuffer(op.value)) return op as WriteOp;
-      return { type: 'put', key: op.key, value: sealed[next++] as Buffer };
-    });
   }
 }

@@ -4,8 +4,11 @@
  * - `meta/format`   store format record (plain JSON: format version, encryption mode, salt)
  * - `meta/keycheck` a known constant sealed with the store key (encrypted stores only)
  * - `s/<id>`        a session, `<id>` from the client id
- * - `q/<len u16><id><seq u64 BE>` a queue entry; big-endian seq makes iteration follow seq order,
+ * - `q/<len u16><id><seq u64 BE><segment u64 BE>` a queue entry held in segment `<segment>`, with
+ *                   an empty value (format 2); big-endian seq makes iteration follow seq order,
  *                   and the length prefix keeps one client's range from containing another's
+ * - `q/<len u16><id><seq u64 BE>` a queue entry with its own sealed record (format 1, still read)
+ * - `seg/<segment u64 BE>` a segment: the sealed queue entries of one batch (segment-codec.ts)
  * - `r/<id>`        a retained message, `<id>` from the topic
  * - `k/<key>`       a persisted state-store key: its raw bytes when encryption is Disabled, a
  *                   keyed hash of them when it is on (an addition: stores written before it
@@ -28,10 +31,8 @@ const SESSION = Buffer.from('s/');
 const QUEUE = Buffer.from('q/');
 const RETAINED = Buffer.from('r/');
 const STATE_STORE = Buffer.from('k/');
+const SEGMENT = Buffer.from('seg/');
 const META = Buffer.from('meta/');
-
-/** First bytes of every queue entry key (`q/`). */
-export const QUEUE_KEY_PREFIX: Buffer = Buffer.from(QUEUE);
 
 /** A `[gte, lt)` key range. */
 export interface KeyRange {
@@ -116,7 +117,8 @@ export class KeyLayout {
   static readonly sessions: KeyRange = rangeOf(SESSION);
   static readonly retained: KeyRange = rangeOf(RETAINED);
   static readonly stateStore: KeyRange = rangeOf(STATE_STORE);
-  static readonly allData: readonly KeyRange[] = [rangeOf(SESSION), rangeOf(QUEUE), rangeOf(RETAINED), rangeOf(STATE_STORE)];
+  static readonly segments: KeyRange = rangeOf(SEGMENT);
+  static readonly allData: readonly KeyRange[] = [rangeOf(SESSION), rangeOf(QUEUE), rangeOf(RETAINED), rangeOf(STATE_STORE), rangeOf(SEGMENT)];
   static readonly meta: KeyRange = rangeOf(META);
 }
 
@@ -128,4 +130,58 @@ export function queueEntryKey(prefix: Buffer, seq: number): Buffer {
   key.writeUInt32BE(Math.floor(seq / 0x1_0000_0000), prefix.length);
   key.writeUInt32BE(seq >>> 0, prefix.length + 4);
   return key;
+}
+
+function writeU64(key: Buffer, value: number, at: number): void {
+  key.writeUInt32BE(Math.floor(value / 0x1_0000_0000), at);
+  key.writeUInt32BE(value >>> 0, at + 4);
+}
+
+function readU64(key: Buffer, at: number): number {
+  return key.readUInt32BE(at) * 0x1_0000_0000 + key.readUInt32BE(at + 4);
+}
+
+/** Key of queue entry `seq` held in segment `segment` (its value is empty): `prefix`, seq, segment id (u64 BE each). */
+export function segmentedEntryKey(prefix: Buffer, seq: number, segment: number): Buffer {
+  if (!Number.isSafeInteger(seq) || seq < 0) throw new RangeError(`invalid queue seq ${seq}`);
+  const key = Buffer.allocUnsafe(prefix.length + 16);
+  prefix.copy(key, 0);
+  writeU64(key, seq, prefix.length);
+  writeU64(key, segment, prefix.length + 8);
+  return key;
+}
+
+/** Length of a segment key (`seg/` + u64). */
+export const SEGMENT_KEY_BYTES = SEGMENT.length + 8;
+
+/** Key of segment `id` (a positive safe integer). */
+export function segmentKey(id: number): Buffer {
+  const key = Buffer.allocUnsafe(SEGMENT_KEY_BYTES);
+  SEGMENT.copy(key, 0);
+  writeU64(key, id, SEGMENT.length);
+  return key;
+}
+
+/** The segment id of a `seg/` key; undefined for any other key. */
+export function parseSegmentKey(key: Buffer): number | undefined {
+  if (key.length !== SEGMENT_KEY_BYTES || key.compare(SEGMENT, 0, SEGMENT.length, 0, SEGMENT.length) !== 0) return undefined;
+  return readU64(key, SEGMENT.length);
+}
+
+/** A queue key taken apart. `segment` 0: a format 1 entry with its own record. */
+export interface ParsedQueueKey {
+  /** Length of the queue prefix (`q/<len><id>`). */
+  readonly prefixLength: number;
+  readonly seq: number;
+  readonly segment: number;
+}
+
+/** Parses a `q/` key of either format; undefined when it is not one. */
+export function parseQueueKey(key: Buffer): ParsedQueueKey | undefined {
+  if (key.length < QUEUE.length + 2 || key.compare(QUEUE, 0, QUEUE.length, 0, QUEUE.length) !== 0) return undefined;
+  const prefixLength = QUEUE.length + 2 + key.readUInt16BE(QUEUE.length);
+  const rest = key.length - prefixLength;
+  if (rest === 8) return { prefixLength, seq: readU64(key, prefixLength), segment: 0 };
+  if (rest === 16) return { prefixLength, seq: readU64(key, prefixLength), segment: readU64(key, prefixLength + 8) };
+  return undefined;
 }

@@ -5,10 +5,14 @@ import type { BrokerStore, MessageRecord, QueueEntryRecord, SessionRecord, State
 import { Compactor, DEFAULT_COMPACTION_POLICY, directoryBytes, type CompactionPolicy, type CompactionStats } from './compactor.js';
 import type { ValueCipher } from './encryption.js';
 import { GroupCommit, type BatchOp, type GroupCommitStats } from './group-commit.js';
-import { KeyLayout, queueEntryKey, type KeyRange } from './keys.js';
-import { ALL_KEYS, countLiveBytes, rangeCompaction } from './level-size.js';
+import { KeyLayout, parseQueueKey, queueEntryKey, segmentKey, type KeyRange } from './keys.js';
+import { ALL_KEYS, countLiveBytes, deleteOrphanSegments, rangeCompaction } from './level-size.js';
 import { decodeQueueEntry, decodeRetained, decodeSession, decodeStateStoreKey } from './record-codec.js';
 import { encodeQueueEntry, encodeRetained, encodeSession, encodeStateStoreKey } from './record-codec.js';
+import { queueIdOf, SegmentBatcher } from './segment-batch.js';
+import { decodeSegment } from './segment-codec.js';
+import { SegmentIndex } from './segment-index.js';
+import { SegmentReader } from './segment-reader.js';
 import { prepareStoreFormat } from './store-format.js';
 import type { SizeChange } from './size-ledger.js';
 import { StoreQuota, type WriteKind } from './store-quota.js';
@@ -36,11 +40,19 @@ interface PlannedWrite {
   readonly changes: SizeChange[];
 }
 
+/** Queue entries restored per round of segment reads. */
+const RESTORE_CHUNK = 512;
+
 /**
  * Durable {@link BrokerStore} on LevelDB (`level`). Values are framed and optionally encrypted
  * (see encryption.ts), records use record-codec.ts, keys follow keys.ts. Writes are merged by
  * {@link GroupCommit} into synced batches; each write's completion resolves once its batch is
  * on disk. Reads first wait for writes already submitted (read-your-writes).
+ *
+ * Queue entries are log-structured ({@link SegmentBatcher}): the entries a batch puts are sealed
+ * together as one segment, each marked by an empty-valued key naming its segment; a segment is
+ * deleted with its last entry. Entries of format 1 stores (one sealed record each) are still read,
+ * replaced and deleted.
  *
  * Corrupt or unauthentic values are reported as STO_CORRUPT_RECORD, never returned as data.
  *
@@ -57,14 +69,22 @@ export class LevelBrokerStore implements BrokerStore {
   readonly #commit: GroupCommit;
   readonly #quota: StoreQuota;
   readonly #compactor: Compactor;
+  readonly #index: SegmentIndex;
+  readonly #batcher: SegmentBatcher;
+  readonly #reader: SegmentReader;
   #closed = false;
 
-  private constructor(db: Db, path: string, cipher: ValueCipher, quota: StoreQuota, policy: CompactionPolicy) {
+  private constructor(db: Db, path: string, cipher: ValueCipher, quota: StoreQuota, index: SegmentIndex, policy: CompactionPolicy) {
     this.#db = db;
     this.path = path;
     this.#cipher = cipher;
     this.#quota = quota;
+    this.#index = index;
     this.#keys = new KeyLayout(cipher.id);
+    const reader = new SegmentReader((ids) => this.#loadSegments(ids));
+    this.#reader = reader;
+    const batcher = new SegmentBatcher(index, cipher, quota.ledger, (id) => reader.forget(id));
+    this.#batcher = batcher;
     const compaction = rangeCompaction(db);
     const compact = compaction === undefined ? undefined : async (): Promise<void> => {
       await compaction.compactRange(ALL_KEYS.gte, ALL_KEYS.lt);
@@ -73,11 +93,7 @@ export class LevelBrokerStore implements BrokerStore {
     const compactor = new Compactor(compact, () => quota.ledger.usedBytes, policy);
     this.#compactor = compactor;
     this.#commit = new GroupCommit(
-      {
-        write: syncedBatch(db),
-        keysIn: (range) => db.keys({ gte: range.gte, lt: range.lt }).all(),
-        seal: (keys, plains) => cipher.sealMany(keys, plains),
-      },
+      { write: syncedBatch(db), finish: (ops) => batcher.finish(ops) },
       (error) => new OpsError('STO_WRITE_FAILED', { path, reason: reasonOf(error) }, { cause: error }),
       (freed) => compactor.freed(freed),
     );
@@ -114,9 +130,11 @@ export class LevelBrokerStore implements BrokerStore {
         path,
         encryptionKey,
       );
-      await countLiveBytes(db, quota, path);
+      const index = new SegmentIndex();
+      await countLiveBytes(db, quota, index, path);
+      await deleteOrphanSegments(db, quota, index, path);
       quota.diskBytes = await directoryBytes(path);
-      return new LevelBrokerStore(db, path, cipher, quota, policy);
+      return new LevelBrokerStore(db, path, cipher, quota, index, policy);
     } catch (error) {
       await db.close().catch(() => undefined);
       if (error instanceof OpsError) throw error;
@@ -168,11 +186,11 @@ export class LevelBrokerStore implements BrokerStore {
     return this.#submit('data', () => {
       const key = this.#keys.session(clientId);
       const prefix = this.#keys.queuePrefix(clientId);
+      // Every entry of the queue as far as submitted writes go: stored ones and ones still in a batch.
+      const ops: BatchOp[] = [{ type: 'del', key }];
+      for (const seq of this.#quota.ledger.entrySeqs(prefix)) ops.push({ type: 'del', key: queueEntryKey(prefix, seq), queue: prefix, seq });
       return {
-        ops: [
-          { type: 'del', key },
-          { type: 'clear', range: this.#keys.queueRange(clientId) },
-        ],
+        ops,
         changes: [
           { kind: 'del', key },
           { kind: 'clearQueue', prefix },
@@ -181,8 +199,42 @@ export class LevelBrokerStore implements BrokerStore {
     });
   }
 
+  /**
+   * The queue in seq order. Entries in segments: each segment is read and opened once per
+   * restore (kept for the sessions loaded after this one, see {@link SegmentReader}); an entry
+   * whose segment is missing, unauthentic or does not hold it is STO_CORRUPT_RECORD.
+   */
   async loadQueue(clientId: string): Promise<QueueEntryRecord[]> {
-    return this.#readRange(this.#keys.queueRange(clientId), 'queue entry', decodeQueueEntry);
+    const rows = await this.#rows(this.#keys.queueRange(clientId));
+    const queue = queueIdOf(this.#keys.queuePrefix(clientId));
+    const out: QueueEntryRecord[] = [];
+    for (let from = 0; from < rows.length; from += RESTORE_CHUNK) {
+      const chunk = rows.slice(from, from + RESTORE_CHUNK);
+      const ids: number[] = [];
+      for (const [key] of chunk) {
+        const segment = parseQueueKey(key)?.segment;
+        if (segment !== undefined && segment !== 0) ids.push(segment);
+      }
+      const segments = ids.length === 0 ? undefined : await this.#reader.fetch(ids, (id) => this.#index.liveCount(id));
+      for (const [key, value] of chunk) {
+        const parsed = parseQueueKey(key);
+        if (parsed === undefined) throw this.#corrupt('queue entry', 'malformed entry key');
+        if (parsed.segment === 0) {
+          out.push(this.#decode(key, value, 'queue entry', decodeQueueEntry));
+          continue;
+        }
+        if (value.length !== 0) throw this.#corrupt('queue entry', 'an entry key of a segment holds a value');
+        const record = segments?.get(parsed.segment)?.get(queue)?.get(parsed.seq);
+        if (record === undefined) throw this.#corrupt('queue entry', `segment ${parsed.segment} does not hold this entry`);
+        this.#reader.handedOut(parsed.segment);
+        try {
+          out.push(decodeQueueEntry(record));
+        } catch (error) {
+          throw this.#corrupt('queue entry', reasonOf(error), error);
+        }
+      }
+    }
+    return out;
   }
 
   putQueueEntries(clientId: string, entries: readonly QueueEntryRecord[]): Promise<void> {
@@ -191,12 +243,13 @@ export class LevelBrokerStore implements BrokerStore {
       const planned: PlannedWrite = { ops: [], changes: [] };
       const ledger = this.#quota.ledger;
       for (const entry of entries) {
+        // The key is a placeholder: the batch puts the entry into its segment (SegmentBatcher),
+        // unless a delete in the same batch cancels it; `fresh` (no such entry yet): then the
+        // delete is not written either.
         const key = queueEntryKey(prefix, entry.seq);
         const plain = encodeQueueEntry(entry);
-        // Sealed with its whole batch when the batch is written, unless a delete in the same batch
-        // cancels it; `fresh` (no such entry yet): then the delete is not written either.
         planned.ops.push({ type: 'put', key, value: { plain }, fresh: !ledger.hasEntry(prefix, entry.seq), queue: prefix, seq: entry.seq });
-        planned.changes.push({ kind: 'putEntry', prefix, seq: entry.seq, size: key.length + this.#cipher.sealedLength(plain.length) });
+        planned.changes.push({ kind: 'putEntry', prefix, seq: entry.seq, size: this.#batcher.entryCharge(prefix, plain.length) });
       }
       return planned;
     });
@@ -250,7 +303,7 @@ export class LevelBrokerStore implements BrokerStore {
     this.#closed = true;
     await this.#commit.barrier();
     await this.#compactor.stop();
-    await this.#cipher.close();
+    this.#reader.clear();
     await this.#db.close();
   }
 
@@ -284,22 +337,46 @@ export class LevelBrokerStore implements BrokerStore {
   }
 
   async #readRange<T>(range: KeyRange, record: string, decode: (bytes: Buffer) => T): Promise<T[]> {
+    return (await this.#rows(range)).map(([key, value]) => this.#decode(key, value, record, decode));
+  }
+
+  /** Every key and value in `range`, once submitted writes are written. */
+  async #rows(range: KeyRange): Promise<[Buffer, Buffer][]> {
     if (this.#closed) throw new OpsError('STO_READ_FAILED', { path: this.path, reason: 'the store is closed' });
     await this.#commit.barrier();
-    let entries: [Buffer, Buffer][];
     try {
-      entries = await this.#db.iterator({ gte: range.gte, lt: range.lt }).all();
+      return await this.#db.iterator({ gte: range.gte, lt: range.lt }).all();
     } catch (error) {
       throw new OpsError('STO_READ_FAILED', { path: this.path, reason: reasonOf(error) }, { cause: error });
     }
-    return entries.map(([key, value]) => {
-      try {
-        return decode(this.#cipher.open(key, value));
-      } catch (error) {
-        // SealedValueError (not authentic), RecordFormatError (malformed), anything else: never data.
-        throw new OpsError('STO_CORRUPT_RECORD', { path: this.path, record, reason: reasonOf(error) }, { cause: error });
-      }
+  }
+
+  #decode<T>(key: Buffer, value: Buffer, record: string, decode: (bytes: Buffer) => T): T {
+    try {
+      return decode(this.#cipher.open(key, value));
+    } catch (error) {
+      // SealedValueError (not authentic), RecordFormatError (malformed), anything else: never data.
+      throw this.#corrupt(record, reasonOf(error), error);
+    }
+  }
+
+  #corrupt(record: string, reason: string, cause?: unknown): OpsError {
+    return new OpsError('STO_CORRUPT_RECORD', { path: this.path, record, reason }, cause === undefined ? undefined : { cause });
+  }
+
+  /** Reads, opens and decodes segments (for {@link SegmentReader}). */
+  async #loadSegments(ids: readonly number[]): Promise<{ contents: ReturnType<typeof decodeSegment>; bytes: number }[]> {
+    const keys = ids.map((id) => segmentKey(id));
+    let values: (Buffer | undefined)[];
+    try {
+      values = await this.#db.getMany(keys);
+    } catch (error) {
+      throw new OpsError('STO_READ_FAILED', { path: this.path, reason: reasonOf(error) }, { cause: error });
+    }
+    return keys.map((key, i) => {
+      const value = values[i];
+      if (value === undefined) throw this.#corrupt('queue entry', `segment ${String(ids[i])} is missing`);
+      return { contents: this.#decode(key, value, 'queue entry', decodeSegment), bytes: value.length };
     });
   }
 }
-

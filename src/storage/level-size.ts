@@ -1,6 +1,7 @@
 import type { Level } from 'level';
 import { OpsError } from '../shared/errors.js';
-import { QUEUE_KEY_PREFIX, type KeyRange } from './keys.js';
+import { parseQueueKey, parseSegmentKey, segmentKey, type KeyRange } from './keys.js';
+import type { SegmentIndex } from './segment-index.js';
 import type { StoreQuota } from './store-quota.js';
 
 type Db = Level<Buffer, Buffer>;
@@ -20,16 +21,25 @@ export function rangeCompaction(db: Db): RangeCompaction | undefined {
 }
 
 /**
- * Counts every record of the store (format records included) into `quota`'s ledger: one pass
- * over keys and values at open. Rejects with STO_READ_FAILED.
+ * Counts every record of the store (format records included) into `quota`'s ledger, and every
+ * queue entry and segment into `index`: one pass over keys and values at open. Rejects with
+ * STO_READ_FAILED.
  */
-export async function countLiveBytes(db: Db, quota: StoreQuota, path: string): Promise<void> {
+export async function countLiveBytes(db: Db, quota: StoreQuota, index: SegmentIndex, path: string): Promise<void> {
   const iterator = db.iterator({ gte: ALL_KEYS.gte, lt: ALL_KEYS.lt });
   try {
     for (;;) {
       const chunk = await iterator.nextv(1000);
       if (chunk.length === 0) break;
-      for (const [key, value] of chunk) quota.ledger.load(key, value.length, QUEUE_KEY_PREFIX);
+      for (const [key, value] of chunk) {
+        const entry = parseQueueKey(key);
+        quota.ledger.load(key, value.length, entry);
+        if (entry !== undefined) index.loadEntry(key.toString('latin1', 0, entry.prefixLength), entry.seq, entry.segment);
+        else {
+          const segment = parseSegmentKey(key);
+          if (segment !== undefined) index.loadSegment(segment);
+        }
+      }
     }
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
@@ -37,4 +47,29 @@ export async function countLiveBytes(db: Db, quota: StoreQuota, path: string): P
   } finally {
     await iterator.close();
   }
+}
+
+/**
+ * Deletes the segments no entry refers to (a store written by an interrupted or older broker),
+ * in one synced batch, and takes them out of the ledger. Rejects with STO_WRITE_FAILED.
+ */
+export async function deleteOrphanSegments(db: Db, quota: StoreQuota, index: SegmentIndex, path: string): Promise<number> {
+  const orphans = index.orphans();
+  if (orphans.length === 0) return 0;
+  const keys = orphans.map((id) => segmentKey(id));
+  try {
+    await db.batch(
+      keys.map((key) => ({ type: 'del' as const, key })),
+      { sync: true },
+    );
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new OpsError('STO_WRITE_FAILED', { path, reason }, { cause: error });
+  }
+  quota.ledger.apply(
+    keys.map((key) => ({ kind: 'del' as const, key })),
+    false,
+  );
+  for (const id of orphans) index.dropSegment(id);
+  return orphans.length;
 }

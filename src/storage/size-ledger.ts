@@ -28,9 +28,6 @@ export interface AppliedChanges {
   undo(): void;
 }
 
-/** Length of the seq suffix of a queue entry key (u64 BE). */
-const SEQ_BYTES = 8;
-
 function keyId(key: Buffer): string {
   return key.toString('latin1');
 }
@@ -75,25 +72,30 @@ export class SizeLedger {
     return count;
   }
 
+  /** The seqs of the live entries under `prefix` (every write submitted so far), in no particular order. */
+  entrySeqs(prefix: Buffer): number[] {
+    const queue = this.#queues.get(queueId(prefix));
+    return queue === undefined ? [] : [...queue.keys()];
+  }
+
   /**
-   * Counts a record found on disk at open. Keys starting with `queuePrefix` are queue entries:
-   * their last 8 bytes are the seq.
+   * Counts a record found on disk at open. `entry`: the key is a queue entry's (either format;
+   * see keys.ts), with its prefix length and seq.
    */
-  load(key: Buffer, valueBytes: number, queuePrefix: Buffer): void {
-    const isEntry = key.length > queuePrefix.length + SEQ_BYTES && key.subarray(0, queuePrefix.length).equals(queuePrefix);
-    if (!isEntry) {
-      this.apply([{ kind: 'put', key, size: key.length + valueBytes }]);
+  load(key: Buffer, valueBytes: number, entry?: { readonly prefixLength: number; readonly seq: number }): void {
+    if (entry === undefined) {
+      this.apply([{ kind: 'put', key, size: key.length + valueBytes }], false);
       return;
     }
-    const at = key.length - SEQ_BYTES;
-    const seq = key.readUInt32BE(at) * 0x1_0000_0000 + key.readUInt32BE(at + 4);
+    const at = entry.prefixLength;
+    const seq = entry.seq;
     // Keys come in order: one prefix Buffer per queue, not one per entry (see queueId).
     let prefix = this.#loadedPrefix;
     if (prefix === undefined || prefix.length !== at || key.compare(prefix, 0, at, 0, at) !== 0) {
       prefix = Buffer.from(key.subarray(0, at));
       this.#loadedPrefix = prefix;
     }
-    this.apply([{ kind: 'putEntry', prefix, seq, size: key.length + valueBytes }]);
+    this.apply([{ kind: 'putEntry', prefix, seq, size: key.length + valueBytes }], false);
   }
 
   /**

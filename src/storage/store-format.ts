@@ -4,8 +4,13 @@ import { aesGcmCipher, KEY_BYTES, makeKeyCheck, plainCipher, verifyKeyCheck, typ
 import type { WriteOp } from './group-commit.js';
 import { META_FORMAT_KEY, META_KEYCHECK_KEY } from './keys.js';
 
-/** Version of the on-disk layout (keys, value framing, record codec). */
-export const STORE_FORMAT_VERSION = 1;
+/**
+ * Version of the on-disk layout (keys, value framing, record codec). 2: queue entries in
+ * segments (one sealed value per batch, empty-valued entry keys). A version 1 store opens and is
+ * marked version 2 at once: its per-entry records are still read, replaced and deleted, new
+ * entries go into segments, and a broker that only knows version 1 refuses it from then on.
+ */
+export const STORE_FORMAT_VERSION = 2;
 
 /** The plain `meta/format` record. */
 interface FormatRecord {
@@ -67,6 +72,16 @@ export async function prepareStoreFormat(meta: MetaAccess, path: string, encrypt
   if (format.version > STORE_FORMAT_VERSION) {
     throw new OpsError('STO_OPEN_FAILED', { path, reason: `store format ${format.version} is newer than this broker supports (${STORE_FORMAT_VERSION})` });
   }
+  const cipher = await openCipher(meta, path, format, encryptionKey);
+  if (format.version < STORE_FORMAT_VERSION) {
+    const upgraded: FormatRecord = { ...format, version: STORE_FORMAT_VERSION };
+    await meta.write([{ type: 'put', key: META_FORMAT_KEY, value: Buffer.from(JSON.stringify(upgraded)) }]);
+  }
+  return cipher;
+}
+
+/** The cipher of an existing store, its key checked. */
+async function openCipher(meta: MetaAccess, path: string, format: FormatRecord, encryptionKey: Buffer | undefined): Promise<ValueCipher> {
   if (format.encryption === 'Disabled') {
     if (encryptionKey !== undefined) throw new OpsError('STO_WRONG_KEY', { path, reason: 'the store was created with encryption Disabled, but a key was given' });
     return plainCipher();

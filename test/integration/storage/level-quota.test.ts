@@ -141,8 +141,10 @@ describe('LevelBrokerStore maxSizeBytes', () => {
   it('compacts in the background as data is removed: the directory shrinks', async () => {
     const path = await freshDir();
     const first = await open({ path, maxSizeBytes: 4 * 1024 * 1024 });
-    for (let i = 0; i < 4; i++) {
-      const entries = Array.from({ length: 250 }, (_, j) => entry(i * 250 + j + 1, 2048));
+    // 8 batches: 8 segments of 125 entries; the 50 entries kept below all lie in the last one,
+    // whose bytes stay until its last entry goes (a segment is deleted whole)
+    for (let i = 0; i < 8; i++) {
+      const entries = Array.from({ length: 125 }, (_, j) => entry(i * 125 + j + 1, 2048));
       await first.putQueueEntries('big', entries);
     }
     // a restart in between: the queued messages are in a table file, as after any restart or

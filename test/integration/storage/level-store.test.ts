@@ -90,11 +90,11 @@ describe('LevelBrokerStore on disk', () => {
     for (const canary of [PAYLOAD_CANARY, CLIENT_CANARY, TOPIC_CANARY]) expect(bytes.includes(Buffer.from(canary)), canary).toBe(true);
   });
 
-  it('(b) a flipped byte in an encrypted queue value is reported as STO_CORRUPT_RECORD, never returned', async () => {
+  it('(b) a flipped byte in an encrypted queue segment is reported as STO_CORRUPT_RECORD, never returned', async () => {
     const path = await freshDir();
     const key = randomBytes(32);
     await writeCanaries(path, key);
-    await flipValueByte(path, 'q/');
+    await flipValueByte(path, 'seg/');
     const store = await open(path, key); // open still works: the key check is intact
     const error = await expectCode(store.loadQueue(CLIENT_CANARY), 'STO_CORRUPT_RECORD');
     expect(error.message).toMatch(/queue entry.*authentication failed/);
@@ -215,7 +215,7 @@ describe('group commit', () => {
     expect((await again.loadQueue('c')).map((e) => e.seq)).toEqual([3]);
   });
 
-  it('a large batch (sealed off the event loop) leaves no payload in plain text and reads back exactly', async () => {
+  it('a large batch (one sealed segment) leaves no payload in plain text and reads back exactly', async () => {
     const path = await freshDir();
     const key = randomBytes(32);
     const store = await open(path, key);

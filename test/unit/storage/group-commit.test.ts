@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { GroupCommit, type BatchTarget, type WriteOp } from '../../../src/storage/group-commit.js';
-import type { KeyRange } from '../../../src/storage/keys.js';
+import { GroupCommit, type BatchOp, type BatchTarget, type FinishedBatch, type WriteOp } from '../../../src/storage/group-commit.js';
 
-/** A target recording each batch as `put k=v` / `del k` lines; deferred values are sealed as `sealed(<plain>)`. */
-function recordingTarget(onDisk: string[] = []): BatchTarget & { batches: string[][]; sealCalls: number } {
+/**
+ * A target recording each batch as `put k=v` / `del k` lines; deferred values are sealed as
+ * `sealed(<plain>)`; `sealCalls` counts the finished batches that had values to seal.
+ */
+function recordingTarget(): BatchTarget & { batches: string[][]; sealCalls: number } {
   const target = {
     batches: [] as string[][],
     sealCalls: 0,
@@ -11,14 +13,13 @@ function recordingTarget(onDisk: string[] = []): BatchTarget & { batches: string
       target.batches.push(ops.map((op) => (op.type === 'put' ? `put ${op.key.toString()}=${op.value.toString()}` : `del ${op.key.toString()}`)));
       return Promise.resolve();
     },
-    keysIn(range: KeyRange): Promise<Buffer[]> {
-      const keys = onDisk.map((k) => Buffer.from(k)).filter((k) => Buffer.compare(k, range.gte) >= 0 && Buffer.compare(k, range.lt) < 0);
-      return Promise.resolve(keys);
-    },
-    seal(keys: readonly Buffer[], plains: readonly Buffer[]): Buffer[] {
-      target.sealCalls++;
-      expect(keys).toHaveLength(plains.length);
-      return plains.map((p) => Buffer.from(`sealed(${p.toString()})`));
+    finish(ops: readonly BatchOp[]): FinishedBatch {
+      if (ops.some((op) => op.type === 'put' && !Buffer.isBuffer(op.value))) target.sealCalls++;
+      const writes = ops.map((op): WriteOp => {
+        if (op.type === 'del' || Buffer.isBuffer(op.value)) return op as WriteOp;
+        return { type: 'put', key: op.key, value: Buffer.from(`sealed(${op.value.plain.toString()})`) };
+      });
+      return { writes, freed: 0 };
     },
   };
   return target;
@@ -73,17 +74,6 @@ describe('GroupCommit', () => {
     expect(target.batches).toEqual([['put q1=sealed(b)']]);
   });
 
-  it('a clear before a fresh put and its delete keeps the deletes of the keys on disk', async () => {
-    const target = recordingTarget(['q1', 'q2']);
-    const commit = new GroupCommit(target, failure);
-    await Promise.all([
-      commit.submit([{ type: 'clear', range: { gte: b('q'), lt: b('r') } }]),
-      commit.submit([{ type: 'put', key: b('q1'), value: { plain: b('new') }, fresh: true }]),
-      commit.submit([{ type: 'del', key: b('q1') }]),
-    ]);
-    expect(target.batches).toEqual([['del q2', 'del q1']]);
-  });
-
   it('queue entries are matched by queue prefix and seq; an operation without them on the same key is kept in order', async () => {
     const target = recordingTarget();
     const commit = new GroupCommit(target, failure);
@@ -124,5 +114,23 @@ describe('GroupCommit', () => {
     fail = false;
     await commit.submit([{ type: 'put', key: b('b'), value: b('v') }]);
     expect(target.batches).toEqual([['put b=v']]);
+  });
+});
+
+describe('GroupCommit and its target', () => {
+  it('bytes freed by what finish adds are reported with the batch once it is durable', async () => {
+    const written: string[][] = [];
+    const freed: number[] = [];
+    const target: BatchTarget = {
+      finish: (ops) => ({ writes: [...(ops as WriteOp[]), { type: 'del', key: b('extra') }], freed: 40 }),
+      write: (ops) => {
+        written.push(ops.map((op) => `${op.type} ${op.key.toString()}`));
+        return Promise.resolve();
+      },
+    };
+    const commit = new GroupCommit(target, failure, (bytes) => freed.push(bytes));
+    await commit.submit([{ type: 'del', key: b('a') }], 2);
+    expect(written).toEqual([['del a', 'del extra']]);
+    expect(freed).toEqual([42]);
   });
 });

@@ -1,0 +1,112 @@
+import type { ValueCipher } from './encryption.js';
+import type { BatchOp, FinishedBatch, WriteOp } from './group-commit.js';
+import { queueEntryKey, SEGMENT_KEY_BYTES, segmentedEntryKey, segmentKey } from './keys.js';
+import { SEGMENT_HEADER_BYTES, SegmentBuilder, segmentEntryOverhead } from './segment-codec.js';
+import type { SegmentIndex } from './segment-index.js';
+import type { SizeChange, SizeLedger } from './size-ledger.js';
+
+const EMPTY = Buffer.alloc(0);
+
+/** Ids of queue prefixes: the store passes the same prefix Buffer for a client every time. */
+const queueIds = new WeakMap<Buffer, string>();
+
+/** The id of a queue in the {@link SegmentIndex}: its key prefix as a latin1 string. */
+export function queueIdOf(prefix: Buffer): string {
+  let id = queueIds.get(prefix);
+  if (id === undefined) {
+    id = prefix.toString('latin1');
+    queueIds.set(prefix, id);
+  }
+  return id;
+}
+
+/**
+ * Turns a coalesced batch into the writes of the log-structured queue layout: the queue entries
+ * the batch puts go into ONE new segment (`seg/<id>`, sealed once: one fresh nonce, its key as
+ * the additional data), each entry marked by a key `q/<queue><seq><segment id>` with an empty
+ * value; an entry replaced or deleted has its old key deleted, and a segment left without live
+ * entries is deleted in the same batch. Other operations pass through (deferred values sealed).
+ *
+ * Size accounting: at submission an entry is charged {@link SegmentBatcher.entryCharge} (its key,
+ * its bytes in the segment and a whole segment's overhead: an upper bound); here the charge
+ * becomes exact: the entry key alone, plus the segment record (key + sealed value) once. A
+ * segment's bytes stay charged until the segment is deleted.
+ *
+ * Queue operations carry their queue prefix and seq; puts carry the plain record as a deferred
+ * value (a Buffer value of a queue put is taken as the plain record too).
+ */
+export class SegmentBatcher {
+  readonly #index: SegmentIndex;
+  readonly #cipher: ValueCipher;
+  readonly #ledger: SizeLedger;
+  readonly #segmentOverhead: number;
+  readonly #deleted: ((id: number) => void) | undefined;
+
+  /** `deleted` is told of each segment a batch deletes (when the batch is taken). */
+  constructor(index: SegmentIndex, cipher: ValueCipher, ledger: SizeLedger, deleted?: (id: number) => void) {
+    this.#index = index;
+    this.#cipher = cipher;
+    this.#ledger = ledger;
+    this.#deleted = deleted;
+    this.#segmentOverhead = SEGMENT_KEY_BYTES + cipher.sealedLength(SEGMENT_HEADER_BYTES);
+  }
+
+  /** Bytes charged at submission for an entry of the queue `prefix` with a record of `recordBytes`. */
+  entryCharge(prefix: Buffer, recordBytes: number): number {
+    return prefix.length + 16 + segmentEntryOverhead(prefix.length) + recordBytes + this.#segmentOverhead;
+  }
+
+  /** See {@link BatchTarget.finish}. */
+  finish(ops: readonly BatchOp[]): FinishedBatch {
+    const writes: WriteOp[] = [];
+    const index = this.#index;
+    let builder: SegmentBuilder | undefined;
+    let id = 0;
+    let changes: SizeChange[] | undefined;
+    let emptied: number[] | undefined;
+    for (const op of ops) {
+      const queue = op.queue;
+      const seq = op.seq;
+      if (queue === undefined || seq === undefined) {
+        if (op.type === 'put' && !Buffer.isBuffer(op.value)) writes.push({ type: 'put', key: op.key, value: this.#cipher.seal(op.key, op.value.plain) });
+        else writes.push(op as WriteOp);
+        continue;
+      }
+      const queueId = queueIdOf(queue);
+      const old = index.remove(queueId, seq);
+      if (old !== undefined) {
+        writes.push({ type: 'del', key: old.place === 0 ? queueEntryKey(queue, seq) : segmentedEntryKey(queue, seq, old.place) });
+        if (old.emptied) (emptied ??= []).push(old.place);
+      }
+      if (op.type !== 'put') continue;
+      if (builder === undefined) {
+        builder = new SegmentBuilder();
+        id = index.nextId();
+      }
+      builder.add(queue, seq, Buffer.isBuffer(op.value) ? op.value : op.value.plain);
+      index.place(queueId, seq, id);
+      const key = segmentedEntryKey(queue, seq, id);
+      writes.push({ type: 'put', key, value: EMPTY });
+      (changes ??= []).push({ kind: 'putEntry', prefix: queue, seq, size: key.length });
+    }
+    let freed = 0;
+    if (emptied !== undefined) {
+      const deletes: SizeChange[] = [];
+      for (const segment of emptied) {
+        const key = segmentKey(segment);
+        writes.push({ type: 'del', key });
+        deletes.push({ kind: 'del', key });
+        this.#deleted?.(segment);
+      }
+      freed = this.#ledger.apply(deletes, false).freed;
+    }
+    if (builder !== undefined && changes !== undefined) {
+      const key = segmentKey(id);
+      const value = this.#cipher.seal(key, builder.finish());
+      writes.push({ type: 'put', key, value });
+      changes.push({ kind: 'put', key, size: key.length + value.length });
+      this.#ledger.apply(changes, false);
+    }
+    return { writes, freed };
+  }
+}
