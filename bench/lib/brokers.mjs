@@ -203,13 +203,16 @@ export const BROKERS = [
      * startOpts.storeDir: run on a LevelBrokerStore in that directory (durable, group commit, fsync);
      * startOpts.encryptionKey: 32-byte Buffer, AES-256-GCM on (absent: encryption Disabled).
      * startOpts.stateStore: also start the state store service (scenario g).
+     * startOpts.tls: { cert, key } PEM files: MQTT over TLS only (servers/ops-broker-tls.mjs, scenario h).
      */
     async start(startOpts = {}) {
       const env = {};
       if (startOpts.storeDir) env.BENCH_OURS_STORE = startOpts.storeDir;
       if (startOpts.encryptionKey) env.BENCH_OURS_STORE_KEY = startOpts.encryptionKey.toString('hex');
       if (startOpts.stateStore) env.BENCH_OURS_STATE_STORE = '1';
-      const bp = startNodeScript('ours', path.join(benchDir, 'servers', 'ops-broker.mjs'), env);
+      if (startOpts.tls) Object.assign(env, { BENCH_TLS_CERT: startOpts.tls.cert, BENCH_TLS_KEY: startOpts.tls.key });
+      const script = startOpts.tls ? 'ops-broker-tls.mjs' : 'ops-broker.mjs';
+      const bp = startNodeScript('ours', path.join(benchDir, 'servers', script), env);
       return awaitReady(bp, bp.waitPort(15000));
     },
   },
@@ -249,6 +252,7 @@ export const BROKERS = [
     /**
      * startOpts.persistDir: `persistence true` with `persistence_location` there (mosquitto.db is
      * written at autosave_interval, default 1800 s, and on shutdown; no per-message fsync).
+     * startOpts.tls: { ca, cert, key } PEM files: the listener speaks MQTT over TLS only (scenario h).
      */
     async start(startOpts = {}) {
       const port = await freePort();
@@ -259,6 +263,7 @@ export const BROKERS = [
         conf,
         [
           `listener ${port} 127.0.0.1`,
+          ...(startOpts.tls ? [`cafile ${startOpts.tls.ca}`, `certfile ${startOpts.tls.cert}`, `keyfile ${startOpts.tls.key}`] : []),
           'allow_anonymous true',
           ...(startOpts.persistDir ? ['persistence true', `persistence_location ${startOpts.persistDir}/`] : ['persistence false']),
           // Match ops-broker's defaults: 100 in flight per MQTT 3.1.1 client,

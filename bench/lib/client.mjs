@@ -6,6 +6,7 @@
 // broker sends (topic, payload size, well-formedness).
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
+import tls from 'node:tls';
 import mqttPacket from 'mqtt-packet';
 
 const { generate, parser: createParser } = mqttPacket;
@@ -48,6 +49,7 @@ export class RawClient {
    * @param {string} o.clientId
    * @param {number} [o.keepalive]
    * @param {(packet:object)=>string|null} [o.validate] returns an error text for a bad PUBLISH
+   * @param {{ca: Buffer}} [o.tls] connect over TLS, trusting `ca`, the server named `localhost`
    */
   constructor(o) {
     this.port = o.port;
@@ -58,6 +60,7 @@ export class RawClient {
     this.sessionPresent = null;
     this.connectSentAt = null; // performance.now() when CONNECT was written
     this.validate = o.validate ?? null;
+    this.tls = o.tls ?? null;
     this.sock = null;
     this.pending = null;
     this.closed = false;
@@ -79,10 +82,12 @@ export class RawClient {
     if (this.errors.length < 20) this.errors.push(msg);
   }
 
-  /** Opens the socket, sends CONNECT, waits for CONNACK rc 0. */
+  /** Opens the socket (TCP, or TLS with `o.tls`), sends CONNECT, waits for CONNACK rc 0. */
   connect(timeoutMs = 10000) {
     return new Promise((resolve, reject) => {
-      const sock = net.connect({ port: this.port, host: '127.0.0.1' });
+      const to = { port: this.port, host: '127.0.0.1' };
+      // Over TLS, CONNECT is written before the handshake completes: Node sends it as soon as the session is up.
+      const sock = this.tls ? tls.connect({ ...to, ca: this.tls.ca, servername: 'localhost' }) : net.connect(to);
       this.sock = sock;
       sock.setNoDelay(true);
       let settled = false;

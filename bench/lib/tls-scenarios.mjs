@@ -1,22 +1,17 @@
 // (h) MQTT over TLS: the fan-in of scenario (a) (10 publishers -> 1 subscriber, QoS 0, 64 B) over
 // TLS, and the TLS connection set-up rate (full handshake + CONNECT/CONNACK, no session resumption).
-// The scenario starts its own brokers with TLS: ours (bench/servers/ops-broker-tls.mjs, the listener
-// ports' TLS options) and mosquitto (a `listener` with cafile/certfile/keyfile). Certificates: an
+// The scenario starts its own brokers with TLS (bench/lib/brokers.mjs, start option `tls`): ours
+// (bench/servers/ops-broker-tls.mjs, the listener ports' TLS options) and mosquitto (a `listener`
+// with cafile/certfile/keyfile); clients are bench/lib/client.mjs RawClients with `tls`. Certificates: an
 // ECDSA P-256 CA and a server certificate for 127.0.0.1/localhost, made with openssl in a temp dir.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import tls from 'node:tls';
-import { fileURLToPath } from 'node:url';
-import mqttPacket from 'mqtt-packet';
-import { RawClient, T_CONNACK, publishTemplate } from './client.mjs';
-import { readCpuSeconds, readMachineBusySeconds, readRss, sleep, spawnTracked, trackTemp } from './proc.mjs';
+import { RawClient, publishTemplate } from './client.mjs';
+import { readCpuSeconds, readMachineBusySeconds, readRss, sleep, trackTemp } from './proc.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repoDir = path.resolve(here, '..', '..');
 const PAYLOAD_SIZE = 64;
 const SETUP_CONNECTIONS = 300;
 const SETUP_CONCURRENCY = 20;
@@ -42,155 +37,6 @@ function makeCerts() {
   return certs;
 }
 
-/** A broker child: `port`, `pid`, `exitInfo`, `stderrTail`, `stop(ms)`. */
-function track(child, name) {
-  const bp = { name, child, pid: child.pid, port: null, exitInfo: null, stderrTail: '', stopping: false };
-  bp.exited = new Promise((resolve) =>
-    child.once('exit', (code, signal) => {
-      bp.exitInfo = { code, signal };
-      resolve(bp.exitInfo);
-    }),
-  );
-  child.stderr?.setEncoding('utf8');
-  child.stderr?.on('data', (d) => (bp.stderrTail = (bp.stderrTail + d).slice(-8000)));
-  bp.stop = async (graceMs = 5000) => {
-    bp.stopping = true;
-    if (bp.exitInfo) return { alreadyExited: true };
-    child.kill('SIGTERM');
-    const r = await Promise.race([bp.exited, sleep(graceMs).then(() => null)]);
-    if (!r) {
-      child.kill('SIGKILL');
-      await Promise.race([bp.exited, sleep(2000)]);
-    }
-    return { forced: !r };
-  };
-  return bp;
-}
-
-async function freePort() {
-  const srv = net.createServer();
-  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address();
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
-async function waitTcp(bp, port, timeoutMs) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (bp.exitInfo) throw new Error(`${bp.name} exited before listening: ${bp.stderrTail.trim().split('\n').slice(-3).join(' | ')}`);
-    const ok = await new Promise((resolve) => {
-      const s = net.connect({ port, host: '127.0.0.1' });
-      s.once('connect', () => (s.destroy(), resolve(true)));
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    await sleep(20);
-  }
-  throw new Error(`${bp.name}: nothing listening on ${port} after ${timeoutMs} ms`);
-}
-
-async function startOurs(c) {
-  const child = spawnTracked(process.execPath, [path.join(repoDir, 'bench', 'servers', 'ops-broker-tls.mjs')], {
-    cwd: repoDir,
-    env: { ...process.env, BENCH_TLS_CERT: c.cert, BENCH_TLS_KEY: c.key },
-  });
-  const bp = track(child, 'ours');
-  bp.port = await new Promise((resolve, reject) => {
-    let buf = '';
-    const t = setTimeout(() => reject(new Error('ours (TLS): no {"port":N} within 15 s')), 15000);
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (d) => {
-      buf += d;
-      const m = /\{"port":(\d+)\}/.exec(buf);
-      if (m) (clearTimeout(t), resolve(Number(m[1])));
-    });
-    bp.exited.then(() => (clearTimeout(t), reject(new Error(`ours (TLS) exited: ${bp.stderrTail.trim().slice(-500)}`))));
-  });
-  return bp;
-}
-
-async function startMosquitto(broker, c) {
-  const port = await freePort();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ops-bench-mosq-tls-'));
-  trackTemp(dir);
-  const conf = path.join(dir, 'mosquitto.conf');
-  fs.writeFileSync(
-    conf,
-    [
-      `listener ${port} 127.0.0.1`,
-      `cafile ${c.ca}`,
-      `certfile ${c.cert}`,
-      `keyfile ${c.key}`,
-      'allow_anonymous true',
-      'persistence false',
-      'max_inflight_messages 100',
-      'max_queued_messages 0',
-      'max_connections -1',
-      'log_dest stderr',
-      'log_type error',
-      'log_type warning',
-      '',
-    ].join('\n'),
-  );
-  fs.chmodSync(dir, 0o755);
-  fs.chmodSync(conf, 0o644);
-  const bp = track(spawnTracked(broker.bin, ['-c', conf], { cwd: dir }), 'mosquitto');
-  await waitTcp(bp, port, 10000);
-  bp.port = port;
-  return bp;
-}
-
-/** RawClient (bench/lib/client.mjs) over TLS, trusting the bench CA. */
-class TlsRawClient extends RawClient {
-  constructor(o, caPem) {
-    super(o);
-    this.caPem = caPem;
-  }
-
-  connect(timeoutMs = 10000) {
-    return new Promise((resolve, reject) => {
-      const sock = tls.connect({ port: this.port, host: '127.0.0.1', ca: this.caPem, servername: 'localhost' });
-      this.sock = sock;
-      sock.setNoDelay(true);
-      let settled = false;
-      const fail = (e) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        sock.destroy();
-        reject(e);
-      };
-      const timer = setTimeout(() => fail(new Error(`${this.clientId}: no CONNACK within ${timeoutMs} ms`)), timeoutMs);
-      sock.on('error', (e) => {
-        this.closeReason ??= e.message;
-        fail(new Error(`${this.clientId}: socket error ${e.code ?? e.message}`));
-      });
-      sock.on('close', () => {
-        this.closed = true;
-        this.closeReason ??= 'closed by peer';
-        fail(new Error(`${this.clientId}: connection closed before CONNACK`));
-        for (const [, w] of this._waiters) w.reject(new Error(`${this.clientId}: connection closed`));
-        this._waiters.clear();
-        for (const cb of this._onCloseCbs) cb();
-      });
-      sock.on('data', (chunk) => this._onData(chunk));
-      this._expect(T_CONNACK, timeoutMs).then(({ buf, start }) => {
-        const rc = buf[start + 1];
-        if (rc !== 0) return fail(new Error(`${this.clientId}: CONNACK return code ${rc}`));
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        this.connected = true;
-        resolve(this);
-      }, fail);
-      this.connectSentAt = performance.now();
-      // Written before the handshake completes: Node sends it as soon as the session is up.
-      sock.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: this.clientId, keepalive: 0 }));
-    });
-  }
-}
-
 /** Connection set-up rate: `n` full TLS handshakes + CONNECT/CONNACK, `concurrency` at a time. */
 async function setupRate(bp, c, n) {
   let next = 0;
@@ -198,7 +44,7 @@ async function setupRate(bp, c, n) {
   const t0 = performance.now();
   const worker = async () => {
     while (next < n) {
-      const cl = new TlsRawClient({ port: bp.port, clientId: `bench-h-setup-${next++}` }, c.caPem);
+      const cl = new RawClient({ port: bp.port, clientId: `bench-h-setup-${next++}`, tls: { ca: c.caPem } });
       clients.push(cl);
       await cl.connect();
     }
@@ -234,14 +80,14 @@ async function fanIn(bp, c, { warmupMs, durationMs }) {
   const clients = [];
   const errors = [];
   try {
-    const sub = new TlsRawClient({ port: bp.port, clientId: 'bench-h-sub' }, c.caPem);
+    const sub = new RawClient({ port: bp.port, clientId: 'bench-h-sub', tls: { ca: c.caPem } });
     clients.push(sub);
     await sub.connect();
     await sub.subscribe('bench/h/+', 0);
     let received = 0;
     sub.onPublish = () => received++;
     for (let i = 0; i < 10; i++) {
-      const p = new TlsRawClient({ port: bp.port, clientId: `bench-h-pub-${i}` }, c.caPem);
+      const p = new RawClient({ port: bp.port, clientId: `bench-h-pub-${i}`, tls: { ca: c.caPem } });
       clients.push(p);
       await p.connect();
     }
@@ -284,7 +130,7 @@ async function fanIn(bp, c, { warmupMs, durationMs }) {
 /** (h) The scenario: set-up rate first (fresh broker), then the fan-in. */
 export async function tlsFanIn(broker, opts, ctx) {
   const c = makeCerts();
-  const bp = broker.name === 'mosquitto' ? await startMosquitto(broker, c) : await startOurs(c);
+  const bp = await broker.start({ tls: c });
   ctx.started.push(bp);
   try {
     const connectPerSec = await setupRate(bp, c, SETUP_CONNECTIONS);

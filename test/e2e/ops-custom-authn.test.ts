@@ -6,33 +6,18 @@ import { ReasonCode } from '../../src/protocol/reason-codes.js';
 import { passwdLine } from '../../src/security/passwd.js';
 import { issueCert, makeServerPki } from '../helpers/certs.js';
 import { connectClient } from '../helpers/cli-mqtt.js';
-import { makeOpsHome, portOf, type OpsHome } from '../helpers/cli-ops.js';
+import { portOf } from '../helpers/cli-ops.js';
 import { startCustomAuthServer, type CustomAuthServer } from '../helpers/custom-auth-server.js';
+import { makeOpsInstance, type OpsInstance } from '../helpers/ops-instance.js';
 
-interface Status {
-  pid: number;
-  ports: Array<{ listener: string; port: number }>;
-}
-
-let h: OpsHome;
+let h: OpsInstance;
 let auth: CustomAuthServer | undefined;
-const clients: MqttClient[] = [];
-const file = async (name: string, value: unknown): Promise<string> => {
-  const path = join(h.home, name);
-  await writeFile(path, JSON.stringify(value));
-  return path;
-};
-const status = () => h.json<Status>('broker', 'status', '--instance', 'c');
 const connect = async (port: number, username: string, password: string): Promise<MqttClient> => {
-  const client = await connectClient(port, { protocolVersion: 5, username, password, clientId: `${username}-1` });
-  clients.push(client);
-  return client;
+  return h.track(await connectClient(port, { protocolVersion: 5, username, password, clientId: `${username}-1` }));
 };
 
 beforeAll(async () => {
-  h = await makeOpsHome();
-  const config = await file('broker.json', { diagnostics: { metrics: { prometheusPort: 0 }, logs: { level: 'warn' } } });
-  await h.json('create', '--instance', 'c', '--port', '0', '--broker-config-file', config);
+  h = await makeOpsInstance('c');
   const pki = await makeServerPki(join(h.home, 'pki'));
   const brokerCert = await issueCert(join(h.home, 'pki'), 'broker', pki.ca, { subject: '/CN=ops-broker' });
   const secrets = join(h.home, 'c', 'secrets');
@@ -54,7 +39,6 @@ beforeAll(async () => {
   );
 });
 afterAll(async () => {
-  for (const c of clients) c.end(true);
   await auth?.close();
   await h.cleanup();
 });
@@ -62,15 +46,15 @@ afterAll(async () => {
 describe('ops broker authn apply with a Custom method', () => {
   it('authenticates through the HTTPS server, feeds its attributes to authorization, and falls through when it is down', async () => {
     const server = auth as CustomAuthServer;
-    const authn = await file('authn.json', {
+    const authn = {
       properties: {
         authenticationMethods: [
           { method: 'Custom', customSettings: { endpoint: server.endpoint, caCertConfigMap: 'auth-ca', auth: { x509: { secretRef: 'auth-client' } }, headers: { 'x-tenant': 'contoso' } } },
         ],
       },
-    });
-    expect((await h.ops('broker', 'authn', 'apply', '--instance', 'c', '--name', 'custom', '--config-file', authn)).exitCode).toBe(0);
-    const rules = await file('authz.json', {
+    };
+    expect((await h.apply('authn', 'custom', authn)).exitCode).toBe(0);
+    const rules = {
       properties: {
         authorizationPolicies: {
           rules: [
@@ -79,11 +63,10 @@ describe('ops broker authn apply with a Custom method', () => {
           ],
         },
       },
-    });
-    expect((await h.ops('broker', 'authz', 'apply', '--instance', 'c', '--name', 'rules', '--config-file', rules)).exitCode).toBe(0);
-    const listener = await file('listener.json', { properties: { serviceType: 'LoadBalancer', ports: [{ port: 0, authenticationRef: 'custom', authorizationRef: 'rules' }] } });
-    expect((await h.ops('broker', 'listener', 'apply', '--instance', 'c', '--name', 'secure', '--config-file', listener)).exitCode).toBe(0);
-    const before = await status();
+    };
+    expect((await h.apply('authz', 'rules', rules)).exitCode).toBe(0);
+    expect((await h.apply('listener', 'secure', { properties: { serviceType: 'LoadBalancer', ports: [{ port: 0, authenticationRef: 'custom', authorizationRef: 'rules' }] } })).exitCode).toBe(0);
+    const before = await h.status();
     const secure = portOf(before, 'secure');
 
     const alice = await connect(secure, 'alice', 'pw');
@@ -98,6 +81,6 @@ describe('ops broker authn apply with a Custom method', () => {
     auth = undefined;
     await expect(connect(secure, 'alice', 'pw')).rejects.toMatchObject({ code: ReasonCode.NotAuthorized });
     (await connect(secure, 'carol', 'pw')).end(true);
-    expect((await status()).pid).toBe(before.pid);
+    expect((await h.status()).pid).toBe(before.pid);
   });
 });

@@ -1,10 +1,10 @@
-import { stat, writeFile } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReasonCode } from '../../src/protocol/reason-codes.js';
 import { connectClient } from '../helpers/cli-mqtt.js';
-import { makeOpsHome, portOf, type OpsHome } from '../helpers/cli-ops.js';
+import { portOf } from '../helpers/cli-ops.js';
+import { makeOpsInstance, type OpsInstance } from '../helpers/ops-instance.js';
 
 interface Minted {
   token: string;
@@ -17,25 +17,14 @@ interface Minted {
   publicKeyFile: string;
 }
 
-let h: OpsHome;
-const clients: MqttClient[] = [];
-const file = async (name: string, value: unknown): Promise<string> => {
-  const path = join(h.home, name);
-  await writeFile(path, JSON.stringify(value));
-  return path;
-};
+let h: OpsInstance;
 const sat = (port: number, token: string, clientId: string) =>
   connectClient(port, { protocolVersion: 5, clientId, properties: { authenticationMethod: 'K8S-SAT', authenticationData: Buffer.from(token) } });
 
 beforeAll(async () => {
-  h = await makeOpsHome();
-  const config = await file('broker.json', { diagnostics: { metrics: { prometheusPort: 0 }, logs: { level: 'warn' } } });
-  await h.json('create', '--instance', 't', '--port', '0', '--broker-config-file', config);
+  h = await makeOpsInstance('t');
 });
-afterAll(async () => {
-  for (const c of clients) c.end(true);
-  await h.cleanup();
-});
+afterAll(() => h.cleanup());
 
 describe('ops broker token create', () => {
   it('mints a token with the broker stopped, which a port with a SAT method then accepts', async () => {
@@ -47,13 +36,11 @@ describe('ops broker token create', () => {
     expect(minted.publicKeyFile).toBe(join(h.home, 't', 'secrets', 'sat', 'signing-key.pub.pem'));
 
     expect((await h.ops('broker', 'authn', 'method', 'add', '--instance', 't', '--authn', 'sat', '--sat-aud', 'my-aud', 'aio-internal')).exitCode).toBe(0);
-    const listener = await file('listener.json', { properties: { serviceType: 'LoadBalancer', ports: [{ port: 0, authenticationRef: 'sat' }] } });
-    expect((await h.ops('broker', 'listener', 'apply', '--instance', 't', '--name', 'secure', '--config-file', listener)).exitCode).toBe(0);
+    expect((await h.apply('listener', 'secure', { properties: { serviceType: 'LoadBalancer', ports: [{ port: 0, authenticationRef: 'sat' }] } })).exitCode).toBe(0);
     const started = await h.json<{ ports: Array<{ listener: string; port: number }> }>('broker', 'start', '--instance', 't');
     const secure = portOf(started, 'secure');
 
-    const client = await sat(secure, minted.token, 'c1');
-    clients.push(client);
+    const client = h.track(await sat(secure, minted.token, 'c1'));
     await client.publishAsync('any/topic', 'x', { qos: 1 });
 
     // Minted while the broker runs, with the same key: the plain output is the bare token.
@@ -64,7 +51,7 @@ describe('ops broker token create', () => {
     await expect(sat(secure, plain.stdout.trim(), 'c2')).rejects.toMatchObject({ code: ReasonCode.NotAuthorized }); // wrong audience
     const bound = await h.ops('broker', 'token', 'create', '--instance', 't', '--audience', 'aio-internal', '--client-id', 'only-me');
     await expect(sat(secure, bound.stdout.trim(), 'someone-else')).rejects.toMatchObject({ code: ReasonCode.NotAuthorized });
-    clients.push(await sat(secure, bound.stdout.trim(), 'only-me'));
+    h.track(await sat(secure, bound.stdout.trim(), 'only-me'));
   });
 
   it('refuses a bad flag with a clear message (more cases: test/unit/cli/token.test.ts)', async () => {

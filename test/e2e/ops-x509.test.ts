@@ -2,28 +2,23 @@
  * X509 client certificates through the real `ops` CLI: `ops broker authn|authz|listener apply`
  * on a running broker, then real MQTT.js clients over mqtts presenting certificates.
  */
-import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { IClientOptions, MqttClient } from 'mqtt';
+import type { IClientOptions } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReasonCode } from '../../src/protocol/reason-codes.js';
 import { issueCert, makeCa, makeServerPki, type CertFiles } from '../helpers/certs.js';
 import { connectClient } from '../helpers/cli-mqtt.js';
-import { eventually, makeOpsHome, portOf, type OpsHome } from '../helpers/cli-ops.js';
+import { eventually, portOf } from '../helpers/cli-ops.js';
+import { makeOpsInstance, type OpsInstance } from '../helpers/ops-instance.js';
 
-let h: OpsHome;
+let h: OpsInstance;
 let serverCa: CertFiles;
 let fan: CertFiles;
 let rogue: CertFiles;
 let clientCa: CertFiles;
-const clients: MqttClient[] = [];
-const file = async (name: string, value: unknown): Promise<string> => {
-  const path = join(h.home, name);
-  await writeFile(path, JSON.stringify(value));
-  return path;
-};
-const apply = async (kind: string, name: string, value: unknown): Promise<void> => {
-  const run = await h.ops('broker', kind, 'apply', '--instance', 'x', '--name', name, '--config-file', await file(`${kind}-${name}.json`, value));
+const apply = async (kind: 'authn' | 'authz' | 'listener', name: string, value: unknown): Promise<void> => {
+  const run = await h.apply(kind, name, value);
   expect(run.stderr).toBe('');
   expect(run.exitCode).toBe(0);
 };
@@ -35,9 +30,7 @@ const tlsOptions = (cert: CertFiles | undefined): IClientOptions => ({
 });
 
 beforeAll(async () => {
-  h = await makeOpsHome();
-  const config = await file('broker.json', { diagnostics: { metrics: { prometheusPort: 0 }, logs: { level: 'info' } } });
-  await h.json('create', '--instance', 'x', '--port', '0', '--broker-config-file', config);
+  h = await makeOpsInstance('x', 'info');
   const secrets = join(h.home, 'x', 'secrets');
   const server = await makeServerPki(join(secrets, 'srv'));
   serverCa = server.ca;
@@ -48,10 +41,7 @@ beforeAll(async () => {
   fan = await issueCert(pki, 'fan', clientCa, { subject: '/CN=smart-fan' });
   rogue = await issueCert(pki, 'rogue', await makeCa(pki, 'other'), { subject: '/CN=smart-fan' });
 });
-afterAll(async () => {
-  for (const c of clients) c.end(true);
-  await h.cleanup();
-});
+afterAll(() => h.cleanup());
 
 describe('ops broker authn with an X509 method on a TLS listener port', () => {
   it('authenticates client certificates live: CN as username, subject attributes, refusals with 0x87', async () => {
@@ -73,7 +63,7 @@ describe('ops broker authn with an X509 method on a TLS listener port', () => {
       },
     });
     await apply('listener', 'tls', { properties: { ports: [{ port: 0, tls: { mode: 'Manual', manual: { secretRef: 'srv' } }, authenticationRef: 'certs', authorizationRef: 'rules' }] } });
-    const port = portOf(await h.json<{ ports: Array<{ listener: string; port: number }> }>('broker', 'status', '--instance', 'x'), 'tls');
+    const port = portOf(await h.status(), 'tls');
 
     // the default client-ca folder is empty: certificate clients are refused, and the log says why
     await expect(connectClient(port, { ...tlsOptions(fan), clientId: 'early' })).rejects.toMatchObject({ code: ReasonCode.NotAuthorized });
@@ -82,8 +72,7 @@ describe('ops broker authn with an X509 method on a TLS listener port', () => {
 
     await mkdir(join(h.home, 'x', 'secrets', 'client-ca'), { recursive: true });
     await copyFile(clientCa.cert, join(h.home, 'x', 'secrets', 'client-ca', 'ca.crt'));
-    const device = await connectClient(port, { ...tlsOptions(fan), clientId: 'fan-1' });
-    clients.push(device);
+    const device = h.track(await connectClient(port, { ...tlsOptions(fan), clientId: 'fan-1' }));
     await device.publishAsync('devices/smart-fan/speed', '3', { qos: 1 });
     await device.publishAsync('makers/fabrikam/news', 'x', { qos: 1 });
     await expect(device.publishAsync('devices/other/speed', '3', { qos: 1 })).rejects.toMatchObject({ code: ReasonCode.NotAuthorized });

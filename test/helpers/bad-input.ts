@@ -96,3 +96,16 @@ export function mulberry32(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
   };
 }
+
+/** Variable Byte Integer encoding (the Remaining Length of a fixed header). */
+export function varInt(value: number): number[] {
+  const out: number[] = [];
+  let v = value;
+  do {
+    let byte = v % 128;
+    v = Math.floor(v / 128);
+    if (v > 0) byte |= 0x80;
+    out.push(byte);
+  } while (v > 0);
+  return out;
+}

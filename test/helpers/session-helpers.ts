@@ -1,4 +1,5 @@
 import mqttPacket, { type IConnectPacket, type Packet } from 'mqtt-packet';
+import { pingBarrier } from './bad-input.js';
 import { RawClient } from './raw-client.js';
 
 /** Rejects when `promise` does not settle within `ms` (bounded waits on real-time events). */
@@ -36,9 +37,18 @@ export class RawClients {
 
   /** Opens a raw client on `port`. */
   async open(port: number, version: 4 | 5 = 5): Promise<RawClient> {
-    const client = await RawClient.open(port, version);
+    return this.track(await RawClient.open(port, version));
+  }
+
+  /** Adds a client opened elsewhere, so `destroyAll()` destroys it too; returns it. */
+  track(client: RawClient): RawClient {
     this.#open.push(client);
     return client;
+  }
+
+  /** How many clients were opened (or tracked) since the last `destroyAll()`. */
+  get size(): number {
+    return this.#open.length;
   }
 
   /** Destroys every client opened. */
@@ -48,16 +58,7 @@ export class RawClients {
 }
 
 /** Round-trip barrier: PINGREQ, then returns every packet that arrived before the PINGRESP. */
-export async function drainUntilPong(client: RawClient, timeoutMs = 5000): Promise<Packet[]> {
-  client.send({ cmd: 'pingreq' });
-  const before: Packet[] = [];
-  for (;;) {
-    const packet = await client.next(timeoutMs);
-    if (packet === undefined) throw new Error('connection closed before PINGRESP');
-    if (packet.cmd === 'pingresp') return before;
-    before.push(packet);
-  }
-}
+export const drainUntilPong: (client: RawClient, timeoutMs?: number) => Promise<Packet[]> = pingBarrier;
 
 /**
  * CONNECT bytes with an empty client id and Clean Start/Clean Session 0, which mqtt-packet

@@ -1,25 +1,11 @@
 import type { IConnackPacket } from 'mqtt-packet';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { MAX_PENDING_REFUSALS } from '../../../src/broker/address-limiter.js';
 import type { Logger } from '../../../src/shared/log.js';
-import { connectBystanders, expectBystandersServed, expectClosed, expectClosedSilently, within } from '../../helpers/bad-input.js';
-import { RawClient } from '../../helpers/raw-client.js';
-import { startBroker, type RunningBroker } from '../../helpers/start-broker.js';
+import { connectBystanders, expectBystandersServed, expectClosed, expectClosedSilently, varInt, within } from '../../helpers/bad-input.js';
+import { useRawBroker } from '../../helpers/raw-broker.js';
 
-let running: RunningBroker | undefined;
-const raws: RawClient[] = [];
-
-afterEach(async () => {
-  for (const raw of raws.splice(0)) raw.destroy();
-  await running?.stop();
-  running = undefined;
-});
-
-async function raw(version: 4 | 5 = 5): Promise<RawClient> {
-  const client = await RawClient.open(running!.port, version);
-  raws.push(client);
-  return client;
-}
+const { start, open: raw } = useRawBroker();
 
 /** A logger that records warn lines. */
 function recordingLogger(): Logger & { warnings: { fields: Record<string, unknown>; message: string }[] } {
@@ -36,21 +22,13 @@ function recordingLogger(): Logger & { warnings: { fields: Record<string, unknow
 
 /** Fixed header + start of a v5/3.1.1 CONNECT announcing `total` remaining bytes (the rest never sent). */
 function hugeConnectHead(remaining: number, level: 4 | 5): Buffer {
-  const length: number[] = [];
-  let n = remaining;
-  do {
-    let byte = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) byte |= 0x80;
-    length.push(byte);
-  } while (n > 0);
-  return Buffer.from([0x10, ...length, 0x00, 0x04, 0x4d, 0x51, 0x54, 0x54, level, 0x02, 0x00, 0x00]);
+  return Buffer.from([0x10, ...varInt(remaining), 0x00, 0x04, 0x4d, 0x51, 0x54, 0x54, level, 0x02, 0x00, 0x00]);
 }
 
 describe('per-address connection limit', () => {
   it('refuses connection N+1 from one address with 0x97 (v5) / return code 3 (3.1.1), leaves the others working, and admits again after a close', async () => {
     const logger = recordingLogger();
-    running = await startBroker({ connectionLimits: { maxConnectionsPerAddress: 3 }, logger });
+    const running = await start({ connectionLimits: { maxConnectionsPerAddress: 3 }, logger });
     const bystanders = await connectBystanders(running); // 2 of 3
     const third = await raw(5);
     expect((await third.connect({ clientId: 'third' })).reasonCode).toBe(0);
@@ -87,7 +65,7 @@ describe('per-address connection limit', () => {
   });
 
   it('closes connections unread once too many refusals are pending for one address', async () => {
-    running = await startBroker({ connectionLimits: { maxConnectionsPerAddress: 1 } });
+    const running = await start({ connectionLimits: { maxConnectionsPerAddress: 1 } });
     const holder = await raw(5);
     expect((await holder.connect({ clientId: 'holder' })).reasonCode).toBe(0);
     // Refused connections that send no CONNECT wait for it (to tell the reason) ... but only a few of them.
@@ -98,7 +76,7 @@ describe('per-address connection limit', () => {
   });
 
   it('applies new limits live without touching connections already open', async () => {
-    running = await startBroker();
+    const running = await start();
     const bystanders = await connectBystanders(running);
     running.broker.setConnectionLimits({ maxConnectionsPerAddress: 1 }); // below the two open: they stay
     expect(running.broker.connectionLimits.maxConnectionsPerAddress).toBe(1);
@@ -113,7 +91,7 @@ describe('per-address connection limit', () => {
 
 describe('per-address connection rate', () => {
   it('refuses connections opened faster than the rate with 0x9F Connection rate exceeded', async () => {
-    running = await startBroker({ connectionLimits: { maxConnectionRatePerAddress: 3 } });
+    await start({ connectionLimits: { maxConnectionRatePerAddress: 3 } });
     const clients = await Promise.all([1, 2, 3, 4, 5].map(() => raw(5)));
     const acks = await Promise.all(clients.map((c, i) => c.connect({ clientId: `burst-${i}` })));
     const codes = acks.map((a: IConnackPacket) => a.reasonCode).sort();
@@ -129,7 +107,7 @@ describe('per-address connection rate', () => {
 describe('CONNECT size before authentication', () => {
   it('refuses a huge v5 CONNECT at its fixed header with CONNACK 0x95, quickly, while another client keeps publishing', async () => {
     const logger = recordingLogger();
-    running = await startBroker({ logger });
+    const running = await start({ logger });
     const bystanders = await connectBystanders(running);
     const attacker = await raw(5);
     const started = Date.now();
@@ -148,7 +126,7 @@ describe('CONNECT size before authentication', () => {
   });
 
   it('closes a huge 3.1.1 CONNECT without a CONNACK (3.1.1 has no such code)', async () => {
-    running = await startBroker();
+    const running = await start();
     const attacker = await raw(4);
     attacker.sendBytes(hugeConnectHead(1_000_000, 4));
     await expectClosedSilently(attacker);
@@ -156,12 +134,12 @@ describe('CONNECT size before authentication', () => {
   });
 
   it('refuses a real client whose CONNECT carries a will over the limit, accepts it under a higher limit, and allows big packets after CONNECT', async () => {
-    running = await startBroker();
+    let running = await start();
     // 60 KB of will and 10 KB of password: a 70 KB CONNECT (each field is at most 64 KiB).
     const big = { will: { topic: 'w', payload: Buffer.alloc(60_000, 1), qos: 0 as const, retain: false }, username: 'u', password: Buffer.alloc(10_000, 2) };
     await expect(running.connect({ protocolVersion: 5, clientId: 'big-will', ...big })).rejects.toThrow(/Packet too large/i);
     await running.stop();
-    running = await startBroker({ connectionLimits: { maxConnectPacketBytes: 100_000 } });
+    running = await start({ connectionLimits: { maxConnectPacketBytes: 100_000 } });
     const ok = await running.connect({ protocolVersion: 5, clientId: 'big-will', ...big });
     expect(ok.connected).toBe(true);
     // After CONNECT the packet limit is the broker's maximum packet size again.
@@ -172,14 +150,14 @@ describe('CONNECT size before authentication', () => {
   });
 
   it('never accepts a CONNECT above the maximum packet size', async () => {
-    running = await startBroker({ clients: { maxPacketSizeBytes: 1000 }, connectionLimits: { maxConnectPacketBytes: 1_000_000 } });
+    const running = await start({ clients: { maxPacketSizeBytes: 1000 }, connectionLimits: { maxConnectPacketBytes: 1_000_000 } });
     expect(running.broker.connectionLimits.maxConnectPacketBytes).toBe(1000);
   });
 });
 
 describe('CONNECT timeout', () => {
   it('closes a client that trickles its CONNECT byte by byte (slowloris) at the connect timeout', async () => {
-    running = await startBroker({ connectTimeoutMs: 500 });
+    const running = await start({ connectTimeoutMs: 500 });
     const bystanders = await connectBystanders(running);
     const slow = await raw(5);
     const connect = Buffer.from([0x10, 0x30, 0x00, 0x04, 0x4d, 0x51, 0x54, 0x54, 0x05, 0x02, 0x00, 0x00, 0x00, ...Buffer.alloc(37, 0x61)]);

@@ -1,20 +1,15 @@
 import type { IConnackPacket, IDisconnectPacket, IPublishPacket } from 'mqtt-packet';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ConnackReturnCode, ReasonCode } from '../../../src/protocol/reason-codes.js';
-import { drainUntilPong, emptyIdPersistentConnect, RawClients, within } from '../../helpers/session-helpers.js';
-import { nextMessage, startBroker, type RunningBroker } from '../../helpers/start-broker.js';
+import { useRawBroker } from '../../helpers/raw-broker.js';
+import { drainUntilPong, emptyIdPersistentConnect, within } from '../../helpers/session-helpers.js';
+import { nextMessage } from '../../helpers/start-broker.js';
 
-let running: RunningBroker | undefined;
-const raws = new RawClients();
-afterEach(async () => {
-  raws.destroyAll();
-  await running?.stop();
-  running = undefined;
-});
+const { start, open } = useRawBroker();
 
 describe('CONNECT: protocol versions', () => {
   it('serves MQTT 3.1.1 and 5.0 clients on the same listener, messages flowing both ways', async () => {
-    running = await startBroker();
+    const running = await start();
     const v5 = await running.connect({ protocolVersion: 5, clientId: 'v5' });
     const v4 = await running.connect({ protocolVersion: 4, clientId: 'v4' });
     await v5.subscribeAsync('x/to5', { qos: 1 });
@@ -29,8 +24,8 @@ describe('CONNECT: protocol versions', () => {
   });
 
   it("refuses MQTT 3.1 ('MQIsdp', level 3) with CONNACK return code 1 and closes [MQTT-3.1.2-2]", async () => {
-    running = await startBroker();
-    const raw = await raws.open(running.port, 4);
+    const running = await start();
+    const raw = await open(4);
     raw.send({ cmd: 'connect', protocolId: 'MQIsdp', protocolVersion: 3, clean: true, keepalive: 0, clientId: 'old' });
     const connack = (await raw.next()) as IConnackPacket;
     expect(connack.cmd).toBe('connack');
@@ -42,19 +37,19 @@ describe('CONNECT: protocol versions', () => {
   });
 
   it('closes a connection whose first packet is not CONNECT [MQTT-3.1.0-1]', async () => {
-    running = await startBroker();
-    const raw = await raws.open(running.port, 5);
+    await start();
+    const raw = await open(5);
     raw.send({ cmd: 'pingreq' });
     expect(await raw.next()).toBeUndefined();
     expect(raw.isClosed).toBe(true);
-    const raw4 = await raws.open(running.port, 4);
+    const raw4 = await open(4);
     raw4.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'a', qos: 0 }] });
     expect(await raw4.next()).toBeUndefined();
   });
 
   it('answers a second CONNECT with v5 DISCONNECT 0x82 and closes [MQTT-3.1.0-2]', async () => {
-    running = await startBroker();
-    const raw = await raws.open(running.port, 5);
+    await start();
+    const raw = await open(5);
     await raw.connect({ clientId: 'twice' });
     raw.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clean: true, keepalive: 0, clientId: 'twice' });
     const packet = (await raw.next()) as IDisconnectPacket;
@@ -64,8 +59,8 @@ describe('CONNECT: protocol versions', () => {
   });
 
   it('closes a 3.1.1 client that sends a second CONNECT (no DISCONNECT in 3.1.1) [MQTT-3.1.0-2]', async () => {
-    running = await startBroker();
-    const raw = await raws.open(running.port, 4);
+    await start();
+    const raw = await open(4);
     await raw.connect({ clientId: 'twice4' });
     raw.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, keepalive: 0, clientId: 'twice4' });
     expect(await raw.next()).toBeUndefined();
@@ -74,8 +69,8 @@ describe('CONNECT: protocol versions', () => {
 
 describe('CONNACK properties (v5)', () => {
   it('advertises the defaults: packet size, topic alias maximum, shared/wildcard/subscription ids; no receive maximum at 65535', async () => {
-    running = await startBroker();
-    const raw = await raws.open(running.port, 5);
+    await start();
+    const raw = await open(5);
     const connack = await raw.connect({ clientId: 'props' });
     expect(connack.reasonCode).toBe(ReasonCode.Success);
     expect(connack.sessionPresent).toBe(false);
@@ -93,8 +88,8 @@ describe('CONNACK properties (v5)', () => {
   });
 
   it('advertises a configured Receive Maximum below 65535 and configured limits', async () => {
-    running = await startBroker({ clients: { maxReceiveMaximum: 10, maxPacketSizeBytes: 5000 }, topicAliasMaximum: 7 });
-    const raw = await raws.open(running.port, 5);
+    await start({ clients: { maxReceiveMaximum: 10, maxPacketSizeBytes: 5000 }, topicAliasMaximum: 7 });
+    const raw = await open(5);
     const p = (await raw.connect({ clientId: 'rm' })).properties ?? {};
     expect(p.receiveMaximum).toBe(10);
     expect(p.maximumPacketSize).toBe(5000);
@@ -102,8 +97,8 @@ describe('CONNACK properties (v5)', () => {
   });
 
   it('assigns a client identifier to an empty one [MQTT-3.1.3-6] [MQTT-3.2.2-16] and the session uses it', async () => {
-    running = await startBroker();
-    const raw = await raws.open(running.port, 5);
+    await start();
+    const raw = await open(5);
     raw.sendBytes(emptyIdPersistentConnect(5, { sessionExpiryInterval: 60 }));
     const connack = (await raw.next()) as IConnackPacket;
     expect(connack.reasonCode).toBe(ReasonCode.Success);
@@ -113,18 +108,18 @@ describe('CONNACK properties (v5)', () => {
     raw.send({ cmd: 'disconnect', reasonCode: ReasonCode.Success });
     await raw.closed;
     // reconnecting with the assigned id resumes that session
-    const again = await raws.open(running.port, 5);
+    const again = await open(5);
     const resumed = await again.connect({ clientId: assigned as string, clean: false, properties: { sessionExpiryInterval: 60 } });
     expect(resumed.sessionPresent).toBe(true);
     expect(resumed.properties?.assignedClientIdentifier).toBeUndefined();
     // two empty ids get two different identifiers
-    const other = await raws.open(running.port, 5);
+    const other = await open(5);
     expect((await other.connect({ clientId: '' })).properties?.assignedClientIdentifier).not.toBe(assigned);
   });
 
   it('refuses an empty client id on 3.1.1 with cleanSession=false: return code 2 and close [MQTT-3.1.3-8]', async () => {
-    running = await startBroker();
-    const raw = await raws.open(running.port, 4);
+    await start();
+    const raw = await open(4);
     raw.sendBytes(emptyIdPersistentConnect(4));
     const connack = (await raw.next()) as IConnackPacket;
     expect(connack.cmd).toBe('connack');
@@ -132,36 +127,36 @@ describe('CONNACK properties (v5)', () => {
     expect(connack.sessionPresent).toBe(false);
     expect(await raw.next()).toBeUndefined();
     // with cleanSession=true an empty id is accepted (no identifier is returned in 3.1.1)
-    const ok = await raws.open(running.port, 4);
+    const ok = await open(4);
     expect((await ok.connect({ clientId: '', clean: true })).returnCode).toBe(ConnackReturnCode.Accepted);
   });
 
   it('sends Server Keep Alive when the client asks for more than maxKeepAliveSeconds, or for 0 [MQTT-3.2.2-21]', async () => {
-    running = await startBroker({ clients: { maxKeepAliveSeconds: 30 } });
-    const more = await raws.open(running.port, 5);
+    await start({ clients: { maxKeepAliveSeconds: 30 } });
+    const more = await open(5);
     expect((await more.connect({ clientId: 'ka1', keepalive: 60 })).properties?.serverKeepAlive).toBe(30);
-    const none = await raws.open(running.port, 5);
+    const none = await open(5);
     expect((await none.connect({ clientId: 'ka2', keepalive: 0 })).properties?.serverKeepAlive).toBe(30);
-    const less = await raws.open(running.port, 5);
+    const less = await open(5);
     expect((await less.connect({ clientId: 'ka3', keepalive: 10 })).properties?.serverKeepAlive).toBeUndefined();
-    const equal = await raws.open(running.port, 5);
+    const equal = await open(5);
     expect((await equal.connect({ clientId: 'ka4', keepalive: 30 })).properties?.serverKeepAlive).toBeUndefined();
   });
 
   it('returns Response Information only when requested', async () => {
-    running = await startBroker();
-    const asked = await raws.open(running.port, 5);
+    await start();
+    const asked = await open(5);
     const info = (await asked.connect({ clientId: 'ri', properties: { requestResponseInformation: true } })).properties?.responseInformation;
     expect(info).toBe('responses/ri/');
-    const notAsked = await raws.open(running.port, 5);
+    const notAsked = await open(5);
     expect((await notAsked.connect({ clientId: 'ri2', properties: { requestResponseInformation: false } })).properties?.responseInformation).toBeUndefined();
   });
 
   it('returns the capped Session Expiry Interval when the request exceeds maxSessionExpirySeconds', async () => {
-    running = await startBroker({ clients: { maxSessionExpirySeconds: 100 } });
-    const capped = await raws.open(running.port, 5);
+    await start({ clients: { maxSessionExpirySeconds: 100 } });
+    const capped = await open(5);
     expect((await capped.connect({ clientId: 'se1', clean: false, properties: { sessionExpiryInterval: 1000 } })).properties?.sessionExpiryInterval).toBe(100);
-    const fine = await raws.open(running.port, 5);
+    const fine = await open(5);
     expect((await fine.connect({ clientId: 'se2', clean: false, properties: { sessionExpiryInterval: 50 } })).properties?.sessionExpiryInterval).toBeUndefined();
   });
 });
@@ -171,8 +166,8 @@ describe('CONNECT property validation (v5)', () => {
     ['Receive Maximum 0', { receiveMaximum: 0 }],
     ['Maximum Packet Size 0', { maximumPacketSize: 0 }],
   ])('refuses %s with CONNACK 0x82 and closes (MQTT 5.0 3.1.2.11.3, 3.1.2.11.4)', async (_name, properties) => {
-    running = await startBroker();
-    const raw = await raws.open(running.port, 5);
+    const running = await start();
+    const raw = await open(5);
     const connack = await raw.connect({ clientId: 'zero', properties });
     expect(connack.reasonCode).toBe(ReasonCode.ProtocolError);
     expect(connack.sessionPresent).toBe(false);
@@ -183,10 +178,10 @@ describe('CONNECT property validation (v5)', () => {
 
 describe('session takeover', () => {
   it('disconnects the old v5 connection with 0x8E and closes it; the new one works [MQTT-3.1.4-3]', async () => {
-    running = await startBroker();
-    const first = await raws.open(running.port, 5);
+    const running = await start();
+    const first = await open(5);
     await first.connect({ clientId: 'same' });
-    const second = await raws.open(running.port, 5);
+    const second = await open(5);
     const connack = await second.connect({ clientId: 'same' });
     expect(connack.reasonCode).toBe(ReasonCode.Success);
     const kicked = (await first.next()) as IDisconnectPacket;
@@ -204,10 +199,10 @@ describe('session takeover', () => {
   });
 
   it('closes the old 3.1.1 connection on takeover', async () => {
-    running = await startBroker();
-    const first = await raws.open(running.port, 4);
+    await start();
+    const first = await open(4);
     await first.connect({ clientId: 'same4' });
-    const second = await raws.open(running.port, 4);
+    const second = await open(4);
     expect((await second.connect({ clientId: 'same4' })).returnCode).toBe(ConnackReturnCode.Accepted);
     expect(await first.next()).toBeUndefined();
     expect(await drainUntilPong(second)).toEqual([]);
@@ -216,8 +211,8 @@ describe('session takeover', () => {
 
 describe('keep alive', () => {
   it('closes a silent v5 client after 1.5x its keep alive with DISCONNECT 0x8D [MQTT-3.1.2-22]', async () => {
-    running = await startBroker();
-    const raw = await raws.open(running.port, 5);
+    await start();
+    const raw = await open(5);
     const started = Date.now();
     await raw.connect({ clientId: 'silent', keepalive: 1 });
     const packet = (await within(raw.next(4000), 4000, 'keep-alive DISCONNECT')) as IDisconnectPacket;
@@ -230,8 +225,8 @@ describe('keep alive', () => {
   });
 
   it('closes a silent 3.1.1 client after 1.5x its keep alive [MQTT-3.1.2-24]', async () => {
-    running = await startBroker();
-    const raw = await raws.open(running.port, 4);
+    await start();
+    const raw = await open(4);
     const started = Date.now();
     await raw.connect({ clientId: 'silent4', keepalive: 1 });
     await within(raw.closed, 4000, 'keep-alive close');
@@ -241,8 +236,8 @@ describe('keep alive', () => {
   });
 
   it('keeps a client that sends PINGREQ within its keep alive [MQTT-3.12.4-1]', async () => {
-    running = await startBroker();
-    const raw = await raws.open(running.port, 5);
+    const running = await start();
+    const raw = await open(5);
     await raw.connect({ clientId: 'pinger', keepalive: 1 });
     // 5 pings 500 ms apart span 2.5 s, well past the 1.5 s limit
     for (let i = 0; i < 5; i++) {

@@ -1,23 +1,15 @@
 import mqttPacket, { type IPublishPacket } from 'mqtt-packet';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CONGESTION_HIGH_WATER, STALL_MS } from '../../../src/broker/publisher-throttle.js';
 import { ReasonCode } from '../../../src/protocol/reason-codes.js';
 import type { RawClient } from '../../helpers/raw-client.js';
-import { rawConnect, rawSubscribe } from '../../helpers/pubsub.js';
-import { startBroker, type RunningBroker } from '../../helpers/start-broker.js';
+import { rawSubscribe } from '../../helpers/pubsub.js';
+import { useRawBroker } from '../../helpers/raw-broker.js';
 
-let running: RunningBroker | undefined;
-const raws: RawClient[] = [];
-afterEach(async () => {
-  for (const raw of raws.splice(0)) raw.destroy();
-  await running?.stop();
-  running = undefined;
-});
+const { start, connect: raw } = useRawBroker();
 
-async function connect(port: number, version: 4 | 5, clientId: string, properties?: { receiveMaximum?: number }): Promise<RawClient> {
-  const raw = await rawConnect(port, version, { clientId, ...(properties !== undefined ? { properties } : {}) });
-  raws.push(raw);
-  return raw;
+async function connect(version: 4 | 5, clientId: string, properties?: { receiveMaximum?: number }): Promise<RawClient> {
+  return raw(version, { clientId, ...(properties !== undefined ? { properties } : {}) });
 }
 
 /** Polls a condition with a deadline (the broker sends no packet for these state changes). */
@@ -54,11 +46,11 @@ describe('publisher flow control (QoS 1/2 end to end)', () => {
   const COUNT = 20_000;
 
   it('pauses a publisher that outruns a consuming subscriber, then delivers everything in order', async () => {
-    running = await startBroker();
+    const running = await start();
     const broker = running.broker;
-    const sub = await connect(running.port, 5, 'slow-sub', { receiveMaximum: 10 });
+    const sub = await connect(5, 'slow-sub', { receiveMaximum: 10 });
     await rawSubscribe(sub, [{ topic: 'fc', qos: 1 }]);
-    const pub = await connect(running.port, 5, 'fast-pub');
+    const pub = await connect(5, 'fast-pub');
     pub.sendBytes(publishes(COUNT, 'fc'));
 
     // The subscriber has not acknowledged anything: its queue passes the mark and the publisher is paused.
@@ -81,11 +73,11 @@ describe('publisher flow control (QoS 1/2 end to end)', () => {
   });
 
   it(`releases publishers held by a subscriber that stops making progress (after ${STALL_MS} ms)`, async () => {
-    running = await startBroker();
+    const running = await start();
     const broker = running.broker;
-    const stuck = await connect(running.port, 5, 'stuck-sub', { receiveMaximum: 10 });
+    const stuck = await connect(5, 'stuck-sub', { receiveMaximum: 10 });
     await rawSubscribe(stuck, [{ topic: 'st', qos: 1 }]);
-    const pub = await connect(running.port, 5, 'pub-2');
+    const pub = await connect(5, 'pub-2');
     pub.sendBytes(publishes(COUNT, 'st'));
     await until(() => broker.stats().clients.throttledPublishers === 1, 'the publisher to be paused');
     const pausedAt = Date.now();
@@ -97,9 +89,9 @@ describe('publisher flow control (QoS 1/2 end to end)', () => {
   });
 
   it('never pauses a client that consumes its own messages (no self-deadlock)', async () => {
-    running = await startBroker();
+    const running = await start();
     const broker = running.broker;
-    const self = await connect(running.port, 5, 'loop', { receiveMaximum: 10 });
+    const self = await connect(5, 'loop', { receiveMaximum: 10 });
     await rawSubscribe(self, [{ topic: 'loop', qos: 1 }]);
     self.sendBytes(publishes(COUNT, 'loop'));
     let delivered = 0;
@@ -119,15 +111,14 @@ describe('publisher flow control (QoS 1/2 end to end)', () => {
 
 describe('queued-message memory budget', () => {
   it('refuses QoS 1 with PUBACK 0x97 (Quota exceeded) once the budget is spent, without dropping acknowledged messages', async () => {
-    running = await startBroker({ queuedBytesBudget: 4 * 1024 });
+    const running = await start({ queuedBytesBudget: 4 * 1024 });
     const broker = running.broker;
-    const persistent = await rawConnect(running.port, 5, { clientId: 'persist', clean: false, properties: { sessionExpiryInterval: 60 } });
-    raws.push(persistent);
+    const persistent = await raw(5, { clientId: 'persist', clean: false, properties: { sessionExpiryInterval: 60 } });
     await rawSubscribe(persistent, [{ topic: 'budget', qos: 1 }]);
     persistent.send({ cmd: 'disconnect', reasonCode: ReasonCode.Success });
     await persistent.closed;
 
-    const pub = await connect(running.port, 5, 'pub-budget');
+    const pub = await connect(5, 'pub-budget');
     const codes: number[] = [];
     for (let i = 0; i < 20; i++) {
       pub.send({ cmd: 'publish', topic: 'budget', payload: Buffer.alloc(100, 0x61), qos: 1, messageId: i + 1, dup: false, retain: false });
@@ -139,8 +130,7 @@ describe('queued-message memory budget', () => {
     expect(codes.slice(accepted).every((c) => c === ReasonCode.QuotaExceeded)).toBe(true);
     expect(broker.stats().messages.queued).toBe(accepted); // every acknowledged message is kept
 
-    const back = await rawConnect(running.port, 5, { clientId: 'persist', clean: false, properties: { sessionExpiryInterval: 60 } });
-    raws.push(back);
+    const back = await raw(5, { clientId: 'persist', clean: false, properties: { sessionExpiryInterval: 60 } });
     expect(await consume(back, accepted)).toHaveLength(accepted);
   });
 });

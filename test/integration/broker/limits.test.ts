@@ -1,17 +1,12 @@
 import type { IDisconnectPacket, IPublishPacket, Packet } from 'mqtt-packet';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ReasonCode } from '../../../src/protocol/reason-codes.js';
+import { useRawBroker } from '../../helpers/raw-broker.js';
 import type { RawClient } from '../../helpers/raw-client.js';
-import { drainUntilPong, RawClients } from '../../helpers/session-helpers.js';
-import { nextMessage, startBroker, type RunningBroker } from '../../helpers/start-broker.js';
+import { drainUntilPong } from '../../helpers/session-helpers.js';
+import { nextMessage } from '../../helpers/start-broker.js';
 
-let running: RunningBroker | undefined;
-const raws = new RawClients();
-afterEach(async () => {
-  raws.destroyAll();
-  await running?.stop();
-  running = undefined;
-});
+const { start, current, open } = useRawBroker();
 
 async function subscribe(raw: RawClient, topic: string, qos: 0 | 1 | 2): Promise<void> {
   raw.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic, qos }] });
@@ -19,7 +14,7 @@ async function subscribe(raw: RawClient, topic: string, qos: 0 | 1 | 2): Promise
 }
 
 async function publishAll(topic: string, payloads: string[], qos: 0 | 1 = 1): Promise<void> {
-  const b = running as RunningBroker;
+  const b = current();
   for (const p of payloads) await b.broker.publish({ topic, payload: Buffer.from(p), qos, retain: false });
 }
 
@@ -32,8 +27,8 @@ function payloads(packets: Packet[]): string[] {
 
 describe('maximum packet size', () => {
   it('rejects a packet over maxPacketSizeBytes with v5 DISCONNECT 0x95 and advertises the limit [MQTT-3.2.2-15]', async () => {
-    running = await startBroker({ clients: { maxPacketSizeBytes: 1024 } });
-    const raw = await raws.open(running.port, 5);
+    await start({ clients: { maxPacketSizeBytes: 1024 } });
+    const raw = await open(5);
     const connack = await raw.connect({ clientId: 'big5' });
     expect(connack.properties?.maximumPacketSize).toBe(1024);
     raw.send({ cmd: 'publish', topic: 'big', payload: Buffer.alloc(2000, 1), qos: 0, retain: false, dup: false });
@@ -44,8 +39,8 @@ describe('maximum packet size', () => {
   });
 
   it('accepts a packet of exactly maxPacketSizeBytes', async () => {
-    running = await startBroker({ clients: { maxPacketSizeBytes: 1024 } });
-    const raw = await raws.open(running.port, 5);
+    await start({ clients: { maxPacketSizeBytes: 1024 } });
+    const raw = await open(5);
     await raw.connect({ clientId: 'exact' });
     await subscribe(raw, 'e', 0);
     // 1 + 2 (remaining length) + 3 ('e' + length) + 1 (properties length) + payload = 1024
@@ -56,22 +51,22 @@ describe('maximum packet size', () => {
   });
 
   it('closes a 3.1.1 client sending a packet over the limit (no DISCONNECT in 3.1.1)', async () => {
-    running = await startBroker({ clients: { maxPacketSizeBytes: 1024 } });
-    const raw = await raws.open(running.port, 4);
+    await start({ clients: { maxPacketSizeBytes: 1024 } });
+    const raw = await open(4);
     await raw.connect({ clientId: 'big4' });
     raw.send({ cmd: 'publish', topic: 'big', payload: Buffer.alloc(2000, 1), qos: 0, retain: false, dup: false });
     expect(await raw.next()).toBeUndefined();
   });
 
   it('memoryProfile Tiny advertises 4 MB', async () => {
-    running = await startBroker({ memoryProfile: 'Tiny' });
-    const raw = await raws.open(running.port, 5);
+    await start({ memoryProfile: 'Tiny' });
+    const raw = await open(5);
     expect((await raw.connect({ clientId: 'tiny' })).properties?.maximumPacketSize).toBe(4 * 1024 * 1024);
   });
 
   it("does not send a client messages larger than its Maximum Packet Size; others get them [MQTT-3.1.2-25]", async () => {
-    running = await startBroker();
-    const small = await raws.open(running.port, 5);
+    const running = await start();
+    const small = await open(5);
     await small.connect({ clientId: 'small', properties: { maximumPacketSize: 100 } });
     await subscribe(small, 'm/#', 1);
     const other = await running.connect({ protocolVersion: 5, clientId: 'other' });
@@ -91,8 +86,8 @@ describe('maximum packet size', () => {
 
 describe('flow control', () => {
   it('disconnects with 0x93 a client exceeding the configured Receive Maximum [MQTT-3.3.4-7]', async () => {
-    running = await startBroker({ clients: { maxReceiveMaximum: 2 } });
-    const raw = await raws.open(running.port, 5);
+    await start({ clients: { maxReceiveMaximum: 2 } });
+    const raw = await open(5);
     expect((await raw.connect({ clientId: 'flood' })).properties?.receiveMaximum).toBe(2);
     for (const messageId of [1, 2, 3]) {
       raw.send({ cmd: 'publish', topic: 'q2', payload: Buffer.from(`m${messageId}`), qos: 2, messageId, retain: false, dup: false });
@@ -107,8 +102,8 @@ describe('flow control', () => {
   });
 
   it('lets a client stay within the Receive Maximum when it releases with PUBREL', async () => {
-    running = await startBroker({ clients: { maxReceiveMaximum: 2 } });
-    const raw = await raws.open(running.port, 5);
+    await start({ clients: { maxReceiveMaximum: 2 } });
+    const raw = await open(5);
     await raw.connect({ clientId: 'polite' });
     for (const messageId of [1, 2, 3, 4]) {
       raw.send({ cmd: 'publish', topic: 'q2', payload: Buffer.from('x'), qos: 2, messageId, retain: false, dup: false });
@@ -120,8 +115,8 @@ describe('flow control', () => {
   });
 
   it('sends a v5 subscriber at most its Receive Maximum unacknowledged PUBLISHes, then one per PUBACK [MQTT-3.3.4-9]', async () => {
-    running = await startBroker();
-    const raw = await raws.open(running.port, 5);
+    const running = await start();
+    const raw = await open(5);
     await raw.connect({ clientId: 'slow', properties: { receiveMaximum: 3 } });
     await subscribe(raw, 'f', 1);
     await publishAll('f', ['1', '2', '3', '4', '5', '6']);
@@ -139,8 +134,8 @@ describe('flow control', () => {
   });
 
   it('caps in-flight QoS 1 PUBLISHes to a 3.1.1 client at v3InflightLimit', async () => {
-    running = await startBroker({ v3InflightLimit: 2 });
-    const raw = await raws.open(running.port, 4);
+    await start({ v3InflightLimit: 2 });
+    const raw = await open(4);
     await raw.connect({ clientId: 'slow4' });
     await subscribe(raw, 'f', 1);
     await publishAll('f', ['1', '2', '3', '4']);
@@ -153,7 +148,7 @@ describe('flow control', () => {
 
 describe('message expiry cap', () => {
   it('caps the forwarded Message Expiry Interval at maxMessageExpirySeconds [MQTT-3.3.2-6]', async () => {
-    running = await startBroker({ clients: { maxMessageExpirySeconds: 10 } });
+    const running = await start({ clients: { maxMessageExpirySeconds: 10 } });
     const sub = await running.connect({ protocolVersion: 5, clientId: 'exp-sub' });
     await sub.subscribeAsync('x/#', { qos: 1 });
     const pub = await running.connect({ protocolVersion: 5, clientId: 'exp-pub' });
@@ -168,8 +163,7 @@ describe('message expiry cap', () => {
 
 describe('subscriber queue limit', () => {
   async function offlineSubscriber(clientId: string): Promise<void> {
-    const b = running as RunningBroker;
-    const raw = await raws.open(b.port, 5);
+    const raw = await open(5);
     await raw.connect({ clientId, clean: false, properties: { sessionExpiryInterval: 60 } });
     await subscribe(raw, 'ql', 1);
     raw.send({ cmd: 'disconnect', reasonCode: ReasonCode.Success });
@@ -177,15 +171,14 @@ describe('subscriber queue limit', () => {
   }
 
   async function reconnectAndRead(clientId: string): Promise<string[]> {
-    const b = running as RunningBroker;
-    const raw = await raws.open(b.port, 5);
+    const raw = await open(5);
     const connack = await raw.connect({ clientId, clean: false, properties: { sessionExpiryInterval: 60 } });
     expect(connack.sessionPresent).toBe(true);
     return payloads(await drainUntilPong(raw));
   }
 
   it('strategy None never drops by count: the queue grows until the session expires (as AIO)', async () => {
-    running = await startBroker({ clients: { subscriberQueueLimit: { length: 2, strategy: 'None' } } });
+    const running = await start({ clients: { subscriberQueueLimit: { length: 2, strategy: 'None' } } });
     await offlineSubscriber('qn');
     await publishAll('ql', ['m1', 'm2', 'm3', 'm4']);
     expect(running.broker.stats().messages.queued).toBe(4);
@@ -194,7 +187,7 @@ describe('subscriber queue limit', () => {
   });
 
   it('strategy DropOldest drops the oldest messages', async () => {
-    running = await startBroker({ clients: { subscriberQueueLimit: { length: 2, strategy: 'DropOldest' } } });
+    const running = await start({ clients: { subscriberQueueLimit: { length: 2, strategy: 'DropOldest' } } });
     await offlineSubscriber('qo');
     await publishAll('ql', ['m1', 'm2', 'm3', 'm4', 'm5']);
     expect(running.broker.stats().messages.queued).toBe(2);
@@ -203,7 +196,7 @@ describe('subscriber queue limit', () => {
   });
 
   it('QoS 0 messages are not queued for an offline session and count as dropped', async () => {
-    running = await startBroker();
+    const running = await start();
     await offlineSubscriber('q0');
     await publishAll('ql', ['z1', 'z2'], 0);
     expect(running.broker.stats().messages.queued).toBe(0);

@@ -1,5 +1,5 @@
 import mqttPacket, { type IConnackPacket, type Packet } from 'mqtt-packet';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { ReasonCode } from '../../../src/protocol/reason-codes.js';
 import {
   connectBystanders,
@@ -8,38 +8,29 @@ import {
   expectClosedSilently,
   expectDisconnect,
   pingBarrier,
+  varInt,
   type Bystanders,
 } from '../../helpers/bad-input.js';
-import { RawClient } from '../../helpers/raw-client.js';
-import { startBroker, type RunningBroker } from '../../helpers/start-broker.js';
+import { useRawBroker } from '../../helpers/raw-broker.js';
+import type { RawClient } from '../../helpers/raw-client.js';
+import type { RunningBroker } from '../../helpers/start-broker.js';
 
 /** The broker's maximum packet size in these tests (small, so oversize checks are cheap). */
 const MAX_PACKET = 1024;
 
+const { start, open, opened } = useRawBroker();
 let running: RunningBroker;
 let bystanders: Bystanders;
-const raws: RawClient[] = [];
 
 beforeEach(async () => {
-  running = await startBroker({ clients: { maxPacketSizeBytes: MAX_PACKET } });
+  running = await start({ clients: { maxPacketSizeBytes: MAX_PACKET } });
   bystanders = await connectBystanders(running);
 });
-
-afterEach(async () => {
-  for (const raw of raws.splice(0)) raw.destroy();
-  await running.stop();
-});
-
-async function open(version: 4 | 5): Promise<RawClient> {
-  const raw = await RawClient.open(running.port, version);
-  raws.push(raw);
-  return raw;
-}
 
 /** A raw client that completed CONNECT successfully. */
 async function connected(version: 4 | 5): Promise<RawClient> {
   const raw = await open(version);
-  const connack = await raw.connect({ clientId: `bad-${version}-${raws.length}` });
+  const connack = await raw.connect({ clientId: `bad-${version}-${opened()}` });
   expect(version === 5 ? connack.reasonCode : connack.returnCode).toBe(ReasonCode.Success);
   return raw;
 }
@@ -59,19 +50,6 @@ function withFirstByte(packet: Packet, version: 4 | 5, first: number): Buffer {
 function publishWithTopicBytes(topic: number[], version: 4 | 5): Buffer {
   const body = [0x00, topic.length, ...topic, ...(version === 5 ? [0x00] : []), 0x78];
   return Buffer.from([0x30, body.length, ...body]);
-}
-
-/** Variable Byte Integer encoding. */
-function varInt(value: number): number[] {
-  const out: number[] = [];
-  let v = value;
-  do {
-    let byte = v % 128;
-    v = Math.floor(v / 128);
-    if (v > 0) byte |= 0x80;
-    out.push(byte);
-  } while (v > 0);
-  return out;
 }
 
 describe('malformed input and protocol violations', () => {

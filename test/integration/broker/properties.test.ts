@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ReasonCode } from '../../../src/protocol/reason-codes.js';
 import {
   captureBytes,
@@ -7,27 +7,14 @@ import {
   publishesUntilPing,
   expectPacket,
   expectPublish,
-  rawConnect,
   rawPublishQos1,
   rawSubscribe,
   userPropertyBytes,
 } from '../../helpers/pubsub.js';
-import { RawClient } from '../../helpers/raw-client.js';
-import { collectMessages, nextMessage, startBroker, type RunningBroker } from '../../helpers/start-broker.js';
+import { useRawBroker } from '../../helpers/raw-broker.js';
+import { collectMessages, nextMessage } from '../../helpers/start-broker.js';
 
-let running: RunningBroker | undefined;
-const raws: RawClient[] = [];
-afterEach(async () => {
-  for (const raw of raws.splice(0)) raw.destroy();
-  await running?.stop();
-  running = undefined;
-});
-
-async function raw(version: 4 | 5, fields: Parameters<typeof rawConnect>[2] = {}): Promise<RawClient> {
-  const client = await rawConnect((running as RunningBroker).port, version, fields);
-  raws.push(client);
-  return client;
-}
+const { start, current, open, connect: raw } = useRawBroker();
 
 const forwarded = {
   payloadFormatIndicator: true,
@@ -41,7 +28,7 @@ describe('forwarded PUBLISH properties (MQTT 5)', () => {
   it.each([0, 1, 2] as const)(
     'payload format, content type, response topic, correlation data and user properties arrive unchanged at QoS %s [MQTT-3.3.2-4] [MQTT-3.3.2-15] [MQTT-3.3.2-16] [MQTT-3.3.2-17] [MQTT-3.3.2-18] [MQTT-3.3.2-20]',
     async (qos) => {
-      running = await startBroker();
+      const running = await start();
       const sub = await running.connect({ protocolVersion: 5 });
       await sub.subscribeAsync('props/#', { qos: 2 });
       const rawSub = await raw(5);
@@ -59,7 +46,7 @@ describe('forwarded PUBLISH properties (MQTT 5)', () => {
   );
 
   it('user properties are forwarded in the order received (distinct keys, repeated key values in order) [MQTT-3.3.2-18]', async () => {
-    running = await startBroker();
+    await start();
     const sub = await raw(5);
     await rawSubscribe(sub, [{ topic: 'order/#', qos: 0 }]);
     const bytes = captureBytes(sub);
@@ -87,7 +74,7 @@ describe('forwarded PUBLISH properties (MQTT 5)', () => {
 
   // mqtt-packet's object form would group interleaved names (a, a, b); the decoder keeps the wire order.
   it('user properties with interleaved repeated keys keep their exact wire order [MQTT-3.3.2-18]', async () => {
-    running = await startBroker();
+    await start();
     const sub = await raw(5);
     await rawSubscribe(sub, [{ topic: 'inter/#', qos: 0 }]);
     const bytes = captureBytes(sub);
@@ -101,7 +88,7 @@ describe('forwarded PUBLISH properties (MQTT 5)', () => {
   });
 
   it('an empty user property value followed by the same name keeps both pairs [MQTT-3.3.2-18]', async () => {
-    running = await startBroker();
+    await start();
     const sub = await raw(5);
     await rawSubscribe(sub, [{ topic: 'empty/#', qos: 0 }]);
     const bytes = captureBytes(sub);
@@ -115,7 +102,7 @@ describe('forwarded PUBLISH properties (MQTT 5)', () => {
   });
 
   it('a 3.1.1 subscriber gets the payload of a v5 message without properties', async () => {
-    running = await startBroker();
+    const running = await start();
     const sub = await raw(4);
     await rawSubscribe(sub, [{ topic: 'v4/#', qos: 1 }]);
     const pub = await running.connect({ protocolVersion: 5 });
@@ -125,7 +112,7 @@ describe('forwarded PUBLISH properties (MQTT 5)', () => {
   });
 
   it('refuses PUBLISH with Payload Format Indicator 1 and a payload that is not UTF-8: PUBACK/PUBREC 0x99 [MQTT-3.3.2-4]', async () => {
-    running = await startBroker();
+    await start();
     const sub = await raw(5);
     await rawSubscribe(sub, [{ topic: 'pfi/#', qos: 0 }]);
     const pub = await raw(5);
@@ -144,7 +131,7 @@ describe('forwarded PUBLISH properties (MQTT 5)', () => {
   });
 
   it('a client PUBLISH carrying a Subscription Identifier is a protocol error: DISCONNECT 0x82 [MQTT-3.3.4-6]', async () => {
-    running = await startBroker();
+    await start();
     const pub = await raw(5);
     pub.send({ cmd: 'publish', topic: 'sid/t', payload: Buffer.from('x'), qos: 0, dup: false, retain: false, properties: { subscriptionIdentifier: 5 } });
     expect(await expectPacket(pub)).toMatchObject({ cmd: 'disconnect', reasonCode: ReasonCode.ProtocolError });
@@ -154,7 +141,7 @@ describe('forwarded PUBLISH properties (MQTT 5)', () => {
 
 describe('message expiry (MQTT 5)', () => {
   it('forwards the remaining interval: live, and to a persistent session that was offline [MQTT-3.3.2-6]', async () => {
-    running = await startBroker();
+    const running = await start();
     const session = { clientId: 'exp-sub', clean: false, properties: { sessionExpiryInterval: 60 } };
     const sub = await raw(5, session);
     await rawSubscribe(sub, [{ topic: 'exp/#', qos: 1 }]);
@@ -180,7 +167,7 @@ describe('message expiry (MQTT 5)', () => {
   });
 
   it('never delivers a message that expired while the subscriber was offline [MQTT-3.3.2-5]', async () => {
-    running = await startBroker();
+    const running = await start();
     const session = { clientId: 'expired-sub', clean: false, properties: { sessionExpiryInterval: 60 } };
     const sub = await raw(5, session);
     await rawSubscribe(sub, [{ topic: 'gone/#', qos: 1 }]);
@@ -202,7 +189,7 @@ describe('message expiry (MQTT 5)', () => {
     expect(await drainUntilPing(again)).toEqual([]);
   });
   it('with maxMessageExpirySeconds, a message without expiry gets none forwarded, a longer one is capped', async () => {
-    running = await startBroker({ clients: { maxMessageExpirySeconds: 60 } });
+    const running = await start({ clients: { maxMessageExpirySeconds: 60 } });
     const sub = await raw(5);
     await rawSubscribe(sub, [{ topic: 'cap/#', qos: 0 }]);
     const pub = await running.connect({ protocolVersion: 5 });
@@ -219,12 +206,11 @@ describe('message expiry (MQTT 5)', () => {
 
 describe('topic aliases (MQTT 5)', () => {
   it('inbound: alias with topic defines it, alias alone uses it; CONNACK advertises the maximum [MQTT-3.3.2-12]', async () => {
-    running = await startBroker({ topicAliasMaximum: 5 });
+    const running = await start({ topicAliasMaximum: 5 });
     const sub = await running.connect({ protocolVersion: 5 });
     await sub.subscribeAsync('alias/#', { qos: 1 });
     const got = collectMessages(sub, 3);
-    const pub = await RawClient.open(running.port, 5);
-    raws.push(pub);
+    const pub = await open(5);
     const connack = await pub.connect({ clientId: 'alias-pub' });
     expect(connack.properties?.topicAliasMaximum).toBe(5);
     pub.send({ cmd: 'publish', topic: 'alias/one', payload: Buffer.from('1'), qos: 0, dup: false, retain: false, properties: { topicAlias: 5 } });
@@ -238,7 +224,7 @@ describe('topic aliases (MQTT 5)', () => {
     ['alias 0', 0],
     ['alias above the maximum', 6],
   ])('inbound %s: DISCONNECT 0x94 Topic Alias Invalid [MQTT-3.3.2-8] [MQTT-3.3.2-9]', async (_name, alias) => {
-    running = await startBroker({ topicAliasMaximum: 5 });
+    await start({ topicAliasMaximum: 5 });
     const pub = await raw(5);
     pub.send({ cmd: 'publish', topic: 'alias/x', payload: Buffer.from('x'), qos: 0, dup: false, retain: false, properties: { topicAlias: alias } });
     expect(await expectPacket(pub)).toMatchObject({ cmd: 'disconnect', reasonCode: ReasonCode.TopicAliasInvalid });
@@ -246,7 +232,7 @@ describe('topic aliases (MQTT 5)', () => {
   });
 
   it('inbound: an empty topic with an alias that was never defined is a protocol error (0x82)', async () => {
-    running = await startBroker();
+    await start();
     const pub = await raw(5);
     pub.send({ cmd: 'publish', topic: '', payload: Buffer.from('x'), qos: 0, dup: false, retain: false, properties: { topicAlias: 3 } });
     expect(await expectPacket(pub)).toMatchObject({ cmd: 'disconnect', reasonCode: ReasonCode.ProtocolError });
@@ -254,10 +240,10 @@ describe('topic aliases (MQTT 5)', () => {
   });
 
   it('outbound: alias with the topic first, then alias alone; none beyond the client maximum [MQTT-3.3.2-9] [MQTT-3.3.2-10]', async () => {
-    running = await startBroker();
+    const running = await start();
     const sub = await raw(5, { properties: { topicAliasMaximum: 2 } });
     await rawSubscribe(sub, [{ topic: 'oa/#', qos: 1 }]);
-    const send = (topic: string): Promise<void> => (running as RunningBroker).broker.publish({ topic, payload: Buffer.from(topic), qos: 0, retain: false });
+    const send = (topic: string): Promise<void> => current().broker.publish({ topic, payload: Buffer.from(topic), qos: 0, retain: false });
     for (const topic of ['oa/x', 'oa/x', 'oa/y', 'oa/z', 'oa/y', 'oa/z']) await send(topic);
     const packets = await drainUntilPing(sub);
     const seen = packets.map((p) => (p.cmd === 'publish' ? [p.topic, p.properties?.topicAlias, p.payload.toString()] : [p.cmd]));
@@ -276,7 +262,7 @@ describe('topic aliases (MQTT 5)', () => {
   });
 
   it('outbound: a message too large for the client does not use up an alias the client never learnt [MQTT-3.1.2-25]', async () => {
-    running = await startBroker();
+    const running = await start();
     const sub = await raw(5, { properties: { topicAliasMaximum: 2, maximumPacketSize: 64 } });
     await rawSubscribe(sub, [{ topic: 'big/#', qos: 0 }]);
     await running.broker.publish({ topic: 'big/t', payload: Buffer.alloc(100, 0x61), qos: 0, retain: false });
@@ -290,7 +276,7 @@ describe('topic aliases (MQTT 5)', () => {
   });
 
   it('outbound: no aliases for a client that did not allow them [MQTT-3.3.2-9]', async () => {
-    running = await startBroker();
+    const running = await start();
     const sub = await raw(5);
     await rawSubscribe(sub, [{ topic: 'na/#', qos: 0 }]);
     await running.broker.publish({ topic: 'na/x', payload: Buffer.from('1'), qos: 0, retain: false });
@@ -303,7 +289,7 @@ describe('topic aliases (MQTT 5)', () => {
   });
 
   it('outbound: the mqtt client resolves the aliases it allowed', async () => {
-    running = await startBroker();
+    const running = await start();
     const sub = await running.connect({ protocolVersion: 5, properties: { topicAliasMaximum: 4 } });
     await sub.subscribeAsync('mc/#', { qos: 1 });
     const got = collectMessages(sub, 3);

@@ -1,27 +1,15 @@
 import type { IPublishPacket } from 'mqtt-packet';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ReasonCode } from '../../../src/protocol/reason-codes.js';
-import { drainUntilPing, expectPacket, expectPublish, rawConnect, rawPublishQos1, rawSubscribe } from '../../helpers/pubsub.js';
-import type { RawClient } from '../../helpers/raw-client.js';
-import { collectMessages, startBroker, type RunningBroker } from '../../helpers/start-broker.js';
+import { drainUntilPing, expectPacket, expectPublish, rawPublishQos1, rawSubscribe } from '../../helpers/pubsub.js';
+import { useRawBroker } from '../../helpers/raw-broker.js';
+import { collectMessages } from '../../helpers/start-broker.js';
 
-let running: RunningBroker | undefined;
-const raws: RawClient[] = [];
-afterEach(async () => {
-  for (const raw of raws.splice(0)) raw.destroy();
-  await running?.stop();
-  running = undefined;
-});
-
-async function raw(version: 4 | 5, fields: Parameters<typeof rawConnect>[2] = {}): Promise<RawClient> {
-  const client = await rawConnect((running as RunningBroker).port, version, fields);
-  raws.push(client);
-  return client;
-}
+const { start, connect: raw } = useRawBroker();
 
 describe.each([5, 4] as const)('QoS 0/1/2 end to end, MQTT %s', (protocolVersion) => {
   it('delivers at min(publish QoS, subscription QoS) for every combination [MQTT-3.8.4-8]', async () => {
-    running = await startBroker();
+    const running = await start();
     const sub = await running.connect({ protocolVersion });
     for (const s of [0, 1, 2] as const) await sub.subscribeAsync(`q/sub${s}/#`, { qos: s });
     const pub = await running.connect({ protocolVersion });
@@ -38,7 +26,7 @@ describe.each([5, 4] as const)('QoS 0/1/2 end to end, MQTT %s', (protocolVersion
   });
 
   it('keeps the order of messages per subscriber at QoS 1 and 2, also with a small Receive Maximum [MQTT-4.6.0-5]', async () => {
-    running = await startBroker();
+    const running = await start();
     const sub = await running.connect({ protocolVersion, ...(protocolVersion === 5 ? { properties: { receiveMaximum: 2 } } : {}) });
     await sub.subscribeAsync('order/+', { qos: 2 });
     const pub = await running.connect({ protocolVersion });
@@ -56,7 +44,7 @@ describe.each([5, 4] as const)('QoS 0/1/2 end to end, MQTT %s', (protocolVersion
   });
 
   it('runs the exact QoS 2 exchange in both directions (PUBLISH, PUBREC, PUBREL, PUBCOMP) [MQTT-4.3.3-1]', async () => {
-    running = await startBroker();
+    const running = await start();
     const sub = await raw(protocolVersion);
     await rawSubscribe(sub, [{ topic: 'q2/x', qos: 2 }]);
     const pub = await raw(protocolVersion);
@@ -87,7 +75,7 @@ describe.each([5, 4] as const)('QoS 0/1/2 end to end, MQTT %s', (protocolVersion
   });
 
   it('delivers an inbound QoS 2 message once when it is retransmitted with DUP before PUBREL [MQTT-4.3.3-10]', async () => {
-    running = await startBroker();
+    await start();
     const sub = await raw(protocolVersion);
     await rawSubscribe(sub, [{ topic: 'dup/#', qos: 0 }]);
     const pub = await raw(protocolVersion);
@@ -112,7 +100,7 @@ describe.each([5, 4] as const)('QoS 0/1/2 end to end, MQTT %s', (protocolVersion
   });
 
   it('remembers an unreleased inbound QoS 2 packet id across a reconnect of a persistent session [MQTT-4.3.3-10]', async () => {
-    running = await startBroker();
+    await start();
     const sub = await raw(protocolVersion);
     await rawSubscribe(sub, [{ topic: 'q2r/#', qos: 0 }]);
     const clientId = `q2r-pub-${protocolVersion}`;
@@ -133,7 +121,7 @@ describe.each([5, 4] as const)('QoS 0/1/2 end to end, MQTT %s', (protocolVersion
   });
 
   it('redelivers an unacknowledged QoS 1 message with the same packet id and DUP=1 after reconnect [MQTT-4.4.0-1] [MQTT-3.3.1-1]', async () => {
-    running = await startBroker();
+    const running = await start();
     const persistent = protocolVersion === 5 ? { clean: true, properties: { sessionExpiryInterval: 60 } } : { clean: false };
     const clientId = `dup-sub-${protocolVersion}`;
     const sub = await raw(protocolVersion, { clientId, ...persistent });
@@ -157,7 +145,7 @@ describe.each([5, 4] as const)('QoS 0/1/2 end to end, MQTT %s', (protocolVersion
   });
 
   it('queues QoS 1/2 (not QoS 0) for an offline persistent session and delivers them in order on reconnect', async () => {
-    running = await startBroker();
+    const running = await start();
     const clientId = `offline-${protocolVersion}`;
     const persistent = protocolVersion === 5 ? { clean: false, properties: { sessionExpiryInterval: 60 } } : { clean: false };
     const sub = await raw(protocolVersion, { clientId, ...persistent });
@@ -178,7 +166,7 @@ describe.each([5, 4] as const)('QoS 0/1/2 end to end, MQTT %s', (protocolVersion
   });
 
   it('resends PUBREL (not the PUBLISH) on reconnect when PUBREC was received [MQTT-4.4.0-1]', async () => {
-    running = await startBroker();
+    const running = await start();
     const clientId = `rel-sub-${protocolVersion}`;
     const persistent = protocolVersion === 5 ? { clean: false, properties: { sessionExpiryInterval: 60 } } : { clean: false };
     const sub = await raw(protocolVersion, { clientId, ...persistent });
@@ -198,7 +186,7 @@ describe.each([5, 4] as const)('QoS 0/1/2 end to end, MQTT %s', (protocolVersion
   });
 
   it('resends an unacknowledged QoS 2 PUBLISH with DUP=1 when no PUBREC came [MQTT-4.4.0-1]', async () => {
-    running = await startBroker();
+    const running = await start();
     const clientId = `q2dup-sub-${protocolVersion}`;
     const persistent = protocolVersion === 5 ? { clean: false, properties: { sessionExpiryInterval: 60 } } : { clean: false };
     const sub = await raw(protocolVersion, { clientId, ...persistent });
@@ -218,7 +206,7 @@ describe.each([5, 4] as const)('QoS 0/1/2 end to end, MQTT %s', (protocolVersion
 
 describe('QoS acknowledgements (MQTT 5)', () => {
   it('answers PUBACK/PUBREC 0x10 No Matching Subscribers when nobody subscribed, 0x00 otherwise', async () => {
-    running = await startBroker();
+    await start();
     const pub = await raw(5);
     expect(await rawPublishQos1(pub, { topic: 'nobody/here', payload: Buffer.from('x') })).toBe(ReasonCode.NoMatchingSubscribers);
     pub.send({ cmd: 'publish', topic: 'nobody/here', payload: Buffer.from('x'), qos: 2, dup: false, retain: false, messageId: 9 });
@@ -232,7 +220,7 @@ describe('QoS acknowledgements (MQTT 5)', () => {
   });
 
   it('answers PUBREL and PUBREC for unknown packet ids with 0x92 Packet Identifier Not Found', async () => {
-    running = await startBroker();
+    await start();
     const client = await raw(5);
     client.send({ cmd: 'pubrel', messageId: 4711 });
     expect(await expectPacket(client)).toMatchObject({ cmd: 'pubcomp', messageId: 4711, reasonCode: ReasonCode.PacketIdentifierNotFound });
@@ -245,7 +233,7 @@ describe('QoS acknowledgements (MQTT 5)', () => {
   });
 
   it('3.1.1 PUBACK carries no reason code even without subscribers', async () => {
-    running = await startBroker();
+    await start();
     const pub = await raw(4);
     pub.sendBytes([0x32, 0x07, 0x00, 0x01, 0x74, 0x00, 0x05, 0x68, 0x69]); // PUBLISH QoS 1 "t" id 5 "hi"
     const ack = await expectPacket(pub);
@@ -255,7 +243,7 @@ describe('QoS acknowledgements (MQTT 5)', () => {
 
 describe('packet identifiers of outbound QoS 1 messages', () => {
   it('are never reused while in flight and are reused once acknowledged [MQTT-2.2.1-3]', async () => {
-    running = await startBroker();
+    const running = await start();
     const sub = await raw(5, { properties: { receiveMaximum: 65_535 } });
     await rawSubscribe(sub, [{ topic: 'ids', qos: 1 }]);
     const total = 65_535;

@@ -1,25 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ReasonCode } from '../../../src/protocol/reason-codes.js';
-import { drainUntilPing, expectPublish, rawConnect, rawPublishQos1, rawSubscribe } from '../../helpers/pubsub.js';
-import type { RawClient } from '../../helpers/raw-client.js';
-import { nextMessage, startBroker, type RunningBroker } from '../../helpers/start-broker.js';
+import { drainUntilPing, expectPublish, rawPublishQos1, rawSubscribe } from '../../helpers/pubsub.js';
+import { useRawBroker } from '../../helpers/raw-broker.js';
+import { nextMessage } from '../../helpers/start-broker.js';
 
-let running: RunningBroker | undefined;
-const raws: RawClient[] = [];
-afterEach(async () => {
-  for (const raw of raws.splice(0)) raw.destroy();
-  await running?.stop();
-  running = undefined;
-});
-
-async function raw(version: 4 | 5, fields: Parameters<typeof rawConnect>[2] = {}): Promise<RawClient> {
-  const client = await rawConnect((running as RunningBroker).port, version, fields);
-  raws.push(client);
-  return client;
-}
+const { start, current, connect: raw } = useRawBroker();
 
 async function retain(topic: string, payload: string, qos: 0 | 1 | 2 = 1, messageExpiryInterval?: number): Promise<void> {
-  await (running as RunningBroker).broker.publish({
+  await current().broker.publish({
     topic,
     payload: Buffer.from(payload),
     qos,
@@ -30,7 +18,7 @@ async function retain(topic: string, payload: string, qos: 0 | 1 | 2 = 1, messag
 
 describe.each([5, 4] as const)('retained messages, MQTT %s', (protocolVersion) => {
   it('are stored and sent with RETAIN=1 to a new subscriber at min(QoS) [MQTT-3.3.1-5] [MQTT-3.3.1-8]', async () => {
-    running = await startBroker();
+    const running = await start();
     const pub = await running.connect({ protocolVersion });
     await pub.publishAsync('r/a', 'kept', { qos: 1, retain: true });
     expect(running.broker.stats().retained).toBe(1);
@@ -48,7 +36,7 @@ describe.each([5, 4] as const)('retained messages, MQTT %s', (protocolVersion) =
   });
 
   it('a new retained message replaces the old one; an empty payload deletes it [MQTT-3.3.1-6] [MQTT-3.3.1-7]', async () => {
-    running = await startBroker();
+    const running = await start();
     const pub = await running.connect({ protocolVersion });
     await pub.publishAsync('r/x', 'one', { qos: 1, retain: true });
     await pub.publishAsync('r/x', 'two', { qos: 1, retain: true });
@@ -69,7 +57,7 @@ describe.each([5, 4] as const)('retained messages, MQTT %s', (protocolVersion) =
   });
 
   it('live messages to a 3.1.1 subscriber / without Retain As Published carry RETAIN=0 [MQTT-3.3.1-12]', async () => {
-    running = await startBroker();
+    const running = await start();
     const sub = await raw(protocolVersion);
     await rawSubscribe(sub, [{ topic: 'live/#', qos: 1 }]);
     const pub = await running.connect({ protocolVersion });
@@ -84,7 +72,7 @@ describe.each([5, 4] as const)('retained messages, MQTT %s', (protocolVersion) =
   });
 
   it('a wildcard subscription gets every matching retained message, and only those', async () => {
-    running = await startBroker();
+    const running = await start();
     await retain('w/a', 'wa');
     await retain('w/b', 'wb');
     await retain('w/b/c', 'wbc');
@@ -108,7 +96,7 @@ describe.each([5, 4] as const)('retained messages, MQTT %s', (protocolVersion) =
 
 describe('retain handling and retain as published (MQTT 5)', () => {
   it('Retain Handling 0 sends retained messages on every SUBSCRIBE, also a repeated one [MQTT-3.3.1-9]', async () => {
-    running = await startBroker();
+    await start();
     await retain('rh/0', 'v');
     const sub = await raw(5);
     await rawSubscribe(sub, [{ topic: 'rh/0', qos: 0, rh: 0 }]);
@@ -120,7 +108,7 @@ describe('retain handling and retain as published (MQTT 5)', () => {
   });
 
   it('Retain Handling 1 sends them only when the subscription is new [MQTT-3.3.1-10]', async () => {
-    running = await startBroker();
+    await start();
     await retain('rh/1', 'v');
     const sub = await raw(5);
     await rawSubscribe(sub, [{ topic: 'rh/1', qos: 0, rh: 1 }]);
@@ -135,7 +123,7 @@ describe('retain handling and retain as published (MQTT 5)', () => {
   });
 
   it('Retain Handling 2 never sends retained messages [MQTT-3.3.1-11]', async () => {
-    running = await startBroker();
+    const running = await start();
     await retain('rh/2', 'v');
     const sub = await raw(5);
     await rawSubscribe(sub, [{ topic: 'rh/2', qos: 0, rh: 2 }]);
@@ -146,7 +134,7 @@ describe('retain handling and retain as published (MQTT 5)', () => {
   });
 
   it('Retain As Published keeps RETAIN of live messages; without it RETAIN is 0 [MQTT-3.3.1-12] [MQTT-3.3.1-13]', async () => {
-    running = await startBroker();
+    const running = await start();
     const rap = await raw(5);
     await rawSubscribe(rap, [{ topic: 'rap/#', qos: 0, rap: true }]);
     const norap = await raw(5);
@@ -161,7 +149,7 @@ describe('retain handling and retain as published (MQTT 5)', () => {
   });
 
   it('the mqtt client sees retain=true for a retained message on subscribe', async () => {
-    running = await startBroker();
+    const running = await start();
     const pub = await running.connect({ protocolVersion: 5 });
     await pub.publishAsync('rc/t', 'val', { qos: 1, retain: true });
     const sub = await running.connect({ protocolVersion: 5 });
@@ -172,7 +160,7 @@ describe('retain handling and retain as published (MQTT 5)', () => {
   });
 
   it('a retained message with a message expiry is sent with the remaining interval, and not at all after it expired [MQTT-3.3.2-5] [MQTT-3.3.2-6]', async () => {
-    running = await startBroker();
+    const running = await start();
     const pub = await raw(5);
     const publishedAt = Date.now();
     expect(

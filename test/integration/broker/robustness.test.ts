@@ -1,7 +1,6 @@
 import { connect as netConnect } from 'node:net';
 import mqttPacket, { type IDisconnectPacket, type IPublishPacket, type Packet } from 'mqtt-packet';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { CreateBrokerOptions } from '../../../src/broker/broker.js';
+import { describe, expect, it } from 'vitest';
 import { ReasonCode } from '../../../src/protocol/reason-codes.js';
 import {
   connectBystanders,
@@ -12,28 +11,10 @@ import {
   pingBarrier,
   within,
 } from '../../helpers/bad-input.js';
-import { RawClient } from '../../helpers/raw-client.js';
-import { startBroker, type RunningBroker } from '../../helpers/start-broker.js';
+import { useRawBroker } from '../../helpers/raw-broker.js';
+import type { RawClient } from '../../helpers/raw-client.js';
 
-let running: RunningBroker | undefined;
-const raws: RawClient[] = [];
-
-afterEach(async () => {
-  for (const raw of raws.splice(0)) raw.destroy();
-  await running?.stop();
-  running = undefined;
-});
-
-async function start(options: CreateBrokerOptions = {}): Promise<RunningBroker> {
-  running = await startBroker(options);
-  return running;
-}
-
-async function open(version: 4 | 5): Promise<RawClient> {
-  const raw = await RawClient.open((running as RunningBroker).port, version);
-  raws.push(raw);
-  return raw;
-}
+const { start, open } = useRawBroker();
 
 async function connected(version: 4 | 5, clientId: string, fields: Partial<mqttPacket.IConnectPacket> = {}): Promise<RawClient> {
   const raw = await open(version);
@@ -242,7 +223,7 @@ describe('stats', () => {
 
 describe('$SYS topics', () => {
   it('a $SYS/broker/# subscriber gets correct figures; a # subscriber gets no $SYS topics [MQTT-4.7.2-1]', async () => {
-    const b = await start({ sysIntervalSeconds: 1 });
+    await start({ sysIntervalSeconds: 1 });
     const hash = await connected(5, 'hash-sub');
     await subscribe(hash, '#', 0);
     const sys = await connected(4, 'sys-sub');

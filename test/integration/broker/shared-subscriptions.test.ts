@@ -1,27 +1,15 @@
 import type { MqttClient } from 'mqtt';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ReasonCode, SubackFailure311 } from '../../../src/protocol/reason-codes.js';
-import { closedWithin, drainUntilPing, expectPacket, expectPublish, rawConnect, rawSubscribe } from '../../helpers/pubsub.js';
-import { RawClient } from '../../helpers/raw-client.js';
-import { collectMessages, startBroker, type RunningBroker } from '../../helpers/start-broker.js';
+import { closedWithin, drainUntilPing, expectPacket, expectPublish, rawSubscribe } from '../../helpers/pubsub.js';
+import { useRawBroker } from '../../helpers/raw-broker.js';
+import { collectMessages } from '../../helpers/start-broker.js';
 
-let running: RunningBroker | undefined;
-const raws: RawClient[] = [];
-afterEach(async () => {
-  for (const raw of raws.splice(0)) raw.destroy();
-  await running?.stop();
-  running = undefined;
-});
-
-async function raw(version: 4 | 5, fields: Parameters<typeof rawConnect>[2] = {}): Promise<RawClient> {
-  const client = await rawConnect((running as RunningBroker).port, version, fields);
-  raws.push(client);
-  return client;
-}
+const { start, current, open, connect: raw } = useRawBroker();
 
 async function publishNumbered(topic: string, count: number, qos: 0 | 1 = 1): Promise<void> {
   for (let i = 0; i < count; i++) {
-    await (running as RunningBroker).broker.publish({ topic, payload: Buffer.from(String(i)), qos, retain: false });
+    await current().broker.publish({ topic, payload: Buffer.from(String(i)), qos, retain: false });
   }
 }
 
@@ -37,14 +25,14 @@ function expectRoundRobin(perMember: number[][], total: number): void {
 }
 
 async function member(protocolVersion: 4 | 5, filter: string): Promise<MqttClient> {
-  const client = await (running as RunningBroker).connect({ protocolVersion });
+  const client = await current().connect({ protocolVersion });
   await client.subscribeAsync(filter, { qos: 1 });
   return client;
 }
 
 describe.each([5, 4] as const)('shared subscriptions, MQTT %s members', (protocolVersion) => {
   it.each([2, 3])('round-robin across %s members, exact alternation [MQTT-4.8.2-4]', async (n) => {
-    running = await startBroker();
+    const running = await start();
     const members: MqttClient[] = [];
     for (let i = 0; i < n; i++) members.push(await member(protocolVersion, '$share/g/rr/t'));
     const total = 12;
@@ -56,7 +44,7 @@ describe.each([5, 4] as const)('shared subscriptions, MQTT %s members', (protoco
   });
 
   it('each group gets one copy, and a plain subscriber gets every message [MQTT-4.8.2-3]', async () => {
-    running = await startBroker();
+    await start();
     const g1a = await member(protocolVersion, '$share/one/multi/+');
     const g1b = await member(protocolVersion, '$share/one/multi/+');
     const g2 = await member(protocolVersion, '$share/two/multi/#');
@@ -70,7 +58,7 @@ describe.each([5, 4] as const)('shared subscriptions, MQTT %s members', (protoco
   });
 
   it('messages in flight or queued to a member that disconnects go to another member (no loss at QoS 1)', async () => {
-    running = await startBroker();
+    await start();
     // A never acknowledges and accepts one message at a time (3.1.1: the broker's in-flight cap)
     const a = await raw(protocolVersion, protocolVersion === 5 ? { properties: { receiveMaximum: 1 } } : {});
     await rawSubscribe(a, [{ topic: '$share/g/loss/t', qos: 1 }]);
@@ -89,7 +77,7 @@ describe.each([5, 4] as const)('shared subscriptions, MQTT %s members', (protoco
   });
 
   it('a persistent-session member going offline hands its un-acked QoS 1/2 messages to a connected member', async () => {
-    running = await startBroker();
+    const running = await start();
     const persistent = protocolVersion === 5 ? { clean: false, properties: { sessionExpiryInterval: 60 } } : { clean: false };
     const a = await raw(protocolVersion, { clientId: `sh-persist-${protocolVersion}`, ...persistent });
     await rawSubscribe(a, [{ topic: '$share/g/pl/t', qos: 2 }]);
@@ -107,7 +95,7 @@ describe.each([5, 4] as const)('shared subscriptions, MQTT %s members', (protoco
   });
 
   it('never sends retained messages on subscribe to a shared subscription', async () => {
-    running = await startBroker();
+    const running = await start();
     await running.broker.publish({ topic: 'sr/t', payload: Buffer.from('kept'), qos: 1, retain: true });
     const sub = await raw(protocolVersion);
     expect((await rawSubscribe(sub, [{ topic: '$share/g/sr/#', qos: 1 }])).granted).toEqual([1]);
@@ -118,7 +106,7 @@ describe.each([5, 4] as const)('shared subscriptions, MQTT %s members', (protoco
   });
 
   it('refuses malformed share names in SUBACK, valid filters in the same SUBSCRIBE succeed [MQTT-4.8.2-1] [MQTT-4.8.2-2]', async () => {
-    running = await startBroker();
+    const running = await start();
     const sub = await raw(protocolVersion);
     const suback = await rawSubscribe(sub, [
       { topic: '$share/g', qos: 1 },
@@ -136,7 +124,7 @@ describe.each([5, 4] as const)('shared subscriptions, MQTT %s members', (protoco
 
 describe('shared subscriptions (MQTT 5 specifics)', () => {
   it('3.1.1 and 5.0 members share one group', async () => {
-    running = await startBroker();
+    await start();
     const v5 = await member(5, '$share/mixed/mx');
     const v4 = await member(4, '$share/mixed/mx');
     const got = [collectMessages(v5, 3), collectMessages(v4, 3)];
@@ -145,7 +133,7 @@ describe('shared subscriptions (MQTT 5 specifics)', () => {
   });
 
   it('skips members whose session is offline and round-robins over the connected ones', async () => {
-    running = await startBroker();
+    const running = await start();
     const offline = await raw(5, { clientId: 'sh-offline', clean: false, properties: { sessionExpiryInterval: 60 } });
     await rawSubscribe(offline, [{ topic: '$share/g/off/t', qos: 1 }]);
     offline.send({ cmd: 'disconnect', reasonCode: ReasonCode.Success });
@@ -159,7 +147,7 @@ describe('shared subscriptions (MQTT 5 specifics)', () => {
   });
 
   it('No Local on a shared subscription is a protocol error: DISCONNECT 0x82 [MQTT-3.8.3-4]', async () => {
-    running = await startBroker();
+    const running = await start();
     const sub = await raw(5);
     sub.send({ cmd: 'subscribe', messageId: 3, subscriptions: [{ topic: '$share/g/nl', qos: 1, nl: true }] });
     expect(await expectPacket(sub)).toMatchObject({ cmd: 'disconnect', reasonCode: ReasonCode.ProtocolError });
@@ -168,9 +156,8 @@ describe('shared subscriptions (MQTT 5 specifics)', () => {
   });
 
   it('CONNACK advertises Shared Subscription Available', async () => {
-    running = await startBroker();
-    const client = await RawClient.open(running.port, 5);
-    raws.push(client);
+    await start();
+    const client = await open(5);
     const connack = await client.connect({ clientId: 'adv' });
     expect(connack.reasonCode).toBe(ReasonCode.Success);
     expect(connack.properties?.sharedSubscriptionAvailable).toBe(true);

@@ -1,22 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ReasonCode, SubackFailure311 } from '../../../src/protocol/reason-codes.js';
-import { drainUntilPing, publishesUntilPing, expectPacket, expectPublish, rawConnect, rawSubscribe } from '../../helpers/pubsub.js';
+import { drainUntilPing, publishesUntilPing, expectPacket, expectPublish, rawSubscribe } from '../../helpers/pubsub.js';
+import { useRawBroker } from '../../helpers/raw-broker.js';
 import type { RawClient } from '../../helpers/raw-client.js';
-import { collectMessages, startBroker, type RunningBroker } from '../../helpers/start-broker.js';
+import { collectMessages } from '../../helpers/start-broker.js';
 
-let running: RunningBroker | undefined;
-const raws: RawClient[] = [];
-afterEach(async () => {
-  for (const raw of raws.splice(0)) raw.destroy();
-  await running?.stop();
-  running = undefined;
-});
-
-async function raw(version: 4 | 5, fields: Parameters<typeof rawConnect>[2] = {}): Promise<RawClient> {
-  const client = await rawConnect((running as RunningBroker).port, version, fields);
-  raws.push(client);
-  return client;
-}
+const { start, connect: raw } = useRawBroker();
 
 async function topicsReceived(sub: RawClient): Promise<string[]> {
   return (await drainUntilPing(sub)).map((p) => (p.cmd === 'publish' ? p.topic : `<${p.cmd}>`));
@@ -24,7 +13,7 @@ async function topicsReceived(sub: RawClient): Promise<string[]> {
 
 describe.each([5, 4] as const)('topic filters, MQTT %s', (protocolVersion) => {
   it("matches '+' and '#' (parent level included) and keeps $-topics from leading wildcards [MQTT-4.7.1-2] [MQTT-4.7.2-1]", async () => {
-    running = await startBroker();
+    const running = await start();
     const expected: Record<string, string[]> = {
       'a/#': ['a', 'a/b', 'a/b/c', 'a/x/c', 'a/b/c/d', 'a/'],
       'a/+/c': ['a/b/c', 'a/x/c'],
@@ -50,7 +39,7 @@ describe.each([5, 4] as const)('topic filters, MQTT %s', (protocolVersion) => {
   });
 
   it('refuses invalid filters in SUBACK while valid ones in the same SUBSCRIBE succeed [MQTT-4.7.1-1] [MQTT-3.9.3-1]', async () => {
-    running = await startBroker();
+    const running = await start();
     const sub = await raw(protocolVersion);
     const suback = await rawSubscribe(sub, [
       { topic: 'ok/1', qos: 1 },
@@ -68,7 +57,7 @@ describe.each([5, 4] as const)('topic filters, MQTT %s', (protocolVersion) => {
   });
 
   it('delivers a message matching several subscriptions of one client once, at the highest QoS [MQTT-3.3.4-2]', async () => {
-    running = await startBroker();
+    const running = await start();
     const sub = await running.connect({ protocolVersion });
     await sub.subscribeAsync({ 'ov/+': { qos: 0 }, 'ov/#': { qos: 1 }, 'ov/a': { qos: 2 } });
     const pub = await running.connect({ protocolVersion });
@@ -81,7 +70,7 @@ describe.each([5, 4] as const)('topic filters, MQTT %s', (protocolVersion) => {
   });
 
   it('replacing a subscription changes its QoS and keeps one subscription [MQTT-3.8.4-3]', async () => {
-    running = await startBroker();
+    const running = await start();
     const sub = await raw(protocolVersion);
     expect((await rawSubscribe(sub, [{ topic: 'rep/t', qos: 2 }])).granted).toEqual([2]);
     await running.broker.publish({ topic: 'rep/t', payload: Buffer.from('a'), qos: 2, retain: false });
@@ -100,7 +89,7 @@ describe.each([5, 4] as const)('topic filters, MQTT %s', (protocolVersion) => {
   });
 
   it('UNSUBSCRIBE stops delivery and is answered with UNSUBACK', async () => {
-    running = await startBroker();
+    const running = await start();
     const sub = await raw(protocolVersion);
     await rawSubscribe(sub, [{ topic: 'un/a', qos: 0 }, { topic: 'un/b', qos: 0 }]);
     sub.send({ cmd: 'unsubscribe', messageId: 55, unsubscriptions: ['un/a', 'un/none'] });
@@ -121,7 +110,7 @@ describe.each([5, 4] as const)('topic filters, MQTT %s', (protocolVersion) => {
 
 describe('subscription options (MQTT 5)', () => {
   it('No Local: a client does not get its own messages on that subscription [MQTT-3.8.3-3]', async () => {
-    running = await startBroker();
+    const running = await start();
     const self = await running.connect({ protocolVersion: 5, clientId: 'nl-self' });
     await self.subscribeAsync('nl/t', { qos: 1, nl: true });
     const other = await running.connect({ protocolVersion: 5, clientId: 'nl-other' });
@@ -135,7 +124,7 @@ describe('subscription options (MQTT 5)', () => {
   });
 
   it('Subscription Identifier 0 is a protocol error: DISCONNECT 0x82 (range 1..268435455, MQTT 5.0 section 3.8.2.1.2)', async () => {
-    running = await startBroker();
+    const running = await start();
     const sub = await raw(5);
     sub.send({ cmd: 'subscribe', messageId: 2, subscriptions: [{ topic: 'sid0', qos: 0 }], properties: { subscriptionIdentifier: 0 } });
     expect(await expectPacket(sub)).toMatchObject({ cmd: 'disconnect', reasonCode: ReasonCode.ProtocolError });
@@ -143,7 +132,7 @@ describe('subscription options (MQTT 5)', () => {
   });
 
   it('a subscription identifier is sent with each matching message [MQTT-3.3.4-3]', async () => {
-    running = await startBroker();
+    const running = await start();
     const sub = await raw(5);
     await rawSubscribe(sub, [{ topic: 'sid/one', qos: 1 }], { subscriptionIdentifier: 42 });
     await rawSubscribe(sub, [{ topic: 'sid/none', qos: 1 }]);
@@ -157,7 +146,7 @@ describe('subscription options (MQTT 5)', () => {
   });
 
   it('two overlapping subscriptions give one message with both identifiers, at the higher QoS [MQTT-3.3.4-2] [MQTT-3.3.4-3] [MQTT-3.3.4-4]', async () => {
-    running = await startBroker();
+    const running = await start();
     const sub = await raw(5);
     await rawSubscribe(sub, [{ topic: 'sid2/+', qos: 0 }], { subscriptionIdentifier: 1 });
     await rawSubscribe(sub, [{ topic: 'sid2/#', qos: 2 }], { subscriptionIdentifier: 268_435_455 });

@@ -1,25 +1,19 @@
 import type { IConnectPacket } from 'mqtt-packet';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ReasonCode } from '../../../src/protocol/reason-codes.js';
 import { MemoryBrokerStore } from '../../../src/storage/memory-broker-store.js';
+import { useRawBroker } from '../../helpers/raw-broker.js';
 import type { RawClient } from '../../helpers/raw-client.js';
-import { RawClients, within } from '../../helpers/session-helpers.js';
-import { nextMessage, startBroker, type RunningBroker } from '../../helpers/start-broker.js';
+import { within } from '../../helpers/session-helpers.js';
+import { nextMessage } from '../../helpers/start-broker.js';
 
-let running: RunningBroker | undefined;
-const raws = new RawClients();
-afterEach(async () => {
-  raws.destroyAll();
-  await running?.stop();
-  running = undefined;
-});
+const { start, current, open } = useRawBroker();
 
 type WillFields = NonNullable<IConnectPacket['will']>;
 
 /** A raw v5 client with a will on `will/<clientId>`. */
 async function withWill(clientId: string, will: Partial<WillFields> = {}, connect: Partial<IConnectPacket> = {}): Promise<RawClient> {
-  const b = running as RunningBroker;
-  const raw = await raws.open(b.port, 5);
+  const raw = await open(5);
   const connack = await raw.connect({
     clientId,
     will: { topic: `will/${clientId}`, payload: Buffer.from(`gone:${clientId}`), qos: 1, retain: false, ...will },
@@ -30,7 +24,7 @@ async function withWill(clientId: string, will: Partial<WillFields> = {}, connec
 }
 
 async function watcher(): Promise<import('mqtt').MqttClient> {
-  const b = running as RunningBroker;
+  const b = current();
   const client = await b.connect({ protocolVersion: 5, clientId: 'watcher' });
   await client.subscribeAsync('will/#', { qos: 1 });
   return client;
@@ -38,7 +32,7 @@ async function watcher(): Promise<import('mqtt').MqttClient> {
 
 describe('wills', () => {
   it('publishes the will on an abnormal close with its properties forwarded [MQTT-3.1.2-8] [MQTT-3.3.2-15..20]', async () => {
-    running = await startBroker();
+    await start();
     const watch = await watcher();
     const raw = await withWill('abrupt', {
       properties: {
@@ -64,7 +58,7 @@ describe('wills', () => {
   });
 
   it('does not publish the will after a normal DISCONNECT [MQTT-3.1.2-10] [MQTT-3.14.4-3]', async () => {
-    running = await startBroker();
+    const running = await start();
     const watch = await watcher();
     const raw = await withWill('polite');
     raw.send({ cmd: 'disconnect', reasonCode: ReasonCode.Success });
@@ -76,13 +70,13 @@ describe('wills', () => {
   });
 
   it('does not publish the will of a 3.1.1 client after DISCONNECT, publishes it on abnormal close', async () => {
-    running = await startBroker();
+    await start();
     const watch = await watcher();
-    const polite = await raws.open(running.port, 4);
+    const polite = await open(4);
     await polite.connect({ clientId: 'polite4', will: { topic: 'will/polite4', payload: Buffer.from('p'), qos: 0, retain: false } });
     polite.send({ cmd: 'disconnect' });
     await polite.closed;
-    const rude = await raws.open(running.port, 4);
+    const rude = await open(4);
     await rude.connect({ clientId: 'rude4', will: { topic: 'will/rude4', payload: Buffer.from('r'), qos: 0, retain: false } });
     const next = nextMessage(watch);
     rude.destroy();
@@ -90,7 +84,7 @@ describe('wills', () => {
   });
 
   it('publishes the will on v5 DISCONNECT 0x04 (Disconnect with Will Message)', async () => {
-    running = await startBroker();
+    await start();
     const watch = await watcher();
     const raw = await withWill('withwill');
     const got = nextMessage(watch);
@@ -99,7 +93,7 @@ describe('wills', () => {
   });
 
   it('publishes the will when the server closes the connection for a protocol error', async () => {
-    running = await startBroker();
+    await start();
     const watch = await watcher();
     const raw = await withWill('broken');
     const got = nextMessage(watch);
@@ -109,7 +103,7 @@ describe('wills', () => {
   });
 
   it('publishes a delayed will after the Will Delay Interval [MQTT-3.1.3-9]', async () => {
-    running = await startBroker();
+    await start();
     const watch = await watcher();
     const raw = await withWill('delayed', { properties: { willDelayInterval: 1 } }, { clean: false, properties: { sessionExpiryInterval: 60 } });
     const got = nextMessage(watch);
@@ -124,7 +118,7 @@ describe('wills', () => {
   });
 
   it('publishes a delayed will when the session expires first (delay bounded by session expiry) [MQTT-3.1.3-9]', async () => {
-    running = await startBroker();
+    await start();
     const watch = await watcher();
     const raw = await withWill('short', { properties: { willDelayInterval: 60 } }, { clean: false, properties: { sessionExpiryInterval: 1 } });
     const got = nextMessage(watch);
@@ -133,7 +127,7 @@ describe('wills', () => {
   });
 
   it('does not publish a delayed will when the client reconnects before the delay [MQTT-3.1.3-9]', async () => {
-    running = await startBroker();
+    await start();
     const watch = await watcher();
     const session = { clean: false, properties: { sessionExpiryInterval: 60 } };
     const first = await withWill('comeback', { payload: Buffer.from('first'), properties: { willDelayInterval: 1 } }, session);
@@ -148,7 +142,7 @@ describe('wills', () => {
   });
 
   it('stores a retained will as a retained message [MQTT-3.1.2-17]', async () => {
-    running = await startBroker();
+    const running = await start();
     const raw = await withWill('keeper', { retain: true, payload: Buffer.from('offline') });
     const watch = await watcher();
     const got = nextMessage(watch);
@@ -164,11 +158,11 @@ describe('wills', () => {
   });
 
   it('publishes the old connection will on session takeover [MQTT-3.1.4-3]', async () => {
-    running = await startBroker();
+    await start();
     const watch = await watcher();
     await withWill('taken');
     const got = nextMessage(watch);
-    const next = await raws.open(running.port, 5);
+    const next = await open(5);
     expect((await next.connect({ clientId: 'taken' })).reasonCode).toBe(ReasonCode.Success);
     const { topic, payload } = await within(got, 5000, 'will on takeover');
     expect(topic).toBe('will/taken');
@@ -176,7 +170,7 @@ describe('wills', () => {
   });
 
   it('does not publish a delayed will on takeover that resumes the session [MQTT-3.1.3-9]', async () => {
-    running = await startBroker();
+    await start();
     const watch = await watcher();
     const session = { clean: false, properties: { sessionExpiryInterval: 60 } };
     await withWill('taken2', { payload: Buffer.from('first'), properties: { willDelayInterval: 1 } }, session);
@@ -188,10 +182,10 @@ describe('wills', () => {
 
   it('keeps a pending delayed will across an in-process restart on the same store [MQTT-3.1.3-9]', async () => {
     const store = new MemoryBrokerStore();
-    running = await startBroker({ store });
+    let running = await start({ store });
     await withWill('survivor', { properties: { willDelayInterval: 1 } }, { clean: false, properties: { sessionExpiryInterval: 60 } });
     await running.stop(); // the broker closes the connection (0x8B): the will is pending, not yet due
-    running = await startBroker({ store });
+    running = await start({ store });
     const watch = await watcher();
     const got = nextMessage(watch);
     const { topic, payload } = await within(got, 3000, 'will after restart');

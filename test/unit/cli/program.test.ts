@@ -2,34 +2,12 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Chalk } from 'chalk';
-import { main } from '../../../src/cli/run.js';
-import type { CliContext } from '../../../src/cli/context.js';
+import { inProcessOps } from '../../helpers/cli-in-process.js';
 
 /** Never created: every command here fails before touching an instance. */
 const HOME = join(tmpdir(), 'ops-unit-never-created');
 
-function fakeContext(argv: string[]): CliContext & { out: string[]; err: string[] } {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    env: {},
-    argv,
-    stdout: { write: (t) => void out.push(t), isTTY: false },
-    stderr: { write: (t) => void err.push(t), isTTY: false },
-    interactive: false,
-    chalk: new Chalk({ level: 0 }),
-    home: HOME,
-    out,
-    err,
-  };
-}
-
-const run = async (...argv: string[]) => {
-  const ctx = fakeContext(argv);
-  const code = await main(argv, ctx);
-  return { code, out: ctx.out.join(''), err: ctx.err.join('') };
-};
+const run = inProcessOps(HOME);
 
 afterAll(() => {
   expect(existsSync(HOME)).toBe(false);

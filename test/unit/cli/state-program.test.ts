@@ -1,28 +1,12 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Chalk } from 'chalk';
 import { describe, expect, it } from 'vitest';
-import type { CliContext } from '../../../src/cli/context.js';
-import { main } from '../../../src/cli/run.js';
+import { inProcessOps } from '../../helpers/cli-in-process.js';
 
 /** Never created: every command here fails before connecting or touching an instance. */
 const HOME = join(tmpdir(), 'ops-unit-state-never-created');
 
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const ctx: CliContext = {
-    env: {},
-    argv,
-    stdout: { write: (t) => void out.push(t), isTTY: false },
-    stderr: { write: (t) => void err.push(t), isTTY: false },
-    interactive: false,
-    chalk: new Chalk({ level: 0 }),
-    home: HOME,
-  };
-  const code = await main(argv, ctx);
-  return { code, out: out.join(''), err: err.join('') };
-}
+const run = inProcessOps(HOME);
 
 describe('ops state flags', () => {
   it.each([['state'], ['state', 'get'], ['state', 'set'], ['state', 'delete'], ['state', 'vdel'], ['state', 'watch']])('%s has help with examples', async (...path) => {

@@ -1,26 +1,10 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Chalk } from 'chalk';
 import { describe, expect, it } from 'vitest';
 import { parseAttributes, parseTtl } from '../../../src/cli/commands/broker/token.js';
-import type { CliContext } from '../../../src/cli/context.js';
-import { main } from '../../../src/cli/run.js';
+import { inProcessOps } from '../../helpers/cli-in-process.js';
 
-const run = async (...argv: string[]) => {
-  const out: string[] = [];
-  const err: string[] = [];
-  const ctx: CliContext = {
-    env: {},
-    argv,
-    stdout: { write: (t) => void out.push(t), isTTY: false },
-    stderr: { write: (t) => void err.push(t), isTTY: false },
-    interactive: false,
-    chalk: new Chalk({ level: 0 }),
-    home: join(tmpdir(), 'ops-unit-never-created'),
-  };
-  const code = await main(argv, ctx);
-  return { code, out: out.join(''), err: err.join('') };
-};
+const run = inProcessOps(join(tmpdir(), 'ops-unit-never-created'));
 
 describe('ops broker token create flags', () => {
   it('parses lifetimes', () => {
