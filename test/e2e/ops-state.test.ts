@@ -203,10 +203,11 @@ describe('ops state over TLS and with credentials', () => {
     await apply('authn', 'local', { properties: { authenticationMethods: [{ method: 'X509', x509Settings: {} }] } });
     const tls = { mode: 'Manual', manual: { secretRef: 'srv' } };
     await apply('listener', 'tls', { properties: { ports: [{ port: 0, tls }] } });
-    await apply('listener', 'secure', { properties: { ports: [{ port: 0, authenticationRef: 'local' }] } });
-    await apply('listener', 'mtls', { properties: { ports: [{ port: 0, tls, authenticationRef: 'local' }] } });
-    const status = JSON.parse((await ops('broker', 'status', '-o', 'json')).stdout) as { ports: Array<{ listener: string; port: number }> };
-    ports = { tls: portOf(status, 'tls'), secure: portOf(status, 'secure'), mtls: portOf(status, 'mtls') };
+    // one listener, two ports (AIO allows three listeners: default, tls, secure)
+    await apply('listener', 'secure', { properties: { ports: [{ port: 0, authenticationRef: 'local' }, { port: 0, tls, authenticationRef: 'local' }] } });
+    const status = JSON.parse((await ops('broker', 'status', '-o', 'json')).stdout) as { ports: Array<{ listener: string; port: number; tls?: boolean }> };
+    const secured = status.ports.filter((p) => p.listener === 'secure');
+    ports = { tls: portOf(status, 'tls'), secure: secured.find((p) => p.tls !== true)?.port ?? 0, mtls: secured.find((p) => p.tls === true)?.port ?? 0 };
   });
 
   it('--tls with -T/--cafile talks to a TLS port; an untrusted certificate or plain MQTT does not connect', async () => {
