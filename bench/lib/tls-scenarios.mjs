@@ -105,6 +105,7 @@ async function fanIn(bp, c, { warmupMs, durationMs }) {
     const m1 = readMachineBusySeconds();
     const g = process.cpuUsage(g0);
     const rss = readRss(bp.pid);
+    const stats = bp.supportsControl ? await bp.control('stats', 3000).catch(() => null) : null;
     for (const p of pumps) p.running = false;
     const brokerPct = c0 !== null && c1 !== null ? pct((c1 - c0) / secs) : null;
     const generatorPct = pct((g.user + g.system) / 1e6 / secs);
@@ -121,6 +122,7 @@ async function fanIn(bp, c, { warmupMs, durationMs }) {
         otherPct: machinePct !== null && brokerPct !== null ? Math.max(0, Math.round((machinePct - brokerPct - generatorPct) * 10) / 10) : null,
       },
       errors,
+      ...(stats?.messages ? { brokerMessages: stats.messages } : {}),
     };
   } finally {
     await Promise.all(clients.map((cl) => cl.close(1000).catch(() => cl.destroy())));
@@ -138,6 +140,7 @@ export async function tlsFanIn(broker, opts, ctx) {
     if (bp.exitInfo) throw new Error(`${broker.name} exited during the scenario (code ${bp.exitInfo.code})`);
     const notes = [`set-up rate: ${SETUP_CONNECTIONS} connections, ${SETUP_CONCURRENCY} at a time, full handshakes (ECDSA P-256, no resumption), the generator's TLS work included`];
     if (f.cpu.generatorPct >= 90) notes.push('fan-in generator-bound: the generator encrypts/decrypts too');
+    if (f.brokerMessages) notes.push(`broker at the end: ${f.brokerMessages.received} received, ${f.brokerMessages.sent} sent, ${f.brokerMessages.dropped} dropped (QoS 0 to a backed-up subscriber)`);
     return { metrics: { msgPerSec: f.msgPerSec, tlsConnectPerSec: connectPerSec }, cpu: f.cpu, rssAtWindowEndMB: f.rssAtWindowEndMB, errors: f.errors, notes };
   } finally {
     await bp.stop(3000);
