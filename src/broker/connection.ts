@@ -78,6 +78,10 @@ export class Connection implements SessionOwner, DecoderSink, Throttleable {
   #held: Packet[] | undefined;
   /** Reading paused by publisher flow control. */
   #throttled = false;
+  /** Bytes read since reading last yielded to the rest of the event loop. */
+  #readSinceYield = 0;
+  /** Reading paused until the next event-loop turn (see {@link receive}). */
+  #yielding = false;
 
   constructor(core: BrokerCore, socket: Duplex, hooks: BrokerHooks = core.hooks, info: ConnectionInfo = NO_INFO) {
     this.core = core;
@@ -302,6 +306,22 @@ export class Connection implements SessionOwner, DecoderSink, Throttleable {
     this.#lastActivity = Date.now();
     this.core.counters.bytesReceived += chunk.length;
     this.decoder.push(chunk);
+    // A saturated socket can hand over megabytes in one poll phase (libuv reads up to 32 x 64 KiB);
+    // output to TLS sockets only leaves between poll phases, so a long one fills subscribers past
+    // the high-water mark and their QoS 0 is dropped. Pausing here lets every turn flush its writes.
+    this.#readSinceYield += chunk.length;
+    if (this.#readSinceYield >= READ_BUDGET_BYTES && !this.#yielding && this.state !== 'closed') {
+      this.#yielding = true;
+      this.socket.pause();
+      setImmediate(endYield, this);
+    }
+  }
+
+  /** @internal the event loop turned: read again unless held or throttled. */
+  endYield(): void {
+    this.#yielding = false;
+    this.#readSinceYield = 0;
+    if (this.state !== 'closed' && this.#held === undefined && !this.#throttled) this.socket.resume();
   }
 
   /** Holds incoming packets (and reading) while an asynchronous decision is pending. */
@@ -315,7 +335,7 @@ export class Connection implements SessionOwner, DecoderSink, Throttleable {
     const held = this.#held;
     this.#held = undefined;
     for (const packet of held ?? []) this.onPacket(packet);
-    if (this.state !== 'closed' && !this.#throttled) this.socket.resume();
+    if (this.state !== 'closed' && !this.#throttled && !this.#yielding) this.socket.resume();
   }
 
   /** Throttleable: stop reading (TCP pushes back on the client) while a subscriber catches up. */
@@ -329,7 +349,7 @@ export class Connection implements SessionOwner, DecoderSink, Throttleable {
   resumeReading(): void {
     if (!this.#throttled) return;
     this.#throttled = false;
-    if (this.state !== 'closed' && this.#held === undefined) this.socket.resume();
+    if (this.state !== 'closed' && this.#held === undefined && !this.#yielding) this.socket.resume();
   }
 
   /**
@@ -406,6 +426,14 @@ export class Connection implements SessionOwner, DecoderSink, Throttleable {
 function uncork(connection: Connection): void {
   void FLUSH_AFTER.then(() => connection.flush());
 }
+
+/** Runs in the check phase, after the turn's socket writes went out. */
+function endYield(connection: Connection): void {
+  connection.endYield();
+}
+
+/** Bytes one connection may read before reading yields to the next event-loop turn. */
+const READ_BUDGET_BYTES = 64 * 1024;
 
 /** Settled promise: `then` on it queues a microtask without queueMicrotask's async resource. */
 const FLUSH_AFTER = Promise.resolve();
