@@ -12,6 +12,8 @@ export interface DeferredValue {
  * operation on that queue) and its seq. Lets coalescing recognise operations on the same entry
  * without turning each key into a string. Optional: operations without it are compared by key
  * bytes; two operations on one key, one with and one without, are both kept, in order.
+ * An operation with both is resolved to its key by the {@link BatchTarget}: its `key` may be a
+ * stand-in (the queue prefix) and is not written.
  */
 export interface EntrySlot {
   readonly queue?: Buffer;

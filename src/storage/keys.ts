@@ -122,9 +122,14 @@ export class KeyLayout {
   static readonly meta: KeyRange = rangeOf(META);
 }
 
+/** Throws the RangeError of a key builder if `seq` cannot be a queue entry's seq (a non-negative safe integer). */
+export function checkQueueSeq(seq: number): void {
+  if (!Number.isSafeInteger(seq) || seq < 0) throw new RangeError(`invalid queue seq ${seq}`);
+}
+
 /** `prefix` followed by `seq` as a big-endian u64 (seq: a non-negative safe integer). */
 export function queueEntryKey(prefix: Buffer, seq: number): Buffer {
-  if (!Number.isSafeInteger(seq) || seq < 0) throw new RangeError(`invalid queue seq ${seq}`);
+  checkQueueSeq(seq);
   const key = Buffer.allocUnsafe(prefix.length + 8);
   prefix.copy(key, 0);
   key.writeUInt32BE(Math.floor(seq / 0x1_0000_0000), prefix.length);
@@ -143,7 +148,7 @@ function readU64(key: Buffer, at: number): number {
 
 /** Key of queue entry `seq` held in segment `segment` (its value is empty): `prefix`, seq, segment id (u64 BE each). */
 export function segmentedEntryKey(prefix: Buffer, seq: number, segment: number): Buffer {
-  if (!Number.isSafeInteger(seq) || seq < 0) throw new RangeError(`invalid queue seq ${seq}`);
+  checkQueueSeq(seq);
   const key = Buffer.allocUnsafe(prefix.length + 16);
   prefix.copy(key, 0);
   writeU64(key, seq, prefix.length);

@@ -5,7 +5,7 @@ import type { BrokerStore, MessageRecord, QueueEntryRecord, SessionRecord, State
 import { Compactor, DEFAULT_COMPACTION_POLICY, directoryBytes, type CompactionPolicy, type CompactionStats } from './compactor.js';
 import type { ValueCipher } from './encryption.js';
 import { GroupCommit, type BatchOp, type GroupCommitStats } from './group-commit.js';
-import { KeyLayout, parseQueueKey, queueEntryKey, segmentKey, type KeyRange } from './keys.js';
+import { checkQueueSeq, KeyLayout, parseQueueKey, queueEntryKey, segmentKey, type KeyRange } from './keys.js';
 import { ALL_KEYS, countLiveBytes, deleteOrphanSegments, rangeCompaction } from './level-size.js';
 import { decodeQueueEntry, decodeRetained, decodeSession, decodeStateStoreKey } from './record-codec.js';
 import { encodeQueueEntry, encodeRetained, encodeSession, encodeStateStoreKey } from './record-codec.js';
@@ -243,12 +243,12 @@ export class LevelBrokerStore implements BrokerStore {
       const planned: PlannedWrite = { ops: [], changes: [] };
       const ledger = this.#quota.ledger;
       for (const entry of entries) {
-        // The key is a placeholder: the batch puts the entry into its segment (SegmentBatcher),
-        // unless a delete in the same batch cancels it; `fresh` (no such entry yet): then the
-        // delete is not written either.
-        const key = queueEntryKey(prefix, entry.seq);
+        // The batch puts the entry into its segment (SegmentBatcher), unless a delete in the same
+        // batch cancels it; `fresh` (no such entry yet): then the delete is not written either.
+        // The entry's key is only known then: the queue prefix stands in (no key built per write).
+        checkQueueSeq(entry.seq);
         const plain = encodeQueueEntry(entry);
-        planned.ops.push({ type: 'put', key, value: { plain }, fresh: !ledger.hasEntry(prefix, entry.seq), queue: prefix, seq: entry.seq });
+        planned.ops.push({ type: 'put', key: prefix, value: { plain }, fresh: !ledger.hasEntry(prefix, entry.seq), queue: prefix, seq: entry.seq });
         planned.changes.push({ kind: 'putEntry', prefix, seq: entry.seq, size: this.#batcher.entryCharge(prefix, plain.length) });
       }
       return planned;
@@ -260,7 +260,8 @@ export class LevelBrokerStore implements BrokerStore {
       const prefix = this.#keys.queuePrefix(clientId);
       const planned: PlannedWrite = { ops: [], changes: [] };
       for (const seq of seqs) {
-        planned.ops.push({ type: 'del', key: queueEntryKey(prefix, seq), queue: prefix, seq });
+        checkQueueSeq(seq);
+        planned.ops.push({ type: 'del', key: prefix, queue: prefix, seq }); // key: see putQueueEntries
         planned.changes.push({ kind: 'delEntry', prefix, seq });
       }
       return planned;

@@ -62,7 +62,6 @@ export class SegmentBatcher {
     const index = this.#index;
     let builder: SegmentBuilder | undefined;
     let id = 0;
-    let changes: SizeChange[] | undefined;
     let emptied: number[] | undefined;
     for (const op of ops) {
       const queue = op.queue;
@@ -85,9 +84,7 @@ export class SegmentBatcher {
       }
       builder.add(queue, seq, Buffer.isBuffer(op.value) ? op.value : op.value.plain);
       index.place(queueId, seq, id);
-      const key = segmentedEntryKey(queue, seq, id);
-      writes.push({ type: 'put', key, value: EMPTY });
-      (changes ??= []).push({ kind: 'putEntry', prefix: queue, seq, size: key.length });
+      writes.push({ type: 'put', key: segmentedEntryKey(queue, seq, id), value: EMPTY });
     }
     let freed = 0;
     if (emptied !== undefined) {
@@ -100,12 +97,16 @@ export class SegmentBatcher {
       }
       freed = this.#ledger.apply(deletes, false).freed;
     }
-    if (builder !== undefined && changes !== undefined) {
+    if (builder !== undefined) {
       const key = segmentKey(id);
       const value = this.#cipher.seal(key, builder.finish());
       writes.push({ type: 'put', key, value });
-      changes.push({ kind: 'put', key, size: key.length + value.length });
-      this.#ledger.apply(changes, false);
+      // Each entry put is now charged its key alone (`q/<queue><seq><segment>`: prefix + 16 bytes).
+      const ledger = this.#ledger;
+      for (const op of ops) {
+        if (op.type === 'put' && op.queue !== undefined && op.seq !== undefined) ledger.putEntry(op.queue, op.seq, op.queue.length + 16);
+      }
+      ledger.apply([{ kind: 'put', key, size: key.length + value.length }], false);
     }
     return { writes, freed };
   }

@@ -99,6 +99,22 @@ export class SizeLedger {
   }
 
   /**
+   * Same as `apply([{ kind: 'putEntry', prefix, seq, size }], false)`, without a change object or
+   * a result (for the entries of a batch being written).
+   */
+  putEntry(prefix: Buffer, seq: number, size: number): void {
+    const id = queueId(prefix);
+    let queue = this.#queues.get(id);
+    if (queue === undefined) {
+      queue = new Map();
+      this.#queues.set(id, queue);
+    }
+    const before = queue.get(seq);
+    queue.set(seq, size);
+    this.#used += before === undefined ? size : size - before;
+  }
+
+  /**
    * Applies `changes` in order. `undoable` false: the result's `undo` does nothing (no undo
    * closures are made; for writes that cannot be refused).
    */
