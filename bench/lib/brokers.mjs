@@ -5,24 +5,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { spawnTracked, trackTemp, sleep } from './proc.mjs';
+import { spawnTracked, trackTemp, sleep, which } from './proc.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const benchDir = path.resolve(here, '..');
 const repoDir = path.resolve(benchDir, '..');
 
 const TAIL = 16 * 1024;
-
-function which(cmd) {
-  for (const dir of (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/usr/local/sbin', '/sbin'])) {
-    const p = path.join(dir || '.', cmd);
-    try {
-      fs.accessSync(p, fs.constants.X_OK);
-      return p;
-    } catch {}
-  }
-  return null;
-}
 
 export async function freePort() {
   const srv = net.createServer();

@@ -2,6 +2,7 @@
 // and killed on exit, whatever happens.
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 
 const children = new Set();
 const tempPaths = new Set();
@@ -112,6 +113,18 @@ export function currentFdLimit() {
   } catch {
     return NaN;
   }
+}
+
+/** The path of executable `cmd` on PATH (then the sbin directories, where mosquitto lives), or null. */
+export function which(cmd) {
+  for (const dir of (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/usr/local/sbin', '/sbin'])) {
+    const p = path.join(dir || '.', cmd);
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      return p;
+    } catch {}
+  }
+  return null;
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

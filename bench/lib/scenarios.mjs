@@ -72,6 +72,11 @@ async function measure(bp, { warmupMs, durationMs }, snapshot) {
 }
 
 /** Waits until fn() stops changing for quietMs or maxMs passes. */
+/** A scenario's result over a `measure` window: its metrics, the broker's CPU, RSS and stats at the window's end. */
+function windowResult(m, metrics, notes, errors) {
+  return { metrics, cpu: m.cpu, rssAtWindowEndMB: m.rssAtEndMB, brokerStatsAtWindowEnd: m.statsAtEnd, notes, errors };
+}
+
 async function settle(fn, quietMs, maxMs) {
   const deadline = Date.now() + maxMs;
   let last = fn();
@@ -167,22 +172,127 @@ export async function fanInQos0(bp, opts) {
         `only ${pct(received / sent)}% of the ${sent} QoS 0 messages written arrived (dropped, or still backlogged 3 s after the publishers stopped)`,
       );
     collectClientErrors(clients, errors, 'client');
-    return {
-      metrics: {
+    return windowResult(
+      m,
+      {
         msgPerSec: Math.round(rate),
         deliveredPct: sent > 0 ? pct(received / sent) : null,
         sentTotal: sent,
         receivedTotal: received,
       },
-      cpu: m.cpu,
-      rssAtWindowEndMB: m.rssAtEndMB,
-      brokerStatsAtWindowEnd: m.statsAtEnd,
       notes,
       errors,
-    };
+    );
   } finally {
     await closeAll(clients);
   }
+}
+
+/**
+ * Drives one QoS 1 publisher with up to `window` PUBLISHes in flight (at most `total` in all), each payload
+ * stamped with its send time, sequence number and publisher index; PUBACKs are matched against the packet ids
+ * in flight (`badAcks` otherwise) and `onAck` runs per matched one. The window is refilled in batches (fewer
+ * write syscalls in the generator): at least refillBatch PUBACKs, or whenever less than half the window is in
+ * flight, while `isRunning()`. Returns the live counters.
+ */
+function startQos1Publisher(c, idx, tpl, { window, refillBatch, total = Infinity, isRunning = () => true, onAck = null }) {
+  const st = { sent: 0, acked: 0, outstanding: 0, toSend: 0, pid: 0, badAcks: 0 };
+  const inflight = new Uint8Array(65536);
+  const send = (n) => {
+    n = Math.min(n, total - st.sent);
+    if (n <= 0 || c.sock.destroyed) return;
+    const L = tpl.length;
+    const out = Buffer.allocUnsafe(n * L);
+    const now = performance.now();
+    for (let k = 0; k < n; k++) {
+      const o = k * L;
+      tpl.bytes.copy(out, o);
+      st.pid = st.pid === 65535 ? 1 : st.pid + 1;
+      inflight[st.pid] = 1;
+      out[o + tpl.pidOffset] = st.pid >> 8;
+      out[o + tpl.pidOffset + 1] = st.pid & 0xff;
+      const po = o + tpl.payloadOffset;
+      out.writeDoubleLE(now, po);
+      out.writeUInt32LE(st.sent, po + 8);
+      out[po + 12] = idx;
+      st.sent++;
+    }
+    st.outstanding += n;
+    c.sock.write(out);
+  };
+  c.onPuback = (buf, s) => {
+    const pid = (buf[s] << 8) | buf[s + 1];
+    if (inflight[pid] !== 1) {
+      st.badAcks++;
+      return;
+    }
+    inflight[pid] = 0;
+    st.acked++;
+    st.outstanding--;
+    st.toSend++;
+    if (onAck !== null) onAck();
+  };
+  c.onChunkEnd = () => {
+    if (!isRunning()) return;
+    if (st.toSend >= refillBatch || st.outstanding <= window / 2) {
+      const n = st.toSend;
+      st.toSend = 0;
+      send(n);
+    }
+  };
+  send(window);
+  return st;
+}
+
+/**
+ * A subscriber's PUBACKs: `add(pid)` per QoS 1 message, `schedule()` at the end of each read writes them once
+ * per event-loop turn (fewer write syscalls), `flush()` writes them now.
+ */
+function pubackBatcher(sub) {
+  let buf = Buffer.allocUnsafe(4 * 4096);
+  let n = 0;
+  let scheduled = false;
+  const flush = () => {
+    scheduled = false;
+    if (n > 0 && !sub.sock.destroyed) sub.sock.write(Buffer.from(buf.subarray(0, n * 4)));
+    n = 0;
+  };
+  return {
+    add(pid) {
+      if ((n + 1) * 4 > buf.length) {
+        const nb = Buffer.allocUnsafe(buf.length * 2);
+        buf.copy(nb, 0, 0, n * 4);
+        buf = nb;
+      }
+      writePuback(buf, n * 4, pid);
+      n++;
+    },
+    schedule() {
+      if (n > 0 && !scheduled) {
+        scheduled = true;
+        setImmediate(flush);
+      }
+    },
+    flush,
+  };
+}
+
+/** Per-publisher order of the sequence numbers `startQos1Publisher` stamps: `gaps` (missing) and `dupOrReorder` (behind). */
+function sequenceTracker(nPub) {
+  const expected = new Array(nPub).fill(0);
+  return {
+    gaps: 0,
+    dupOrReorder: 0,
+    see(pub, seq) {
+      if (pub >= nPub) return;
+      if (seq === expected[pub]) expected[pub] = seq + 1;
+      else if (seq < expected[pub]) this.dupOrReorder++;
+      else {
+        this.gaps += seq - expected[pub];
+        expected[pub] = seq + 1;
+      }
+    },
+  };
 }
 
 /** (b) fan-in QoS 1 end to end with a per-publisher window; latency from a timestamp in the payload. */
@@ -217,13 +327,10 @@ export async function fanInQos1(bp, opts) {
     let measuring = false;
     let lat = new Float64Array(1 << 20);
     let latN = 0;
-    let dupOrReorder = 0;
-    let gaps = 0;
     let dupFlagged = 0;
     let qosMismatch = 0;
-    const expected = new Array(nPub).fill(0);
-    let ackBuf = Buffer.allocUnsafe(4 * 4096);
-    let ackN = 0;
+    const order = sequenceTracker(nPub);
+    const acks = pubackBatcher(sub);
     let chunkNow = 0;
     sub.onPublish = (buf, h, s, e) => {
       if (chunkNow === 0) chunkNow = performance.now();
@@ -234,28 +341,13 @@ export async function fanInQos1(bp, opts) {
       if (qos > 0) {
         const pid = (buf[p] << 8) | buf[p + 1];
         p += 2;
-        if ((ackN + 1) * 4 > ackBuf.length) {
-          const nb = Buffer.allocUnsafe(ackBuf.length * 2);
-          ackBuf.copy(nb, 0, 0, ackN * 4);
-          ackBuf = nb;
-        }
-        writePuback(ackBuf, ackN * 4, pid);
-        ackN++;
+        acks.add(pid);
         if (h & 0x08) dupFlagged++;
       }
       if (qos !== 1) qosMismatch++;
       if (e - p < 13) return;
       const ts = buf.readDoubleLE(p);
-      const seq = buf.readUInt32LE(p + 8);
-      const pub = buf[p + 12];
-      if (pub < nPub) {
-        if (seq === expected[pub]) expected[pub] = seq + 1;
-        else if (seq < expected[pub]) dupOrReorder++;
-        else {
-          gaps += seq - expected[pub];
-          expected[pub] = seq + 1;
-        }
-      }
+      order.see(buf[p + 12], buf.readUInt32LE(p + 8));
       if (measuring) {
         if (latN === lat.length) {
           const nl = new Float64Array(lat.length * 2);
@@ -265,21 +357,9 @@ export async function fanInQos1(bp, opts) {
         lat[latN++] = chunkNow - ts;
       }
     };
-    // PUBACKs are flushed once per event-loop turn (fewer write syscalls).
-    let ackScheduled = false;
-    const flushAcks = () => {
-      ackScheduled = false;
-      if (ackN > 0 && !sub.sock.destroyed) {
-        sub.sock.write(Buffer.from(ackBuf.subarray(0, ackN * 4)));
-      }
-      ackN = 0;
-    };
     sub.onChunkEnd = () => {
       chunkNow = 0;
-      if (ackN > 0 && !ackScheduled) {
-        ackScheduled = true;
-        setImmediate(flushAcks);
-      }
+      acks.schedule();
     };
 
     const pubs = await raceExit(
@@ -288,56 +368,13 @@ export async function fanInQos1(bp, opts) {
     );
     clients.push(...pubs);
     let running = true;
-    const states = pubs.map((c, idx) => {
-      const payload = Buffer.alloc(PAYLOAD_SIZE, 0x62);
-      const tpl = publishTemplate(`bench/${tag}/p${idx}`, payload, 1);
-      const st = { sent: 0, acked: 0, outstanding: 0, toSend: 0, pid: 0, badAcks: 0 };
-      const inflight = new Uint8Array(65536);
-      const send = (n) => {
-        if (n <= 0 || c.sock.destroyed) return;
-        const L = tpl.length;
-        const out = Buffer.allocUnsafe(n * L);
-        const now = performance.now();
-        for (let k = 0; k < n; k++) {
-          const o = k * L;
-          tpl.bytes.copy(out, o);
-          st.pid = st.pid === 65535 ? 1 : st.pid + 1;
-          inflight[st.pid] = 1;
-          out[o + tpl.pidOffset] = st.pid >> 8;
-          out[o + tpl.pidOffset + 1] = st.pid & 0xff;
-          const po = o + tpl.payloadOffset;
-          out.writeDoubleLE(now, po);
-          out.writeUInt32LE(st.sent, po + 8);
-          out[po + 12] = idx;
-          st.sent++;
-        }
-        st.outstanding += n;
-        c.sock.write(out);
-      };
-      c.onPuback = (buf, s) => {
-        const pid = (buf[s] << 8) | buf[s + 1];
-        if (inflight[pid] !== 1) {
-          st.badAcks++;
-          return;
-        }
-        inflight[pid] = 0;
-        st.acked++;
-        st.outstanding--;
-        st.toSend++;
-      };
-      // Refill the window in batches (fewer write syscalls in the generator):
-      // at least refillBatch PUBACKs, or whenever less than half the window is in flight.
-      c.onChunkEnd = () => {
-        if (!running) return;
-        if (st.toSend >= refillBatch || st.outstanding <= window / 2) {
-          const n = st.toSend;
-          st.toSend = 0;
-          send(n);
-        }
-      };
-      send(window);
-      return st;
-    });
+    const states = pubs.map((c, idx) =>
+      startQos1Publisher(c, idx, publishTemplate(`bench/${tag}/p${idx}`, Buffer.alloc(PAYLOAD_SIZE, 0x62), 1), {
+        window,
+        refillBatch,
+        isRunning: () => running,
+      }),
+    );
     const m = await measure(bp, opts, () => {
       measuring = !measuring;
       return { received };
@@ -376,13 +413,14 @@ export async function fanInQos1(bp, opts) {
     if (received > 0 && sub.validatedPublishes === 0) notes.push('no PUBLISH validated by mqtt-packet');
     if (acked < sent) errors.push(`publishers: ${sent - acked} of ${sent} QoS 1 PUBLISHes never PUBACKed (waited ${drainSecs.toFixed(1)} s after stop)`);
     if (received < sent) errors.push(`subscriber: received ${received} of ${sent} QoS 1 messages (waited ${drainSecs.toFixed(1)} s after stop)`);
-    if (gaps > 0) errors.push(`subscriber: ${gaps} messages missing in per-publisher sequence`);
-    if (dupOrReorder > 0) notes.push(`${dupOrReorder} duplicate or out-of-order deliveries (dup flag on ${dupFlagged})`);
+    if (order.gaps > 0) errors.push(`subscriber: ${order.gaps} messages missing in per-publisher sequence`);
+    if (order.dupOrReorder > 0) notes.push(`${order.dupOrReorder} duplicate or out-of-order deliveries (dup flag on ${dupFlagged})`);
     if (qosMismatch > 0) errors.push(`${qosMismatch} messages delivered at QoS != 1`);
     if (badAcks > 0) errors.push(`${badAcks} PUBACKs for packet ids not in flight`);
     collectClientErrors(clients, errors, 'client');
-    return {
-      metrics: {
+    return windowResult(
+      m,
+      {
         msgPerSec: Math.round(rate),
         p50Ms: latN ? Math.round(percentile(sorted, 0.5) * 1000) / 1000 : null,
         p99Ms: latN ? Math.round(percentile(sorted, 0.99) * 1000) / 1000 : null,
@@ -395,12 +433,9 @@ export async function fanInQos1(bp, opts) {
         ackedTotal: acked,
         receivedTotal: received,
       },
-      cpu: m.cpu,
-      rssAtWindowEndMB: m.rssAtEndMB,
-      brokerStatsAtWindowEnd: m.statsAtEnd,
       notes,
       errors,
-    };
+    );
   } finally {
     await closeAll(clients);
   }
@@ -438,19 +473,17 @@ export async function fanOutQos0(bp, opts) {
     const unvalidated = subs.filter((x) => x.validatedPublishes === 0).length;
     if (received > 0 && unvalidated > 0) notes.push(`${unvalidated} subscribers had no PUBLISH validated by mqtt-packet`);
     collectClientErrors(clients, errors, 'client');
-    return {
-      metrics: {
+    return windowResult(
+      m,
+      {
         deliveriesPerSec: Math.round(sum),
         minSubscriberPerSec: Math.round(Math.min(...per)),
         maxSubscriberPerSec: Math.round(Math.max(...per)),
         deliveredTotal: received,
       },
-      cpu: m.cpu,
-      rssAtWindowEndMB: m.rssAtEndMB,
-      brokerStatsAtWindowEnd: m.statsAtEnd,
       notes,
       errors,
-    };
+    );
   } finally {
     await closeAll(clients);
   }
@@ -706,63 +739,21 @@ async function publishQos1Count(bp, count, { nPub = 10, window = 100, tag = 'f',
   const pubs = await raceExit(bp, connectMany(nPub, (i) => new RawClient({ port: bp.port, clientId: `bench-${tag}-pub-${i}` })));
   const payload = Buffer.alloc(PAYLOAD_SIZE, 0x66);
   let ackedAll = 0;
-  let badAcks = 0;
   let resolveDone;
   const done = new Promise((r) => (resolveDone = r));
+  const onAck = () => {
+    if (++ackedAll === count) resolveDone();
+  };
   const t0 = performance.now();
-  pubs.forEach((c, idx) => {
+  const states = pubs.map((c, idx) => {
     const total = Math.floor(count / nPub) + (idx < count % nPub ? 1 : 0);
-    const tpl = publishTemplate(`bench/${tag}/p${idx}`, payload, 1);
-    const inflight = new Uint8Array(65536);
-    const st = { sent: 0, toSend: 0, outstanding: 0, pid: 0 };
-    const send = (n) => {
-      n = Math.min(n, total - st.sent);
-      if (n <= 0 || c.sock.destroyed) return;
-      const L = tpl.length;
-      const out = Buffer.allocUnsafe(n * L);
-      const now = performance.now();
-      for (let k = 0; k < n; k++) {
-        const o = k * L;
-        tpl.bytes.copy(out, o);
-        st.pid = st.pid === 65535 ? 1 : st.pid + 1;
-        inflight[st.pid] = 1;
-        out[o + tpl.pidOffset] = st.pid >> 8;
-        out[o + tpl.pidOffset + 1] = st.pid & 0xff;
-        const po = o + tpl.payloadOffset;
-        out.writeDoubleLE(now, po);
-        out.writeUInt32LE(st.sent, po + 8);
-        out[po + 12] = idx;
-        st.sent++;
-      }
-      st.outstanding += n;
-      c.sock.write(out);
-    };
-    c.onPuback = (buf, s) => {
-      const pid = (buf[s] << 8) | buf[s + 1];
-      if (inflight[pid] !== 1) {
-        badAcks++;
-        return;
-      }
-      inflight[pid] = 0;
-      st.outstanding--;
-      st.toSend++;
-      if (++ackedAll === count) resolveDone();
-    };
-    c.onChunkEnd = () => {
-      if (st.toSend >= refillBatch || st.outstanding <= window / 2) {
-        const n = st.toSend;
-        st.toSend = 0;
-        send(n);
-      }
-    };
-    send(window);
+    return startQos1Publisher(c, idx, publishTemplate(`bench/${tag}/p${idx}`, payload, 1), { window, refillBatch, total, onAck });
   });
   // Wait for all PUBACKs; give up when nothing moves for stallMs.
   let last = -1;
   let lastChange = Date.now();
   while (ackedAll < count) {
-    const r = await raceExit(bp, Promise.race([done, sleep(100)]));
-    void r;
+    await raceExit(bp, Promise.race([done, sleep(100)]));
     if (ackedAll !== last) {
       last = ackedAll;
       lastChange = Date.now();
@@ -771,6 +762,7 @@ async function publishQos1Count(bp, count, { nPub = 10, window = 100, tag = 'f',
   const secs = (performance.now() - t0) / 1000;
   const errors = [];
   if (ackedAll < count) errors.push(`publishers: only ${ackedAll} of ${count} QoS 1 PUBLISHes PUBACKed (no progress for ${stallMs / 1000} s)`);
+  const badAcks = states.reduce((a, st) => a + st.badAcks, 0);
   if (badAcks) errors.push(`${badAcks} PUBACKs for packet ids not in flight`);
   collectClientErrors(pubs, errors, 'publisher');
   await closeAll(pubs);
@@ -841,17 +833,8 @@ export async function drainAfterRestart(broker, opts, ctx) {
     let received = 0;
     let tFirst = null;
     let tLast = null;
-    let gaps = 0;
-    let dupOrReorder = 0;
-    const expected = new Array(nPub).fill(0);
-    let ackBuf = Buffer.allocUnsafe(4 * 4096);
-    let ackN = 0;
-    let ackScheduled = false;
-    const flushAcks = () => {
-      ackScheduled = false;
-      if (ackN > 0 && !sub.sock.destroyed) sub.sock.write(Buffer.from(ackBuf.subarray(0, ackN * 4)));
-      ackN = 0;
-    };
+    const order = sequenceTracker(nPub);
+    const acks = pubackBatcher(sub);
     sub.onPublish = (buf, h, s, e) => {
       received++;
       if (tFirst === null) tFirst = performance.now();
@@ -861,32 +844,12 @@ export async function drainAfterRestart(broker, opts, ctx) {
       if (((h >> 1) & 3) > 0) {
         const pid = (buf[p] << 8) | buf[p + 1];
         p += 2;
-        if ((ackN + 1) * 4 > ackBuf.length) {
-          const nb = Buffer.allocUnsafe(ackBuf.length * 2);
-          ackBuf.copy(nb, 0, 0, ackN * 4);
-          ackBuf = nb;
-        }
-        writePuback(ackBuf, ackN * 4, pid);
-        ackN++;
+        acks.add(pid);
       }
       if (e - p < 13) return;
-      const seq = buf.readUInt32LE(p + 8);
-      const pub = buf[p + 12];
-      if (pub < nPub) {
-        if (seq === expected[pub]) expected[pub] = seq + 1;
-        else if (seq < expected[pub]) dupOrReorder++;
-        else {
-          gaps += seq - expected[pub];
-          expected[pub] = seq + 1;
-        }
-      }
+      order.see(buf[p + 12], buf.readUInt32LE(p + 8));
     };
-    sub.onChunkEnd = () => {
-      if (ackN > 0 && !ackScheduled) {
-        ackScheduled = true;
-        setImmediate(flushAcks);
-      }
-    };
+    sub.onChunkEnd = () => acks.schedule();
     const cpu0 = readCpuSeconds(bp.pid);
     const g0 = process.cpuUsage();
     await raceExit(bp, sub.connect());
@@ -907,7 +870,7 @@ export async function drainAfterRestart(broker, opts, ctx) {
     const secs = (tEnd - tConnect) / 1000;
     // A short wait for anything beyond `count` (duplicates).
     await raceExit(bp, sleep(300));
-    flushAcks();
+    acks.flush();
     await raceExit(bp, sleep(200));
     metrics.receivedAfterRestart = received;
     metrics.drainSecs = tLast !== null ? Math.round(secs * 1000) / 1000 : null;
@@ -920,8 +883,8 @@ export async function drainAfterRestart(broker, opts, ctx) {
     };
     if (tLast === null) errors.push(`subscriber: received ${received} of ${count} queued messages after the restart (no progress for 5 s)`);
     else if (received > count) notes.push(`${received - count} messages beyond the ${count} queued (duplicates)`);
-    if (gaps > 0) errors.push(`subscriber: ${gaps} messages missing in per-publisher sequence`);
-    if (dupOrReorder > 0) notes.push(`${dupOrReorder} duplicate or out-of-order deliveries`);
+    if (order.gaps > 0) errors.push(`subscriber: ${order.gaps} messages missing in per-publisher sequence`);
+    if (order.dupOrReorder > 0) notes.push(`${order.dupOrReorder} duplicate or out-of-order deliveries`);
     collectClientErrors([sub], errors, 'subscriber');
     if (bp.supportsControl) out.brokerStats = await bp.control('stats').catch(() => null);
     await sub.close(2000);

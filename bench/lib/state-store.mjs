@@ -2,13 +2,12 @@
 // in-flight window per client. Ours: raw MQTT v5 clients (hand-encoded PUBLISH) sending state store requests
 // (response topic + correlation data + __ts) to the broker's state store, keys in memory.
 // redis-server (when on PATH): the same generator style over raw TCP speaking RESP SET/GET.
-import fs from 'node:fs';
 import net from 'node:net';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import mqttPacket from 'mqtt-packet';
 import { freePort } from './brokers.mjs';
-import { readCpuSeconds, sleep, spawnTracked } from './proc.mjs';
+import { T_CONNACK, T_DISCONNECT, T_PUBLISH, T_SUBACK } from './client.mjs';
+import { readCpuSeconds, sleep, spawnTracked, which } from './proc.mjs';
 
 const { generate } = mqttPacket;
 const REQUEST_TOPIC = 'statestore/v1/FA9AE35F-2F64-47CD-9BFF-08E2B32A0FE8/command/invoke';
@@ -26,15 +25,39 @@ function respArray(parts) {
 const keyOf = (client, n) => `bench-g-${client}-${n % KEYS_PER_CLIENT}`;
 const requestOf = (op, client, n) => (op === 'SET' ? respArray(['SET', keyOf(client, n), VALUE]) : respArray(['GET', keyOf(client, n)]));
 
-function which(cmd) {
-  for (const dir of (process.env.PATH ?? '').split(':')) {
-    const p = path.join(dir || '.', cmd);
-    try {
-      fs.accessSync(p, fs.constants.X_OK);
-      return p;
-    } catch {}
+/** The RESP SET and GET payloads of one client's keys, built once. */
+function clientPayloads(index) {
+  const payloads = { SET: [], GET: [] };
+  for (let n = 0; n < KEYS_PER_CLIENT; n++) {
+    payloads.SET.push(requestOf('SET', index, n));
+    payloads.GET.push(requestOf('GET', index, n));
   }
-  return null;
+  return payloads;
+}
+
+/** The counters of one windowed client (MQTT or RESP). */
+const clientState = () => ({ done: 0, errors: [], running: false, op: 'SET', seq: 0, inflight: 0, firstReply: {} });
+
+/** Writes what one read caused in one write. */
+function writeBatch(sock, batch) {
+  if (batch.length === 1) sock.write(batch[0]);
+  else if (batch.length > 1) sock.write(Buffer.concat(batch));
+}
+
+/** The handle `phases` drives: `start(op)` fills the window of WINDOW requests with `op`, `stop()` lets it run dry. */
+function windowedClient(sock, st, sendOne) {
+  return {
+    st,
+    start(op) {
+      st.op = op;
+      st.running = true;
+      for (let i = st.inflight; i < WINDOW; i++) sendOne();
+    },
+    stop() {
+      st.running = false;
+    },
+    close: () => sock.destroy(),
+  };
 }
 
 function connectTcp(port) {
@@ -67,11 +90,7 @@ function requestEncoder(index, clientId, responseTopic) {
   const topic = Buffer.from(REQUEST_TOPIC);
   const rt = Buffer.from(responseTopic);
   const tsName = Buffer.from('__ts');
-  const payloads = { SET: [], GET: [] };
-  for (let n = 0; n < KEYS_PER_CLIENT; n++) {
-    payloads.SET.push(requestOf('SET', index, n));
-    payloads.GET.push(requestOf('GET', index, n));
-  }
+  const payloads = clientPayloads(index);
   let tsMs = -1;
   let tsBytes = Buffer.alloc(0);
   return (op, n) => {
@@ -116,7 +135,7 @@ async function mqttClient(port, index) {
   const clientId = `bench-g-${index}`;
   const responseTopic = `bench/g/${index}/response`;
   const encode = requestEncoder(index, clientId, responseTopic);
-  const st = { done: 0, errors: [], running: false, op: 'SET', seq: 0, inflight: 0, firstReply: {} };
+  const st = clientState();
   let onReady;
   const ready = new Promise((resolve, reject) => {
     onReady = resolve;
@@ -175,43 +194,27 @@ async function mqttClient(port, index) {
       if (!complete || o + remaining > pending.length) break;
       const end = o + remaining;
       const type = pending[at] >> 4;
-      if (type === 3) onPublish(pending, at, end);
-      else if (type === 2) send(generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: responseTopic, qos: 1 }] }, { protocolVersion: 5 })); // CONNACK
-      else if (type === 9) onReady(); // SUBACK
-      else if (type === 14 && st.errors.length < 5) st.errors.push(`DISCONNECT reason ${pending[o]}`);
+      if (type === T_PUBLISH) onPublish(pending, at, end);
+      else if (type === T_CONNACK) send(generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: responseTopic, qos: 1 }] }, { protocolVersion: 5 }));
+      else if (type === T_SUBACK) onReady();
+      else if (type === T_DISCONNECT && st.errors.length < 5) st.errors.push(`DISCONNECT reason ${pending[o]}`);
       at = end;
     }
     pending = at === pending.length ? Buffer.alloc(0) : pending.subarray(at);
     const batch = out;
     out = null;
-    if (batch.length === 1) sock.write(batch[0]);
-    else if (batch.length > 1) sock.write(Buffer.concat(batch));
+    writeBatch(sock, batch);
   });
   sock.write(generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clean: true, clientId, keepalive: 0 }, { protocolVersion: 5 }));
   await ready;
-  return {
-    st,
-    start(op) {
-      st.op = op;
-      st.running = true;
-      for (let i = st.inflight; i < WINDOW; i++) sendOne();
-    },
-    stop() {
-      st.running = false;
-    },
-    close: () => sock.destroy(),
-  };
+  return windowedClient(sock, st, sendOne);
 }
 
 /** One RESP client: keeps WINDOW commands in flight until stopped; the commands caused by one read leave in one write. */
 async function respClient(port, index) {
   const sock = await connectTcp(port);
-  const st = { done: 0, errors: [], running: false, op: 'SET', seq: 0, inflight: 0, firstReply: {} };
-  const payloads = { SET: [], GET: [] };
-  for (let n = 0; n < KEYS_PER_CLIENT; n++) {
-    payloads.SET.push(requestOf('SET', index, n));
-    payloads.GET.push(requestOf('GET', index, n));
-  }
+  const st = clientState();
+  const payloads = clientPayloads(index);
   let out = null;
   const sendOne = () => {
     st.inflight++;
@@ -246,21 +249,9 @@ async function respClient(port, index) {
     pending = pending.subarray(at);
     const batch = out;
     out = null;
-    if (batch.length === 1) sock.write(batch[0]);
-    else if (batch.length > 1) sock.write(Buffer.concat(batch));
+    writeBatch(sock, batch);
   });
-  return {
-    st,
-    start(op) {
-      st.op = op;
-      st.running = true;
-      for (let i = st.inflight; i < WINDOW; i++) sendOne();
-    },
-    stop() {
-      st.running = false;
-    },
-    close: () => sock.destroy(),
-  };
+  return windowedClient(sock, st, sendOne);
 }
 
 /** SET then GET phases: warm-up, then a measured window each; rates and the server's CPU. */
