@@ -32,7 +32,19 @@ const QUEUE = Buffer.from('q/');
 const RETAINED = Buffer.from('r/');
 const STATE_STORE = Buffer.from('k/');
 const SEGMENT = Buffer.from('seg/');
-const META = Buffer.from('meta/');
+
+/** Ids of queue prefixes: the store passes the same prefix Buffer for a client every time. */
+const queueIds = new WeakMap<Buffer, string>();
+
+/** The id of a queue in in-memory maps (size ledger, segment index): its key prefix as a latin1 string, made once per prefix Buffer. */
+export function queueIdOf(prefix: Buffer): string {
+  let id = queueIds.get(prefix);
+  if (id === undefined) {
+    id = prefix.toString('latin1');
+    queueIds.set(prefix, id);
+  }
+  return id;
+}
 
 /** A `[gte, lt)` key range. */
 export interface KeyRange {
@@ -117,9 +129,7 @@ export class KeyLayout {
   static readonly sessions: KeyRange = rangeOf(SESSION);
   static readonly retained: KeyRange = rangeOf(RETAINED);
   static readonly stateStore: KeyRange = rangeOf(STATE_STORE);
-  static readonly segments: KeyRange = rangeOf(SEGMENT);
   static readonly allData: readonly KeyRange[] = [rangeOf(SESSION), rangeOf(QUEUE), rangeOf(RETAINED), rangeOf(STATE_STORE), rangeOf(SEGMENT)];
-  static readonly meta: KeyRange = rangeOf(META);
 }
 
 /** Throws the RangeError of a key builder if `seq` cannot be a queue entry's seq (a non-negative safe integer). */

@@ -5,11 +5,11 @@ import type { BrokerStore, MessageRecord, QueueEntryRecord, SessionRecord, State
 import { Compactor, DEFAULT_COMPACTION_POLICY, directoryBytes, type CompactionPolicy, type CompactionStats } from './compactor.js';
 import type { ValueCipher } from './encryption.js';
 import { GroupCommit, type BatchOp, type GroupCommitStats } from './group-commit.js';
-import { checkQueueSeq, KeyLayout, parseQueueKey, queueEntryKey, segmentKey, type KeyRange } from './keys.js';
+import { checkQueueSeq, KeyLayout, parseQueueKey, queueIdOf, segmentKey, type KeyRange } from './keys.js';
 import { ALL_KEYS, countLiveBytes, deleteOrphanSegments, rangeCompaction } from './level-size.js';
 import { decodeQueueEntry, decodeRetained, decodeSession, decodeStateStoreKey } from './record-codec.js';
 import { encodeQueueEntry, encodeRetained, encodeSession, encodeStateStoreKey } from './record-codec.js';
-import { queueIdOf, SegmentBatcher } from './segment-batch.js';
+import { SegmentBatcher } from './segment-batch.js';
 import { decodeSegment } from './segment-codec.js';
 import { SegmentIndex } from './segment-index.js';
 import { SegmentReader } from './segment-reader.js';
@@ -187,8 +187,9 @@ export class LevelBrokerStore implements BrokerStore {
       const key = this.#keys.session(clientId);
       const prefix = this.#keys.queuePrefix(clientId);
       // Every entry of the queue as far as submitted writes go: stored ones and ones still in a batch.
+      // Their keys are resolved by the batch (SegmentBatcher): the queue prefix stands in.
       const ops: BatchOp[] = [{ type: 'del', key }];
-      for (const seq of this.#quota.ledger.entrySeqs(prefix)) ops.push({ type: 'del', key: queueEntryKey(prefix, seq), queue: prefix, seq });
+      for (const seq of this.#quota.ledger.entrySeqs(prefix)) ops.push({ type: 'del', key: prefix, queue: prefix, seq });
       return {
         ops,
         changes: [
@@ -210,14 +211,13 @@ export class LevelBrokerStore implements BrokerStore {
     const out: QueueEntryRecord[] = [];
     for (let from = 0; from < rows.length; from += RESTORE_CHUNK) {
       const chunk = rows.slice(from, from + RESTORE_CHUNK);
+      const keys = chunk.map(([key]) => parseQueueKey(key));
       const ids: number[] = [];
-      for (const [key] of chunk) {
-        const segment = parseQueueKey(key)?.segment;
-        if (segment !== undefined && segment !== 0) ids.push(segment);
-      }
+      for (const parsed of keys) if (parsed !== undefined && parsed.segment !== 0) ids.push(parsed.segment);
       const segments = ids.length === 0 ? undefined : await this.#reader.fetch(ids, (id) => this.#index.liveCount(id));
-      for (const [key, value] of chunk) {
-        const parsed = parseQueueKey(key);
+      for (let i = 0; i < chunk.length; i++) {
+        const [key, value] = chunk[i] as [Buffer, Buffer];
+        const parsed = keys[i];
         if (parsed === undefined) throw this.#corrupt('queue entry', 'malformed entry key');
         if (parsed.segment === 0) {
           out.push(this.#decode(key, value, 'queue entry', decodeQueueEntry));

@@ -1,5 +1,6 @@
 import type { Level } from 'level';
 import { OpsError } from '../shared/errors.js';
+import { reasonOf } from './level-batch.js';
 import { parseQueueKey, parseSegmentKey, segmentKey, type KeyRange } from './keys.js';
 import type { SegmentIndex } from './segment-index.js';
 import type { StoreQuota } from './store-quota.js';
@@ -42,8 +43,7 @@ export async function countLiveBytes(db: Db, quota: StoreQuota, index: SegmentIn
       }
     }
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new OpsError('STO_READ_FAILED', { path, reason }, { cause: error });
+    throw new OpsError('STO_READ_FAILED', { path, reason: reasonOf(error) }, { cause: error });
   } finally {
     await iterator.close();
   }
@@ -63,8 +63,7 @@ export async function deleteOrphanSegments(db: Db, quota: StoreQuota, index: Seg
       { sync: true },
     );
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new OpsError('STO_WRITE_FAILED', { path, reason }, { cause: error });
+    throw new OpsError('STO_WRITE_FAILED', { path, reason: reasonOf(error) }, { cause: error });
   }
   quota.ledger.apply(
     keys.map((key) => ({ kind: 'del' as const, key })),

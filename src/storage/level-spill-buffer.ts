@@ -5,14 +5,11 @@ import { OpsError } from '../shared/errors.js';
 import type { QueueEntryRecord } from './broker-store.js';
 import { aesGcmCipher, KEY_BYTES, type ValueCipher } from './encryption.js';
 import { KeyLayout, queueEntryKey } from './keys.js';
+import { reasonOf } from './level-batch.js';
 import { decodeQueueEntry, encodeQueueEntry } from './record-codec.js';
 import { PerKeySerializer, SpillAccounting, type SpillBuffer } from './spill-buffer.js';
 
 type Db = Level<Buffer, Buffer>;
-
-function reasonOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 /**
  * {@link SpillBuffer} on LevelDB. The directory is wiped at open (the buffer gives no durability,
@@ -60,12 +57,15 @@ export class LevelSpillBuffer implements SpillBuffer {
     const prefix = this.#keys.queuePrefix(clientId);
     const ops = entries.map((entry) => {
       const key = queueEntryKey(prefix, entry.seq);
-      return { type: 'put' as const, key, value: this.#cipher.seal(key, encodeQueueEntry(entry)), seq: entry.seq };
+      return { type: 'put' as const, key, value: this.#cipher.seal(key, encodeQueueEntry(entry)) };
     });
     const size = ops.reduce((n, op) => n + op.key.length + op.value.length, 0);
     if (!this.#accounting.fits(size)) return false;
-    for (const op of ops) this.#accounting.add(clientId, op.seq, op.key.length + op.value.length);
-    return this.#serial.run(clientId, () => this.#db.batch(ops.map(({ type, key, value }) => ({ type, key, value }))));
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i] as (typeof ops)[number];
+      this.#accounting.add(clientId, (entries[i] as QueueEntryRecord).seq, op.key.length + op.value.length);
+    }
+    return this.#serial.run(clientId, () => this.#db.batch(ops));
   }
 
   read(clientId: string, afterSeq: number, limit: number): Promise<QueueEntryRecord[]> {

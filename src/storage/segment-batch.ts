@@ -1,24 +1,11 @@
 import type { ValueCipher } from './encryption.js';
 import type { BatchOp, FinishedBatch, WriteOp } from './group-commit.js';
-import { queueEntryKey, SEGMENT_KEY_BYTES, segmentedEntryKey, segmentKey } from './keys.js';
+import { queueEntryKey, queueIdOf, SEGMENT_KEY_BYTES, segmentedEntryKey, segmentKey } from './keys.js';
 import { SEGMENT_HEADER_BYTES, SegmentBuilder, segmentEntryOverhead } from './segment-codec.js';
 import type { SegmentIndex } from './segment-index.js';
 import type { SizeChange, SizeLedger } from './size-ledger.js';
 
 const EMPTY = Buffer.alloc(0);
-
-/** Ids of queue prefixes: the store passes the same prefix Buffer for a client every time. */
-const queueIds = new WeakMap<Buffer, string>();
-
-/** The id of a queue in the {@link SegmentIndex}: its key prefix as a latin1 string. */
-export function queueIdOf(prefix: Buffer): string {
-  let id = queueIds.get(prefix);
-  if (id === undefined) {
-    id = prefix.toString('latin1');
-    queueIds.set(prefix, id);
-  }
-  return id;
-}
 
 /**
  * Turns a coalesced batch into the writes of the log-structured queue layout: the queue entries

@@ -8,6 +8,8 @@
  * session's whole queue can be dropped at once; other records (sessions, retained, meta) by key.
  */
 
+import { queueIdOf } from './keys.js';
+
 /** One change to the live record set, as a write makes it. */
 export type SizeChange =
   | { readonly kind: 'put'; readonly key: Buffer; readonly size: number }
@@ -36,18 +38,6 @@ function noUndo(): void {
   // apply(changes, false): nothing to take back
 }
 
-/** Ids of queue prefixes: the store passes the same prefix Buffer for a client every time. */
-const prefixIds = new WeakMap<Buffer, string>();
-
-function queueId(prefix: Buffer): string {
-  let id = prefixIds.get(prefix);
-  if (id === undefined) {
-    id = keyId(prefix);
-    prefixIds.set(prefix, id);
-  }
-  return id;
-}
-
 /** Live bytes of a store, maintained write by write. */
 export class SizeLedger {
   readonly #records = new Map<string, number>();
@@ -62,7 +52,7 @@ export class SizeLedger {
 
   /** Whether queue entry `seq` under `prefix` is a live record (counting every write submitted so far). */
   hasEntry(prefix: Buffer, seq: number): boolean {
-    return this.#queues.get(queueId(prefix))?.has(seq) === true;
+    return this.#queues.get(queueIdOf(prefix))?.has(seq) === true;
   }
 
   /** Number of live records. */
@@ -74,7 +64,7 @@ export class SizeLedger {
 
   /** The seqs of the live entries under `prefix` (every write submitted so far), in no particular order. */
   entrySeqs(prefix: Buffer): number[] {
-    const queue = this.#queues.get(queueId(prefix));
+    const queue = this.#queues.get(queueIdOf(prefix));
     return queue === undefined ? [] : [...queue.keys()];
   }
 
@@ -89,7 +79,7 @@ export class SizeLedger {
     }
     const at = entry.prefixLength;
     const seq = entry.seq;
-    // Keys come in order: one prefix Buffer per queue, not one per entry (see queueId).
+    // Keys come in order: one prefix Buffer per queue, not one per entry (see queueIdOf).
     let prefix = this.#loadedPrefix;
     if (prefix === undefined || prefix.length !== at || key.compare(prefix, 0, at, 0, at) !== 0) {
       prefix = Buffer.from(key.subarray(0, at));
@@ -103,7 +93,7 @@ export class SizeLedger {
    * a result (for the entries of a batch being written).
    */
   putEntry(prefix: Buffer, seq: number, size: number): void {
-    const id = queueId(prefix);
+    const id = queueIdOf(prefix);
     let queue = this.#queues.get(id);
     if (queue === undefined) {
       queue = new Map();
@@ -140,7 +130,7 @@ export class SizeLedger {
         }
         case 'putEntry':
         case 'delEntry': {
-          const id = queueId(change.prefix);
+          const id = queueIdOf(change.prefix);
           let queue = this.#queues.get(id);
           const before = queue?.get(change.seq);
           if (before !== undefined) freed += before;
@@ -172,7 +162,7 @@ export class SizeLedger {
           break;
         }
         case 'clearQueue': {
-          const id = queueId(change.prefix);
+          const id = queueIdOf(change.prefix);
           const queue = this.#queues.get(id);
           if (queue === undefined) break;
           for (const size of queue.values()) freed += size;

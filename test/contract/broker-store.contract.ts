@@ -8,6 +8,33 @@ export interface StoreUnderTest {
   reopen(): Promise<BrokerStore>;
 }
 
+/**
+ * Per test of the enclosing describe: a fresh store from `makeStore`, handed to `use`; every store
+ * opened is closed after the test. Returns `reopen`: closes the current store, opens it again on the
+ * same data, hands the new one to `use` and returns it.
+ */
+export function useStoreUnderTest(makeStore: () => Promise<StoreUnderTest>, use: (store: BrokerStore) => void): () => Promise<BrokerStore> {
+  let sut: StoreUnderTest;
+  let current: BrokerStore;
+  const open: BrokerStore[] = [];
+  beforeEach(async () => {
+    sut = await makeStore();
+    current = sut.store;
+    open.push(current);
+    use(current);
+  });
+  afterEach(async () => {
+    for (const s of new Set(open.splice(0))) await s.close().catch(() => undefined);
+  });
+  return async () => {
+    await current.close();
+    current = await sut.reopen();
+    open.push(current);
+    use(current);
+    return current;
+  };
+}
+
 /** Resolves a write's completion, synchronous or not. */
 async function done(completion: void | Promise<void>): Promise<void> {
   await completion;
@@ -73,26 +100,8 @@ function byTopic(a: MessageRecord, b: MessageRecord): number {
  */
 export function runBrokerStoreContract(name: string, makeStore: () => Promise<StoreUnderTest>): void {
   describe(`BrokerStore contract: ${name}`, () => {
-    let sut: StoreUnderTest;
-    let store: BrokerStore;
-    const open: BrokerStore[] = [];
-
-    beforeEach(async () => {
-      sut = await makeStore();
-      store = sut.store;
-      open.push(store);
-    });
-
-    afterEach(async () => {
-      for (const s of new Set(open.splice(0))) await s.close().catch(() => undefined);
-    });
-
-    async function reopen(): Promise<BrokerStore> {
-      await store.close();
-      store = await sut.reopen();
-      open.push(store);
-      return store;
-    }
+    let store!: BrokerStore;
+    const reopen = useStoreUnderTest(makeStore, (current) => (store = current));
 
     it('starts empty', async () => {
       expect(await store.loadSessions()).toEqual([]);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { LevelBrokerStore } from '../../src/storage/level-broker-store.js';
 import { Level } from 'level';
-import { runBrokerStoreContract } from './broker-store.contract.js';
+import { runBrokerStoreContract, type StoreUnderTest } from './broker-store.contract.js';
 import { runStateStoreKeysContract } from './state-store-keys.contract.js';
 
 const dirs: string[] = [];
@@ -20,31 +20,23 @@ afterAll(async () => {
   for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
 });
 
-runBrokerStoreContract('LevelBrokerStore (encryption Disabled)', async () => {
+async function plainStore(): Promise<StoreUnderTest> {
   const path = await freshDir();
   const store = await LevelBrokerStore.open({ path });
   return { store, reopen: () => LevelBrokerStore.open({ path }) };
-});
+}
 
-runBrokerStoreContract('LevelBrokerStore (AES-256-GCM)', async () => {
+async function encryptedStore(): Promise<StoreUnderTest> {
   const path = await freshDir();
   const encryptionKey = randomBytes(32);
   const store = await LevelBrokerStore.open({ path, encryptionKey });
   return { store, reopen: () => LevelBrokerStore.open({ path, encryptionKey }) };
-});
+}
 
-runStateStoreKeysContract('LevelBrokerStore (encryption Disabled)', async () => {
-  const path = await freshDir();
-  const store = await LevelBrokerStore.open({ path });
-  return { store, reopen: () => LevelBrokerStore.open({ path }) };
-});
-
-runStateStoreKeysContract('LevelBrokerStore (AES-256-GCM)', async () => {
-  const path = await freshDir();
-  const encryptionKey = randomBytes(32);
-  const store = await LevelBrokerStore.open({ path, encryptionKey });
-  return { store, reopen: () => LevelBrokerStore.open({ path, encryptionKey }) };
-});
+runBrokerStoreContract('LevelBrokerStore (encryption Disabled)', plainStore);
+runBrokerStoreContract('LevelBrokerStore (AES-256-GCM)', encryptedStore);
+runStateStoreKeysContract('LevelBrokerStore (encryption Disabled)', plainStore);
+runStateStoreKeysContract('LevelBrokerStore (AES-256-GCM)', encryptedStore);
 
 it('an encrypted store keeps state-store key names and values off the disk in plain text; a plain one keeps raw key bytes', async () => {
   const secret = Buffer.from('secret-key-name-1234');

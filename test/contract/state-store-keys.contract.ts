@@ -1,6 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { BrokerStore, StateStoreKeyRecord } from '../../src/storage/broker-store.js';
-import type { StoreUnderTest } from './broker-store.contract.js';
+import { useStoreUnderTest, type StoreUnderTest } from './broker-store.contract.js';
 
 async function done(completion: void | Promise<void>): Promise<void> {
   await completion;
@@ -38,18 +38,8 @@ function ns(store: BrokerStore): Required<Pick<BrokerStore, 'loadStateStoreKeys'
 /** The optional state-store key namespace of {@link BrokerStore}, for stores that implement it. */
 export function runStateStoreKeysContract(name: string, makeStore: () => Promise<StoreUnderTest>): void {
   describe(`BrokerStore state-store keys: ${name}`, () => {
-    let sut: StoreUnderTest;
-    let store: BrokerStore;
-    const open: BrokerStore[] = [];
-
-    beforeEach(async () => {
-      sut = await makeStore();
-      store = sut.store;
-      open.push(store);
-    });
-    afterEach(async () => {
-      for (const s of new Set(open.splice(0))) await s.close().catch(() => undefined);
-    });
+    let store!: BrokerStore;
+    const reopen = useStoreUnderTest(makeStore, (current) => (store = current));
 
     it('starts empty, and round-trips every field (binary key, fencing token, expiry)', async () => {
       expect(await ns(store).loadStateStoreKeys()).toEqual([]);
@@ -89,9 +79,7 @@ export function runStateStoreKeysContract(name: string, makeStore: () => Promise
       await done(ns(store).putStateStoreKey(full));
       await done(ns(store).putStateStoreKey(plain('gone')));
       await done(ns(store).deleteStateStoreKey(Buffer.from('gone')));
-      await store.close();
-      const again = await sut.reopen();
-      open.push(again);
+      const again = await reopen();
       expect(await ns(again).loadStateStoreKeys()).toEqual([full]);
       await done(ns(again).putStateStoreKey(plain('later')));
       expect((await ns(again).loadStateStoreKeys()).length).toBe(2);

@@ -1,7 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { IPublishPacket, IPubackPacket } from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ReasonCode } from '../../../src/protocol/reason-codes.js';
@@ -9,28 +6,17 @@ import { OpsError } from '../../../src/shared/errors.js';
 import type { Logger } from '../../../src/shared/log.js';
 import type { QueueEntryRecord } from '../../../src/storage/broker-store.js';
 import { directoryBytes } from '../../../src/storage/compactor.js';
-import { LevelBrokerStore, type LevelBrokerStoreOptions } from '../../../src/storage/level-broker-store.js';
+import { LevelBrokerStore } from '../../../src/storage/level-broker-store.js';
+import { levelStoreFixture, rejectionOf } from '../../helpers/level-store-fixture.js';
 import { RawClient } from '../../helpers/raw-client.js';
 import { drainUntilPong } from '../../helpers/session-helpers.js';
 import { startBroker, type RunningBroker } from '../../helpers/start-broker.js';
 
 const LIMIT = 64 * 1024;
-const dirs: string[] = [];
-const stores: LevelBrokerStore[] = [];
+const fixture = levelStoreFixture('ops-level-quota-');
+const { freshDir, open } = fixture;
 const brokers: RunningBroker[] = [];
 const clients: RawClient[] = [];
-
-async function freshDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'ops-level-quota-'));
-  dirs.push(dir);
-  return dir;
-}
-
-async function open(options: LevelBrokerStoreOptions): Promise<LevelBrokerStore> {
-  const store = await LevelBrokerStore.open(options);
-  stores.push(store);
-  return store;
-}
 
 async function raw(port: number, version: 4 | 5 = 5): Promise<RawClient> {
   const client = await RawClient.open(port, version);
@@ -41,19 +27,8 @@ async function raw(port: number, version: 4 | 5 = 5): Promise<RawClient> {
 afterEach(async () => {
   for (const c of clients.splice(0)) c.destroy();
   for (const b of brokers.splice(0)) await b.stop().catch(() => undefined);
-  for (const s of stores.splice(0)) await s.close().catch(() => undefined);
-  for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
+  await fixture.cleanup();
 });
-
-/** The rejection of `promise` (fails the test if it resolves). */
-async function rejectionOf(promise: Promise<unknown>): Promise<OpsError> {
-  const error: unknown = await promise.then(
-    () => new Error('expected a rejection'),
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(OpsError);
-  return error as OpsError;
-}
 
 function entry(seq: number, bytes = 1024): QueueEntryRecord {
   return { seq, message: { topic: 't', payload: randomBytes(bytes), qos: 1, retain: false }, qos: 1, retain: false };
@@ -172,20 +147,38 @@ function capturingLogger(errors: string[]): Logger {
   return { debug: ignore, info: ignore, warn: push, error: push };
 }
 
+/** Leaves a persistent session (expiry 300 s) subscribed to `q/+` at QoS 1, disconnected. */
+async function offlineSubscriber(port: number, clientId: string): Promise<void> {
+  const sub = await raw(port);
+  await sub.connect({ clientId, clean: false, properties: { sessionExpiryInterval: 300 } });
+  sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'q/+', qos: 1 }] });
+  expect((await sub.nextOf('suback'))?.cmd).toBe('suback');
+  sub.send({ cmd: 'disconnect' });
+  await sub.closed;
+}
+
+/** The payloads of the next `count` publishes to `client`, each acknowledged. */
+async function receiveAcking(client: RawClient, count: number): Promise<string[]> {
+  const got: string[] = [];
+  while (got.length < count) {
+    const packet = (await client.nextOf('publish')) as IPublishPacket | undefined;
+    if (packet === undefined) throw new Error('closed before all messages arrived');
+    got.push(packet.payload.toString());
+    client.send({ cmd: 'puback', messageId: packet.messageId as number, reasonCode: 0 });
+  }
+  return got;
+}
+
 describe('engine on a full LevelBrokerStore', () => {
   it('v5 publishers get 0x97, 3.1.1 publishers are disconnected, acknowledged messages come back in order', async () => {
     const path = await freshDir();
     const encryptionKey = randomBytes(32);
     const errors: string[] = [];
-    let running = await startBroker({ store: await open({ path, encryptionKey, maxSizeBytes: LIMIT }), logger: capturingLogger(errors) });
+    const first = await open({ path, encryptionKey, maxSizeBytes: LIMIT });
+    let running = await startBroker({ store: first, logger: capturingLogger(errors) });
     brokers.push(running);
 
-    const sub = await raw(running.port);
-    await sub.connect({ clientId: 'sub', clean: false, properties: { sessionExpiryInterval: 300 } });
-    sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'q/+', qos: 1 }] });
-    expect((await sub.nextOf('suback'))?.cmd).toBe('suback');
-    sub.send({ cmd: 'disconnect' });
-    await sub.closed;
+    await offlineSubscriber(running.port, 'sub');
 
     const pub = await raw(running.port);
     await pub.connect({ clientId: 'pub' });
@@ -212,7 +205,7 @@ describe('engine on a full LevelBrokerStore', () => {
     await legacy.connect({ clientId: 'legacy', protocolVersion: 4 });
     legacy.send({ cmd: 'publish', topic: 'q/y', payload: randomBytes(1500), qos: 1, messageId: 1, retain: false, dup: false });
     expect(await legacy.nextOf('puback')).toBeUndefined(); // closed, never acknowledged
-    const fullUsage = (stores[0] as LevelBrokerStore).usage();
+    const fullUsage = first.usage();
     expect(fullUsage.full).toBe(true);
     await running.stop();
 
@@ -224,14 +217,7 @@ describe('engine on a full LevelBrokerStore', () => {
     brokers.push(running);
     const again = await raw(running.port);
     expect((await again.connect({ clientId: 'sub', clean: false, properties: { sessionExpiryInterval: 300 } })).sessionPresent).toBe(true);
-    const got: string[] = [];
-    while (got.length < acknowledged.length) {
-      const packet = (await again.nextOf('publish')) as IPublishPacket | undefined;
-      if (packet === undefined) throw new Error('closed before all messages arrived');
-      got.push(packet.payload.toString());
-      again.send({ cmd: 'puback', messageId: packet.messageId as number, reasonCode: 0 });
-    }
-    expect(got).toEqual(acknowledged);
+    expect(await receiveAcking(again, acknowledged.length)).toEqual(acknowledged);
     expect(await drainUntilPong(again)).toEqual([]);
     expect(errors).toEqual([]); // in-flight marks and deletions were all accepted while full
     expect(store.usage().full).toBe(false);
@@ -240,12 +226,7 @@ describe('engine on a full LevelBrokerStore', () => {
     const path = await freshDir();
     const running = await startBroker({ store: await open({ path, maxSizeBytes: LIMIT }) });
     brokers.push(running);
-    const sub = await raw(running.port);
-    await sub.connect({ clientId: 'sub2', clean: false, properties: { sessionExpiryInterval: 300 } });
-    sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'q/+', qos: 1 }] });
-    expect((await sub.nextOf('suback'))?.cmd).toBe('suback');
-    sub.send({ cmd: 'disconnect' });
-    await sub.closed;
+    await offlineSubscriber(running.port, 'sub2');
     const pub = await raw(running.port);
     await pub.connect({ clientId: 'pub2' });
     const acknowledged: string[] = [];
@@ -259,14 +240,7 @@ describe('engine on a full LevelBrokerStore', () => {
     }
     const again = await raw(running.port);
     await again.connect({ clientId: 'sub2', clean: false, properties: { sessionExpiryInterval: 300 } });
-    const got: string[] = [];
-    while (got.length < acknowledged.length) {
-      const packet = (await again.nextOf('publish')) as IPublishPacket | undefined;
-      if (packet === undefined) throw new Error('closed before all messages arrived');
-      got.push(packet.payload.toString());
-      again.send({ cmd: 'puback', messageId: packet.messageId as number, reasonCode: 0 });
-    }
-    expect(got).toEqual(acknowledged);
+    expect(await receiveAcking(again, acknowledged.length)).toEqual(acknowledged);
     expect(await drainUntilPong(again)).toEqual([]); // none of the refused ones
   });
 });

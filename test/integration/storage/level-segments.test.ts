@@ -1,37 +1,24 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Level } from 'level';
 import { afterEach, describe, expect, it } from 'vitest';
-import { OpsError } from '../../../src/shared/errors.js';
+import type { OpsError } from '../../../src/shared/errors.js';
 import type { QueueEntryRecord, StoreUsage } from '../../../src/storage/broker-store.js';
 import { aesGcmCipher, makeKeyCheck, plainCipher, type ValueCipher } from '../../../src/storage/encryption.js';
 import { KeyLayout, META_FORMAT_KEY, META_KEYCHECK_KEY, parseQueueKey, parseSegmentKey, segmentKey } from '../../../src/storage/keys.js';
 import { LevelBrokerStore } from '../../../src/storage/level-broker-store.js';
 import { encodeQueueEntry } from '../../../src/storage/record-codec.js';
 import { STORE_FORMAT_VERSION } from '../../../src/storage/store-format.js';
+import { expectCode, levelStoreFixture } from '../../helpers/level-store-fixture.js';
 import { rawEntries, withRawLevel } from '../../helpers/raw-level.js';
 
-const dirs: string[] = [];
-const stores: LevelBrokerStore[] = [];
+const fixture = levelStoreFixture('ops-level-segments-');
+const freshDir = fixture.freshDir;
 
-async function freshDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'ops-level-segments-'));
-  dirs.push(dir);
-  return dir;
+function open(path: string, encryptionKey?: Buffer, maxSizeBytes?: number): Promise<LevelBrokerStore> {
+  return fixture.open({ path, ...(encryptionKey !== undefined ? { encryptionKey } : {}), ...(maxSizeBytes !== undefined ? { maxSizeBytes } : {}) });
 }
 
-async function open(path: string, encryptionKey?: Buffer, maxSizeBytes?: number): Promise<LevelBrokerStore> {
-  const store = await LevelBrokerStore.open({ path, ...(encryptionKey !== undefined ? { encryptionKey } : {}), ...(maxSizeBytes !== undefined ? { maxSizeBytes } : {}) });
-  stores.push(store);
-  return store;
-}
-
-afterEach(async () => {
-  for (const s of stores.splice(0)) await s.close().catch(() => undefined);
-  for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
-});
+afterEach(fixture.cleanup);
 
 function entry(seq: number, text = `m-${seq}`): QueueEntryRecord {
   return { seq, message: { topic: 't/x', payload: Buffer.from(text), qos: 1, retain: false }, qos: 1, retain: false };
@@ -51,16 +38,6 @@ async function layout(path: string): Promise<{ segments: number[]; entries: { se
     return { seq: parsed.seq, segment: parsed.segment, valueBytes: value.length };
   });
   return { segments, entries };
-}
-
-async function expectCode(promise: Promise<unknown>, code: string): Promise<OpsError> {
-  const error: unknown = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(OpsError);
-  expect((error as OpsError).code).toBe(code);
-  return error as OpsError;
 }
 
 /** What the ledger counts (the directory size differs from open to open). */

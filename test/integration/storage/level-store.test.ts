@@ -1,16 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { IPublishPacket } from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createBroker, type Broker } from '../../../src/broker/broker.js';
-import { OpsError } from '../../../src/shared/errors.js';
 import type { MessageRecord, QueueEntryRecord } from '../../../src/storage/broker-store.js';
 import { LevelBrokerStore } from '../../../src/storage/level-broker-store.js';
 import { RawClient } from '../../helpers/raw-client.js';
 import { drainUntilPong } from '../../helpers/session-helpers.js';
 import { startBroker, type RunningBroker } from '../../helpers/start-broker.js';
+import { expectCode, levelStoreFixture } from '../../helpers/level-store-fixture.js';
 import { flipValueByte, rawEntries, rewriteValue } from '../../helpers/raw-level.js';
 
 // Distinctive strings sharing no 4-byte run, so LevelDB's snappy compression cannot hide one behind another.
@@ -18,40 +17,20 @@ const PAYLOAD_CANARY = 'Qv7pXk2LmZ9r-payload';
 const CLIENT_CANARY = 'Jd4wHs8Tn3Bc';
 const TOPIC_CANARY = 'fY6gRe1uKo5i/Ma0';
 
-const dirs: string[] = [];
-const stores: LevelBrokerStore[] = [];
+const fixture = levelStoreFixture('ops-level-store-');
+const freshDir = fixture.freshDir;
 const brokers: RunningBroker[] = [];
 const clients: RawClient[] = [];
 
-async function freshDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'ops-level-store-'));
-  dirs.push(dir);
-  return dir;
-}
-
-async function open(path: string, encryptionKey?: Buffer): Promise<LevelBrokerStore> {
-  const store = await LevelBrokerStore.open({ path, ...(encryptionKey !== undefined ? { encryptionKey } : {}) });
-  stores.push(store);
-  return store;
+function open(path: string, encryptionKey?: Buffer): Promise<LevelBrokerStore> {
+  return fixture.open({ path, ...(encryptionKey !== undefined ? { encryptionKey } : {}) });
 }
 
 afterEach(async () => {
   for (const c of clients.splice(0)) c.destroy();
   for (const b of brokers.splice(0)) await b.stop().catch(() => undefined);
-  for (const s of stores.splice(0)) await s.close().catch(() => undefined);
-  for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
+  await fixture.cleanup();
 });
-
-/** Rejects unless `promise` rejects with an OpsError of `code`. */
-async function expectCode(promise: Promise<unknown>, code: string): Promise<OpsError> {
-  const error: unknown = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(OpsError);
-  expect((error as OpsError).code).toBe(code);
-  return error as OpsError;
-}
 
 async function allFileBytes(dir: string): Promise<Buffer> {
   const names = await readdir(dir, { recursive: true, withFileTypes: true });
@@ -248,7 +227,8 @@ describe('engine durability on LevelBrokerStore', () => {
   it('(d) 100 QoS 1 messages for an offline persistent session survive a broker restart, in order', async () => {
     const path = await freshDir();
     const key = randomBytes(32);
-    let running = await startBroker({ store: await open(path, key) });
+    const first = await open(path, key);
+    let running = await startBroker({ store: first });
     brokers.push(running);
 
     const sub = await RawClient.open(running.port);
@@ -262,7 +242,7 @@ describe('engine durability on LevelBrokerStore', () => {
     const pub = await running.connect({ protocolVersion: 5, clientId: 'pub' });
     const acks = await Promise.all(Array.from({ length: 100 }, (_, i) => pub.publishAsync('d/x', `m-${i}`, { qos: 1 })));
     expect(acks).toHaveLength(100);
-    const stats = (stores[0] as LevelBrokerStore).commitStats;
+    const stats = first.commitStats;
     expect(stats.writes).toBeGreaterThanOrEqual(100);
     await running.stop();
 
