@@ -22,7 +22,7 @@ import { TopicTree } from './topic-tree.js';
 /** At most one 'store is full' warning per this interval. */
 const QUOTA_WARNING_INTERVAL_MS = 10_000;
 
-/** How often connect timeouts and keep-alive are checked: keep-alive closes within 1.5x + this. */
+/** How often connect timeouts, credential expiry and keep-alive are checked: keep-alive closes within 1.5x + this. */
 const TIMEOUT_SWEEP_MS = 250;
 
 /**

@@ -58,12 +58,15 @@ export class Connection implements SessionOwner, DecoderSink, Throttleable {
   /** The client's Topic Alias Maximum [MQTT-3.1.2-26]. */
   clientTopicAliasMaximum = 0;
   requestProblemInformation = true;
+  #identity: ClientIdentity | undefined;
   #aliasesIn: Map<number, string> | undefined;
   #aliasesOut: Map<string, number> | undefined;
   /** Inbound QoS 1/2 PUBLISHes not yet acknowledged (our Receive Maximum applies) [MQTT-3.3.4-7]. */
   inboundPending = 0;
   /** A DISCONNECT 0x00 was received: no will [MQTT-3.14.4-3]. */
   normalDisconnect = false;
+  /** When the credentials of CONNECT (or the last re-authentication) expire, ms since the epoch (see credentials.ts). */
+  credentialsExpireAt: number | undefined;
   /** When bytes last arrived (creation time until then). */
   #lastActivity = Date.now();
   /** When the connection was attached: the CONNECT must be complete within the connect timeout of this. */
@@ -107,9 +110,11 @@ export class Connection implements SessionOwner, DecoderSink, Throttleable {
     return (this.#aliasesOut ??= new Map());
   }
 
-  /** Who this client is, for authorization hooks. */
+  /** Who this client is, for authorization hooks (one object per identity, not one per PUBLISH). */
   get identity(): ClientIdentity {
-    return { clientId: this.clientId, username: this.username, attributes: this.attributes };
+    const cached = this.#identity;
+    if (cached !== undefined && cached.clientId === this.clientId && cached.username === this.username && cached.attributes === this.attributes) return cached;
+    return (this.#identity = { clientId: this.clientId, username: this.username, attributes: this.attributes });
   }
 
   /** False while unwritten output is above the high-water mark (QoS 0 dropped, QoS 1/2 wait). */
@@ -209,16 +214,24 @@ export class Connection implements SessionOwner, DecoderSink, Throttleable {
 
   /**
    * Called by the broker's timeout sweep (no timer per connection): closes a connection that
-   * sent no CONNECT in time, or nothing for 1.5 times its keep alive [MQTT-3.1.2-22].
+   * sent no CONNECT in time, whose credentials expired, or that sent nothing for 1.5 times its
+   * keep alive [MQTT-3.1.2-22].
    */
   checkTimeouts(now: number): void {
-    const idle = now - this.#lastActivity;
     if (this.state === 'awaiting-connect') {
       // A CONNECT must be complete in bounded time from the start, however slowly its bytes trickle in (slowloris).
       if (now - this.#attachedAt >= this.core.options.connectTimeoutMs) this.close();
       return;
     }
-    if (this.state === 'connected' && this.keepAliveSeconds > 0 && idle >= this.keepAliveSeconds * 1500) {
+    if (this.state !== 'connected') return;
+    const expiresAt = this.credentialsExpireAt;
+    if (expiresAt !== undefined && now >= expiresAt) {
+      const at = new Date(expiresAt).toISOString();
+      this.core.logger.info({ clientId: this.clientId, expiredAt: at }, 'client disconnected: its credentials expired');
+      this.disconnect(ReasonCode.NotAuthorized, `the credentials expired at ${at}; re-authenticate (AUTH 0x19) before expiry to stay connected`);
+      return;
+    }
+    if (this.keepAliveSeconds > 0 && now - this.#lastActivity >= this.keepAliveSeconds * 1500) {
       this.disconnect(ReasonCode.KeepAliveTimeout);
     }
   }
@@ -360,26 +373,34 @@ export class Connection implements SessionOwner, DecoderSink, Throttleable {
     this.#refusal = { reasonCode, reasonString };
   }
 
-  #answerRefusal(packet: Packet, refusal: { readonly reasonCode: number; readonly reasonString: string }): void {
+  /**
+   * @internal the first packet of a connection refused by {@link refuseConnect}: answers it (a
+   * CONNACK for an MQTT 3.1.1/5.0 CONNECT) and closes. False when the connection is not refused.
+   */
+  answerRefusal(packet: Packet): boolean {
+    const refusal = this.#refusal;
+    if (refusal === undefined) return false;
     this.core.counters.connectionsRejected++;
     if (packet.cmd === 'connect' && (packet.protocolVersion === 4 || packet.protocolVersion === 5)) {
       this.version = packet.protocolVersion;
-      this.send(
-        this.version === 5
-          ? { cmd: 'connack', sessionPresent: false, reasonCode: refusal.reasonCode, properties: { reasonString: refusal.reasonString } }
-          : { cmd: 'connack', sessionPresent: false, returnCode: toV3ConnackCode(refusal.reasonCode) },
-      );
+      this.sendConnackRefusal(refusal.reasonCode, refusal.reasonString);
     }
     this.close();
+    return true;
+  }
+
+  /** Writes a refusing CONNACK: the v5 reason code and reason string, or the nearest 3.1.1 return code [MQTT-3.2.2-7]. */
+  sendConnackRefusal(reasonCode: number, reasonString?: string): void {
+    this.send(
+      this.version === 5
+        ? { cmd: 'connack', sessionPresent: false, reasonCode, ...(reasonString !== undefined ? { properties: { reasonString } } : {}) }
+        : { cmd: 'connack', sessionPresent: false, returnCode: toV3ConnackCode(reasonCode) },
+    );
   }
 
   /** DecoderSink: one decoded packet. */
   onPacket(packet: Packet): void {
     if (this.state === 'closed') return;
-    if (this.#refusal !== undefined && this.state === 'awaiting-connect') {
-      this.#answerRefusal(packet, this.#refusal);
-      return;
-    }
     if (this.#held !== undefined) {
       this.#held.push(packet);
       return;
@@ -412,7 +433,7 @@ export class Connection implements SessionOwner, DecoderSink, Throttleable {
     if (error.connectLevel === 5) {
       this.version = 5;
       // 0x95 Packet too large [MQTT-3.2.2-7]; MQTT 3.1.1 has no such return code: the connection just closes
-      this.send({ cmd: 'connack', sessionPresent: false, reasonCode: ReasonCode.PacketTooLarge, properties: { reasonString: error.message } });
+      this.sendConnackRefusal(ReasonCode.PacketTooLarge, error.message);
     }
     this.close();
   }

@@ -36,6 +36,8 @@ export class LocalClient implements DeliveryChannel {
   readonly #handlers = new Map<string, { topicFilter: string; handler: LocalHandler }>();
   /** Messages routed to this client whose handlers have not run yet (one microtask drains them all). */
   #queue: Message[] = [];
+  /** Packet ids of the QoS 1/2 messages in {@link #queue}: completed once their handlers ran. */
+  #toComplete: number[] = [];
 
   constructor(core: BrokerCore, clientId: string) {
     this.#core = core;
@@ -82,10 +84,10 @@ export class LocalClient implements DeliveryChannel {
     this.#session.clear();
   }
 
-  /** DeliveryChannel: a QoS 1/2 message arrives; it is handed over and completed at once. */
+  /** DeliveryChannel: a QoS 1/2 message arrives; it is handed over and completed with the drain. */
   sendPublish(delivery: Delivery): boolean {
     this.#dispatch(delivery.message);
-    queueMicrotask(() => this.#session.complete(delivery.packetId));
+    this.#toComplete.push(delivery.packetId); // no closure or microtask per message: #drain completes it
     return true;
   }
 
@@ -109,8 +111,12 @@ export class LocalClient implements DeliveryChannel {
 
   #drain(): void {
     const queue = this.#queue;
+    const toComplete = this.#toComplete;
+    const completing = toComplete.length; // ids pushed by handlers belong to the next drain
     this.#queue = [];
+    if (completing > 0) this.#toComplete = [];
     for (const message of queue) this.#deliverToHandlers(message);
+    for (let i = 0; i < completing; i++) this.#session.complete(toComplete[i] as number);
   }
 
   #deliverToHandlers(message: Message): void {

@@ -1,4 +1,5 @@
 import type { IConnectPacket, IPublishPacket, ISubackPacket, ISubscription, Packet } from 'mqtt-packet';
+import { pingBarrier, within } from './bad-input.js';
 import { RawClient } from './raw-client.js';
 
 /** Helpers for the publish/subscribe integration tests (qos, retained, subscriptions, properties, shared). */
@@ -46,15 +47,7 @@ export async function expectPacket(raw: RawClient, timeoutMs = 5000): Promise<Pa
  * Round-trip barrier: sends PINGREQ and returns every packet received before the PINGRESP.
  * Anything the broker wrote before answering the ping is in the list.
  */
-export async function drainUntilPing(raw: RawClient): Promise<Packet[]> {
-  raw.send({ cmd: 'pingreq' });
-  const before: Packet[] = [];
-  for (;;) {
-    const packet = await expectPacket(raw);
-    if (packet.cmd === 'pingresp') return before;
-    before.push(packet);
-  }
-}
+export const drainUntilPing: (raw: RawClient, timeoutMs?: number) => Promise<Packet[]> = pingBarrier;
 
 /** Publishes from a RawClient at QoS 1 and returns the PUBACK reason code (v5) or 0. */
 export async function rawPublishQos1(raw: RawClient, packet: Omit<IPublishPacket, 'cmd' | 'qos' | 'dup' | 'retain' | 'messageId'> & { retain?: boolean }): Promise<number> {
@@ -68,13 +61,7 @@ export async function rawPublishQos1(raw: RawClient, packet: Omit<IPublishPacket
 
 /** Waits until `closed` resolves, bounded. */
 export async function closedWithin(raw: RawClient, timeoutMs = 5000): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    raw.closed,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`still open after ${timeoutMs} ms`)), timeoutMs);
-    }),
-  ]).finally(() => clearTimeout(timer));
+  await within(raw.closed, timeoutMs, 'connection close');
 }
 
 /** Records every byte the broker sends to a RawClient from now on (for exact encoding checks). */

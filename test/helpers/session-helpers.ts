@@ -2,22 +2,8 @@ import mqttPacket, { type IConnectPacket, type Packet } from 'mqtt-packet';
 import { pingBarrier } from './bad-input.js';
 import { RawClient } from './raw-client.js';
 
-/** Rejects when `promise` does not settle within `ms` (bounded waits on real-time events). */
-export function within<T>(promise: Promise<T>, ms: number, what = 'event'): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
-  });
-}
+/** Rejects when a promise does not settle within `ms` (bounded waits on real-time events). */
+export { within } from './bad-input.js';
 
 /**
  * Resolves once `condition()` holds, checking every 20 ms, for broker-internal transitions that

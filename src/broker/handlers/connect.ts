@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ConnackPacket, ConnectPacket } from '../../protocol/packets.js';
-import { ReasonCode, toV3ConnackCode } from '../../protocol/reason-codes.js';
+import { ReasonCode } from '../../protocol/reason-codes.js';
 import { userPropertyList } from '../../protocol/user-properties.js';
 import { checkTopicName } from '../../shared/topic.js';
 import type { Connection } from '../connection.js';
@@ -161,15 +161,6 @@ function refuse(connection: Connection, reasonCode: number, reasonString?: strin
   const core = connection.core;
   core.counters.connectionsRejected++;
   core.logger.info({ reasonCode, reasonString }, 'connection refused');
-  const connack: ConnackPacket =
-    connection.version === 5
-      ? {
-          cmd: 'connack',
-          sessionPresent: false,
-          reasonCode,
-          ...(reasonString !== undefined ? { properties: { reasonString } } : {}),
-        }
-      : { cmd: 'connack', sessionPresent: false, returnCode: toV3ConnackCode(reasonCode) };
-  connection.send(connack);
+  connection.sendConnackRefusal(reasonCode, reasonString);
   connection.close();
 }

@@ -12,6 +12,7 @@ import { handleSubscribe, handleUnsubscribe } from './subscribe.js';
 /** Routes one decoded packet to its handler according to the connection's state. */
 export function dispatchPacket(connection: Connection, packet: Packet): void {
   if (connection.state === 'awaiting-connect') {
+    if (connection.answerRefusal(packet)) return; // refused by the abuse limits before it was read
     if (packet.cmd === 'connect') handleConnect(connection, packet);
     else connection.close(); // [MQTT-3.1.0-1] the first packet must be CONNECT
     return;

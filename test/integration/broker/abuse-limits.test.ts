@@ -1,6 +1,7 @@
 import type { IConnackPacket } from 'mqtt-packet';
 import { describe, expect, it, vi } from 'vitest';
 import { MAX_PENDING_REFUSALS } from '../../../src/broker/address-limiter.js';
+import type { AuthenticationRequest, AuthenticationResult } from '../../../src/broker/hooks.js';
 import type { Logger } from '../../../src/shared/log.js';
 import { connectBystanders, expectBystandersServed, expectClosed, expectClosedSilently, varInt, within } from '../../helpers/bad-input.js';
 import { useRawBroker } from '../../helpers/raw-broker.js';
@@ -73,6 +74,18 @@ describe('per-address connection limit', () => {
     const extra = await raw(5);
     await expectClosedSilently(extra);
     expect(running.broker.stats().clients.limitedConnections).toBe(MAX_PENDING_REFUSALS + 1);
+  });
+
+  it('answers a refused CONNECT before authentication: the authenticate hook never sees it', async () => {
+    const authenticate = vi.fn<(request: AuthenticationRequest) => AuthenticationResult>(() => ({ reasonCode: 0 }));
+    const running = await start({ connectionLimits: { maxConnectionsPerAddress: 1 }, hooks: { authenticate } });
+    const holder = await raw(5);
+    expect((await holder.connect({ clientId: 'holder' })).reasonCode).toBe(0);
+    const refused = await raw(5);
+    expect((await refused.connect({ clientId: 'refused' })).reasonCode).toBe(0x97);
+    await expectClosed(refused);
+    expect(authenticate.mock.calls.map(([request]) => request.clientId)).toEqual(['holder']);
+    expect(running.broker.stats().clients.rejectedConnections).toBe(1);
   });
 
   it('applies new limits live without touching connections already open', async () => {

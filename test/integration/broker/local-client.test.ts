@@ -1,15 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { collectMessages, startBroker, type RunningBroker } from '../../helpers/start-broker.js';
+import { describe, expect, it } from 'vitest';
+import { collectMessages } from '../../helpers/start-broker.js';
+import { useRawBroker } from '../../helpers/raw-broker.js';
 
-let running: RunningBroker | undefined;
-afterEach(async () => {
-  await running?.stop();
-  running = undefined;
-});
+const { start } = useRawBroker();
 
 describe('LocalClient (in-process services)', () => {
   it('receives matching messages with their properties and sender, and can answer from its handler', async () => {
-    running = await startBroker();
+    const running = await start();
     const local = running.broker.createLocalClient('$service');
     const seen: string[] = [];
     local.subscribe('req/+', 1, (message) => {
@@ -29,7 +26,7 @@ describe('LocalClient (in-process services)', () => {
   });
 
   it('publishes reach subscribers that use No Local, and the local client is gone after close', async () => {
-    running = await startBroker();
+    const running = await start();
     const local = running.broker.createLocalClient('$service2');
     let calls = 0;
     local.subscribe('x', 0, () => calls++);

@@ -72,33 +72,27 @@ describe('forwarded PUBLISH properties (MQTT 5)', () => {
     expect([...positions].sort((a, b) => a - b)).toEqual(positions);
   });
 
-  // mqtt-packet's object form would group interleaved names (a, a, b); the decoder keeps the wire order.
-  it('user properties with interleaved repeated keys keep their exact wire order [MQTT-3.3.2-18]', async () => {
+  /** A raw v5 QoS 0 PUBLISH on `prefix/t` carrying `props` (user-property bytes) reaches a subscriber with those exact bytes. */
+  async function expectUserPropertyBytesForwarded(prefix: string, props: Buffer): Promise<void> {
     await start();
     const sub = await raw(5);
-    await rawSubscribe(sub, [{ topic: 'inter/#', qos: 0 }]);
+    await rawSubscribe(sub, [{ topic: `${prefix}/#`, qos: 0 }]);
     const bytes = captureBytes(sub);
     const pub = await raw(5);
-    const props = Buffer.concat([userPropertyBytes('a', '1'), userPropertyBytes('b', '2'), userPropertyBytes('a', '3')]);
-    const topic = Buffer.from('inter/t');
+    const topic = Buffer.from(`${prefix}/t`);
     const body = Buffer.concat([Buffer.from([0, topic.length]), topic, Buffer.from([props.length]), props, Buffer.from('p')]);
     pub.sendBytes(Buffer.concat([Buffer.from([0x30, body.length]), body]));
     await expectPublish(sub);
     expect(bytes().includes(props)).toBe(true);
+  }
+
+  // mqtt-packet's object form would group interleaved names (a, a, b); the decoder keeps the wire order.
+  it('user properties with interleaved repeated keys keep their exact wire order [MQTT-3.3.2-18]', async () => {
+    await expectUserPropertyBytesForwarded('inter', Buffer.concat([userPropertyBytes('a', '1'), userPropertyBytes('b', '2'), userPropertyBytes('a', '3')]));
   });
 
   it('an empty user property value followed by the same name keeps both pairs [MQTT-3.3.2-18]', async () => {
-    await start();
-    const sub = await raw(5);
-    await rawSubscribe(sub, [{ topic: 'empty/#', qos: 0 }]);
-    const bytes = captureBytes(sub);
-    const pub = await raw(5);
-    const props = Buffer.concat([userPropertyBytes('k', ''), userPropertyBytes('k', 'x'), userPropertyBytes('j', 'y')]);
-    const topic = Buffer.from('empty/t');
-    const body = Buffer.concat([Buffer.from([0, topic.length]), topic, Buffer.from([props.length]), props, Buffer.from('p')]);
-    pub.sendBytes(Buffer.concat([Buffer.from([0x30, body.length]), body]));
-    await expectPublish(sub);
-    expect(bytes().includes(props)).toBe(true);
+    await expectUserPropertyBytesForwarded('empty', Buffer.concat([userPropertyBytes('k', ''), userPropertyBytes('k', 'x'), userPropertyBytes('j', 'y')]));
   });
 
   it('a 3.1.1 subscriber gets the payload of a v5 message without properties', async () => {

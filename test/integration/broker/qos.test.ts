@@ -8,6 +8,9 @@ import { collectMessages } from '../../helpers/start-broker.js';
 const { start, connect: raw } = useRawBroker();
 
 describe.each([5, 4] as const)('QoS 0/1/2 end to end, MQTT %s', (protocolVersion) => {
+  /** CONNECT fields of a session that outlives its connection. */
+  const persistent = protocolVersion === 5 ? { clean: false, properties: { sessionExpiryInterval: 60 } } : { clean: false };
+
   it('delivers at min(publish QoS, subscription QoS) for every combination [MQTT-3.8.4-8]', async () => {
     const running = await start();
     const sub = await running.connect({ protocolVersion });
@@ -104,7 +107,6 @@ describe.each([5, 4] as const)('QoS 0/1/2 end to end, MQTT %s', (protocolVersion
     const sub = await raw(protocolVersion);
     await rawSubscribe(sub, [{ topic: 'q2r/#', qos: 0 }]);
     const clientId = `q2r-pub-${protocolVersion}`;
-    const persistent = protocolVersion === 5 ? { clean: false, properties: { sessionExpiryInterval: 60 } } : { clean: false };
     const pub = await raw(protocolVersion, { clientId, ...persistent });
     const publish = { cmd: 'publish', topic: 'q2r/a', payload: Buffer.from('once'), qos: 2, retain: false, messageId: 11 } as const;
     pub.send({ ...publish, dup: false });
@@ -122,9 +124,9 @@ describe.each([5, 4] as const)('QoS 0/1/2 end to end, MQTT %s', (protocolVersion
 
   it('redelivers an unacknowledged QoS 1 message with the same packet id and DUP=1 after reconnect [MQTT-4.4.0-1] [MQTT-3.3.1-1]', async () => {
     const running = await start();
-    const persistent = protocolVersion === 5 ? { clean: true, properties: { sessionExpiryInterval: 60 } } : { clean: false };
+    const expiring = protocolVersion === 5 ? { clean: true, properties: { sessionExpiryInterval: 60 } } : { clean: false };
     const clientId = `dup-sub-${protocolVersion}`;
-    const sub = await raw(protocolVersion, { clientId, ...persistent });
+    const sub = await raw(protocolVersion, { clientId, ...expiring });
     await rawSubscribe(sub, [{ topic: 'redeliver', qos: 1 }]);
     await running.broker.publish({ topic: 'redeliver', payload: Buffer.from('m1'), qos: 1, retain: false });
     await running.broker.publish({ topic: 'redeliver', payload: Buffer.from('m2'), qos: 1, retain: false });
@@ -147,7 +149,6 @@ describe.each([5, 4] as const)('QoS 0/1/2 end to end, MQTT %s', (protocolVersion
   it('queues QoS 1/2 (not QoS 0) for an offline persistent session and delivers them in order on reconnect', async () => {
     const running = await start();
     const clientId = `offline-${protocolVersion}`;
-    const persistent = protocolVersion === 5 ? { clean: false, properties: { sessionExpiryInterval: 60 } } : { clean: false };
     const sub = await raw(protocolVersion, { clientId, ...persistent });
     await rawSubscribe(sub, [{ topic: 'off/#', qos: 2 }]);
     sub.send({ cmd: 'disconnect' });
@@ -168,7 +169,6 @@ describe.each([5, 4] as const)('QoS 0/1/2 end to end, MQTT %s', (protocolVersion
   it('resends PUBREL (not the PUBLISH) on reconnect when PUBREC was received [MQTT-4.4.0-1]', async () => {
     const running = await start();
     const clientId = `rel-sub-${protocolVersion}`;
-    const persistent = protocolVersion === 5 ? { clean: false, properties: { sessionExpiryInterval: 60 } } : { clean: false };
     const sub = await raw(protocolVersion, { clientId, ...persistent });
     await rawSubscribe(sub, [{ topic: 'rel', qos: 2 }]);
     await running.broker.publish({ topic: 'rel', payload: Buffer.from('x'), qos: 2, retain: false });
@@ -188,7 +188,6 @@ describe.each([5, 4] as const)('QoS 0/1/2 end to end, MQTT %s', (protocolVersion
   it('resends an unacknowledged QoS 2 PUBLISH with DUP=1 when no PUBREC came [MQTT-4.4.0-1]', async () => {
     const running = await start();
     const clientId = `q2dup-sub-${protocolVersion}`;
-    const persistent = protocolVersion === 5 ? { clean: false, properties: { sessionExpiryInterval: 60 } } : { clean: false };
     const sub = await raw(protocolVersion, { clientId, ...persistent });
     await rawSubscribe(sub, [{ topic: 'q2dup', qos: 2 }]);
     await running.broker.publish({ topic: 'q2dup', payload: Buffer.from('y'), qos: 2, retain: false });

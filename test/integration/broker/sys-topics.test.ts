@@ -1,17 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MemoryBrokerStore } from '../../../src/storage/memory-broker-store.js';
-import { nextMessage, startBroker, type RunningBroker } from '../../helpers/start-broker.js';
+import { nextMessage } from '../../helpers/start-broker.js';
+import { useRawBroker } from '../../helpers/raw-broker.js';
 
-let running: RunningBroker | undefined;
-afterEach(async () => {
-  await running?.stop();
-  running = undefined;
-});
+const { start } = useRawBroker();
 
 describe('$SYS topics', () => {
   it('are served from memory and never written to the store', async () => {
     const store = new MemoryBrokerStore();
-    running = await startBroker({ store, sysIntervalSeconds: 1 });
+    const running = await start({ store, sysIntervalSeconds: 1 });
     const client = await running.connect({ protocolVersion: 5, clientId: 'sys-reader' });
     const got = nextMessage(client);
     await client.subscribeAsync('$SYS/broker/clients/maximum');
@@ -24,7 +21,7 @@ describe('$SYS topics', () => {
   });
 
   it('clients/maximum is the most clients connected at once, not the connection count', async () => {
-    running = await startBroker();
+    const running = await start();
     const a = await running.connect({ clientId: 'a' });
     const b = await running.connect({ clientId: 'b' });
     await a.endAsync();
