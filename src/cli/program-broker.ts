@@ -9,7 +9,7 @@ import { runResourceApply, runResourceDelete, runResourceList, runResourceShow }
 import { runList, runShow } from './commands/broker/show.js';
 import { runRun, runStart, runStop } from './commands/broker/start.js';
 import { runStats, runStatus } from './commands/broker/status.js';
-import { flagGroups } from './lib/flags.js';
+import { givenFlagGroups } from './lib/flags.js';
 import { addMethodCommands, addPortCommands } from './program-subcommands.js';
 import { addTokenCommands } from './program-token.js';
 import type { OutputFormat } from './lib/output.js';
@@ -95,10 +95,7 @@ function addPersistCommands(broker: Command, ctx: CliContext): void {
     'ops broker persist update --persist-mode stateStore=Custom --state-store-str-keys "device-001" "device-002" --state-store-glob-keys "sensors/*" --state-store-bin-keys "bXlrZXkx"',
     'ops broker persist update --persist-mode subscriberQueue=Custom --subscriber-client-ids "factory-client-*" --user-key disk-persistence --user-value disk',
   ]).action(async (opts: PersistOptions) => {
-    const groups = (flag: string) => {
-      const g = flagGroups(ctx.argv, flag);
-      return g.length > 0 ? g : undefined;
-    };
+    const groups = (flag: string) => givenFlagGroups(ctx.argv, flag);
     const optional = {
       persistMode: opts.persistMode,
       retainTopics: opts.retainTopics,

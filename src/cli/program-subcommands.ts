@@ -4,7 +4,7 @@ import type { MethodAddArgs } from '../config/authn-method.js';
 import type { PortAddArgs } from '../config/listener-port.js';
 import type { CliContext } from './context.js';
 import { runMethodAdd, runPortAdd, runPortRemove } from './commands/broker/listener-port.js';
-import { flagGroups, intArg, portArg } from './lib/flags.js';
+import { givenFlagGroups, intArg, portArg } from './lib/flags.js';
 import type { OutputFormat } from './lib/output.js';
 import { definedOnly, examples, instanceOf, withInstance, withOutput, withYes, type InstanceOptions } from './options.js';
 
@@ -113,10 +113,7 @@ export function addMethodCommands(authn: Command, ctx: CliContext): void {
     'ops broker authn method add --authn default --sat-aud my-audience',
     'ops broker authn method add -n x509 --x509-client-ca-ref client-ca --x509-attr root.subject="CN = Contoso" root.attributes.organization=contoso',
   ]).action(async (o: MethodOptions) => {
-    const groups = (flag: string) => {
-      const g = flagGroups(ctx.argv, flag);
-      return g.length > 0 ? g : undefined;
-    };
+    const groups = (flag: string) => givenFlagGroups(ctx.argv, flag);
     const args: MethodAddArgs = definedOnly({
       satAudiences: o.satAud,
       x509ClientCaRef: o.x509ClientCaRef,

@@ -57,54 +57,39 @@ export function findJsonSyntaxError(text: string): JsonSyntaxError | undefined {
     if (!m || m[0] === '' || m[0] === '-') throw new Fail(describe(), i);
     i += m[0].length;
   };
+  /** The members of an object or the elements of an array, from its opening bracket to `close`. */
+  const container = (close: '}' | ']', member: () => void): void => {
+    i++;
+    ws();
+    if (text.charAt(i) === close) {
+      i++;
+      return;
+    }
+    for (;;) {
+      ws();
+      member();
+      ws();
+      if (text.charAt(i) === ',') {
+        i++;
+        ws();
+        if (text.charAt(i) === close) throw new Fail(`trailing comma before ${close}`, i);
+        continue;
+      }
+      expect(close, `',' or '${close}'`);
+      return;
+    }
+  };
   const value = (): void => {
     ws();
     const c = text.charAt(i);
-    if (c === '{') {
-      i++;
+    if (c === '{') return container('}', () => {
+      if (text.charAt(i) !== '"') throw new Fail(`expected a property name in double quotes but found ${describe().replace('unexpected ', '')}`, i);
+      string();
       ws();
-      if (text.charAt(i) === '}') {
-        i++;
-        return;
-      }
-      for (;;) {
-        ws();
-        if (text.charAt(i) !== '"') throw new Fail(`expected a property name in double quotes but found ${describe().replace('unexpected ', '')}`, i);
-        string();
-        ws();
-        expect(':', "':'");
-        value();
-        ws();
-        if (text.charAt(i) === ',') {
-          i++;
-          ws();
-          if (text.charAt(i) === '}') throw new Fail('trailing comma before }', i);
-          continue;
-        }
-        expect('}', "',' or '}'");
-        return;
-      }
-    }
-    if (c === '[') {
-      i++;
-      ws();
-      if (text.charAt(i) === ']') {
-        i++;
-        return;
-      }
-      for (;;) {
-        value();
-        ws();
-        if (text.charAt(i) === ',') {
-          i++;
-          ws();
-          if (text.charAt(i) === ']') throw new Fail('trailing comma before ]', i);
-          continue;
-        }
-        expect(']', "',' or ']'");
-        return;
-      }
-    }
+      expect(':', "':'");
+      value();
+    });
+    if (c === '[') return container(']', value);
     if (c === '"') return string();
     for (const word of ['true', 'false', 'null']) {
       if (text.startsWith(word, i)) {

@@ -2,8 +2,8 @@
  * Reads a JSON config file the way the AIO CLI does (UTF-8 with or without BOM; a top-level
  * `properties` wrapper is unwrapped) and reports broken JSON with line and column.
  */
-import { readFile, stat } from 'node:fs/promises';
 import { OpsError } from '../shared/errors.js';
+import { readInputFile } from './input-file.js';
 import { findJsonSyntaxError } from './json-location.js';
 import { assertValid, type ValidateOptions } from './validate.js';
 import type { ResourceKind, ResourcePropertiesByKind } from './types.js';
@@ -34,10 +34,7 @@ export function parseConfigText(text: string, path: string): ParsedConfig {
 
 /** Reads and parses a config file; throws the AIO file errors as coded errors. */
 export async function readConfigFile(path: string): Promise<ParsedConfig> {
-  const info = await stat(path).catch(() => undefined);
-  if (!info) throw new OpsError('CFG_FILE_NOT_FOUND', { path });
-  if (!info.isFile()) throw new OpsError('CFG_NOT_A_FILE', { path });
-  const bytes = await readFile(path);
+  const bytes = await readInputFile(path);
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);

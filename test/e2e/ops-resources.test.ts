@@ -44,8 +44,13 @@ async function freePort(): Promise<number> {
 const status = () => h.json<Status>('broker', 'status', '--instance', 'r');
 
 describe('ops broker listener', () => {
-  it('opens a new port live on apply and closes it on delete', async () => {
-    const { pid } = await status();
+  it('opens a new port live on apply and closes it on delete; clients on untouched ports stay connected', async () => {
+    const before = await status();
+    const { pid } = before;
+    // A client on the default listener lives through the apply and the delete of another listener.
+    const bystander = await connectClient(portOf(before), { clientId: 'bystander' });
+    let bystanderClosed = false;
+    bystander.on('close', () => (bystanderClosed = true));
     const config = await file('extra.json', { properties: { serviceType: 'LoadBalancer', ports: [{ port: 0 }, { port: 8883, tls: { mode: 'Manual', manual: { secretRef: 's' } } }] } });
     const applied = await h.json<{ name: string; type: string }>('broker', 'listener', 'apply', '--instance', 'r', '--name', 'extra', '--config-file', config);
     expect(applied).toMatchObject({ name: 'extra', type: 'Microsoft.IoTOperations/instances/brokers/listeners' });
@@ -59,6 +64,12 @@ describe('ops broker listener', () => {
     expect((await h.ops('broker', 'listener', 'delete', '--instance', 'r', '--name', 'extra', '--yes')).exitCode).toBe(0);
     expect((await status()).ports.map((p) => p.listener)).toEqual(['default']);
     await expect(connectClient(port)).rejects.toThrow();
+    const echoed = new Promise<string>((resolve) => bystander.once('message', (_t, m) => resolve(m.toString())));
+    await bystander.subscribeAsync('bystander/t', { qos: 1 });
+    await bystander.publishAsync('bystander/t', 'alive', { qos: 1 });
+    expect(await echoed).toBe('alive');
+    expect(bystanderClosed).toBe(false);
+    await bystander.endAsync();
   });
 
   it('adds and removes single ports like az iot ops listener port add|remove', async () => {

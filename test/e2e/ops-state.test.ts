@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { passwdLine } from '../../src/security/passwd.js';
-import { issueCert, makeCa, makeServerPki, type CertFiles } from '../helpers/certs.js';
+import { issueCert, makeCa, makeServerSecret, type CertFiles } from '../helpers/certs.js';
 import { OPS_BIN, portOf } from '../helpers/cli-ops.js';
 
 interface Run {
@@ -184,10 +184,7 @@ describe('ops state over TLS and with credentials', () => {
 
   beforeAll(async () => {
     const secrets = join(home, 'default', 'secrets');
-    const server = await makeServerPki(join(secrets, 'srv'));
-    serverCa = server.ca;
-    await copyFile(server.server.cert, join(secrets, 'srv', 'tls.crt'));
-    await copyFile(server.server.key, join(secrets, 'srv', 'tls.key'));
+    serverCa = await makeServerSecret(join(secrets, 'srv'));
     const pki = join(home, 'pki');
     const clientCa = await makeCa(pki, 'clients', '/CN=Clients CA');
     device = await issueCert(pki, 'dev', clientCa, { subject: '/CN=dev1' });

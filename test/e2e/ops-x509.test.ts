@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { IClientOptions } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReasonCode } from '../../src/protocol/reason-codes.js';
-import { issueCert, makeCa, makeServerPki, type CertFiles } from '../helpers/certs.js';
+import { issueCert, makeCa, makeServerSecret, type CertFiles } from '../helpers/certs.js';
 import { connectClient } from '../helpers/cli-mqtt.js';
 import { eventually, portOf } from '../helpers/cli-ops.js';
 import { makeOpsInstance, type OpsInstance } from '../helpers/ops-instance.js';
@@ -32,10 +32,7 @@ const tlsOptions = (cert: CertFiles | undefined): IClientOptions => ({
 beforeAll(async () => {
   h = await makeOpsInstance('x', 'info');
   const secrets = join(h.home, 'x', 'secrets');
-  const server = await makeServerPki(join(secrets, 'srv'));
-  serverCa = server.ca;
-  await copyFile(server.server.cert, join(secrets, 'srv', 'tls.crt'));
-  await copyFile(server.server.key, join(secrets, 'srv', 'tls.key'));
+  serverCa = await makeServerSecret(join(secrets, 'srv'));
   const pki = join(h.home, 'pki');
   clientCa = await makeCa(pki, 'fabrikam', '/CN=Fabrikam Root CA/O=Fabrikam');
   fan = await issueCert(pki, 'fan', clientCa, { subject: '/CN=smart-fan' });

@@ -3,7 +3,7 @@
  * localhost, 127.0.0.1) and client certificates issued by it, as PEM files in a folder.
  */
 import { execFile } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -92,4 +92,15 @@ export async function makeServerPki(dir: string): Promise<{ ca: CertFiles; serve
   const ca = await makeCa(dir);
   const server = await issueCert(dir, 'server', ca, { subject: '/CN=localhost', san: 'DNS:localhost,IP:127.0.0.1' });
   return { ca, server };
+}
+
+/**
+ * A server PKI in `secretDir` installed as a listener's Manual TLS secret (`tls.crt`, `tls.key`
+ * there); resolves with the CA clients must trust.
+ */
+export async function makeServerSecret(secretDir: string): Promise<CertFiles> {
+  const { ca, server } = await makeServerPki(secretDir);
+  await copyFile(server.cert, join(secretDir, 'tls.crt'));
+  await copyFile(server.key, join(secretDir, 'tls.key'));
+  return ca;
 }

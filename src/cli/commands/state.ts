@@ -2,7 +2,8 @@
  * `ops state get|set|delete|vdel|watch`: the state store from the command line, with statestore-cli's
  * behaviour (exit 0 on success, 1 when the key is missing or the change did not apply).
  */
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
+import { readInputFile } from '../../config/input-file.js';
 import { OpsError } from '../../shared/errors.js';
 import type { CliContext } from '../context.js';
 import { StateStoreClient, type InvokeResult, type ReceivedNotification } from '../lib/state-store/client.js';
@@ -110,11 +111,7 @@ async function valueOf(input: { readonly value?: string; readonly valueFile?: st
     throw new OpsError('CLI_USAGE', { message: `ops state ${command} needs exactly one of --value VALUE or -f/--valuefile FILE.` });
   }
   if (input.value !== undefined) return Buffer.from(input.value, 'utf8');
-  const path = input.valueFile ?? '';
-  const info = await stat(path).catch(() => undefined);
-  if (!info) throw new OpsError('CFG_FILE_NOT_FOUND', { path });
-  if (!info.isFile()) throw new OpsError('CFG_NOT_A_FILE', { path });
-  return readFile(path);
+  return readInputFile(input.valueFile ?? '');
 }
 
 /** Runs `ops state set`; resolves with the exit code (1 = NX/NEX refused the change). */

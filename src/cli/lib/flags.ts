@@ -35,3 +35,9 @@ export function flagGroups(argv: readonly string[], flag: string): string[][] {
   }
   return groups;
 }
+
+/** {@link flagGroups}, or undefined when `flag` was not given (for optional arguments). */
+export function givenFlagGroups(argv: readonly string[], flag: string): string[][] | undefined {
+  const groups = flagGroups(argv, flag);
+  return groups.length > 0 ? groups : undefined;
+}

@@ -74,11 +74,6 @@ export function encodeError(message: string): Buffer {
   return Buffer.from(`-ERR ${message}\r\n`);
 }
 
-/** `:<n>\r\n`. */
-export function encodeInteger(n: number): Buffer {
-  return Buffer.from(`:${Math.trunc(n)}\r\n`);
-}
-
 /** `$<len>\r\n<bytes>\r\n`. */
 export function encodeBulk(value: Uint8Array): Buffer {
   return Buffer.concat([Buffer.from(`$${value.length}\r\n`), value, Buffer.from('\r\n')]);

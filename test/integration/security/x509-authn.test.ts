@@ -3,7 +3,7 @@
  * certificates requested, MQTT and WebSockets), the real port security table compiling the
  * resources, the real engine, and real MQTT.js clients presenting certificates made with openssl.
  */
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -16,7 +16,7 @@ import { passwdLine } from '../../../src/security/passwd.js';
 import { ListenerManager, type PortOrigin } from '../../../src/server/listeners.js';
 import { PortSecurityTable } from '../../../src/server/security.js';
 import type { Logger } from '../../../src/shared/log.js';
-import { issueCert, makeCa, makeServerPki, type CertFiles } from '../../helpers/certs.js';
+import { issueCert, makeCa, makeServerSecret, type CertFiles } from '../../helpers/certs.js';
 
 interface LogLine {
   readonly level: string;
@@ -40,10 +40,7 @@ const certs: Record<string, CertFiles> = {};
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'x509-'));
   secrets = join(dir, 'secrets');
-  const server = await makeServerPki(join(secrets, 'srv'));
-  serverCa = server.ca;
-  await copyFile(server.server.cert, join(secrets, 'srv', 'tls.crt'));
-  await copyFile(server.server.key, join(secrets, 'srv', 'tls.key'));
+  serverCa = await makeServerSecret(join(secrets, 'srv'));
   const pki = join(dir, 'pki');
   const root = await makeCa(pki, 'root', '/CN=Contoso Root CA/OU=Engineering/C=US');
   const intermediate = await issueCert(pki, 'int', root, { subject: '/CN=Contoso Intermediate CA', ca: true });

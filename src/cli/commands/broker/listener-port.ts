@@ -20,16 +20,29 @@ export interface SubCommandInput {
   readonly yes?: boolean;
 }
 
-/** Runs `listener port add`: upserts the port by number, creating the listener if needed. */
-export async function runPortAdd(input: SubCommandInput & { args: PortAddArgs }, ctx: CliContext): Promise<void> {
+/**
+ * Builds a resource's new properties from the stored ones (undefined when there are none), then
+ * prints them (`--show-config`) or applies them.
+ */
+async function upsertWith<P>(
+  input: SubCommandInput,
+  ctx: CliContext,
+  kind: 'listener' | 'authentication',
+  build: (existing: P | undefined) => P,
+  what: string,
+): Promise<void> {
   const paths = await findInstance(ctx, input.instance);
-  const existing = (await storedResource(paths, 'listener', input.name)) as ListenerProperties | undefined;
-  const properties = addPort(existing, input.args);
+  const properties = build((await storedResource(paths, kind, input.name)) as P | undefined);
   if (input.showConfig) {
     printValue(ctx, properties, input.output);
     return;
   }
-  printValue(ctx, await putResource(ctx, paths, 'listener', input.name, properties, 'the new listener port'), input.output);
+  printValue(ctx, await putResource(ctx, paths, kind, input.name, properties, what), input.output);
+}
+
+/** Runs `listener port add`: upserts the port by number, creating the listener if needed. */
+export async function runPortAdd(input: SubCommandInput & { args: PortAddArgs }, ctx: CliContext): Promise<void> {
+  await upsertWith<ListenerProperties>(input, ctx, 'listener', (existing) => addPort(existing, input.args), 'the new listener port');
 }
 
 /** Runs `listener port remove`. */
@@ -53,12 +66,5 @@ export async function runPortRemove(input: SubCommandInput & { port: number }, c
 
 /** Runs `authn method add`: appends methods, creating the authentication if needed. */
 export async function runMethodAdd(input: SubCommandInput & { args: MethodAddArgs }, ctx: CliContext): Promise<void> {
-  const paths = await findInstance(ctx, input.instance);
-  const existing = (await storedResource(paths, 'authentication', input.name)) as AuthenticationProperties | undefined;
-  const properties = addMethods(existing, input.args);
-  if (input.showConfig) {
-    printValue(ctx, properties, input.output);
-    return;
-  }
-  printValue(ctx, await putResource(ctx, paths, 'authentication', input.name, properties, 'the new authentication methods'), input.output);
+  await upsertWith<AuthenticationProperties>(input, ctx, 'authentication', (existing) => addMethods(existing, input.args), 'the new authentication methods');
 }

@@ -5,7 +5,7 @@
  * file is a usage error naming it rather than a failed handshake.
  */
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { readInputFile } from '../../../config/input-file.js';
 import { OpsError } from '../../../shared/errors.js';
 
 /** The security flags as given. */
@@ -42,13 +42,6 @@ export interface ConnectionSecurity {
 
 function usage(message: string): OpsError {
   return new OpsError('CLI_USAGE', { message });
-}
-
-async function readInputFile(path: string): Promise<Buffer> {
-  const info = await stat(path).catch(() => undefined);
-  if (!info) throw new OpsError('CFG_FILE_NOT_FOUND', { path });
-  if (!info.isFile()) throw new OpsError('CFG_NOT_A_FILE', { path });
-  return readFile(path);
 }
 
 /** A secret file's content without one trailing newline (`\n` or `\r\n`), as `echo pw > file` writes it. */
