@@ -321,7 +321,8 @@ export class Connection implements SessionOwner, DecoderSink, Throttleable {
     this.decoder.push(chunk);
     // A saturated socket can hand over megabytes in one poll phase (libuv reads up to 32 x 64 KiB);
     // output to TLS sockets only leaves between poll phases, so a long one fills subscribers past
-    // the high-water mark and their QoS 0 is dropped. Pausing for one turn after every 64 KiB read (counted across turns: a slow reader pauses rarely, which costs nothing) lets the writes go out.
+    // the high-water mark and their QoS 0 is dropped. Pausing for one turn after every 64 KiB read
+    // lets the writes go out (counted across turns: a slow reader pauses rarely, at no cost).
     this.#readSinceYield += chunk.length;
     if (this.#readSinceYield >= READ_BUDGET_BYTES && !this.#yielding && this.state !== 'closed') {
       this.#yielding = true;
