@@ -11,6 +11,7 @@ import type { Message } from './message.js';
 import type { Delivery, Session } from './session.js';
 import type { BrokerHooks, ClientIdentity, ConnectionInfo } from './hooks.js';
 import type { Throttleable } from './publisher-throttle.js';
+import type { StoredAcks } from './handlers/publish.js';
 import type { SessionOwner, Will } from './session-registry.js';
 
 type ConnectionState = 'awaiting-connect' | 'connected' | 'closed';
@@ -63,6 +64,8 @@ export class Connection implements SessionOwner, DecoderSink, Throttleable {
   #aliasesOut: Map<string, number> | undefined;
   /** Inbound QoS 1/2 PUBLISHes not yet acknowledged (our Receive Maximum applies) [MQTT-3.3.4-7]. */
   inboundPending = 0;
+  /** The newest group of PUBLISHes waiting for their store write before they are acknowledged (handlers/publish.ts). */
+  storedAcks: StoredAcks | undefined;
   /** A DISCONNECT 0x00 was received: no will [MQTT-3.14.4-3]. */
   normalDisconnect = false;
   /** When the credentials of CONNECT (or the last re-authentication) expire, ms since the epoch (see credentials.ts). */

@@ -68,6 +68,12 @@ export class BinaryWriter {
     this.#pos += len;
   }
 
+  /** Appends `n` bytes written by `write` (given the buffer and the position; returns the end). */
+  fill(n: number, write: (out: Buffer, at: number) => number): void {
+    this.#ensure(n);
+    this.#pos = write(this.#buf, this.#pos);
+  }
+
   /** The bytes written so far (a copy-free view of the used part). */
   finish(): Buffer {
     return this.#buf.subarray(0, this.#pos);

@@ -1,3 +1,5 @@
+import type { QueueEntryRecord } from './broker-store.js';
+
 /**
  * A value sealed (encrypted) only when its batch is written: a put that a later delete of the same
  * key in the same batch cancels (a message queued and acknowledged within one batch) never is.
@@ -5,6 +7,16 @@
 export interface DeferredValue {
   /** The plain record. */
   readonly plain: Buffer;
+}
+
+/**
+ * A queue entry put, encoded only when its batch is written, straight into the batch's segment
+ * (segment-batch.ts): no bytes of its own before that, and none at all if a delete cancels it.
+ */
+export interface DeferredEntry {
+  readonly entry: QueueEntryRecord;
+  /** Its encoded length (message-codec.ts `queueEntryBytes`). */
+  readonly bytes: number;
 }
 
 /**
@@ -25,7 +37,7 @@ export type BatchOp =
   | (EntrySlot & {
       readonly type: 'put';
       readonly key: Buffer;
-      readonly value: Buffer | DeferredValue;
+      readonly value: Buffer | DeferredValue | DeferredEntry;
       /**
        * The key held no record before this put, as far as every write submitted before it goes:
        * if the batch then deletes it again, neither the put nor the delete needs to reach the disk.
@@ -78,6 +90,8 @@ class Batch {
   writes = 0;
   /** Bytes the batch's writes free, reported once it is durable. */
   freed = 0;
+  /** Some operations may touch the same key: the batch is coalesced before it is written. */
+  mayRepeat = false;
   readonly done: Promise<void>;
   resolve!: () => void;
   reject!: (error: unknown) => void;
@@ -195,10 +209,26 @@ export class GroupCommit {
    */
   submit(ops: readonly BatchOp[], freedBytes = 0): Promise<void> {
     const batch = (this.#pending ??= new Batch());
+    batch.mayRepeat = true; // not known: coalesce
     if (ops.length > 0) {
       batch.writes++;
       for (const op of ops) batch.ops.push(op);
     }
+    batch.freed += freedBytes;
+    this.#schedule();
+    return batch.done;
+  }
+
+  /**
+   * {@link submit} of a single operation, without an array. `distinct`: the caller knows that no
+   * other operation of the batches not yet taken touches the same key (then a batch made only of
+   * such operations skips coalescing). When unsure, pass false.
+   */
+  submitOne(op: BatchOp, freedBytes: number, distinct: boolean): Promise<void> {
+    const batch = (this.#pending ??= new Batch());
+    if (!distinct) batch.mayRepeat = true;
+    batch.writes++;
+    batch.ops.push(op);
     batch.freed += freedBytes;
     this.#schedule();
     return batch.done;
@@ -228,7 +258,7 @@ export class GroupCommit {
     for (let batch = this.#pending; batch !== undefined; batch = this.#pending) {
       this.#pending = undefined;
       try {
-        const { ops, cancelled } = coalesce(batch.ops);
+        const { ops, cancelled } = batch.mayRepeat ? coalesce(batch.ops) : { ops: batch.ops, cancelled: 0 };
         const { writes, freed } = this.#target.finish(ops);
         batch.freed += freed;
         if (writes.length > 0) await this.#target.write(writes);

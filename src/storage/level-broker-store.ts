@@ -8,7 +8,8 @@ import { GroupCommit, type BatchOp, type GroupCommitStats } from './group-commit
 import { checkQueueSeq, KeyLayout, parseQueueKey, queueIdOf, segmentKey, type KeyRange } from './keys.js';
 import { ALL_KEYS, countLiveBytes, deleteOrphanSegments, rangeCompaction } from './level-size.js';
 import { decodeQueueEntry, decodeRetained, decodeSession, decodeStateStoreKey } from './record-codec.js';
-import { encodeQueueEntry, encodeRetained, encodeSession, encodeStateStoreKey } from './record-codec.js';
+import { encodeRetained, encodeSession, encodeStateStoreKey } from './record-codec.js';
+import { queueEntryBytes } from './message-codec.js';
 import { SegmentBatcher } from './segment-batch.js';
 import { decodeSegment } from './segment-codec.js';
 import { SegmentIndex } from './segment-index.js';
@@ -237,35 +238,70 @@ export class LevelBrokerStore implements BrokerStore {
     return out;
   }
 
+  /**
+   * Queue entry puts go into the batch unencoded (`DeferredEntry`): the SegmentBatcher writes each
+   * straight into its segment, unless a delete in the same batch cancels it; `fresh` (no such
+   * entry yet): then the delete is not written either. The entry's key is only known then: the
+   * queue prefix stands in (no key built per write). One entry, the broker's case, takes a path
+   * without closures or change objects.
+   */
   putQueueEntries(clientId: string, entries: readonly QueueEntryRecord[]): Promise<void> {
-    return this.#submit('entries', () => {
-      const prefix = this.#keys.queuePrefix(clientId);
-      const planned: PlannedWrite = { ops: [], changes: [] };
-      const ledger = this.#quota.ledger;
-      for (const entry of entries) {
-        // The batch puts the entry into its segment (SegmentBatcher), unless a delete in the same
-        // batch cancels it; `fresh` (no such entry yet): then the delete is not written either.
-        // The entry's key is only known then: the queue prefix stands in (no key built per write).
-        checkQueueSeq(entry.seq);
-        const plain = encodeQueueEntry(entry);
-        planned.ops.push({ type: 'put', key: prefix, value: { plain }, fresh: !ledger.hasEntry(prefix, entry.seq), queue: prefix, seq: entry.seq });
-        planned.changes.push({ kind: 'putEntry', prefix, seq: entry.seq, size: this.#batcher.entryCharge(prefix, plain.length) });
-      }
-      return planned;
-    });
+    if (entries.length !== 1) return this.#submit('entries', () => this.#planEntries(clientId, entries));
+    const entry = entries[0] as QueueEntryRecord;
+    if (this.#closed) return this.#closedFailure();
+    let prefix: Buffer;
+    let bytes: number;
+    try {
+      prefix = this.#keys.queuePrefix(clientId);
+      checkQueueSeq(entry.seq);
+      bytes = queueEntryBytes(entry);
+    } catch (error) {
+      return this.#writeFailure(error);
+    }
+    const seq = entry.seq;
+    const fresh = !this.#quota.ledger.hasEntry(prefix, seq);
+    const freed = this.#quota.admitEntry(prefix, seq, this.#batcher.entryCharge(prefix, bytes));
+    if (freed instanceof OpsError) return failed(freed);
+    // A fresh entry has no other write in a batch not yet taken: seqs only grow within a queue, and
+    // a queue reusing seqs was deleted by deleteSession, whose batch is always coalesced (see #distinct).
+    return this.#commit.submitOne({ type: 'put', key: prefix, value: { entry, bytes }, fresh, queue: prefix, seq }, freed, fresh);
   }
 
+  #planEntries(clientId: string, entries: readonly QueueEntryRecord[]): PlannedWrite {
+    const prefix = this.#keys.queuePrefix(clientId);
+    const planned: PlannedWrite = { ops: [], changes: [] };
+    const ledger = this.#quota.ledger;
+    for (const entry of entries) {
+      checkQueueSeq(entry.seq);
+      const bytes = queueEntryBytes(entry);
+      planned.ops.push({ type: 'put', key: prefix, value: { entry, bytes }, fresh: !ledger.hasEntry(prefix, entry.seq), queue: prefix, seq: entry.seq });
+      planned.changes.push({ kind: 'putEntry', prefix, seq: entry.seq, size: this.#batcher.entryCharge(prefix, bytes) });
+    }
+    return planned;
+  }
+
+  /** Deletes never need the quota's permission: they only free (key: see putQueueEntries). */
   deleteQueueEntries(clientId: string, seqs: readonly number[]): Promise<void> {
-    return this.#submit('data', () => {
-      const prefix = this.#keys.queuePrefix(clientId);
-      const planned: PlannedWrite = { ops: [], changes: [] };
-      for (const seq of seqs) {
-        checkQueueSeq(seq);
-        planned.ops.push({ type: 'del', key: prefix, queue: prefix, seq }); // key: see putQueueEntries
-        planned.changes.push({ kind: 'delEntry', prefix, seq });
-      }
-      return planned;
-    });
+    if (this.#closed) return this.#closedFailure();
+    let prefix: Buffer;
+    try {
+      prefix = this.#keys.queuePrefix(clientId);
+      for (const seq of seqs) checkQueueSeq(seq);
+    } catch (error) {
+      return this.#writeFailure(error);
+    }
+    const quota = this.#quota;
+    if (seqs.length === 1) {
+      const seq = seqs[0] as number;
+      return this.#commit.submitOne({ type: 'del', key: prefix, queue: prefix, seq }, quota.releaseEntry(prefix, seq), this.#distinct(prefix, seq));
+    }
+    const ops: BatchOp[] = [];
+    let freed = 0;
+    for (const seq of seqs) {
+      ops.push({ type: 'del', key: prefix, queue: prefix, seq });
+      freed += quota.releaseEntry(prefix, seq);
+    }
+    return this.#commit.submit(ops, freed);
   }
 
   async loadRetained(): Promise<MessageRecord[]> {
@@ -325,16 +361,34 @@ export class LevelBrokerStore implements BrokerStore {
    * A batch that fails leaves the count as if it had been written, until the store is reopened.
    */
   #submit(kind: WriteKind, build: () => PlannedWrite): Promise<void> {
-    if (this.#closed) return failed(new OpsError('STO_WRITE_FAILED', { path: this.path, reason: 'the store is closed' }));
+    if (this.#closed) return this.#closedFailure();
     let planned: PlannedWrite;
     try {
       planned = build();
     } catch (error) {
-      return failed(new OpsError('STO_WRITE_FAILED', { path: this.path, reason: reasonOf(error) }, { cause: error }));
+      return this.#writeFailure(error);
     }
     const admitted = this.#quota.admit(planned.changes, kind);
     if (admitted instanceof OpsError) return failed(admitted);
     return this.#commit.submit(planned.ops, admitted.freed);
+  }
+
+  /**
+   * Whether a delete of entry `seq` surely touches no entry written by a batch not yet taken: its
+   * put was taken already (the index places it). Re-puts are never called distinct (`fresh` false),
+   * so an entry whose put and re-put are both pending makes its batch coalesced anyway.
+   */
+  #distinct(prefix: Buffer, seq: number): boolean {
+    return this.#index.placeOf(queueIdOf(prefix), seq) !== undefined;
+  }
+
+  #closedFailure(): Promise<void> {
+    return failed(new OpsError('STO_WRITE_FAILED', { path: this.path, reason: 'the store is closed' }));
+  }
+
+  /** A write that could not be planned (invalid seq, client id too long): STO_WRITE_FAILED, nothing submitted. */
+  #writeFailure(error: unknown): Promise<void> {
+    return failed(new OpsError('STO_WRITE_FAILED', { path: this.path, reason: reasonOf(error) }, { cause: error }));
   }
 
   async #readRange<T>(range: KeyRange, record: string, decode: (bytes: Buffer) => T): Promise<T[]> {

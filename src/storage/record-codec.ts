@@ -8,33 +8,42 @@ import type {
   SubscriptionRecord,
 } from './broker-store.js';
 import { BinaryReader, BinaryWriter, RecordFormatError } from './binary-io.js';
+import {
+  M_CONTENT_TYPE,
+  M_CORRELATION,
+  M_EXPIRES_AT,
+  M_EXPIRY_SET,
+  M_EXPIRY_SET_PRESENT,
+  M_PFI,
+  M_PFI_PRESENT,
+  M_PROPS,
+  M_RESPONSE_TOPIC,
+  M_RETAIN,
+  M_SENDER,
+  M_USER_PROPS,
+  messageBytes,
+  Q_PACKET_ID,
+  Q_RELEASED,
+  Q_RELEASED_PRESENT,
+  Q_RETAIN,
+  Q_SUB_IDS,
+  queueEntryBytes,
+  RECORD_CODEC_VERSION,
+  RecordKind,
+  retainedBytes,
+  writeMessageAt,
+  writeQueueEntryAt,
+  writeRetainedAt,
+} from './message-codec.js';
 
 /**
  * Versioned binary encoding of the store's records. Layout: `[codec version u8][kind u8][fields]`.
  * Buffers (payload, correlation data) are stored as raw length-prefixed bytes and round-trip
  * exactly; optional fields carry a presence bit, so `false` and absent stay distinct; user
  * properties keep their order and duplicates. A newer codec version must still read version 1.
+ * Messages and queue entries are written by the exact-size encoders of message-codec.ts.
  */
-export const RECORD_CODEC_VERSION = 1;
-
-/** What a stored value holds. */
-export const RecordKind = { Session: 1, QueueEntry: 2, Retained: 3, StateStoreKey: 4 } as const;
-/** One of {@link RecordKind}. */
-export type RecordKind = (typeof RecordKind)[keyof typeof RecordKind];
-
-// Message flag bits.
-const M_RETAIN = 1 << 0;
-const M_EXPIRES_AT = 1 << 1;
-const M_EXPIRY_SET_PRESENT = 1 << 2;
-const M_EXPIRY_SET = 1 << 3;
-const M_SENDER = 1 << 4;
-const M_PROPS = 1 << 5;
-const M_PFI_PRESENT = 1 << 6;
-const M_PFI = 1 << 7;
-const M_CONTENT_TYPE = 1 << 8;
-const M_RESPONSE_TOPIC = 1 << 9;
-const M_CORRELATION = 1 << 10;
-const M_USER_PROPS = 1 << 11;
+export { RECORD_CODEC_VERSION, RecordKind } from './message-codec.js';
 
 function header(kind: RecordKind, sizeHint: number): BinaryWriter {
   const w = new BinaryWriter(sizeHint);
@@ -58,36 +67,7 @@ function qosOf(value: number): 0 | 1 | 2 {
 }
 
 function writeMessage(w: BinaryWriter, m: MessageRecord): void {
-  const p = m.properties;
-  let flags = 0;
-  if (m.retain) flags |= M_RETAIN;
-  if (m.expiresAt !== undefined) flags |= M_EXPIRES_AT;
-  if (m.expirySet !== undefined) flags |= M_EXPIRY_SET_PRESENT | (m.expirySet ? M_EXPIRY_SET : 0);
-  if (m.senderId !== undefined) flags |= M_SENDER;
-  if (p !== undefined) {
-    flags |= M_PROPS;
-    if (p.payloadFormatIndicator !== undefined) flags |= M_PFI_PRESENT | (p.payloadFormatIndicator ? M_PFI : 0);
-    if (p.contentType !== undefined) flags |= M_CONTENT_TYPE;
-    if (p.responseTopic !== undefined) flags |= M_RESPONSE_TOPIC;
-    if (p.correlationData !== undefined) flags |= M_CORRELATION;
-    if (p.userProperties !== undefined) flags |= M_USER_PROPS;
-  }
-  w.u16(flags);
-  w.u8(m.qos);
-  w.str(m.topic);
-  w.bytes(m.payload);
-  if (m.expiresAt !== undefined) w.f64(m.expiresAt);
-  if (m.senderId !== undefined) w.str(m.senderId);
-  if (p?.contentType !== undefined) w.str(p.contentType);
-  if (p?.responseTopic !== undefined) w.str(p.responseTopic);
-  if (p?.correlationData !== undefined) w.bytes(p.correlationData);
-  if (p?.userProperties !== undefined) {
-    w.u32(p.userProperties.length);
-    for (const [name, value] of p.userProperties) {
-      w.str(name);
-      w.str(value);
-    }
-  }
+  w.fill(messageBytes(m), (out, at) => writeMessageAt(out, at, m));
 }
 
 function readMessage(r: BinaryReader): MessageRecord {
@@ -130,9 +110,9 @@ function readMessage(r: BinaryReader): MessageRecord {
 
 /** Encodes a retained message. */
 export function encodeRetained(message: MessageRecord): Buffer {
-  const w = header(RecordKind.Retained, 64 + message.payload.length + message.topic.length * 3);
-  writeMessage(w, message);
-  return w.finish();
+  const out = Buffer.allocUnsafe(retainedBytes(message));
+  writeRetainedAt(out, 0, message);
+  return out;
 }
 
 /** Decodes a retained message; throws {@link RecordFormatError} on malformed bytes. */
@@ -143,31 +123,11 @@ export function decodeRetained(bytes: Buffer): MessageRecord {
   return message;
 }
 
-// Queue entry flag bits.
-const Q_RETAIN = 1 << 0;
-const Q_SUB_IDS = 1 << 1;
-const Q_PACKET_ID = 1 << 2;
-const Q_RELEASED_PRESENT = 1 << 3;
-const Q_RELEASED = 1 << 4;
-
 /** Encodes a queue entry. */
 export function encodeQueueEntry(entry: QueueEntryRecord): Buffer {
-  const w = header(RecordKind.QueueEntry, 96 + entry.message.payload.length + entry.message.topic.length * 3);
-  let flags = 0;
-  if (entry.retain) flags |= Q_RETAIN;
-  if (entry.subscriptionIds !== undefined) flags |= Q_SUB_IDS;
-  if (entry.packetId !== undefined) flags |= Q_PACKET_ID;
-  if (entry.released !== undefined) flags |= Q_RELEASED_PRESENT | (entry.released ? Q_RELEASED : 0);
-  w.f64(entry.seq);
-  w.u8(entry.qos);
-  w.u8(flags);
-  writeMessage(w, entry.message);
-  if (entry.subscriptionIds !== undefined) {
-    w.u32(entry.subscriptionIds.length);
-    for (const id of entry.subscriptionIds) w.f64(id);
-  }
-  if (entry.packetId !== undefined) w.u16(entry.packetId);
-  return w.finish();
+  const out = Buffer.allocUnsafe(queueEntryBytes(entry));
+  writeQueueEntryAt(out, 0, entry);
+  return out;
 }
 
 /** Decodes a queue entry; throws {@link RecordFormatError} on malformed bytes. */

@@ -1,11 +1,17 @@
 import type { ValueCipher } from './encryption.js';
-import type { BatchOp, FinishedBatch, WriteOp } from './group-commit.js';
+import type { BatchOp, DeferredEntry, DeferredValue, FinishedBatch, WriteOp } from './group-commit.js';
+import { encodeQueueEntry } from './record-codec.js';
 import { queueEntryKey, queueIdOf, SEGMENT_KEY_BYTES, segmentedEntryKey, segmentKey } from './keys.js';
 import { SEGMENT_HEADER_BYTES, SegmentBuilder, segmentEntryOverhead } from './segment-codec.js';
 import type { SegmentIndex } from './segment-index.js';
 import type { SizeChange, SizeLedger } from './size-ledger.js';
 
 const EMPTY = Buffer.alloc(0);
+
+/** The plain bytes of a deferred value outside a segment (a queue entry there is encoded on its own). */
+function plainOf(value: DeferredValue | DeferredEntry): Buffer {
+  return 'plain' in value ? value.plain : encodeQueueEntry(value.entry);
+}
 
 /**
  * Turns a coalesced batch into the writes of the log-structured queue layout: the queue entries
@@ -54,7 +60,7 @@ export class SegmentBatcher {
       const queue = op.queue;
       const seq = op.seq;
       if (queue === undefined || seq === undefined) {
-        if (op.type === 'put' && !Buffer.isBuffer(op.value)) writes.push({ type: 'put', key: op.key, value: this.#cipher.seal(op.key, op.value.plain) });
+        if (op.type === 'put' && !Buffer.isBuffer(op.value)) writes.push({ type: 'put', key: op.key, value: this.#cipher.seal(op.key, plainOf(op.value)) });
         else writes.push(op as WriteOp);
         continue;
       }
@@ -69,7 +75,10 @@ export class SegmentBatcher {
         builder = new SegmentBuilder();
         id = index.nextId();
       }
-      builder.add(queue, seq, Buffer.isBuffer(op.value) ? op.value : op.value.plain);
+      const value = op.value;
+      if (Buffer.isBuffer(value)) builder.add(queue, seq, value);
+      else if ('plain' in value) builder.add(queue, seq, value.plain);
+      else builder.addEntry(queue, seq, value.entry, value.bytes);
       index.place(queueId, seq, id);
       writes.push({ type: 'put', key: segmentedEntryKey(queue, seq, id), value: EMPTY });
     }

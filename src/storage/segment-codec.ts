@@ -1,4 +1,6 @@
 import { RecordFormatError } from './binary-io.js';
+import type { QueueEntryRecord } from './broker-store.js';
+import { writeQueueEntryAt } from './message-codec.js';
 
 /**
  * The plain bytes of a segment: the queue entries written by one batch, sealed together as one
@@ -26,16 +28,28 @@ export const SEGMENT_HEADER_BYTES = HEADER_BYTES;
 export class SegmentBuilder {
   readonly #queues: Buffer[] = [];
   readonly #seqs: number[] = [];
-  readonly #records: Buffer[] = [];
+  /** Encoded records, or entries encoded into the segment by `finish` (`#lengths` has their size). */
+  readonly #records: (Buffer | QueueEntryRecord)[] = [];
+  readonly #lengths: number[] = [];
   #bytes = HEADER_BYTES;
 
-  /** Adds the record of entry `seq` of the queue with key prefix `queue`. */
+  /** Adds the encoded record of entry `seq` of the queue with key prefix `queue`. */
   add(queue: Buffer, seq: number, record: Buffer): void {
+    this.#add(queue, seq, record, record.length);
+  }
+
+  /** Adds entry `seq` of queue `queue` unencoded: `finish` writes it into the segment (`bytes`: its `queueEntryBytes`). */
+  addEntry(queue: Buffer, seq: number, entry: QueueEntryRecord, bytes: number): void {
+    this.#add(queue, seq, entry, bytes);
+  }
+
+  #add(queue: Buffer, seq: number, record: Buffer | QueueEntryRecord, length: number): void {
     if (queue.length > 0xffff) throw new RangeError('queue prefix longer than 65535 bytes');
     this.#queues.push(queue);
     this.#seqs.push(seq);
     this.#records.push(record);
-    this.#bytes += segmentEntryOverhead(queue.length) + record.length;
+    this.#lengths.push(length);
+    this.#bytes += segmentEntryOverhead(queue.length) + length;
   }
 
   /** Entries added so far. */
@@ -52,15 +66,18 @@ export class SegmentBuilder {
     for (let i = 0; i < this.#records.length; i++) {
       const queue = this.#queues[i] as Buffer;
       const seq = this.#seqs[i] as number;
-      const record = this.#records[i] as Buffer;
+      const record = this.#records[i] as Buffer | QueueEntryRecord;
+      const length = this.#lengths[i] as number;
       out.writeUInt16BE(queue.length, at);
       queue.copy(out, at + 2);
       at += 2 + queue.length;
       out.writeUInt32BE(Math.floor(seq / 0x1_0000_0000), at);
       out.writeUInt32BE(seq >>> 0, at + 4);
-      out.writeUInt32BE(record.length, at + 8);
-      record.copy(out, at + 12);
-      at += 12 + record.length;
+      out.writeUInt32BE(length, at + 8);
+      at += 12;
+      const end = Buffer.isBuffer(record) ? at + record.copy(out, at) : writeQueueEntryAt(out, at, record);
+      if (end !== at + length) throw new RangeError(`queue entry ${seq}: encoded ${end - at} bytes, expected ${length}`);
+      at = end;
     }
     return out;
   }

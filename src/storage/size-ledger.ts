@@ -90,18 +90,31 @@ export class SizeLedger {
 
   /**
    * Same as `apply([{ kind: 'putEntry', prefix, seq, size }], false)`, without a change object or
-   * a result (for the entries of a batch being written).
+   * a result object; returns the bytes the entry had before (0: it is new).
    */
-  putEntry(prefix: Buffer, seq: number, size: number): void {
+  putEntry(prefix: Buffer, seq: number, size: number): number {
     const id = queueIdOf(prefix);
     let queue = this.#queues.get(id);
     if (queue === undefined) {
       queue = new Map();
       this.#queues.set(id, queue);
     }
-    const before = queue.get(seq);
+    const before = queue.get(seq) ?? 0;
     queue.set(seq, size);
-    this.#used += before === undefined ? size : size - before;
+    this.#used += size - before;
+    return before;
+  }
+
+  /** Same as `apply([{ kind: 'delEntry', prefix, seq }], false)`, without objects; returns the bytes freed. */
+  delEntry(prefix: Buffer, seq: number): number {
+    const id = queueIdOf(prefix);
+    const queue = this.#queues.get(id);
+    const before = queue?.get(seq);
+    if (queue === undefined || before === undefined) return 0;
+    queue.delete(seq);
+    if (queue.size === 0) this.#queues.delete(id);
+    this.#used -= before;
+    return before;
   }
 
   /**

@@ -83,6 +83,28 @@ export class StoreQuota {
     return new OpsError('STO_QUOTA_EXCEEDED', { used: before, limit: this.#limit });
   }
 
+  /**
+   * `admit([{ kind: 'putEntry', prefix, seq, size }], 'entries')` for one queue entry, without
+   * change or result objects when it fits (the common case). Returns the bytes it replaced, or the
+   * STO_QUOTA_EXCEEDED error the write must reject with (the ledger then stays as it was).
+   */
+  admitEntry(prefix: Buffer, seq: number, size: number): number | OpsError {
+    if (this.#limit === undefined || this.ledger.usedBytes + size <= this.#limit) {
+      const freed = this.ledger.putEntry(prefix, seq, size);
+      if (size < freed) this.#full = false;
+      return freed;
+    }
+    const applied = this.admit([{ kind: 'putEntry', prefix, seq, size }], 'entries');
+    return applied instanceof OpsError ? applied : applied.freed;
+  }
+
+  /** A queue entry delete (never refused: it only frees); returns the bytes freed. */
+  releaseEntry(prefix: Buffer, seq: number): number {
+    const freed = this.ledger.delEntry(prefix, seq);
+    if (freed > 0) this.#full = false;
+    return freed;
+  }
+
   /** Whether messages that need the store are refused now (see {@link StoreUsage.full}); no allocation. */
   get full(): boolean {
     const limit = this.#limit;

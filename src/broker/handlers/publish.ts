@@ -93,20 +93,56 @@ export function handlePublish(connection: Connection, packet: PublishPacket): vo
   }
   // [MQTT-4.3.2-2] acknowledge only once the message is stored where policy says
   connection.inboundPending++;
+  awaitStored(connection, completion, packet, reason);
+}
+
+/**
+ * PUBLISHes of one connection whose store writes share one completion (one group-commit batch):
+ * acknowledged together, in arrival order, by one handler per batch instead of one per message.
+ */
+export interface StoredAcks {
+  readonly completion: Promise<void>;
+  readonly packets: PublishPacket[];
+  readonly reasons: number[];
+}
+
+/** Queues the ack of `packet` until `completion` (its store write) settles. */
+function awaitStored(connection: Connection, completion: Promise<void>, packet: PublishPacket, reason: number): void {
+  const open = connection.storedAcks;
+  if (open !== undefined && open.completion === completion) {
+    open.packets.push(packet);
+    open.reasons.push(reason);
+    return;
+  }
+  const group: StoredAcks = { completion, packets: [packet], reasons: [reason] };
+  connection.storedAcks = group;
   completion.then(
-    () => {
-      connection.inboundPending--;
-      acknowledge(connection, packet, reason, reason < ReasonCode.UnspecifiedError);
-    },
-    (error: unknown) => {
-      connection.inboundPending--;
-      core.onStoreError(error);
-      // The store is full (persistence maxSize): 0x97; 3.1.1 has no negative ack, so the connection closes.
-      const full = error instanceof OpsError && error.code === 'STO_QUOTA_EXCEEDED';
-      if (v5) acknowledge(connection, packet, full ? ReasonCode.QuotaExceeded : ReasonCode.UnspecifiedError, false);
-      else connection.close();
-    },
+    () => settleStored(connection, group, undefined),
+    (error: unknown) => settleStored(connection, group, error),
   );
+}
+
+/** Sends the acks of a settled group: success, or the store's error (0x97 when full; 3.1.1 closes). */
+function settleStored(connection: Connection, group: StoredAcks, error: unknown): void {
+  if (connection.storedAcks === group) connection.storedAcks = undefined;
+  const { packets, reasons } = group;
+  connection.inboundPending -= packets.length;
+  if (error === undefined) {
+    for (let i = 0; i < packets.length; i++) {
+      const reason = reasons[i] as number;
+      acknowledge(connection, packets[i] as PublishPacket, reason, reason < ReasonCode.UnspecifiedError);
+    }
+    return;
+  }
+  const core = connection.core;
+  // The store is full (persistence maxSize): 0x97; 3.1.1 has no negative ack, so the connection closes.
+  const full = error instanceof OpsError && error.code === 'STO_QUOTA_EXCEEDED';
+  core.onStoreError(error); // once per failed batch, not once per message
+  if (connection.version !== 5) {
+    connection.close();
+    return;
+  }
+  for (const packet of packets) acknowledge(connection, packet, full ? ReasonCode.QuotaExceeded : ReasonCode.UnspecifiedError, false);
 }
 
 /** PUBACK (QoS 1) or PUBREC (QoS 2, packet id remembered until PUBREL). */

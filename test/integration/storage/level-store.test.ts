@@ -221,6 +221,39 @@ describe('group commit', () => {
     expect((await store.loadQueue('c')).map((e) => e.seq)).toEqual([3]);
     expect((await store.loadQueue('c/x')).map((e) => e.seq)).toEqual([1]);
   });
+
+  it('a queue whose seqs restart after deleteSession, put and deleted again in the same batch or the next, keeps exactly its live entries and no orphan segment', async () => {
+    const path = await freshDir();
+    const store = await open(path);
+    await store.putQueueEntries('c', [{ ...entry, seq: 1 }]);
+    await store.putQueueEntries('d', [{ ...entry, seq: 1 }]);
+    // same batch: the old seq 1 deleted with the session, a new seq 1 put and acknowledged, seq 2 put
+    await Promise.all([
+      store.deleteSession('c'),
+      store.putQueueEntries('c', [{ ...entry, seq: 1 }]),
+      store.deleteQueueEntries('c', [1]),
+      store.putQueueEntries('c', [{ ...entry, seq: 2 }]),
+    ]);
+    // next batches: the session deleted in one, its seq 1 put and acknowledged in the one after
+    await store.deleteSession('d');
+    const cancelled = store.commitStats.cancelledPuts;
+    await Promise.all([store.putQueueEntries('d', [{ ...entry, seq: 1 }]), store.deleteQueueEntries('d', [1])]);
+    expect(store.commitStats.cancelledPuts).toBe(cancelled + 1); // coalesced: neither reached the disk
+    await Promise.all([store.putQueueEntries('d', [{ ...entry, seq: 2 }]), store.putQueueEntries('d', [{ ...entry, seq: 3 }])]);
+    expect((await store.loadQueue('c')).map((e) => e.seq)).toEqual([2]);
+    expect((await store.loadQueue('d')).map((e) => e.seq)).toEqual([2, 3]);
+    const used = store.usage().usedBytes;
+    await store.close();
+    const segments = (await rawEntries(path, 'seg/')).length;
+    const entries = await rawEntries(path, 'q/');
+    const named = new Set(entries.map(([key]) => key.readUInt32BE(key.length - 4)));
+    expect(entries.length).toBe(3);
+    expect(segments).toBe(named.size); // every segment on disk holds a live entry
+    const again = await open(path);
+    expect(again.usage().usedBytes).toBe(used);
+    expect((await again.loadQueue('c')).map((e) => e.seq)).toEqual([2]);
+    expect((await again.loadQueue('d')).map((e) => e.seq)).toEqual([2, 3]);
+  });
 });
 
 describe('engine durability on LevelBrokerStore', () => {

@@ -17,6 +17,7 @@ function recordingTarget(): BatchTarget & { batches: string[][]; sealCalls: numb
       if (ops.some((op) => op.type === 'put' && !Buffer.isBuffer(op.value))) target.sealCalls++;
       const writes = ops.map((op): WriteOp => {
         if (op.type === 'del' || Buffer.isBuffer(op.value)) return op as WriteOp;
+        if (!('plain' in op.value)) throw new Error('these tests defer plain values only');
         return { type: 'put', key: op.key, value: Buffer.from(`sealed(${op.value.plain.toString()})`) };
       });
       return { writes, freed: 0 };
@@ -29,6 +30,24 @@ const b = (s: string): Buffer => Buffer.from(s);
 const failure = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
 
 describe('GroupCommit', () => {
+  it('a batch of operations submitted as distinct is written as submitted; one not distinct makes it coalesced', async () => {
+    const target = recordingTarget();
+    const commit = new GroupCommit(target, failure);
+    // distinct (the caller's promise): written in order, nothing merged
+    await Promise.all([
+      commit.submitOne({ type: 'put', key: b('k1'), value: { plain: b('a') }, fresh: true }, 0, true),
+      commit.submitOne({ type: 'del', key: b('k0') }, 0, true),
+    ]);
+    // one operation not known to be distinct: the batch is coalesced (the fresh put and its delete cancel)
+    await Promise.all([
+      commit.submitOne({ type: 'put', key: b('k2'), value: { plain: b('b') }, fresh: true }, 0, true),
+      commit.submitOne({ type: 'put', key: b('k3'), value: { plain: b('c') }, fresh: true }, 0, true),
+      commit.submitOne({ type: 'del', key: b('k2') }, 0, false),
+    ]);
+    expect(target.batches).toEqual([['put k1=sealed(a)', 'del k0'], ['put k3=sealed(c)']]);
+    expect(commit.stats.cancelledPuts).toBe(1);
+  });
+
   it('a fresh put deleted in the same batch writes nothing; the writes still resolve', async () => {
     const target = recordingTarget();
     const commit = new GroupCommit(target, failure);

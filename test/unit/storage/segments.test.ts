@@ -3,6 +3,8 @@ import { RecordFormatError } from '../../../src/storage/binary-io.js';
 import { parseQueueKey, parseSegmentKey, queueEntryKey, segmentedEntryKey, segmentKey } from '../../../src/storage/keys.js';
 import { decodeSegment, SegmentBuilder, segmentEntryOverhead, SEGMENT_HEADER_BYTES } from '../../../src/storage/segment-codec.js';
 import { SegmentIndex } from '../../../src/storage/segment-index.js';
+import { queueEntryBytes } from '../../../src/storage/message-codec.js';
+import { encodeQueueEntry } from '../../../src/storage/record-codec.js';
 import { SegmentReader } from '../../../src/storage/segment-reader.js';
 
 const prefix = (id: string): Buffer => Buffer.concat([Buffer.from('q/'), Buffer.from([0, id.length]), Buffer.from(id)]);
@@ -20,6 +22,19 @@ describe('segment codec', () => {
     expect(contents.get(prefix('a').toString('latin1'))?.get(2)?.length).toBe(0);
     expect(contents.get(prefix('b').toString('latin1'))?.get(2 ** 40)?.toString()).toBe('two');
     expect(builder.count).toBe(3);
+  });
+
+  it('an entry added unencoded is written as its encoded record; a wrong announced length is refused', () => {
+    const entry = { seq: 9, message: { topic: 'a/ü', payload: Buffer.from('x'), qos: 1 as const, retain: false, senderId: 'p' }, qos: 1 as const, retain: false, packetId: 3 };
+    const encoded = encodeQueueEntry(entry);
+    const plain = new SegmentBuilder();
+    plain.add(prefix('a'), 9, encoded);
+    const deferred = new SegmentBuilder();
+    deferred.addEntry(prefix('a'), 9, entry, queueEntryBytes(entry));
+    expect(deferred.finish()).toEqual(plain.finish());
+    const wrong = new SegmentBuilder();
+    wrong.addEntry(prefix('a'), 9, entry, queueEntryBytes(entry) + 1);
+    expect(() => wrong.finish()).toThrow(/expected/);
   });
 
   it('truncated, padded or unknown-version segments are RecordFormatError', () => {
