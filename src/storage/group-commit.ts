@@ -49,23 +49,34 @@ export type BatchOp =
 /** A plain put or del, as written. */
 export type WriteOp = { readonly type: 'put'; readonly key: Buffer; readonly value: Buffer } | { readonly type: 'del'; readonly key: Buffer };
 
-/** A batch as it goes to the disk, made by {@link BatchTarget.finish}. */
-export interface FinishedBatch {
-  readonly writes: WriteOp[];
-  /** Bytes freed by what `finish` added (records it deletes), reported with the batch's own. */
-  readonly freed: number;
+/**
+ * Receives the writes of a batch as {@link BatchTarget.finish} makes them, in order. A key or
+ * value may be a buffer the caller reuses right after the call: the sink consumes (copies) it.
+ */
+export interface WriteSink {
+  put(key: Buffer, value: Buffer): void;
+  del(key: Buffer): void;
+}
+
+/** The writes of one batch, collected, then written atomically and durably (synced). */
+export interface BatchWrites extends WriteSink {
+  /** Puts and deletes collected so far. */
+  readonly size: number;
+  write(): Promise<void>;
 }
 
 /** Where batches go: the turning of a batch into plain writes, and an atomic, durable (synced) write. */
 export interface BatchTarget {
+  /** An empty set of writes for the batch being taken. */
+  begin(): BatchWrites;
   /**
    * Turns the coalesced operations of one batch (in submission order) into the puts and deletes
-   * written: deferred values sealed, entries resolved to their keys. Called synchronously when
-   * the batch is taken: every write submitted before is in this batch or an earlier one, every
-   * write submitted later is in a later one.
+   * written, into `sink`: deferred values sealed, entries resolved to their keys. Called
+   * synchronously when the batch is taken: every write submitted before is in this batch or an
+   * earlier one, every write submitted later is in a later one. Returns the bytes freed by what
+   * it adds (records it deletes), reported with the batch's own.
    */
-  finish(ops: readonly BatchOp[]): FinishedBatch;
-  write(ops: WriteOp[]): Promise<void>;
+  finish(ops: readonly BatchOp[], sink: WriteSink): number;
 }
 
 /** How writes were grouped so far. */
@@ -259,10 +270,11 @@ export class GroupCommit {
       this.#pending = undefined;
       try {
         const { ops, cancelled } = batch.mayRepeat ? coalesce(batch.ops) : { ops: batch.ops, cancelled: 0 };
-        const { writes, freed } = this.#target.finish(ops);
-        batch.freed += freed;
-        if (writes.length > 0) await this.#target.write(writes);
-        if (writes.length > 0 || cancelled > 0) {
+        const writes = this.#target.begin();
+        batch.freed += this.#target.finish(ops, writes);
+        const written = writes.size > 0;
+        if (written) await writes.write();
+        if (written || cancelled > 0) {
           this.#batches++;
           this.#writes += batch.writes;
           this.#largest = Math.max(this.#largest, batch.writes);

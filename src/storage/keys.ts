@@ -166,6 +166,36 @@ export function segmentedEntryKey(prefix: Buffer, seq: number, segment: number):
   return key;
 }
 
+/**
+ * Builds segmented entry keys ({@link segmentedEntryKey}) in reused buffers, one per key length:
+ * for writes that consume the key at once (a native batch copies it). The queue prefix is copied
+ * only when it differs from the last one written into that buffer (prefix Buffers are per queue
+ * and never modified, see {@link KeyLayout.queuePrefix}), then seq and segment id.
+ */
+export class EntryKeyScratch {
+  readonly #slots = new Map<number, { readonly key: Buffer; prefix: Buffer | undefined }>();
+
+  /** The key of entry `seq` of queue `prefix` in `segment`: valid until the next call. */
+  key(prefix: Buffer, seq: number, segment: number): Buffer {
+    checkQueueSeq(seq);
+    const length = prefix.length + 16;
+    let slot = this.#slots.get(length);
+    if (slot === undefined) {
+      if (this.#slots.size >= 64) this.#slots.clear(); // bounded: one per client id length in use
+      slot = { key: Buffer.allocUnsafeSlow(length), prefix: undefined };
+      this.#slots.set(length, slot);
+    }
+    const key = slot.key;
+    if (slot.prefix !== prefix) {
+      prefix.copy(key, 0);
+      slot.prefix = prefix;
+    }
+    writeU64(key, seq, prefix.length);
+    writeU64(key, segment, prefix.length + 8);
+    return key;
+  }
+}
+
 /** Length of a segment key (`seg/` + u64). */
 export const SEGMENT_KEY_BYTES = SEGMENT.length + 8;
 

@@ -1,5 +1,5 @@
 import { Level } from 'level';
-import { failed, reasonOf, syncedBatch } from './level-batch.js';
+import { batchWriter, failed, reasonOf } from './level-batch.js';
 import { OpsError } from '../shared/errors.js';
 import type { BrokerStore, MessageRecord, QueueEntryRecord, SessionRecord, StateStoreKeyRecord, StoreUsage } from './broker-store.js';
 import { Compactor, DEFAULT_COMPACTION_POLICY, directoryBytes, type CompactionPolicy, type CompactionStats } from './compactor.js';
@@ -94,7 +94,7 @@ export class LevelBrokerStore implements BrokerStore {
     const compactor = new Compactor(compact, () => quota.ledger.usedBytes, policy);
     this.#compactor = compactor;
     this.#commit = new GroupCommit(
-      { write: syncedBatch(db), finish: (ops) => batcher.finish(ops) },
+      { begin: batchWriter(db), finish: (ops, sink) => batcher.finish(ops, sink) },
       (error) => new OpsError('STO_WRITE_FAILED', { path, reason: reasonOf(error) }, { cause: error }),
       (freed) => compactor.freed(freed),
     );

@@ -37,8 +37,19 @@ export const Q_PACKET_ID = 1 << 2;
 export const Q_RELEASED_PRESENT = 1 << 3;
 export const Q_RELEASED = 1 << 4;
 
+/** Strings up to this length are checked for ASCII in JS: cheaper than a call into Buffer's native UTF-8 code. */
+const SHORT_STRING = 64;
+
+/** Whether `value` is short and ASCII only (one byte per UTF-16 unit). */
+function shortAscii(value: string): boolean {
+  const n = value.length;
+  if (n > SHORT_STRING) return false;
+  for (let i = 0; i < n; i++) if (value.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
 function strBytes(value: string): number {
-  return 4 + Buffer.byteLength(value, 'utf8');
+  return 4 + (shortAscii(value) ? value.length : Buffer.byteLength(value, 'utf8'));
 }
 
 /** Bytes of a message's encoding. */
@@ -59,7 +70,11 @@ export function messageBytes(m: MessageRecord): number {
 }
 
 function writeStr(out: Buffer, at: number, value: string): number {
-  const len = out.write(value, at + 4, 'utf8');
+  let len: number;
+  if (shortAscii(value)) {
+    len = value.length;
+    for (let i = 0; i < len; i++) out[at + 4 + i] = value.charCodeAt(i);
+  } else len = out.write(value, at + 4, 'utf8');
   out.writeUInt32BE(len, at);
   return at + 4 + len;
 }

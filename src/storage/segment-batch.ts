@@ -1,7 +1,7 @@
 import type { ValueCipher } from './encryption.js';
-import type { BatchOp, DeferredEntry, DeferredValue, FinishedBatch, WriteOp } from './group-commit.js';
+import type { BatchOp, DeferredEntry, DeferredValue, WriteSink } from './group-commit.js';
 import { encodeQueueEntry } from './record-codec.js';
-import { queueEntryKey, queueIdOf, SEGMENT_KEY_BYTES, segmentedEntryKey, segmentKey } from './keys.js';
+import { EntryKeyScratch, queueEntryKey, queueIdOf, SEGMENT_KEY_BYTES, segmentKey } from './keys.js';
 import { SEGMENT_HEADER_BYTES, SegmentBuilder, segmentEntryOverhead } from './segment-codec.js';
 import type { SegmentIndex } from './segment-index.js';
 import type { SizeChange, SizeLedger } from './size-ledger.js';
@@ -34,6 +34,7 @@ export class SegmentBatcher {
   readonly #ledger: SizeLedger;
   readonly #segmentOverhead: number;
   readonly #deleted: ((id: number) => void) | undefined;
+  readonly #keys = new EntryKeyScratch();
 
   /** `deleted` is told of each segment a batch deletes (when the batch is taken). */
   constructor(index: SegmentIndex, cipher: ValueCipher, ledger: SizeLedger, deleted?: (id: number) => void) {
@@ -50,9 +51,9 @@ export class SegmentBatcher {
   }
 
   /** See {@link BatchTarget.finish}. */
-  finish(ops: readonly BatchOp[]): FinishedBatch {
-    const writes: WriteOp[] = [];
+  finish(ops: readonly BatchOp[], sink: WriteSink): number {
     const index = this.#index;
+    const keys = this.#keys;
     let builder: SegmentBuilder | undefined;
     let id = 0;
     let emptied: number[] | undefined;
@@ -60,14 +61,14 @@ export class SegmentBatcher {
       const queue = op.queue;
       const seq = op.seq;
       if (queue === undefined || seq === undefined) {
-        if (op.type === 'put' && !Buffer.isBuffer(op.value)) writes.push({ type: 'put', key: op.key, value: this.#cipher.seal(op.key, plainOf(op.value)) });
-        else writes.push(op as WriteOp);
+        if (op.type === 'del') sink.del(op.key);
+        else sink.put(op.key, Buffer.isBuffer(op.value) ? op.value : this.#cipher.seal(op.key, plainOf(op.value)));
         continue;
       }
       const queueId = queueIdOf(queue);
       const old = index.remove(queueId, seq);
       if (old !== undefined) {
-        writes.push({ type: 'del', key: old.place === 0 ? queueEntryKey(queue, seq) : segmentedEntryKey(queue, seq, old.place) });
+        sink.del(old.place === 0 ? queueEntryKey(queue, seq) : keys.key(queue, seq, old.place));
         if (old.emptied) (emptied ??= []).push(old.place);
       }
       if (op.type !== 'put') continue;
@@ -80,14 +81,14 @@ export class SegmentBatcher {
       else if ('plain' in value) builder.add(queue, seq, value.plain);
       else builder.addEntry(queue, seq, value.entry, value.bytes);
       index.place(queueId, seq, id);
-      writes.push({ type: 'put', key: segmentedEntryKey(queue, seq, id), value: EMPTY });
+      sink.put(keys.key(queue, seq, id), EMPTY);
     }
     let freed = 0;
     if (emptied !== undefined) {
       const deletes: SizeChange[] = [];
       for (const segment of emptied) {
         const key = segmentKey(segment);
-        writes.push({ type: 'del', key });
+        sink.del(key);
         deletes.push({ kind: 'del', key });
         this.#deleted?.(segment);
       }
@@ -96,7 +97,7 @@ export class SegmentBatcher {
     if (builder !== undefined) {
       const key = segmentKey(id);
       const value = this.#cipher.seal(key, builder.finish());
-      writes.push({ type: 'put', key, value });
+      sink.put(key, value);
       // Each entry put is now charged its key alone (`q/<queue><seq><segment>`: prefix + 16 bytes).
       const ledger = this.#ledger;
       for (const op of ops) {
@@ -104,6 +105,6 @@ export class SegmentBatcher {
       }
       ledger.apply([{ kind: 'put', key, size: key.length + value.length }], false);
     }
-    return { writes, freed };
+    return freed;
   }
 }

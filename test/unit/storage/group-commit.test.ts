@@ -1,26 +1,45 @@
 import { describe, expect, it } from 'vitest';
-import { GroupCommit, type BatchOp, type BatchTarget, type FinishedBatch, type WriteOp } from '../../../src/storage/group-commit.js';
+import { GroupCommit, type BatchOp, type BatchTarget, type BatchWrites, type WriteSink } from '../../../src/storage/group-commit.js';
+
+/** Writes recorded as `put k=v` / `del k` lines (copied at the call, as a native batch does). */
+function recordingWrites(onWrite: (lines: string[]) => Promise<void>): BatchWrites {
+  const lines: string[] = [];
+  return {
+    get size() {
+      return lines.length;
+    },
+    put: (key, value) => lines.push(`put ${key.toString()}=${value.toString()}`),
+    del: (key) => lines.push(`del ${key.toString()}`),
+    write: () => onWrite(lines),
+  };
+}
 
 /**
  * A target recording each batch as `put k=v` / `del k` lines; deferred values are sealed as
- * `sealed(<plain>)`; `sealCalls` counts the finished batches that had values to seal.
+ * `sealed(<plain>)`; `sealCalls` counts the finished batches that had values to seal; while
+ * `failing` is set, writes reject.
  */
-function recordingTarget(): BatchTarget & { batches: string[][]; sealCalls: number } {
+function recordingTarget(): BatchTarget & { batches: string[][]; sealCalls: number; failing: boolean } {
   const target = {
     batches: [] as string[][],
     sealCalls: 0,
-    write(ops: WriteOp[]): Promise<void> {
-      target.batches.push(ops.map((op) => (op.type === 'put' ? `put ${op.key.toString()}=${op.value.toString()}` : `del ${op.key.toString()}`)));
-      return Promise.resolve();
-    },
-    finish(ops: readonly BatchOp[]): FinishedBatch {
-      if (ops.some((op) => op.type === 'put' && !Buffer.isBuffer(op.value))) target.sealCalls++;
-      const writes = ops.map((op): WriteOp => {
-        if (op.type === 'del' || Buffer.isBuffer(op.value)) return op as WriteOp;
-        if (!('plain' in op.value)) throw new Error('these tests defer plain values only');
-        return { type: 'put', key: op.key, value: Buffer.from(`sealed(${op.value.plain.toString()})`) };
+    failing: false,
+    begin(): BatchWrites {
+      return recordingWrites((lines) => {
+        if (target.failing) return Promise.reject(new Error('disk gone'));
+        target.batches.push(lines);
+        return Promise.resolve();
       });
-      return { writes, freed: 0 };
+    },
+    finish(ops: readonly BatchOp[], sink: WriteSink): number {
+      if (ops.some((op) => op.type === 'put' && !Buffer.isBuffer(op.value))) target.sealCalls++;
+      for (const op of ops) {
+        if (op.type === 'del') sink.del(op.key);
+        else if (Buffer.isBuffer(op.value)) sink.put(op.key, op.value);
+        else if ('plain' in op.value) sink.put(op.key, Buffer.from(`sealed(${op.value.plain.toString()})`));
+        else throw new Error('these tests defer plain values only');
+      }
+      return 0;
     },
   };
   return target;
@@ -125,12 +144,10 @@ describe('GroupCommit', () => {
 
   it('a failed batch rejects its writes with the mapped error; later batches still run', async () => {
     const target = recordingTarget();
-    let fail = true;
-    const write = target.write.bind(target);
-    target.write = (ops) => (fail ? Promise.reject(new Error('disk gone')) : write(ops));
+    target.failing = true;
     const commit = new GroupCommit(target, (e) => new Error(`mapped: ${(e as Error).message}`));
     await expect(commit.submit([{ type: 'put', key: b('a'), value: b('v') }])).rejects.toThrow('mapped: disk gone');
-    fail = false;
+    target.failing = false;
     await commit.submit([{ type: 'put', key: b('b'), value: b('v') }]);
     expect(target.batches).toEqual([['put b=v']]);
   });
@@ -141,10 +158,15 @@ describe('GroupCommit and its target', () => {
     const written: string[][] = [];
     const freed: number[] = [];
     const target: BatchTarget = {
-      finish: (ops) => ({ writes: [...(ops as WriteOp[]), { type: 'del', key: b('extra') }], freed: 40 }),
-      write: (ops) => {
-        written.push(ops.map((op) => `${op.type} ${op.key.toString()}`));
-        return Promise.resolve();
+      begin: () =>
+        recordingWrites((lines) => {
+          written.push(lines);
+          return Promise.resolve();
+        }),
+      finish: (ops, sink) => {
+        for (const op of ops) if (op.type === 'del') sink.del(op.key);
+        sink.del(b('extra'));
+        return 40;
       },
     };
     const commit = new GroupCommit(target, failure, (bytes) => freed.push(bytes));

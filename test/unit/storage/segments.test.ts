@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RecordFormatError } from '../../../src/storage/binary-io.js';
-import { parseQueueKey, parseSegmentKey, queueEntryKey, segmentedEntryKey, segmentKey } from '../../../src/storage/keys.js';
+import { EntryKeyScratch, parseQueueKey, parseSegmentKey, queueEntryKey, segmentedEntryKey, segmentKey } from '../../../src/storage/keys.js';
 import { decodeSegment, SegmentBuilder, segmentEntryOverhead, SEGMENT_HEADER_BYTES } from '../../../src/storage/segment-codec.js';
 import { SegmentIndex } from '../../../src/storage/segment-index.js';
 import { queueEntryBytes } from '../../../src/storage/message-codec.js';
@@ -48,6 +48,17 @@ describe('segment codec', () => {
 });
 
 describe('segment keys', () => {
+  it('keys built in reused buffers equal freshly built ones, across queues of the same and other lengths', () => {
+    const scratch = new EntryKeyScratch();
+    const queues = [prefix('aa'), prefix('bb'), prefix('a'), prefix('aa')];
+    for (const [i, p] of queues.entries()) {
+      for (const [seq, segment] of [[1, 1], [2 ** 40, 2 ** 33 + 1], [i, 7]] as const) {
+        expect(Buffer.from(scratch.key(p, seq, segment))).toEqual(segmentedEntryKey(p, seq, segment));
+      }
+    }
+    expect(() => scratch.key(prefix('a'), -1, 1)).toThrow(RangeError);
+  });
+
   it('entry keys of both formats and segment keys parse back; entry keys sort by seq', () => {
     const p = prefix('client');
     expect(parseQueueKey(segmentedEntryKey(p, 7, 2 ** 33))).toEqual({ prefixLength: p.length, seq: 7, segment: 2 ** 33 });
