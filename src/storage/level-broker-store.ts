@@ -5,15 +5,14 @@ import type { BrokerStore, MessageRecord, QueueEntryRecord, SessionRecord, State
 import { Compactor, DEFAULT_COMPACTION_POLICY, directoryBytes, type CompactionPolicy, type CompactionStats } from './compactor.js';
 import type { ValueCipher } from './encryption.js';
 import { GroupCommit, type BatchOp, type GroupCommitStats } from './group-commit.js';
-import { checkQueueSeq, KeyLayout, parseQueueKey, queueIdOf, segmentKey, type KeyRange } from './keys.js';
+import { KeyLayout, type KeyRange } from './keys.js';
+import { LevelQueueStore } from './level-queue-store.js';
 import { ALL_KEYS, countLiveBytes, deleteOrphanSegments, rangeCompaction } from './level-size.js';
-import { decodeQueueEntry, decodeRetained, decodeSession, decodeStateStoreKey } from './record-codec.js';
+import { decodeRetained, decodeSession, decodeStateStoreKey } from './record-codec.js';
 import { encodeRetained, encodeSession, encodeStateStoreKey } from './record-codec.js';
-import { queueEntryBytes } from './message-codec.js';
 import { SegmentBatcher } from './segment-batch.js';
-import { decodeSegment } from './segment-codec.js';
 import { SegmentIndex } from './segment-index.js';
-import { SegmentReader } from './segment-reader.js';
+import { openRecord, readFailed, writeFailed } from './store-errors.js';
 import { prepareStoreFormat } from './store-format.js';
 import type { SizeChange } from './size-ledger.js';
 import { StoreQuota, type WriteKind } from './store-quota.js';
@@ -41,19 +40,16 @@ interface PlannedWrite {
   readonly changes: SizeChange[];
 }
 
-/** Queue entries restored per round of segment reads. */
-const RESTORE_CHUNK = 512;
-
 /**
  * Durable {@link BrokerStore} on LevelDB (`level`). Values are framed and optionally encrypted
  * (see encryption.ts), records use record-codec.ts, keys follow keys.ts. Writes are merged by
  * {@link GroupCommit} into synced batches; each write's completion resolves once its batch is
  * on disk. Reads first wait for writes already submitted (read-your-writes).
  *
- * Queue entries are log-structured ({@link SegmentBatcher}): the entries a batch puts are sealed
- * together as one segment, each marked by an empty-valued key naming its segment; a segment is
- * deleted with its last entry. Entries of format 1 stores (one sealed record each) are still read,
- * replaced and deleted.
+ * Queue entries are log-structured ({@link LevelQueueStore}, {@link SegmentBatcher}): the entries a
+ * batch puts are sealed together as one segment, each marked by an empty-valued key naming its
+ * segment; a segment is deleted with its last entry. Entries of format 1 stores (one sealed record
+ * each) are still read, replaced and deleted.
  *
  * Corrupt or unauthentic values are reported as STO_CORRUPT_RECORD, never returned as data.
  *
@@ -70,9 +66,7 @@ export class LevelBrokerStore implements BrokerStore {
   readonly #commit: GroupCommit;
   readonly #quota: StoreQuota;
   readonly #compactor: Compactor;
-  readonly #index: SegmentIndex;
-  readonly #batcher: SegmentBatcher;
-  readonly #reader: SegmentReader;
+  readonly #queues: LevelQueueStore;
   #closed = false;
 
   private constructor(db: Db, path: string, cipher: ValueCipher, quota: StoreQuota, index: SegmentIndex, policy: CompactionPolicy) {
@@ -80,12 +74,10 @@ export class LevelBrokerStore implements BrokerStore {
     this.path = path;
     this.#cipher = cipher;
     this.#quota = quota;
-    this.#index = index;
-    this.#keys = new KeyLayout(cipher.id);
-    const reader = new SegmentReader((ids) => this.#loadSegments(ids));
-    this.#reader = reader;
-    const batcher = new SegmentBatcher(index, cipher, quota.ledger, (id) => reader.forget(id));
-    this.#batcher = batcher;
+    const keys = new KeyLayout(cipher.id);
+    this.#keys = keys;
+    // Called only once a batch is taken, after construction: #queues is set by then.
+    const batcher = new SegmentBatcher(index, cipher, quota.ledger, (id) => this.#queues.reader.forget(id));
     const compaction = rangeCompaction(db);
     const compact = compaction === undefined ? undefined : async (): Promise<void> => {
       await compaction.compactRange(ALL_KEYS.gte, ALL_KEYS.lt);
@@ -95,9 +87,16 @@ export class LevelBrokerStore implements BrokerStore {
     this.#compactor = compactor;
     this.#commit = new GroupCommit(
       { begin: batchWriter(db), finish: (ops, sink) => batcher.finish(ops, sink) },
-      (error) => new OpsError('STO_WRITE_FAILED', { path, reason: reasonOf(error) }, { cause: error }),
+      (error) => writeFailed(path, reasonOf(error), error),
       (freed) => compactor.freed(freed),
     );
+    this.#queues = new LevelQueueStore({
+      db, path, cipher, keys, quota, index, batcher,
+      commit: this.#commit,
+      rows: (range) => this.#rows(range),
+      closedFailure: () => this.#closedFailure(),
+      isClosed: () => this.#closed,
+    });
   }
 
   /**
@@ -201,107 +200,20 @@ export class LevelBrokerStore implements BrokerStore {
     });
   }
 
-  /**
-   * The queue in seq order. Entries in segments: each segment is read and opened once per
-   * restore (kept for the sessions loaded after this one, see {@link SegmentReader}); an entry
-   * whose segment is missing, unauthentic or does not hold it is STO_CORRUPT_RECORD.
-   */
-  async loadQueue(clientId: string): Promise<QueueEntryRecord[]> {
-    const rows = await this.#rows(this.#keys.queueRange(clientId));
-    const queue = queueIdOf(this.#keys.queuePrefix(clientId));
-    const out: QueueEntryRecord[] = [];
-    for (let from = 0; from < rows.length; from += RESTORE_CHUNK) {
-      const chunk = rows.slice(from, from + RESTORE_CHUNK);
-      const keys = chunk.map(([key]) => parseQueueKey(key));
-      const ids: number[] = [];
-      for (const parsed of keys) if (parsed !== undefined && parsed.segment !== 0) ids.push(parsed.segment);
-      const segments = ids.length === 0 ? undefined : await this.#reader.fetch(ids, (id) => this.#index.liveCount(id));
-      for (let i = 0; i < chunk.length; i++) {
-        const [key, value] = chunk[i] as [Buffer, Buffer];
-        const parsed = keys[i];
-        if (parsed === undefined) throw this.#corrupt('queue entry', 'malformed entry key');
-        if (parsed.segment === 0) {
-          out.push(this.#decode(key, value, 'queue entry', decodeQueueEntry));
-          continue;
-        }
-        if (value.length !== 0) throw this.#corrupt('queue entry', 'an entry key of a segment holds a value');
-        const record = segments?.get(parsed.segment)?.get(queue)?.get(parsed.seq);
-        if (record === undefined) throw this.#corrupt('queue entry', `segment ${parsed.segment} does not hold this entry`);
-        this.#reader.handedOut(parsed.segment);
-        try {
-          out.push(decodeQueueEntry(record));
-        } catch (error) {
-          throw this.#corrupt('queue entry', reasonOf(error), error);
-        }
-      }
-    }
-    return out;
+  /** The queue in seq order (see {@link LevelQueueStore.load}). */
+  loadQueue(clientId: string): Promise<QueueEntryRecord[]> {
+    return this.#queues.load(clientId);
   }
 
-  /**
-   * Queue entry puts go into the batch unencoded (`DeferredEntry`): the SegmentBatcher writes each
-   * straight into its segment, unless a delete in the same batch cancels it; `fresh` (no such
-   * entry yet): then the delete is not written either. The entry's key is only known then: the
-   * queue prefix stands in (no key built per write). One entry, the broker's case, takes a path
-   * without closures or change objects.
-   */
+  /** Puts queue entries; one entry, the broker's case, takes {@link LevelQueueStore.putOne}'s path. */
   putQueueEntries(clientId: string, entries: readonly QueueEntryRecord[]): Promise<void> {
-    if (entries.length !== 1) return this.#submit('entries', () => this.#planEntries(clientId, entries));
-    const entry = entries[0] as QueueEntryRecord;
-    if (this.#closed) return this.#closedFailure();
-    let prefix: Buffer;
-    let bytes: number;
-    try {
-      prefix = this.#keys.queuePrefix(clientId);
-      checkQueueSeq(entry.seq);
-      bytes = queueEntryBytes(entry);
-    } catch (error) {
-      return this.#writeFailure(error);
-    }
-    const seq = entry.seq;
-    const fresh = !this.#quota.ledger.hasEntry(prefix, seq);
-    const freed = this.#quota.admitEntry(prefix, seq, this.#batcher.entryCharge(prefix, bytes));
-    if (freed instanceof OpsError) return failed(freed);
-    // A fresh entry has no other write in a batch not yet taken: seqs only grow within a queue, and
-    // a queue reusing seqs was deleted by deleteSession, whose batch is always coalesced (see #distinct).
-    return this.#commit.submitOne({ type: 'put', key: prefix, value: { entry, bytes }, fresh, queue: prefix, seq }, freed, fresh);
+    if (entries.length === 1) return this.#queues.putOne(clientId, entries[0] as QueueEntryRecord);
+    return this.#submit('entries', () => this.#queues.plan(clientId, entries));
   }
 
-  #planEntries(clientId: string, entries: readonly QueueEntryRecord[]): PlannedWrite {
-    const prefix = this.#keys.queuePrefix(clientId);
-    const planned: PlannedWrite = { ops: [], changes: [] };
-    const ledger = this.#quota.ledger;
-    for (const entry of entries) {
-      checkQueueSeq(entry.seq);
-      const bytes = queueEntryBytes(entry);
-      planned.ops.push({ type: 'put', key: prefix, value: { entry, bytes }, fresh: !ledger.hasEntry(prefix, entry.seq), queue: prefix, seq: entry.seq });
-      planned.changes.push({ kind: 'putEntry', prefix, seq: entry.seq, size: this.#batcher.entryCharge(prefix, bytes) });
-    }
-    return planned;
-  }
-
-  /** Deletes never need the quota's permission: they only free (key: see putQueueEntries). */
+  /** Deletes queue entries (they only free: no quota check). */
   deleteQueueEntries(clientId: string, seqs: readonly number[]): Promise<void> {
-    if (this.#closed) return this.#closedFailure();
-    let prefix: Buffer;
-    try {
-      prefix = this.#keys.queuePrefix(clientId);
-      for (const seq of seqs) checkQueueSeq(seq);
-    } catch (error) {
-      return this.#writeFailure(error);
-    }
-    const quota = this.#quota;
-    if (seqs.length === 1) {
-      const seq = seqs[0] as number;
-      return this.#commit.submitOne({ type: 'del', key: prefix, queue: prefix, seq }, quota.releaseEntry(prefix, seq), this.#distinct(prefix, seq));
-    }
-    const ops: BatchOp[] = [];
-    let freed = 0;
-    for (const seq of seqs) {
-      ops.push({ type: 'del', key: prefix, queue: prefix, seq });
-      freed += quota.releaseEntry(prefix, seq);
-    }
-    return this.#commit.submit(ops, freed);
+    return this.#queues.delete(clientId, seqs);
   }
 
   async loadRetained(): Promise<MessageRecord[]> {
@@ -340,7 +252,7 @@ export class LevelBrokerStore implements BrokerStore {
     this.#closed = true;
     await this.#commit.barrier();
     await this.#compactor.stop();
-    this.#reader.clear();
+    this.#queues.reader.clear();
     await this.#db.close();
   }
 
@@ -373,65 +285,27 @@ export class LevelBrokerStore implements BrokerStore {
     return this.#commit.submit(planned.ops, admitted.freed);
   }
 
-  /**
-   * Whether a delete of entry `seq` surely touches no entry written by a batch not yet taken: its
-   * put was taken already (the index places it). Re-puts are never called distinct (`fresh` false),
-   * so an entry whose put and re-put are both pending makes its batch coalesced anyway.
-   */
-  #distinct(prefix: Buffer, seq: number): boolean {
-    return this.#index.placeOf(queueIdOf(prefix), seq) !== undefined;
-  }
-
   #closedFailure(): Promise<void> {
-    return failed(new OpsError('STO_WRITE_FAILED', { path: this.path, reason: 'the store is closed' }));
+    return failed(writeFailed(this.path, 'the store is closed'));
   }
 
   /** A write that could not be planned (invalid seq, client id too long): STO_WRITE_FAILED, nothing submitted. */
   #writeFailure(error: unknown): Promise<void> {
-    return failed(new OpsError('STO_WRITE_FAILED', { path: this.path, reason: reasonOf(error) }, { cause: error }));
+    return failed(writeFailed(this.path, reasonOf(error), error));
   }
 
   async #readRange<T>(range: KeyRange, record: string, decode: (bytes: Buffer) => T): Promise<T[]> {
-    return (await this.#rows(range)).map(([key, value]) => this.#decode(key, value, record, decode));
+    return (await this.#rows(range)).map(([key, value]) => openRecord(this.#cipher, this.path, key, value, record, decode));
   }
 
   /** Every key and value in `range`, once submitted writes are written. */
   async #rows(range: KeyRange): Promise<[Buffer, Buffer][]> {
-    if (this.#closed) throw new OpsError('STO_READ_FAILED', { path: this.path, reason: 'the store is closed' });
+    if (this.#closed) throw readFailed(this.path, 'the store is closed');
     await this.#commit.barrier();
     try {
       return await this.#db.iterator({ gte: range.gte, lt: range.lt }).all();
     } catch (error) {
-      throw new OpsError('STO_READ_FAILED', { path: this.path, reason: reasonOf(error) }, { cause: error });
+      throw readFailed(this.path, reasonOf(error), error);
     }
-  }
-
-  #decode<T>(key: Buffer, value: Buffer, record: string, decode: (bytes: Buffer) => T): T {
-    try {
-      return decode(this.#cipher.open(key, value));
-    } catch (error) {
-      // SealedValueError (not authentic), RecordFormatError (malformed), anything else: never data.
-      throw this.#corrupt(record, reasonOf(error), error);
-    }
-  }
-
-  #corrupt(record: string, reason: string, cause?: unknown): OpsError {
-    return new OpsError('STO_CORRUPT_RECORD', { path: this.path, record, reason }, cause === undefined ? undefined : { cause });
-  }
-
-  /** Reads, opens and decodes segments (for {@link SegmentReader}). */
-  async #loadSegments(ids: readonly number[]): Promise<{ contents: ReturnType<typeof decodeSegment>; bytes: number }[]> {
-    const keys = ids.map((id) => segmentKey(id));
-    let values: (Buffer | undefined)[];
-    try {
-      values = await this.#db.getMany(keys);
-    } catch (error) {
-      throw new OpsError('STO_READ_FAILED', { path: this.path, reason: reasonOf(error) }, { cause: error });
-    }
-    return keys.map((key, i) => {
-      const value = values[i];
-      if (value === undefined) throw this.#corrupt('queue entry', `segment ${String(ids[i])} is missing`);
-      return { contents: this.#decode(key, value, 'queue entry', decodeSegment), bytes: value.length };
-    });
   }
 }

@@ -1,6 +1,6 @@
 import type { Level } from 'level';
-import { OpsError } from '../shared/errors.js';
 import { reasonOf } from './level-batch.js';
+import { readFailed, writeFailed } from './store-errors.js';
 import { parseQueueKey, parseSegmentKey, segmentKey, type KeyRange } from './keys.js';
 import type { SegmentIndex } from './segment-index.js';
 import type { StoreQuota } from './store-quota.js';
@@ -43,7 +43,7 @@ export async function countLiveBytes(db: Db, quota: StoreQuota, index: SegmentIn
       }
     }
   } catch (error) {
-    throw new OpsError('STO_READ_FAILED', { path, reason: reasonOf(error) }, { cause: error });
+    throw readFailed(path, reasonOf(error), error);
   } finally {
     await iterator.close();
   }
@@ -63,7 +63,7 @@ export async function deleteOrphanSegments(db: Db, quota: StoreQuota, index: Seg
       { sync: true },
     );
   } catch (error) {
-    throw new OpsError('STO_WRITE_FAILED', { path, reason: reasonOf(error) }, { cause: error });
+    throw writeFailed(path, reasonOf(error), error);
   }
   quota.ledger.apply(
     keys.map((key) => ({ kind: 'del' as const, key })),
