@@ -4,7 +4,8 @@
  */
 import { ERR, type StateStoreErrorMessage } from './constants.js';
 import { checkFencingToken, nextFencingToken } from './fencing.js';
-import { isTooFarAhead, parseHlc, type Hlc, type HybridClock } from './hlc.js';
+import { parseHlc, type Hlc } from '../../shared/hlc.js';
+import { isTooFarAhead, type HybridClock } from './hlc.js';
 import type { NotifyRegistry } from './notify-registry.js';
 import { encodeBulk, encodeError, REPLY_NIL, REPLY_NOT_APPLIED, REPLY_OK, REPLY_ONE, REPLY_ZERO } from './resp3.js';
 import { parseSetOptions } from './set-options.js';

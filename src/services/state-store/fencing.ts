@@ -1,6 +1,6 @@
 /** Fencing tokens (docs/state-store-protocol.md §3.5). */
 import { ERR, type StateStoreErrorMessage } from './constants.js';
-import { compareHlc, type Hlc } from './hlc.js';
+import { compareHlc, type Hlc } from '../../shared/hlc.js';
 
 /**
  * Checks a SET/DEL/VDEL request token against the token protecting a live key.

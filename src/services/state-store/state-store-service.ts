@@ -13,7 +13,8 @@ import type { Completion, MessagePropertiesRecord } from '../../storage/broker-s
 import { executeCommand, type CommandContext, type StateStoreAuthorizer } from './commands.js';
 import { CONTENT_TYPE, ERR, notificationTopic, NOTIFY_TOPIC_ROOT, PROP, PROTOCOL_VERSION, REQUEST_TOPIC } from './constants.js';
 import { DedupCache, type CachedResponse } from './dedup-cache.js';
-import { formatHlc, HybridClock } from './hlc.js';
+import { formatHlc } from '../../shared/hlc.js';
+import { HybridClock } from './hlc.js';
 import { NotifyRegistry } from './notify-registry.js';
 import { encodeError, encodeNotifySet, NOTIFY_DELETE, parseRequest, REPLY_SYNTAX_ERROR, type ParsedRequest } from './resp3.js';
 import { KeyPersistence, type StateStorePersistence } from './persistence.js';

@@ -3,7 +3,8 @@
  * fired by one timer on the next deadline (docs/state-store-protocol.md §3.3, §4.5).
  */
 import { ExpiryHeap } from './expiry-heap.js';
-import type { HybridClock, Hlc } from './hlc.js';
+import type { Hlc } from '../../shared/hlc.js';
+import type { HybridClock } from './hlc.js';
 
 /** One live key. */
 export interface StoredEntry {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ClientClock, compareHlc, formatHlc, hlcTime, parseHlc } from '../../../src/cli/lib/state-store/hlc.js';
+import { ClientClock, hlcTime } from '../../../src/cli/lib/state-store/hlc.js';
+import { compareHlc, formatHlc, parseHlc } from '../../../src/shared/hlc.js';
 import { encodeRequest, parseNotification, parseReply } from '../../../src/cli/lib/state-store/resp3.js';
 import { hexUpper, reasonOf } from '../../../src/cli/lib/state-store/client.js';
 import { defaultListenerPort, jsonValue } from '../../../src/cli/lib/state-store/endpoint.js';
@@ -78,15 +79,15 @@ describe('CLI key notifications (protocol doc §7.3)', () => {
 
 describe('CLI HLC', () => {
   it('formats padded and parses padded or unpadded text', () => {
-    expect(formatHlc({ wallMs: 1696374425000, counter: 1, nodeId: 'StateStore' })).toBe('001696374425000:00001:StateStore');
-    expect(parseHlc('1696374425000:1:StateStore')).toEqual({ wallMs: 1696374425000, counter: 1, nodeId: 'StateStore' });
+    expect(formatHlc({ wall: 1696374425000, counter: 1, node: 'StateStore' })).toBe('001696374425000:00001:StateStore');
+    expect(parseHlc('1696374425000:1:StateStore')).toEqual({ wall: 1696374425000, counter: 1, node: 'StateStore' });
     expect(parseHlc('001696374425000:00001:StateStore')).toEqual(parseHlc('1696374425000:1:StateStore'));
     for (const bad of ['abc', '1:2', '1:2:', 'x:1:n', '1:-2:n', '1:2:3:4']) expect(parseHlc(bad)).toBeUndefined();
     expect(hlcTime('1696374425000:0:n')).toBe('2023-10-03T23:07:05.000Z');
   });
 
   it('orders by wall clock, counter, node id', () => {
-    const h = (wallMs: number, counter: number, nodeId = 'a') => ({ wallMs, counter, nodeId });
+    const h = (wall: number, counter: number, node = 'a') => ({ wall, counter, node });
     expect(compareHlc(h(1, 9), h(2, 0))).toBe(-1);
     expect(compareHlc(h(2, 1), h(2, 0))).toBe(1);
     expect(compareHlc(h(2, 1, 'b'), h(2, 1, 'a'))).toBe(1);

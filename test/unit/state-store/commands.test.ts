@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { executeCommand, type CommandContext, type StateStoreAuthorizer } from '../../../src/services/state-store/commands.js';
-import { HybridClock, formatHlc } from '../../../src/services/state-store/hlc.js';
+import { formatHlc } from '../../../src/shared/hlc.js';
+import { HybridClock } from '../../../src/services/state-store/hlc.js';
 import { NotifyRegistry } from '../../../src/services/state-store/notify-registry.js';
 import { encodeArray } from '../../../src/services/state-store/resp3.js';
 import { KeyStore, type ChangeEvent } from '../../../src/services/state-store/store.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compareHlc, formatHlc, HybridClock, isTooFarAhead, parseHlc } from '../../../src/services/state-store/hlc.js';
+import { compareHlc, formatHlc, parseHlc } from '../../../src/shared/hlc.js';
+import { HybridClock, isTooFarAhead } from '../../../src/services/state-store/hlc.js';
 import { notificationTopic } from '../../../src/services/state-store/constants.js';
 
 describe('HLC format', () => {
