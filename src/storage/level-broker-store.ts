@@ -12,6 +12,7 @@ import { decodeRetained, decodeSession, decodeStateStoreKey } from './record-cod
 import { encodeRetained, encodeSession, encodeStateStoreKey } from './record-codec.js';
 import { SegmentBatcher } from './segment-batch.js';
 import { SegmentIndex } from './segment-index.js';
+import { DEFAULT_SEGMENT_REWRITE_POLICY, SegmentRewriter, type SegmentRewritePolicy, type SegmentRewriteStats } from './segment-rewriter.js';
 import { openRecord, readFailed, writeFailed } from './store-errors.js';
 import { prepareStoreFormat } from './store-format.js';
 import type { SizeChange } from './size-ledger.js';
@@ -30,6 +31,8 @@ export interface LevelBrokerStoreOptions {
   readonly maxSizeBytes?: number;
   /** When background compaction runs; default {@link DEFAULT_COMPACTION_POLICY}. */
   readonly compaction?: Partial<CompactionPolicy>;
+  /** When sparse queue segments are rewritten; default {@link DEFAULT_SEGMENT_REWRITE_POLICY}. */
+  readonly segmentRewrite?: Partial<SegmentRewritePolicy>;
 }
 
 type Db = Level<Buffer, Buffer>;
@@ -67,9 +70,10 @@ export class LevelBrokerStore implements BrokerStore {
   readonly #quota: StoreQuota;
   readonly #compactor: Compactor;
   readonly #queues: LevelQueueStore;
+  readonly #rewriter: SegmentRewriter;
   #closed = false;
 
-  private constructor(db: Db, path: string, cipher: ValueCipher, quota: StoreQuota, index: SegmentIndex, policy: CompactionPolicy) {
+  private constructor(db: Db, path: string, cipher: ValueCipher, quota: StoreQuota, index: SegmentIndex, policy: CompactionPolicy, rewrite: SegmentRewritePolicy) {
     this.#db = db;
     this.path = path;
     this.#cipher = cipher;
@@ -97,6 +101,14 @@ export class LevelBrokerStore implements BrokerStore {
       closedFailure: () => this.#closedFailure(),
       isClosed: () => this.#closed,
     });
+    const queues = this.#queues;
+    const commit = this.#commit;
+    this.#rewriter = new SegmentRewriter(
+      { index, load: (id) => queues.loadForRewrite(id), commit: () => commit.submit([]), busy: () => queues.loading },
+      rewrite,
+    );
+    batcher.rewriter = this.#rewriter;
+    this.#rewriter.start();
   }
 
   /**
@@ -134,7 +146,7 @@ export class LevelBrokerStore implements BrokerStore {
       await countLiveBytes(db, quota, index, path);
       await deleteOrphanSegments(db, quota, index, path);
       quota.diskBytes = await directoryBytes(path);
-      return new LevelBrokerStore(db, path, cipher, quota, index, policy);
+      return new LevelBrokerStore(db, path, cipher, quota, index, policy, { ...DEFAULT_SEGMENT_REWRITE_POLICY, ...options.segmentRewrite });
     } catch (error) {
       await db.close().catch(() => undefined);
       if (error instanceof OpsError) throw error;
@@ -164,6 +176,20 @@ export class LevelBrokerStore implements BrokerStore {
   /** What background compaction did so far. */
   get compactionStats(): CompactionStats {
     return this.#compactor.stats;
+  }
+
+  /** What segment compaction (rewriting sparse queue segments) did so far. */
+  get segmentRewriteStats(): SegmentRewriteStats {
+    return this.#rewriter.stats;
+  }
+
+  /**
+   * Rewrites every sparse queue segment now (segment compaction otherwise runs on its own timer,
+   * for segments sparse at two looks in a row); resolves once the moves are durable.
+   */
+  rewriteSparseSegments(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    return this.#rewriter.rewriteNow();
   }
 
   /** Resolves once no compaction is running (for tests and orderly shutdown). */
@@ -250,6 +276,7 @@ export class LevelBrokerStore implements BrokerStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await this.#rewriter.stop();
     await this.#commit.barrier();
     await this.#compactor.stop();
     this.#queues.reader.clear();

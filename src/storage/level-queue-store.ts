@@ -15,6 +15,7 @@ import type { SegmentBatcher } from './segment-batch.js';
 import { decodeSegment, type SegmentContents } from './segment-codec.js';
 import type { SegmentIndex } from './segment-index.js';
 import { SegmentReader } from './segment-reader.js';
+import type { LoadedSegment } from './segment-rewriter.js';
 import type { SizeChange } from './size-ledger.js';
 import { corruptRecord, openRecord, readFailed, writeFailed } from './store-errors.js';
 import type { StoreQuota } from './store-quota.js';
@@ -59,6 +60,7 @@ export class LevelQueueStore {
   /** Segments read at restore, kept while entries of theirs are still to be handed out. */
   readonly reader: SegmentReader;
   readonly #parts: QueueStoreParts;
+  #loading = 0;
 
   constructor(parts: QueueStoreParts) {
     this.#parts = parts;
@@ -72,6 +74,37 @@ export class LevelQueueStore {
    * format 1 stores (one sealed record each) are read as they are.
    */
   async load(clientId: string): Promise<QueueEntryRecord[]> {
+    this.#loading++; // no entry moves to another segment meanwhile (see SegmentRewriter)
+    try {
+      return await this.#load(clientId);
+    } finally {
+      this.#loading--;
+    }
+  }
+
+  /** Whether a restore is reading queues now. */
+  get loading(): boolean {
+    return this.#loading > 0;
+  }
+
+  /**
+   * Segment `id` read for compaction (see SegmentRewriter): undefined when it is gone. Rejects
+   * (STO_READ_FAILED, STO_CORRUPT_RECORD) when it cannot be read or is not authentic.
+   */
+  async loadForRewrite(id: number): Promise<LoadedSegment | undefined> {
+    const { db, cipher, path } = this.#parts;
+    const key = segmentKey(id);
+    let value: Buffer | undefined;
+    try {
+      value = await db.get(key);
+    } catch (error) {
+      throw readFailed(path, reasonOf(error), error);
+    }
+    if (value === undefined) return undefined;
+    return { id, contents: openRecord(cipher, path, key, value, 'queue entry', decodeSegment), bytes: value.length };
+  }
+
+  async #load(clientId: string): Promise<QueueEntryRecord[]> {
     const { keys, index, cipher, path } = this.#parts;
     const rows = await this.#parts.rows(keys.queueRange(clientId));
     const queue = queueIdOf(keys.queuePrefix(clientId));
@@ -190,8 +223,13 @@ export class LevelQueueStore {
     }
     return keys.map((key, i) => {
       const value = values[i];
-      if (value === undefined) throw corruptRecord(path, 'queue entry', `segment ${String(ids[i])} is missing`);
-      return { contents: openRecord(cipher, path, key, value, 'queue entry', decodeSegment), bytes: value.length };
+      const id = ids[i] as number;
+      if (value === undefined) throw corruptRecord(path, 'queue entry', `segment ${String(id)} is missing`);
+      const contents = openRecord(cipher, path, key, value, 'queue entry', decodeSegment);
+      let count = 0;
+      for (const seqs of contents.values()) count += seqs.size;
+      this.#parts.index.noteTotal(id, count); // how sparse it is, for segment compaction
+      return { contents, bytes: value.length };
     });
   }
 }

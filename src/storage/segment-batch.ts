@@ -4,6 +4,7 @@ import { encodeQueueEntry } from './record-codec.js';
 import { EntryKeyScratch, queueEntryKey, queueIdOf, SEGMENT_KEY_BYTES, segmentKey } from './keys.js';
 import { SEGMENT_HEADER_BYTES, SegmentBuilder, segmentEntryOverhead } from './segment-codec.js';
 import type { SegmentIndex } from './segment-index.js';
+import type { LoadedSegment, SegmentRewriter } from './segment-rewriter.js';
 import type { SizeChange, SizeLedger } from './size-ledger.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -27,6 +28,10 @@ function plainOf(value: DeferredValue | DeferredEntry): Buffer {
  *
  * Queue operations carry their queue prefix and seq; puts carry the plain record as a deferred
  * value (a Buffer value of a queue put is taken as the plain record too).
+ *
+ * Segment compaction ({@link SegmentRewriter}): a batch also moves the live entries of the sparse
+ * segments read for it into its new segment (same records, new keys, old keys deleted), entries
+ * its own operations touch excepted; the old segment, left empty, is deleted in the same batch.
  */
 export class SegmentBatcher {
   readonly #index: SegmentIndex;
@@ -35,6 +40,8 @@ export class SegmentBatcher {
   readonly #segmentOverhead: number;
   readonly #deleted: ((id: number) => void) | undefined;
   readonly #keys = new EntryKeyScratch();
+  /** Sparse segments to move entries out of, when segment compaction is on. */
+  rewriter: SegmentRewriter | undefined;
 
   /** `deleted` is told of each segment a batch deletes (when the batch is taken). */
   constructor(index: SegmentIndex, cipher: ValueCipher, ledger: SizeLedger, deleted?: (id: number) => void) {
@@ -83,6 +90,13 @@ export class SegmentBatcher {
       index.place(queueId, seq, id);
       sink.put(keys.key(queue, seq, id), EMPTY);
     }
+    const rewrites = this.rewriter?.take();
+    if (rewrites !== undefined && rewrites.length > 0) {
+      builder ??= new SegmentBuilder();
+      if (id === 0) id = index.nextId();
+      emptied = this.#move(rewrites, builder, id, sink, emptied ?? []);
+      if (builder.count === 0) builder = undefined; // nothing was live any more: the id stays unused
+    }
     let freed = 0;
     if (emptied !== undefined) {
       const deletes: SizeChange[] = [];
@@ -106,5 +120,38 @@ export class SegmentBatcher {
       ledger.apply([{ kind: 'put', key, size: key.length + value.length }], false);
     }
     return freed;
+  }
+
+  /**
+   * Moves the entries still placed in the `segments` read for compaction into segment `id` (being
+   * built): each entry's record is copied as it is, its old key deleted and its new key put.
+   * Returns `emptied` with the segments this left without live entries (all of them, normally).
+   */
+  #move(segments: readonly LoadedSegment[], builder: SegmentBuilder, id: number, sink: WriteSink, emptied: number[]): number[] {
+    const index = this.#index;
+    const keys = this.#keys;
+    let moved = 0;
+    let cleared = 0;
+    for (const segment of segments) {
+      for (const [queueId, seqs] of segment.contents) {
+        let queue: Buffer | undefined;
+        for (const [seq, record] of seqs) {
+          if (index.placeOf(queueId, seq) !== segment.id) continue; // deleted, replaced, or touched by this batch
+          queue ??= Buffer.from(queueId, 'latin1');
+          const old = index.remove(queueId, seq);
+          sink.del(keys.key(queue, seq, segment.id));
+          if (old?.emptied === true) {
+            emptied.push(segment.id);
+            cleared++;
+          }
+          builder.add(queue, seq, record);
+          index.place(queueId, seq, id);
+          sink.put(keys.key(queue, seq, id), EMPTY);
+          moved++;
+        }
+      }
+    }
+    this.rewriter?.moved(cleared, moved);
+    return emptied;
   }
 }

@@ -10,6 +10,8 @@
 export class SegmentIndex {
   readonly #places = new Map<string, Map<number, number>>();
   readonly #live = new Map<number, number>();
+  /** Entries each segment is known to hold in all, live or not (see {@link noteTotal}). */
+  readonly #total = new Map<number, number>();
   readonly #stored = new Set<number>();
   #lastId = 0;
 
@@ -55,6 +57,7 @@ export class SegmentIndex {
     seqs.set(seq, segment);
     if (segment !== 0) {
       this.#live.set(segment, (this.#live.get(segment) ?? 0) + 1);
+      this.#total.set(segment, (this.#total.get(segment) ?? 0) + 1);
       this.#stored.add(segment);
     }
   }
@@ -76,8 +79,31 @@ export class SegmentIndex {
       return { place, emptied: false };
     }
     this.#live.delete(place);
+    this.#total.delete(place);
     this.#stored.delete(place);
     return { place, emptied: true };
+  }
+
+  /**
+   * Segment `id` was read and holds `count` entries in all. At open only the live entries are
+   * known (their keys); a restore that reads the segment learns how many it was written with.
+   */
+  noteTotal(id: number, count: number): void {
+    const known = this.#total.get(id);
+    if (known !== undefined && count > known) this.#total.set(id, count);
+  }
+
+  /**
+   * Segments whose live entries are at most `maxLiveRatio` of the entries they hold in all (as far
+   * as known): their dead entries' bytes are still on disk and charged. Oldest first.
+   */
+  sparse(maxLiveRatio: number): number[] {
+    const out: number[] = [];
+    for (const [id, live] of this.#live) {
+      const total = this.#total.get(id) ?? live;
+      if (live <= total * maxLiveRatio) out.push(id);
+    }
+    return out.sort((a, b) => a - b);
   }
 
   /** Forgets a segment deleted without entries (an orphan). */

@@ -17,6 +17,8 @@ export interface ChildBroker {
   readonly port: number;
   /** Resolves when the process has exited. */
   readonly exited: Promise<void>;
+  /** The lines the child printed after its port line, so far. */
+  readonly lines: readonly string[];
 }
 
 /** Tracks child brokers so afterEach can kill every one still running. */
@@ -24,21 +26,33 @@ export class ChildBrokers {
   readonly #children: ChildProcess[] = [];
 
   /** Starts a child broker on `path`; resolves once it prints its port (rejects if it exits or stays silent). */
-  start(path: string, keyHex?: string, timeoutMs = 10_000): Promise<ChildBroker> {
-    const child = spawn(process.execPath, [CHILD_SCRIPT, path, ...(keyHex !== undefined ? [keyHex] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+  start(path: string, keyHex?: string, timeoutMs = 10_000, env: Record<string, string> = {}): Promise<ChildBroker> {
+    const child = spawn(process.execPath, [CHILD_SCRIPT, path, ...(keyHex !== undefined ? [keyHex] : [])], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
+    });
     this.#children.push(child);
     const exited = new Promise<void>((done) => child.once('exit', () => done()));
+    const lines: string[] = [];
     return new Promise<ChildBroker>((resolvePort, reject) => {
       let out = '';
       let err = '';
+      let ready = false;
       const timer = setTimeout(() => reject(new Error(`child broker printed no port within ${timeoutMs} ms: ${err}`)), timeoutMs);
       child.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString()));
       child.stdout?.on('data', (chunk: Buffer) => {
         out += chunk.toString();
-        const line = out.split('\n')[0];
-        if (!out.includes('\n') || line === undefined) return;
-        clearTimeout(timer);
-        resolvePort({ child, port: (JSON.parse(line) as { port: number }).port, exited });
+        const complete = out.split('\n');
+        out = complete.pop() ?? '';
+        for (const line of complete) {
+          if (ready) {
+            lines.push(line);
+            continue;
+          }
+          ready = true;
+          clearTimeout(timer);
+          resolvePort({ child, port: (JSON.parse(line) as { port: number }).port, exited, lines });
+        }
       });
       child.once('exit', (code, signal) => {
         clearTimeout(timer);

@@ -28,6 +28,45 @@ async function client(port: number): Promise<RawClient> {
   return c;
 }
 
+/** Connects `fields.clientId` and subscribes it to `kill/#` at QoS 1; the client stays connected. */
+async function subscribed(port: number, fields: Parameters<RawClient['connect']>[0]): Promise<RawClient> {
+  const c = await client(port);
+  await c.connect(fields);
+  c.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'kill/#', qos: 1 }] });
+  expect((await c.nextOf('suback'))?.cmd).toBe('suback');
+  return c;
+}
+
+/** The persistent subscriber, subscribed and then offline. */
+async function offlineSubscriber(port: number): Promise<void> {
+  const sub = await subscribed(port, SUBSCRIBER);
+  sub.send({ cmd: 'disconnect' });
+  sub.socket.end();
+  await sub.closed;
+}
+
+/**
+ * Reconnects the persistent subscriber to the restarted broker and PUBACKs what it gets, up to
+ * message `lastAcked`; if some never come, stops after a quiet period (failure path only) so the
+ * caller's assertions name what is missing. Returns the message numbers in arrival order.
+ */
+async function receiveAfterRestart(port: number, lastAcked: number): Promise<number[]> {
+  const again = await client(port);
+  const connack = await again.connect(SUBSCRIBER);
+  expect(connack.sessionPresent).toBe(true);
+  const received: number[] = [];
+  while (received.at(-1) !== lastAcked) {
+    const packet = (await again.nextOf('publish', 2000).catch(() => undefined)) as IPublishPacket | undefined;
+    if (packet === undefined) break;
+    const index = Number(packet.payload.toString().slice(2));
+    received.push(index);
+    again.send({ cmd: 'puback', messageId: packet.messageId as number, reasonCode: 0 });
+    if (index > lastAcked) break; // order broken: the assertions report it
+  }
+  expect(received).toEqual([...new Set(received)].sort((a, b) => a - b)); // in order, no duplicates
+  return received;
+}
+
 const available = childBrokerAvailable();
 if (!available) console.warn(`skipping kill -9 test: ${CHILD_DIST_MODULE} is missing; run \`npm run build\` (npm test does)`);
 
@@ -38,13 +77,7 @@ describe.skipIf(!available)('kill -9 of a broker on a LevelBrokerStore', () => {
     const keyHex = randomBytes(32).toString('hex');
     const first = await children.start(dir, keyHex);
 
-    const sub = await client(first.port);
-    await sub.connect(SUBSCRIBER);
-    sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'kill/#', qos: 1 }] });
-    expect((await sub.nextOf('suback'))?.cmd).toBe('suback');
-    sub.send({ cmd: 'disconnect' });
-    sub.socket.end();
-    await sub.closed;
+    await offlineSubscriber(first.port);
 
     // Publish with a window of unacknowledged messages; SIGKILL the broker once enough are acked.
     const pub = await client(first.port);
@@ -74,24 +107,61 @@ describe.skipIf(!available)('kill -9 of a broker on a LevelBrokerStore', () => {
 
     // Restart on the same directory: the session and every acknowledged message are there, in order.
     const second = await children.start(dir, keyHex);
-    const again = await client(second.port);
-    const connack = await again.connect(SUBSCRIBER);
-    expect(connack.sessionPresent).toBe(true);
     const lastAcked = Math.max(...acked);
-    const received: number[] = [];
-    // Read until the last acknowledged message; if some never come, stop after a quiet period
-    // (failure path only) so the assertions below name what is missing.
-    while (received.at(-1) !== lastAcked) {
-      const packet = (await again.nextOf('publish', 2000).catch(() => undefined)) as IPublishPacket | undefined;
-      if (packet === undefined) break;
-      const index = Number(packet.payload.toString().slice(2));
-      received.push(index);
-      again.send({ cmd: 'puback', messageId: packet.messageId as number, reasonCode: 0 });
-      if (index > lastAcked) break; // order broken: the assertions below report it
-    }
-    expect(received).toEqual([...new Set(received)].sort((a, b) => a - b)); // in order, no duplicates
+    const received = await receiveAfterRestart(second.port, lastAcked);
     const got = new Set(received);
     expect(acked.filter((i) => !got.has(i))).toEqual([]); // no acknowledged message lost
     expect(received.at(-1)).toBe(lastAcked);
+  });
+
+  it('segment compaction running under load: after SIGKILL the offline session gets every PUBACKed message, in order', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ops-level-kill-'));
+    dirs.push(dir);
+    const keyHex = randomBytes(32).toString('hex');
+    const first = await children.start(dir, keyHex, 10_000, { OPS_TEST_SEGMENT_REWRITE_MS: '10' });
+
+    await offlineSubscriber(first.port);
+
+    // A second persistent session stays online and acknowledges everything at once: each segment
+    // is left holding the offline session's entries only, half its entries: compaction moves them.
+    const online = await subscribed(first.port, { clientId: 'online-sub', clean: false, properties: { sessionExpiryInterval: 300 } });
+    void (async () => {
+      for (;;) {
+        const packet = await online.next(10_000).catch(() => undefined);
+        if (packet === undefined) return;
+        if (packet.cmd === 'publish') online.send({ cmd: 'puback', messageId: packet.messageId as number, reasonCode: 0 });
+      }
+    })();
+
+    const pub = await client(first.port);
+    await pub.connect({ clientId: 'pub', clean: true });
+    const acked: number[] = [];
+    let sent = 0;
+    let killed = false;
+    const rewritten = (): number => Math.max(0, ...first.lines.map((line) => (JSON.parse(line) as { rewrittenSegments: number }).rewrittenSegments));
+    const sendNext = (): void => {
+      sent++;
+      pub.send({ cmd: 'publish', topic: 'kill/t', payload: Buffer.from(`m-${sent}`), qos: 1, messageId: 1 + ((sent - 1) % 65535), retain: false, dup: false });
+    };
+    while (sent < WINDOW) sendNext();
+    let rewrittenAtKill = 0;
+    for (;;) {
+      const packet = await pub.next(10_000);
+      if (packet === undefined) break; // the broker is gone
+      if (packet.cmd !== 'puback') continue;
+      acked.push(acked.length + 1); // PUBACKs come in publish order (checked by the test above)
+      // Kill once compaction has moved segments, while messages are still coming in.
+      if (!killed && acked.length >= KILL_AFTER_ACKS && rewritten() >= 2) {
+        rewrittenAtKill = rewritten();
+        killed = first.child.kill('SIGKILL');
+      } else if (!killed) sendNext();
+    }
+    expect(killed).toBe(true);
+    await first.exited;
+    expect(rewrittenAtKill).toBeGreaterThanOrEqual(2);
+
+    const second = await children.start(dir, keyHex);
+    const received = await receiveAfterRestart(second.port, acked.length);
+    expect(received.slice(0, acked.length)).toEqual(acked); // every acknowledged message, from the first
   });
 });
