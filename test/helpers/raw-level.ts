@@ -1,3 +1,5 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Level } from 'level';
 
 /** One raw key/value of a level database. */
@@ -43,4 +45,11 @@ export function rewriteValue(path: string, prefix: string, transform: (value: Bu
     if (entry === undefined) throw new Error(`no key starting with ${prefix}`);
     await db.put(entry[0], transform(entry[1]), { sync: true });
   });
+}
+
+/** The bytes of every file under `dir`, concatenated (to look for plain text on disk). */
+export async function allFileBytes(dir: string): Promise<Buffer> {
+  const names = await readdir(dir, { recursive: true, withFileTypes: true });
+  const files = names.filter((d) => d.isFile()).map((d) => join(d.parentPath, d.name));
+  return Buffer.concat(await Promise.all(files.map((f) => readFile(f))));
 }

@@ -4,7 +4,7 @@ import type { QueueEntryRecord, StoreUsage } from '../../../src/storage/broker-s
 import { parseQueueKey, parseSegmentKey } from '../../../src/storage/keys.js';
 import type { LevelBrokerStore } from '../../../src/storage/level-broker-store.js';
 import { levelStoreFixture } from '../../helpers/level-store-fixture.js';
-import { rawEntries } from '../../helpers/raw-level.js';
+import { allFileBytes, rawEntries } from '../../helpers/raw-level.js';
 
 const fixture = levelStoreFixture('ops-level-rewrite-');
 afterEach(fixture.cleanup);
@@ -77,6 +77,8 @@ describe.each([
     await store.close();
 
     expect(await layout(path)).toEqual({ segments: [21], entries: 200 }); // one new segment, the 20 old ones deleted
+    // The moved records are sealed again: with encryption on, no payload is on disk in plain text.
+    expect((await allFileBytes(path)).includes(Buffer.from('offline-7'))).toBe(key === undefined);
     const again = await open(path, key);
     expect(counted(again.usage())).toEqual(counted(after)); // what the store counted is what is on disk
     expect(await again.loadQueue('offline')).toEqual(offline);

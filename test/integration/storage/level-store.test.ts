@@ -10,7 +10,7 @@ import { RawClient } from '../../helpers/raw-client.js';
 import { drainUntilPong } from '../../helpers/session-helpers.js';
 import { startBroker, type RunningBroker } from '../../helpers/start-broker.js';
 import { expectCode, levelStoreFixture } from '../../helpers/level-store-fixture.js';
-import { flipValueByte, rawEntries, rewriteValue } from '../../helpers/raw-level.js';
+import { allFileBytes, flipValueByte, rawEntries, rewriteValue } from '../../helpers/raw-level.js';
 
 // Distinctive strings sharing no 4-byte run, so LevelDB's snappy compression cannot hide one behind another.
 const PAYLOAD_CANARY = 'Qv7pXk2LmZ9r-payload';
@@ -31,12 +31,6 @@ afterEach(async () => {
   for (const b of brokers.splice(0)) await b.stop().catch(() => undefined);
   await fixture.cleanup();
 });
-
-async function allFileBytes(dir: string): Promise<Buffer> {
-  const names = await readdir(dir, { recursive: true, withFileTypes: true });
-  const files = names.filter((d) => d.isFile()).map((d) => join(d.parentPath, d.name));
-  return Buffer.concat(await Promise.all(files.map((f) => readFile(f))));
-}
 
 const message: MessageRecord = { topic: TOPIC_CANARY, payload: Buffer.from(PAYLOAD_CANARY), qos: 1, retain: true };
 const entry: QueueEntryRecord = { seq: 1, message: { ...message, retain: false }, qos: 1, retain: false };
