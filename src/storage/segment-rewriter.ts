@@ -75,6 +75,7 @@ export class SegmentRewriter {
     this.#policy = policy;
   }
 
+  /** What the rewriter did so far. */
   get stats(): SegmentRewriteStats {
     return { segments: this.#segments, entries: this.#entries, failures: this.#failures };
   }
