@@ -154,7 +154,8 @@ describe.skipIf(!available)('kill -9 of a broker on a LevelBrokerStore', () => {
       if (!killed && acked.length >= KILL_AFTER_ACKS && rewritten() >= 2) {
         rewrittenAtKill = rewritten();
         killed = first.child.kill('SIGKILL');
-      } else if (!killed) sendNext();
+      } else if (!killed && sent < 100 * TOTAL) sendNext();
+      else if (!killed && acked.length === sent) break; // compaction never ran: the assertions below fail
     }
     expect(killed).toBe(true);
     await first.exited;
