@@ -220,8 +220,8 @@ export class GroupCommit {
    */
   submit(ops: readonly BatchOp[], freedBytes = 0): Promise<void> {
     const batch = (this.#pending ??= new Batch());
-    batch.mayRepeat = true; // not known: coalesce
     if (ops.length > 0) {
+      batch.mayRepeat = true; // not known: coalesce (an empty submit, a barrier, adds nothing to repeat)
       batch.writes++;
       for (const op of ops) batch.ops.push(op);
     }

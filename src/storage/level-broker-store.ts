@@ -13,7 +13,7 @@ import { encodeRetained, encodeSession, encodeStateStoreKey } from './record-cod
 import { SegmentBatcher } from './segment-batch.js';
 import { SegmentIndex } from './segment-index.js';
 import { DEFAULT_SEGMENT_REWRITE_POLICY, SegmentRewriter, type SegmentRewritePolicy, type SegmentRewriteStats } from './segment-rewriter.js';
-import { openRecord, readFailed, writeFailed } from './store-errors.js';
+import { closedWrite, openRecord, readFailed, refusedWrite, writeFailed } from './store-errors.js';
 import { prepareStoreFormat } from './store-format.js';
 import type { SizeChange } from './size-ledger.js';
 import { StoreQuota, type WriteKind } from './store-quota.js';
@@ -98,7 +98,6 @@ export class LevelBrokerStore implements BrokerStore {
       db, path, cipher, keys, quota, index, batcher,
       commit: this.#commit,
       rows: (range) => this.#rows(range),
-      closedFailure: () => this.#closedFailure(),
       isClosed: () => this.#closed,
     });
     const queues = this.#queues;
@@ -300,25 +299,16 @@ export class LevelBrokerStore implements BrokerStore {
    * A batch that fails leaves the count as if it had been written, until the store is reopened.
    */
   #submit(kind: WriteKind, build: () => PlannedWrite): Promise<void> {
-    if (this.#closed) return this.#closedFailure();
+    if (this.#closed) return closedWrite(this.path);
     let planned: PlannedWrite;
     try {
       planned = build();
     } catch (error) {
-      return this.#writeFailure(error);
+      return refusedWrite(this.path, error);
     }
     const admitted = this.#quota.admit(planned.changes, kind);
     if (admitted instanceof OpsError) return failed(admitted);
     return this.#commit.submit(planned.ops, admitted.freed);
-  }
-
-  #closedFailure(): Promise<void> {
-    return failed(writeFailed(this.path, 'the store is closed'));
-  }
-
-  /** A write that could not be planned (invalid seq, client id too long): STO_WRITE_FAILED, nothing submitted. */
-  #writeFailure(error: unknown): Promise<void> {
-    return failed(writeFailed(this.path, reasonOf(error), error));
   }
 
   async #readRange<T>(range: KeyRange, record: string, decode: (bytes: Buffer) => T): Promise<T[]> {

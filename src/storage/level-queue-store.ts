@@ -12,12 +12,12 @@ import { failed, reasonOf } from './level-batch.js';
 import { queueEntryBytes } from './message-codec.js';
 import { decodeQueueEntry } from './record-codec.js';
 import type { SegmentBatcher } from './segment-batch.js';
-import { decodeSegment, type SegmentContents } from './segment-codec.js';
+import { decodeSegment } from './segment-codec.js';
 import type { SegmentIndex } from './segment-index.js';
 import { SegmentReader } from './segment-reader.js';
 import type { LoadedSegment } from './segment-rewriter.js';
 import type { SizeChange } from './size-ledger.js';
-import { corruptRecord, openRecord, readFailed, writeFailed } from './store-errors.js';
+import { closedWrite, corruptRecord, openRecord, readFailed, refusedWrite } from './store-errors.js';
 import type { StoreQuota } from './store-quota.js';
 
 type Db = Level<Buffer, Buffer>;
@@ -37,8 +37,6 @@ export interface QueueStoreParts {
   readonly commit: GroupCommit;
   /** Every key and value in `range`, once submitted writes are written (STO_READ_FAILED). */
   readonly rows: (range: KeyRange) => Promise<[Buffer, Buffer][]>;
-  /** A write that fails because the store is closed. */
-  readonly closedFailure: () => Promise<void>;
   /** Whether the store is closed. */
   readonly isClosed: () => boolean;
 }
@@ -92,7 +90,7 @@ export class LevelQueueStore {
    * (STO_READ_FAILED, STO_CORRUPT_RECORD) when it cannot be read or is not authentic.
    */
   async loadForRewrite(id: number): Promise<LoadedSegment | undefined> {
-    const { db, cipher, path } = this.#parts;
+    const { db, path } = this.#parts;
     const key = segmentKey(id);
     let value: Buffer | undefined;
     try {
@@ -100,8 +98,7 @@ export class LevelQueueStore {
     } catch (error) {
       throw readFailed(path, reasonOf(error), error);
     }
-    if (value === undefined) return undefined;
-    return { id, contents: openRecord(cipher, path, key, value, 'queue entry', decodeSegment), bytes: value.length };
+    return value === undefined ? undefined : this.#openSegment(id, key, value);
   }
 
   async #load(clientId: string): Promise<QueueEntryRecord[]> {
@@ -139,8 +136,8 @@ export class LevelQueueStore {
 
   /** Puts one entry (the broker's case): asks the quota, then submits it, `fresh` when no such entry exists yet. */
   putOne(clientId: string, entry: QueueEntryRecord): Promise<void> {
-    const { keys, quota, batcher, commit } = this.#parts;
-    if (this.#parts.isClosed()) return this.#parts.closedFailure();
+    const { keys, quota, batcher, commit, path } = this.#parts;
+    if (this.#parts.isClosed()) return closedWrite(path);
     let prefix: Buffer;
     let bytes: number;
     try {
@@ -148,7 +145,7 @@ export class LevelQueueStore {
       checkQueueSeq(entry.seq);
       bytes = queueEntryBytes(entry);
     } catch (error) {
-      return this.#writeFailure(error);
+      return refusedWrite(path, error);
     }
     const seq = entry.seq;
     const fresh = !quota.ledger.hasEntry(prefix, seq);
@@ -175,14 +172,14 @@ export class LevelQueueStore {
 
   /** Deletes entries; deletes never need the quota's permission: they only free. */
   delete(clientId: string, seqs: readonly number[]): Promise<void> {
-    const { keys, quota, commit } = this.#parts;
-    if (this.#parts.isClosed()) return this.#parts.closedFailure();
+    const { keys, quota, commit, path } = this.#parts;
+    if (this.#parts.isClosed()) return closedWrite(path);
     let prefix: Buffer;
     try {
       prefix = keys.queuePrefix(clientId);
       for (const seq of seqs) checkQueueSeq(seq);
     } catch (error) {
-      return this.#writeFailure(error);
+      return refusedWrite(path, error);
     }
     if (seqs.length === 1) {
       const seq = seqs[0] as number;
@@ -206,14 +203,9 @@ export class LevelQueueStore {
     return this.#parts.index.placeOf(queueIdOf(prefix), seq) !== undefined;
   }
 
-  /** A write that could not be planned (invalid seq, client id too long): STO_WRITE_FAILED, nothing submitted. */
-  #writeFailure(error: unknown): Promise<void> {
-    return failed(writeFailed(this.#parts.path, reasonOf(error), error));
-  }
-
   /** Reads, opens and decodes segments (for {@link SegmentReader}). */
-  async #loadSegments(ids: readonly number[]): Promise<{ contents: SegmentContents; bytes: number }[]> {
-    const { db, cipher, path } = this.#parts;
+  async #loadSegments(ids: readonly number[]): Promise<LoadedSegment[]> {
+    const { db, path } = this.#parts;
     const keys = ids.map((id) => segmentKey(id));
     let values: (Buffer | undefined)[];
     try {
@@ -225,11 +217,16 @@ export class LevelQueueStore {
       const value = values[i];
       const id = ids[i] as number;
       if (value === undefined) throw corruptRecord(path, 'queue entry', `segment ${String(id)} is missing`);
-      const contents = openRecord(cipher, path, key, value, 'queue entry', decodeSegment);
-      let count = 0;
-      for (const seqs of contents.values()) count += seqs.size;
-      this.#parts.index.noteTotal(id, count); // how sparse it is, for segment compaction
-      return { contents, bytes: value.length };
+      return this.#openSegment(id, key, value);
     });
+  }
+
+  /** Opens and decodes segment `id` (STO_CORRUPT_RECORD if it is not authentic), and tells the index how many entries it holds in all. */
+  #openSegment(id: number, key: Buffer, value: Buffer): LoadedSegment {
+    const contents = openRecord(this.#parts.cipher, this.#parts.path, key, value, 'queue entry', decodeSegment);
+    let count = 0;
+    for (const seqs of contents.values()) count += seqs.size;
+    this.#parts.index.noteTotal(id, count); // how sparse it is, for segment compaction
+    return { id, contents, bytes: value.length };
   }
 }

@@ -9,6 +9,12 @@ import type { SizeChange, SizeLedger } from './size-ledger.js';
 
 const EMPTY = Buffer.alloc(0);
 
+/** The segment a batch is building, if any yet, and its id. */
+interface NewSegment {
+  builder: SegmentBuilder | undefined;
+  id: number;
+}
+
 /** The plain bytes of a deferred value outside a segment (a queue entry there is encoded on its own). */
 function plainOf(value: DeferredValue | DeferredEntry): Buffer {
   return 'plain' in value ? value.plain : encodeQueueEntry(value.entry);
@@ -92,10 +98,9 @@ export class SegmentBatcher {
     }
     const rewrites = this.rewriter?.take();
     if (rewrites !== undefined && rewrites.length > 0) {
-      builder ??= new SegmentBuilder();
-      if (id === 0) id = index.nextId();
-      emptied = this.#move(rewrites, builder, id, sink, emptied ?? []);
-      if (builder.count === 0) builder = undefined; // nothing was live any more: the id stays unused
+      const target: NewSegment = { builder, id };
+      emptied = this.#move(rewrites, target, sink, emptied ?? []);
+      ({ builder, id } = target);
     }
     let freed = 0;
     if (emptied !== undefined) {
@@ -123,11 +128,12 @@ export class SegmentBatcher {
   }
 
   /**
-   * Moves the entries still placed in the `segments` read for compaction into segment `id` (being
-   * built): each entry's record is copied as it is, its old key deleted and its new key put.
-   * Returns `emptied` with the segments this left without live entries (all of them, normally).
+   * Moves the entries still placed in the `segments` read for compaction into the batch's new
+   * segment (`target`, started here if the batch had none): each entry's record is copied as it
+   * is, its old key deleted and its new key put. Returns `emptied` with the segments this left
+   * without live entries (all of them, normally).
    */
-  #move(segments: readonly LoadedSegment[], builder: SegmentBuilder, id: number, sink: WriteSink, emptied: number[]): number[] {
+  #move(segments: readonly LoadedSegment[], target: NewSegment, sink: WriteSink, emptied: number[]): number[] {
     const index = this.#index;
     const keys = this.#keys;
     let moved = 0;
@@ -144,9 +150,13 @@ export class SegmentBatcher {
             emptied.push(segment.id);
             cleared++;
           }
-          builder.add(queue, seq, record);
-          index.place(queueId, seq, id);
-          sink.put(keys.key(queue, seq, id), EMPTY);
+          if (target.builder === undefined) {
+            target.builder = new SegmentBuilder();
+            target.id = index.nextId();
+          }
+          target.builder.add(queue, seq, record);
+          index.place(queueId, seq, target.id);
+          sink.put(keys.key(queue, seq, target.id), EMPTY);
           moved++;
         }
       }

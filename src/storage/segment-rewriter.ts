@@ -57,6 +57,9 @@ export interface SegmentRewriterParts {
 
 const NONE: readonly LoadedSegment[] = [];
 
+/** Segments held for the next batch at the most (a bound when many tiny segments are sparse). */
+const MAX_READY_SEGMENTS = 1024;
+
 /** Finds sparse segments, reads them, and hands them to the next batch. */
 export class SegmentRewriter {
   readonly #parts: SegmentRewriterParts;
@@ -139,7 +142,7 @@ export class SegmentRewriter {
     let next = 0;
     while (next < ids.length && !this.#stopped) {
       let bytes = 0;
-      while (next < ids.length && (bytes === 0 || bytes < this.#policy.maxRoundBytes) && this.#ready.length < 1024) {
+      while (next < ids.length && (bytes === 0 || bytes < this.#policy.maxRoundBytes) && this.#ready.length < MAX_READY_SEGMENTS) {
         const id = ids[next++] as number;
         if (index.liveCount(id) === 0 || this.#ready.some((s) => s.id === id)) continue; // deleted meanwhile, or read already
         try {

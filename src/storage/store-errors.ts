@@ -4,7 +4,7 @@
  */
 import { OpsError } from '../shared/errors.js';
 import type { ValueCipher } from './encryption.js';
-import { reasonOf } from './level-batch.js';
+import { failed, reasonOf } from './level-batch.js';
 
 /** STO_READ_FAILED: the database could not be read (`cause`: what it threw), or is closed. */
 export function readFailed(path: string, reason: string, cause?: unknown): OpsError {
@@ -14,6 +14,16 @@ export function readFailed(path: string, reason: string, cause?: unknown): OpsEr
 /** STO_WRITE_FAILED: a write could not be planned or written, or the store is closed. */
 export function writeFailed(path: string, reason: string, cause?: unknown): OpsError {
   return new OpsError('STO_WRITE_FAILED', { path, reason }, cause === undefined ? undefined : { cause });
+}
+
+/** A write refused before it was submitted (`cause`: why it could not be planned): STO_WRITE_FAILED, as a rejected promise. */
+export function refusedWrite(path: string, cause: unknown): Promise<void> {
+  return failed(writeFailed(path, reasonOf(cause), cause));
+}
+
+/** A write to a closed store: STO_WRITE_FAILED, as a rejected promise. */
+export function closedWrite(path: string): Promise<void> {
+  return failed(writeFailed(path, 'the store is closed'));
 }
 
 /** STO_CORRUPT_RECORD: a stored `record` (what it is, for the message) is damaged or not authentic. */
