@@ -72,8 +72,14 @@ export function issueFromAjv(error: ErrorObject, prefix = ''): ConfigIssue | und
       return { path, message: `must be ${titleOf(error) ?? `a string matching ${String(p['pattern'])}`} (got ${show(error.data)})` };
     case 'minItems':
       return { path, message: `must have at least ${String(p['limit'])} item(s)` };
+    case 'maxItems':
+      return { path, message: `must have at most ${String(p['limit'])} item(s)` };
+    case 'maxProperties':
+      return { path, message: `must have at most ${String(p['limit'])} entries` };
     case 'minLength':
-      return { path, message: 'must not be empty' };
+      return { path, message: p['limit'] === 1 ? 'must not be empty' : `must be ${titleOf(error) ?? `at least ${String(p['limit'])} characters long`} (got ${show(error.data)})` };
+    case 'maxLength':
+      return { path, message: `must be at most ${String(p['limit'])} characters long` };
     default:
       return { path, message: error.message ?? `fails ${error.keyword}` };
   }

@@ -3,6 +3,7 @@
  * ("Unexpected end of JSON input"), so this small scanner walks the text and reports the first
  * offending offset with a reason, turned into a 1-based line and column.
  */
+import { MAX_CONFIG_DEPTH } from './json-depth.js';
 
 /** Where and why a JSON text fails to parse. */
 export interface JsonSyntaxError {
@@ -24,6 +25,7 @@ class Fail extends Error {
 /** Returns the first syntax error of `text`, or undefined when it is valid JSON. */
 export function findJsonSyntaxError(text: string): JsonSyntaxError | undefined {
   let i = 0;
+  let depth = 0; // bounded: this scanner recurses once per level
   const ws = (): void => {
     while (i < text.length && ' \t\n\r'.includes(text.charAt(i))) i++;
   };
@@ -59,10 +61,12 @@ export function findJsonSyntaxError(text: string): JsonSyntaxError | undefined {
   };
   /** The members of an object or the elements of an array, from its opening bracket to `close`. */
   const container = (close: '}' | ']', member: () => void): void => {
+    if (++depth > MAX_CONFIG_DEPTH) throw new Fail(`objects and arrays nested deeper than ${MAX_CONFIG_DEPTH} levels`, i);
     i++;
     ws();
     if (text.charAt(i) === close) {
       i++;
+      depth--;
       return;
     }
     for (;;) {
@@ -76,6 +80,7 @@ export function findJsonSyntaxError(text: string): JsonSyntaxError | undefined {
         continue;
       }
       expect(close, `',' or '${close}'`);
+      depth--;
       return;
     }
   };

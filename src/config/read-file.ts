@@ -4,7 +4,8 @@
  */
 import { OpsError } from '../shared/errors.js';
 import { readInputFile } from './input-file.js';
-import { findJsonSyntaxError } from './json-location.js';
+import { findTooDeepText, MAX_CONFIG_DEPTH } from './json-depth.js';
+import { findJsonSyntaxError, lineColumn } from './json-location.js';
 import { assertValid, type ValidateOptions } from './validate.js';
 import type { ResourceKind, ResourcePropertiesByKind } from './types.js';
 
@@ -16,9 +17,16 @@ export interface ParsedConfig {
   readonly pathPrefix: string;
 }
 
-/** Parses JSON text; throws `CFG_PARSE_FAILED` with line and column. */
+/**
+ * Parses JSON text; throws `CFG_PARSE_FAILED` with line and column, also for nesting deeper than
+ * {@link MAX_CONFIG_DEPTH} levels (checked first, so nothing recursive ever sees such a text).
+ */
 export function parseConfigText(text: string, path: string): ParsedConfig {
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  const tooDeep = findTooDeepText(body);
+  if (tooDeep !== undefined) {
+    throw new OpsError('CFG_PARSE_FAILED', { path, reason: `objects and arrays nested deeper than ${MAX_CONFIG_DEPTH} levels`, ...lineColumn(body, tooDeep) });
+  }
   let value: unknown;
   try {
     value = JSON.parse(body);
@@ -26,7 +34,7 @@ export function parseConfigText(text: string, path: string): ParsedConfig {
     const where = findJsonSyntaxError(body) ?? { reason: err instanceof Error ? err.message : String(err), line: 1, column: 1 };
     throw new OpsError('CFG_PARSE_FAILED', { path, reason: where.reason, line: where.line, column: where.column });
   }
-  if (typeof value === 'object' && value !== null && !Array.isArray(value) && 'properties' in value) {
+  if (typeof value === 'object' && value !== null && !Array.isArray(value) && Object.hasOwn(value, 'properties')) {
     return { value: (value as { properties: unknown }).properties, pathPrefix: 'properties' };
   }
   return { value, pathPrefix: '' };

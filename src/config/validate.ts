@@ -3,7 +3,8 @@
  * code rules of rules.ts. One report lists everything.
  */
 import { OpsError } from '../shared/errors.js';
-import { issueFromAjv, renderIssues, type ConfigIssue } from './issues.js';
+import { issueFromAjv, renderIssues, toJsonPath, type ConfigIssue } from './issues.js';
+import { findTooDeepValue, MAX_CONFIG_DEPTH } from './json-depth.js';
 import { authenticationRules, brokerRules, listenerRules, type OtherListener } from './rules.js';
 import { schemaErrors } from './schemas.js';
 import type {
@@ -33,6 +34,8 @@ export interface ValidateOptions {
 /** Every problem of `value` as a `kind` document; empty when valid. */
 export function findIssues(kind: ResourceKind, value: unknown, options: ValidateOptions = {}): ConfigIssue[] {
   const prefix = options.pathPrefix ?? '';
+  const tooDeep = findTooDeepValue(value); // before ajv, which recurses per level
+  if (tooDeep !== undefined) return [{ path: toJsonPath(tooDeep, prefix), message: `is nested deeper than ${MAX_CONFIG_DEPTH} levels of objects and arrays` }];
   const issues = schemaErrors(kind, value)
     .map((e) => issueFromAjv(e, prefix))
     .filter((i): i is ConfigIssue => i !== undefined);

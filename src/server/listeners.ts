@@ -19,6 +19,7 @@ import { createServer as createTlsServer, type DetailedPeerCertificate, type TLS
 import type { ConnectionInfo } from '../broker/hooks.js';
 import type { ListenerPort, ListenerProperties } from '../config/types.js';
 import type { OpenPort } from '../instance/status-file.js';
+import { secretFolder } from '../instance/secret-folder.js';
 import { OpsError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { ensureSelfSigned, type SelfSignedSpec } from './self-signed.js';
@@ -41,6 +42,12 @@ export interface PortOrigin {
   readonly clientCertificate?: ConnectionInfo['clientCertificate'];
 }
 
+/** A TLS secret a port names, and the config field that named it. */
+interface TlsSecret {
+  readonly name: string;
+  readonly field: string;
+}
+
 /** Transport of a port. */
 type Protocol = 'Mqtt' | 'WebSockets';
 
@@ -49,8 +56,10 @@ interface Want {
   readonly listener: string;
   readonly port: number;
   readonly protocol: Protocol;
-  /** Manual TLS secret name, if the port uses TLS. */
+  /** TLS secret name, if the port uses TLS. */
   readonly secret: string | undefined;
+  /** The secret's folder (checked to be inside the secrets folder), if the port uses TLS. */
+  readonly secretDir?: string;
 }
 
 interface Open extends Want {
@@ -91,27 +100,37 @@ export class ListenerManager {
     return [...this.#skipped];
   }
 
-  #secretFiles(secret: string): { cert: string; key: string } {
-    return { cert: join(this.secretsDir, secret, 'tls.crt'), key: join(this.secretsDir, secret, 'tls.key') };
+  /** The folder of a TLS secret, or why its name may not be one (see instance/secret-folder.ts). */
+  #secretFolder(secret: TlsSecret): string | { problem: string } {
+    try {
+      return secretFolder(this.secretsDir, secret.name, secret.field);
+    } catch (err) {
+      return { problem: err instanceof Error ? err.message : String(err) };
+    }
   }
 
   /** The secret a TLS port uses: `manual.secretRef`, or for Automatic the spec's secretName or `auto-<listener>-<port>`. */
-  #secretOf(name: string, port: ListenerPort): string | undefined {
+  #secretOf(name: string, port: ListenerPort): TlsSecret | undefined {
     const tls = port.tls;
     if (!tls) return undefined;
-    if (tls.mode === 'Manual') return tls.manual?.secretRef;
+    if (tls.mode === 'Manual') return tls.manual === undefined ? undefined : { name: tls.manual.secretRef, field: 'tls.manual.secretRef' };
     const secretName = tls.certManagerCertificateSpec?.['secretName'];
-    return typeof secretName === 'string' ? secretName : `auto-${name}-${port.port}`;
+    return typeof secretName === 'string' ? { name: secretName, field: 'certManagerCertificateSpec.secretName' } : { name: `auto-${name}-${port.port}`, field: 'the listener name' };
   }
 
   /** Makes (or reuses) the certificate of an Automatic TLS port, issued by the instance CA; returns why it could not. */
   async #prepareAutomatic(name: string, port: ListenerPort): Promise<string | undefined> {
     const secret = this.#secretOf(name, port);
     if (port.tls?.mode !== 'Automatic' || secret === undefined) return undefined;
+    const folder = this.#secretFolder(secret);
+    if (typeof folder !== 'string') return folder.problem;
     const spec = (port.tls.certManagerCertificateSpec ?? {}) as SelfSignedSpec;
-    return ensureSelfSigned(join(this.secretsDir, secret), spec).then(
+    return ensureSelfSigned(folder, spec).then(
       () => undefined,
-      (err: unknown) => `automatic TLS needs the openssl command to issue a certificate from the instance CA (${err instanceof Error ? err.message.split('\n')[0] : String(err)})`,
+      (err: unknown) =>
+        err instanceof OpsError && err.code === 'INST_UNSAFE_PATH'
+          ? err.message
+          : `automatic TLS needs the openssl command to issue a certificate from the instance CA (${err instanceof Error ? err.message.split('\n')[0] : String(err)})`,
     );
   }
 
@@ -120,9 +139,10 @@ export class ListenerManager {
     if (!port.tls) return { ...base, secret: undefined };
     const secret = this.#secretOf(name, port);
     if (secret === undefined) return 'tls.mode Manual needs manual.secretRef';
-    const files = this.#secretFiles(secret);
-    if (!existsSync(files.cert) || !existsSync(files.key)) return `TLS secret '${secret}' not found: put tls.crt and tls.key in ${join(this.secretsDir, secret)}`;
-    return { ...base, secret };
+    const folder = this.#secretFolder(secret);
+    if (typeof folder !== 'string') return folder.problem;
+    if (!existsSync(join(folder, 'tls.crt')) || !existsSync(join(folder, 'tls.key'))) return `TLS secret '${secret.name}' not found: put tls.crt and tls.key in ${folder}`;
+    return { ...base, secret: secret.name, secretDir: folder };
   }
 
   /**
@@ -186,12 +206,12 @@ export class ListenerManager {
     };
     const address = `${this.host}:${want.port}`;
     let server: Server;
-    if (want.secret === undefined) server = createServer(onConnection);
+    if (want.secret === undefined || want.secretDir === undefined) server = createServer(onConnection);
     else {
-      const files = this.#secretFiles(want.secret);
+      const [cert, key] = [join(want.secretDir, 'tls.crt'), join(want.secretDir, 'tls.key')];
       try {
         // requestCert without rejectUnauthorized: ask for a client certificate, verify it in the X509 method
-        server = createTlsServer(tlsServerOptions({ cert: readFileSync(files.cert), key: readFileSync(files.key) }, { requestCert: true, rejectUnauthorized: false }), onConnection);
+        server = createTlsServer(tlsServerOptions({ cert: readFileSync(cert), key: readFileSync(key) }, { requestCert: true, rejectUnauthorized: false }), onConnection);
       } catch (err) {
         throw new OpsError('BRK_LISTEN_FAILED', { address, reason: `TLS secret '${want.secret}': ${err instanceof Error ? err.message : String(err)}` });
       }

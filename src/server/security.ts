@@ -45,12 +45,15 @@ export class PortSecurityTable {
     const next = new Map<string, { security: PortSecurity; fingerprint: string }>();
     const compiled = new Map<string, Authorizer>();
     const compiledMethods = new Map<string, readonly AuthnMethod[]>();
+    // Maps, not the parsed objects: a ref like `constructor` or `__proto__` must find nothing, not Object.prototype's members
+    const authentications = new Map(Object.entries(state.authentications));
+    const authorizations = new Map(Object.entries(state.authorizations));
     for (const [listener, raw] of Object.entries(state.listeners)) {
       for (const port of (raw as unknown as ListenerProperties).ports) {
         const authnName = port.authenticationRef;
-        const authn = authnName === undefined ? undefined : state.authentications[authnName];
+        const authn = authnName === undefined ? undefined : authentications.get(authnName);
         const authzName = authnName === undefined ? undefined : port.authorizationRef; // AIO: authz needs authn
-        const authz = authzName === undefined ? undefined : state.authorizations[authzName];
+        const authz = authzName === undefined ? undefined : authorizations.get(authzName);
         let authorizer: Authorizer | undefined;
         if (authzName !== undefined) {
           authorizer = compiled.get(authzName) ?? (authz === undefined ? DENY_ALL : compileAuthorization(authz as unknown as AuthorizationProperties));

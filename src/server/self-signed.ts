@@ -13,6 +13,7 @@ import { chmod, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { instanceCaFiles, type InstanceCaFiles } from '../instance/layout.js';
+import { assertRealFolder } from '../instance/no-follow.js';
 
 const run = promisify(execFile);
 
@@ -117,6 +118,8 @@ function expandIpv6(ip: string): string {
  */
 export async function ensureSelfSigned(dir: string, spec: SelfSignedSpec): Promise<void> {
   const ca = instanceCaFiles(dirname(dir));
+  await assertRealFolder(ca.dir); // keys are written here: never through a link (INST_UNSAFE_PATH)
+  await assertRealFolder(dir);
   await ensureInstanceCa(ca);
   const caCert = new X509Certificate(await readFile(ca.cert));
   const sans = sansOf(spec);

@@ -3,7 +3,7 @@
  * build the engine, open the admin socket, the listeners and metrics, then write broker.pid and
  * status.json. Returns a handle whose `stop` shuts down in order.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { pino } from 'pino';
 import { adminMethods } from '../admin/methods/index.js';
 import { startAdminServer, type AdminServer } from '../admin/server.js';
@@ -14,7 +14,9 @@ import { joinBrokerProperties, type DeploymentSettings, type RuntimeBrokerSettin
 import type { ClientSettings } from '../config/types.js';
 import { assertValid } from '../config/validate.js';
 import { readDeploymentLock } from '../instance/deployment-lock.js';
+import { writeFileAtomic } from '../instance/files.js';
 import type { InstancePaths } from '../instance/layout.js';
+import { assertRealFolder } from '../instance/no-follow.js';
 import { readRuntimeState } from '../instance/runtime-file.js';
 import { clearRunFiles, isBrokerProcess, readPidFile } from '../instance/status-file.js';
 import { persistenceDecisions, stateStoreDecisions } from '../policy/engine-decisions.js';
@@ -23,7 +25,7 @@ import { OpsError } from '../shared/errors.js';
 import { join } from 'node:path';
 import { InstanceRuntime, type LeveledLogger } from './runtime.js';
 import { PortSecurityTable } from './security.js';
-import { openDiskBuffer, openInstanceStore } from './store.js';
+import { diskBufferFolder, openDiskBuffer, openInstanceStore } from './store.js';
 import { startStateStore } from '../services/state-store/state-store-service.js';
 
 /** A started broker process. */
@@ -68,6 +70,8 @@ export async function startInstance(paths: InstancePaths, logger?: LeveledLogger
   const connectionLimits = storedLimits(paths, state.limits);
   const log: LeveledLogger =
     logger ?? pino({ level: props.diagnostics?.logs?.level ?? 'info', base: { instance: paths.name, pid: process.pid } });
+  // data/ and the stores in it are never reached through a symbolic link (INST_UNSAFE_PATH)
+  for (const folder of [paths.data, paths.store, diskBufferFolder(paths)]) await assertRealFolder(folder);
   await mkdir(paths.data, { recursive: true });
 
   // The live policy decides, at every decision, what goes to the store (memory store: no effect on durability).
@@ -139,7 +143,7 @@ export async function startInstance(paths: InstancePaths, logger?: LeveledLogger
   try {
     admin = await startAdminServer(paths.socket, adminMethods(runtime), log);
     await runtime.start();
-    await writeFile(paths.pid, `${process.pid}\n`, { mode: 0o644 });
+    await writeFileAtomic(paths.pid, `${process.pid}\n`, 0o644); // replaces, never writes through, a link
   } catch (err) {
     await stop('start failed');
     throw err;

@@ -84,6 +84,11 @@ export async function openInstanceStore(
   }
 }
 
+/** The disk-backed message buffer's folder: `<instance>/data/buffer`. */
+export function diskBufferFolder(paths: Pick<InstancePaths, 'data'>): string {
+  return join(paths.data, 'buffer');
+}
+
 /**
  * Opens the disk-backed message buffer (`diskBackedMessageBuffer.maxSize`) at `<instance>/data/buffer`,
  * emptied at every start (it gives no durability); undefined when the setting is absent.
@@ -93,7 +98,7 @@ export async function openDiskBuffer(paths: InstancePaths, deployment: Deploymen
   if (maxSize === undefined) return undefined;
   const maxBytes = parseQuantity(maxSize);
   if (maxBytes === undefined) throw new OpsError('CFG_FLAG_INVALID', { message: `diskBackedMessageBuffer.maxSize ${maxSize} is not a size` });
-  const path = join(paths.data, 'buffer');
+  const path = diskBufferFolder(paths);
   const buffer = await LevelSpillBuffer.open({ path, maxBytes });
   logger.info({ path, maxBytes }, 'disk-backed message buffer open (emptied at start)');
   return buffer;

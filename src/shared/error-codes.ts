@@ -47,6 +47,7 @@ export const ERROR_CODES = {
     message: "The broker of instance '{name}' did not accept MQTT connections within {seconds}s. Last lines of {log}:\n{tail}",
   },
   INST_STOP_TIMEOUT: { exitCode: 3, message: "The broker of instance '{name}' (pid {pid}) did not stop within {seconds}s." },
+  INST_UNSAFE_PATH: { exitCode: 5, message: 'Refusing the instance path {path}: {reason}' },
 
   ADM_BAD_REQUEST: { exitCode: 3, message: 'Bad admin request: {reason}' },
   ADM_REQUEST_TOO_LARGE: { exitCode: 3, message: 'Admin request larger than {limit} bytes' },

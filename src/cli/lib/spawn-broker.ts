@@ -3,11 +3,12 @@
  * detached with output appended to broker.log; start returns once the broker answers an MQTT
  * CONNECT on its first port.
  */
-import { openSync, closeSync, fstatSync } from 'node:fs';
+import { closeSync, fstatSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import type { InstancePaths } from '../../instance/layout.js';
+import { openAppendNoFollow } from '../../instance/no-follow.js';
 import { clearRunFiles, isProcessAlive, readStatusFile, type BrokerStatusFile } from '../../instance/status-file.js';
 import { OpsError } from '../../shared/errors.js';
 import { admin, pollUntil } from './instance.js';
@@ -43,7 +44,7 @@ export function exitReason(exited: { code: number | undefined; signal: string | 
 
 /** Starts the broker detached; resolves with its status once it accepts MQTT connections. */
 export async function startDetached(paths: InstancePaths, timeoutMs: number): Promise<BrokerStatusFile> {
-  const fd = openSync(paths.log, 'a', 0o600);
+  const fd = openAppendNoFollow(paths.log, 0o600); // a symlinked broker.log is refused (INST_UNSAFE_PATH)
   const logStart = fstatSync(fd).size;
   let exited: { code: number | undefined; signal: string | undefined } | undefined;
   try {

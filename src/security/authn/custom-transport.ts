@@ -7,6 +7,7 @@ import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { Agent, request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
+import { secretFolder } from '../../instance/secret-folder.js';
 import { sanitise } from './custom-response.js';
 
 /** Largest answer read from the server. */
@@ -34,18 +35,29 @@ async function readCa(folder: string): Promise<Buffer | undefined> {
   return parts.length === 0 ? undefined : Buffer.concat(parts.flatMap((p) => [p, Buffer.from('\n')]));
 }
 
+/** The folder `secrets/NAME/` of a reference, or why the name may not be one (defence in depth behind the schema). */
+function folderOf(secretsDir: string, name: string, field: string): string | { problem: string } {
+  try {
+    return secretFolder(secretsDir, name, field);
+  } catch (err) {
+    return { problem: err instanceof Error ? err.message : String(err) };
+  }
+}
+
 /** Reads the TLS material named by the settings, or says which file is missing. */
 export async function readTlsMaterial(secretsDir: string, caRef: string | undefined, clientCertRef: string | undefined): Promise<TlsMaterial | { problem: string }> {
   let ca: Buffer | undefined;
   if (caRef !== undefined) {
-    const folder = join(secretsDir, caRef);
+    const folder = folderOf(secretsDir, caRef, 'caCertConfigMap');
+    if (typeof folder !== 'string') return folder;
     ca = await readCa(folder);
     if (ca === undefined) return { problem: `caCertConfigMap '${caRef}' has no CA certificate (no .crt or .pem file in ${folder})` };
   }
   let cert: Buffer | undefined;
   let key: Buffer | undefined;
   if (clientCertRef !== undefined) {
-    const folder = join(secretsDir, clientCertRef);
+    const folder = folderOf(secretsDir, clientCertRef, 'auth.x509.secretRef');
+    if (typeof folder !== 'string') return folder;
     [cert, key] = await Promise.all([readOptional(join(folder, 'tls.crt')), readOptional(join(folder, 'tls.key'))]);
     if (cert === undefined || key === undefined) return { problem: `auth.x509.secretRef '${clientCertRef}' needs ${join(folder, 'tls.crt')} and ${join(folder, 'tls.key')}` };
   }

@@ -15,8 +15,8 @@
  * - `additionalValidation: AzureDeviceRegistry` needs Azure Device Registry, absent locally: warned, ignored.
  */
 import { X509Certificate } from 'node:crypto';
-import { join } from 'node:path';
 import type { AuthenticationRequest } from '../../broker/hooks.js';
+import { secretFolder } from '../../instance/secret-folder.js';
 import { ReasonCode } from '../../protocol/reason-codes.js';
 import type { AuthnMethod, AuthnMethodConfig, AuthnMethodDeps, AuthnOutcome } from './method.js';
 import { verifyChain } from './x509-chain.js';
@@ -54,8 +54,17 @@ export function createX509Method(config: AuthnMethodConfig, deps: AuthnMethodDep
     if (subject === undefined) logger.warn({ entry: name, subject: entry.subject }, `X509 authorizationAttributes.${name}.subject is not a distinguished name like 'CN = smart-fan, O = Contoso': the entry never matches`);
     else mappings.push({ name, subject, attributes: { ...entry.attributes } });
   }
-  const trust = new TrustedCaFolder(join(deps.secretsDir, ref), ref, logger);
   const deny = (reason: string): AuthnOutcome => ({ kind: 'deny', reasonCode: ReasonCode.NotAuthorized, reason });
+  let folder: string;
+  try {
+    folder = secretFolder(deps.secretsDir, ref, 'trustedClientCaCert');
+  } catch (err) {
+    // not reachable past the schema; a name that escapes the secrets folder trusts nothing
+    const reason = err instanceof Error ? err.message : String(err);
+    logger.warn({ trustedClientCaCert: ref }, reason);
+    return { name: 'X509', authenticate: (request) => (request.connection.clientCertificate === undefined ? { kind: 'notRelevant', reason: 'no client certificate' } : deny(reason)) };
+  }
+  const trust = new TrustedCaFolder(folder, ref, logger);
 
   return {
     name: 'X509',

@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { InstancePaths } from '../../../instance/layout.js';
+import { secretFolder } from '../../../instance/secret-folder.js';
 
 /** The `automaticTls` part of a listener view. */
 export interface AutomaticTlsView {
@@ -32,7 +33,7 @@ export function automaticTlsOf(paths: InstancePaths, listener: string, propertie
     ports: automatic.map((p) => {
       const named = p.tls?.certManagerCertificateSpec?.['secretName'];
       const secret = typeof named === 'string' ? named : `auto-${listener}-${String(p.port)}`;
-      return { port: p.port as number, secret, certificate: join(paths.secrets, secret, 'tls.crt') };
+      return { port: p.port as number, secret, certificate: join(secretFolder(paths.secrets, secret, 'certManagerCertificateSpec.secretName'), 'tls.crt') };
     }),
   };
 }
