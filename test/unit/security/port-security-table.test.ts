@@ -1,4 +1,8 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { passwdLine } from '../../../src/security/passwd.js';
 import type { RuntimeState } from '../../../src/instance/runtime-file.js';
 import { PortSecurityTable } from '../../../src/server/security.js';
 import { silentLogger } from '../../../src/shared/log.js';
@@ -47,4 +51,24 @@ describe('PortSecurityTable', () => {
     expect(result?.reasonCode).toBe(0x87);
     expect(result?.reasonString).toContain('X509');
   });
+
+  it.each(['toString', 'constructor', '__proto__', 'hasOwnProperty'])(
+    'a stored ref %s names no resource: the port admits no password-file user and denies everything (no Object.prototype member)',
+    async (ref) => {
+      const dir = await mkdtemp(join(tmpdir(), 'port-security-'));
+      try {
+        await writeFile(join(dir, 'passwd'), `${passwdLine('u', 'pw')}\n`);
+        const table = new PortSecurityTable(join(dir, 'passwd'), silentLogger);
+        table.update(state(allowU, [{ port: 2, authenticationRef: ref, authorizationRef: ref }]));
+        expect(table.security('secure', 2).authnMethods).toBeUndefined();
+        const hooks = table.hooksOf('secure', 2);
+        expect(hooks?.authorizePublish?.(who, 't')).toBe(false);
+        const result = await hooks?.authenticate?.({ connection: {}, clientId: 'c', username: 'u', password: Buffer.from('pw'), protocolVersion: 5, authenticationMethod: undefined, authenticationData: undefined });
+        expect(result?.reasonCode).toBe(0x87);
+        expect(result?.reasonString).toBe(`authentication '${ref}' does not exist`);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });
