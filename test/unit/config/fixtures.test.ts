@@ -43,6 +43,18 @@ const EXPECTED: Record<string, string[]> = {
   'listener--tls-both.json': ['ports[0].tls'],
   'listener--duplicate-port.json': ['ports[1].port'],
   'listener--nodeport-on-clusterip.json': ['ports[0].nodePort'],
+  'listener--secret-traversal.json': [
+    'ports[0].tls.manual.secretRef',
+    'ports[1].authenticationRef',
+    'ports[1].authorizationRef',
+    'ports[1].tls.certManagerCertificateSpec.secretName',
+  ],
+  'listener--too-many-ports.json': ['ports'],
+  'authentication--ref-traversal.json': [
+    'authenticationMethods[0].x509Settings.trustedClientCaCert',
+    'authenticationMethods[1].customSettings.caCertConfigMap',
+    'authenticationMethods[1].customSettings.auth.x509.secretRef',
+  ],
   'authentication--custom-http.json': ['authenticationMethods[0].customSettings.endpoint'],
   'authentication--sat-no-audiences.json': ['authenticationMethods[0].serviceAccountTokenSettings.audiences'],
   'authentication--x509-no-subject.json': ['authenticationMethods[0].x509Settings.authorizationAttributes.root.subject'],
