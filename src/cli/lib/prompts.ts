@@ -1,6 +1,7 @@
 /** Prompts, only ever on a terminal: delete confirmation and the `ops create` wizard. */
 import { confirm, input, select } from '@inquirer/prompts';
 import type { CreateBrokerArgs } from '../../config/create-settings.js';
+import { persistenceSizeProblem } from '../../config/quantity.js';
 import type { CliContext } from '../context.js';
 
 /** Asks a yes/no question (default no); true without asking when not interactive. */
@@ -19,6 +20,9 @@ export async function createWizard(): Promise<CreateBrokerArgs & { port: number 
   const port = Number(await input({ message: 'MQTT port of the default listener', default: '1883', validate: (v) => /^[0-9]+$/.test(v) && Number(v) <= 65535 }));
   const persist = await confirm({ message: 'Enable disk persistence? (cannot be turned off later)', default: false });
   const args: CreateBrokerArgs & { port: number } = { memoryProfile, port };
-  if (persist) args.maxSize = await input({ message: 'Persistence max size (more than 100 MB)', default: '1Gi' });
+  if (persist) {
+    const validate = (v: string): true | string => persistenceSizeProblem(v.trim()) ?? true;
+    args.maxSize = (await input({ message: 'Persistence max size (more than 100 MB)', default: '1Gi', validate })).trim();
+  }
   return args;
 }

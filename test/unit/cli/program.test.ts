@@ -58,6 +58,16 @@ describe('ops program', () => {
     expect((await run('create', '--broker-backend-workers', 'two')).err).toContain("'two' is not an integer.");
   });
 
+  it('refuses a persistence size under the 100 MB rule, or not a size, before anything is created (exit 2)', async () => {
+    const small = await run('create', '--instance', 'x', '--persist-max-size', '50M');
+    expect(small.code).toBe(2);
+    expect(small.err).toContain('error: argument --persist-max-size: must be greater than 100 MB (got "50M")');
+    expect(small.err).toContain('(CFG_FLAG_INVALID, exit code 2)');
+    const typo = await run('create', '--instance', 'x', '--persist-max-size', '10gb');
+    expect(typo.code).toBe(2);
+    expect(typo.err).toContain('argument --persist-max-size: must be a size such as 10Gi, 10GiB, 500M or 2G (got "10gb")');
+  });
+
   it('validates files without creating anything', async () => {
     const fixture = new URL('../../../fixtures/config/valid/listener--complex.json', import.meta.url).pathname;
     const ok = await run('validate', '--config-file', fixture, '--kind', 'listener');
