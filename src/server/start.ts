@@ -32,7 +32,7 @@ export interface RunningBroker {
   readonly broker: Broker;
   /** Resolves when the broker has fully stopped. */
   readonly stopped: Promise<void>;
-  /** Ordered stop: listeners and metrics, engine (DISCONNECT to clients), admin socket, run files. */
+  /** Ordered stop: engine (DISCONNECT 0x8B to clients, store closed), listeners and metrics, admin socket, run files. */
   stop(reason: string): Promise<void>;
 }
 
@@ -126,9 +126,11 @@ export async function startInstance(paths: InstancePaths, logger?: LeveledLogger
   const stop = (reason: string): Promise<void> => {
     stopping ??= (async () => {
       log.info({ reason }, 'stopping');
-      await runtime.close().catch(() => undefined);
       stateStore.stop();
+      // The engine first: DISCONNECT 0x8B to every v5 client [MQTT-3.14.2-1] while its socket is open;
+      // then the listeners, which let those sockets flush before destroying them.
       await broker.close().catch(() => undefined);
+      await runtime.close().catch(() => undefined);
       await admin?.close().catch(() => undefined);
       await clearRunFiles(paths);
       log.info({}, 'stopped');
