@@ -2,11 +2,19 @@
 import { confirm, input, select } from '@inquirer/prompts';
 import type { CreateBrokerArgs } from '../../config/create-settings.js';
 import { persistenceSizeProblem } from '../../config/quantity.js';
+import { OpsError } from '../../shared/errors.js';
 import type { CliContext } from '../context.js';
 
-/** Asks a yes/no question (default no); true without asking when not interactive. */
-export async function confirmOnTerminal(ctx: CliContext, message: string): Promise<boolean> {
-  if (!ctx.interactive) return true;
+/** What az says when a confirmation cannot be asked (no terminal) and --yes was not given. */
+export const NO_TTY_CONFIRMATION = 'Unable to prompt for confirmation as no tty available. Use --yes.';
+
+/**
+ * Asks a yes/no question (default no) for an action that needs `--yes` otherwise. Without a
+ * terminal (scripts, pipes) nothing can be asked, so it refuses with az's hint to pass `--yes`
+ * (`CLI_USAGE`, exit 2) instead of going ahead silently.
+ */
+export async function confirmOrRefuse(ctx: CliContext, message: string): Promise<boolean> {
+  if (!ctx.interactive) throw new OpsError('CLI_USAGE', { message: NO_TTY_CONFIRMATION });
   return confirm({ message, default: false });
 }
 
