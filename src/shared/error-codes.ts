@@ -74,6 +74,7 @@ export const ERROR_CODES = {
   SST_BAD_REPLY: { exitCode: 3, message: 'The state store at {address} sent a reply this client cannot read: {reason}' },
 
   CLI_USAGE: { exitCode: 2, message: '{message}' },
+  CLI_CANCELLED: { exitCode: 130, message: 'Cancelled.' },
   CLI_INTERNAL: { exitCode: 1, message: 'Unexpected error: {reason}. Please file an issue with the command you ran.' },
 } as const satisfies Record<string, { readonly exitCode: number; readonly message: string }>;
 

@@ -16,7 +16,7 @@ import type { CliContext } from '../context.js';
 import { MSG } from '../messages.js';
 import { printValue, withSpinner, type OutputFormat } from '../lib/output.js';
 import { createWizard } from '../lib/prompts.js';
-import { startDetached, startTimeoutMs } from '../lib/spawn-broker.js';
+import { interruptible, startDetached, startTimeoutMs } from '../lib/spawn-broker.js';
 import { printStarted } from './broker/start.js';
 
 /** Inputs of `ops create`. */
@@ -95,7 +95,7 @@ export async function runCreate(input: CreateInput, ctx: CliContext): Promise<vo
   try {
     const keyFromEnv = (ctx.env[STORE_KEY_ENV] ?? '') !== '';
     await writeInstance(paths, props, settings.port ?? DEFAULT_PORT, settings.host ?? DEFAULT_HOST, keyFromEnv);
-    const status = await withSpinner(ctx, MSG.starting(paths.name), () => startDetached(paths, startTimeoutMs(ctx.env)));
+    const status = await withSpinner(ctx, MSG.starting(paths.name), () => interruptible((signal) => startDetached(paths, startTimeoutMs(ctx.env), signal)));
     if (input.output) {
       printValue(ctx, { instance: paths.name, ...status, log: paths.log, broker: brokerView(paths.name, props) }, input.output);
     } else {

@@ -6,7 +6,7 @@ import type { CliContext } from '../../context.js';
 import { MSG } from '../../messages.js';
 import { findInstance, runState } from '../../lib/instance.js';
 import { printValue, withSpinner, type OutputFormat } from '../../lib/output.js';
-import { runForeground, startDetached, startTimeoutMs, stopBroker } from '../../lib/spawn-broker.js';
+import { interruptible, runForeground, startDetached, startTimeoutMs, stopBroker } from '../../lib/spawn-broker.js';
 
 /** Inputs of the process commands. */
 export interface ProcessInput {
@@ -38,7 +38,7 @@ export async function runStart(input: ProcessInput, ctx: CliContext): Promise<vo
     return;
   }
   await readDeploymentLock(paths.lock);
-  const status = await withSpinner(ctx, MSG.starting(paths.name), () => startDetached(paths, startTimeoutMs(ctx.env)));
+  const status = await withSpinner(ctx, MSG.starting(paths.name), () => interruptible((signal) => startDetached(paths, startTimeoutMs(ctx.env), signal)));
   if (input.output) printValue(ctx, { instance: paths.name, ...status }, input.output);
   else {
     ctx.stdout.write(`${ctx.chalk.green('✔')} ${MSG.started(paths.name, status.pid)}\n`);
