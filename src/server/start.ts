@@ -14,11 +14,11 @@ import { joinBrokerProperties, type DeploymentSettings, type RuntimeBrokerSettin
 import type { ClientSettings } from '../config/types.js';
 import { assertValid } from '../config/validate.js';
 import { readDeploymentLock } from '../instance/deployment-lock.js';
-import type { InstancePaths } from '../instance/layout.js';
 import { readRuntimeState } from '../instance/runtime-file.js';
 import { clearRunFiles, isBrokerProcess, readPidFile } from '../instance/status-file.js';
 import { persistenceDecisions, stateStoreDecisions } from '../policy/engine-decisions.js';
 import { PolicyHolder } from '../policy/policy-holder.js';
+import { assertAdminSocketFits, type InstancePaths } from '../instance/layout.js';
 import { OpsError } from '../shared/errors.js';
 import { join } from 'node:path';
 import { InstanceRuntime, type LeveledLogger } from './runtime.js';
@@ -58,6 +58,7 @@ function storedLimits(paths: InstancePaths, raw: unknown): ConnectionLimitSettin
 
 /** Starts the broker of the instance at `paths`; `logger` defaults to JSON lines on stdout. */
 export async function startInstance(paths: InstancePaths, logger?: LeveledLogger): Promise<RunningBroker> {
+  assertAdminSocketFits(paths);
   const pid = await readPidFile(paths.pid);
   if (pid !== undefined && pid !== process.pid && isBrokerProcess(pid)) throw new OpsError('INST_RUNNING', { name: paths.name, pid });
   const lock = await readDeploymentLock(paths.lock);

@@ -33,6 +33,10 @@ export const ERROR_CODES = {
   },
   INST_NOT_FOUND: { exitCode: 4, message: "Instance '{name}' does not exist under {home}. Create it with: ops create --instance {name}" },
   INST_EXISTS: { exitCode: 5, message: "Instance '{name}' already exists under {home}. {hint}" },
+  INST_PATH_TOO_LONG: {
+    exitCode: 2,
+    message: 'The admin socket path {path} has {length} bytes, more than the {limit} a Unix socket path may have. Use a shorter OPS_HOME (or instance name).',
+  },
   INST_CORRUPT: { exitCode: 5, message: 'Instance file {path} is unreadable: {reason}' },
   INST_LOCK_TAMPERED: {
     exitCode: 5,

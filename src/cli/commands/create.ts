@@ -8,7 +8,7 @@ import { deploymentSettings, lockedSettingChanges, runtimeSettings, type Deploym
 import type { BrokerProperties } from '../../config/types.js';
 import { readDeploymentLock, writeDeploymentLock } from '../../instance/deployment-lock.js';
 import { instanceExists, removeInstance } from '../../instance/instances.js';
-import { instancePaths, type InstancePaths } from '../../instance/layout.js';
+import { assertAdminSocketFits, instancePaths, type InstancePaths } from '../../instance/layout.js';
 import { writeRuntimeState, RUNTIME_VERSION } from '../../instance/runtime-file.js';
 import { createStoreKey, STORE_KEY_ENV } from '../../instance/store-key.js';
 import { OpsError } from '../../shared/errors.js';
@@ -84,6 +84,7 @@ async function writeInstance(paths: InstancePaths, props: BrokerProperties, port
 /** Runs `ops create`. */
 export async function runCreate(input: CreateInput, ctx: CliContext): Promise<void> {
   const paths = instancePaths(ctx.home, input.instance);
+  assertAdminSocketFits(paths);
   let settings: CreateInput = input;
   const noBrokerFlags = Object.entries(input).every(([k, v]) => ['instance', 'yes', 'output', 'host'].includes(k) || v === undefined);
   if (noBrokerFlags && ctx.interactive && !input.yes && !(await instanceExists(paths))) settings = { ...input, ...(await createWizard()) };
