@@ -75,6 +75,10 @@ export const ERROR_CODES = {
   SST_CONNECTION_LOST: { exitCode: 3, message: 'The connection to the MQTT broker at {address} was lost: {reason}' },
   SST_TIMEOUT: { exitCode: 3, message: 'The state store at {address} did not answer {command} within {ms} ms' },
   SST_REQUEST_FAILED: { exitCode: 3, message: 'The state store refused {command}: {message}' },
+  SST_SUBSCRIBE_REFUSED: {
+    exitCode: 3,
+    message: "The broker at {address} refused this client's subscription to {topic} ({reason}): the port's authorization must let it subscribe there to read the state store's replies",
+  },
   SST_BAD_REPLY: { exitCode: 3, message: 'The state store at {address} sent a reply this client cannot read: {reason}' },
 
   CLI_USAGE: { exitCode: 2, message: '{message}' },
