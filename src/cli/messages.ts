@@ -22,6 +22,11 @@ export const HINTS: Partial<Record<ErrorCode, string>> = {
 /** Plain messages. */
 export const MSG = {
   deletionCancelled: 'Deletion cancelled.',
+  cancelled: 'Cancelled.',
+  defaultListenerLoss: (action: 'delete' | 'change', ports: string) =>
+    action === 'delete'
+      ? `Deleting listener 'default' disconnects every client on its port(s) ${ports}, and none can connect there again until a listener serves the port.`
+      : `Changing listener 'default' disconnects the clients on its port(s) ${ports} whose port changes (TLS, authentication, protocol) or is removed.`,
   confirmDelete: (name: string) => `Delete instance '${name}' and all its data? Continue?`,
   confirmDeleteResource: (kind: string, name: string) => `Delete ${kind} '${name}'? Continue?`,
   starting: (name: string) => `Starting the broker of instance '${name}'...`,

@@ -146,12 +146,13 @@ function addLimitsCommands(broker: Command, ctx: CliContext): void {
 function addResourceGroup(broker: Command, ctx: CliContext, group: string, kind: SubResourceKind, title: string): Command {
   const cmd = broker.command(group).description(`${title} resources of the broker.`);
   type Opts = WithOutput & { name: string; output: OutputFormat; configFile: string; yes: boolean };
-  const named = (c: Command) => withOutput(withInstance(c)).option('-n, --name <name>', `${title.toLowerCase()} name`, 'default');
-  const apply = named(cmd.command('apply'))
+  // -n is required, as in az: a default of 'default' made `listener delete --yes` delete the default listener.
+  const named = (c: Command) => withOutput(withInstance(c)).requiredOption('-n, --name <name>', `${title.toLowerCase()} name`);
+  const apply = withYes(named(cmd.command('apply')))
     .requiredOption('--config-file <file>', `${title} properties JSON (a top-level "properties" wrapper is accepted)`)
     .description(`Create or replace a ${title.toLowerCase()} from a file; validated, stored and applied live.`);
   examples(apply, [`ops broker ${group} apply --name my-${group} --config-file ${group}.json`]).action(async (opts: Opts) =>
-    runResourceApply({ kind, instance: instanceOf(opts), name: opts.name, configFile: opts.configFile, output: opts.output }, ctx),
+    runResourceApply({ kind, instance: instanceOf(opts), name: opts.name, configFile: opts.configFile, output: opts.output, yes: opts.yes }, ctx),
   );
   examples(named(cmd.command('show')).description(`Show a ${title.toLowerCase()}.`), [`ops broker ${group} show --name default`]).action(
     async (opts: Opts) => runResourceShow({ kind, instance: instanceOf(opts), name: opts.name, output: opts.output }, ctx),

@@ -58,9 +58,15 @@ function withConnection(cmd: Command): Command {
     .option('--password-file <file>', 'file holding the MQTT password (one trailing newline is ignored)');
 }
 
-function common(o: StateOptions): StateInput {
+/** True when the command line names an instance (`-i`, `--instance`, `--in`), not just the default. */
+function instanceGiven(argv: readonly string[]): boolean {
+  return argv.some((a) => /^(-i|--instance|--in)(=.*)?$/.test(a) || (a.startsWith('-i') && !a.startsWith('--')));
+}
+
+function common(o: StateOptions, argv: readonly string[]): StateInput {
   return definedOnly({
     instance: instanceOf(o),
+    instanceGiven: instanceGiven(argv),
     key: o.key,
     hostname: o.hostname,
     port: o.port,
@@ -104,7 +110,7 @@ export function addStateCommands(program: Command, ctx: CliContext, result: RunR
     .option('-f, --valuefile <file>', 'write the raw value to this file (no newline) instead of stdout');
   examples(get, ['ops state get -k color', 'ops state get -k blob -f blob.bin', 'ops state get -k color -o json   # {"key":..,"value":..,"version":..}', 'ops state get -k color -n 10.0.0.5 -p 1883']).action(
     async (o: StateOptions & { valuefile?: string }) => {
-      result.exitCode = await runStateGet({ ...common(o), ...definedOnly({ valueFile: o.valuefile }) }, ctx);
+      result.exitCode = await runStateGet({ ...common(o, ctx.argv), ...definedOnly({ valueFile: o.valuefile }) }, ctx);
     },
   );
 
@@ -124,14 +130,14 @@ export function addStateCommands(program: Command, ctx: CliContext, result: RunR
     'ops state set -k color --value blue --notify -o json',
   ]).action(async (o: StateOptions & { value?: string; valuefile?: string; nx?: boolean; nex?: boolean; px?: number; persist?: boolean; notify?: boolean }) => {
     const flags = definedOnly({ value: o.value, valueFile: o.valuefile, nx: o.nx, nex: o.nex, px: o.px, persist: o.persist, notify: o.notify });
-    result.exitCode = await runStateSet({ ...common(o), ...flags }, ctx);
+    result.exitCode = await runStateSet({ ...common(o, ctx.argv), ...flags }, ctx);
   });
 
   const del = withConnection(state.command('delete'))
     .description('Delete a key; exit 1 when it did not exist.')
     .option('--notify', 'register for the key notification first and print it (DELETE)');
   examples(del, ['ops state delete -k color', 'ops state delete -k color --notify']).action(async (o: StateOptions & { notify?: boolean }) => {
-    result.exitCode = await runStateDelete({ ...common(o), ...definedOnly({ notify: o.notify }) }, ctx);
+    result.exitCode = await runStateDelete({ ...common(o, ctx.argv), ...definedOnly({ notify: o.notify }) }, ctx);
   });
 
   const vdel = withConnection(state.command('vdel'))
@@ -141,7 +147,7 @@ export function addStateCommands(program: Command, ctx: CliContext, result: RunR
     .option('--notify', 'register for the key notification first and print it (DELETE)');
   examples(vdel, ['ops state vdel -k lock --value me   # release a lease only if still held by me', 'ops state vdel -k blob -f blob.bin -o json']).action(
     async (o: StateOptions & { value?: string; valuefile?: string; notify?: boolean }) => {
-      result.exitCode = await runStateVdel({ ...common(o), ...definedOnly({ value: o.value, valueFile: o.valuefile, notify: o.notify }) }, ctx);
+      result.exitCode = await runStateVdel({ ...common(o, ctx.argv), ...definedOnly({ value: o.value, valueFile: o.valuefile, notify: o.notify }) }, ctx);
     },
   );
 
@@ -150,7 +156,7 @@ export function addStateCommands(program: Command, ctx: CliContext, result: RunR
   examples(watch, ['ops state watch -k color', 'ops state watch -k color -o json   # one JSON object per line']).action(async (o: StateOptions) => {
     const { signal, dispose } = signalController();
     try {
-      result.exitCode = await runStateWatch({ ...common(o), signal }, ctx);
+      result.exitCode = await runStateWatch({ ...common(o, ctx.argv), signal }, ctx);
     } finally {
       dispose();
     }

@@ -33,7 +33,7 @@ interface PortOptions extends Common {
 /** Adds `listener port add|remove`. */
 export function addPortCommands(listener: Command, ctx: CliContext): void {
   const port = listener.command('port').description('Ports of a listener.');
-  const add = withOutput(withInstance(port.command('add')))
+  const add = withYes(withOutput(withInstance(port.command('add'))))
     .description('Add or replace (by port number) a port of a listener; creates the listener when it does not exist.')
     .requiredOption('-n, --listener <name>', 'listener name')
     .requiredOption('--port <port>', 'port number', portArg)
@@ -75,7 +75,7 @@ export function addPortCommands(listener: Command, ctx: CliContext): void {
       tlsSecretName: o.tlsSecretName,
       tlsManSecretRef: o.tlsManSecretRef,
     });
-    await runPortAdd({ instance: instanceOf(o), name: o.listener, output: o.output, showConfig: o.showConfig === true, args }, ctx);
+    await runPortAdd({ instance: instanceOf(o), name: o.listener, output: o.output, showConfig: o.showConfig === true, yes: o.yes === true, args }, ctx);
   });
   const remove = withYes(withOutput(withInstance(port.command('remove'))))
     .description('Remove a port of a listener (the last port removes the listener; asks first on a terminal).')

@@ -3,14 +3,25 @@
  * do next and becomes the exit code; anything else is an internal error (exit 1).
  */
 import { CommanderError } from 'commander';
+import { ERROR_CODES } from '../shared/error-codes.js';
 import { OpsError } from '../shared/errors.js';
 import { processContext, type CliContext } from './context.js';
 import { HINTS } from './messages.js';
 import { buildProgram, type RunResult } from './program.js';
 
+/** Ctrl-C: at an @inquirer prompt (its ExitPromptError), or while the CLI waited ({@link OpsError} CLI_CANCELLED). */
+function isCancellation(err: unknown): boolean {
+  return (err instanceof OpsError && err.code === 'CLI_CANCELLED') || (err instanceof Error && err.name === 'ExitPromptError');
+}
+
 /** Prints an error and returns its exit code. */
 export function reportError(ctx: CliContext, err: unknown): number {
   if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+  if (isCancellation(err)) {
+    // Ctrl-C at a prompt or while starting: nothing is left behind, so it is not reported as an error.
+    ctx.stderr.write(`\n${ERROR_CODES.CLI_CANCELLED.message}\n`);
+    return ERROR_CODES.CLI_CANCELLED.exitCode;
+  }
   const error = err instanceof OpsError ? err : new OpsError('CLI_INTERNAL', { reason: err instanceof Error ? err.message : String(err) });
   ctx.stderr.write(`${ctx.chalk.red('error:')} ${error.message}\n`);
   const hint = HINTS[error.code];

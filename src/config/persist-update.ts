@@ -3,6 +3,7 @@
  * and messages (az-cli-and-broker-config.md §5). Pure: works on a copy and throws coded errors.
  */
 import { OpsError } from '../shared/errors.js';
+import { persistenceSizeProblem } from './quantity.js';
 import type { PersistComponent, Persistence, StateStoreResource } from './types.js';
 
 /** Valid `--persist-mode` / `--disable-dynamic` keys, in the AIO CLI's order. */
@@ -133,6 +134,9 @@ export function buildCreatePersistence(args: CreatePersistArgs): Persistence | u
     if (args.pvcStorageClass !== undefined || (args.persistMode?.length ?? 0) > 0) fail(PERSIST_MESSAGES.maxSizeRequired);
     return undefined;
   }
+  // Checked here, before anything is created: the broker would refuse the size only after its spawn.
+  const sizeProblem = persistenceSizeProblem(args.maxSize);
+  if (sizeProblem !== undefined) throw new OpsError('CFG_FLAG_INVALID', { message: `argument --persist-max-size: ${sizeProblem}` });
   const custom = (key: PersistComponent): Component => ({ mode: 'Custom', [settingsKey(key)]: { dynamic: { mode: 'Enabled' } } });
   const p: Record<string, unknown> = {
     maxSize: args.maxSize,

@@ -4,7 +4,7 @@
  * port uniqueness, nodePort only on NodePort, TLS automatic xor manual, authn settings per method.
  */
 import { childPath, type ConfigIssue } from './issues.js';
-import { MIN_PERSISTENCE_BYTES, parseQuantity } from './quantity.js';
+import { persistenceSizeProblem } from './quantity.js';
 import type { AuthenticationProperties, BrokerProperties, ListenerProperties, PersistComponent } from './types.js';
 
 /** Exact AIO message for a port with both automatic and manual TLS. */
@@ -33,10 +33,8 @@ export function brokerRules(props: BrokerProperties, base = ''): ConfigIssue[] {
   const p = props.persistence;
   if (!p) return issues;
   const at = (rel: string): string => childPath(base, `persistence.${rel}`);
-  const bytes = parseQuantity(p.maxSize);
-  if (bytes !== undefined && bytes <= MIN_PERSISTENCE_BYTES) {
-    issues.push({ path: at('maxSize'), message: `must be greater than 100 MB (got ${JSON.stringify(p.maxSize)})` });
-  }
+  const sizeProblem = persistenceSizeProblem(p.maxSize); // the schema's pattern already refused a non-size
+  if (sizeProblem !== undefined) issues.push({ path: at('maxSize'), message: sizeProblem });
   const pvc = p.persistentVolumeClaimSpec;
   if (pvc) {
     const modes = pvc['accessModes'];

@@ -60,6 +60,20 @@ export function isInstanceName(name: string): boolean {
   return /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(name);
 }
 
+/** Longest Unix socket path Linux takes (`sun_path` is 108 bytes with its terminating NUL); macOS takes 103. */
+export const UNIX_SOCKET_PATH_LIMIT = process.platform === 'linux' ? 107 : 103;
+
+/**
+ * Throws `INST_PATH_TOO_LONG` when the instance's admin socket path is longer than a Unix socket
+ * path may be: checked before anything is created or started, so a deep `$OPS_HOME` gets a clear
+ * error instead of a raw `ENOENT chmod admin.sock` and a stray socket file.
+ */
+export function assertAdminSocketFits(paths: InstancePaths): void {
+  const socket = resolve(paths.socket);
+  const length = Buffer.byteLength(socket);
+  if (length > UNIX_SOCKET_PATH_LIMIT) throw new OpsError('INST_PATH_TOO_LONG', { path: socket, length, limit: UNIX_SOCKET_PATH_LIMIT });
+}
+
 /** Paths of instance `name` under `home`; throws `INST_INVALID_NAME`. */
 export function instancePaths(home: string, name: string): InstancePaths {
   if (!isInstanceName(name)) throw new OpsError('INST_INVALID_NAME', { name });

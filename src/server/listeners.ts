@@ -235,10 +235,34 @@ export class ListenerManager {
     if (!open) return;
     this.#open.delete(key);
     const closed = new Promise<void>((resolve) => open.server.close(() => resolve()));
-    for (const socket of open.sockets) socket.destroy();
+    await Promise.all([...open.sockets].map((socket) => destroyAfterFlush(socket)));
     await closed;
     this.logger.info({ listener: open.listener, port: open.actualPort }, 'listener closed');
   }
+}
+
+/** How long a socket the engine is ending (its DISCONNECT written) gets to flush before it is destroyed. */
+const END_FLUSH_MS = 1000;
+
+/**
+ * Destroys a socket; one already ending (the engine wrote its DISCONNECT and called `end`) first gets
+ * up to {@link END_FLUSH_MS} to flush, so the client reads why it was closed.
+ */
+function destroyAfterFlush(socket: Socket): Promise<void> {
+  if (!socket.writableEnded || socket.writableFinished || socket.destroyed) {
+    socket.destroy();
+    return Promise.resolve();
+  }
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve();
+    };
+    const timer = setTimeout(done, END_FLUSH_MS);
+    socket.once('finish', done);
+    socket.once('close', done);
+  });
 }
 
 /**

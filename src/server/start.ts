@@ -15,12 +15,12 @@ import type { ClientSettings } from '../config/types.js';
 import { assertValid } from '../config/validate.js';
 import { readDeploymentLock } from '../instance/deployment-lock.js';
 import { writeFileAtomic } from '../instance/files.js';
-import type { InstancePaths } from '../instance/layout.js';
 import { assertRealFolder } from '../instance/no-follow.js';
 import { readRuntimeState } from '../instance/runtime-file.js';
 import { clearRunFiles, isBrokerProcess, readPidFile } from '../instance/status-file.js';
 import { persistenceDecisions, stateStoreDecisions } from '../policy/engine-decisions.js';
 import { PolicyHolder } from '../policy/policy-holder.js';
+import { assertAdminSocketFits, type InstancePaths } from '../instance/layout.js';
 import { OpsError } from '../shared/errors.js';
 import { join } from 'node:path';
 import { InstanceRuntime, type LeveledLogger } from './runtime.js';
@@ -34,7 +34,7 @@ export interface RunningBroker {
   readonly broker: Broker;
   /** Resolves when the broker has fully stopped. */
   readonly stopped: Promise<void>;
-  /** Ordered stop: listeners and metrics, engine (DISCONNECT to clients), admin socket, run files. */
+  /** Ordered stop: engine (DISCONNECT 0x8B to clients, store closed), listeners and metrics, admin socket, run files. */
   stop(reason: string): Promise<void>;
 }
 
@@ -60,6 +60,7 @@ function storedLimits(paths: InstancePaths, raw: unknown): ConnectionLimitSettin
 
 /** Starts the broker of the instance at `paths`; `logger` defaults to JSON lines on stdout. */
 export async function startInstance(paths: InstancePaths, logger?: LeveledLogger): Promise<RunningBroker> {
+  assertAdminSocketFits(paths);
   const pid = await readPidFile(paths.pid);
   if (pid !== undefined && pid !== process.pid && isBrokerProcess(pid)) throw new OpsError('INST_RUNNING', { name: paths.name, pid });
   const lock = await readDeploymentLock(paths.lock);
@@ -130,9 +131,11 @@ export async function startInstance(paths: InstancePaths, logger?: LeveledLogger
   const stop = (reason: string): Promise<void> => {
     stopping ??= (async () => {
       log.info({ reason }, 'stopping');
-      await runtime.close().catch(() => undefined);
       stateStore.stop();
+      // The engine first: DISCONNECT 0x8B to every v5 client [MQTT-3.14.2-1] while its socket is open;
+      // then the listeners, which let those sockets flush before destroying them.
       await broker.close().catch(() => undefined);
+      await runtime.close().catch(() => undefined);
       await admin?.close().catch(() => undefined);
       await clearRunFiles(paths);
       log.info({}, 'stopped');

@@ -33,6 +33,10 @@ export const ERROR_CODES = {
   },
   INST_NOT_FOUND: { exitCode: 4, message: "Instance '{name}' does not exist under {home}. Create it with: ops create --instance {name}" },
   INST_EXISTS: { exitCode: 5, message: "Instance '{name}' already exists under {home}. {hint}" },
+  INST_PATH_TOO_LONG: {
+    exitCode: 2,
+    message: 'The admin socket path {path} has {length} bytes, more than the {limit} a Unix socket path may have. Use a shorter OPS_HOME (or instance name).',
+  },
   INST_CORRUPT: { exitCode: 5, message: 'Instance file {path} is unreadable: {reason}' },
   INST_LOCK_TAMPERED: {
     exitCode: 5,
@@ -72,9 +76,14 @@ export const ERROR_CODES = {
   SST_CONNECTION_LOST: { exitCode: 3, message: 'The connection to the MQTT broker at {address} was lost: {reason}' },
   SST_TIMEOUT: { exitCode: 3, message: 'The state store at {address} did not answer {command} within {ms} ms' },
   SST_REQUEST_FAILED: { exitCode: 3, message: 'The state store refused {command}: {message}' },
+  SST_SUBSCRIBE_REFUSED: {
+    exitCode: 3,
+    message: "The broker at {address} refused this client's subscription to {topic} ({reason}): the port's authorization must let it subscribe there to read the state store's replies",
+  },
   SST_BAD_REPLY: { exitCode: 3, message: 'The state store at {address} sent a reply this client cannot read: {reason}' },
 
   CLI_USAGE: { exitCode: 2, message: '{message}' },
+  CLI_CANCELLED: { exitCode: 130, message: 'Cancelled.' },
   CLI_INTERNAL: { exitCode: 1, message: 'Unexpected error: {reason}. Please file an issue with the command you ran.' },
 } as const satisfies Record<string, { readonly exitCode: number; readonly message: string }>;
 

@@ -8,7 +8,7 @@ import { deploymentSettings, lockedSettingChanges, runtimeSettings, type Deploym
 import type { BrokerProperties } from '../../config/types.js';
 import { readDeploymentLock, writeDeploymentLock } from '../../instance/deployment-lock.js';
 import { instanceExists, removeInstance } from '../../instance/instances.js';
-import { instancePaths, type InstancePaths } from '../../instance/layout.js';
+import { assertAdminSocketFits, instancePaths, type InstancePaths } from '../../instance/layout.js';
 import { writeRuntimeState, RUNTIME_VERSION } from '../../instance/runtime-file.js';
 import { createStoreKey, STORE_KEY_ENV } from '../../instance/store-key.js';
 import { OpsError } from '../../shared/errors.js';
@@ -16,7 +16,7 @@ import type { CliContext } from '../context.js';
 import { MSG } from '../messages.js';
 import { printValue, withSpinner, type OutputFormat } from '../lib/output.js';
 import { createWizard } from '../lib/prompts.js';
-import { startDetached, startTimeoutMs } from '../lib/spawn-broker.js';
+import { interruptible, startDetached, startTimeoutMs } from '../lib/spawn-broker.js';
 import { printStarted } from './broker/start.js';
 
 /** Inputs of `ops create`. */
@@ -84,6 +84,7 @@ async function writeInstance(paths: InstancePaths, props: BrokerProperties, port
 /** Runs `ops create`. */
 export async function runCreate(input: CreateInput, ctx: CliContext): Promise<void> {
   const paths = instancePaths(ctx.home, input.instance);
+  assertAdminSocketFits(paths);
   let settings: CreateInput = input;
   const noBrokerFlags = Object.entries(input).every(([k, v]) => ['instance', 'yes', 'output', 'host'].includes(k) || v === undefined);
   if (noBrokerFlags && ctx.interactive && !input.yes && !(await instanceExists(paths))) settings = { ...input, ...(await createWizard()) };
@@ -95,7 +96,7 @@ export async function runCreate(input: CreateInput, ctx: CliContext): Promise<vo
   try {
     const keyFromEnv = (ctx.env[STORE_KEY_ENV] ?? '') !== '';
     await writeInstance(paths, props, settings.port ?? DEFAULT_PORT, settings.host ?? DEFAULT_HOST, keyFromEnv);
-    const status = await withSpinner(ctx, MSG.starting(paths.name), () => startDetached(paths, startTimeoutMs(ctx.env)));
+    const status = await withSpinner(ctx, MSG.starting(paths.name), () => interruptible((signal) => startDetached(paths, startTimeoutMs(ctx.env), signal)));
     if (input.output) {
       printValue(ctx, { instance: paths.name, ...status, log: paths.log, broker: brokerView(paths.name, props) }, input.output);
     } else {

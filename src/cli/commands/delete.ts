@@ -4,7 +4,7 @@ import type { CliContext } from '../context.js';
 import { MSG } from '../messages.js';
 import { findInstance, runState } from '../lib/instance.js';
 import { withSpinner } from '../lib/output.js';
-import { confirmOnTerminal } from '../lib/prompts.js';
+import { confirmOrRefuse } from '../lib/prompts.js';
 import { stopBroker } from '../lib/spawn-broker.js';
 
 /** Inputs of `ops delete`. */
@@ -16,7 +16,7 @@ export interface DeleteInput {
 /** Runs `ops delete`. */
 export async function runDelete(input: DeleteInput, ctx: CliContext): Promise<void> {
   const paths = await findInstance(ctx, input.instance);
-  if (!input.yes && !(await confirmOnTerminal(ctx, MSG.confirmDelete(paths.name)))) {
+  if (!input.yes && !(await confirmOrRefuse(ctx, MSG.confirmDelete(paths.name)))) {
     ctx.stderr.write(`${ctx.chalk.yellow('warning:')} ${MSG.deletionCancelled}\n`);
     return;
   }

@@ -42,8 +42,27 @@ export function exitReason(exited: { code: number | undefined; signal: string | 
   return line === undefined ? base : `${base}: ${line.slice('ops-broker: '.length)}`;
 }
 
-/** Starts the broker detached; resolves with its status once it accepts MQTT connections. */
-export async function startDetached(paths: InstancePaths, timeoutMs: number): Promise<BrokerStatusFile> {
+/**
+ * Runs `work` with an AbortSignal that Ctrl-C (SIGINT) aborts, instead of ending the CLI at once
+ * (which would leave a half-started broker behind).
+ */
+export async function interruptible<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const onInterrupt = (): void => controller.abort();
+  process.once('SIGINT', onInterrupt);
+  try {
+    return await work(controller.signal);
+  } finally {
+    process.off('SIGINT', onInterrupt);
+  }
+}
+
+/**
+ * Starts the broker detached; resolves with its status once it accepts MQTT connections. When
+ * `signal` aborts first (Ctrl-C), the starting broker is stopped (SIGTERM, SIGKILL after 3 s) and
+ * `CLI_CANCELLED` is thrown.
+ */
+export async function startDetached(paths: InstancePaths, timeoutMs: number, signal?: AbortSignal): Promise<BrokerStatusFile> {
   const fd = openAppendNoFollow(paths.log, 0o600); // a symlinked broker.log is refused (INST_UNSAFE_PATH)
   const logStart = fstatSync(fd).size;
   let exited: { code: number | undefined; signal: string | undefined } | undefined;
@@ -63,12 +82,17 @@ export async function startDetached(paths: InstancePaths, timeoutMs: number): Pr
     });
     const ready = await pollUntil(async () => {
       if (exited) return 'exited' as const;
+      if (signal?.aborted === true) return 'cancelled' as const;
       const status = await readStatusFile(paths.status);
       if (!status || status.pid !== child.pid) return undefined;
       const first = status.ports.find((p) => p.protocol !== 'WebSockets' && p.tls !== true);
       if (first && !(await probeMqtt(first.host, first.port, 1000))) return undefined;
       return status;
     }, timeoutMs);
+    if (ready === 'cancelled') {
+      if (child.pid !== undefined) await stopStarting(child.pid);
+      throw new OpsError('CLI_CANCELLED');
+    }
     if (ready === 'exited' || exited) {
       const since = (await readFile(paths.log).catch(() => Buffer.alloc(0))).subarray(logStart).toString('utf8');
       throw new OpsError('INST_START_FAILED', { name: paths.name, reason: exitReason(exited, since), log: paths.log, tail: await tail(paths.log) });
@@ -81,6 +105,15 @@ export async function startDetached(paths: InstancePaths, timeoutMs: number): Pr
   } finally {
     closeSync(fd);
   }
+}
+
+/** Stops a broker that has not finished starting: SIGTERM, then SIGKILL after 3 s. */
+async function stopStarting(pid: number): Promise<void> {
+  const gone = () => Promise.resolve(isProcessAlive(pid) ? undefined : true);
+  signalIfAlive(pid, 'SIGTERM');
+  if (await pollUntil(gone, 3000)) return;
+  signalIfAlive(pid, 'SIGKILL');
+  await pollUntil(gone, 3000);
 }
 
 /** Sends `signal` to `pid` if it still runs. */

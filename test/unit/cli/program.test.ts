@@ -58,6 +58,25 @@ describe('ops program', () => {
     expect((await run('create', '--broker-backend-workers', 'two')).err).toContain("'two' is not an integer.");
   });
 
+  it('refuses a persistence size under the 100 MB rule, or not a size, before anything is created (exit 2)', async () => {
+    const small = await run('create', '--instance', 'x', '--persist-max-size', '50M');
+    expect(small.code).toBe(2);
+    expect(small.err).toContain('error: argument --persist-max-size: must be greater than 100 MB (got "50M")');
+    expect(small.err).toContain('(CFG_FLAG_INVALID, exit code 2)');
+    const typo = await run('create', '--instance', 'x', '--persist-max-size', '10gb');
+    expect(typo.code).toBe(2);
+    expect(typo.err).toContain('argument --persist-max-size: must be a size such as 10Gi, 10GiB, 500M or 2G (got "10gb")');
+  });
+
+  it('refuses a home so deep that the admin socket path would not fit a Unix socket, before creating anything (exit 2)', async () => {
+    const deepHome = join(tmpdir(), 'ops-unit-never-created-deep', 'x'.repeat(120));
+    const r = await inProcessOps(deepHome)('create', '--instance', 'deep', '--port', '0');
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/The admin socket path .*admin\.sock has \d+ bytes, more than the 107 a Unix socket path may have/);
+    expect(r.err).toContain('(INST_PATH_TOO_LONG, exit code 2)');
+    expect(existsSync(join(tmpdir(), 'ops-unit-never-created-deep'))).toBe(false);
+  });
+
   it('validates files without creating anything', async () => {
     const fixture = new URL('../../../fixtures/config/valid/listener--complex.json', import.meta.url).pathname;
     const ok = await run('validate', '--config-file', fixture, '--kind', 'listener');

@@ -36,6 +36,13 @@ describe('ops state flags', () => {
     expect((await run(...argv)).code).toBe(2);
   });
 
+  it.each([['-i', 'ghost'], ['--instance', 'ghost'], ['--instance=ghost'], ['-ighost']])('%s naming no instance is INST_NOT_FOUND, not a quiet talk to localhost:1883', async (...flags) => {
+    const r = await run('state', 'get', '-k', 'a', ...flags);
+    expect(r.code).toBe(4);
+    expect(r.err).toContain("Instance 'ghost' does not exist");
+    expect(r.err).toContain('(INST_NOT_FOUND, exit code 4)');
+  });
+
   it('says what set needs', async () => {
     const r = await run('state', 'set', '-k', 'a');
     expect(r.err).toContain('needs exactly one of --value VALUE or -f/--valuefile FILE');

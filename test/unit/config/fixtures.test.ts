@@ -14,7 +14,7 @@ const issuesOf = (dir: string, file: string) => {
 /** Every invalid fixture, with the JSON paths its report must name. */
 const EXPECTED: Record<string, string[]> = {
   'broker--encryption-alone.json': ['persistence.maxSize'],
-  'broker--maxsize-gib-typo.json': ['persistence.maxSize'],
+  'broker--maxsize-unit-typo.json': ['persistence.maxSize'],
   'broker--maxsize-too-small.json': ['persistence.maxSize'],
   'broker--pvc-read-write-once.json': ['persistence.persistentVolumeClaimSpec.accessModes'],
   'broker--retain-custom-no-settings.json': ['persistence.retain.retainSettings'],
@@ -85,7 +85,7 @@ describe('config fixtures', () => {
   it('explains what was expected', () => {
     const issues = issuesOf('invalid', 'broker--maxsize-too-small.json');
     expect(issues[0]?.message).toBe('must be greater than 100 MB (got "50M")');
-    const typo = issuesOf('invalid', 'broker--maxsize-gib-typo.json');
+    const typo = issuesOf('invalid', 'broker--maxsize-unit-typo.json');
     expect(typo[0]?.message).toContain('a Kubernetes quantity such as 10Gi');
     const tls = issuesOf('invalid', 'listener--tls-both.json');
     expect(tls[0]?.message).toBe('TLS may be setup with an automatic or manual config, not both.');

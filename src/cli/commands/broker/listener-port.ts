@@ -7,8 +7,8 @@ import type { CliContext } from '../../context.js';
 import { MSG } from '../../messages.js';
 import { findInstance } from '../../lib/instance.js';
 import { printValue, type OutputFormat } from '../../lib/output.js';
-import { confirmOnTerminal } from '../../lib/prompts.js';
-import { putResource, removeResource, storedResource } from './resources.js';
+import { confirmOrRefuse } from '../../lib/prompts.js';
+import { confirmDefaultListener, putResource, removeResource, storedResource } from './resources.js';
 
 /** Common inputs. */
 export interface SubCommandInput {
@@ -37,6 +37,10 @@ async function upsertWith<P>(
     printValue(ctx, properties, input.output);
     return;
   }
+  if (!(await confirmDefaultListener(ctx, paths, kind === 'listener' ? 'listener' : 'authentication', input.name, 'change', input.yes === true))) {
+    ctx.stderr.write(`${MSG.cancelled}\n`);
+    return;
+  }
   printValue(ctx, await putResource(ctx, paths, kind, input.name, properties, what), input.output);
 }
 
@@ -53,7 +57,12 @@ export async function runPortRemove(input: SubCommandInput & { port: number }, c
   const outcome = removePort(existing, input.port);
   if (outcome.kind !== 'updated') ctx.stderr.write(`${ctx.chalk.yellow('warning:')} ${outcome.warning}\n`);
   if (outcome.kind === 'unchanged') return;
-  if (!input.yes && !(await confirmOnTerminal(ctx, 'Continue?'))) {
+  const confirmed =
+    input.yes === true ||
+    (input.name === 'default'
+      ? await confirmDefaultListener(ctx, paths, 'listener', input.name, outcome.kind === 'deleteListener' ? 'delete' : 'change', false)
+      : await confirmOrRefuse(ctx, 'Continue?'));
+  if (!confirmed) {
     ctx.stderr.write(`${ctx.chalk.yellow('warning:')} ${MSG.deletionCancelled}\n`);
     return;
   }

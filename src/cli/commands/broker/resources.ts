@@ -7,21 +7,50 @@ import type { CliContext } from '../../context.js';
 import { MSG } from '../../messages.js';
 import { admin, findInstance, runState, saveState, storedSettings } from '../../lib/instance.js';
 import { printValue, type OutputFormat } from '../../lib/output.js';
-import { confirmOnTerminal } from '../../lib/prompts.js';
+import { confirmOrRefuse } from '../../lib/prompts.js';
 import { automaticTlsOf } from './listener-tls.js';
 
 /** Inputs of the resource commands. */
 export interface ResourceInput {
   readonly kind: SubResourceKind;
   readonly instance: string;
-  readonly name?: string;
+  readonly name: string;
   readonly configFile?: string;
   readonly output: OutputFormat;
   readonly yes?: boolean;
 }
 
-function nameOf(input: ResourceInput): string {
-  return input.name ?? 'default';
+/** The listener `ops create` makes; the seeds say not to delete the default resources. */
+const DEFAULT_LISTENER = 'default';
+
+function portsOf(props: Record<string, unknown> | undefined): string {
+  const ports = Array.isArray(props?.['ports']) ? (props['ports'] as Array<{ port?: unknown }>).map((p) => String(p.port)) : [];
+  return ports.length > 0 ? ports.join(', ') : 'none';
+}
+
+/**
+ * Deleting or changing the `default` listener cuts off the clients that use it: say which, and ask
+ * (on a terminal, unless --yes). A delete without a terminal needs --yes (see {@link confirmOrRefuse});
+ * a change without one goes ahead with the warning, as scripts that re-apply it rely on.
+ * @returns false when the user said no.
+ */
+export async function confirmDefaultListener(
+  ctx: CliContext,
+  paths: InstancePaths,
+  kind: SubResourceKind,
+  name: string,
+  action: 'delete' | 'change',
+  yes: boolean,
+): Promise<boolean> {
+  if (kind !== 'listener' || name !== DEFAULT_LISTENER) return true;
+  const ports = portsOf(await storedResource(paths, 'listener', name));
+  const loss = MSG.defaultListenerLoss(action, ports);
+  if (yes) return true;
+  if (action === 'change' && !ctx.interactive) {
+    ctx.stderr.write(`${ctx.chalk.yellow('warning:')} ${loss}\n`);
+    return true;
+  }
+  return confirmOrRefuse(ctx, `${loss} Continue?`);
 }
 
 /** Creates or replaces a resource: live over the admin socket, or in the stored files when stopped. */
@@ -67,14 +96,18 @@ export async function storedResource(paths: InstancePaths, kind: SubResourceKind
 export async function runResourceApply(input: ResourceInput & { configFile: string }, ctx: CliContext): Promise<void> {
   const paths = await findInstance(ctx, input.instance);
   const parsed = await readConfigFile(input.configFile);
-  printValue(ctx, await putResource(ctx, paths, input.kind, nameOf(input), parsed.value, input.configFile), input.output);
+  if (!(await confirmDefaultListener(ctx, paths, input.kind, input.name, 'change', input.yes === true))) {
+    ctx.stderr.write(`${MSG.cancelled}\n`);
+    return;
+  }
+  printValue(ctx, await putResource(ctx, paths, input.kind, input.name, parsed.value, input.configFile), input.output);
 }
 
 /** Runs `show`. */
 export async function runResourceShow(input: ResourceInput, ctx: CliContext): Promise<void> {
   const paths = await findInstance(ctx, input.instance);
   const { state } = await storedSettings(paths);
-  const name = nameOf(input);
+  const name = input.name;
   const props = getResource(input.kind, state[COLLECTION_OF[input.kind]], name, paths.name);
   const view = subResourceView(input.kind, paths.name, name, props);
   const tls = input.kind === 'listener' ? automaticTlsOf(paths, name, props) : undefined;
@@ -88,7 +121,7 @@ export async function runResourceShow(input: ResourceInput, ctx: CliContext): Pr
 }
 
 /** Runs `list`. */
-export async function runResourceList(input: ResourceInput, ctx: CliContext): Promise<void> {
+export async function runResourceList(input: Omit<ResourceInput, 'name'>, ctx: CliContext): Promise<void> {
   const paths = await findInstance(ctx, input.instance);
   const { state } = await storedSettings(paths);
   const views = Object.entries(state[COLLECTION_OF[input.kind]]).map(([name, props]) => subResourceView(input.kind, paths.name, name, props));
@@ -98,11 +131,16 @@ export async function runResourceList(input: ResourceInput, ctx: CliContext): Pr
 /** Runs `delete` (asks first on a terminal unless --yes). */
 export async function runResourceDelete(input: ResourceInput, ctx: CliContext): Promise<void> {
   const paths = await findInstance(ctx, input.instance);
-  const name = nameOf(input);
+  const name = input.name;
   const { state } = await storedSettings(paths);
   const collection = COLLECTION_OF[input.kind];
   getResource(input.kind, state[collection], name, paths.name);
-  if (!input.yes && !(await confirmOnTerminal(ctx, MSG.confirmDeleteResource(SUB_KIND_LABEL[input.kind].toLowerCase(), name)))) {
+  const confirmed =
+    input.yes === true ||
+    (input.kind === 'listener' && name === DEFAULT_LISTENER
+      ? await confirmDefaultListener(ctx, paths, input.kind, name, 'delete', false)
+      : await confirmOrRefuse(ctx, MSG.confirmDeleteResource(SUB_KIND_LABEL[input.kind].toLowerCase(), name)));
+  if (!confirmed) {
     ctx.stderr.write(`${ctx.chalk.yellow('warning:')} ${MSG.deletionCancelled}\n`);
     return;
   }

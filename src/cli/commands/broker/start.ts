@@ -1,12 +1,12 @@
 /** `ops broker start|stop|run`: the broker process of an instance. */
 import { readDeploymentLock } from '../../../instance/deployment-lock.js';
-import type { InstancePaths } from '../../../instance/layout.js';
+import { assertAdminSocketFits, type InstancePaths } from '../../../instance/layout.js';
 import type { BrokerStatusFile } from '../../../instance/status-file.js';
 import type { CliContext } from '../../context.js';
 import { MSG } from '../../messages.js';
 import { findInstance, runState } from '../../lib/instance.js';
 import { printValue, withSpinner, type OutputFormat } from '../../lib/output.js';
-import { runForeground, startDetached, startTimeoutMs, stopBroker } from '../../lib/spawn-broker.js';
+import { interruptible, runForeground, startDetached, startTimeoutMs, stopBroker } from '../../lib/spawn-broker.js';
 
 /** Inputs of the process commands. */
 export interface ProcessInput {
@@ -31,6 +31,7 @@ export function printStarted(ctx: CliContext, paths: InstancePaths, status: Brok
 /** Runs `ops broker start`: starts the broker detached (no-op when it runs). */
 export async function runStart(input: ProcessInput, ctx: CliContext): Promise<void> {
   const paths = await findInstance(ctx, input.instance);
+  assertAdminSocketFits(paths);
   const state = await runState(paths);
   if (state.running && state.status) {
     if (input.output) printValue(ctx, { instance: paths.name, ...state.status }, input.output);
@@ -38,7 +39,7 @@ export async function runStart(input: ProcessInput, ctx: CliContext): Promise<vo
     return;
   }
   await readDeploymentLock(paths.lock);
-  const status = await withSpinner(ctx, MSG.starting(paths.name), () => startDetached(paths, startTimeoutMs(ctx.env)));
+  const status = await withSpinner(ctx, MSG.starting(paths.name), () => interruptible((signal) => startDetached(paths, startTimeoutMs(ctx.env), signal)));
   if (input.output) printValue(ctx, { instance: paths.name, ...status }, input.output);
   else {
     ctx.stdout.write(`${ctx.chalk.green('✔')} ${MSG.started(paths.name, status.pid)}\n`);
@@ -62,6 +63,7 @@ export async function runStop(input: ProcessInput, ctx: CliContext): Promise<voi
 /** Runs `ops broker run`: the broker in the foreground; resolves with its exit code. */
 export async function runRun(input: ProcessInput, ctx: CliContext): Promise<number> {
   const paths = await findInstance(ctx, input.instance);
+  assertAdminSocketFits(paths);
   await readDeploymentLock(paths.lock);
   return runForeground(paths);
 }

@@ -122,8 +122,23 @@ export class StateStoreClient {
       client.once('connect', onConnect).once('error', onError).once('close', onClose);
     });
     const self = new StateStoreClient(mqtt, clientId, address, options.requestTimeoutMs ?? 10_000);
-    await mqtt.subscribeAsync(self.#responseTopic, { qos: 1, nl: true });
+    try {
+      await self.#subscribe(self.#responseTopic);
+    } catch (err) {
+      await self.close();
+      throw err;
+    }
     return self;
+  }
+
+  /** Subscribes `filter`; a refused SUBACK (e.g. 0x87 Not authorized) is `SST_SUBSCRIBE_REFUSED` naming the topic. */
+  async #subscribe(filter: string): Promise<void> {
+    const granted = await this.#client.subscribeAsync(filter, { qos: 1, nl: true }).catch((err: unknown) => {
+      if (err instanceof OpsError) throw err;
+      throw new OpsError('SST_SUBSCRIBE_REFUSED', { address: this.address, topic: filter, reason: reasonOf(err) });
+    });
+    const refused = granted.find((g) => (g.qos & 0x80) !== 0);
+    if (refused !== undefined) throw new OpsError('SST_SUBSCRIBE_REFUSED', { address: this.address, topic: filter, reason: `SUBACK reason 0x${refused.qos.toString(16)}` });
   }
 
   #onMessage(topic: string, payload: Buffer, packet: IPublishPacket): void {
@@ -204,7 +219,7 @@ export class StateStoreClient {
   /** Subscribes this client's notify topic (once) and sends `KEYNOTIFY key`. */
   async keyNotify(key: Uint8Array): Promise<InvokeResult> {
     if (!this.#subscribedNotify) {
-      await this.#client.subscribeAsync(this.#notifyFilter, { qos: 1, nl: true });
+      await this.#subscribe(this.#notifyFilter);
       this.#subscribedNotify = true;
     }
     return this.invoke(['KEYNOTIFY', key]);

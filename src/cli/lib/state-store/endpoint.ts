@@ -14,6 +14,8 @@ export const FALLBACK_TLS_PORT = 8883;
 /** Connection flags of every `ops state` command. */
 export interface ConnectionInput extends SecurityInput {
   readonly instance: string;
+  /** True when the user named the instance: then a missing one is an error, not a fallback to localhost. */
+  readonly instanceGiven?: boolean;
   readonly hostname?: string;
   readonly port?: number;
 }
@@ -26,7 +28,8 @@ export function defaultListenerPort(ports: readonly OpenPort[], tls = false): nu
 
 /**
  * `--hostname` (default localhost) and `--port`, else the instance's default listener port (its
- * TLS port with TLS), else 1883 (8883 with TLS); with the TLS settings and credentials.
+ * TLS port with TLS), else 1883 (8883 with TLS); with the TLS settings and credentials. An instance
+ * named with `-i` that does not exist is `INST_NOT_FOUND`; only the unnamed default falls back.
  */
 export async function resolveEndpoint(input: ConnectionInput, ctx: CliContext): Promise<Endpoint> {
   const host = input.hostname ?? 'localhost';
@@ -38,7 +41,7 @@ export async function resolveEndpoint(input: ConnectionInput, ctx: CliContext): 
     const state = await runState(await findInstance(ctx, input.instance));
     return { host, port: (state.running && state.status ? defaultListenerPort(state.status.ports, tls) : undefined) ?? fallback, ...security };
   } catch (err) {
-    if (err instanceof OpsError && err.code === 'INST_NOT_FOUND') return { host, port: fallback, ...security };
+    if (err instanceof OpsError && err.code === 'INST_NOT_FOUND' && input.instanceGiven !== true) return { host, port: fallback, ...security };
     throw err;
   }
 }
