@@ -66,6 +66,8 @@ interface Open extends Want {
   readonly server: Server;
   readonly sockets: Set<Socket>;
   readonly actualPort: number;
+  /** Set when the port is being closed: a connection whose TLS handshake ends after that is destroyed at once. */
+  readonly closing: { value: boolean };
 }
 
 /** Opens and closes listener ports to match the stored listeners. */
@@ -161,19 +163,52 @@ export class ListenerManager {
       }
     }
     const opened: string[] = [];
+    const replaced: [string, Want][] = [];
     try {
       for (const [key, want] of wanted) {
         if (this.#open.has(key)) continue;
+        // A port served with other settings (TLS secret, protocol): its server is closed first, or the
+        // new one could not bind (EADDRINUSE). Its clients are disconnected and reconnect to the new one.
+        const old = this.#replacedBy(want, wanted);
+        if (old !== undefined) {
+          replaced.push([old[0], old[1]]);
+          await this.#close(old[0]);
+        }
         this.#open.set(key, await this.#listen(want));
         opened.push(key);
       }
     } catch (err) {
       await Promise.all(opened.map((key) => this.#close(key)));
+      await this.#reopen(replaced);
       throw err;
     }
     await Promise.all([...this.#open.keys()].filter((key) => !wanted.has(key)).map((key) => this.#close(key)));
     this.#skipped = skipped;
     for (const s of skipped) this.logger.warn({ listener: s.listener, port: s.port }, s.reason);
+  }
+
+  /**
+   * The open port `want` takes over, if any: one no longer wanted with the same listener and
+   * configured port, or bound to the port number `want` names.
+   */
+  #replacedBy(want: Want, wanted: ReadonlyMap<string, Want>): [string, Open] | undefined {
+    for (const entry of this.#open) {
+      const [key, open] = entry;
+      if (wanted.has(key)) continue;
+      if ((open.listener === want.listener && open.port === want.port) || (want.port !== 0 && open.actualPort === want.port)) return entry;
+    }
+    return undefined;
+  }
+
+  /** Rollback of a failed sync: serves the replaced ports again as they were (a port that cannot be is logged). */
+  async #reopen(replaced: readonly [string, Want][]): Promise<void> {
+    for (const [key, want] of replaced) {
+      try {
+        this.#open.set(key, await this.#listen(want));
+      } catch (err) {
+        this.logger.error({ listener: want.listener, port: want.port, err: err instanceof Error ? err.message : String(err) }, 'a replaced port could not be served again');
+      }
+    }
   }
 
   /** Drops every connection of a listener's port (its security changed); returns how many. */
@@ -196,7 +231,12 @@ export class ListenerManager {
 
   async #listen(want: Want): Promise<Open> {
     const sockets = new Set<Socket>();
+    const closing = { value: false };
     const onConnection = (socket: Socket): void => {
+      if (closing.value) {
+        socket.destroy(); // its handshake finished after the port began closing: it would hold server.close() open
+        return;
+      }
       sockets.add(socket);
       socket.on('close', () => sockets.delete(socket));
       const clientCertificate = want.secret === undefined ? undefined : clientCertificateOf(socket as TLSSocket);
@@ -227,13 +267,14 @@ export class ListenerManager {
     const bound = server.address();
     const actualPort = typeof bound === 'object' && bound !== null ? bound.port : want.port;
     this.logger.info({ listener: want.listener, host: this.host, port: actualPort, protocol: want.protocol, tls: want.secret !== undefined }, 'listener open');
-    return { ...want, server, sockets, actualPort };
+    return { ...want, server, sockets, actualPort, closing };
   }
 
   async #close(key: string): Promise<void> {
     const open = this.#open.get(key);
     if (!open) return;
     this.#open.delete(key);
+    open.closing.value = true;
     const closed = new Promise<void>((resolve) => open.server.close(() => resolve()));
     await Promise.all([...open.sockets].map((socket) => destroyAfterFlush(socket)));
     await closed;
