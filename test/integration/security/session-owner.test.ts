@@ -95,15 +95,15 @@ async function stop(): Promise<void> {
   running = undefined;
 }
 
-/** Starts the broker on `store` (a fresh LevelDB store by default) with the ports of `state()`. */
-async function start(store?: LevelBrokerStore): Promise<Running> {
+/** Starts the broker on `store` (a fresh LevelDB store by default) with the ports of `state(aliceOwnTopics)`. */
+async function start(store?: LevelBrokerStore, aliceOwnTopics = true): Promise<Running> {
   const engine = createBroker({ sysIntervalSeconds: 0, store: store ?? (await stores.open({ path: await stores.freshDir() })) });
   const security = new PortSecurityTable(join(secrets, 'passwd'), silentLogger);
   const attach = (stream: Duplex, o: PortOrigin): void => {
     const hooks = security.hooksOf(o.listener, o.port);
     engine.attach(stream, { ...(hooks !== undefined ? { hooks } : {}), info: { listener: o.listener, port: o.port, ...(o.clientCertificate ? { clientCertificate: o.clientCertificate } : {}) } });
   };
-  const s = state();
+  const s = state(aliceOwnTopics);
   security.update(s);
   const listeners = new ListenerManager('127.0.0.1', attach, silentLogger, secrets);
   await listeners.sync(s.listeners as unknown as Record<string, ListenerProperties>);
@@ -288,6 +288,28 @@ describe('across a restart (LevelDB store)', () => {
     const back = await connect(r.plain, { ...password('alice'), clientId: 'kept-1' });
     expect(back.connack.sessionPresent).toBe(true);
     expect(await receives(back, 1)).toEqual(['alice/x:stored']);
+  });
+
+  it('messages dropped with a revoked subscription are deleted from the store: they do not come back after a restart', async () => {
+    const path = await stores.freshDir();
+    let r = await start(await stores.open({ path }));
+    const alice = await connect(r.plain, { ...password('alice'), clientId: 'kept-2' });
+    await alice.client.subscribeAsync(['alice/inbox', 'shared/news'], { qos: 1 });
+    await alice.client.endAsync();
+    await publish(r, 'alice/inbox', 'private');
+    r.security.update(state(false));
+    const back = await connect(r.plain, { ...password('alice'), clientId: 'kept-2' });
+    expect(back.connack.sessionPresent).toBe(true);
+    await publish(r, 'shared/news', 'first');
+    expect(await receives(back, 1)).toEqual(['shared/news:first']);
+    await back.client.endAsync();
+    await stop();
+
+    r = await start(await stores.open({ path }), false);
+    const again = await connect(r.plain, { ...password('alice'), clientId: 'kept-2' });
+    expect(again.connack.sessionPresent).toBe(true);
+    await publish(r, 'shared/news', 'barrier');
+    expect(await receives(again, 1)).toEqual(['shared/news:barrier']);
   });
 
   it('a session stored without an owner (older store) is bound by its next CONNECT', async () => {
