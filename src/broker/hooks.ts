@@ -40,6 +40,13 @@ export interface AuthenticationResult {
   readonly attributes?: Readonly<Record<string, string>>;
   /** Username for authorization (X.509: the certificate's CN); default the CONNECT's. */
   readonly username?: string;
+  /**
+   * The authenticated identity the client's session is bound to, unique across methods (e.g.
+   * `PasswordFile:alice`, `X509:CN=dev1, O=Contoso`, `ServiceAccountToken:sensor-1`): a session is
+   * resumed, taken over or discarded only by a CONNECT of the same principal (see
+   * `session-owner.ts`). Default: from the username (`user:NAME`), or the port's anonymous identity.
+   */
+  readonly principal?: string;
   readonly reasonString?: string;
   /**
    * When the credentials expire (ms since the epoch; SAT: the token's `exp`): the engine

@@ -1,5 +1,5 @@
 import type { UserProperty } from '../protocol/user-properties.js';
-import { parseSharedFilter } from '../shared/topic.js';
+import { parseSharedFilter, topicMatches } from '../shared/topic.js';
 import type { SessionRecord, SubscriptionRecord } from '../storage/broker-store.js';
 import { watchCompletion } from './completion.js';
 import { Message } from './message.js';
@@ -24,6 +24,21 @@ export interface OpenedSession {
   readonly session: Session;
   /** CONNACK Session Present [MQTT-3.2.2-2] [MQTT-3.2.2-3]. */
   readonly present: boolean;
+  /** Filters of the resumed session that the current authorization no longer allows: removed. */
+  readonly revoked: readonly string[];
+}
+
+/** What a CONNECT asks of {@link SessionRegistry.open}. */
+export interface OpenRequest {
+  readonly clientId: string;
+  readonly cleanStart: boolean;
+  readonly expirySeconds: number;
+  readonly version: 4 | 5;
+  /** The CONNECT's identity (see `session-owner.ts`): only it may resume, discard or take over its session. */
+  readonly principal: string;
+  /** Whether the client may (still) subscribe to a filter of a resumed session; default yes. */
+  readonly maySubscribe?: (filter: string) => boolean;
+  readonly connectUserProperties?: readonly UserProperty[];
 }
 
 /**
@@ -58,17 +73,16 @@ export class SessionRegistry {
 
   /**
    * Opens the session for a CONNECT: takes over a connected one, discards it on Clean Start
-   * [MQTT-3.1.2-4], or resumes it [MQTT-3.1.2-5].
+   * [MQTT-3.1.2-4], or resumes it [MQTT-3.1.2-5], dropping the subscriptions the client may no
+   * longer make (and the waiting messages only they matched), as AIO re-checks authorization.
+   * Returns undefined, changing nothing (the connected owner is not taken over), when the client
+   * id's session belongs to another principal: the CONNECT is to be refused with 0x87. A session
+   * restored without an owner (stores written before owners were recorded) is bound to this one.
    */
-  open(
-    owner: SessionOwner,
-    clientId: string,
-    cleanStart: boolean,
-    expirySeconds: number,
-    version: 4 | 5,
-    connectUserProperties: readonly UserProperty[] = [],
-  ): OpenedSession {
+  open(owner: SessionOwner, request: OpenRequest): OpenedSession | undefined {
+    const { clientId, cleanStart, expirySeconds, version, principal } = request;
     let session = this.#sessions.get(clientId);
+    if (session?.owner !== undefined && session.owner !== principal) return undefined;
     if (session?.channel !== undefined) {
       // [MQTT-3.1.4-3] the old connection is closed; its close detaches (or ends) the session
       (session.channel as SessionOwner).takeOver();
@@ -79,6 +93,7 @@ export class SessionRegistry {
       session = undefined;
     }
     const present = session !== undefined;
+    let revoked: string[] = [];
     if (session === undefined) {
       session = new Session(this.#ctx, clientId, version, expirySeconds);
       this.#sessions.set(clientId, session);
@@ -86,15 +101,30 @@ export class SessionRegistry {
       this.#cancelExpiry(session);
       this.#cancelWill(session); // [MQTT-3.1.3-9] reconnected before the will delay passed
       session.protocolVersion = version;
+      if (request.maySubscribe !== undefined) revoked = this.#revokeSubscriptions(session, request.maySubscribe);
     }
+    session.owner = principal;
     session.expiryIntervalSeconds = expirySeconds;
     session.persistent = expirySeconds > 0;
     // Queue persistence (policy): decided for a new session; on resume it can only be switched on
     // (messages queued from now on are stored) — switching off waits for a clean start, as AIO.
-    const persistQueue = session.persistent && this.#ctx.decisions.persistQueue(clientId, expirySeconds, connectUserProperties);
+    const persistQueue = session.persistent && this.#ctx.decisions.persistQueue(clientId, expirySeconds, request.connectUserProperties ?? []);
     session.queuePersistent = present ? session.queuePersistent || persistQueue : persistQueue;
     this.save(session);
-    return { session, present };
+    return { session, present, revoked };
+  }
+
+  /**
+   * Removes the subscriptions `maySubscribe` now refuses, and the waiting messages no remaining
+   * subscription matches (they were queued for a revoked one). Returns the removed filters.
+   */
+  #revokeSubscriptions(session: Session, maySubscribe: (filter: string) => boolean): string[] {
+    const revoked = [...session.subscriptions.keys()].filter((filter) => !maySubscribe(filter));
+    if (revoked.length === 0) return revoked;
+    for (const filter of revoked) this.unsubscribe(session, filter);
+    const remaining = [...session.subscriptions.values()];
+    session.dropWaiting((message) => remaining.some((sub) => topicMatches(sub.topicFilter, message.topic)));
+    return revoked;
   }
 
   /** Connection lost or closed: detach, move shared deliveries, then expire or keep the session. */
@@ -182,6 +212,7 @@ export class SessionRegistry {
     for (const record of await this.#ctx.store.loadSessions()) {
       const session = new Session(this.#ctx, record.clientId, record.protocolVersion, record.expiryIntervalSeconds);
       session.queuePersistent = record.persistQueue ?? true;
+      session.owner = record.owner;
       const elapsed = now - (record.disconnectedAt ?? now);
       const left = record.expiryIntervalSeconds * 1000 - elapsed;
       this.#sessions.set(record.clientId, session);

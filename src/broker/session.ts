@@ -81,6 +81,11 @@ export class Session {
   disconnectedAt: number | undefined;
   /** A will waiting for its delay, kept in the session record so it survives a restart [MQTT-3.1.3-9]. */
   pendingWill: WillRecord | undefined;
+  /**
+   * The principal that created the session (see `session-owner.ts`); undefined only for a session
+   * restored from a store written before owners were recorded, until its next CONNECT binds it.
+   */
+  owner: string | undefined;
   readonly #ctx: SessionContext;
   // Collections are created on first use: an idle connection's session stays small.
   #subscriptions: Map<string, Subscription> | undefined;
@@ -319,6 +324,27 @@ export class Session {
     this.#tail?.drop();
   }
 
+  /**
+   * Drops the waiting messages `keep` refuses (a resumed session's subscriptions the current
+   * authorization revoked); messages in flight stay, to be resent [MQTT-4.4.0-1]. Messages on the
+   * disk buffer (spill tail) are not examined. Returns how many were dropped (counted as dropped).
+   */
+  dropWaiting(keep: (message: Message) => boolean): number {
+    const kept: Delivery[] = [];
+    const dropped: Delivery[] = [];
+    for (let i = this.#head; i < this.#queue.length; i++) {
+      const delivery = this.#queue[i] as Delivery;
+      (keep(delivery.message) ? kept : dropped).push(delivery);
+    }
+    if (dropped.length === 0) return 0;
+    this.#queue = kept;
+    this.#head = 0;
+    for (const delivery of dropped) this.#uncount(delivery);
+    this.#ctx.counters.messagesDropped += dropped.length;
+    if (this.queuePersistent) this.#write(this.#ctx.store.deleteQueueEntries(this.clientId, dropped.map((d) => d.seq)));
+    return dropped.length;
+  }
+
   /** Restores queue entries read from the store. */
   restoreQueue(entries: readonly QueueEntryRecord[]): void {
     for (const entry of entries) {
@@ -353,6 +379,7 @@ export class Session {
       protocolVersion: this.protocolVersion,
       expiryIntervalSeconds: this.expiryIntervalSeconds,
       persistQueue: this.queuePersistent,
+      ...(this.owner !== undefined ? { owner: this.owner } : {}),
       subscriptions,
       ...(this.disconnectedAt !== undefined ? { disconnectedAt: this.disconnectedAt } : {}),
       ...(this.pendingWill !== undefined && this.#willPersisted(this.pendingWill) ? { will: this.pendingWill } : {}),

@@ -22,7 +22,7 @@ export function addTokenCommands(broker: Command, ctx: CliContext): void {
     .requiredOption('--audience <audiences...>', 'audience(s) of the token: one must be in the method\'s audiences')
     .option('--ttl <duration>', 'lifetime: 90s, 15m, 1h, 7d, 1h30m (max 365d)', '1h')
     .option('--attribute <pairs...>', 'authorization attributes key=value (claims aio-broker-auth/key); repeatable')
-    .option('--subject <name>', 'sub claim: the username authorization sees (default: the CONNECT username)')
+    .option('--subject <name>', 'sub claim: the identity the token pins, the username authorization sees (default: a generated token-<random>, printed); not a password-file user')
     .option('--client-id <id>', 'bind the token to this MQTT client id');
   examples(create, [
     'ops broker token create --audience my-audience',

@@ -32,6 +32,8 @@ export interface InstancePaths {
   readonly storeKey: string;
   /** Manual TLS secrets: `secrets/<secretRef>/tls.crt` and `tls.key`. */
   readonly secrets: string;
+  /** The password file (`secrets/passwd`: `user:scrypt-hash[:attributes]` lines), read at each authentication. */
+  readonly passwd: string;
   /** The instance CA of `tls.mode: Automatic` ports: `secrets/ca/ca.crt` (give it to clients) and `ca.key` (0600). */
   readonly ca: InstanceCaFiles;
 }
@@ -96,6 +98,7 @@ export function pathsOfDir(dir: string, home = resolve(dir, '..'), name = dir.sp
     store: join(dir, 'data', 'store'),
     storeKey: join(dir, 'secrets', 'store.key'),
     secrets: join(dir, 'secrets'),
+    passwd: join(dir, 'secrets', 'passwd'),
     ca: instanceCaFiles(join(dir, 'secrets')),
   };
 }

@@ -9,18 +9,32 @@ const TOKEN = /\{([^{}]*)\}/g;
 
 /**
  * Replaces `{principal.clientId}`, `{principal.username}` and `{principal.attributes.X}` in
- * `template` with the identity's values. Returns undefined when a token has no value (a missing
- * attribute, no username, an unknown token) or a value holds one of `forbidden` (wildcards that would
- * widen the rule): such a rule entry never matches.
+ * `template` with the identity's values. Returns undefined, so the rule entry never matches, when a
+ * token has no value (a missing attribute, no username, an unknown token) or a value that could
+ * widen the rule: an empty value, one holding a topic level separator `/` or an MQTT wildcard `+ #`
+ * ({@link SUBSTITUTION_UNSAFE}, in every context: a client id `alice-1/x` must not reach
+ * `devices/alice-1/#` nor the keys `keys/alice-1/*`), or one of the context's `forbidden` characters
+ * (glob specials in globs).
  */
 export function substitute(template: string, identity: ClientIdentity, forbidden: RegExp): string | undefined {
   let failed = false;
   const out = template.replace(TOKEN, (_whole, token: string) => {
     const value = tokenValue(token, identity);
-    if (value === undefined || forbidden.test(value)) failed = true;
+    if (value === undefined || !substitutable(value) || forbidden.test(value)) failed = true;
     return value ?? '';
   });
   return failed ? undefined : out;
+}
+
+/**
+ * Characters no substituted value may hold, whatever the rule: the topic level separator and the
+ * MQTT wildcards (AIO: substituted values must not contain them).
+ */
+export const SUBSTITUTION_UNSAFE = /[/+#]/;
+
+/** Whether a principal's value may be put into a rule: not empty, no `/`, `+` or `#`. */
+export function substitutable(value: string): boolean {
+  return value.length > 0 && !SUBSTITUTION_UNSAFE.test(value);
 }
 
 function tokenValue(token: string, identity: ClientIdentity): string | undefined {

@@ -8,8 +8,13 @@
  * order (see `authn/method.ts`): the first method that allows or denies decides; when none applies
  * the CONNECT is refused with 0x8C (an enhanced authentication method nobody took) or 0x87.
  * Authorization after a successful authentication: no `Connect` grant refuses with 0x87.
+ *
+ * The result names the client's principal, `METHOD:identity` (the username, or the X.509 subject),
+ * to which its session is bound (`broker/session-owner.ts`); a token whose subject is a
+ * password-file user is refused (a token never takes a password user's identity).
  */
 import type { AuthenticationRequest, AuthenticationResult, BrokerHooks, ClientIdentity } from '../broker/hooks.js';
+import { anonymousPrincipal } from '../broker/session-owner.js';
 import { ReasonCode } from '../protocol/reason-codes.js';
 import type { Logger } from '../shared/log.js';
 import type { Authorizer, KeyMethod } from './authorization.js';
@@ -88,18 +93,21 @@ export function createPortHooks(deps: PortHooksDeps): BrokerHooks {
     if (request.authenticationMethod !== undefined) return { reasonCode: ReasonCode.BadAuthenticationMethod, reasonString: `authentication method ${request.authenticationMethod} is not supported` };
     const attributes = {};
     deps.directory.register(attributes, deps.security);
-    return { reasonCode: ReasonCode.Success, attributes }; // synchronous: open ports do not wait
+    // synchronous: open ports do not wait
+    return { reasonCode: ReasonCode.Success, attributes, principal: anonymousPrincipal(where.listener, where.port) };
   };
   const passwordFile = createPasswordFileMethod(deps.passwd);
   const authenticateWith = async (authnName: string, security: PortSecurity, request: AuthenticationRequest): Promise<AuthenticationResult> => {
     if (security.authnMethods === undefined) return refuse(request, ReasonCode.NotAuthorized, `authentication '${authnName}' does not exist`);
     let accepted: AuthnAllow | undefined;
+    let acceptedBy = '';
     const skipped: string[] = [];
     for (const method of [passwordFile, ...security.authnMethods]) {
       const outcome = await method.authenticate(request);
       if (outcome.kind === 'deny') return refuse(request, outcome.reasonCode, `${method.name}: ${outcome.reason}`);
       if (outcome.kind === 'allow') {
         accepted = outcome;
+        acceptedBy = method.name;
         break;
       }
       skipped.push(`${method.name}: ${outcome.reason}`);
@@ -112,13 +120,18 @@ export function createPortHooks(deps: PortHooksDeps): BrokerHooks {
         : refuse(request, ReasonCode.NotAuthorized, `no authentication method of '${authnName}' accepted the client (methods: ${tried}; password file: ${skipped[0]?.slice('PasswordFile: '.length) ?? ''})`);
     }
     const username = accepted.username ?? request.username;
+    if (acceptedBy === 'ServiceAccountToken' && username !== undefined && (await deps.passwd())?.has(username) === true) {
+      // A token must not take a password-file user's identity (its grants, its sessions).
+      return refuse(request, ReasonCode.NotAuthorized, `ServiceAccountToken: the token's subject '${username.slice(0, 64)}' is a password-file user; a token's identity must not match one`);
+    }
     const attributes = { ...accepted.attributes };
     const identity: ClientIdentity = { clientId: request.clientId, username, attributes };
     if (security.authorizer !== undefined && !security.authorizer.canConnect(identity)) {
       return refuse(request, ReasonCode.NotAuthorized, 'not authorized to connect');
     }
     deps.directory.register(attributes, deps.security);
-    return { ...accepted.extras, reasonCode: ReasonCode.Success, attributes, ...(username !== undefined ? { username } : {}) };
+    const principal = `${acceptedBy}:${accepted.principal ?? username ?? JSON.stringify(Object.entries(attributes).sort())}`;
+    return { ...accepted.extras, reasonCode: ReasonCode.Success, attributes, principal, ...(username !== undefined ? { username } : {}) };
   };
   /** AUTH 0x19: the same chain decides again (a port that lost its authentication refuses). */
   const reauthenticate = (request: AuthenticationRequest): AuthenticationResult | Promise<AuthenticationResult> => {

@@ -100,7 +100,7 @@ export async function startInstance(paths: InstancePaths, logger?: LeveledLogger
   }
   // The AIO state store (key-value over MQTT v5 RPC), served by the broker itself.
   const { persistStateStoreKey } = stateStoreDecisions(policy);
-  const security = new PortSecurityTable(join(paths.secrets, 'passwd'), log);
+  const security = new PortSecurityTable(paths.passwd, log);
   const stateStore = startStateStore(broker, {
     logger: log,
     persistence: { store, decide: persistStateStoreKey },

@@ -60,6 +60,11 @@ export interface SessionRecord {
   readonly expiryIntervalSeconds: number;
   /** Whether the session's queue is stored (persistence policy); absent means yes. */
   readonly persistQueue?: boolean;
+  /**
+   * The principal the session is bound to (the identity that created it); absent in records
+   * written before owners were recorded: the next CONNECT for the client id binds it.
+   */
+  readonly owner?: string;
   readonly subscriptions: readonly SubscriptionRecord[];
   /** When the client disconnected (ms since epoch); absent while connected. */
   readonly disconnectedAt?: number;

@@ -161,6 +161,8 @@ const S_DISCONNECTED_AT = 1 << 0;
 const S_WILL = 1 << 1;
 const S_PERSIST_QUEUE_PRESENT = 1 << 2;
 const S_PERSIST_QUEUE = 1 << 3;
+/** The record ends with the owner's principal (records written before owners have no such bit). */
+const S_OWNER = 1 << 4;
 const SUB_NO_LOCAL = 1 << 0;
 const SUB_RAP = 1 << 1;
 const SUB_ID = 1 << 2;
@@ -174,7 +176,8 @@ export function encodeSession(session: SessionRecord): Buffer {
   w.u8(
     (session.disconnectedAt !== undefined ? S_DISCONNECTED_AT : 0) |
       (session.will !== undefined ? S_WILL : 0) |
-      (session.persistQueue !== undefined ? S_PERSIST_QUEUE_PRESENT | (session.persistQueue ? S_PERSIST_QUEUE : 0) : 0),
+      (session.persistQueue !== undefined ? S_PERSIST_QUEUE_PRESENT | (session.persistQueue ? S_PERSIST_QUEUE : 0) : 0) |
+      (session.owner !== undefined ? S_OWNER : 0),
   );
   if (session.disconnectedAt !== undefined) w.f64(session.disconnectedAt);
   w.u32(session.subscriptions.length);
@@ -189,6 +192,7 @@ export function encodeSession(session: SessionRecord): Buffer {
     writeMessage(w, session.will.message);
     w.f64(session.will.delaySeconds);
   }
+  if (session.owner !== undefined) w.str(session.owner);
   return w.finish();
 }
 
@@ -226,12 +230,14 @@ export function decodeSession(bytes: Buffer): SessionRecord {
     const message = readMessage(r);
     will = { message, delaySeconds: r.f64() };
   }
+  const owner = flags & S_OWNER ? r.str() : undefined;
   r.end();
   return {
     clientId,
     protocolVersion,
     expiryIntervalSeconds,
     ...(flags & S_PERSIST_QUEUE_PRESENT ? { persistQueue: (flags & S_PERSIST_QUEUE) !== 0 } : {}),
+    ...(owner !== undefined ? { owner } : {}),
     subscriptions,
     ...(disconnectedAt !== undefined ? { disconnectedAt } : {}),
     ...(will !== undefined ? { will } : {}),

@@ -115,6 +115,7 @@ export function runBrokerStoreContract(name: string, makeStore: () => Promise<St
         const full = session('c1', {
           disconnectedAt: 1_700_000_000_000,
           will: { message: fullMessage, delaySeconds: 30 },
+          owner: 'X509:CN=dév-1, O=Contoso',
         });
         await done(store.saveSession(clone(full)));
         await done(store.saveSession(clone(session('c2', { protocolVersion: 4, expiryIntervalSeconds: 0, persistQueue: false, subscriptions: [] }))));

@@ -8,7 +8,8 @@ import type { AuthenticationResult } from '../hooks.js';
  * AUTH from a connected client: re-authentication [MQTT-4.12.1-1]. The engine never sends AUTH
  * 0x18 (its methods answer in one step), so the only AUTH a client may send is 0x19 with the
  * CONNECT's Authentication Method; anything else is a protocol error. The port's `reauthenticate`
- * hook decides: success answers AUTH 0x00 and updates the identity and credential expiry; failure
+ * hook decides: success answers AUTH 0x00 and updates the identity and credential expiry (the
+ * principal must stay the session's owner, see `session-owner.ts`); failure
  * sends DISCONNECT 0x87 and closes [MQTT-4.12.1-2]. Other packets keep flowing meanwhile, under the
  * identity established before.
  */
@@ -62,6 +63,12 @@ export function handleAuth(connection: Connection, packet: AuthPacket): void {
     if (connection.state === 'closed') return;
     if (result.reasonCode !== ReasonCode.Success) {
       fail(connection, result);
+      return;
+    }
+    const owner = connection.session?.owner;
+    if (result.principal !== undefined && owner !== undefined && result.principal !== owner) {
+      // The session stays bound to the identity that created it: new credentials must be the same identity's.
+      fail(connection, { reasonCode: ReasonCode.NotAuthorized, reasonString: 're-authentication as another identity than the session owner' });
       return;
     }
     if (result.attributes !== undefined) connection.attributes = result.attributes;

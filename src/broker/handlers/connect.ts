@@ -6,6 +6,7 @@ import { checkTopicName } from '../../shared/topic.js';
 import type { Connection } from '../connection.js';
 import { recordCredentials } from '../credentials.js';
 import type { AuthenticationResult } from '../hooks.js';
+import { sessionOwnerOf } from '../session-owner.js';
 import { createMessage } from './message-from-packet.js';
 
 /** CONNECT: version, client id, authentication, session open/resume/takeover, CONNACK. */
@@ -124,7 +125,21 @@ function accept(connection: Connection, packet: ConnectPacket, clientId: string,
     };
   }
 
-  const { session, present } = core.registry.open(connection, clientId, cleanStart, expiry, version, userPropertyList(props) ?? []);
+  // The session is bound to the CONNECT's identity: another identity's CONNECT is refused, its owner untouched.
+  const opened = core.registry.open(connection, {
+    clientId,
+    cleanStart,
+    expirySeconds: expiry,
+    version,
+    principal: sessionOwnerOf(connection.info, auth, connection.username),
+    maySubscribe: (filter) => connection.hooks.authorizeSubscribe?.(connection.identity, filter) ?? true,
+    connectUserProperties: userPropertyList(props) ?? [],
+  });
+  if (opened === undefined) {
+    refuse(connection, ReasonCode.NotAuthorized, 'the client id is in use by a session of another identity');
+    return;
+  }
+  const { session, present, revoked } = opened;
   connection.session = session;
   connection.state = 'connected';
   core.counters.connected++;
@@ -153,6 +168,7 @@ function accept(connection: Connection, packet: ConnectPacket, clientId: string,
   }
   connection.send(connack);
   core.logger.debug({ clientId, version, cleanStart, present, expiry }, 'client connected');
+  if (revoked.length > 0) core.logger.info({ clientId, revoked }, 'resumed session: subscriptions no longer authorized were removed');
   session.attach(connection); // resend in-flight, then pump the queue [MQTT-4.4.0-1]
 }
 

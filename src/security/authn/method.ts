@@ -14,6 +14,11 @@ export interface AuthnAllow {
   readonly username?: string;
   /** Attributes for authorization rules (`{principal.attributes.X}`, attribute principals). */
   readonly attributes: Readonly<Record<string, string>>;
+  /**
+   * Who the client is within the method, when the username does not say it all (X.509: the
+   * certificate's subject); the session is bound to `METHOD:principal` (default: the username).
+   */
+  readonly principal?: string;
   /** Further fields for the engine's decision (credential expiry, enhanced authentication reply). */
   readonly extras?: Omit<AuthenticationResult, 'reasonCode' | 'attributes' | 'username' | 'reasonString'>;
 }

@@ -7,8 +7,10 @@
  * expiry and for an audience among the method's `audiences`.
  *
  * What a token gives: claims named `aio-broker-auth/KEY` become authorization attributes `KEY`
- * (as AIO maps service account annotations with that prefix); `sub` becomes the username for
- * authorization (default: the CONNECT's); a `client_id` claim binds the token to one client id;
+ * (as AIO maps service account annotations with that prefix); `sub` is the identity: the username
+ * for authorization and the session's owner, never the CONNECT's (a token without `sub` is refused,
+ * and so is one whose `sub` is a password-file user, see `port-hooks.ts`); a `client_id` claim
+ * binds the token to one client id;
  * `exp` is the credential expiry the engine disconnects at unless the client re-authenticates.
  */
 import type { AuthenticationRequest } from '../../broker/hooks.js';
@@ -96,9 +98,11 @@ export function createSatMethod(options: SatMethodOptions): AuthnMethod {
         if (key === '' || typeof value !== 'string') return deny(`claim ${JSON.stringify(name.slice(0, 80))} must name an attribute and have a string value`);
         attributes[key] = value;
       }
+      // The token pins the identity: without a subject the client would choose its username.
       const sub = claims['sub'];
-      if (sub !== undefined && typeof sub !== 'string') return deny('claim sub is not a string');
-      return { kind: 'allow', ...(sub !== undefined ? { username: sub } : {}), attributes, extras: { expiresAt: result.expiresAt } };
+      if (sub === undefined) return deny('the token has no subject (sub claim): mint one with `ops broker token create`, which always sets it');
+      if (typeof sub !== 'string' || sub === '') return deny('claim sub is not a non-empty string');
+      return { kind: 'allow', username: sub, attributes, extras: { expiresAt: result.expiresAt } };
     },
   };
 }

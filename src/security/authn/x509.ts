@@ -20,7 +20,7 @@ import { secretFolder } from '../../instance/secret-folder.js';
 import { ReasonCode } from '../../protocol/reason-codes.js';
 import type { AuthnMethod, AuthnMethodConfig, AuthnMethodDeps, AuthnOutcome } from './method.js';
 import { verifyChain } from './x509-chain.js';
-import { commonNameOf, dnOf, parseDn, sameDn, type Dn } from './x509-subject.js';
+import { commonNameOf, dnOf, parseDn, printDn, sameDn, type Dn } from './x509-subject.js';
 import { TrustedCaFolder } from './x509-trust.js';
 
 /** AIO's default `trustedClientCaCert`. */
@@ -84,7 +84,8 @@ export function createX509Method(config: AuthnMethodConfig, deps: AuthnMethodDep
       const leaf = verified.path[0] as X509Certificate;
       const username = commonNameOf(leaf);
       if (username === undefined || username === '') return deny('client certificate has no common name (CN) to use as the username');
-      return { kind: 'allow', username, attributes: attributesOf(verified.path, mappings) };
+      // the session belongs to the certificate's whole subject, not only its CN
+      return { kind: 'allow', username, principal: printDn(leaf), attributes: attributesOf(verified.path, mappings) };
     },
   };
 }

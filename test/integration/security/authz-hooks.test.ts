@@ -129,6 +129,21 @@ describe('authorization rules on a port with authentication', () => {
     expect(await suback).toEqual([0x80]);
   });
 
+  it('a client id with a `/` widens no grant: topics and state store keys of {principal.clientId} rules are refused', async () => {
+    const { secure } = await setUp();
+    const intruder = await connect(secure, { username: 'alice', password: 'pw', clientId: 'dev1/x' });
+    await expect(intruder.publishAsync('devices/dev1/x/t', 'x', { qos: 1 })).rejects.toMatchObject({ code: ReasonCode.NotAuthorized });
+    await expect(intruder.publishAsync('devices/dev1/t', 'x', { qos: 1 })).rejects.toMatchObject({ code: ReasonCode.NotAuthorized });
+    await expect(intruder.subscribeAsync('devices/dev1/x/#', { qos: 1 })).rejects.toThrow(/Not authorized/);
+    const owner = await connect(secure, { username: 'alice', password: 'pw', clientId: 'dev1' });
+    expect(await invoke(owner, 'dev1', ['SET', 'keys/dev1/x/a', 'mine'])).toBe('+OK\r\n');
+    const dev1x = await connect(secure, { username: 'alice', password: 'pw', clientId: 'dev1-x' });
+    expect(await invoke(dev1x, 'dev1-x', ['GET', 'keys/dev1-x/a'])).toBe('$-1\r\n'); // a plain id still has its grants
+    // the intruder's SET of a key under keys/dev1/ is refused (keys/{principal.clientId}/* does not match)
+    await intruder.publishAsync(REQUEST_TOPIC, encodeArray(['SET', 'keys/dev1/x/a', 'stolen']), { qos: 1, properties: { responseTopic: 'devices/dev1/x/r', correlationData: Buffer.from('01', 'hex'), userProperties: { __ts: `${Date.now()}:0:dev1/x` } } });
+    expect(await invoke(owner, 'dev1', ['GET', 'keys/dev1/x/a'])).toBe('$4\r\nmine\r\n');
+  });
+
   it('state store keys need a stateStoreResources grant on the secured port; the open port is unrestricted', async () => {
     const { open, secure } = await setUp();
     const alice = await connect(secure, { username: 'alice', password: 'pw', clientId: 'dev1' });

@@ -56,10 +56,10 @@ afterEach(async () => {
 });
 
 /** A token of the instance key, valid for `seconds` from now (fractions allowed). */
-async function mint(seconds: number, attributes: Record<string, string> = { group: 'sensors', floor: '1' }, audiences = ['aud']): Promise<Buffer> {
+async function mint(seconds: number, attributes: Record<string, string> = { group: 'sensors', floor: '1' }, audiences = ['aud'], subject = 'sensor-1'): Promise<Buffer> {
   const key = await ensureSigningKey(secrets);
   const now = Date.now() / 1000;
-  const claims = { ...satClaims({ issuer: 'it', audiences, issuedAt: Math.floor(now), ttlSeconds: 1, attributes, subject: 'sensor-1' }), exp: now + seconds };
+  const claims = { ...satClaims({ issuer: 'it', audiences, issuedAt: Math.floor(now), ttlSeconds: 1, attributes, subject }), exp: now + seconds };
   return Buffer.from(signJwt(claims, key.privateKey, key.kid));
 }
 
@@ -179,6 +179,13 @@ describe('ServiceAccountToken (K8S-SAT) on a real port', () => {
     expect(await client.next()).toMatchObject({ cmd: 'disconnect', reasonCode: ReasonCode.NotAuthorized, properties: { reasonString: expect.stringMatching(/expired/) } });
     await client.closed;
     await bystander.publishAsync('sensors/1/t', 'x', { qos: 1 });
+  });
+
+  it('a re-authentication as another identity (a token of another subject) gets DISCONNECT 0x87: the session stays its owner\'s', async () => {
+    const client = await raw(await mint(60), 'switch');
+    client.send({ cmd: 'auth', reasonCode: ReasonCode.ReAuthenticate, properties: { authenticationMethod: METHOD, authenticationData: await mint(60, { group: 'admins' }, ['aud'], 'sensor-2') } });
+    expect(await client.next()).toMatchObject({ cmd: 'disconnect', reasonCode: ReasonCode.NotAuthorized, properties: { reasonString: expect.stringMatching(/another identity than the session owner/) } });
+    await client.closed;
   });
 
   it.each([

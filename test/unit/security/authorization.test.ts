@@ -124,6 +124,36 @@ describe('compileAuthorization: substitution and key types', () => {
     expect(authz.canUseKey(id('me', 'u'), Buffer.from('k/me'), 'Read')).toBe(true);
   });
 
+  it('a substituted value with a topic separator, a wildcard or nothing never matches, for every variable and resource', () => {
+    const authz = rules({
+      principals: { usernames: ['alice', 'a/b', ''], attributes: [{ role: 'dev' }] },
+      brokerResources: [
+        { method: 'Connect', clientIds: ['{principal.username}-*'] },
+        { method: 'Publish', topics: ['devices/{principal.clientId}/#', 'users/{principal.username}/#', 'floors/{principal.attributes.floor}/#'] },
+        { method: 'Subscribe', topics: ['devices/{principal.clientId}/#'] },
+      ],
+      stateStoreResources: [{ keyType: 'Pattern', keys: ['keys/{principal.clientId}/*'], method: 'ReadWrite' }],
+    });
+    // client id alice-1/x: `devices/alice-1/x/#` would cover alice-1's topics and keys
+    const slashed = id('alice-1/x', 'alice');
+    expect(authz.canPublish(slashed, 'devices/alice-1/x/t')).toBe(false);
+    expect(authz.canPublish(slashed, 'devices/alice-1/t')).toBe(false);
+    expect(authz.canSubscribe(slashed, 'devices/alice-1/x/#')).toBe(false);
+    expect(authz.canUseKey(slashed, Buffer.from('keys/alice-1/x/k'), 'Write')).toBe(false);
+    expect(authz.canUseKey(slashed, Buffer.from('keys/alice-1/k'), 'Read')).toBe(false);
+    // the same rules for a plain client id still grant
+    expect(authz.canPublish(id('alice-1', 'alice'), 'devices/alice-1/t')).toBe(true);
+    expect(authz.canUseKey(id('alice-1', 'alice'), Buffer.from('keys/alice-1/k'), 'Write')).toBe(true);
+    // username and attributes: separators, wildcards and empty values
+    expect(authz.canPublish(id('c', 'a/b'), 'users/a/b/t')).toBe(false);
+    expect(authz.canConnect(id('a/b-1', 'a/b'))).toBe(false);
+    expect(authz.canPublish(id('c', ''), 'users//t')).toBe(false);
+    expect(authz.canPublish(id('c', undefined, { role: 'dev', floor: '2/3' }), 'floors/2/3/t')).toBe(false);
+    expect(authz.canPublish(id('c', undefined, { role: 'dev', floor: '+' }), 'floors/+/t')).toBe(false);
+    expect(authz.canPublish(id('c', undefined, { role: 'dev', floor: '' }), 'floors//t')).toBe(false);
+    expect(authz.canPublish(id('c', undefined, { role: 'dev', floor: '2' }), 'floors/2/t')).toBe(true);
+  });
+
   it('compares String keys exactly and treats ReadWrite as both', () => {
     const authz = rules({ principals: { clientIds: ['c'] }, brokerResources: [], stateStoreResources: [{ keyType: 'String', keys: ['a*'], method: 'Write' }] });
     expect(authz.canUseKey(id('c'), Buffer.from('a*'), 'Write')).toBe(true);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileGlob, ruleCoversFilter, ruleMatchesTopic, substitute, TOPIC_WILDCARDS } from '../../../src/security/match.js';
+import { compileGlob, GLOB_SPECIALS, ruleCoversFilter, ruleMatchesTopic, substitute, TOPIC_WILDCARDS } from '../../../src/security/match.js';
 
 describe('ruleCoversFilter', () => {
   it.each([
@@ -56,5 +56,11 @@ describe('ruleMatchesTopic and globs', () => {
     expect(substitute('{principal.unknown}', who, TOPIC_WILDCARDS)).toBeUndefined();
     expect(substitute('{principal.attributes.toString}', who, TOPIC_WILDCARDS)).toBeUndefined();
     expect(substitute('{principal.clientId}', { ...who, clientId: 'a+b' }, TOPIC_WILDCARDS)).toBeUndefined();
+    // [AIO] no substituted value may hold a level separator or be empty, whatever the context's own forbidden set
+    expect(substitute('d/{principal.clientId}/#', { ...who, clientId: 'alice-1/x' }, TOPIC_WILDCARDS)).toBeUndefined();
+    expect(substitute('k/{principal.clientId}/*', { ...who, clientId: 'alice-1/x' }, GLOB_SPECIALS)).toBeUndefined();
+    expect(substitute('k/{principal.clientId}/*', { ...who, clientId: 'a#' }, GLOB_SPECIALS)).toBeUndefined();
+    expect(substitute('u/{principal.username}', { ...who, username: '' }, TOPIC_WILDCARDS)).toBeUndefined();
+    expect(substitute('f/{principal.attributes.floor}', { ...who, attributes: { floor: '/' } }, TOPIC_WILDCARDS)).toBeUndefined();
   });
 });

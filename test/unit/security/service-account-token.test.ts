@@ -33,7 +33,7 @@ const request = (over: Partial<AuthenticationRequest> = {}): AuthenticationReque
 });
 const mint = async (over: Partial<Parameters<typeof satClaims>[0]> = {}, extra: Record<string, unknown> = {}): Promise<Buffer> => {
   const key = await ensureSigningKey(secrets);
-  const claims = { ...satClaims({ issuer: 't', audiences: ['aud'], issuedAt: Math.floor(Date.now() / 1000), ttlSeconds: 60, attributes: {}, ...over }), ...extra };
+  const claims = { ...satClaims({ issuer: 't', audiences: ['aud'], issuedAt: Math.floor(Date.now() / 1000), ttlSeconds: 60, attributes: {}, subject: 'sensor-0', ...over }), ...extra };
   return Buffer.from(signJwt(claims, key.privateKey, key.kid));
 };
 
@@ -102,7 +102,10 @@ describe('ServiceAccountToken method', () => {
     ['wrong audience', async () => mint({ audiences: ['elsewhere'] }), /audience \(elsewhere\) is none of the accepted audiences \(aud\)/],
     ['another client id', async () => mint({ clientId: 'c2' }), /the token is for client id "c2", not "c1"/],
     ['non-string attribute', async () => mint({}, { 'aio-broker-auth/n': 5 }), /claim "aio-broker-auth\/n" must name an attribute and have a string value/],
-    ['non-string sub', async () => mint({}, { sub: 42 }), /claim sub is not a string/],
+    ['non-string sub', async () => mint({}, { sub: 42 }), /claim sub is not a non-empty string/],
+    ['empty sub', async () => mint({ subject: '' }), /claim sub is not a non-empty string/],
+    // without a subject the client would choose its username (a password user's, an admin's)
+    ['no sub', async () => mint({}, { sub: undefined }), /the token has no subject \(sub claim\)/],
     ['foreign key', async () => Buffer.from(signJwt(satClaims({ issuer: 'x', audiences: ['aud'], issuedAt: Math.floor(Date.now() / 1000), ttlSeconds: 60, attributes: {} }), generateKeyPairSync('ed25519').privateKey, 'k')), /signature does not verify/],
   ])('refuses %s with 0x87 and a reason', async (_name, data, reason) => {
     const outcome = await method().authenticate(request({ authenticationData: await data() }));
@@ -113,7 +116,7 @@ describe('ServiceAccountToken method', () => {
   it('picks up a key added to trusted/ without recompiling', async () => {
     const sat = createSatMethod({ audiences: ['aud'], loadKeys: () => loadSatKeyring(secrets), clockSkewSeconds: 0, logger: silentLogger, reloadIntervalMs: 0 });
     const foreign = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const token = Buffer.from(signJwt(satClaims({ issuer: 'k8s', audiences: ['aud'], issuedAt: Math.floor(Date.now() / 1000), ttlSeconds: 60, attributes: {} }), foreign.privateKey, 'cluster'));
+    const token = Buffer.from(signJwt(satClaims({ issuer: 'k8s', audiences: ['aud'], issuedAt: Math.floor(Date.now() / 1000), ttlSeconds: 60, attributes: {}, subject: 'system:serviceaccount:ns:sa' }), foreign.privateKey, 'cluster'));
     expect((await sat.authenticate(request({ authenticationData: token }))).kind).toBe('deny');
     const { trustedDir } = satKeyPaths(secrets);
     await mkdir(trustedDir, { recursive: true });

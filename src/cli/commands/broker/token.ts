@@ -1,9 +1,13 @@
 /**
  * `ops broker token create`: mints a service account token (a JWT signed with the instance's key
  * in `secrets/sat/`, made on first use) for the `ServiceAccountToken` authentication method. It
- * reads only files, so it works with the broker stopped.
+ * reads only files, so it works with the broker stopped. Every token pins its identity in `sub`
+ * (`--subject`, default a generated `token-<random>`, printed), which must not be a password-file user.
  */
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { ensureSigningKey } from '../../../instance/sat-keys.js';
+import { parsePasswd } from '../../../security/passwd.js';
 import { OpsError } from '../../../shared/errors.js';
 import { signJwt } from '../../../shared/jwt.js';
 import { satClaims } from '../../../shared/sat-token.js';
@@ -23,7 +27,7 @@ export interface TokenCreateInput {
   readonly ttl?: string;
   /** `k=v` pairs, claims `aio-broker-auth/k`. */
   readonly attributes?: readonly string[];
-  /** `sub`: the username authorization sees. */
+  /** `sub`: the identity the token pins (username for authorization, session owner); default a generated `token-<random>`. */
   readonly subject?: string;
   /** `client_id`: the only client id the token is good for. */
   readonly clientId?: string;
@@ -56,6 +60,23 @@ export function parseAttributes(pairs: readonly string[]): Record<string, string
   return attributes;
 }
 
+/** A subject for a token minted without `--subject`: `token-` and 12 random hex digits. */
+export function generatedSubject(): string {
+  return `token-${randomBytes(6).toString('hex')}`;
+}
+
+/** The usernames of the instance's password file (none without one). */
+async function passwordUsers(path: string): Promise<ReadonlySet<string>> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return new Set();
+    throw new OpsError('INST_CORRUPT', { path, reason: error instanceof Error ? error.message : String(error) });
+  }
+  return new Set(parsePasswd(text).entries.keys());
+}
+
 /** Runs `ops broker token create`. */
 export async function runTokenCreate(input: TokenCreateInput, ctx: CliContext): Promise<void> {
   const paths = await findInstance(ctx, input.instance);
@@ -65,6 +86,13 @@ export async function runTokenCreate(input: TokenCreateInput, ctx: CliContext): 
   const attributes = parseAttributes(input.attributes ?? []);
   if (input.subject === '') throw new OpsError('CLI_USAGE', { message: 'Invalid --subject: it must not be empty.' });
   if (input.clientId === '') throw new OpsError('CLI_USAGE', { message: 'Invalid --client-id: it must not be empty.' });
+  // The token always pins an identity: without a subject the client would choose its username.
+  const subject = input.subject ?? generatedSubject();
+  if ((await passwordUsers(paths.passwd)).has(subject)) {
+    throw new OpsError('CLI_USAGE', {
+      message: `Invalid --subject '${subject}': it is a user of the password file (${paths.passwd}); a token's identity must not be a password user's (the broker refuses such tokens).`,
+    });
+  }
 
   const key = await ensureSigningKey(paths.secrets);
   const issuedAt = Math.floor(Date.now() / 1000);
@@ -74,13 +102,14 @@ export async function runTokenCreate(input: TokenCreateInput, ctx: CliContext): 
     issuedAt,
     ttlSeconds: ttl,
     attributes,
-    ...(input.subject !== undefined ? { subject: input.subject } : {}),
+    subject,
     ...(input.clientId !== undefined ? { clientId: input.clientId } : {}),
   });
   const token = signJwt(claims, key.privateKey, key.kid);
   if (input.output === undefined) {
     ctx.stdout.write(`${token}\n`);
-    ctx.stderr.write(`Token for audience ${audiences.join(', ')}, valid until ${new Date((issuedAt + ttl) * 1000).toISOString()}; signed by key ${key.kid} (${key.publicKeyPath}).\n`);
+    const generated = input.subject === undefined ? ' (generated; choose one with --subject)' : '';
+    ctx.stderr.write(`Token for subject ${subject}${generated} and audience ${audiences.join(', ')}, valid until ${new Date((issuedAt + ttl) * 1000).toISOString()}; signed by key ${key.kid} (${key.publicKeyPath}).\n`);
     return;
   }
   printValue(
@@ -88,7 +117,7 @@ export async function runTokenCreate(input: TokenCreateInput, ctx: CliContext): 
     {
       token,
       audiences,
-      ...(input.subject !== undefined ? { subject: input.subject } : {}),
+      subject,
       ...(input.clientId !== undefined ? { clientId: input.clientId } : {}),
       attributes,
       issuedAt: new Date(issuedAt * 1000).toISOString(),
