@@ -4,6 +4,7 @@ import { OpsError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import type { BrokerStore } from '../storage/broker-store.js';
 import type { SpillBuffer } from '../storage/spill-buffer.js';
+import { warnAbuse } from './abuse-log.js';
 import { watchCompletion } from './completion.js';
 import { Connection } from './connection.js';
 import { Counters } from './counters.js';
@@ -14,7 +15,7 @@ import { PublisherThrottle } from './publisher-throttle.js';
 import type { ResolvedBrokerOptions } from './options.js';
 import { RetainedMessages } from './retained.js';
 import { Router, type RouteResult } from './router.js';
-import type { SessionContext } from './session.js';
+import type { Session, SessionContext } from './session.js';
 import { SessionRegistry } from './session-registry.js';
 import type { BrokerStats } from './stats.js';
 import { TopicTree } from './topic-tree.js';
@@ -45,6 +46,8 @@ export class BrokerCore implements SessionContext {
   /** Called with the client id when a connected client's connection ends (services drop its state). */
   readonly disconnectListeners = new Set<(clientId: string) => void>();
   closing = false;
+  /** Bytes one session may have waiting; changed live by `Broker.setConnectionLimits`. */
+  sessionQueueBytes: number;
   readonly #sweep: NodeJS.Timeout;
   #lastQuotaWarning = Number.NEGATIVE_INFINITY;
 
@@ -65,6 +68,7 @@ export class BrokerCore implements SessionContext {
     this.hooks = hooks;
     this.decisions = decisions;
     this.spill = spill;
+    this.sessionQueueBytes = options.sessionQueueBytes;
     this.retained = new RetainedMessages(store, decisions);
     this.router = new Router(this.tree, this.retained, this.counters);
     this.registry = new SessionRegistry(this, this.tree, this.router);
@@ -133,6 +137,26 @@ export class BrokerCore implements SessionContext {
     this.logger.error({ err: error instanceof Error ? error.message : String(error) }, 'store write failed');
   }
 
+  /** SessionContext: a session dropped a message at its own queue bound; counted, and logged at most once per interval. */
+  onQueueFull(session: Session, dropped: 'oldest' | 'new'): void {
+    this.counters.messagesDropped++;
+    this.counters.queueFullDrops++;
+    warnAbuse(
+      this.logger,
+      'session-queue-full',
+      {
+        clientId: session.clientId,
+        dropped,
+        sessionDrops: session.droppedMessages,
+        queuedBytes: session.queuedBytes,
+        maxSessionQueueBytes: this.sessionQueueBytes,
+        strategy: this.options.queueFullStrategy,
+        totalDrops: this.counters.queueFullDrops,
+      },
+      'session queue full: message dropped for this session only',
+    );
+  }
+
   /** Live figures. */
   stats(): BrokerStats {
     const c = this.counters;
@@ -160,6 +184,7 @@ export class BrokerCore implements SessionContext {
         received: c.messagesReceived,
         sent: c.messagesSent,
         dropped: c.messagesDropped,
+        queueFullDrops: c.queueFullDrops,
         queued: c.queued,
         spilled: c.spilled,
         inflight: c.inflight,
