@@ -3,32 +3,9 @@
  * (`memoryProfile`, `advanced.clients`) plus engine-only knobs.
  */
 
-/** Memory profiles of the AIO Broker resource. */
-export type MemoryProfile = 'Tiny' | 'Low' | 'Medium' | 'High';
+import { MEMORY_PROFILES, type MemoryProfile } from '../shared/memory-profiles.js';
 
-/** What a memory profile sets: the maximum packet size, the budget for queued messages, and one session's share. */
-export interface MemoryProfileLimits {
-  /** Maximum MQTT packet size in bytes (AIO "max message"). */
-  readonly maxPacketSizeBytes: number;
-  /** Total bytes of queued (not yet delivered) message payloads the broker keeps in memory: the broker-wide backstop. */
-  readonly queuedBytesBudget: number;
-  /**
-   * Bytes one session may have waiting (payload plus per-message overhead; in memory, the disk buffer
-   * and the store alike): a sixteenth of the budget, so that it takes sixteen stuck sessions to reach
-   * the broker-wide backstop. One message always fits an empty queue, whatever its size.
-   */
-  readonly sessionQueueBytes: number;
-}
-
-const MB = 1024 * 1024;
-
-/** Limits per memory profile: packet sizes 4/16/64/256 MB as AIO; queue budgets sized from AIO's buffers; a session gets 1/16 of its budget. */
-export const MEMORY_PROFILES: Readonly<Record<MemoryProfile, MemoryProfileLimits>> = {
-  Tiny: { maxPacketSizeBytes: 4 * MB, queuedBytesBudget: 12 * MB, sessionQueueBytes: (12 * MB) / 16 },
-  Low: { maxPacketSizeBytes: 16 * MB, queuedBytesBudget: 48 * MB, sessionQueueBytes: (48 * MB) / 16 },
-  Medium: { maxPacketSizeBytes: 64 * MB, queuedBytesBudget: 432 * MB, sessionQueueBytes: (432 * MB) / 16 },
-  High: { maxPacketSizeBytes: 256 * MB, queuedBytesBudget: 1536 * MB, sessionQueueBytes: (1536 * MB) / 16 },
-};
+export { MEMORY_PROFILES, type MemoryProfile, type MemoryProfileLimits } from '../shared/memory-profiles.js';
 
 /** Strategy when a subscriber queue is full (`advanced.clients.subscriberQueueLimit.strategy`). */
 export type QueueFullStrategy = 'None' | 'DropOldest';
@@ -169,7 +146,7 @@ export function resolveBrokerOptions(options: BrokerOptions = {}): ResolvedBroke
     v3InflightLimit: options.v3InflightLimit ?? 100,
     topicAliasMaximum: options.topicAliasMaximum ?? 1024,
     sysIntervalSeconds: options.sysIntervalSeconds ?? 10,
-    outputHighWaterMark: options.outputHighWaterMark ?? 4 * MB,
+    outputHighWaterMark: options.outputHighWaterMark ?? 4 * 1024 * 1024,
     connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
     name: options.name ?? 'ops-broker',
   });
