@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream';
 import { ReasonCode } from '../protocol/reason-codes.js';
 import { OpsError } from '../shared/errors.js';
+import { SESSION_SHARE } from '../shared/memory-profiles.js';
 import type { Logger } from '../shared/log.js';
 import type { BrokerStore } from '../storage/broker-store.js';
 import type { SpillBuffer } from '../storage/spill-buffer.js';
@@ -46,8 +47,10 @@ export class BrokerCore implements SessionContext {
   /** Called with the client id when a connected client's connection ends (services drop its state). */
   readonly disconnectListeners = new Set<(clientId: string) => void>();
   closing = false;
-  /** Bytes one session may have waiting; changed live by `Broker.setConnectionLimits`. */
+  /** Bytes one session may have waiting; see {@link setSessionQueueBytes}. */
   sessionQueueBytes: number;
+  /** Bytes one session whose queue is persisted may have waiting; see {@link setSessionQueueBytes}. */
+  persistedSessionQueueBytes: number;
   readonly #sweep: NodeJS.Timeout;
   #lastQuotaWarning = Number.NEGATIVE_INFINITY;
 
@@ -68,7 +71,8 @@ export class BrokerCore implements SessionContext {
     this.hooks = hooks;
     this.decisions = decisions;
     this.spill = spill;
-    this.sessionQueueBytes = options.sessionQueueBytes;
+    this.sessionQueueBytes = this.persistedSessionQueueBytes = options.sessionQueueBytes;
+    this.setSessionQueueBytes(options.sessionQueueBytes, true);
     this.retained = new RetainedMessages(store, decisions);
     this.router = new Router(this.tree, this.retained, this.counters);
     this.registry = new SessionRegistry(this, this.tree, this.router);
@@ -137,6 +141,18 @@ export class BrokerCore implements SessionContext {
     this.logger.error({ err: error instanceof Error ? error.message : String(error) }, 'store write failed');
   }
 
+  /**
+   * Sets the session queue bound (live: every session's next message). When it is the memory
+   * profile's default (`isDefault`), a persisted queue also gets no more than 1/16 of the store's
+   * size limit (`persistence.maxSize`), so that one stuck persistent session cannot fill the store
+   * for everyone either; a bound set explicitly applies as given.
+   */
+  setSessionQueueBytes(bytes: number, isDefault: boolean): void {
+    this.sessionQueueBytes = bytes;
+    const storeLimit = isDefault ? this.store.usage?.().limitBytes : undefined;
+    this.persistedSessionQueueBytes = storeLimit === undefined ? bytes : Math.min(bytes, Math.floor(storeLimit / SESSION_SHARE));
+  }
+
   /** SessionContext: a session dropped a message at its own queue bound; counted, and logged at most once per interval. */
   onQueueFull(session: Session, dropped: 'oldest' | 'new'): void {
     this.counters.messagesDropped++;
@@ -149,7 +165,7 @@ export class BrokerCore implements SessionContext {
         dropped,
         sessionDrops: session.droppedMessages,
         queuedBytes: session.queuedBytes,
-        maxSessionQueueBytes: this.sessionQueueBytes,
+        maxSessionQueueBytes: session.queuePersistent ? this.persistedSessionQueueBytes : this.sessionQueueBytes,
         strategy: this.options.queueFullStrategy,
         totalDrops: this.counters.queueFullDrops,
       },

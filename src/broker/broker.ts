@@ -78,7 +78,7 @@ export class Broker {
     this.#core = new BrokerCore(this.options, options.store ?? new MemoryBrokerStore(), options.logger ?? silentLogger, options.hooks ?? {}, options.persistence ?? PERSIST_EVERYTHING, options.diskBuffer);
     this.#sys = new SysTopicPublisher(this.#core);
     this.#limiter = new AddressLimiter(resolveConnectionLimits(options.connectionLimits, this.options.maxPacketSizeBytes, this.options.sessionQueueBytes));
-    this.#core.sessionQueueBytes = this.#limiter.limits.maxSessionQueueBytes;
+    this.#core.setSessionQueueBytes(this.#limiter.limits.maxSessionQueueBytes, options.connectionLimits?.maxSessionQueueBytes === undefined);
     this.ready = this.#core.restore().then(() => {
       this.#isReady = true;
       this.#sys.start(this.options.sysIntervalSeconds);
@@ -178,7 +178,7 @@ export class Broker {
   setConnectionLimits(limits: ConnectionLimits): void {
     const resolved = resolveConnectionLimits(limits, this.options.maxPacketSizeBytes, this.options.sessionQueueBytes);
     this.#limiter.setLimits(resolved);
-    this.#core.sessionQueueBytes = resolved.maxSessionQueueBytes;
+    this.#core.setSessionQueueBytes(resolved.maxSessionQueueBytes, limits.maxSessionQueueBytes === undefined);
   }
 
   /** A session's queue: waiting messages, their cost against its bound, and what it dropped there; undefined when there is no such session. */

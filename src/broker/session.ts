@@ -63,6 +63,8 @@ export interface SessionContext {
   readonly spill: SpillBuffer | undefined;
   /** Bytes one session may have waiting (the live `maxSessionQueueBytes`). */
   readonly sessionQueueBytes: number;
+  /** The same for a session whose queue is persisted (by default also at most 1/16 of the store's size limit). */
+  readonly persistedSessionQueueBytes: number;
   onStoreError(error: unknown): void;
   /** A session dropped a message at its own queue bound (`oldest` waiting, or the `new` one): count and log it. */
   onQueueFull(session: Session, dropped: 'oldest' | 'new'): void;
@@ -156,12 +158,17 @@ export class Session {
    * that keeps up is held back by flow control before its own bound drops anything.
    */
   get congested(): boolean {
-    return this.queueLength > CONGESTION_HIGH_WATER || this.queuedBytes * 2 > this.#ctx.sessionQueueBytes;
+    return this.queueLength > CONGESTION_HIGH_WATER || this.queuedBytes * 2 > this.#maxBytes;
   }
 
   /** Back under the low mark, where paused publishers resume: {@link CONGESTION_LOW_WATER} messages and a quarter of its byte bound. */
   get drained(): boolean {
-    return this.queueLength <= CONGESTION_LOW_WATER && this.queuedBytes * 4 <= this.#ctx.sessionQueueBytes;
+    return this.queueLength <= CONGESTION_LOW_WATER && this.queuedBytes * 4 <= this.#maxBytes;
+  }
+
+  /** The session's bound in bytes (a persisted queue's may be lower: see {@link SessionContext.persistedSessionQueueBytes}). */
+  get #maxBytes(): number {
+    return this.queuePersistent ? this.#ctx.persistedSessionQueueBytes : this.#ctx.sessionQueueBytes;
   }
 
   /**
@@ -224,10 +231,11 @@ export class Session {
    * queue. False when the new message was dropped.
    */
   #makeRoom(cost: number): boolean {
-    const { options, sessionQueueBytes } = this.#ctx;
+    const { options } = this.#ctx;
+    const maxBytes = this.#maxBytes;
     const dropOldest = options.queueFullStrategy === 'DropOldest';
     const maxMessages = dropOldest ? options.queueLimit : Number.POSITIVE_INFINITY;
-    const full = (): boolean => this.queueLength > 0 && (this.queuedBytes + cost > sessionQueueBytes || this.queueLength >= maxMessages);
+    const full = (): boolean => this.queueLength > 0 && (this.queuedBytes + cost > maxBytes || this.queueLength >= maxMessages);
     if (dropOldest) while (full() && this.#head < this.#queue.length) this.#dropOldest();
     if (!full()) return true;
     this.#dropped('new');
@@ -397,10 +405,11 @@ export class Session {
    * the tail (the messages the bound would have dropped on arrival). The drops are deleted from the store.
    */
   #trimRestored(): void {
-    const { options, sessionQueueBytes } = this.#ctx;
+    const { options } = this.#ctx;
+    const maxBytes = this.#maxBytes;
     const dropOldest = options.queueFullStrategy === 'DropOldest';
     const maxMessages = dropOldest ? options.queueLimit : Number.POSITIVE_INFINITY;
-    while (this.#queue.length - this.#head > 1 && (this.#bytes > sessionQueueBytes || this.#queue.length - this.#head > maxMessages)) {
+    while (this.#queue.length - this.#head > 1 && (this.#bytes > maxBytes || this.#queue.length - this.#head > maxMessages)) {
       if (dropOldest) {
         this.#dropOldest();
         continue;

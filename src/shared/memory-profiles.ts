@@ -22,10 +22,13 @@ export interface MemoryProfileLimits {
 
 const MB = 1024 * 1024;
 
+/** One session's default share of a broker-wide bound: 1/16 of the queue budget, and of the store's `persistence.maxSize` for persisted queues. */
+export const SESSION_SHARE = 16;
+
 /** Limits per memory profile: packet sizes 4/16/64/256 MB as AIO; queue budgets sized from AIO's buffers; a session gets 1/16 of its budget. */
 export const MEMORY_PROFILES: Readonly<Record<MemoryProfile, MemoryProfileLimits>> = {
-  Tiny: { maxPacketSizeBytes: 4 * MB, queuedBytesBudget: 12 * MB, sessionQueueBytes: (12 * MB) / 16 },
-  Low: { maxPacketSizeBytes: 16 * MB, queuedBytesBudget: 48 * MB, sessionQueueBytes: (48 * MB) / 16 },
-  Medium: { maxPacketSizeBytes: 64 * MB, queuedBytesBudget: 432 * MB, sessionQueueBytes: (432 * MB) / 16 },
-  High: { maxPacketSizeBytes: 256 * MB, queuedBytesBudget: 1536 * MB, sessionQueueBytes: (1536 * MB) / 16 },
+  Tiny: { maxPacketSizeBytes: 4 * MB, queuedBytesBudget: 12 * MB, sessionQueueBytes: (12 * MB) / SESSION_SHARE },
+  Low: { maxPacketSizeBytes: 16 * MB, queuedBytesBudget: 48 * MB, sessionQueueBytes: (48 * MB) / SESSION_SHARE },
+  Medium: { maxPacketSizeBytes: 64 * MB, queuedBytesBudget: 432 * MB, sessionQueueBytes: (432 * MB) / SESSION_SHARE },
+  High: { maxPacketSizeBytes: 256 * MB, queuedBytesBudget: 1536 * MB, sessionQueueBytes: (1536 * MB) / SESSION_SHARE },
 };

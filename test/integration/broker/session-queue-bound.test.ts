@@ -190,4 +190,27 @@ describe('persisted sessions (LevelDB store)', () => {
     store = await fixture.open({ path });
     expect(await store.loadQueue('stored')).toEqual([]);
   });
+
+  it('by default a persisted queue gets at most 1/16 of the store limit: one stuck session cannot fill the store for everyone', async () => {
+    const limit = 64 * 1024;
+    const store = await fixture.open({ path: await fixture.freshDir(), maxSizeBytes: limit });
+    const running = await startBroker({ store }); // no maxSessionQueueBytes: the default applies
+    brokers.push(running);
+    await offlineSubscriber(running.port, 'stuck');
+    await offlineSubscriber(running.port, 'reader');
+    const publisher = await rawConnect(running.port, 5, { clientId: 'pub-store' });
+    const names: string[] = [];
+    for (let round = 0; round < 30; round++) {
+      // 30 x 2 x 1512 bytes = 89 KiB for each session: more than the whole store holds; 2 fit the reader's bound (4 KiB)
+      const batch = [1, 2].map((i) => `t${round}-${i}`);
+      names.push(...batch);
+      expect(await publishEach(publisher, batch.map((n) => payload(n)))).toEqual(Array(2).fill(ReasonCode.Success));
+      expect(await resumeAndRead(running.port, 'reader')).toEqual(batch);
+    }
+    publisher.destroy();
+    const kept = Math.floor(limit / 16 / COST);
+    expect(running.broker.sessionQueue('stuck')).toEqual({ messages: kept, bytes: kept * COST, dropped: names.length - kept });
+    expect(store.usage().full).toBe(false);
+    expect(await resumeAndRead(running.port, 'stuck')).toEqual(names.slice(0, kept));
+  });
 });
