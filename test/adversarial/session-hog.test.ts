@@ -8,6 +8,7 @@ import type { MqttClient } from 'mqtt';
 import mqttPacket, { type IPubackPacket, type IPublishPacket } from 'mqtt-packet';
 import { describe, expect, it } from 'vitest';
 import { ReasonCode } from '../../src/protocol/reason-codes.js';
+import type { Logger } from '../../src/shared/log.js';
 import { within } from '../helpers/bad-input.js';
 import { rawSubscribe } from '../helpers/pubsub.js';
 import { useRawBroker } from '../helpers/raw-broker.js';
@@ -23,6 +24,12 @@ const SESSION_BOUND = 32 * KIB;
 const OVERHEAD = 512;
 
 const { start, connect, current } = useRawBroker();
+
+/** A logger keeping the warn lines (message and fields). */
+function warnings(lines: { message: string; fields: Readonly<Record<string, unknown>> }[]): Logger {
+  const ignore = (): void => undefined;
+  return { debug: ignore, info: ignore, error: ignore, warn: (fields, message) => void lines.push({ message, fields }) };
+}
 
 /** The healthy subscriber: a real `mqtt` client that reads and acknowledges everything. */
 async function healthySubscriber(topic: string): Promise<{ client: MqttClient; received: string[] }> {
@@ -65,7 +72,8 @@ function labels(from: number, to: number): string[] {
 
 describe('one session does not starve everyone', () => {
   it('an offline persistent # subscriber stops at its own bound; the healthy pair gets every message, all PUBACKs 0x00', async () => {
-    const running = await start({ queuedBytesBudget: BUDGET, connectionLimits: { maxSessionQueueBytes: SESSION_BOUND } });
+    const warned: { message: string; fields: Readonly<Record<string, unknown>> }[] = [];
+    const running = await start({ queuedBytesBudget: BUDGET, connectionLimits: { maxSessionQueueBytes: SESSION_BOUND }, logger: warnings(warned) });
     const hog = await connect(5, { clientId: 'hog', clean: false, properties: { sessionExpiryInterval: 600 } });
     await rawSubscribe(hog, [{ topic: '#', qos: 1 }]);
     hog.send({ cmd: 'disconnect', reasonCode: ReasonCode.Success });
@@ -89,6 +97,9 @@ describe('one session does not starve everyone', () => {
     const stats = running.broker.stats().messages;
     expect(stats.queueFullDrops).toBe(count + 50 - kept);
     expect(stats.queued).toBe(kept);
+    // hundreds of drops, one warning (at most one per 10 s), naming the session
+    expect(warned.map((w) => w.message)).toEqual(['session queue full: message dropped for this session only']);
+    expect(warned[0]?.fields).toMatchObject({ clientId: 'hog', dropped: 'new', strategy: 'None', maxSessionQueueBytes: SESSION_BOUND });
 
     // Strategy None keeps the oldest: the hog finds the first messages when it comes back.
     const back = await connect(5, { clientId: 'hog', clean: false, properties: { sessionExpiryInterval: 600 } });
