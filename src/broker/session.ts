@@ -16,8 +16,6 @@ import { SpillTail } from './spill-tail.js';
 import type { SpillBuffer } from '../storage/spill-buffer.js';
 import type { SharedGroup, Subscription } from './topic-tree.js';
 
-export { QUEUED_DELIVERY_OVERHEAD_BYTES } from './options.js';
-
 function queuedCost(delivery: Delivery): number {
   return delivery.message.payload.length + QUEUED_DELIVERY_OVERHEAD_BYTES;
 }
