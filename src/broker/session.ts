@@ -233,11 +233,16 @@ export class Session {
     const maxBytes = this.#maxBytes;
     const dropOldest = options.queueFullStrategy === 'DropOldest';
     const maxMessages = dropOldest ? options.queueLimit : Number.POSITIVE_INFINITY;
-    const full = (): boolean => this.queueLength > 0 && (this.queuedBytes + cost > maxBytes || this.queueLength >= maxMessages);
-    if (dropOldest) while (full() && this.#head < this.#queue.length) this.#dropOldest();
-    if (!full()) return true;
+    if (dropOldest) while (this.#full(cost, maxBytes, maxMessages) && this.#head < this.#queue.length) this.#dropOldest();
+    if (!this.#full(cost, maxBytes, maxMessages)) return true;
     this.#dropped('new');
     return false;
+  }
+
+  /** Whether a message of `cost` does not fit: never for an empty queue. */
+  #full(cost: number, maxBytes: number, maxMessages: number): boolean {
+    const length = this.queueLength;
+    return length > 0 && (this.queuedBytes + cost > maxBytes || length >= maxMessages);
   }
 
   /** A refused write (store full) must not be delivered later: its publisher is told it failed. */
