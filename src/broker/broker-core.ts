@@ -1,9 +1,11 @@
 import type { Duplex } from 'node:stream';
 import { ReasonCode } from '../protocol/reason-codes.js';
 import { OpsError } from '../shared/errors.js';
+import { SESSION_SHARE } from '../shared/memory-profiles.js';
 import type { Logger } from '../shared/log.js';
 import type { BrokerStore } from '../storage/broker-store.js';
 import type { SpillBuffer } from '../storage/spill-buffer.js';
+import { warnAbuse } from './abuse-log.js';
 import { watchCompletion } from './completion.js';
 import { Connection } from './connection.js';
 import { Counters } from './counters.js';
@@ -14,7 +16,7 @@ import { PublisherThrottle } from './publisher-throttle.js';
 import type { ResolvedBrokerOptions } from './options.js';
 import { RetainedMessages } from './retained.js';
 import { Router, type RouteResult } from './router.js';
-import type { SessionContext } from './session.js';
+import type { Session, SessionContext } from './session.js';
 import { SessionRegistry } from './session-registry.js';
 import type { BrokerStats } from './stats.js';
 import { TopicTree } from './topic-tree.js';
@@ -45,6 +47,10 @@ export class BrokerCore implements SessionContext {
   /** Called with the client id when a connected client's connection ends (services drop its state). */
   readonly disconnectListeners = new Set<(clientId: string) => void>();
   closing = false;
+  /** Bytes one session may have waiting; see {@link setSessionQueueBytes}. */
+  sessionQueueBytes: number;
+  /** Bytes one session whose queue is persisted may have waiting; see {@link setSessionQueueBytes}. */
+  persistedSessionQueueBytes: number;
   readonly #sweep: NodeJS.Timeout;
   #lastQuotaWarning = Number.NEGATIVE_INFINITY;
 
@@ -65,6 +71,8 @@ export class BrokerCore implements SessionContext {
     this.hooks = hooks;
     this.decisions = decisions;
     this.spill = spill;
+    this.sessionQueueBytes = this.persistedSessionQueueBytes = options.sessionQueueBytes;
+    this.setSessionQueueBytes(options.sessionQueueBytes, true);
     this.retained = new RetainedMessages(store, decisions);
     this.router = new Router(this.tree, this.retained, this.counters);
     this.registry = new SessionRegistry(this, this.tree, this.router);
@@ -133,6 +141,38 @@ export class BrokerCore implements SessionContext {
     this.logger.error({ err: error instanceof Error ? error.message : String(error) }, 'store write failed');
   }
 
+  /**
+   * Sets the session queue bound (live: every session's next message). When it is the memory
+   * profile's default (`isDefault`), a persisted queue also gets no more than 1/16 of the store's
+   * size limit (`persistence.maxSize`), so that one stuck persistent session cannot fill the store
+   * for everyone either; a bound set explicitly applies as given.
+   */
+  setSessionQueueBytes(bytes: number, isDefault: boolean): void {
+    this.sessionQueueBytes = bytes;
+    const storeLimit = isDefault ? this.store.usage?.().limitBytes : undefined;
+    this.persistedSessionQueueBytes = storeLimit === undefined ? bytes : Math.min(bytes, Math.floor(storeLimit / SESSION_SHARE));
+  }
+
+  /** SessionContext: a session dropped a message at its own queue bound; counted, and logged at most once per interval. */
+  onQueueFull(session: Session, dropped: 'oldest' | 'new'): void {
+    this.counters.messagesDropped++;
+    this.counters.queueFullDrops++;
+    warnAbuse(
+      this.logger,
+      'session-queue-full',
+      {
+        clientId: session.clientId,
+        dropped,
+        sessionDrops: session.droppedMessages,
+        queuedBytes: session.queuedBytes,
+        maxSessionQueueBytes: session.queuePersistent ? this.persistedSessionQueueBytes : this.sessionQueueBytes,
+        strategy: this.options.queueFullStrategy,
+        totalDrops: this.counters.queueFullDrops,
+      },
+      'session queue full: message dropped for this session only',
+    );
+  }
+
   /** Live figures. */
   stats(): BrokerStats {
     const c = this.counters;
@@ -160,6 +200,7 @@ export class BrokerCore implements SessionContext {
         received: c.messagesReceived,
         sent: c.messagesSent,
         dropped: c.messagesDropped,
+        queueFullDrops: c.queueFullDrops,
         queued: c.queued,
         spilled: c.spilled,
         inflight: c.inflight,

@@ -39,6 +39,16 @@ export interface CreateBrokerOptions extends BrokerOptions {
   diskBuffer?: SpillBuffer;
 }
 
+/** One session's queue, as {@link Broker.sessionQueue} reports it. */
+export interface SessionQueueFigures {
+  /** Messages waiting (not in flight). */
+  readonly messages: number;
+  /** Their cost against the session's bound: payload + per-message overhead each. */
+  readonly bytes: number;
+  /** Messages the session dropped at its own bound since the broker started. */
+  readonly dropped: number;
+}
+
 /** Per-connection options of {@link Broker.attach}. */
 export interface AttachOptions {
   readonly hooks?: BrokerHooks;
@@ -67,7 +77,8 @@ export class Broker {
     this.options = resolveBrokerOptions(options);
     this.#core = new BrokerCore(this.options, options.store ?? new MemoryBrokerStore(), options.logger ?? silentLogger, options.hooks ?? {}, options.persistence ?? PERSIST_EVERYTHING, options.diskBuffer);
     this.#sys = new SysTopicPublisher(this.#core);
-    this.#limiter = new AddressLimiter(resolveConnectionLimits(options.connectionLimits, this.options.maxPacketSizeBytes));
+    this.#limiter = new AddressLimiter(resolveConnectionLimits(options.connectionLimits, this.options.maxPacketSizeBytes, this.options.sessionQueueBytes));
+    this.#core.setSessionQueueBytes(this.#limiter.limits.maxSessionQueueBytes, options.connectionLimits?.maxSessionQueueBytes === undefined);
     this.ready = this.#core.restore().then(() => {
       this.#isReady = true;
       this.#sys.start(this.options.sysIntervalSeconds);
@@ -160,9 +171,21 @@ export class Broker {
     return this.#limiter.limits;
   }
 
-  /** Replaces the abuse limits live; connections already open are not affected. */
+  /**
+   * Replaces the abuse limits live; connections already open are not affected, except that a new
+   * session queue bound applies to every session's next message.
+   */
   setConnectionLimits(limits: ConnectionLimits): void {
-    this.#limiter.setLimits(resolveConnectionLimits(limits, this.options.maxPacketSizeBytes));
+    const resolved = resolveConnectionLimits(limits, this.options.maxPacketSizeBytes, this.options.sessionQueueBytes);
+    this.#limiter.setLimits(resolved);
+    this.#core.setSessionQueueBytes(resolved.maxSessionQueueBytes, limits.maxSessionQueueBytes === undefined);
+  }
+
+  /** A session's queue: waiting messages, their cost against its bound, and what it dropped there; undefined when there is no such session. */
+  sessionQueue(clientId: string): SessionQueueFigures | undefined {
+    const session = this.#core.registry.get(clientId);
+    if (session === undefined) return undefined;
+    return { messages: session.queueLength, bytes: session.queuedBytes, dropped: session.droppedMessages };
   }
 
   /** Publishes a message from inside the process (services, tests); resolves when stored. */

@@ -14,6 +14,8 @@ export class Counters {
   messagesReceived = 0;
   messagesSent = 0;
   messagesDropped = 0;
+  /** Messages a session dropped at its own queue bound (bytes, or length with DropOldest); also in `messagesDropped`. */
+  queueFullDrops = 0;
   /** Messages waiting in session queues. */
   queued = 0;
   /** Messages waiting in the disk-backed message buffer (part of `queued`). */

@@ -3,26 +3,9 @@
  * (`memoryProfile`, `advanced.clients`) plus engine-only knobs.
  */
 
-/** Memory profiles of the AIO Broker resource. */
-export type MemoryProfile = 'Tiny' | 'Low' | 'Medium' | 'High';
+import { MEMORY_PROFILES, type MemoryProfile } from '../shared/memory-profiles.js';
 
-/** What a memory profile sets: the maximum packet size and the budget for queued messages. */
-export interface MemoryProfileLimits {
-  /** Maximum MQTT packet size in bytes (AIO "max message"). */
-  readonly maxPacketSizeBytes: number;
-  /** Total bytes of queued (not yet delivered) message payloads the broker keeps in memory. */
-  readonly queuedBytesBudget: number;
-}
-
-const MB = 1024 * 1024;
-
-/** Limits per memory profile: packet sizes 4/16/64/256 MB as AIO; queue budgets sized from AIO's buffers. */
-export const MEMORY_PROFILES: Readonly<Record<MemoryProfile, MemoryProfileLimits>> = {
-  Tiny: { maxPacketSizeBytes: 4 * MB, queuedBytesBudget: 12 * MB },
-  Low: { maxPacketSizeBytes: 16 * MB, queuedBytesBudget: 48 * MB },
-  Medium: { maxPacketSizeBytes: 64 * MB, queuedBytesBudget: 432 * MB },
-  High: { maxPacketSizeBytes: 256 * MB, queuedBytesBudget: 1536 * MB },
-};
+export { MEMORY_PROFILES, type MemoryProfile, type MemoryProfileLimits } from '../shared/memory-profiles.js';
 
 /** Strategy when a subscriber queue is full (`advanced.clients.subscriberQueueLimit.strategy`). */
 export type QueueFullStrategy = 'None' | 'DropOldest';
@@ -39,7 +22,13 @@ export interface ClientLimits {
   maxReceiveMaximum?: number;
   /** Upper bound on keep-alive; a v5 client asking for more (or 0) gets this as Server Keep Alive. Default 65535. */
   maxKeepAliveSeconds?: number;
-  /** Per-subscriber queue bound. Default: unbounded in count (the memory budget still applies). */
+  /**
+   * Per-subscriber queue bound in messages (AIO). `DropOldest` drops the oldest waiting message at
+   * `length`; `None` never drops by count (as AIO). The strategy also says what happens at the
+   * session's byte bound (`ConnectionLimits.maxSessionQueueBytes`): `DropOldest` drops the oldest
+   * until the new message fits, `None` drops the new message, for that session only. Default:
+   * unbounded in count, strategy `None`.
+   */
   subscriberQueueLimit?: { length: number; strategy?: QueueFullStrategy };
 }
 
@@ -78,6 +67,12 @@ export interface ConnectionLimits {
   maxConnectionRatePerAddress?: number;
   /** Largest CONNECT accepted (bytes) before a client is authenticated; never above the maximum packet size. Default 64 KiB. */
   maxConnectPacketBytes?: number;
+  /**
+   * Bytes one session may have waiting (payload + {@link QUEUED_DELIVERY_OVERHEAD_BYTES} per message);
+   * past it only that session drops, per its queue strategy. Default: the memory profile's
+   * `sessionQueueBytes`. The broker-wide `queuedBytesBudget` stays the backstop.
+   */
+  maxSessionQueueBytes?: number;
 }
 
 /** {@link ConnectionLimits} with defaults applied. */
@@ -85,17 +80,29 @@ export interface ResolvedConnectionLimits {
   readonly maxConnectionsPerAddress: number;
   readonly maxConnectionRatePerAddress: number;
   readonly maxConnectPacketBytes: number;
+  readonly maxSessionQueueBytes: number;
 }
 
 /** Default largest CONNECT before authentication: 64 KiB (a CONNECT with a will of a few KiB fits easily). */
 export const DEFAULT_MAX_CONNECT_PACKET_BYTES = 64 * 1024;
 
-/** Applies defaults to {@link ConnectionLimits}; the CONNECT limit is capped by `maxPacketSizeBytes`. */
-export function resolveConnectionLimits(limits: ConnectionLimits = {}, maxPacketSizeBytes = 268_435_455): ResolvedConnectionLimits {
+/** Estimated memory a waiting delivery costs beyond its payload; counted against the session bound and the budget. */
+export const QUEUED_DELIVERY_OVERHEAD_BYTES = 512;
+
+/**
+ * Applies defaults to {@link ConnectionLimits}; the CONNECT limit is capped by `maxPacketSizeBytes`,
+ * the session queue bound defaults to `sessionQueueBytes` (the memory profile's).
+ */
+export function resolveConnectionLimits(
+  limits: ConnectionLimits = {},
+  maxPacketSizeBytes = 268_435_455,
+  sessionQueueBytes = MEMORY_PROFILES.Medium.sessionQueueBytes,
+): ResolvedConnectionLimits {
   return Object.freeze({
     maxConnectionsPerAddress: limits.maxConnectionsPerAddress ?? 0,
     maxConnectionRatePerAddress: limits.maxConnectionRatePerAddress ?? 0,
     maxConnectPacketBytes: Math.min(limits.maxConnectPacketBytes ?? DEFAULT_MAX_CONNECT_PACKET_BYTES, maxPacketSizeBytes),
+    maxSessionQueueBytes: limits.maxSessionQueueBytes ?? sessionQueueBytes,
   });
 }
 
@@ -110,6 +117,8 @@ export interface ResolvedBrokerOptions {
   readonly queueLimit: number;
   readonly queueFullStrategy: QueueFullStrategy;
   readonly queuedBytesBudget: number;
+  /** The memory profile's default for {@link ConnectionLimits.maxSessionQueueBytes}. */
+  readonly sessionQueueBytes: number;
   readonly v3InflightLimit: number;
   readonly topicAliasMaximum: number;
   readonly sysIntervalSeconds: number;
@@ -133,10 +142,11 @@ export function resolveBrokerOptions(options: BrokerOptions = {}): ResolvedBroke
     queueLimit: clients.subscriberQueueLimit?.length ?? Number.POSITIVE_INFINITY,
     queueFullStrategy: clients.subscriberQueueLimit?.strategy ?? 'None',
     queuedBytesBudget: options.queuedBytesBudget ?? profile.queuedBytesBudget,
+    sessionQueueBytes: profile.sessionQueueBytes,
     v3InflightLimit: options.v3InflightLimit ?? 100,
     topicAliasMaximum: options.topicAliasMaximum ?? 1024,
     sysIntervalSeconds: options.sysIntervalSeconds ?? 10,
-    outputHighWaterMark: options.outputHighWaterMark ?? 4 * MB,
+    outputHighWaterMark: options.outputHighWaterMark ?? 4 * 1024 * 1024,
     connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
     name: options.name ?? 'ops-broker',
   });

@@ -8,9 +8,9 @@ export interface Throttleable {
   resumeReading(): void;
 }
 
-/** Waiting messages of a consuming subscriber above which its publishers are paused. */
+/** Waiting messages of a consuming subscriber above which its publishers are paused (or half its queue's byte bound). */
 export const CONGESTION_HIGH_WATER = 300;
-/** Waiting messages at which paused publishers are resumed. */
+/** Waiting messages at which paused publishers are resumed (and at most a quarter of its byte bound). */
 export const CONGESTION_LOW_WATER = 100;
 /** A subscriber that makes no progress for this long no longer holds publishers back. */
 export const STALL_MS = 2000;
@@ -42,9 +42,13 @@ export class PublisherThrottle {
     return all.size;
   }
 
-  /** Pauses `publisher` if `target` is congested and pausing is safe. */
+  /**
+   * Pauses `publisher` if `target` is congested and pausing is safe. A target whose socket is
+   * backed up holds no one (as in {@link progress}): it is not reading, and its own queue bound,
+   * not its publishers, limits what it keeps.
+   */
   consider(publisher: Throttleable, target: Session): void {
-    if (this.#stalled.has(target)) return;
+    if (this.#stalled.has(target) || target.channel?.writable === false) return;
     const own = publisher.session;
     if (own === target || (own !== undefined && (own.queueLength > 0 || own.inflightCount > 0))) return;
     let hold = this.#holds.get(target);
@@ -64,7 +68,7 @@ export class PublisherThrottle {
     if (hold === undefined) return;
     this.#stalled.delete(session);
     hold.lastProgress = Date.now();
-    if (session.queueLength <= CONGESTION_LOW_WATER || !writable || !session.connected) this.release(session);
+    if (session.drained || !writable || !session.connected) this.release(session);
   }
 
   /** Resumes every publisher held by the session. */

@@ -1,6 +1,5 @@
 import type { Completion } from '../storage/broker-store.js';
 import { CompletionSet } from './completion.js';
-import { CONGESTION_HIGH_WATER } from './publisher-throttle.js';
 import type { Counters } from './counters.js';
 import type { Message } from './message.js';
 import type { RetainedMessages } from './retained.js';
@@ -11,10 +10,13 @@ import type { MatchVisitor, SharedGroup, Subscription, TopicTree } from './topic
 export interface RouteResult {
   /** Sessions (and shared groups) the message went to. */
   readonly matched: number;
-  /** Of those, how many refused it (queued-message budget spent). */
+  /** Of those, how many a broker-wide backstop refused (memory budget, disk buffer or store full); a session dropping it at its own bound is not counted. */
   readonly refused: number;
-  /** A connected subscriber whose queue is over the congestion mark, if any (publisher flow control). */
-  readonly congested: Session | undefined;
+  /**
+   * Connected subscribers whose queues are over the congestion mark, if any (publisher flow control):
+   * all of them, so that a stuck one cannot hide a healthy one that needs its publishers held back.
+   */
+  readonly congested: readonly Session[] | undefined;
   /** Completion of every store write the message caused; ack after it [MQTT-4.3.2-2]. */
   readonly completion: Completion;
 }
@@ -26,9 +28,9 @@ interface Target {
   subscriptionIds: number[] | undefined;
 }
 
-/** A connected subscriber with more waiting messages than the congestion mark. */
+/** A connected subscriber over the congestion mark (see {@link Session.congested}). */
 function isCongested(session: Session): boolean {
-  return session.queueLength > CONGESTION_HIGH_WATER && session.channel !== undefined;
+  return session.channel !== undefined && session.congested;
 }
 
 /**
@@ -61,13 +63,13 @@ export class Router implements MatchVisitor {
     this.#tree.match(message.topic, this);
     let matched = 0;
     let refused = 0;
-    let congested: Session | undefined;
+    let congested: Session[] | undefined;
     for (const target of this.#targets.values()) {
       matched++;
       const result = this.#deliver(message, target);
       if (result === false) refused++;
       else this.#add(result);
-      if (isCongested(target.session)) congested = target.session;
+      if (isCongested(target.session)) (congested ??= []).push(target.session);
     }
     for (const group of this.#groups) {
       const member = group.pick();
@@ -76,7 +78,7 @@ export class Router implements MatchVisitor {
       const result = this.deliverShared(message, member, group);
       if (result === false) refused++;
       else this.#add(result);
-      if (isCongested(member.session)) congested = member.session;
+      if (isCongested(member.session)) (congested ??= []).push(member.session);
     }
     this.#targets.clear();
     this.#groups.length = 0;

@@ -9,15 +9,12 @@ import type {
 import { watchCompletion } from './completion.js';
 import type { Counters } from './counters.js';
 import { Message } from './message.js';
-import type { ResolvedBrokerOptions } from './options.js';
+import { QUEUED_DELIVERY_OVERHEAD_BYTES, type ResolvedBrokerOptions } from './options.js';
 import type { PersistenceDecisions } from './persistence.js';
-import type { PublisherThrottle } from './publisher-throttle.js';
+import { CONGESTION_HIGH_WATER, CONGESTION_LOW_WATER, type PublisherThrottle } from './publisher-throttle.js';
 import { SpillTail } from './spill-tail.js';
 import type { SpillBuffer } from '../storage/spill-buffer.js';
 import type { SharedGroup, Subscription } from './topic-tree.js';
-
-/** Estimated memory a waiting delivery costs beyond its payload; counted against the memory profile's budget. */
-export const QUEUED_DELIVERY_OVERHEAD_BYTES = 512;
 
 function queuedCost(delivery: Delivery): number {
   return delivery.message.payload.length + QUEUED_DELIVERY_OVERHEAD_BYTES;
@@ -62,7 +59,13 @@ export interface SessionContext {
   readonly decisions: PersistenceDecisions;
   /** The disk-backed message buffer, when configured. */
   readonly spill: SpillBuffer | undefined;
+  /** Bytes one session may have waiting (the live `maxSessionQueueBytes`). */
+  readonly sessionQueueBytes: number;
+  /** The same for a session whose queue is persisted (by default also at most 1/16 of the store's size limit). */
+  readonly persistedSessionQueueBytes: number;
   onStoreError(error: unknown): void;
+  /** A session dropped a message at its own queue bound (`oldest` waiting, or the `new` one): count and log it. */
+  onQueueFull(session: Session, dropped: 'oldest' | 'new'): void;
 }
 
 /** Session state that outlives connections: subscriptions, queue, in-flight window [MQTT-4.1.0-1]. */
@@ -95,6 +98,8 @@ export class Session {
   /** Newest waiting messages on the disk-backed buffer (queues that are not persisted only). */
   #tail: SpillTail | undefined;
   #head = 0;
+  /** What the memory part of the queue costs (payload + overhead per waiting delivery). */
+  #bytes = 0;
   #seq = 0;
   #nextPacketId = 1;
   // Writes of one store batch share one promise (level store): handlers are attached once per batch.
@@ -142,16 +147,47 @@ export class Session {
     return this.#queue.length - this.#head + (this.#tail?.count ?? 0);
   }
 
+  /** What the waiting messages cost against the session's bound: payload + overhead each, memory and disk buffer. */
+  get queuedBytes(): number {
+    return this.#bytes + (this.#tail?.bytes ?? 0);
+  }
+
+  /** Messages this session dropped at its own queue bound. */
+  droppedMessages = 0;
+
+  /**
+   * Over the congestion mark, where its publishers are paused (publisher flow control): more than
+   * {@link CONGESTION_HIGH_WATER} messages waiting, or half its byte bound, so that a subscriber
+   * that keeps up is held back by flow control before its own bound drops anything.
+   */
+  get congested(): boolean {
+    return this.queueLength > CONGESTION_HIGH_WATER || this.queuedBytes * 2 > this.#maxBytes;
+  }
+
+  /** Back under the low mark, where paused publishers resume: {@link CONGESTION_LOW_WATER} messages and a quarter of its byte bound. */
+  get drained(): boolean {
+    return this.queueLength <= CONGESTION_LOW_WATER && this.queuedBytes * 4 <= this.#maxBytes;
+  }
+
+  /** The session's bound in bytes (a persisted queue's may be lower: see {@link SessionContext.persistedSessionQueueBytes}). */
+  get #maxBytes(): number {
+    return this.queuePersistent ? this.#ctx.persistedSessionQueueBytes : this.#ctx.sessionQueueBytes;
+  }
+
   /**
    * Hands a QoS 1/2 message to the session: queued, then sent as the in-flight window allows.
-   * Returns the store write's completion (persistent sessions), or `false` when the message was
-   * refused because the memory profile's budget for queued messages is spent.
+   * Returns the store write's completion (persistent sessions); `undefined` also when the session
+   * dropped a message at its own bound (its policy: counted, not the publisher's failure); `false`
+   * when the message was refused by a broker-wide backstop (the memory budget for queued messages,
+   * the disk buffer or the store is full), which the publisher is told.
    */
   enqueue(message: Message, qos: 1 | 2, retain: boolean, subscriptionIds: number[] | undefined, group?: SharedGroup): Completion | false {
     const { options, counters } = this.#ctx;
-    // AIO subscriberQueueLimit: DropOldest bounds the queue; None never drops by count.
-    if (options.queueFullStrategy === 'DropOldest' && this.queueLength >= options.queueLimit && this.#head < this.#queue.length) this.#dropOldest();
-    const overBudget = counters.queuedBytes + message.payload.length + QUEUED_DELIVERY_OVERHEAD_BYTES > options.queuedBytesBudget;
+    const cost = message.payload.length + QUEUED_DELIVERY_OVERHEAD_BYTES;
+    // A message the connection takes at once never waits: neither bound applies to it.
+    const waits = !this.#sendsAtOnce();
+    if (waits && !this.#makeRoom(cost)) return undefined;
+    const overBudget = waits && counters.queuedBytes + cost > options.queuedBytesBudget;
     const spill = this.#ctx.spill;
     if (spill !== undefined && !this.queuePersistent && (overBudget || (this.#tail?.count ?? 0) > 0)) {
       // Over the memory budget: not persisted queues spill to the disk-backed buffer instead of dropping.
@@ -177,11 +213,41 @@ export class Session {
     };
     this.#queue.push(delivery);
     counters.queued++;
-    counters.queuedBytes += queuedCost(delivery);
+    this.#count(delivery);
     const completion = this.queuePersistent ? this.#ctx.store.putQueueEntries(this.clientId, [toEntry(delivery)]) : undefined;
     if (completion !== undefined) this.#cancelIfRefused(completion, delivery);
     this.pump();
     return completion;
+  }
+
+  /** Whether a new message would be sent at once: connected, nothing waiting, window and socket open. */
+  #sendsAtOnce(): boolean {
+    const channel = this.channel;
+    return channel !== undefined && this.queueLength === 0 && this.inflightCount < channel.sendQuota && channel.writable;
+  }
+
+  /**
+   * The session's own bound, before a message of `cost` joins the queue: bytes (`maxSessionQueueBytes`),
+   * and with DropOldest the AIO `subscriberQueueLimit.length` (None never drops by count, as AIO).
+   * DropOldest drops waiting messages from the head until the new one fits; None (or nothing left
+   * to drop in memory) drops the new one, for this session only. One message always fits an empty
+   * queue. False when the new message was dropped.
+   */
+  #makeRoom(cost: number): boolean {
+    const { options } = this.#ctx;
+    const maxBytes = this.#maxBytes;
+    const dropOldest = options.queueFullStrategy === 'DropOldest';
+    const maxMessages = dropOldest ? options.queueLimit : Number.POSITIVE_INFINITY;
+    if (dropOldest) while (this.#full(cost, maxBytes, maxMessages) && this.#head < this.#queue.length) this.#dropOldest();
+    if (!this.#full(cost, maxBytes, maxMessages)) return true;
+    this.#dropped('new');
+    return false;
+  }
+
+  /** Whether a message of `cost` does not fit: never for an empty queue. */
+  #full(cost: number, maxBytes: number, maxMessages: number): boolean {
+    const length = this.queueLength;
+    return length > 0 && (this.queuedBytes + cost > maxBytes || length >= maxMessages);
   }
 
   /** A refused write (store full) must not be delivered later: its publisher is told it failed. */
@@ -247,7 +313,7 @@ export class Session {
     for (const entry of entries) {
       const delivery = fromEntry({ ...entry, packetId: 0, released: false });
       this.#queue.push(delivery);
-      this.#ctx.counters.queuedBytes += queuedCost(delivery); // counted in `queued` since it spilled
+      this.#count(delivery); // counted in `queued` since it spilled
     }
     this.pump();
   }
@@ -356,8 +422,31 @@ export class Session {
       } else {
         this.#queue.push(delivery);
         this.#ctx.counters.queued++;
-        this.#ctx.counters.queuedBytes += queuedCost(delivery);
+        this.#count(delivery);
       }
+    }
+    this.#trimRestored();
+  }
+
+  /**
+   * A restored queue over the session's bound (the bound was lowered, or the queue was written by an
+   * older version) is brought under it as its strategy says: DropOldest from the head, None from
+   * the tail (the messages the bound would have dropped on arrival). The drops are deleted from the store.
+   */
+  #trimRestored(): void {
+    const { options } = this.#ctx;
+    const maxBytes = this.#maxBytes;
+    const dropOldest = options.queueFullStrategy === 'DropOldest';
+    const maxMessages = dropOldest ? options.queueLimit : Number.POSITIVE_INFINITY;
+    while (this.#queue.length - this.#head > 1 && (this.#bytes > maxBytes || this.#queue.length - this.#head > maxMessages)) {
+      if (dropOldest) {
+        this.#dropOldest();
+        continue;
+      }
+      const newest = this.#queue.pop() as Delivery;
+      this.#uncount(newest);
+      this.#forget(newest);
+      this.#dropped('new');
     }
   }
 
@@ -405,13 +494,27 @@ export class Session {
 
   #dropOldest(): void {
     const oldest = this.#shift();
-    this.#ctx.counters.messagesDropped++;
     this.#forget(oldest);
+    if (oldest.cancelled !== true) this.#dropped('oldest'); // a cancelled one was counted when its write failed
+  }
+
+  #dropped(which: 'oldest' | 'new'): void {
+    this.droppedMessages++;
+    this.#ctx.onQueueFull(this, which);
+  }
+
+  /** Adds a waiting delivery's cost to the session's and the broker's queued bytes. */
+  #count(delivery: Delivery): void {
+    const cost = queuedCost(delivery);
+    this.#bytes += cost;
+    this.#ctx.counters.queuedBytes += cost;
   }
 
   #uncount(delivery: Delivery): void {
+    const cost = queuedCost(delivery);
+    this.#bytes -= cost;
     this.#ctx.counters.queued--;
-    this.#ctx.counters.queuedBytes -= queuedCost(delivery);
+    this.#ctx.counters.queuedBytes -= cost;
   }
 
   #forget(delivery: Delivery): void {

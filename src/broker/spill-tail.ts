@@ -1,6 +1,7 @@
 import type { QueueEntryRecord } from '../storage/broker-store.js';
 import type { SpillBuffer } from '../storage/spill-buffer.js';
 import type { Counters } from './counters.js';
+import { QUEUED_DELIVERY_OVERHEAD_BYTES } from './options.js';
 
 /** Entries read back from the disk buffer at a time. */
 export const SPILL_READ_BATCH = 256;
@@ -17,6 +18,7 @@ export class SpillTail {
   readonly #counters: Counters;
   readonly #onError: (error: unknown) => void;
   #count = 0;
+  #bytes = 0;
   #readSeq = 0;
   #loading = false;
   /** Bumped by drop(): a read that was under way then is ignored. */
@@ -34,11 +36,17 @@ export class SpillTail {
     return this.#count;
   }
 
+  /** What the entries on disk cost against the session's queue bound (payload + overhead each). */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
   /** Writes one entry to the buffer; false (nothing written) when the buffer is full. */
   push(entry: QueueEntryRecord): boolean {
     const written = this.#buffer.append(this.#clientId, [entry]);
     if (written === false) return false;
     this.#count++;
+    this.#bytes += entryCost(entry);
     this.#counters.queued++;
     this.#counters.spilled++;
     written.catch((error: unknown) => {
@@ -59,6 +67,8 @@ export class SpillTail {
         if (generation !== this.#generation) return; // the session ended meanwhile
         const missing = entries.length < SPILL_READ_BATCH ? this.#count - entries.length : 0;
         this.#count -= entries.length + missing; // a short read means nothing else is on disk
+        if (this.#count === 0) this.#bytes = 0;
+        else for (const entry of entries) this.#bytes -= entryCost(entry);
         this.#counters.queued -= missing;
         this.#counters.spilled -= entries.length + missing;
         const last = entries[entries.length - 1];
@@ -82,6 +92,11 @@ export class SpillTail {
     this.#counters.queued -= this.#count;
     this.#counters.spilled -= this.#count;
     this.#count = 0;
+    this.#bytes = 0;
     this.#buffer.drop(this.#clientId).catch(this.#onError);
   }
+}
+
+function entryCost(entry: QueueEntryRecord): number {
+  return entry.message.payload.length + QUEUED_DELIVERY_OVERHEAD_BYTES;
 }

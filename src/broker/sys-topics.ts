@@ -18,6 +18,7 @@ export function sysTopicValues(core: BrokerCore): [string, string | number][] {
     ['$SYS/broker/messages/received', s.messages.received],
     ['$SYS/broker/messages/sent', s.messages.sent],
     ['$SYS/broker/messages/dropped', s.messages.dropped],
+    ['$SYS/broker/messages/dropped/queue full', s.messages.queueFullDrops],
     ['$SYS/broker/messages/queued', s.messages.queued],
     ['$SYS/broker/messages/inflight', s.messages.inflight],
     ['$SYS/broker/bytes/received', s.bytes.received],

@@ -29,21 +29,32 @@ export class SharedGroup {
   }
 
   /**
-   * Picks the next member round-robin, preferring connected members; `except` is skipped
-   * (a member whose connection is going away).
+   * Picks the next member round-robin, preferring connected members that keep up (not congested:
+   * a stuck member does not get its share only to drop it at its queue bound), then connected
+   * ones, then any; `except` is skipped (a member whose connection is going away).
    */
   pick(except?: Session): Subscription | undefined {
     const n = this.members.length;
+    let busy: Subscription | undefined;
+    let busyIndex = 0;
     let fallback: Subscription | undefined;
     for (let i = 0; i < n; i++) {
       const index = (this.#next + i) % n;
       const member = this.members[index] as Subscription;
       if (member.session === except) continue;
       if (member.session.connected) {
+        if (member.session.congested) {
+          if (busy === undefined) [busy, busyIndex] = [member, index];
+          continue;
+        }
         this.#next = (index + 1) % n;
         return member;
       }
       fallback ??= member;
+    }
+    if (busy !== undefined) {
+      this.#next = (busyIndex + 1) % n;
+      return busy;
     }
     if (fallback !== undefined) this.#next = (this.#next + 1) % Math.max(n, 1);
     return fallback;

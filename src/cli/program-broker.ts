@@ -117,14 +117,24 @@ function addPersistCommands(broker: Command, ctx: CliContext): void {
 }
 
 function addLimitsCommands(broker: Command, ctx: CliContext): void {
-  const limits = broker.command('limits').description('Abuse limits (ops-only): connections and connection rate per remote address, CONNECT size before authentication.');
-  type LimitsOptions = WithOutput & { maxConnectionsPerAddress?: string; maxConnectionRate?: string; maxConnectSize?: string };
+  const limits = broker
+    .command('limits')
+    .description('Abuse limits (ops-only): connections and connection rate per remote address, CONNECT size before authentication, bytes queued per session.');
+  type LimitsOptions = WithOutput & { maxConnectionsPerAddress?: string; maxConnectionRate?: string; maxConnectSize?: string; maxSessionQueueSize?: string };
   const set = withOutput(withInstance(limits.command('set')), 'text')
     .description('Change the limits live (connections already open stay); 0 = unlimited. Kept across restarts.')
     .option('--max-connections-per-address <n>', 'concurrent connections from one IP address (0 = unlimited, the default); more get CONNACK 0x97')
     .option('--max-connection-rate <n>', 'new connections per second from one IP address (0 = unlimited, the default); more get CONNACK 0x9F')
-    .option('--max-connect-size <size>', 'largest CONNECT before authentication, bytes or 64Ki (default 65536); bigger get CONNACK 0x95');
-  examples(set, ['ops broker limits set --max-connections-per-address 100 --max-connection-rate 20', 'ops broker limits set --max-connect-size 16Ki']).action(
+    .option('--max-connect-size <size>', 'largest CONNECT before authentication, bytes or 64Ki (default 65536); bigger get CONNACK 0x95')
+    .option(
+      '--max-session-queue-size <size>',
+      'bytes one session may have queued, bytes or 1Mi (default 1/16 of the memory profile budget); past it only that session drops, per subscriberQueueLimit.strategy',
+    );
+  examples(set, [
+    'ops broker limits set --max-connections-per-address 100 --max-connection-rate 20',
+    'ops broker limits set --max-connect-size 16Ki',
+    'ops broker limits set --max-session-queue-size 8Mi',
+  ]).action(
     async (opts: LimitsOptions) =>
       runLimitsSet(
         {
@@ -133,6 +143,7 @@ function addLimitsCommands(broker: Command, ctx: CliContext): void {
           ...(opts.maxConnectionsPerAddress !== undefined ? { maxConnectionsPerAddress: opts.maxConnectionsPerAddress } : {}),
           ...(opts.maxConnectionRate !== undefined ? { maxConnectionRatePerAddress: opts.maxConnectionRate } : {}),
           ...(opts.maxConnectSize !== undefined ? { maxConnectPacketBytes: opts.maxConnectSize } : {}),
+          ...(opts.maxSessionQueueSize !== undefined ? { maxSessionQueueBytes: opts.maxSessionQueueSize } : {}),
         },
         ctx,
       ),

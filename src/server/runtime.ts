@@ -222,6 +222,7 @@ export class InstanceRuntime implements AdminContext {
       c('messages_received', 'PUBLISH packets received from clients.', s.messages.received),
       c('messages_sent', 'PUBLISH packets sent to clients.', s.messages.sent),
       c('messages_dropped', 'Messages dropped.', s.messages.dropped),
+      c('messages_dropped_queue_full', 'Messages a session dropped at its own queue bound (also in messages_dropped).', s.messages.queueFullDrops),
       g('messages_queued', 'Messages waiting in session queues.', s.messages.queued),
       g('messages_inflight', 'QoS 1/2 messages sent and not yet acknowledged.', s.messages.inflight),
       c('bytes_received', 'Bytes received from clients.', s.bytes.received),

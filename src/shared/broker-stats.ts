@@ -37,6 +37,8 @@ export interface BrokerStats {
     readonly sent: number;
     /** Messages dropped: QoS 0 to a slow reader, queue full, expired, over the client's maximum packet size. */
     readonly dropped: number;
+    /** Of those, dropped by a session at its own queue bound (`maxSessionQueueBytes`, or `subscriberQueueLimit` with DropOldest). */
+    readonly queueFullDrops: number;
     /** Messages waiting in session queues (not yet sent). */
     readonly queued: number;
     /** Of those, how many wait in the disk-backed message buffer. */

@@ -1,4 +1,5 @@
-/** `limits.get`, `limits.set`: the ops-only abuse limits, changed live (open connections untouched). */
+/** `limits.get`, `limits.set`: the ops-only abuse limits, changed live (open connections untouched; the session queue bound applies to the next message). */
+import type { MemoryProfile } from '../../shared/memory-profiles.js';
 import { effectiveConnectionLimits, readConnectionLimits, updateConnectionLimits, type LimitArgs } from '../../config/connection-limits.js';
 import type { AdminHandler } from '../server.js';
 import { paramsObject, type AdminContext } from './context.js';
@@ -6,7 +7,7 @@ import { paramsObject, type AdminContext } from './context.js';
 function limitArgs(params: unknown): LimitArgs {
   const p = paramsObject(params);
   const args: LimitArgs = {};
-  for (const key of ['maxConnectionsPerAddress', 'maxConnectionRatePerAddress', 'maxConnectPacketBytes'] as const) {
+  for (const key of ['maxConnectionsPerAddress', 'maxConnectionRatePerAddress', 'maxConnectPacketBytes', 'maxSessionQueueBytes'] as const) {
     const value = p[key];
     if (typeof value === 'string' || typeof value === 'number') args[key] = value;
   }
@@ -15,7 +16,8 @@ function limitArgs(params: unknown): LimitArgs {
 
 /** Handlers of the limits methods. */
 export function limitsMethods(ctx: AdminContext): Record<string, AdminHandler> {
-  const view = (): Record<string, unknown> => ({ limits: effectiveConnectionLimits(readConnectionLimits(ctx.state().limits)) });
+  const profile = (ctx.deployment.memoryProfile ?? 'Medium') as MemoryProfile;
+  const view = (): Record<string, unknown> => ({ limits: effectiveConnectionLimits(readConnectionLimits(ctx.state().limits), profile) });
   return {
     'limits.get': () => view(),
     'limits.set': async (params) => {

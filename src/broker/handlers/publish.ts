@@ -74,13 +74,16 @@ export function handlePublish(connection: Connection, packet: PublishPacket): vo
 
   const message = createMessage({ topic, payload, qos, retain: packet.retain, ...(props !== undefined ? { properties: props } : {}) }, connection.clientId, core.options.maxMessageExpirySeconds);
   const { matched, refused, congested, completion } = core.publish(message);
-  if (congested !== undefined) core.throttle.consider(connection, congested);
+  if (congested !== undefined) for (const target of congested) core.throttle.consider(connection, target);
   if (qos === 0) return;
   let reason: number = ReasonCode.Success;
   if (v5 && matched === 0) reason = ReasonCode.NoMatchingSubscribers;
-  else if (matched > 0 && refused === matched) {
-    // No subscriber could take it (memory budget, disk buffer or store full): 0x97, or for 3.1.1,
-    // which has no negative acknowledgement, no PUBACK at all: the connection closes.
+  else if (refused > 0) {
+    // A subscriber that could take it was refused by a broker-wide backstop (memory budget, disk
+    // buffer or store full): 0x00 would claim it reached every one, so 0x97 (the publisher may send
+    // again; the others may get it twice, as QoS 1 allows), or for 3.1.1, which has no negative
+    // acknowledgement, no PUBACK at all: the connection closes. A session dropping it at its own
+    // queue bound is not a refusal: that is its policy.
     if (!v5) {
       connection.close();
       return;

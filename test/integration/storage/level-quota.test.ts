@@ -169,13 +169,19 @@ async function receiveAcking(client: RawClient, count: number): Promise<string[]
   return got;
 }
 
+/**
+ * These tests fill the store through one session: its own queue bound is set above the store's
+ * limit (by default a persisted queue gets only 1/16 of it, see session-queue-bound.test.ts).
+ */
+const OWN_BOUND_ABOVE_STORE = { maxSessionQueueBytes: 16 * LIMIT };
+
 describe('engine on a full LevelBrokerStore', () => {
   it('v5 publishers get 0x97, 3.1.1 publishers are disconnected, acknowledged messages come back in order', async () => {
     const path = await freshDir();
     const encryptionKey = randomBytes(32);
     const errors: string[] = [];
     const first = await open({ path, encryptionKey, maxSizeBytes: LIMIT });
-    let running = await startBroker({ store: first, logger: capturingLogger(errors) });
+    let running = await startBroker({ store: first, logger: capturingLogger(errors), connectionLimits: OWN_BOUND_ABOVE_STORE });
     brokers.push(running);
 
     await offlineSubscriber(running.port, 'sub');
@@ -213,7 +219,7 @@ describe('engine on a full LevelBrokerStore', () => {
     const store = await open({ path, encryptionKey, maxSizeBytes: LIMIT });
     expect(store.usage().usedBytes).toBe(fullUsage.usedBytes);
     errors.length = 0;
-    running = await startBroker({ store, logger: capturingLogger(errors) });
+    running = await startBroker({ store, logger: capturingLogger(errors), connectionLimits: OWN_BOUND_ABOVE_STORE });
     brokers.push(running);
     const again = await raw(running.port);
     expect((await again.connect({ clientId: 'sub', clean: false, properties: { sessionExpiryInterval: 300 } })).sessionPresent).toBe(true);
@@ -224,7 +230,7 @@ describe('engine on a full LevelBrokerStore', () => {
   });
   it('without a restart too, the subscriber gets exactly the messages acknowledged with 0x00', async () => {
     const path = await freshDir();
-    const running = await startBroker({ store: await open({ path, maxSizeBytes: LIMIT }) });
+    const running = await startBroker({ store: await open({ path, maxSizeBytes: LIMIT }), connectionLimits: OWN_BOUND_ABOVE_STORE });
     brokers.push(running);
     await offlineSubscriber(running.port, 'sub2');
     const pub = await raw(running.port);

@@ -3,9 +3,9 @@ import type { Session } from '../../../src/broker/session.js';
 import { TopicTree, type MatchVisitor, type SharedGroup, type Subscription } from '../../../src/broker/topic-tree.js';
 import { parseSharedFilter } from '../../../src/shared/topic.js';
 
-/** A stand-in session: the tree only uses identity and `connected`. */
-function session(name: string, connected = true): Session {
-  return { clientId: name, connected } as unknown as Session;
+/** A stand-in session: the tree only uses identity, `connected` and `congested`. */
+function session(name: string, connected = true, congested = false): Session {
+  return { clientId: name, connected, congested } as unknown as Session;
 }
 
 function sub(s: Session, filter: string, qos: 0 | 1 | 2 = 0): Subscription {
@@ -138,6 +138,18 @@ describe('TopicTree', () => {
       const fallback = group.pick();
       expect(fallback).toBeDefined();
       expect(['off1', 'on', 'off2']).toContain(fallback?.session.clientId);
+    });
+
+    it('pick() passes over a connected member whose queue is congested, and takes it when all are', () => {
+      const tree = new TopicTree();
+      const stuck = session('stuck', true, true);
+      const ok1 = session('ok1');
+      const ok2 = session('ok2');
+      for (const m of [stuck, ok1, ok2]) tree.add(sub(m, '$share/g/t'));
+      const group = match(tree, 't').groups[0] as SharedGroup;
+      expect(Array.from({ length: 4 }, () => group.pick()?.session.clientId)).toEqual(['ok1', 'ok2', 'ok1', 'ok2']);
+      for (const m of [ok1, ok2]) (m as unknown as { congested: boolean }).congested = true;
+      expect(Array.from({ length: 3 }, () => group.pick()?.session.clientId)).toEqual(['stuck', 'ok1', 'ok2']);
     });
 
     it('pick(except) skips the member that is going away', () => {

@@ -1,8 +1,10 @@
 /**
  * `ops broker limits show|set`: the ops-only abuse limits (per-address connections and rate, the
- * CONNECT size accepted before authentication). Live over the admin socket when the broker runs
- * (connections already open are not affected), else saved for the next start.
+ * CONNECT size accepted before authentication, the bytes one session may have queued). Live over
+ * the admin socket when the broker runs (connections already open are not affected; the session
+ * queue bound applies to every session's next message), else saved for the next start.
  */
+import type { MemoryProfile } from '../../../shared/memory-profiles.js';
 import { effectiveConnectionLimits, readConnectionLimits, updateConnectionLimits, type LimitArgs } from '../../../config/connection-limits.js';
 import { OpsError } from '../../../shared/errors.js';
 import type { CliContext } from '../../context.js';
@@ -33,6 +35,7 @@ function print(ctx: CliContext, live: boolean, limits: Record<string, number>, o
       `connections per address   ${show(limits['maxConnectionsPerAddress'], '')}`,
       `connection rate per address ${show(limits['maxConnectionRatePerAddress'], '/s')}`,
       `CONNECT size before auth  ${show(limits['maxConnectPacketBytes'], ' bytes')}`,
+      `queued bytes per session  ${show(limits['maxSessionQueueBytes'], ' bytes')}`,
       live ? '' : '(broker stopped: stored settings)',
     ]
       .filter((l) => l !== '')
@@ -48,8 +51,8 @@ export async function runLimitsShow(input: LimitsShowInput, ctx: CliContext): Pr
     print(ctx, true, limits, input.output);
     return;
   }
-  const { state } = await storedSettings(paths);
-  print(ctx, false, effectiveConnectionLimits(readStored(state.limits, paths.runtime)), input.output);
+  const { deployment, state } = await storedSettings(paths);
+  print(ctx, false, effectiveConnectionLimits(readStored(state.limits, paths.runtime), profileOf(deployment.memoryProfile)), input.output);
 }
 
 function readStored(raw: unknown, path: string): ReturnType<typeof readConnectionLimits> {
@@ -69,9 +72,14 @@ export async function runLimitsSet(input: LimitsSetInput, ctx: CliContext): Prom
     print(ctx, true, limits, output);
     return;
   }
-  const { state } = await storedSettings(paths);
+  const { deployment, state } = await storedSettings(paths);
   const limits = updateConnectionLimits(readStored(state.limits, paths.runtime), args);
   await saveState(paths, { ...state, limits: { ...limits } });
   ctx.stderr.write(`${MSG.offlineApplied}\n`);
-  print(ctx, false, effectiveConnectionLimits(limits), output);
+  print(ctx, false, effectiveConnectionLimits(limits, profileOf(deployment.memoryProfile)), output);
+}
+
+/** The instance's memory profile (locked at create; `Medium` when not set, as the broker). */
+function profileOf(memoryProfile: string | undefined): MemoryProfile {
+  return (memoryProfile ?? 'Medium') as MemoryProfile;
 }

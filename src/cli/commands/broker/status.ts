@@ -86,6 +86,7 @@ export async function runStats(input: StatusInput, ctx: CliContext): Promise<voi
     ['messages in', stats.messages.received],
     ['messages out', stats.messages.sent],
     ['messages dropped', stats.messages.dropped],
+    ['  at a session queue bound', stats.messages.queueFullDrops ?? 0],
     ['messages queued', stats.messages.queued],
     ['messages in flight', stats.messages.inflight],
     ['retained messages', stats.retained],
