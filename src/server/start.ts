@@ -56,8 +56,14 @@ function storedLimits(paths: InstancePaths, raw: unknown): ConnectionLimitSettin
   }
 }
 
+/** How the broker process starts. */
+export interface StartOptions {
+  /** Start on a store whose write-ahead log is damaged with what survived (`--repair`), reporting the loss. */
+  readonly repair?: boolean;
+}
+
 /** Starts the broker of the instance at `paths`; `logger` defaults to JSON lines on stdout. */
-export async function startInstance(paths: InstancePaths, logger?: LeveledLogger): Promise<RunningBroker> {
+export async function startInstance(paths: InstancePaths, logger?: LeveledLogger, options: StartOptions = {}): Promise<RunningBroker> {
   const pid = await readPidFile(paths.pid);
   if (pid !== undefined && pid !== process.pid && isBrokerProcess(pid)) throw new OpsError('INST_RUNNING', { name: paths.name, pid });
   const lock = await readDeploymentLock(paths.lock);
@@ -72,7 +78,7 @@ export async function startInstance(paths: InstancePaths, logger?: LeveledLogger
 
   // The live policy decides, at every decision, what goes to the store (memory store: no effect on durability).
   const policy = new PolicyHolder(props.persistence);
-  const { store, info } = await openInstanceStore(paths, deployment, log);
+  const { store, info, repair } = await openInstanceStore(paths, deployment, log, process.env, options.repair === true);
   const diskBuffer = await openDiskBuffer(paths, deployment, log);
   const clients = toClientLimits(props.advanced?.clients);
   const broker = createBroker({
@@ -118,6 +124,7 @@ export async function startInstance(paths: InstancePaths, logger?: LeveledLogger
     broker,
     policy,
     persistence: info,
+    ...(repair !== undefined ? { storeRepair: repair } : {}),
     stateStore,
     logger: log,
     security,

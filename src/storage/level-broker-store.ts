@@ -19,7 +19,8 @@ import type { SizeChange } from './size-ledger.js';
 import { StoreQuota, type WriteKind } from './store-quota.js';
 import { decodeCommitMark, META_COMMIT_KEY, NO_COMMIT } from './wal/commit-mark.js';
 import type { WalCheck } from './wal/wal-check.js';
-import { inspectWal, logDamaged, openWal, type OpenWal, type WalRecovery } from './wal/wal-guard.js';
+import { inspectWal, logDamaged, openWal, type OpenWal } from './wal/wal-guard.js';
+import type { StoreRepairReport } from '../shared/store-repair.js';
 
 /** Options of {@link LevelBrokerStore.open}. */
 export interface LevelBrokerStoreOptions {
@@ -182,11 +183,8 @@ export class LevelBrokerStore implements BrokerStore {
     }
   }
 
-  /**
-   * With `repair`: what the write-ahead log check found damaged and what was lost (undefined
-   * when nothing was).
-   */
-  get walRecovery(): WalRecovery | undefined {
+  /** Opened with `repair`: what the write-ahead log check found damaged and what was lost. */
+  get walRecovery(): StoreRepairReport | undefined {
     return this.#wal.recovery;
   }
 

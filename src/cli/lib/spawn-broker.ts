@@ -41,13 +41,21 @@ export function exitReason(exited: { code: number | undefined; signal: string | 
   return line === undefined ? base : `${base}: ${line.slice('ops-broker: '.length)}`;
 }
 
-/** Starts the broker detached; resolves with its status once it accepts MQTT connections. */
-export async function startDetached(paths: InstancePaths, timeoutMs: number): Promise<BrokerStatusFile> {
+/** The broker process's arguments. */
+function brokerArgs(paths: InstancePaths, repair: boolean): string[] {
+  return [BROKER_BIN, '--instance-dir', paths.dir, ...(repair ? ['--repair'] : [])];
+}
+
+/**
+ * Starts the broker detached (`repair`: on a damaged write-ahead log, with what survived);
+ * resolves with its status once it accepts MQTT connections.
+ */
+export async function startDetached(paths: InstancePaths, timeoutMs: number, repair = false): Promise<BrokerStatusFile> {
   const fd = openSync(paths.log, 'a', 0o600);
   const logStart = fstatSync(fd).size;
   let exited: { code: number | undefined; signal: string | undefined } | undefined;
   try {
-    const child = execa(process.execPath, [BROKER_BIN, '--instance-dir', paths.dir], {
+    const child = execa(process.execPath, brokerArgs(paths, repair), {
       detached: true,
       reject: false,
       stdin: 'ignore',
@@ -105,9 +113,9 @@ export async function stopBroker(paths: InstancePaths, pid: number, timeoutMs = 
   await clearRunFiles(paths);
 }
 
-/** Runs the broker in the foreground with inherited output; resolves with its exit code. */
-export async function runForeground(paths: InstancePaths): Promise<number> {
-  const child = execa(process.execPath, [BROKER_BIN, '--instance-dir', paths.dir], { stdio: 'inherit', reject: false, cleanup: true });
+/** Runs the broker in the foreground with inherited output (`repair`: see {@link startDetached}); resolves with its exit code. */
+export async function runForeground(paths: InstancePaths, repair = false): Promise<number> {
+  const child = execa(process.execPath, brokerArgs(paths, repair), { stdio: 'inherit', reject: false, cleanup: true });
   const forward = (signal: NodeJS.Signals): void => void child.kill(signal);
   process.on('SIGINT', forward);
   process.on('SIGTERM', forward);

@@ -24,17 +24,8 @@ import { ACKED_MARK_FILE, type AckedMarkState } from './acked-mark-file.js';
 import type { CommitMark } from './commit-mark.js';
 import { readLog } from './log-reader.js';
 import { liveLogs } from './manifest.js';
+import type { WalFinding } from '../../shared/store-repair.js';
 import { summarizeBatch, WriteBatchFormatError } from './write-batch.js';
-
-/** Damage found in one log file. */
-export interface WalFinding {
-  /** The log file's name in the store directory, or the acknowledged-mark file's. */
-  readonly file: string;
-  readonly offset: number;
-  /** Bytes LevelDB skips there. */
-  readonly bytes: number;
-  readonly reason: string;
-}
 
 /** What was lost, as far as the commit marks tell (null: not known). */
 export interface WalLoss {
