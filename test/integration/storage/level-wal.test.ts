@@ -151,6 +151,23 @@ describe('LevelBrokerStore: a damaged write-ahead log', () => {
     expect((await refusedThenRepaired(closed, 'was acknowledged')).lost).toBe(PER_BATCH * CLIENTS.length);
   });
 
+  it('a crash while the last batch was being written (its record cut, not acknowledged): opens normally, no false alarm', async () => {
+    const { store, path } = await writtenStore();
+    const copy = join(await fixture.freshDir(), 'store');
+    await cp(path, copy, { recursive: true }); // the acknowledged mark before the last batch
+    await Promise.all(CLIENTS.map((clientId) => store.putQueueEntries(clientId, [entry(BATCHES * PER_BATCH + 1)])));
+    await cp(path, copy, { recursive: true, filter: (source) => !source.endsWith(ACKED_MARK_FILE) });
+    const log = await newestLog(copy);
+    const { records } = readLog(await readFile(log));
+    const last = records.at(-1);
+    if (last === undefined) throw new Error('empty log');
+    await truncate(log, last.offset + 7 + Math.floor(last.data.length / 2)); // its data cut in half
+
+    const reopened = await open(copy);
+    expect(reopened.walRecovery).toBeUndefined();
+    expect(await queued(reopened)).toBe(MESSAGES); // everything but the batch being written
+  });
+
   it('zeroed bytes inside the log (LevelDB skips them without a report): refused untouched, repaired', async () => {
     const { path } = await writtenStore();
     const copy = await crashCopy(path);
