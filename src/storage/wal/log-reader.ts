@@ -40,8 +40,6 @@ export interface LogDrop {
   readonly offset: number;
   readonly bytes: number;
   readonly reason: string;
-  /** True for an end cut short (a record the writer may have died in); false for damage inside the log. */
-  readonly atEnd: boolean;
 }
 
 /** What a log file holds, as replayed. */
@@ -71,9 +69,9 @@ class PhysicalReader {
   }
 
   /** Drops the rest of the current block. */
-  #dropBlock(reason: string, atEnd: boolean): void {
+  #dropBlock(reason: string): void {
     const bytes = this.#blockEnd - this.#pos;
-    if (bytes > 0) this.drops.push({ offset: this.#pos, bytes, reason, atEnd });
+    if (bytes > 0) this.drops.push({ offset: this.#pos, bytes, reason });
     this.#pos = this.#blockEnd;
   }
 
@@ -89,7 +87,7 @@ class PhysicalReader {
           continue;
         }
         // A header cut short at the end of the file: a writer that died mid-header.
-        if (this.#blockEnd > this.#pos) this.#dropBlock('the last record is cut short (header)', true);
+        if (this.#blockEnd > this.#pos) this.#dropBlock('the last record is cut short (header)');
         return { kind: 'eof' };
       }
       const at = this.#pos;
@@ -97,20 +95,20 @@ class PhysicalReader {
       const type = bytes[at + 6] as number;
       if (HEADER_BYTES + length > this.#blockEnd - at) {
         if (!this.#eof) {
-          this.#dropBlock('bad record length', false);
+          this.#dropBlock('bad record length');
           return { kind: 'bad' };
         }
-        this.#dropBlock('the last record is cut short', true);
+        this.#dropBlock('the last record is cut short');
         return { kind: 'eof' };
       }
       if (type === 0 && length === 0) {
         // LevelDB skips the rest of the block without reporting it (preallocated regions).
-        this.#dropBlock('zero bytes in place of records', false);
+        this.#dropBlock('zero bytes in place of records');
         return { kind: 'bad' };
       }
       const stored = bytes.readUInt32LE(at);
       if (maskCrc(crc32c(bytes, at + 6, at + HEADER_BYTES + length)) !== stored) {
-        this.#dropBlock('checksum mismatch', false);
+        this.#dropBlock('checksum mismatch');
         return { kind: 'bad' };
       }
       this.#pos = at + HEADER_BYTES + length;
@@ -132,11 +130,11 @@ export function readLog(bytes: Buffer): LogContents {
   let fragmentsAt = 0;
   let fragmentBytes = 0;
   const emit = (offset: number, data: Buffer): void => {
-    if (data.length < MIN_BATCH_BYTES) drops.push({ offset, bytes: data.length, reason: 'log record too small', atEnd: false });
+    if (data.length < MIN_BATCH_BYTES) drops.push({ offset, bytes: data.length, reason: 'log record too small' });
     else records.push({ offset, data });
   };
-  const dropPartial = (reason: string, atEnd: boolean): void => {
-    if (fragments !== undefined && fragmentBytes > 0) drops.push({ offset: fragmentsAt, bytes: fragmentBytes, reason, atEnd });
+  const dropPartial = (reason: string): void => {
+    if (fragments !== undefined && fragmentBytes > 0) drops.push({ offset: fragmentsAt, bytes: fragmentBytes, reason });
     fragments = undefined;
     fragmentBytes = 0;
   };
@@ -144,23 +142,23 @@ export function readLog(bytes: Buffer): LogContents {
     const physical = reader.next();
     if (physical.kind === 'eof') {
       // A logical record without its LAST fragment: the writer died mid-record (LevelDB: not a corruption).
-      dropPartial('the last record is cut short (fragments)', true);
+      dropPartial('the last record is cut short (fragments)');
       break;
     }
     if (physical.kind === 'bad') {
-      dropPartial('error in middle of record', false);
+      dropPartial('error in middle of record');
       continue;
     }
     const { type, offset, data } = physical;
     switch (type) {
       case FULL:
         // An empty FIRST before a FULL was written by old LevelDB writers; anything else is dropped.
-        if (fragments !== undefined && fragmentBytes > 0) dropPartial('partial record without end', false);
+        if (fragments !== undefined && fragmentBytes > 0) dropPartial('partial record without end');
         fragments = undefined;
         emit(offset, data);
         break;
       case FIRST:
-        if (fragments !== undefined && fragmentBytes > 0) dropPartial('partial record without end', false);
+        if (fragments !== undefined && fragmentBytes > 0) dropPartial('partial record without end');
         fragments = [data];
         fragmentsAt = offset;
         fragmentBytes = data.length;
@@ -168,7 +166,7 @@ export function readLog(bytes: Buffer): LogContents {
       case MIDDLE:
       case LAST:
         if (fragments === undefined) {
-          drops.push({ offset, bytes: data.length, reason: 'missing start of fragmented record', atEnd: false });
+          drops.push({ offset, bytes: data.length, reason: 'missing start of fragmented record' });
           break;
         }
         fragments.push(data);
@@ -180,7 +178,7 @@ export function readLog(bytes: Buffer): LogContents {
         }
         break;
       default:
-        drops.push({ offset, bytes: data.length + fragmentBytes, reason: `unknown record type ${type}`, atEnd: false });
+        drops.push({ offset, bytes: data.length + fragmentBytes, reason: `unknown record type ${type}` });
         fragments = undefined;
         fragmentBytes = 0;
     }
