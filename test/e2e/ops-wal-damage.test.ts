@@ -8,11 +8,12 @@
  */
 import { readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StoreRepairReport } from '../../src/shared/store-repair.js';
 import { readAckedMark } from '../../src/storage/wal/acked-mark-file.js';
 import { LOG_BLOCK_BYTES } from '../../src/storage/wal/log-reader.js';
-import { eventually, makeOpsHome, portOf, type OpsHome } from '../helpers/cli-ops.js';
+import { eventually, makeOpsHome, OPS_BIN, portOf, type OpsHome } from '../helpers/cli-ops.js';
 import { brokerPid, kill9, persistent, record } from '../helpers/cli-persistence.js';
 import { dirSnapshot, newestLog } from '../helpers/raw-level.js';
 
@@ -137,11 +138,32 @@ describe('ops broker start on a damaged write-ahead log', { timeout: 90_000 }, (
     expect((missing.at(-1) ?? 0) - (missing[0] ?? 0) + 1).toBe(missing.length);
   });
 
-  it('kill -9 without damage: a normal start, nothing lost', async () => {
+  it('kill -9 without damage: a normal start, nothing lost; ops broker run --repair on a sound store says so and runs', async () => {
     await acknowledgedThenKilled('sound');
     const started = await h.json<Started>('broker', 'start', '--instance', 'sound');
     expect(started.storeRepair).toBeUndefined();
     port['sound'] = portOf(started);
     expect(await delivered('sound')).toEqual(Array.from({ length: MESSAGES }, (_, i) => i));
+
+    expect((await h.ops('broker', 'stop', '--instance', 'sound')).exitCode).toBe(0);
+    const child = execa(process.execPath, [OPS_BIN, 'broker', 'run', '--instance', 'sound', '--repair'], {
+      env: { OPS_HOME: h.home, NO_COLOR: '1' },
+      reject: false,
+      stdin: 'ignore',
+      timeout: 30_000,
+    });
+    try {
+      const status = await eventually(async () => {
+        const s = await h.json<Started & { running: boolean }>('broker', 'status', '--instance', 'sound');
+        return s.running && s.ports ? s : undefined;
+      }, 15_000);
+      expect(status).toBeDefined();
+      child.kill('SIGTERM');
+      const result = await child;
+      expect(result.exitCode).toBe(0);
+      expect(result.stdout).toContain('store repair asked for: nothing is damaged, nothing lost');
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 });
