@@ -128,7 +128,10 @@ export async function checkWal(dir: string, acked: AckedMarkState): Promise<WalC
     findings.push(MISSING_ACKED);
     loss = { batches: null, messages: null };
   }
-  if (acked.kind === 'damaged') findings.push({ file: ACKED_MARK_FILE, offset: 0, bytes: 0, reason: 'the acknowledged-mark file is damaged' });
+  if (acked.kind === 'damaged') {
+    findings.push({ file: ACKED_MARK_FILE, offset: 0, bytes: 0, reason: 'the acknowledged-mark file is damaged' });
+    loss = { batches: null, messages: null }; // what was acknowledged is not known
+  }
   if (acked.kind === 'valid' && lastReplayed !== undefined && acked.value.mark.batch > lastReplayed.batch) {
     findings.push(...tailFindings(gap, lastFile, acked.value.mark, lastReplayed));
     loss = addTail(loss, acked.value.mark, lastReplayed);
