@@ -33,6 +33,8 @@ export const MSG = {
   stopping: (name: string) => `Stopping the broker of instance '${name}'...`,
   created: (name: string, pid: number) => `Instance '${name}' created; broker running (pid ${pid}).`,
   started: (name: string, pid: number) => `Broker of instance '${name}' running (pid ${pid}).`,
+  storeRepaired: (lost: string, acknowledged: number, surviving: number) =>
+    `Store repaired: its write-ahead log was damaged; lost ${lost} (last batch acknowledged ${acknowledged}, the store now ends at batch ${surviving}).`,
   alreadyRunning: (name: string, pid: number) => `Broker of instance '${name}' is already running (pid ${pid}).`,
   stopped: (name: string) => `Broker of instance '${name}' stopped.`,
   notRunning: (name: string) => `Broker of instance '${name}' is not running.`,

@@ -17,17 +17,23 @@ import { examples, instanceOf, withInstance, withOutput, withYes, type InstanceO
 import type { RunResult } from './program.js';
 
 type WithOutput = InstanceOptions & { output?: OutputFormat };
+type WithRepair = { repair?: boolean };
+
+const REPAIR_HELP =
+  'start on a store whose write-ahead log is damaged (STO_LOG_DAMAGED) with what survived, and report what was lost';
 
 function addProcessCommands(broker: Command, ctx: CliContext, result: RunResult): void {
   examples(
-    withInstance(broker.command('run')).description('Run the broker in the foreground (for containers and systemd); Ctrl-C stops it.'),
+    withInstance(broker.command('run'))
+      .option('--repair', REPAIR_HELP)
+      .description('Run the broker in the foreground (for containers and systemd); Ctrl-C stops it.'),
     ['ops broker run --instance default'],
-  ).action(async (opts: InstanceOptions) => {
-    result.exitCode = await runRun({ instance: instanceOf(opts) }, ctx);
+  ).action(async (opts: InstanceOptions & WithRepair) => {
+    result.exitCode = await runRun({ instance: instanceOf(opts), ...(opts.repair === true ? { repair: true } : {}) }, ctx);
   });
-  const start = withOutput(withInstance(broker.command('start')), 'text').description('Start the broker in the background.');
-  examples(start, ['ops broker start', 'ops broker start --instance dev -o json']).action(async (opts: WithOutput) =>
-    runStart({ instance: instanceOf(opts), ...(opts.output ? { output: opts.output } : {}) }, ctx),
+  const start = withOutput(withInstance(broker.command('start')), 'text').option('--repair', REPAIR_HELP).description('Start the broker in the background.');
+  examples(start, ['ops broker start', 'ops broker start --instance dev -o json', 'ops broker start --repair']).action(async (opts: WithOutput & WithRepair) =>
+    runStart({ instance: instanceOf(opts), ...(opts.output ? { output: opts.output } : {}), ...(opts.repair === true ? { repair: true } : {}) }, ctx),
   );
   examples(withInstance(broker.command('stop')).description('Stop the broker gracefully (clients get DISCONNECT).'), ['ops broker stop']).action(
     async (opts: InstanceOptions) => runStop({ instance: instanceOf(opts) }, ctx),

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
+import type { StoreRepairReport } from '../shared/store-repair.js';
 import { isRecord, readJsonFile, writeJsonAtomic } from './files.js';
 
 /** One open listener port. */
@@ -28,6 +29,8 @@ export interface BrokerStatusFile {
   readonly adminSocket: string;
   /** Prometheus endpoint port, or null when metrics are off or failed to open. */
   readonly metricsPort: number | null;
+  /** Started with `--repair` on a durable store: what the store check found damaged and lost. */
+  readonly storeRepair?: StoreRepairReport;
 }
 
 /** Writes status.json atomically. */

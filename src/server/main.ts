@@ -7,21 +7,21 @@ import { pathsOfDir } from '../instance/layout.js';
 import { OpsError } from '../shared/errors.js';
 import { startInstance } from './start.js';
 
-const USAGE = 'usage: ops-broker --instance-dir DIR   (normally started by `ops create` or `ops broker start|run`)';
+const USAGE = 'usage: ops-broker --instance-dir DIR [--repair]   (normally started by `ops create` or `ops broker start|run`)';
 
-/** Reads `--instance-dir DIR` from argv. */
-export function parseBrokerArgs(argv: readonly string[]): { instanceDir: string } {
+/** Reads `--instance-dir DIR` and `--repair` (start on a damaged write-ahead log with what survived) from argv. */
+export function parseBrokerArgs(argv: readonly string[]): { instanceDir: string; repair: boolean } {
   const i = argv.indexOf('--instance-dir');
   const dir = i >= 0 ? argv[i + 1] : undefined;
   if (dir === undefined || dir === '') throw new OpsError('CLI_USAGE', { message: USAGE });
-  return { instanceDir: resolve(dir) };
+  return { instanceDir: resolve(dir), repair: argv.includes('--repair') };
 }
 
 /** Runs the broker process; resolves with its exit code. */
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<number> {
   try {
-    const { instanceDir } = parseBrokerArgs(argv);
-    const running = await startInstance(pathsOfDir(instanceDir));
+    const { instanceDir, repair } = parseBrokerArgs(argv);
+    const running = await startInstance(pathsOfDir(instanceDir), undefined, { repair });
     const onSignal = (signal: NodeJS.Signals): void => void running.stop(signal);
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);

@@ -15,6 +15,7 @@ import { writeRuntimeState, type RuntimeState } from '../instance/runtime-file.j
 import { writeStatusFile } from '../instance/status-file.js';
 import type { PolicyHolder } from '../policy/policy-holder.js';
 import type { Logger } from '../shared/log.js';
+import type { StoreRepairReport } from '../shared/store-repair.js';
 import type { StoreUsage } from '../storage/broker-store.js';
 import { diskUsage } from './disk.js';
 import { ListenerManager, type PortOrigin } from './listeners.js';
@@ -42,6 +43,8 @@ export interface RuntimeDeps {
   /** The state store served by this broker (stats: key count). */
   readonly stateStore: { readonly keyCount: number };
   readonly persistence: PersistenceInfo;
+  /** The store was opened with `--repair`: what was found and lost (written into status.json). */
+  readonly storeRepair?: StoreRepairReport;
   readonly logger: LeveledLogger;
   /** Per-port authentication and authorization, recompiled at every change. */
   readonly security: PortSecurityTable;
@@ -166,6 +169,7 @@ export class InstanceRuntime implements AdminContext {
       ports: this.listeners.openPorts(),
       adminSocket: this.deps.paths.socket,
       metricsPort: this.#metrics?.port ?? null,
+      ...(this.deps.storeRepair !== undefined ? { storeRepair: this.deps.storeRepair } : {}),
     });
   }
 

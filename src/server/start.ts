@@ -58,8 +58,14 @@ function storedLimits(paths: InstancePaths, raw: unknown): ConnectionLimitSettin
   }
 }
 
+/** How the broker process starts. */
+export interface StartOptions {
+  /** Start on a store whose write-ahead log is damaged with what survived (`--repair`), reporting the loss. */
+  readonly repair?: boolean;
+}
+
 /** Starts the broker of the instance at `paths`; `logger` defaults to JSON lines on stdout. */
-export async function startInstance(paths: InstancePaths, logger?: LeveledLogger): Promise<RunningBroker> {
+export async function startInstance(paths: InstancePaths, logger?: LeveledLogger, options: StartOptions = {}): Promise<RunningBroker> {
   assertAdminSocketFits(paths);
   const pid = await readPidFile(paths.pid);
   if (pid !== undefined && pid !== process.pid && isBrokerProcess(pid)) throw new OpsError('INST_RUNNING', { name: paths.name, pid });
@@ -77,7 +83,7 @@ export async function startInstance(paths: InstancePaths, logger?: LeveledLogger
 
   // The live policy decides, at every decision, what goes to the store (memory store: no effect on durability).
   const policy = new PolicyHolder(props.persistence);
-  const { store, info } = await openInstanceStore(paths, deployment, log);
+  const { store, info, repair } = await openInstanceStore(paths, deployment, log, process.env, options.repair === true);
   const diskBuffer = await openDiskBuffer(paths, deployment, log);
   const clients = toClientLimits(props.advanced?.clients);
   const broker = createBroker({
@@ -123,6 +129,7 @@ export async function startInstance(paths: InstancePaths, logger?: LeveledLogger
     broker,
     policy,
     persistence: info,
+    ...(repair !== undefined ? { storeRepair: repair } : {}),
     stateStore,
     logger: log,
     security,

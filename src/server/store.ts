@@ -18,6 +18,7 @@ import { LevelBrokerStore } from '../storage/level-broker-store.js';
 import { LevelSpillBuffer } from '../storage/level-spill-buffer.js';
 import { MemoryBrokerStore } from '../storage/memory-broker-store.js';
 import type { SpillBuffer } from '../storage/spill-buffer.js';
+import { describeFinding, describeLoss, type StoreRepairReport } from '../shared/store-repair.js';
 
 /** What `stats` reports about persistence (deployment-time facts). */
 export interface PersistenceInfo {
@@ -33,6 +34,8 @@ export interface PersistenceInfo {
 export interface InstanceStore {
   readonly store: BrokerStore;
   readonly info: PersistenceInfo;
+  /** Opened with `repair` (a durable store): what was found damaged and lost. */
+  readonly repair?: StoreRepairReport;
 }
 
 const exists = (path: string): Promise<boolean> =>
@@ -52,13 +55,16 @@ export function persistenceInfo(deployment: DeploymentSettings): PersistenceInfo
 /**
  * Opens the instance's store. Throws the store's `STO_*` error (logged first) when the store cannot
  * be opened: `STO_WRONG_KEY` (key missing, malformed or not the store's), `STO_OPEN_FAILED`
- * (damaged or locked LevelDB), `STO_CORRUPT_RECORD` (format records damaged).
+ * (damaged or locked LevelDB), `STO_CORRUPT_RECORD` (format records damaged), `STO_LOG_DAMAGED`
+ * (write-ahead log damaged). With `repair`, a damaged write-ahead log is opened with what survived,
+ * and what was lost is logged (warn) and returned.
  */
 export async function openInstanceStore(
   paths: InstancePaths,
   deployment: DeploymentSettings,
   logger: Logger,
   env: Readonly<Record<string, string | undefined>> = process.env,
+  repair = false,
 ): Promise<InstanceStore> {
   const info = persistenceInfo(deployment);
   if (!info.enabled) return { store: new MemoryBrokerStore(), info };
@@ -71,12 +77,21 @@ export async function openInstanceStore(
       path: paths.store,
       ...(key ? { encryptionKey: key.key } : {}),
       ...(info.maxSizeBytes !== null ? { maxSizeBytes: info.maxSizeBytes } : {}),
+      ...(repair ? { repair: true } : {}),
     });
     logger.info(
       { path: paths.store, encryption: store.encryption, key: key === undefined ? 'none' : key.source === 'env' ? STORE_KEY_ENV : paths.storeKey, maxSizeBytes: info.maxSizeBytes },
       'store open',
     );
-    return { store, info };
+    const report = store.walRecovery;
+    if (report === undefined) return { store, info };
+    if (report.repaired) {
+      logger.warn(
+        { path: paths.store, ...report },
+        `store repaired: write-ahead log damaged (${report.findings.map(describeFinding).join('; ')}); lost ${describeLoss(report)}`,
+      );
+    } else logger.info({ path: paths.store }, 'store repair asked for: nothing is damaged, nothing lost');
+    return { store, info, repair: report };
   } catch (err) {
     const error = err instanceof OpsError ? err : new OpsError('STO_OPEN_FAILED', { path: paths.store, reason: err instanceof Error ? err.message : String(err) }, { cause: err });
     logger.error({ code: error.code, path: paths.store }, error.message);

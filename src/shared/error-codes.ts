@@ -68,6 +68,11 @@ export const ERROR_CODES = {
     exitCode: 5,
     message: 'The store at {path} holds a corrupt {record} record ({reason}); the broker does not start on damaged data.',
   },
+  STO_LOG_DAMAGED: {
+    exitCode: 5,
+    message:
+      'The store at {path} has a damaged write-ahead log: {damage}; {lost}. The broker does not start on it: `ops broker start --repair` starts with what survived and reports what was lost.',
+  },
   STO_WRONG_KEY: { exitCode: 5, message: 'The store at {path} cannot be read with the encryption key given: {reason}' },
   STO_READ_FAILED: { exitCode: 3, message: 'Reading the store at {path} failed: {reason}' },
   STO_WRITE_FAILED: { exitCode: 3, message: 'A write to the store at {path} failed: {reason}' },

@@ -77,6 +77,13 @@ export interface BatchTarget {
    * it adds (records it deletes), reported with the batch's own.
    */
   finish(ops: readonly BatchOp[], sink: WriteSink): number;
+  /**
+   * Called after {@link finish} when the batch writes anything, just before it is written: may add
+   * a last write to it (the store's commit mark).
+   */
+  seal?(sink: WriteSink): void;
+  /** The batch sealed last is durable. */
+  durable?(): void;
 }
 
 /** How writes were grouped so far. */
@@ -273,7 +280,11 @@ export class GroupCommit {
         const writes = this.#target.begin();
         batch.freed += this.#target.finish(ops, writes);
         const written = writes.size > 0;
-        if (written) await writes.write();
+        if (written) {
+          this.#target.seal?.(writes);
+          await writes.write();
+          this.#target.durable?.();
+        }
         if (written || cancelled > 0) {
           this.#batches++;
           this.#writes += batch.writes;

@@ -17,6 +17,10 @@ import { closedWrite, openRecord, readFailed, refusedWrite, writeFailed } from '
 import { prepareStoreFormat } from './store-format.js';
 import type { SizeChange } from './size-ledger.js';
 import { StoreQuota, type WriteKind } from './store-quota.js';
+import { decodeCommitMark, META_COMMIT_KEY, NO_COMMIT } from './wal/commit-mark.js';
+import type { WalCheck } from './wal/wal-check.js';
+import { inspectWal, logDamaged, openWal, type OpenWal } from './wal/wal-guard.js';
+import type { StoreRepairReport } from '../shared/store-repair.js';
 
 /** Options of {@link LevelBrokerStore.open}. */
 export interface LevelBrokerStoreOptions {
@@ -33,6 +37,12 @@ export interface LevelBrokerStoreOptions {
   readonly compaction?: Partial<CompactionPolicy>;
   /** When sparse queue segments are rewritten; default {@link DEFAULT_SEGMENT_REWRITE_POLICY}. */
   readonly segmentRewrite?: Partial<SegmentRewritePolicy>;
+  /**
+   * Open a store whose write-ahead log is damaged with what survived (LevelDB skips the damaged
+   * records) and report the loss in {@link LevelBrokerStore.walRecovery}, instead of refusing
+   * with STO_LOG_DAMAGED.
+   */
+  readonly repair?: boolean;
 }
 
 type Db = Level<Buffer, Buffer>;
@@ -71,10 +81,12 @@ export class LevelBrokerStore implements BrokerStore {
   readonly #compactor: Compactor;
   readonly #queues: LevelQueueStore;
   readonly #rewriter: SegmentRewriter;
+  readonly #wal: OpenWal;
   #closed = false;
 
-  private constructor(db: Db, path: string, cipher: ValueCipher, quota: StoreQuota, index: SegmentIndex, policy: CompactionPolicy, rewrite: SegmentRewritePolicy) {
+  private constructor(db: Db, path: string, cipher: ValueCipher, quota: StoreQuota, index: SegmentIndex, policy: CompactionPolicy, rewrite: SegmentRewritePolicy, wal: OpenWal) {
     this.#db = db;
+    this.#wal = wal;
     this.path = path;
     this.#cipher = cipher;
     this.#quota = quota;
@@ -90,7 +102,14 @@ export class LevelBrokerStore implements BrokerStore {
     const compactor = new Compactor(compact, () => quota.ledger.usedBytes, policy);
     this.#compactor = compactor;
     this.#commit = new GroupCommit(
-      { begin: batchWriter(db), finish: (ops, sink) => batcher.finish(ops, sink) },
+      {
+        begin: batchWriter(db),
+        finish: (ops, sink) => batcher.finish(ops, sink),
+        seal: (sink) => {
+          sink.put(META_COMMIT_KEY, wal.counter.seal(batcher.entriesPut));
+        },
+        durable: () => wal.acked.advance(wal.counter.written()),
+      },
       (error) => writeFailed(path, reasonOf(error), error),
       (freed) => compactor.freed(freed),
     );
@@ -113,7 +132,9 @@ export class LevelBrokerStore implements BrokerStore {
   /**
    * Opens (or creates) the store at `options.path`. Rejects with STO_OPEN_FAILED (LevelDB could
    * not open it: locked, unreadable, damaged), STO_WRONG_KEY (key missing, unexpected or wrong)
-   * or STO_CORRUPT_RECORD (format records damaged). Reads every record once to count the
+   * or STO_CORRUPT_RECORD (format records damaged), and, before LevelDB replays (and deletes) its
+   * write-ahead log, with STO_LOG_DAMAGED when that log is damaged or lost acknowledged batches
+   * (wal/wal-check.ts; the store's files are not touched) unless `repair` is set. Reads every record once to count the
    * store's live bytes (STO_READ_FAILED if that fails). A `maxSizeBytes` that is not a positive
    * integer throws a RangeError.
    */
@@ -121,6 +142,13 @@ export class LevelBrokerStore implements BrokerStore {
     const { path, encryptionKey } = options;
     const quota = new StoreQuota(options.maxSizeBytes);
     const policy: CompactionPolicy = { ...DEFAULT_COMPACTION_POLICY, ...options.compaction };
+    let walCheck: WalCheck;
+    try {
+      walCheck = await inspectWal(path);
+    } catch (error) {
+      throw new OpsError('STO_OPEN_FAILED', { path, reason: `reading the write-ahead log: ${reasonOf(error)}` }, { cause: error });
+    }
+    if (walCheck.findings.length > 0 && options.repair !== true) throw logDamaged(path, walCheck);
     const db: Db = new Level<Buffer, Buffer>(path, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
     try {
       await db.open();
@@ -145,12 +173,19 @@ export class LevelBrokerStore implements BrokerStore {
       await countLiveBytes(db, quota, index, path);
       await deleteOrphanSegments(db, quota, index, path);
       quota.diskBytes = await directoryBytes(path);
-      return new LevelBrokerStore(db, path, cipher, quota, index, policy, { ...DEFAULT_SEGMENT_REWRITE_POLICY, ...options.segmentRewrite });
+      const stored = await db.get(META_COMMIT_KEY);
+      const wal = await openWal(path, walCheck, (stored === undefined ? undefined : decodeCommitMark(stored)) ?? NO_COMMIT, options.repair === true);
+      return new LevelBrokerStore(db, path, cipher, quota, index, policy, { ...DEFAULT_SEGMENT_REWRITE_POLICY, ...options.segmentRewrite }, wal);
     } catch (error) {
       await db.close().catch(() => undefined);
       if (error instanceof OpsError) throw error;
       throw new OpsError('STO_OPEN_FAILED', { path, reason: reasonOf(error) }, { cause: error });
     }
+  }
+
+  /** Opened with `repair`: what the write-ahead log check found damaged and what was lost. */
+  get walRecovery(): StoreRepairReport | undefined {
+    return this.#wal.recovery;
   }
 
   /** `AES-256-GCM` or `Disabled`, as the store was created. */
@@ -280,6 +315,7 @@ export class LevelBrokerStore implements BrokerStore {
     await this.#compactor.stop();
     this.#queues.reader.clear();
     await this.#db.close();
+    await this.#wal.acked.close(this.#wal.counter.durable);
   }
 
   /** Level key of a state-store key: hashed like client ids when the store is encrypted. */

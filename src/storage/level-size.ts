@@ -3,6 +3,7 @@ import { reasonOf } from './level-batch.js';
 import { readFailed, writeFailed } from './store-errors.js';
 import { parseQueueKey, parseSegmentKey, segmentKey, type KeyRange } from './keys.js';
 import type { SegmentIndex } from './segment-index.js';
+import { META_COMMIT_KEY } from './wal/commit-mark.js';
 import type { StoreQuota } from './store-quota.js';
 
 type Db = Level<Buffer, Buffer>;
@@ -33,6 +34,7 @@ export async function countLiveBytes(db: Db, quota: StoreQuota, index: SegmentIn
       const chunk = await iterator.nextv(1000);
       if (chunk.length === 0) break;
       for (const [key, value] of chunk) {
+        if (key.equals(META_COMMIT_KEY)) continue; // rewritten by every batch, never charged
         const entry = parseQueueKey(key);
         quota.ledger.load(key, value.length, entry);
         if (entry !== undefined) index.loadEntry(key.toString('latin1', 0, entry.prefixLength), entry.seq, entry.segment);

@@ -48,6 +48,8 @@ export class SegmentBatcher {
   readonly #keys = new EntryKeyScratch();
   /** Sparse segments to move entries out of, when segment compaction is on. */
   rewriter: SegmentRewriter | undefined;
+  /** Queue entries put by the batches taken so far (entries moved by segment compaction not counted). */
+  entriesPut = 0;
 
   /** `deleted` is told of each segment a batch deletes (when the batch is taken). */
   constructor(index: SegmentIndex, cipher: ValueCipher, ledger: SizeLedger, deleted?: (id: number) => void) {
@@ -85,6 +87,7 @@ export class SegmentBatcher {
         if (old.emptied) (emptied ??= []).push(old.place);
       }
       if (op.type !== 'put') continue;
+      this.entriesPut++;
       if (builder === undefined) {
         builder = new SegmentBuilder();
         id = index.nextId();

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Level } from 'level';
@@ -52,4 +53,23 @@ export async function allFileBytes(dir: string): Promise<Buffer> {
   const names = await readdir(dir, { recursive: true, withFileTypes: true });
   const files = names.filter((d) => d.isFile()).map((d) => join(d.parentPath, d.name));
   return Buffer.concat(await Promise.all(files.map((f) => readFile(f))));
+}
+
+/** Every file under `dir` (relative name → its bytes as hex SHA-256), to show that nothing changed. */
+export async function dirSnapshot(dir: string): Promise<Record<string, string>> {
+  const names = await readdir(dir, { recursive: true, withFileTypes: true });
+  const snapshot: Record<string, string> = {};
+  for (const d of names.filter((n) => n.isFile()).sort((a, b) => join(a.parentPath, a.name).localeCompare(join(b.parentPath, b.name)))) {
+    const path = join(d.parentPath, d.name);
+    snapshot[path.slice(dir.length + 1)] = createHash('sha256').update(await readFile(path)).digest('hex');
+  }
+  return snapshot;
+}
+
+/** The newest write-ahead log (`NNNNNN.log`) of the LevelDB at `dir`: its path. */
+export async function newestLog(dir: string): Promise<string> {
+  const logs = (await readdir(dir)).filter((f) => /^\d+\.log$/.test(f)).sort((a, b) => Number(a.slice(0, -4)) - Number(b.slice(0, -4)));
+  const last = logs.at(-1);
+  if (last === undefined) throw new Error(`no write-ahead log in ${dir}`);
+  return join(dir, last);
 }

@@ -96,7 +96,7 @@ export async function runCreate(input: CreateInput, ctx: CliContext): Promise<vo
   try {
     const keyFromEnv = (ctx.env[STORE_KEY_ENV] ?? '') !== '';
     await writeInstance(paths, props, settings.port ?? DEFAULT_PORT, settings.host ?? DEFAULT_HOST, keyFromEnv);
-    const status = await withSpinner(ctx, MSG.starting(paths.name), () => interruptible((signal) => startDetached(paths, startTimeoutMs(ctx.env), signal)));
+    const status = await withSpinner(ctx, MSG.starting(paths.name), () => interruptible((signal) => startDetached(paths, startTimeoutMs(ctx.env), false, signal)));
     if (input.output) {
       printValue(ctx, { instance: paths.name, ...status, log: paths.log, broker: brokerView(paths.name, props) }, input.output);
     } else {

@@ -57,17 +57,22 @@ export async function interruptible<T>(work: (signal: AbortSignal) => Promise<T>
   }
 }
 
+/** The broker process's arguments. */
+function brokerArgs(paths: InstancePaths, repair: boolean): string[] {
+  return [BROKER_BIN, '--instance-dir', paths.dir, ...(repair ? ['--repair'] : [])];
+}
+
 /**
- * Starts the broker detached; resolves with its status once it accepts MQTT connections. When
- * `signal` aborts first (Ctrl-C), the starting broker is stopped (SIGTERM, SIGKILL after 3 s) and
- * `CLI_CANCELLED` is thrown.
+ * Starts the broker detached (`repair`: on a damaged write-ahead log, with what survived);
+ * resolves with its status once it accepts MQTT connections. When `signal` aborts first
+ * (Ctrl-C), the starting broker is stopped (SIGTERM, SIGKILL after 3 s) and `CLI_CANCELLED` is thrown.
  */
-export async function startDetached(paths: InstancePaths, timeoutMs: number, signal?: AbortSignal): Promise<BrokerStatusFile> {
+export async function startDetached(paths: InstancePaths, timeoutMs: number, repair = false, signal?: AbortSignal): Promise<BrokerStatusFile> {
   const fd = openAppendNoFollow(paths.log, 0o600); // a symlinked broker.log is refused (INST_UNSAFE_PATH)
   const logStart = fstatSync(fd).size;
   let exited: { code: number | undefined; signal: string | undefined } | undefined;
   try {
-    const child = execa(process.execPath, [BROKER_BIN, '--instance-dir', paths.dir], {
+    const child = execa(process.execPath, brokerArgs(paths, repair), {
       detached: true,
       reject: false,
       stdin: 'ignore',
@@ -139,9 +144,9 @@ export async function stopBroker(paths: InstancePaths, pid: number, timeoutMs = 
   await clearRunFiles(paths);
 }
 
-/** Runs the broker in the foreground with inherited output; resolves with its exit code. */
-export async function runForeground(paths: InstancePaths): Promise<number> {
-  const child = execa(process.execPath, [BROKER_BIN, '--instance-dir', paths.dir], { stdio: 'inherit', reject: false, cleanup: true });
+/** Runs the broker in the foreground with inherited output (`repair`: see {@link startDetached}); resolves with its exit code. */
+export async function runForeground(paths: InstancePaths, repair = false): Promise<number> {
+  const child = execa(process.execPath, brokerArgs(paths, repair), { stdio: 'inherit', reject: false, cleanup: true });
   const forward = (signal: NodeJS.Signals): void => void child.kill(signal);
   process.on('SIGINT', forward);
   process.on('SIGTERM', forward);

@@ -49,6 +49,37 @@ const b = (s: string): Buffer => Buffer.from(s);
 const failure = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
 
 describe('GroupCommit', () => {
+  it('seal adds the commit mark last to each batch that writes, durable follows its write; not for empty, cancelled or failed batches', async () => {
+    const target = recordingTarget();
+    const events: string[] = [];
+    let n = 0;
+    const commit = new GroupCommit(
+      {
+        ...target,
+        begin: () => target.begin(),
+        finish: (ops, sink) => target.finish(ops, sink),
+        seal: (sink) => {
+          sink.put(b('meta/commit'), b(String(++n)));
+          events.push(`seal ${n}`);
+        },
+        durable: () => events.push(`durable ${n}`),
+      },
+      failure,
+    );
+    await commit.submit([{ type: 'put', key: b('k1'), value: b('v') }]);
+    await commit.barrier(); // nothing to write
+    await Promise.all([commit.submit([{ type: 'put', key: b('q'), value: { plain: b('m') }, fresh: true }]), commit.submit([{ type: 'del', key: b('q') }])]);
+    target.failing = true;
+    await expect(commit.submit([{ type: 'del', key: b('k1') }])).rejects.toThrow('disk gone');
+    target.failing = false;
+    await commit.submit([{ type: 'del', key: b('k1') }]);
+    expect(target.batches).toEqual([
+      ['put k1=v', 'put meta/commit=1'],
+      ['del k1', 'put meta/commit=3'],
+    ]);
+    expect(events).toEqual(['seal 1', 'durable 1', 'seal 2', 'seal 3', 'durable 3']);
+  });
+
   it('a batch of operations submitted as distinct is written as submitted; one not distinct makes it coalesced', async () => {
     const target = recordingTarget();
     const commit = new GroupCommit(target, failure);

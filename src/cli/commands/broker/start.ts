@@ -4,6 +4,7 @@ import { assertAdminSocketFits, type InstancePaths } from '../../../instance/lay
 import type { BrokerStatusFile } from '../../../instance/status-file.js';
 import type { CliContext } from '../../context.js';
 import { MSG } from '../../messages.js';
+import { describeFinding, describeLoss, type StoreRepairReport } from '../../../shared/store-repair.js';
 import { findInstance, runState } from '../../lib/instance.js';
 import { printValue, withSpinner, type OutputFormat } from '../../lib/output.js';
 import { interruptible, runForeground, startDetached, startTimeoutMs, stopBroker } from '../../lib/spawn-broker.js';
@@ -12,6 +13,8 @@ import { interruptible, runForeground, startDetached, startTimeoutMs, stopBroker
 export interface ProcessInput {
   readonly instance: string;
   readonly output?: OutputFormat;
+  /** `--repair`: start on a damaged write-ahead log with what survived and report the loss. */
+  readonly repair?: boolean;
 }
 
 /** `mqtt[s]://host:port`, or `ws[s]://host:port/mqtt` for a WebSockets port. */
@@ -26,6 +29,17 @@ export function printStarted(ctx: CliContext, paths: InstancePaths, status: Brok
   ctx.stdout.write(`  admin socket: ${status.adminSocket}\n`);
   if (status.metricsPort !== null) ctx.stdout.write(`  metrics: http://127.0.0.1:${status.metricsPort}/metrics\n`);
   ctx.stdout.write(`  log: ${paths.log}\n`);
+  if (status.storeRepair !== undefined) printRepair(ctx, status.storeRepair);
+}
+
+/** Prints what a start with `--repair` found damaged and lost. */
+function printRepair(ctx: CliContext, report: StoreRepairReport): void {
+  if (!report.repaired) {
+    ctx.stdout.write(`  store: nothing damaged, nothing lost\n`);
+    return;
+  }
+  ctx.stdout.write(`${ctx.chalk.yellow('!')} ${MSG.storeRepaired(describeLoss(report), report.acknowledgedBatch, report.survivingBatch)}\n`);
+  for (const finding of report.findings) ctx.stdout.write(`  damaged: ${describeFinding(finding)}\n`);
 }
 
 /** Runs `ops broker start`: starts the broker detached (no-op when it runs). */
@@ -39,7 +53,7 @@ export async function runStart(input: ProcessInput, ctx: CliContext): Promise<vo
     return;
   }
   await readDeploymentLock(paths.lock);
-  const status = await withSpinner(ctx, MSG.starting(paths.name), () => interruptible((signal) => startDetached(paths, startTimeoutMs(ctx.env), signal)));
+  const status = await withSpinner(ctx, MSG.starting(paths.name), () => interruptible((signal) => startDetached(paths, startTimeoutMs(ctx.env), input.repair === true, signal)));
   if (input.output) printValue(ctx, { instance: paths.name, ...status }, input.output);
   else {
     ctx.stdout.write(`${ctx.chalk.green('✔')} ${MSG.started(paths.name, status.pid)}\n`);
@@ -65,5 +79,5 @@ export async function runRun(input: ProcessInput, ctx: CliContext): Promise<numb
   const paths = await findInstance(ctx, input.instance);
   assertAdminSocketFits(paths);
   await readDeploymentLock(paths.lock);
-  return runForeground(paths);
+  return runForeground(paths, input.repair === true);
 }
