@@ -125,7 +125,8 @@ export class SessionRegistry {
     const pending = this.#pendingWills.get(session);
     if (pending !== undefined) {
       this.#cancelWill(session);
-      this.#publishWill(pending.will); // [MQTT-3.1.3-9] the session ended before the delay passed
+      // [MQTT-3.1.3-9] the session ended before the delay passed; a failing will does not stop the end
+      this.#ctx.faults.run('will', session.clientId, () => this.#publishWill(pending.will));
     }
     for (const sub of session.subscriptions.values()) this.#tree.remove(sub);
     session.subscriptions.clear();
@@ -142,10 +143,13 @@ export class SessionRegistry {
       return;
     }
     const timer = setTimeout(() => {
-      this.#pendingWills.delete(session);
-      session.pendingWill = undefined;
-      this.save(session);
-      this.#publishWill(will);
+      // A timer: outside any packet's boundary, so it contains its own errors.
+      this.#ctx.faults.run('will-delay', session.clientId, () => {
+        this.#pendingWills.delete(session);
+        session.pendingWill = undefined;
+        this.save(session);
+        this.#publishWill(will);
+      });
     }, delay * 1000);
     timer.unref();
     this.#pendingWills.set(session, { will, timer });
@@ -209,7 +213,8 @@ export class SessionRegistry {
     this.#cancelExpiry(session);
     const timer = setTimeout(() => {
       this.#expiryTimers.delete(session);
-      if (!session.connected) this.end(session); // [MQTT-4.1.0-2] state discarded at expiry
+      // [MQTT-4.1.0-2] state discarded at expiry; a timer contains its own errors
+      if (!session.connected) this.#ctx.faults.run('session-expiry', session.clientId, () => this.end(session));
     }, Math.min(ms, 2_147_483_647));
     timer.unref();
     this.#expiryTimers.set(session, timer);

@@ -86,6 +86,8 @@ export async function runStats(input: StatusInput, ctx: CliContext): Promise<voi
     ['messages in', stats.messages.received],
     ['messages out', stats.messages.sent],
     ['messages dropped', stats.messages.dropped],
+    ['messages undeliverable', stats.messages.undeliverable ?? 0],
+    ['internal errors', stats.internalErrors ?? 0],
     ['messages queued', stats.messages.queued],
     ['messages in flight', stats.messages.inflight],
     ['retained messages', stats.retained],
