@@ -109,3 +109,30 @@ export function varInt(value: number): number[] {
   } while (v > 0);
   return out;
 }
+
+/** Errors that escaped to the process (uncaughtException, unhandledRejection) while being watched. */
+export interface ProcessFaults {
+  readonly errors: unknown[];
+  /** Removes the listeners. */
+  stop(): void;
+}
+
+/**
+ * Records every error that reaches `uncaughtException` or `unhandledRejection` from now on (an
+ * in-process broker's escape that would end a real broker process); `stop()` in afterEach.
+ */
+export function watchProcessFaults(): ProcessFaults {
+  const errors: unknown[] = [];
+  const record = (error: unknown): void => {
+    errors.push(error);
+  };
+  process.on('uncaughtException', record);
+  process.on('unhandledRejection', record);
+  return {
+    errors,
+    stop() {
+      process.off('uncaughtException', record);
+      process.off('unhandledRejection', record);
+    },
+  };
+}
