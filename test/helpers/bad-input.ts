@@ -63,11 +63,14 @@ export interface Bystanders {
   readonly topic: string;
 }
 
-/** Connects bystanders that later prove the broker still serves other clients. */
-export async function connectBystanders(running: RunningBroker, topic = 'bystander/t'): Promise<Bystanders> {
-  const sub = await running.connect({ protocolVersion: 5, clientId: 'bystander-sub' });
+/**
+ * Connects bystanders that later prove the broker still serves other clients (`running`: an
+ * in-process broker, or anything that connects `mqtt` clients to one, e.g. a child process).
+ */
+export async function connectBystanders(running: Pick<RunningBroker, 'connect'>, topic = 'bystander/t', idSuffix = ''): Promise<Bystanders> {
+  const sub = await running.connect({ protocolVersion: 5, clientId: `bystander-sub${idSuffix}` });
   await sub.subscribeAsync(topic, { qos: 1 });
-  const pub = await running.connect({ protocolVersion: 4, clientId: 'bystander-pub' });
+  const pub = await running.connect({ protocolVersion: 4, clientId: `bystander-pub${idSuffix}` });
   return { sub, pub, topic };
 }
 
