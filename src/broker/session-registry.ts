@@ -135,8 +135,17 @@ export class SessionRegistry {
     watchCompletion(this.#ctx.store.deleteSession(session.clientId), (e) => this.#ctx.onStoreError(e));
   }
 
-  /** Publishes a will now, or after its delay (bounded by the session's expiry) [MQTT-3.1.3-9]. */
+  /**
+   * Publishes a will now, or after its delay (bounded by the session's expiry) [MQTT-3.1.3-9]. A will
+   * that cannot be encoded is skipped here (counted, logged): never stored with the session, whose
+   * record it would make unwritable, and never left to fail in a timer.
+   */
   scheduleWill(session: Session, will: Will): void {
+    if (will.message.tryTemplate() === undefined) {
+      this.#ctx.faults.undeliverable(will.message.topic, will.message.encodingError, session.clientId);
+      if (this.#sessions.get(session.clientId) === session) this.save(session); // a restored record loses the will
+      return;
+    }
     const delay = Math.min(will.delaySeconds, session.expiryIntervalSeconds);
     if (delay === 0 || !this.#sessions.has(session.clientId)) {
       this.#publishWill(will);
