@@ -47,6 +47,15 @@ export class ChildTarget {
     throw new Error(`the broker process ended (${exitCode ?? signalCode}):\n${this.broker.stderr()}`);
   }
 
+  /** `promise`, or a rejection saying the process ended (with its stderr) if that happens first. */
+  whileAlive<T>(promise: Promise<T>): Promise<T> {
+    const ended = this.broker.exited.then((): never => {
+      throw new Error(`the broker process ended (${this.broker.child.exitCode ?? this.broker.child.signalCode}):\n${this.broker.stderr()}`);
+    });
+    ended.catch(() => undefined); // only a rejection if the race is still being waited on
+    return Promise.race([promise, ended]);
+  }
+
   /** Connects a real `mqtt` client (no reconnect); ended by {@link stop}. */
   async connect(options: IClientOptions = {}): Promise<MqttClient> {
     const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${this.port}`, { reconnectPeriod: 0, connectTimeout: 5000, ...options });

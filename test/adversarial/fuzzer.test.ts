@@ -28,7 +28,7 @@ const PARALLEL = 10;
 interface Plan {
   readonly version: 4 | 5;
   readonly clientId: string;
-  /** Sent first: a valid CONNECT, or a fuzzed one. */
+  /** Sent first: a valid CONNECT, a fuzzed one, or (no CONNECT) a fuzzed session packet. */
   readonly connect: FuzzedPacket;
   readonly packets: readonly FuzzedPacket[];
   readonly oneWrite: boolean;
@@ -39,9 +39,10 @@ function planBatch(c: Chooser, seed: number, batch: number): Plan[] {
     const version: 4 | 5 = c.chance(0.5) ? 4 : 5;
     const clientId = `fz-${seed.toString(16)}-${batch}-${i}`;
     const connects = connectPackets(version, clientId);
-    // A third of the connections fuzz the CONNECT itself (wills included); the rest fuzz a session.
-    const connect = c.chance(1 / 3) ? fuzzPacket(c, connects) : { bytes: encodePacket(c.pick(connects.slice(0, 2)) as PacketModel), mutations: [] };
     const pool = sessionPackets(version);
+    // A tenth start with another packet than CONNECT, a third fuzz the CONNECT itself (wills included), the rest fuzz a session.
+    const first = c.int(30);
+    const connect = first < 3 ? fuzzPacket(c, pool) : first < 13 ? fuzzPacket(c, connects) : { bytes: encodePacket(c.pick(connects.slice(0, 2)) as PacketModel), mutations: [] };
     const packets = Array.from({ length: PACKETS_PER_CONNECTION }, () => (c.chance(0.85) ? fuzzPacket(c, pool) : { bytes: encodePacket(c.pick(pool)), mutations: [] }));
     return { version, clientId, connect, packets, oneWrite: c.chance(0.5) };
   });

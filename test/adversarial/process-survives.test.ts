@@ -54,7 +54,7 @@ async function controlWill(delaySeconds: number): Promise<void> {
   const topic = `adv/control/${delaySeconds}`;
   const got = messageOn(watcher, topic);
   await connectAndVanish(`control-${delaySeconds}-${Date.now()}`, { topic, payload: s('control'), qos: 1, retain: false, props: [{ id: 0x18, value: delaySeconds }] });
-  expect(await within(got, 10_000, 'control will')).toBe('control');
+  expect(await within(target.whileAlive(got), 10_000, 'control will')).toBe('control');
 }
 
 /** The process is alive, a healthy pair round-trips QoS 1, the watcher is connected and was never dropped. */
