@@ -106,7 +106,14 @@ describe.skipIf(!available)('property-aware fuzzer (broker in a child process)',
           connections++;
         }
       };
-      await Promise.all(Array.from({ length: PARALLEL }, worker));
+      try {
+        await Promise.all(Array.from({ length: PARALLEL }, worker));
+      } catch (error) {
+        // A refused connection or a close that never came: say so if the process ended.
+        await within(t.broker.exited, 2000, 'exit').catch(() => undefined);
+        t.assertAlive();
+        throw error;
+      }
       // After each batch: the process is alive, a healthy pair round-trips, the `#` subscribers are still there.
       t.assertAlive();
       await expectBystandersServed(bystanders);

@@ -173,7 +173,17 @@ export const MUTATIONS: Readonly<Record<string, Mutation>> = {
   },
 };
 
-const MUTATION_NAMES = Object.keys(MUTATIONS);
+/** How often each mutation is drawn: property mutations (the class of issue 12's crash) weigh more. */
+const WEIGHTS: Readonly<Record<string, number>> = {
+  'repeat-property': 4,
+  'corrupt-property-value': 3,
+  'drop-property': 2,
+  'property-wrong-type': 2,
+  'stray-property': 2,
+};
+
+/** Mutation names, each as many times as its weight. */
+const MUTATION_NAMES = Object.keys(MUTATIONS).flatMap((name) => Array.from({ length: WEIGHTS[name] ?? 1 }, () => name));
 
 /** Byte-level damage to an encoded packet (the old byte fuzzer's cases). */
 function damageBytes(c: Chooser, bytes: Buffer, other: Buffer): Buffer {
