@@ -33,7 +33,7 @@ export function describeError(error: unknown): Record<string, unknown> {
   return {
     err: error.message,
     ...(typeof code === 'string' ? { errCode: code } : {}),
-    ...(error.stack !== undefined ? { stack: error.stack.split('\n').slice(0, 6).join('\n') } : {}),
+    ...(error.stack !== undefined ? { stack: error.stack.split('\n').slice(0, 10).join('\n') } : {}),
   };
 }
 
