@@ -66,20 +66,22 @@ export class Router implements MatchVisitor {
    * with 0x83, the others still get the message).
    */
   publish(message: Message): RouteResult {
-    if (message.tryTemplate() === undefined) {
-      this.#faults.undeliverable(message.topic, message.encodingError, message.senderId);
-      return UNDELIVERABLE;
-    }
     this.#first = undefined;
     this.#completions = undefined;
     let matched = 0;
     let refused = 0;
     let congested: Session | undefined;
     try {
-      if (message.retain) this.#add(this.#retained.set(message.ephemeral ? message : message.withRetain(true)));
       this.#message = message;
       this.#tree.match(message.topic, this);
       this.#message = undefined;
+      // Encoded once here (the template every delivery shares) when anything will need it.
+      const needed = message.retain || this.#targets.size > 0 || this.#groups.length > 0;
+      if (needed && message.tryTemplate() === undefined) {
+        this.#faults.undeliverable(message.topic, message.encodingError, message.senderId);
+        return UNDELIVERABLE;
+      }
+      if (message.retain) this.#add(this.#retained.set(message.ephemeral ? message : message.withRetain(true)));
       for (const target of this.#targets.values()) {
         matched++;
         let result: Completion | false;
