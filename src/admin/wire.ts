@@ -127,6 +127,7 @@ export interface StatsResult {
   readonly clients: BrokerStats['clients'];
   readonly subscriptions: number;
   readonly retained: number;
+  readonly internalErrors: BrokerStats['internalErrors'];
   readonly messages: BrokerStats['messages'];
   readonly bytes: BrokerStats['bytes'];
   /** State-store keys; null until the broker runs a state store. */

@@ -1,10 +1,11 @@
 /**
- * Warnings about abuse (connection floods, huge CONNECTs) without a log flood: at most one line
- * per kind every {@link ABUSE_LOG_INTERVAL_MS}, saying how many more were refused in between.
+ * Warnings about abuse (connection floods, huge CONNECTs) and contained internal errors without a
+ * log flood: at most one line per kind every {@link ABUSE_LOG_INTERVAL_MS}, saying how many more
+ * happened in between.
  */
 import type { Logger } from '../shared/log.js';
 
-/** At most one warning per kind per this interval. */
+/** At most one line per kind per this interval. */
 export const ABUSE_LOG_INTERVAL_MS = 10_000;
 
 interface Throttle {
@@ -15,10 +16,17 @@ interface Throttle {
 const throttles = new WeakMap<Logger, Map<string, Throttle>>();
 
 /**
- * Logs `message` at warn with `fields`, unless one of the same `kind` was logged less than the
+ * Logs `message` at `level` with `fields`, unless one of the same `kind` was logged less than the
  * interval ago (then it is counted, and the next line carries `suppressed`).
  */
-export function warnAbuse(logger: Logger, kind: string, fields: Record<string, unknown>, message: string, now = Date.now()): void {
+export function logRateLimited(
+  logger: Logger,
+  level: 'warn' | 'error',
+  kind: string,
+  fields: Record<string, unknown>,
+  message: string,
+  now = Date.now(),
+): void {
   let byKind = throttles.get(logger);
   if (byKind === undefined) throttles.set(logger, (byKind = new Map()));
   let t = byKind.get(kind);
@@ -30,5 +38,10 @@ export function warnAbuse(logger: Logger, kind: string, fields: Record<string, u
   const suppressed = t.suppressed;
   t.last = now;
   t.suppressed = 0;
-  logger.warn({ ...fields, ...(suppressed > 0 ? { suppressed } : {}) }, message);
+  logger[level]({ ...fields, ...(suppressed > 0 ? { suppressed } : {}) }, message);
+}
+
+/** {@link logRateLimited} at warn: abuse that was refused. */
+export function warnAbuse(logger: Logger, kind: string, fields: Record<string, unknown>, message: string, now = Date.now()): void {
+  logRateLimited(logger, 'warn', kind, fields, message, now);
 }

@@ -9,6 +9,7 @@ import { warnAbuse } from './abuse-log.js';
 import { watchCompletion } from './completion.js';
 import { Connection } from './connection.js';
 import { Counters } from './counters.js';
+import { FaultBoundary } from './fault-boundary.js';
 import type { BrokerHooks, ConnectionInfo } from './hooks.js';
 import { Message } from './message.js';
 import type { PersistenceDecisions } from './persistence.js';
@@ -37,6 +38,8 @@ export class BrokerCore implements SessionContext {
   readonly logger: Logger;
   readonly hooks: BrokerHooks;
   readonly counters = new Counters();
+  /** The error boundary of every piece of work (packets, deliveries, wills, timers). */
+  readonly faults: FaultBoundary;
   readonly throttle = new PublisherThrottle();
   readonly tree = new TopicTree();
   readonly retained: RetainedMessages;
@@ -73,8 +76,9 @@ export class BrokerCore implements SessionContext {
     this.spill = spill;
     this.sessionQueueBytes = this.persistedSessionQueueBytes = options.sessionQueueBytes;
     this.setSessionQueueBytes(options.sessionQueueBytes, true);
-    this.retained = new RetainedMessages(store, decisions);
-    this.router = new Router(this.tree, this.retained, this.counters);
+    this.faults = new FaultBoundary(logger, this.counters);
+    this.retained = new RetainedMessages(store, decisions, (e) => this.onStoreError(e));
+    this.router = new Router(this.tree, this.retained, this.counters, this.faults);
     this.registry = new SessionRegistry(this, this.tree, this.router);
     this.#sweep = setInterval(() => this.#checkTimeouts(), TIMEOUT_SWEEP_MS);
     this.#sweep.unref();
@@ -82,8 +86,15 @@ export class BrokerCore implements SessionContext {
 
   #checkTimeouts(): void {
     const now = Date.now();
-    for (const connection of this.connections) connection.checkTimeouts(now);
-    this.throttle.sweep(now);
+    for (const connection of this.connections) {
+      try {
+        connection.checkTimeouts(now);
+      } catch (error) {
+        this.faults.report('timeout-sweep', error, connection.clientId);
+        connection.abort();
+      }
+    }
+    this.faults.run('timeout-sweep', undefined, () => this.throttle.sweep(now));
   }
 
   /** Restores sessions and retained messages from the store. */
@@ -105,26 +116,34 @@ export class BrokerCore implements SessionContext {
     return connection;
   }
 
-  /** Routes an application message (from a client, a will, `$SYS`, or an in-process service). */
+  /**
+   * Routes an application message (from a client, a will, `$SYS`, or an in-process service). Never
+   * throws (the router contains its errors).
+   */
   publish(message: Message): RouteResult {
     return this.router.publish(message);
   }
 
-  /** Called once by a connection when it closes: will, session detach. */
+  /**
+   * Called once by a connection when it closes: will, session detach. Runs from socket events and
+   * timers, outside any packet's boundary: each step contains its own errors, so a failing detach
+   * still publishes the will and a failing will still leaves the session detached.
+   */
   connectionClosed(connection: Connection, wasConnected: boolean): void {
     this.connections.delete(connection);
     if (!wasConnected) return;
     this.counters.connected--;
-    for (const listener of this.disconnectListeners) listener(connection.clientId);
+    const clientId = connection.clientId;
+    for (const listener of this.disconnectListeners) this.faults.run('connection-close', clientId, () => listener(clientId));
     const session = connection.session;
     if (session === undefined) return;
     const will = connection.normalDisconnect ? undefined : connection.will;
     if (session.channel === connection) {
-      this.registry.detach(session);
-      if (will !== undefined) this.registry.scheduleWill(session, will);
+      this.faults.run('connection-close', clientId, () => this.registry.detach(session));
+      if (will !== undefined) this.faults.run('will', clientId, () => this.registry.scheduleWill(session, will));
     } else if (will !== undefined && will.delaySeconds === 0) {
       // Taken over: the new connection resumes the session, so only an undelayed will goes out [MQTT-3.1.3-9].
-      watchCompletion(this.publish(will.message).completion, (e) => this.onStoreError(e));
+      this.faults.run('will', clientId, () => watchCompletion(this.publish(will.message).completion, (e) => this.onStoreError(e)));
     }
   }
 
@@ -196,11 +215,13 @@ export class BrokerCore implements SessionContext {
       },
       subscriptions: this.tree.size,
       retained: this.retained.size,
+      internalErrors: c.internalErrors,
       messages: {
         received: c.messagesReceived,
         sent: c.messagesSent,
         dropped: c.messagesDropped,
         queueFullDrops: c.queueFullDrops,
+        undeliverable: c.messagesUndeliverable,
         queued: c.queued,
         spilled: c.spilled,
         inflight: c.inflight,

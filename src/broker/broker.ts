@@ -127,10 +127,16 @@ export class Broker {
     );
   }
 
+  /** Runs from a listener's callback or a promise continuation: an error is contained and the socket closed. */
   #serve(socket: Duplex, options: AttachOptions, refusal: Refusal | undefined): void {
-    const connection = this.#core.attach(socket, options.hooks, options.info);
-    connection.decoder.limitFirstPacket(this.#limiter.limits.maxConnectPacketBytes);
-    if (refusal !== undefined) connection.refuseConnect(refusal.reasonCode, refusal.reasonString);
+    try {
+      const connection = this.#core.attach(socket, options.hooks, options.info);
+      connection.decoder.limitFirstPacket(this.#limiter.limits.maxConnectPacketBytes);
+      if (refusal !== undefined) connection.refuseConnect(refusal.reasonCode, refusal.reasonString);
+    } catch (error) {
+      this.#core.faults.report('attach', error);
+      socket.destroy();
+    }
   }
 
   /**
@@ -188,10 +194,19 @@ export class Broker {
     return { messages: session.queueLength, bytes: session.queuedBytes, dropped: session.droppedMessages };
   }
 
-  /** Publishes a message from inside the process (services, tests); resolves when stored. */
+  /**
+   * Publishes a message from inside the process (services, tests); resolves when stored. Rejects
+   * with BRK_MESSAGE_UNENCODABLE when the message cannot be encoded (nothing is stored or sent).
+   */
   async publish(record: MessageRecord): Promise<void> {
     await this.ready;
-    await this.#core.publish(new Message(record)).completion;
+    const message = new Message(record);
+    const result = this.#core.publish(message);
+    if (result.undeliverable) {
+      const error = message.encodingError;
+      throw new OpsError('BRK_MESSAGE_UNENCODABLE', { topic: record.topic, reason: error instanceof Error ? error.message : String(error) });
+    }
+    await result.completion;
   }
 
   /** An in-process client for services (subscribe with a handler, publish); see {@link LocalClient}. */

@@ -6,6 +6,7 @@ import type { Packet } from '../protocol/packets.js';
 import { encodePublish, publishSize, type PublishDelivery } from '../protocol/publish-encoder.js';
 import { ReasonCode, toV3ConnackCode } from '../protocol/reason-codes.js';
 import type { BrokerCore } from './broker-core.js';
+import type { FaultArea } from './fault-boundary.js';
 import { dispatchPacket } from './handlers/dispatch.js';
 import type { Message } from './message.js';
 import type { Delivery, Session } from './session.js';
@@ -128,7 +129,8 @@ export class Connection implements SessionOwner, DecoderSink, Throttleable {
       this.#waitingForDrain = true;
       this.socket.once('drain', () => {
         this.#waitingForDrain = false;
-        this.session?.pump();
+        const session = this.session;
+        if (session !== undefined) this.contain('output-drain', () => session.pump());
       });
     }
     return false;
@@ -210,6 +212,37 @@ export class Connection implements SessionOwner, DecoderSink, Throttleable {
     this.close();
   }
 
+  /** DeliveryChannel: an internal error in this client's work: DISCONNECT 0x83 (v5) and close. */
+  abort(): void {
+    this.disconnect(ReasonCode.ImplementationSpecificError);
+  }
+
+  /**
+   * Runs this client's `work` inside the error boundary (for timers and promise continuations,
+   * which the packet boundary does not cover): an error is reported and this client, and only
+   * it, is disconnected with 0x83. False when `work` threw.
+   */
+  contain(area: FaultArea, work: () => void): boolean {
+    try {
+      work();
+      return true;
+    } catch (error) {
+      this.core.faults.report(area, error, this.clientId);
+      this.#abortAfterFault();
+      return false;
+    }
+  }
+
+  /** Closes after a contained error; a failure while closing is contained as well (the socket is destroyed). */
+  #abortAfterFault(): void {
+    try {
+      this.abort();
+    } catch (error) {
+      this.core.faults.report('connection-close', error, this.clientId);
+      this.socket.destroy();
+    }
+  }
+
   /** SessionOwner: another connection took this session [MQTT-3.1.4-3]. */
   takeOver(): void {
     this.disconnect(ReasonCode.SessionTakenOver);
@@ -286,7 +319,12 @@ export class Connection implements SessionOwner, DecoderSink, Throttleable {
     d.topicAlias = 0;
     d.aliasOnly = false;
     if (version === 5 && this.clientTopicAliasMaximum > 0) this.#chooseAlias(message.topic, d);
-    const template = message.template;
+    const template = message.tryTemplate();
+    if (template === undefined) {
+      // A message that cannot be encoded (a bad stored message): skipped, never a reason to drop this subscriber.
+      this.core.faults.undeliverable(message.topic, message.encodingError, this.clientId);
+      return false;
+    }
     if (publishSize(template, d, version) > this.clientMaximumPacketSize) {
       if (d.topicAlias > 0 && !d.aliasOnly) this.aliasesOut.delete(message.topic); // the client never learnt this alias
       return this.#tooLarge();
@@ -321,7 +359,13 @@ export class Connection implements SessionOwner, DecoderSink, Throttleable {
   receive(chunk: Buffer): void {
     this.#lastActivity = Date.now();
     this.core.counters.bytesReceived += chunk.length;
-    this.decoder.push(chunk);
+    try {
+      this.decoder.push(chunk); // packets are contained one by one (onPacket); this catches the decoder itself
+    } catch (error) {
+      this.core.faults.report('socket-input', error, this.clientId);
+      this.#abortAfterFault();
+      return;
+    }
     // A saturated socket can hand over megabytes in one poll phase (libuv reads up to 32 x 64 KiB);
     // output to TLS sockets only leaves between poll phases, so a long one fills subscribers past
     // the high-water mark and their QoS 0 is dropped. Pausing for one turn after every 64 KiB read
@@ -412,8 +456,8 @@ export class Connection implements SessionOwner, DecoderSink, Throttleable {
     try {
       dispatchPacket(this, packet);
     } catch (error) {
-      this.core.logger.error({ clientId: this.clientId, err: String(error) }, 'packet handler failed');
-      this.disconnect(ReasonCode.ImplementationSpecificError);
+      this.core.faults.report('packet', error, this.clientId);
+      this.#abortAfterFault();
     }
   }
 

@@ -16,6 +16,10 @@ export class Counters {
   messagesDropped = 0;
   /** Messages a session dropped at its own queue bound (bytes, or length with DropOldest); also in `messagesDropped`. */
   queueFullDrops = 0;
+  /** Stored or routed messages skipped because they cannot be encoded (see fault-boundary.ts). */
+  messagesUndeliverable = 0;
+  /** Errors inside one client's work or a timer that were contained (see fault-boundary.ts). */
+  internalErrors = 0;
   /** Messages waiting in session queues. */
   queued = 0;
   /** Messages waiting in the disk-backed message buffer (part of `queued`). */

@@ -1,7 +1,6 @@
 import type { Completion, MessageRecord } from '../storage/broker-store.js';
 import { checkTopicFilter, parseSharedFilter, topicMatches } from '../shared/topic.js';
 import type { BrokerCore } from './broker-core.js';
-import { watchCompletion } from './completion.js';
 import { Message } from './message.js';
 import { Session, type Delivery, type DeliveryChannel } from './session.js';
 
@@ -101,6 +100,11 @@ export class LocalClient implements DeliveryChannel {
     this.#dispatch(message);
   }
 
+  /** DeliveryChannel: an in-process client is not disconnected; the boundary has reported the error. */
+  abort(): void {
+    // nothing to close: the service keeps serving the other requests
+  }
+
   /**
    * Handlers run after the routing of the message has finished (a microtask, in arrival order), so
    * a handler that publishes never re-enters the router mid-delivery.
@@ -109,6 +113,7 @@ export class LocalClient implements DeliveryChannel {
     if (this.#queue.push(message) === 1) void RESOLVED.then(() => this.#drain());
   }
 
+  /** A microtask, outside any packet's boundary: every handler call and completion contains its errors. */
   #drain(): void {
     const queue = this.#queue;
     const toComplete = this.#toComplete;
@@ -116,17 +121,23 @@ export class LocalClient implements DeliveryChannel {
     this.#queue = [];
     if (completing > 0) this.#toComplete = [];
     for (const message of queue) this.#deliverToHandlers(message);
-    for (let i = 0; i < completing; i++) this.#session.complete(toComplete[i] as number);
+    for (let i = 0; i < completing; i++) {
+      try {
+        this.#session.complete(toComplete[i] as number);
+      } catch (error) {
+        this.#core.faults.report('local-client', error, this.clientId);
+      }
+    }
   }
 
   #deliverToHandlers(message: Message): void {
     const local: LocalMessage = message; // the engine's message itself: no copy per delivery
     for (const { topicFilter, handler } of this.#handlers.values()) {
-      if (topicFilter !== message.topic && !topicMatches(topicFilter, message.topic)) continue;
       try {
+        if (topicFilter !== message.topic && !topicMatches(topicFilter, message.topic)) continue;
         handler(local);
       } catch (error) {
-        watchCompletion(Promise.reject(error), (e) => this.#core.logger.error({ clientId: this.clientId, err: String(e) }, 'local client handler failed'));
+        this.#core.faults.report('local-client', error, this.clientId);
       }
     }
   }

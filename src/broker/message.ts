@@ -15,6 +15,8 @@ export class Message implements MessageRecord {
   readonly properties?: MessagePropertiesRecord;
   readonly senderId?: string;
   #template: PublishTemplate | undefined;
+  /** Why the template could not be built, once tried (see {@link encodingError}). */
+  #encodingError: unknown;
   /** Kept in memory only, never written to the store (`$SYS` figures). */
   ephemeral = false;
   /** Written to the store (as a retained message). */
@@ -33,10 +35,33 @@ export class Message implements MessageRecord {
     if (record.senderId !== undefined) this.senderId = record.senderId;
   }
 
-  /** The topic and forwarded properties, encoded once. */
+  /** The topic and forwarded properties, encoded once; throws when they cannot be encoded (see {@link encodingError}). */
   get template(): PublishTemplate {
-    this.#template ??= createPublishTemplate(this.topic, this.payload, this.properties);
-    return this.#template;
+    const template = this.tryTemplate();
+    if (template === undefined) throw this.#encodingError;
+    return template;
+  }
+
+  /**
+   * The template, or `undefined` when the message cannot be encoded (a property of the wrong type
+   * or over its length, e.g. from a damaged store record); the failure is remembered, so a bad
+   * message costs one attempt, not one per subscriber.
+   */
+  tryTemplate(): PublishTemplate | undefined {
+    if (this.#template !== undefined) return this.#template;
+    if (this.#encodingError !== undefined) return undefined;
+    try {
+      this.#template = createPublishTemplate(this.topic, this.payload, this.properties);
+      return this.#template;
+    } catch (error) {
+      this.#encodingError = error ?? new Error('the message cannot be encoded');
+      return undefined;
+    }
+  }
+
+  /** Why the message cannot be encoded; `undefined` when it can (or was not tried yet). */
+  get encodingError(): unknown {
+    return this.#encodingError;
   }
 
   /** Whether the message has expired at `now` [MQTT-3.3.2-5]. */

@@ -1,5 +1,6 @@
 import { topicMatches } from '../shared/topic.js';
 import type { BrokerStore, Completion } from '../storage/broker-store.js';
+import { watchCompletion } from './completion.js';
 import type { Message } from './message.js';
 import type { PersistenceDecisions } from './persistence.js';
 
@@ -8,10 +9,12 @@ export class RetainedMessages {
   readonly #byTopic = new Map<string, Message>();
   readonly #store: BrokerStore;
   readonly #decisions: PersistenceDecisions;
+  readonly #onStoreError: (error: unknown) => void;
 
-  constructor(store: BrokerStore, decisions: PersistenceDecisions) {
+  constructor(store: BrokerStore, decisions: PersistenceDecisions, onStoreError: (error: unknown) => void) {
     this.#store = store;
     this.#decisions = decisions;
+    this.#onStoreError = onStoreError;
   }
 
   get size(): number {
@@ -26,7 +29,9 @@ export class RetainedMessages {
 
   /**
    * Stores or (empty payload) removes the retained message of the topic [MQTT-3.3.1-6] [MQTT-3.3.1-7].
-   * Returns the store's completion.
+   * Returns the store's completion. When the store refuses the write, the in-memory copy is rolled
+   * back to what the store still holds (unless a newer message replaced it meanwhile): memory never
+   * serves a retained message its publisher was told failed.
    */
   set(message: Message): Completion {
     const previous = this.#byTopic.get(message.topic);
@@ -39,10 +44,26 @@ export class RetainedMessages {
     // The persistence policy decides per message (topic filters, dynamic user property).
     if (!message.ephemeral && this.#decisions.persistRetained(message.topic, message.properties?.userProperties ?? [])) {
       message.stored = true;
-      return this.#store.putRetained(message.toRecord());
+      let completion: Completion;
+      try {
+        completion = this.#store.putRetained(message.toRecord());
+      } catch (error) {
+        this.#rollBack(message, previous);
+        throw error;
+      }
+      if (completion !== undefined) completion.catch(() => this.#rollBack(message, previous));
+      return completion;
     }
     // Kept in memory only; a stored older value must not come back after a restart.
     return previous?.stored === true ? this.#store.deleteRetained(message.topic) : undefined;
+  }
+
+  /** A failed write of `message`: the topic holds `previous` again (the store's value), if `message` is still current. */
+  #rollBack(message: Message, previous: Message | undefined): void {
+    message.stored = false;
+    if (this.#byTopic.get(message.topic) !== message) return;
+    if (previous === undefined) this.#byTopic.delete(message.topic);
+    else this.#byTopic.set(message.topic, previous);
   }
 
   /** Retained messages matching a filter, expired ones removed on the way [MQTT-3.3.2-5]. */
@@ -52,7 +73,7 @@ export class RetainedMessages {
       if (!topicMatches(filter, topic)) continue;
       if (message.isExpired(now)) {
         this.#byTopic.delete(topic);
-        if (message.stored) void this.#store.deleteRetained(topic);
+        if (message.stored) watchCompletion(this.#store.deleteRetained(topic), this.#onStoreError);
         continue;
       }
       out.push(message);

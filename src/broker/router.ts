@@ -1,6 +1,7 @@
 import type { Completion } from '../storage/broker-store.js';
 import { CompletionSet } from './completion.js';
 import type { Counters } from './counters.js';
+import type { FaultBoundary } from './fault-boundary.js';
 import type { Message } from './message.js';
 import type { RetainedMessages } from './retained.js';
 import type { Session } from './session.js';
@@ -19,7 +20,11 @@ export interface RouteResult {
   readonly congested: readonly Session[] | undefined;
   /** Completion of every store write the message caused; ack after it [MQTT-4.3.2-2]. */
   readonly completion: Completion;
+  /** The message cannot be encoded (see Message.tryTemplate): refused, nothing stored or sent. */
+  readonly undeliverable: boolean;
 }
+
+const UNDELIVERABLE: RouteResult = Object.freeze({ matched: 0, refused: 0, congested: undefined, completion: undefined, undeliverable: true });
 
 interface Target {
   session: Session;
@@ -42,53 +47,94 @@ export class Router implements MatchVisitor {
   readonly #tree: TopicTree;
   readonly #retained: RetainedMessages;
   readonly #counters: Counters;
+  readonly #faults: FaultBoundary;
   readonly #targets = new Map<Session, Target>();
   readonly #groups: SharedGroup[] = [];
   #message: Message | undefined;
   #first: Promise<void> | undefined;
   #completions: CompletionSet | undefined;
 
-  constructor(tree: TopicTree, retained: RetainedMessages, counters: Counters) {
+  constructor(tree: TopicTree, retained: RetainedMessages, counters: Counters, faults: FaultBoundary) {
     this.#tree = tree;
     this.#retained = retained;
     this.#counters = counters;
+    this.#faults = faults;
   }
 
-  /** Stores it if retained, then delivers it to every matching subscription. */
+  /**
+   * Stores it if retained, then delivers it to every matching subscription. Never throws: a message
+   * that cannot be encoded is refused whole (`undeliverable`, nothing stored, nothing sent), and an
+   * error while delivering to one subscriber is contained there (that subscriber is disconnected
+   * with 0x83, the others still get the message).
+   */
   publish(message: Message): RouteResult {
     this.#first = undefined;
     this.#completions = undefined;
-    if (message.retain) this.#add(this.#retained.set(message.ephemeral ? message : message.withRetain(true)));
-    this.#message = message;
-    this.#tree.match(message.topic, this);
     let matched = 0;
     let refused = 0;
     let congested: Session[] | undefined;
-    for (const target of this.#targets.values()) {
-      matched++;
-      const result = this.#deliver(message, target);
-      if (result === false) refused++;
-      else this.#add(result);
-      if (isCongested(target.session)) (congested ??= []).push(target.session);
+    try {
+      this.#message = message;
+      this.#tree.match(message.topic, this);
+      this.#message = undefined;
+      // Encoded once here (the template every delivery shares) when anything will need it.
+      const needed = message.retain || this.#targets.size > 0 || this.#groups.length > 0;
+      if (needed && message.tryTemplate() === undefined) {
+        this.#faults.undeliverable(message.topic, message.encodingError, message.senderId);
+        return UNDELIVERABLE;
+      }
+      if (message.retain) this.#add(this.#retained.set(message.ephemeral ? message : message.withRetain(true)));
+      for (const target of this.#targets.values()) {
+        matched++;
+        let result: Completion | false;
+        try {
+          result = this.#deliver(message, target);
+        } catch (error) {
+          result = this.#failed(target.session, error);
+        }
+        if (result === false) refused++;
+        else this.#add(result);
+        if (isCongested(target.session)) (congested ??= []).push(target.session);
+      }
+      for (const group of this.#groups) {
+        const member = group.pick();
+        if (member === undefined) continue;
+        matched++;
+        let result: Completion | false;
+        try {
+          result = this.deliverShared(message, member, group);
+        } catch (error) {
+          result = this.#failed(member.session, error);
+        }
+        if (result === false) refused++;
+        else this.#add(result);
+        if (isCongested(member.session)) (congested ??= []).push(member.session);
+      }
+    } catch (error) {
+      // Outside any one subscriber's delivery (the retained store, the match): the message is lost.
+      this.#faults.report('delivery', error, message.senderId);
+    } finally {
+      // Cleared whatever happened: a target left over would receive the next message (another topic).
+      this.#targets.clear();
+      this.#groups.length = 0;
+      this.#message = undefined;
     }
-    for (const group of this.#groups) {
-      const member = group.pick();
-      if (member === undefined) continue;
-      matched++;
-      const result = this.deliverShared(message, member, group);
-      if (result === false) refused++;
-      else this.#add(result);
-      if (isCongested(member.session)) (congested ??= []).push(member.session);
-    }
-    this.#targets.clear();
-    this.#groups.length = 0;
-    this.#message = undefined;
     // (TypeScript cannot see #add's assignments: the fields are read back through their declared types)
     const completions = this.#completions as CompletionSet | undefined;
     const completion = completions !== undefined ? completions.done() : (this.#first as Promise<void> | undefined);
     this.#first = undefined;
     this.#completions = undefined;
-    return { matched, refused, congested, completion };
+    return { matched, refused, congested, completion, undeliverable: false };
+  }
+
+  /**
+   * One subscriber's delivery threw: the error is contained (reported), that subscriber's connection
+   * is closed with 0x83 (its state may be inconsistent), and the delivery counts as refused.
+   */
+  #failed(session: Session, error: unknown): false {
+    this.#faults.report('delivery', error, session.clientId);
+    session.channel?.abort();
+    return false;
   }
 
   /**

@@ -155,7 +155,8 @@ export class SessionRegistry {
     const pending = this.#pendingWills.get(session);
     if (pending !== undefined) {
       this.#cancelWill(session);
-      this.#publishWill(pending.will); // [MQTT-3.1.3-9] the session ended before the delay passed
+      // [MQTT-3.1.3-9] the session ended before the delay passed; a failing will does not stop the end
+      this.#ctx.faults.run('will', session.clientId, () => this.#publishWill(pending.will));
     }
     for (const sub of session.subscriptions.values()) this.#tree.remove(sub);
     session.subscriptions.clear();
@@ -164,18 +165,30 @@ export class SessionRegistry {
     watchCompletion(this.#ctx.store.deleteSession(session.clientId), (e) => this.#ctx.onStoreError(e));
   }
 
-  /** Publishes a will now, or after its delay (bounded by the session's expiry) [MQTT-3.1.3-9]. */
+  /**
+   * Publishes a will now, or after its delay (bounded by the session's expiry) [MQTT-3.1.3-9]. A will
+   * that cannot be encoded is skipped here (counted, logged): never stored with the session, whose
+   * record it would make unwritable, and never left to fail in a timer.
+   */
   scheduleWill(session: Session, will: Will): void {
+    if (will.message.tryTemplate() === undefined) {
+      this.#ctx.faults.undeliverable(will.message.topic, will.message.encodingError, session.clientId);
+      if (this.#sessions.get(session.clientId) === session) this.save(session); // a restored record loses the will
+      return;
+    }
     const delay = Math.min(will.delaySeconds, session.expiryIntervalSeconds);
     if (delay === 0 || !this.#sessions.has(session.clientId)) {
       this.#publishWill(will);
       return;
     }
     const timer = setTimeout(() => {
-      this.#pendingWills.delete(session);
-      session.pendingWill = undefined;
-      this.save(session);
-      this.#publishWill(will);
+      // A timer: outside any packet's boundary, so it contains its own errors.
+      this.#ctx.faults.run('will-delay', session.clientId, () => {
+        this.#pendingWills.delete(session);
+        session.pendingWill = undefined;
+        this.save(session);
+        this.#publishWill(will);
+      });
     }, delay * 1000);
     timer.unref();
     this.#pendingWills.set(session, { will, timer });
@@ -240,7 +253,8 @@ export class SessionRegistry {
     this.#cancelExpiry(session);
     const timer = setTimeout(() => {
       this.#expiryTimers.delete(session);
-      if (!session.connected) this.end(session); // [MQTT-4.1.0-2] state discarded at expiry
+      // [MQTT-4.1.0-2] state discarded at expiry; a timer contains its own errors
+      if (!session.connected) this.#ctx.faults.run('session-expiry', session.clientId, () => this.end(session));
     }, Math.min(ms, 2_147_483_647));
     timer.unref();
     this.#expiryTimers.set(session, timer);

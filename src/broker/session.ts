@@ -8,6 +8,7 @@ import type {
 } from '../storage/broker-store.js';
 import { watchCompletion } from './completion.js';
 import type { Counters } from './counters.js';
+import type { FaultBoundary } from './fault-boundary.js';
 import { Message } from './message.js';
 import { QUEUED_DELIVERY_OVERHEAD_BYTES, type ResolvedBrokerOptions } from './options.js';
 import type { PersistenceDecisions } from './persistence.js';
@@ -48,6 +49,8 @@ export interface DeliveryChannel {
   sendPubrel(packetId: number): void;
   /** Writes a QoS 0 PUBLISH, or drops it (counted) when the socket is backed up. */
   sendQos0(message: Message, retain: boolean, subscriptionIds: number[] | undefined): void;
+  /** Ends the channel after an internal error in its work (a connection: DISCONNECT 0x83 and close). */
+  abort(): void;
 }
 
 /** What sessions share: storage, limits, counters, and where moved shared deliveries go. */
@@ -66,6 +69,8 @@ export interface SessionContext {
   onStoreError(error: unknown): void;
   /** A session dropped a message at its own queue bound (`oldest` waiting, or the `new` one): count and log it. */
   onQueueFull(session: Session, dropped: 'oldest' | 'new'): void;
+  /** The error boundary: timers and callbacks contain their errors through it. */
+  readonly faults: FaultBoundary;
 }
 
 /** Session state that outlives connections: subscriptions, queue, in-flight window [MQTT-4.1.0-1]. */
@@ -305,7 +310,17 @@ export class Session {
       }
     }
     if (this.throttling && (sent > 0 || !channel.writable)) this.#ctx.throttle.progress(this, channel.writable);
-    if (this.#head >= this.#queue.length && this.#tail !== undefined && this.#tail.count > 0) this.#tail.load((entries) => this.#readBack(entries));
+    if (this.#head >= this.#queue.length && this.#tail !== undefined && this.#tail.count > 0) this.#tail.load((entries) => this.#readBackContained(entries));
+  }
+
+  /** A promise continuation: an error is contained, and this session's connection (only) is closed with 0x83. */
+  #readBackContained(entries: readonly QueueEntryRecord[]): void {
+    try {
+      this.#readBack(entries);
+    } catch (error) {
+      this.#ctx.faults.report('delivery', error, this.clientId);
+      this.channel?.abort();
+    }
   }
 
   /** Entries read back from the disk buffer join the memory part of the queue, in order. */
@@ -343,9 +358,15 @@ export class Session {
   attach(channel: DeliveryChannel): void {
     this.channel = channel;
     this.disconnectedAt = undefined;
-    for (const delivery of this.#inflight?.values() ?? []) {
-      if (delivery.released) channel.sendPubrel(delivery.packetId); // [MQTT-4.4.0-1] resend PUBREL
-      else channel.sendPublish(delivery, true); // [MQTT-3.3.1-1] DUP on redelivery
+    for (const [packetId, delivery] of this.#inflight ?? []) {
+      if (delivery.released) channel.sendPubrel(packetId); // [MQTT-4.4.0-1] resend PUBREL
+      else if (!channel.sendPublish(delivery, true)) {
+        // [MQTT-3.3.1-1] DUP on redelivery; one that cannot be sent (too large, or a bad stored
+        // message that cannot be encoded) is discarded, as on its first send, not kept in flight forever.
+        this.inflight.delete(packetId);
+        this.#ctx.counters.inflight--;
+        this.#forget(delivery);
+      }
     }
     this.pump();
   }

@@ -19,6 +19,8 @@ export function sysTopicValues(core: BrokerCore): [string, string | number][] {
     ['$SYS/broker/messages/sent', s.messages.sent],
     ['$SYS/broker/messages/dropped', s.messages.dropped],
     ['$SYS/broker/messages/dropped/queue full', s.messages.queueFullDrops],
+    ['$SYS/broker/messages/undeliverable', s.messages.undeliverable],
+    ['$SYS/broker/errors/contained', s.internalErrors],
     ['$SYS/broker/messages/queued', s.messages.queued],
     ['$SYS/broker/messages/inflight', s.messages.inflight],
     ['$SYS/broker/bytes/received', s.bytes.received],
@@ -37,8 +39,9 @@ export class SysTopicPublisher {
 
   start(intervalSeconds: number): void {
     if (intervalSeconds <= 0) return;
-    this.publishNow();
-    this.#timer = setInterval(() => this.publishNow(), intervalSeconds * 1000);
+    const publish = (): void => void this.#core.faults.run('sys-topics', undefined, () => this.publishNow());
+    publish();
+    this.#timer = setInterval(publish, intervalSeconds * 1000);
     this.#timer.unref();
   }
 

@@ -47,9 +47,17 @@ const PROP_SUBSCRIPTION_ID = 0x0b;
 const PROP_TOPIC_ALIAS = 0x23;
 const PROP_USER_PROPERTY = 0x26;
 
-/** Builds the shared part of a message's PUBLISH packets. */
+/** Longest UTF-8 string of a PUBLISH (topic, string properties, Correlation Data): a two-byte length [MQTT-1.5.4-1]. */
+const MAX_STRING_BYTES = 65_535;
+
+/**
+ * Builds the shared part of a message's PUBLISH packets. Throws (RangeError, TypeError) when the
+ * message cannot be encoded: a property of the wrong type, or a string over 65,535 bytes.
+ */
 export function createPublishTemplate(topic: string, payload: Buffer, forwarded: ForwardedProperties | undefined): PublishTemplate {
-  return { topic: Buffer.from(topic, 'utf8'), properties: encodeForwarded(forwarded), payload };
+  const topicBytes = Buffer.from(topic, 'utf8');
+  if (topicBytes.length > MAX_STRING_BYTES) throw new RangeError(`topic of ${topicBytes.length} bytes: at most ${MAX_STRING_BYTES}`);
+  return { topic: topicBytes, properties: encodeForwarded(forwarded), payload };
 }
 
 /** Encodes the forwarded properties into one buffer (sizes first, then one allocation, no per-string buffers). */

@@ -135,6 +135,8 @@ export async function startInstance(paths: InstancePaths, logger?: LeveledLogger
     security,
     shutdown: () => void stop('admin shutdown'),
   });
+  // Called from signals and the admin `shutdown` (fire and forget): it never rejects, and always
+  // ends with `stopped` resolved, so a failing step cannot become an unhandled rejection.
   const stop = (reason: string): Promise<void> => {
     stopping ??= (async () => {
       log.info({ reason }, 'stopping');
@@ -146,8 +148,9 @@ export async function startInstance(paths: InstancePaths, logger?: LeveledLogger
       await admin?.close().catch(() => undefined);
       await clearRunFiles(paths);
       log.info({}, 'stopped');
-      resolveStopped();
-    })();
+    })()
+      .catch((err: unknown) => log.error({ err: err instanceof Error ? err.message : String(err) }, 'stopping failed'))
+      .finally(() => resolveStopped());
     return stopping;
   };
   try {

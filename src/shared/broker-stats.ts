@@ -30,6 +30,11 @@ export interface BrokerStats {
   readonly subscriptions: number;
   /** Retained messages held. */
   readonly retained: number;
+  /**
+   * Errors inside one client's work (a packet, a delivery, a will, a timer) that were contained:
+   * logged, that work abandoned, at worst that client disconnected (0x83). Should stay 0.
+   */
+  readonly internalErrors: number;
   readonly messages: {
     /** PUBLISH packets received from clients. */
     readonly received: number;
@@ -39,6 +44,8 @@ export interface BrokerStats {
     readonly dropped: number;
     /** Of those, dropped by a session at its own queue bound (`maxSessionQueueBytes`, or `subscriberQueueLimit` with DropOldest). */
     readonly queueFullDrops: number;
+    /** Messages skipped because they cannot be encoded (a bad stored message): logged, never sent. */
+    readonly undeliverable: number;
     /** Messages waiting in session queues (not yet sent). */
     readonly queued: number;
     /** Of those, how many wait in the disk-backed message buffer. */

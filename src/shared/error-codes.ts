@@ -8,6 +8,7 @@
 export const ERROR_CODES = {
   BRK_LISTEN_FAILED: { exitCode: 3, message: 'The broker could not listen on {address}: {reason}' },
   BRK_CLOSED: { exitCode: 3, message: 'The broker is closed' },
+  BRK_MESSAGE_UNENCODABLE: { exitCode: 3, message: 'The message to {topic} cannot be encoded: {reason}' },
 
   CFG_FILE_NOT_FOUND: { exitCode: 2, message: '{path} does not exist.' },
   CFG_NOT_A_FILE: { exitCode: 2, message: '{path} is not a file.' },

@@ -63,11 +63,14 @@ export interface Bystanders {
   readonly topic: string;
 }
 
-/** Connects bystanders that later prove the broker still serves other clients. */
-export async function connectBystanders(running: RunningBroker, topic = 'bystander/t'): Promise<Bystanders> {
-  const sub = await running.connect({ protocolVersion: 5, clientId: 'bystander-sub' });
+/**
+ * Connects bystanders that later prove the broker still serves other clients (`running`: an
+ * in-process broker, or anything that connects `mqtt` clients to one, e.g. a child process).
+ */
+export async function connectBystanders(running: Pick<RunningBroker, 'connect'>, topic = 'bystander/t', idSuffix = ''): Promise<Bystanders> {
+  const sub = await running.connect({ protocolVersion: 5, clientId: `bystander-sub${idSuffix}` });
   await sub.subscribeAsync(topic, { qos: 1 });
-  const pub = await running.connect({ protocolVersion: 4, clientId: 'bystander-pub' });
+  const pub = await running.connect({ protocolVersion: 4, clientId: `bystander-pub${idSuffix}` });
   return { sub, pub, topic };
 }
 
@@ -108,4 +111,31 @@ export function varInt(value: number): number[] {
     out.push(byte);
   } while (v > 0);
   return out;
+}
+
+/** Errors that escaped to the process (uncaughtException, unhandledRejection) while being watched. */
+export interface ProcessFaults {
+  readonly errors: unknown[];
+  /** Removes the listeners. */
+  stop(): void;
+}
+
+/**
+ * Records every error that reaches `uncaughtException` or `unhandledRejection` from now on (an
+ * in-process broker's escape that would end a real broker process); `stop()` in afterEach.
+ */
+export function watchProcessFaults(): ProcessFaults {
+  const errors: unknown[] = [];
+  const record = (error: unknown): void => {
+    errors.push(error);
+  };
+  process.on('uncaughtException', record);
+  process.on('unhandledRejection', record);
+  return {
+    errors,
+    stop() {
+      process.off('uncaughtException', record);
+      process.off('unhandledRejection', record);
+    },
+  };
 }

@@ -19,6 +19,10 @@ export interface ChildBroker {
   readonly exited: Promise<void>;
   /** The lines the child printed after its port line, so far. */
   readonly lines: readonly string[];
+  /** Everything the child wrote to stderr so far (an escaped error's stack ends up here). */
+  readonly stderr: () => string;
+  /** Whether the process is still running. */
+  readonly alive: () => boolean;
 }
 
 /** Tracks child brokers so afterEach can kill every one still running. */
@@ -51,7 +55,14 @@ export class ChildBrokers {
           }
           ready = true;
           clearTimeout(timer);
-          resolvePort({ child, port: (JSON.parse(line) as { port: number }).port, exited, lines });
+          resolvePort({
+            child,
+            port: (JSON.parse(line) as { port: number }).port,
+            exited,
+            lines,
+            stderr: () => err,
+            alive: () => child.exitCode === null && child.signalCode === null,
+          });
         }
       });
       child.once('exit', (code, signal) => {

@@ -13,6 +13,8 @@ export class RawClient {
   #closed = false;
   readonly closed: Promise<void>;
   #version: 4 | 5;
+  /** The first error of parsing what the broker sent, if any (the connection is closed then). */
+  parseError: unknown;
 
   private constructor(socket: Socket, version: 4 | 5) {
     this.socket = socket;
@@ -23,7 +25,15 @@ export class RawClient {
       if (waiter !== undefined) waiter(packet);
       else this.#packets.push(packet);
     });
-    socket.on('data', (chunk: Buffer) => this.#parser.parse(chunk));
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        this.#parser.parse(chunk);
+      } catch (error) {
+        // Bytes this client cannot parse (e.g. a fuzzed CONNECT changed the protocol level): kept for the test, connection closed.
+        this.parseError ??= error;
+        socket.destroy();
+      }
+    });
     this.closed = new Promise((resolve) => {
       socket.on('close', () => {
         this.#closed = true;

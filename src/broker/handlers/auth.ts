@@ -82,7 +82,13 @@ export function handleAuth(connection: Connection, packet: AuthPacket): void {
     });
     connection.core.logger.debug({ clientId: connection.clientId, method }, 'client re-authenticated');
   };
-  if (decision instanceof Promise) decision.then(finish, () => finish({ reasonCode: ReasonCode.UnspecifiedError }));
+  if (decision instanceof Promise) {
+    // A promise continuation: outside the packet boundary, so it runs in the connection's own.
+    decision.then(
+      (result) => connection.contain('connect-decision', () => finish(result)),
+      () => connection.contain('connect-decision', () => finish({ reasonCode: ReasonCode.UnspecifiedError })),
+    );
+  }
   else finish(decision);
 }
 

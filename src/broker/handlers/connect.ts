@@ -75,7 +75,13 @@ export function handleConnect(connection: Connection, packet: ConnectPacket): vo
     return;
   }
   connection.hold(); // packets after CONNECT wait for the decision
-  decision.then(finish, () => finish({ reasonCode: ReasonCode.UnspecifiedError })).finally(() => connection.release());
+  // A promise continuation: outside the packet boundary, so the decision runs in the connection's own.
+  decision
+    .then(
+      (result) => connection.contain('connect-decision', () => finish(result)),
+      () => connection.contain('connect-decision', () => finish({ reasonCode: ReasonCode.UnspecifiedError })),
+    )
+    .finally(() => connection.contain('connect-decision', () => connection.release()));
 }
 
 function accept(connection: Connection, packet: ConnectPacket, clientId: string, assigned: boolean, cleanStart: boolean, auth?: AuthenticationResult): void {

@@ -73,10 +73,20 @@ export function handlePublish(connection: Connection, packet: PublishPacket): vo
   }
 
   const message = createMessage({ topic, payload, qos, retain: packet.retain, ...(props !== undefined ? { properties: props } : {}) }, connection.clientId, core.options.maxMessageExpirySeconds);
-  const { matched, refused, congested, completion } = core.publish(message);
+  const { matched, refused, congested, completion, undeliverable } = core.publish(message);
   if (congested !== undefined) for (const target of congested) core.throttle.consider(connection, target);
   if (qos === 0) return;
   let reason: number = ReasonCode.Success;
+  if (undeliverable) {
+    // The message cannot be encoded for any subscriber (counted and logged by the router): refused,
+    // 0x83 on v5; 3.1.1 has no negative acknowledgement, so the connection closes.
+    if (!v5) {
+      connection.close();
+      return;
+    }
+    acknowledge(connection, packet, ReasonCode.ImplementationSpecificError, false);
+    return;
+  }
   if (v5 && matched === 0) reason = ReasonCode.NoMatchingSubscribers;
   else if (refused > 0) {
     // A subscriber that could take it was refused by a broker-wide backstop (memory budget, disk
@@ -119,9 +129,10 @@ function awaitStored(connection: Connection, completion: Promise<void>, packet: 
   }
   const group: StoredAcks = { completion, packets: [packet], reasons: [reason] };
   connection.storedAcks = group;
+  // A promise continuation: outside the packet boundary, so it runs in the connection's own.
   completion.then(
-    () => settleStored(connection, group, undefined),
-    (error: unknown) => settleStored(connection, group, error),
+    () => connection.contain('stored-ack', () => settleStored(connection, group, undefined)),
+    (error: unknown) => connection.contain('stored-ack', () => settleStored(connection, group, error)),
   );
 }
 

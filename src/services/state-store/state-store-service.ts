@@ -155,9 +155,14 @@ class Service implements StateStoreService {
     }
   }
 
+  /** Called from the key store's expiry timer: its errors are contained (logged), never thrown into the timer. */
   #onExpired(event: ChangeEvent): void {
-    this.#persistence?.expired(event);
-    this.#deliver(undefined, () => this.#publishEvents([event]));
+    try {
+      this.#persistence?.expired(event);
+      this.#deliver(undefined, () => this.#publishEvents([event]));
+    } catch (error) {
+      this.#logger.error({ err: String(error) }, 'state store: key expiry failed');
+    }
   }
 
   /**

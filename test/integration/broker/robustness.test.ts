@@ -202,7 +202,8 @@ describe('stats', () => {
     expect(stats.clients).toEqual({ connected: 2, sessions: 2, disconnectedSessions: 0, totalConnections: 2, maxConnected: 2, rejectedConnections: 0, limitedConnections: 0, oversizedConnects: 0, authenticationFailures: 0, throttledPublishers: 0 });
     expect(stats.subscriptions).toBe(2);
     expect(stats.retained).toBe(1);
-    expect(stats.messages).toEqual({ received: 3, sent: 2, dropped: 0, queueFullDrops: 0, queued: 0, spilled: 0, inflight: 1 });
+    expect(stats.messages).toEqual({ received: 3, sent: 2, dropped: 0, queueFullDrops: 0, undeliverable: 0, queued: 0, spilled: 0, inflight: 1 });
+    expect(stats.internalErrors).toBe(0);
 
     sub.send({ cmd: 'puback', messageId: first.messageId as number });
     await pingBarrier(sub);

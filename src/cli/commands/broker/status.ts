@@ -87,6 +87,8 @@ export async function runStats(input: StatusInput, ctx: CliContext): Promise<voi
     ['messages out', stats.messages.sent],
     ['messages dropped', stats.messages.dropped],
     ['  at a session queue bound', stats.messages.queueFullDrops ?? 0],
+    ['messages undeliverable', stats.messages.undeliverable ?? 0],
+    ['internal errors', stats.internalErrors ?? 0],
     ['messages queued', stats.messages.queued],
     ['messages in flight', stats.messages.inflight],
     ['retained messages', stats.retained],
