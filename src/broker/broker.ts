@@ -65,9 +65,10 @@ export class Broker {
 
   constructor(options: CreateBrokerOptions = {}) {
     this.options = resolveBrokerOptions(options);
-    this.#core = new BrokerCore(this.options, options.store ?? new MemoryBrokerStore(), options.logger ?? silentLogger, options.hooks ?? {}, options.persistence ?? PERSIST_EVERYTHING, options.diskBuffer);
+    const limits = this.#resolveLimits(options.connectionLimits);
+    this.#core = new BrokerCore(this.options, options.store ?? new MemoryBrokerStore(), options.logger ?? silentLogger, options.hooks ?? {}, options.persistence ?? PERSIST_EVERYTHING, options.diskBuffer, limits);
     this.#sys = new SysTopicPublisher(this.#core);
-    this.#limiter = new AddressLimiter(resolveConnectionLimits(options.connectionLimits, this.options.maxPacketSizeBytes));
+    this.#limiter = new AddressLimiter(limits);
     this.ready = this.#core.restore().then(() => {
       this.#isReady = true;
       this.#sys.start(this.options.sysIntervalSeconds);
@@ -155,14 +156,23 @@ export class Broker {
     return { reasonCode: admission === 'too-fast' ? ReasonCode.ConnectionRateExceeded : ReasonCode.QuotaExceeded, reasonString: reason };
   }
 
-  /** The abuse limits in force (per-address connections and rate, CONNECT size before authentication). */
+  /** The abuse limits in force (per-address connections and rate, CONNECT size, subscriptions, topic levels, partial packets). */
   get connectionLimits(): ResolvedConnectionLimits {
-    return this.#limiter.limits;
+    return this.#core.limits;
   }
 
-  /** Replaces the abuse limits live; connections already open are not affected. */
+  /**
+   * Replaces the abuse limits live. Connections already open stay open; the subscription, topic-level
+   * and partial-packet limits apply to their next packets.
+   */
   setConnectionLimits(limits: ConnectionLimits): void {
-    this.#limiter.setLimits(resolveConnectionLimits(limits, this.options.maxPacketSizeBytes));
+    const resolved = this.#resolveLimits(limits);
+    this.#limiter.setLimits(resolved);
+    this.#core.setLimits(resolved);
+  }
+
+  #resolveLimits(limits: ConnectionLimits | undefined): ResolvedConnectionLimits {
+    return resolveConnectionLimits(limits, this.options.maxPacketSizeBytes, this.options.queuedBytesBudget);
   }
 
   /** Publishes a message from inside the process (services, tests); resolves when stored. */
