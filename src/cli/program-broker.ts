@@ -117,14 +117,32 @@ function addPersistCommands(broker: Command, ctx: CliContext): void {
 }
 
 function addLimitsCommands(broker: Command, ctx: CliContext): void {
-  const limits = broker.command('limits').description('Abuse limits (ops-only): connections and connection rate per remote address, CONNECT size before authentication.');
-  type LimitsOptions = WithOutput & { maxConnectionsPerAddress?: string; maxConnectionRate?: string; maxConnectSize?: string };
+  const limits = broker
+    .command('limits')
+    .description('Abuse limits (ops-only): connections and connection rate per remote address, CONNECT size before authentication, subscriptions per client, topic levels, partial packets.');
+  type LimitsOptions = WithOutput & {
+    maxConnectionsPerAddress?: string;
+    maxConnectionRate?: string;
+    maxConnectSize?: string;
+    maxSubscriptions?: string;
+    maxTopicLevels?: string;
+    partialPacketTimeout?: string;
+    maxPartialPacketBytes?: string;
+  };
   const set = withOutput(withInstance(limits.command('set')), 'text')
     .description('Change the limits live (connections already open stay); 0 = unlimited. Kept across restarts.')
     .option('--max-connections-per-address <n>', 'concurrent connections from one IP address (0 = unlimited, the default); more get CONNACK 0x97')
     .option('--max-connection-rate <n>', 'new connections per second from one IP address (0 = unlimited, the default); more get CONNACK 0x9F')
-    .option('--max-connect-size <size>', 'largest CONNECT before authentication, bytes or 64Ki (default 65536); bigger get CONNACK 0x95');
-  examples(set, ['ops broker limits set --max-connections-per-address 100 --max-connection-rate 20', 'ops broker limits set --max-connect-size 16Ki']).action(
+    .option('--max-connect-size <size>', 'largest CONNECT before authentication, bytes or 64Ki (default 65536); bigger get CONNACK 0x95')
+    .option('--max-subscriptions <n>', 'subscriptions one client session may hold (default 10000); more get SUBACK 0x97 (0x80 on 3.1.1)')
+    .option('--max-topic-levels <n>', 'levels of a topic name or filter (default 100); deeper filters get SUBACK 0x8F, deeper PUBLISH topics DISCONNECT 0x90')
+    .option('--partial-packet-timeout <seconds>', 'seconds a started packet has to arrive whole, keep-alive 0 or not (default 30); then DISCONNECT 0x97')
+    .option('--max-partial-packet-bytes <size>', 'bytes of incomplete packets held across all connections, bytes or 128Mi (default: a quarter of the memory profile queue budget, at least one maximum packet); over it DISCONNECT 0x97');
+  examples(set, [
+    'ops broker limits set --max-connections-per-address 100 --max-connection-rate 20',
+    'ops broker limits set --max-connect-size 16Ki',
+    'ops broker limits set --max-subscriptions 1000 --max-topic-levels 32 --partial-packet-timeout 10',
+  ]).action(
     async (opts: LimitsOptions) =>
       runLimitsSet(
         {
@@ -133,6 +151,10 @@ function addLimitsCommands(broker: Command, ctx: CliContext): void {
           ...(opts.maxConnectionsPerAddress !== undefined ? { maxConnectionsPerAddress: opts.maxConnectionsPerAddress } : {}),
           ...(opts.maxConnectionRate !== undefined ? { maxConnectionRatePerAddress: opts.maxConnectionRate } : {}),
           ...(opts.maxConnectSize !== undefined ? { maxConnectPacketBytes: opts.maxConnectSize } : {}),
+          ...(opts.maxSubscriptions !== undefined ? { maxSubscriptionsPerClient: opts.maxSubscriptions } : {}),
+          ...(opts.maxTopicLevels !== undefined ? { maxTopicLevels: opts.maxTopicLevels } : {}),
+          ...(opts.partialPacketTimeout !== undefined ? { partialPacketTimeoutSeconds: opts.partialPacketTimeout } : {}),
+          ...(opts.maxPartialPacketBytes !== undefined ? { maxPartialPacketBytes: opts.maxPartialPacketBytes } : {}),
         },
         ctx,
       ),

@@ -1,7 +1,8 @@
 /**
  * The ops-only abuse limits of an instance (no AIO Broker field: AIO does this in its load
  * balancer and frontends), kept in runtime.json under `limits` and changed live with
- * `ops broker limits set`. 0 means unlimited for the per-address limits.
+ * `ops broker limits set`. 0 means unlimited for the per-address limits; the subscription,
+ * topic-level and partial-packet limits are always on.
  */
 import { OpsError } from '../shared/errors.js';
 import { parseQuantity } from './quantity.js';
@@ -14,13 +15,24 @@ export interface ConnectionLimitSettings {
   maxConnectionRatePerAddress?: number;
   /** Largest CONNECT before authentication, in bytes (default 65536; capped by the maximum packet size). */
   maxConnectPacketBytes?: number;
+  /** Subscriptions one client's session may hold (default 10000); more get SUBACK 0x97. */
+  maxSubscriptionsPerClient?: number;
+  /** Levels of a topic name or filter (default 100); deeper filters get SUBACK 0x8F, deeper PUBLISH topics DISCONNECT 0x90. */
+  maxTopicLevels?: number;
+  /** Seconds a started packet has to arrive whole (default 30), keep-alive 0 or not. */
+  partialPacketTimeoutSeconds?: number;
+  /** Bytes of incomplete packets held across all connections (default: from the memory profile, see broker/options.ts). */
+  maxPartialPacketBytes?: number;
 }
 
-/** Defaults shown by `limits show` (the engine's, see broker/options.ts). */
-export const DEFAULT_CONNECTION_LIMITS: Required<ConnectionLimitSettings> = Object.freeze({
+/** Defaults shown by `limits show` (the engine's, see broker/options.ts), but for the partial-packet bound, which follows the memory profile. */
+export const DEFAULT_CONNECTION_LIMITS: Required<Omit<ConnectionLimitSettings, 'maxPartialPacketBytes'>> = Object.freeze({
   maxConnectionsPerAddress: 0,
   maxConnectionRatePerAddress: 0,
   maxConnectPacketBytes: 65_536,
+  maxSubscriptionsPerClient: 10_000,
+  maxTopicLevels: 100,
+  partialPacketTimeoutSeconds: 30,
 });
 
 /** Smallest CONNECT limit accepted: a CONNECT with a client id, user name and password fits. */
@@ -28,31 +40,64 @@ export const MIN_CONNECT_PACKET_BYTES = 256;
 /** Largest MQTT packet. */
 const MAX_PACKET = 268_435_455;
 
-const KEYS = ['maxConnectionsPerAddress', 'maxConnectionRatePerAddress', 'maxConnectPacketBytes'] as const;
+/** Smallest bound on partial-packet bytes accepted. */
+export const MIN_PARTIAL_PACKET_BYTES = 65_536;
+/** Largest bound on partial-packet bytes accepted (1 TiB: more than any host has). */
+const MAX_PARTIAL_PACKET_BYTES = 2 ** 40;
+
+/** The stored keys, in the order `limits show` prints them. */
+export const LIMIT_KEYS = [
+  'maxConnectionsPerAddress',
+  'maxConnectionRatePerAddress',
+  'maxConnectPacketBytes',
+  'maxSubscriptionsPerClient',
+  'maxTopicLevels',
+  'partialPacketTimeoutSeconds',
+  'maxPartialPacketBytes',
+] as const;
+type LimitKey = (typeof LIMIT_KEYS)[number];
 
 /** The flags of `ops broker limits set`, as typed (strings) or as numbers from the admin socket. */
-export interface LimitArgs {
-  maxConnectionsPerAddress?: string | number;
-  maxConnectionRatePerAddress?: string | number;
-  maxConnectPacketBytes?: string | number;
-}
+export type LimitArgs = { [K in LimitKey]?: string | number };
 
-const FLAG: Readonly<Record<(typeof KEYS)[number], string>> = {
+const FLAG: Readonly<Record<LimitKey, string>> = {
   maxConnectionsPerAddress: '--max-connections-per-address',
   maxConnectionRatePerAddress: '--max-connection-rate',
   maxConnectPacketBytes: '--max-connect-size',
+  maxSubscriptionsPerClient: '--max-subscriptions',
+  maxTopicLevels: '--max-topic-levels',
+  partialPacketTimeoutSeconds: '--partial-packet-timeout',
+  maxPartialPacketBytes: '--max-partial-packet-bytes',
 };
 
-function parseValue(key: (typeof KEYS)[number], value: string | number): number {
-  const n = typeof value === 'number' ? value : key === 'maxConnectPacketBytes' ? parseQuantity(value.trim()) : /^[0-9]+$/.test(value.trim()) ? Number(value) : undefined;
-  if (key === 'maxConnectPacketBytes') {
-    if (n === undefined || !Number.isInteger(n) || n < MIN_CONNECT_PACKET_BYTES || n > MAX_PACKET) {
-      throw new OpsError('CFG_FLAG_INVALID', { message: `${FLAG[key]} must be a size in bytes from ${MIN_CONNECT_PACKET_BYTES} to ${MAX_PACKET} (e.g. 65536 or 64Ki), got '${value}'.` });
+/** Accepted range of each whole-number key, and what the message calls its unit. */
+const RANGE: Readonly<Record<Exclude<LimitKey, 'maxConnectPacketBytes' | 'maxPartialPacketBytes'>, { min: number; max: number; what: string }>> = {
+  maxConnectionsPerAddress: { min: 0, max: 1_000_000, what: 'a whole number from 0 (unlimited) to 1000000' },
+  maxConnectionRatePerAddress: { min: 0, max: 1_000_000, what: 'a whole number from 0 (unlimited) to 1000000' },
+  maxSubscriptionsPerClient: { min: 1, max: 10_000_000, what: 'a whole number from 1 to 10000000' },
+  maxTopicLevels: { min: 1, max: 32_768, what: 'a whole number from 1 to 32768' },
+  partialPacketTimeoutSeconds: { min: 1, max: 3600, what: 'a whole number of seconds from 1 to 3600' },
+};
+
+/** Accepted range of each size key (bytes, or a quantity like 64Ki). */
+const SIZE_RANGE: Readonly<Record<'maxConnectPacketBytes' | 'maxPartialPacketBytes', { min: number; max: number; example: string }>> = {
+  maxConnectPacketBytes: { min: MIN_CONNECT_PACKET_BYTES, max: MAX_PACKET, example: '65536 or 64Ki' },
+  maxPartialPacketBytes: { min: MIN_PARTIAL_PACKET_BYTES, max: MAX_PARTIAL_PACKET_BYTES, example: '134217728 or 128Mi' },
+};
+
+function parseValue(key: LimitKey, value: string | number): number {
+  if (key === 'maxConnectPacketBytes' || key === 'maxPartialPacketBytes') {
+    const { min, max, example } = SIZE_RANGE[key];
+    const n = typeof value === 'number' ? value : parseQuantity(value.trim());
+    if (n === undefined || !Number.isInteger(n) || n < min || n > max) {
+      throw new OpsError('CFG_FLAG_INVALID', { message: `${FLAG[key]} must be a size in bytes from ${min} to ${max} (e.g. ${example}), got '${value}'.` });
     }
     return n;
   }
-  if (n === undefined || !Number.isInteger(n) || n < 0 || n > 1_000_000) {
-    throw new OpsError('CFG_FLAG_INVALID', { message: `${FLAG[key]} must be a whole number from 0 (unlimited) to 1000000, got '${value}'.` });
+  const { min, max, what } = RANGE[key];
+  const n = typeof value === 'number' ? value : /^[0-9]+$/.test(value.trim()) ? Number(value) : undefined;
+  if (n === undefined || !Number.isInteger(n) || n < min || n > max) {
+    throw new OpsError('CFG_FLAG_INVALID', { message: `${FLAG[key]} must be ${what}, got '${value}'.` });
   }
   return n;
 }
@@ -61,13 +106,13 @@ function parseValue(key: (typeof KEYS)[number], value: string | number): number 
 export function updateConnectionLimits(current: ConnectionLimitSettings, args: LimitArgs): ConnectionLimitSettings {
   const next: ConnectionLimitSettings = { ...current };
   let any = false;
-  for (const key of KEYS) {
+  for (const key of LIMIT_KEYS) {
     const value = args[key];
     if (value === undefined) continue;
     next[key] = parseValue(key, value);
     any = true;
   }
-  if (!any) throw new OpsError('CFG_FLAG_INVALID', { message: `Give at least one of ${KEYS.map((k) => FLAG[k]).join(', ')}.` });
+  if (!any) throw new OpsError('CFG_FLAG_INVALID', { message: `Give at least one of ${LIMIT_KEYS.map((k) => FLAG[k]).join(', ')}.` });
   return next;
 }
 
@@ -76,7 +121,7 @@ export function readConnectionLimits(raw: unknown): ConnectionLimitSettings {
   if (raw === undefined) return {};
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error('limits must be an object');
   const out: ConnectionLimitSettings = {};
-  for (const key of KEYS) {
+  for (const key of LIMIT_KEYS) {
     const value = (raw as Record<string, unknown>)[key];
     if (value === undefined) continue;
     if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) throw new Error(`limits.${key} must be a whole number >= 0`);
@@ -85,7 +130,10 @@ export function readConnectionLimits(raw: unknown): ConnectionLimitSettings {
   return out;
 }
 
-/** The limits with defaults filled in, as `limits show` prints them. */
-export function effectiveConnectionLimits(settings: ConnectionLimitSettings): Required<ConnectionLimitSettings> {
-  return { ...DEFAULT_CONNECTION_LIMITS, ...settings };
+/**
+ * The limits with defaults filled in, as `limits show` prints them; `maxPartialPacketBytes`
+ * defaults to `partialPacketDefault` (the memory profile's, see broker/options.ts).
+ */
+export function effectiveConnectionLimits(settings: ConnectionLimitSettings, partialPacketDefault: number): Required<ConnectionLimitSettings> {
+  return { ...DEFAULT_CONNECTION_LIMITS, maxPartialPacketBytes: partialPacketDefault, ...settings };
 }

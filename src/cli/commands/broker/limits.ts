@@ -1,9 +1,11 @@
 /**
  * `ops broker limits show|set`: the ops-only abuse limits (per-address connections and rate, the
- * CONNECT size accepted before authentication). Live over the admin socket when the broker runs
- * (connections already open are not affected), else saved for the next start.
+ * CONNECT size accepted before authentication, subscriptions per client, topic levels, partial
+ * packets). Live over the admin socket when the broker runs (connections already open stay open),
+ * else saved for the next start.
  */
-import { effectiveConnectionLimits, readConnectionLimits, updateConnectionLimits, type LimitArgs } from '../../../config/connection-limits.js';
+import { limitsView } from '../../../admin/methods/limits.js';
+import { readConnectionLimits, updateConnectionLimits, type LimitArgs } from '../../../config/connection-limits.js';
 import { OpsError } from '../../../shared/errors.js';
 import type { CliContext } from '../../context.js';
 import { MSG } from '../../messages.js';
@@ -33,6 +35,10 @@ function print(ctx: CliContext, live: boolean, limits: Record<string, number>, o
       `connections per address   ${show(limits['maxConnectionsPerAddress'], '')}`,
       `connection rate per address ${show(limits['maxConnectionRatePerAddress'], '/s')}`,
       `CONNECT size before auth  ${show(limits['maxConnectPacketBytes'], ' bytes')}`,
+      `subscriptions per client  ${show(limits['maxSubscriptionsPerClient'], '')}`,
+      `topic levels              ${show(limits['maxTopicLevels'], '')}`,
+      `partial packet timeout    ${show(limits['partialPacketTimeoutSeconds'], ' s')}`,
+      `partial packet bytes      ${show(limits['maxPartialPacketBytes'], ' bytes')} (all connections)`,
       live ? '' : '(broker stopped: stored settings)',
     ]
       .filter((l) => l !== '')
@@ -48,8 +54,8 @@ export async function runLimitsShow(input: LimitsShowInput, ctx: CliContext): Pr
     print(ctx, true, limits, input.output);
     return;
   }
-  const { state } = await storedSettings(paths);
-  print(ctx, false, effectiveConnectionLimits(readStored(state.limits, paths.runtime)), input.output);
+  const { deployment, state } = await storedSettings(paths);
+  print(ctx, false, limitsView(readStored(state.limits, paths.runtime), deployment), input.output);
 }
 
 function readStored(raw: unknown, path: string): ReturnType<typeof readConnectionLimits> {
@@ -69,9 +75,9 @@ export async function runLimitsSet(input: LimitsSetInput, ctx: CliContext): Prom
     print(ctx, true, limits, output);
     return;
   }
-  const { state } = await storedSettings(paths);
+  const { deployment, state } = await storedSettings(paths);
   const limits = updateConnectionLimits(readStored(state.limits, paths.runtime), args);
   await saveState(paths, { ...state, limits: { ...limits } });
   ctx.stderr.write(`${MSG.offlineApplied}\n`);
-  print(ctx, false, effectiveConnectionLimits(limits), output);
+  print(ctx, false, limitsView(limits, deployment), output);
 }
