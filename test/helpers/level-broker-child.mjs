@@ -2,6 +2,7 @@
 // Usage: node level-broker-child.mjs <store dir> [hex key]. Prints {"port":N} once listening.
 // OPS_TEST_SEGMENT_REWRITE_MS=<ms>: looks for sparse queue segments that often, and prints
 // {"rewrittenSegments":N} each time segment compaction has moved more segments.
+// OPS_TEST_BROKER_OPTIONS=<json>: more createBroker options (e.g. connectionLimits) for abuse tests.
 import { createBroker } from '../../dist/broker/broker.js';
 import { LevelBrokerStore } from '../../dist/storage/level-broker-store.js';
 
@@ -13,7 +14,9 @@ try {
     ...(keyHex ? { encryptionKey: Buffer.from(keyHex, 'hex') } : {}),
     ...(rewriteMs > 0 ? { segmentRewrite: { intervalMs: rewriteMs } } : {}),
   });
-  const broker = createBroker({ store, sysIntervalSeconds: 0 });
+  const extra = JSON.parse(process.env.OPS_TEST_BROKER_OPTIONS ?? '{}');
+  const broker = createBroker({ store, sysIntervalSeconds: 0, ...extra });
+  if (typeof globalThis.gc === 'function') process.on('SIGUSR2', () => { globalThis.gc(); process.stdout.write(JSON.stringify({ mem: process.memoryUsage(), stats: broker.stats().limits }) + '\n'); });
   const { port } = await broker.listen({ port: 0, host: '127.0.0.1' });
   process.stdout.write(`${JSON.stringify({ port })}\n`);
   if (rewriteMs > 0) {

@@ -111,14 +111,15 @@ export class SubscribeJob {
     const core = connection.core;
     const session = this.#session;
     const v5 = this.#v5;
-    const maxLevels = core.limits.maxTopicLevels;
-    const shared = parseSharedFilter(request.topic, maxLevels);
-    const problem = shared === undefined ? checkTopicFilter(request.topic, maxLevels) : typeof shared === 'string' ? shared : undefined;
-    if (problem !== undefined) return v5 ? ReasonCode.TopicFilterInvalid : SubackFailure311; // [MQTT-3.8.4-?] invalid filter
+    // Checked first: past the limit a filter costs one lookup (a flood of them is cheap to refuse).
     if (!session.subscriptions.has(request.topic) && session.subscriptions.size >= core.limits.maxSubscriptionsPerClient) {
       core.counters.subscriptionsRefused++;
       return v5 ? ReasonCode.QuotaExceeded : SubackFailure311; // a replaced subscription does not count twice
     }
+    const maxLevels = core.limits.maxTopicLevels;
+    const shared = parseSharedFilter(request.topic, maxLevels);
+    const problem = shared === undefined ? checkTopicFilter(request.topic, maxLevels) : typeof shared === 'string' ? shared : undefined;
+    if (problem !== undefined) return v5 ? ReasonCode.TopicFilterInvalid : SubackFailure311; // [MQTT-3.8.4-?] invalid filter
     const authorize = connection.hooks.authorizeSubscribe;
     if (authorize !== undefined && !authorize(connection.identity, request.topic)) return v5 ? ReasonCode.NotAuthorized : SubackFailure311;
     const subscriptionId = v5 ? this.#packet.properties?.subscriptionIdentifier : undefined;
