@@ -33,9 +33,15 @@ export class SubscribeFilterReader {
 
   /**
    * The next request; `undefined` after the last, or a string saying why the payload is malformed
-   * [MQTT-3.8.3-1] [MQTT-3.8.3-5] [MQTT-1.5.4-1].
+   * [MQTT-3.8.3-1] [MQTT-3.8.3-5] [MQTT-1.5.4-1] (then `undefined` until {@link rewind}).
    */
   next(): SubscriptionRequest | string | undefined {
+    const result = this.#read();
+    if (typeof result === 'string') this.#at = this.#bytes.length;
+    return result;
+  }
+
+  #read(): SubscriptionRequest | string | undefined {
     const bytes = this.#bytes;
     const at = this.#at;
     if (at >= bytes.length) return undefined;

@@ -13,6 +13,8 @@ export class HealthClient {
   #loop: Promise<void> = Promise.resolve();
   #max = 0;
   #count = 0;
+  /** Why the round trips stopped early (the connection closed), reported by {@link stop}. */
+  #failure: Error | undefined;
 
   private constructor(raw: RawClient, topic: string) {
     this.#raw = raw;
@@ -34,14 +36,19 @@ export class HealthClient {
   start(gapMs = 2): void {
     this.#max = 0;
     this.#count = 0;
+    this.#failure = undefined;
     this.#running = true;
     this.#loop = this.#run(gapMs);
   }
 
-  /** Stops after the round trip in progress; resolves with the longest round trip (ms) and how many were made. */
+  /**
+   * Stops after the round trip in progress; resolves with the longest round trip (ms) and how many
+   * were made, or rejects when the health client lost its connection.
+   */
   async stop(): Promise<{ maxMs: number; roundTrips: number }> {
     this.#running = false;
     await this.#loop;
+    if (this.#failure !== undefined) throw this.#failure;
     return { maxMs: this.#max, roundTrips: this.#count };
   }
 
@@ -55,8 +62,13 @@ export class HealthClient {
     while (this.#running) {
       const started = performance.now();
       this.#raw.send({ cmd: 'publish', topic: this.#topic, payload: Buffer.from('ping'), qos: 0, retain: false, dup: false });
-      const back = await this.#raw.next(60_000);
-      if (back?.cmd !== 'publish') throw new Error(`health client: expected its PUBLISH back, got ${back?.cmd ?? 'close'}`);
+      const back = await this.#raw.next(60_000).catch((error: unknown) => error);
+      if (!this.#running && this.#raw.isClosed) return; // closed by the test
+      if (back === undefined || back instanceof Error || (back as { cmd?: string }).cmd !== 'publish') {
+        this.#failure = new Error(`health client: expected its PUBLISH back, got ${back instanceof Error ? back.message : ((back as { cmd?: string } | undefined)?.cmd ?? 'close')}`);
+        this.#running = false;
+        return;
+      }
       this.#max = Math.max(this.#max, performance.now() - started);
       this.#count++;
       await new Promise((resolve) => setTimeout(resolve, gapMs)); // pacing between pings, not synchronisation
