@@ -55,12 +55,15 @@ describe('ops broker limits', () => {
     const raw = await RawClient.open(port, 5);
     try {
       await raw.connect({ clientId: 'subs' });
-      raw.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'a/1', qos: 1 }, { topic: 'a/2', qos: 0 }, { topic: 'a/3', qos: 0 }, { topic: 'a/b/c/d', qos: 0 }] });
+      raw.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'a/b/c/d', qos: 0 }, { topic: 'a/1', qos: 1 }, { topic: 'a/2', qos: 0 }, { topic: 'a/3', qos: 0 }] });
       const suback = await raw.nextOf('suback');
-      expect(suback?.cmd === 'suback' ? suback.granted : undefined).toEqual([1, 0, 0x97, 0x8f]);
+      expect(suback?.cmd === 'suback' ? suback.granted : undefined).toEqual([0x8f, 1, 0, 0x97]); // 4 levels > 3; then the third filter is one too many
     } finally {
       raw.destroy();
     }
+    const stats = await h.json<{ limits: { subscriptionsRefused: number } }>('broker', 'stats', '--instance', 'lim');
+    expect(stats.limits.subscriptionsRefused).toBe(1);
+    expect((await h.ops('broker', 'stats', '--instance', 'lim')).stdout).toMatch(/refused by limit\s+1/);
     const back = await h.json<LimitsView>('broker', 'limits', 'set', '--instance', 'lim', '--max-subscriptions', '10000', '--max-topic-levels', '100');
     expect(back.limits).toMatchObject(RESOURCE_DEFAULTS);
   });

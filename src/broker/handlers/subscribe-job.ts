@@ -111,7 +111,7 @@ export class SubscribeJob {
     const core = connection.core;
     const session = this.#session;
     const v5 = this.#v5;
-    // Checked first: past the limit a filter costs one lookup (a flood of them is cheap to refuse).
+    // Checked first: past the limit a new filter costs one lookup and gets 0x97, whatever else is wrong with it (a flood is cheap to refuse).
     if (!session.subscriptions.has(request.topic) && session.subscriptions.size >= core.limits.maxSubscriptionsPerClient) {
       core.counters.subscriptionsRefused++;
       return v5 ? ReasonCode.QuotaExceeded : SubackFailure311; // a replaced subscription does not count twice
