@@ -16,7 +16,6 @@ try {
   });
   const extra = JSON.parse(process.env.OPS_TEST_BROKER_OPTIONS ?? '{}');
   const broker = createBroker({ store, sysIntervalSeconds: 0, ...extra });
-  if (typeof globalThis.gc === 'function') process.on('SIGUSR2', () => { globalThis.gc(); process.stdout.write(JSON.stringify({ mem: process.memoryUsage(), stats: broker.stats().limits }) + '\n'); });
   const { port } = await broker.listen({ port: 0, host: '127.0.0.1' });
   process.stdout.write(`${JSON.stringify({ port })}\n`);
   if (rewriteMs > 0) {
