@@ -228,7 +228,8 @@ export class Connection implements SessionOwner, DecoderSink, Throttleable {
     }
     if (this.state !== 'connected') return;
     // A started packet must arrive whole in bounded time, keep-alive 0 or not: its bytes are held until then.
-    const partialSince = this.decoder.partialSince;
+    // While the broker itself does not read (flow control, a held connection) the clock is not the client's fault.
+    const partialSince = this.#throttled || this.#held !== undefined ? undefined : this.decoder.partialSince;
     const partialTimeoutMs = this.core.limits.partialPacketTimeoutSeconds * 1000;
     if (partialSince !== undefined && now - partialSince >= partialTimeoutMs) {
       const held = this.decoder.partialBytes;
@@ -368,7 +369,10 @@ export class Connection implements SessionOwner, DecoderSink, Throttleable {
     const held = this.#held;
     this.#held = undefined;
     for (const packet of held ?? []) this.onPacket(packet);
-    if (this.state !== 'closed' && this.#held === undefined && !this.#throttled && !this.#yielding) this.socket.resume();
+    if (this.state !== 'closed' && this.#held === undefined && !this.#throttled && !this.#yielding) {
+      this.decoder.restartPartialClock(); // the packet arriving gets a whole deadline after the pause
+      this.socket.resume();
+    }
   }
 
   /** Throttleable: stop reading (TCP pushes back on the client) while a subscriber catches up. */
@@ -382,7 +386,10 @@ export class Connection implements SessionOwner, DecoderSink, Throttleable {
   resumeReading(): void {
     if (!this.#throttled) return;
     this.#throttled = false;
-    if (this.state !== 'closed' && this.#held === undefined && !this.#yielding) this.socket.resume();
+    if (this.state !== 'closed' && this.#held === undefined && !this.#yielding) {
+      this.decoder.restartPartialClock(); // the packet arriving gets a whole deadline after the pause
+      this.socket.resume();
+    }
   }
 
   /**

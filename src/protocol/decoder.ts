@@ -181,6 +181,11 @@ export class PacketDecoder implements ParseTarget {
     return this.#pendingBytes;
   }
 
+  /** Restarts the deadline of the packet now arriving (reading was paused by the broker, not the client). */
+  restartPartialClock(now = Date.now()): void {
+    if (this.#pendingSince !== undefined) this.#pendingSince = now;
+  }
+
   /** Drops the bytes of an incomplete packet and their charge (the connection is closing); nothing is decoded after. */
   release(): void {
     this.#failed = true;

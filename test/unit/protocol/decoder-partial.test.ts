@@ -34,6 +34,15 @@ describe('PacketDecoder partial packets (issue 12 point 8)', () => {
     expect(d.partialBytes).toBe(0);
   });
 
+  it('restartPartialClock() gives the packet arriving a whole deadline again (after the broker paused reading), and does nothing between packets', () => {
+    const { d } = decoder();
+    d.restartPartialClock(5);
+    expect(d.partialSince).toBeUndefined();
+    d.push(publish(1000).subarray(0, 10));
+    d.restartPartialClock(Number.MAX_SAFE_INTEGER);
+    expect(d.partialSince).toBe(Number.MAX_SAFE_INTEGER);
+  });
+
   it('charges the bytes of incomplete packets to the shared budget and gives them back when the packet completes', () => {
     const budget = new PartialPacketBudget(1_000_000);
     const a = decoder(budget);
