@@ -130,6 +130,8 @@ export interface StatsResult {
   readonly internalErrors: BrokerStats['internalErrors'];
   readonly messages: BrokerStats['messages'];
   readonly bytes: BrokerStats['bytes'];
+  /** The resource limits at work: partial-packet bytes held, connections closed by them, subscriptions refused. */
+  readonly limits: BrokerStats['limits'];
   /** State-store keys; null until the broker runs a state store. */
   readonly stateStore: { readonly keys: number | null };
   /** Bytes used by the instance's data folder. */

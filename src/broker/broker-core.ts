@@ -14,7 +14,8 @@ import type { BrokerHooks, ConnectionInfo } from './hooks.js';
 import { Message } from './message.js';
 import type { PersistenceDecisions } from './persistence.js';
 import { PublisherThrottle } from './publisher-throttle.js';
-import type { ResolvedBrokerOptions } from './options.js';
+import type { ResolvedBrokerOptions, ResolvedConnectionLimits } from './options.js';
+import { PartialPacketBudget } from '../protocol/partial-packet-budget.js';
 import { RetainedMessages } from './retained.js';
 import { Router, type RouteResult } from './router.js';
 import type { Session, SessionContext } from './session.js';
@@ -47,6 +48,10 @@ export class BrokerCore implements SessionContext {
   readonly registry: SessionRegistry;
   readonly connections = new Set<Connection>();
   readonly startedAt = Date.now();
+  /** The resource limits in force (`ops broker limits`), replaced live by {@link setLimits}. */
+  #limits: ResolvedConnectionLimits;
+  /** Bytes of incomplete packets held by every connection's decoder, against `limits.maxPartialPacketBytes`. */
+  readonly partialPackets: PartialPacketBudget;
   /** Called with the client id when a connected client's connection ends (services drop its state). */
   readonly disconnectListeners = new Set<(clientId: string) => void>();
   closing = false;
@@ -67,7 +72,10 @@ export class BrokerCore implements SessionContext {
     hooks: BrokerHooks,
     decisions: PersistenceDecisions,
     spill: SpillBuffer | undefined,
+    limits: ResolvedConnectionLimits,
   ) {
+    this.#limits = limits;
+    this.partialPackets = new PartialPacketBudget(limits.maxPartialPacketBytes);
     this.options = options;
     this.store = store;
     this.logger = logger;
@@ -82,6 +90,17 @@ export class BrokerCore implements SessionContext {
     this.registry = new SessionRegistry(this, this.tree, this.router);
     this.#sweep = setInterval(() => this.#checkTimeouts(), TIMEOUT_SWEEP_MS);
     this.#sweep.unref();
+  }
+
+  /** The resource limits in force. */
+  get limits(): ResolvedConnectionLimits {
+    return this.#limits;
+  }
+
+  /** Replaces the resource limits live: open connections follow them from their next packet. */
+  setLimits(limits: ResolvedConnectionLimits): void {
+    this.#limits = limits;
+    this.partialPackets.maxBytes = limits.maxPartialPacketBytes;
   }
 
   #checkTimeouts(): void {
@@ -227,6 +246,12 @@ export class BrokerCore implements SessionContext {
         inflight: c.inflight,
       },
       bytes: { received: c.bytesReceived, sent: c.bytesSent },
+      limits: {
+        partialPacketBytes: this.partialPackets.usedBytes,
+        partialPacketTimeouts: c.partialPacketTimeouts,
+        partialPacketsRefused: c.partialPacketsRefused,
+        subscriptionsRefused: c.subscriptionsRefused,
+      },
     };
   }
 

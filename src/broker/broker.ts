@@ -75,10 +75,11 @@ export class Broker {
 
   constructor(options: CreateBrokerOptions = {}) {
     this.options = resolveBrokerOptions(options);
-    this.#core = new BrokerCore(this.options, options.store ?? new MemoryBrokerStore(), options.logger ?? silentLogger, options.hooks ?? {}, options.persistence ?? PERSIST_EVERYTHING, options.diskBuffer);
+    const limits = this.#resolveLimits(options.connectionLimits);
+    this.#core = new BrokerCore(this.options, options.store ?? new MemoryBrokerStore(), options.logger ?? silentLogger, options.hooks ?? {}, options.persistence ?? PERSIST_EVERYTHING, options.diskBuffer, limits);
     this.#sys = new SysTopicPublisher(this.#core);
-    this.#limiter = new AddressLimiter(resolveConnectionLimits(options.connectionLimits, this.options.maxPacketSizeBytes, this.options.sessionQueueBytes));
-    this.#core.setSessionQueueBytes(this.#limiter.limits.maxSessionQueueBytes, options.connectionLimits?.maxSessionQueueBytes === undefined);
+    this.#limiter = new AddressLimiter(limits);
+    this.#core.setSessionQueueBytes(limits.maxSessionQueueBytes, options.connectionLimits?.maxSessionQueueBytes === undefined);
     this.ready = this.#core.restore().then(() => {
       this.#isReady = true;
       this.#sys.start(this.options.sysIntervalSeconds);
@@ -172,19 +173,25 @@ export class Broker {
     return { reasonCode: admission === 'too-fast' ? ReasonCode.ConnectionRateExceeded : ReasonCode.QuotaExceeded, reasonString: reason };
   }
 
-  /** The abuse limits in force (per-address connections and rate, CONNECT size before authentication). */
+  /** The abuse limits in force (per-address connections and rate, CONNECT size, subscriptions, topic levels, partial packets). */
   get connectionLimits(): ResolvedConnectionLimits {
-    return this.#limiter.limits;
+    return this.#core.limits;
   }
 
   /**
-   * Replaces the abuse limits live; connections already open are not affected, except that a new
-   * session queue bound applies to every session's next message.
+   * Replaces the abuse limits live. Connections already open stay open; the subscription, topic-level
+   * and partial-packet limits apply to their next packets, a new session queue bound to every
+   * session's next message.
    */
   setConnectionLimits(limits: ConnectionLimits): void {
-    const resolved = resolveConnectionLimits(limits, this.options.maxPacketSizeBytes, this.options.sessionQueueBytes);
+    const resolved = this.#resolveLimits(limits);
     this.#limiter.setLimits(resolved);
+    this.#core.setLimits(resolved);
     this.#core.setSessionQueueBytes(resolved.maxSessionQueueBytes, limits.maxSessionQueueBytes === undefined);
+  }
+
+  #resolveLimits(limits: ConnectionLimits | undefined): ResolvedConnectionLimits {
+    return resolveConnectionLimits(limits, this.options.maxPacketSizeBytes, this.options.queuedBytesBudget, this.options.sessionQueueBytes);
   }
 
   /** A session's queue: waiting messages, their cost against its bound, and what it dropped there; undefined when there is no such session. */

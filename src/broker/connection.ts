@@ -95,7 +95,7 @@ export class Connection implements SessionOwner, DecoderSink, Throttleable {
     this.socket = socket;
     this.hooks = hooks;
     this.info = info;
-    this.decoder = new PacketDecoder(core.options.maxPacketSizeBytes, this);
+    this.decoder = new PacketDecoder(core.options.maxPacketSizeBytes, this, core.partialPackets);
     // Shared listeners (no closures per connection): the socket points back to its connection.
     (socket as SocketWithConnection)[CONNECTION] = this;
     socket.on('data', onSocketData);
@@ -260,6 +260,18 @@ export class Connection implements SessionOwner, DecoderSink, Throttleable {
       return;
     }
     if (this.state !== 'connected') return;
+    // A started packet must arrive whole in bounded time, keep-alive 0 or not: its bytes are held until then.
+    // While the broker itself does not read (flow control, a held connection) the clock is not the client's fault.
+    const partialSince = this.#throttled || this.#held !== undefined ? undefined : this.decoder.partialSince;
+    const partialTimeoutMs = this.core.limits.partialPacketTimeoutSeconds * 1000;
+    if (partialSince !== undefined && now - partialSince >= partialTimeoutMs) {
+      const held = this.decoder.partialBytes;
+      warnAbuse(this.core.logger, 'partial-packet-timeout', { remoteAddress: this.info.remoteAddress, clientId: this.clientId, heldBytes: held }, 'connection closed: packet not completed in time');
+      this.core.counters.partialPacketTimeouts++;
+      // 0x97: an implementation-imposed limit was exceeded (the packet is neither malformed nor a keep-alive matter)
+      this.disconnect(ReasonCode.QuotaExceeded, `a packet was not completed within ${this.core.limits.partialPacketTimeoutSeconds} s (${held} bytes received)`);
+      return;
+    }
     const expiresAt = this.credentialsExpireAt;
     if (expiresAt !== undefined && now >= expiresAt) {
       const at = new Date(expiresAt).toISOString();
@@ -277,6 +289,8 @@ export class Connection implements SessionOwner, DecoderSink, Throttleable {
     if (this.state === 'closed') return;
     const wasConnected = this.state === 'connected';
     this.state = 'closed';
+    this.decoder.release(); // an incomplete packet's bytes go at once, not when the socket is collected
+    this.#held = undefined;
     if (this.#throttled) this.core.throttle.forget(this);
     if (this.#corked) this.flush();
     this.socket.end();
@@ -385,18 +399,24 @@ export class Connection implements SessionOwner, DecoderSink, Throttleable {
     if (this.state !== 'closed' && this.#held === undefined && !this.#throttled) this.socket.resume();
   }
 
-  /** Holds incoming packets (and reading) while an asynchronous decision is pending. */
+  /** Holds incoming packets (and reading) while an asynchronous decision or a long SUBSCRIBE is pending. */
   hold(): void {
     this.#held ??= [];
     this.socket.pause();
   }
 
-  /** Replays held packets in order and resumes reading. */
+  /**
+   * Replays held packets in order and resumes reading. A replayed packet that holds again (another
+   * long SUBSCRIBE) takes the packets after it into the new hold, and reading stays paused.
+   */
   release(): void {
     const held = this.#held;
     this.#held = undefined;
     for (const packet of held ?? []) this.onPacket(packet);
-    if (this.state !== 'closed' && !this.#throttled && !this.#yielding) this.socket.resume();
+    if (this.state !== 'closed' && this.#held === undefined && !this.#throttled && !this.#yielding) {
+      this.decoder.restartPartialClock(); // the packet arriving gets a whole deadline after the pause
+      this.socket.resume();
+    }
   }
 
   /** Throttleable: stop reading (TCP pushes back on the client) while a subscriber catches up. */
@@ -410,7 +430,10 @@ export class Connection implements SessionOwner, DecoderSink, Throttleable {
   resumeReading(): void {
     if (!this.#throttled) return;
     this.#throttled = false;
-    if (this.state !== 'closed' && this.#held === undefined && !this.#yielding) this.socket.resume();
+    if (this.state !== 'closed' && this.#held === undefined && !this.#yielding) {
+      this.decoder.restartPartialClock(); // the packet arriving gets a whole deadline after the pause
+      this.socket.resume();
+    }
   }
 
   /**
@@ -465,6 +488,12 @@ export class Connection implements SessionOwner, DecoderSink, Throttleable {
   onDecodeError(error: DecodeError): void {
     if (this.state === 'awaiting-connect' && error.failure === 'too-large') {
       this.#refuseHugeConnect(error);
+      return;
+    }
+    if (error.failure === 'over-budget') {
+      this.core.counters.partialPacketsRefused++;
+      warnAbuse(this.core.logger, 'partial-packet-budget', { remoteAddress: this.info.remoteAddress, clientId: this.clientId, reason: error.message }, 'connection closed: too many bytes of incomplete packets');
+      this.disconnect(ReasonCode.QuotaExceeded, error.message); // 0x97: the broker-wide bound on partial packets
       return;
     }
     this.core.logger.debug({ clientId: this.clientId, failure: error.failure, message: error.message }, 'undecodable input');

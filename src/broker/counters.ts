@@ -29,4 +29,10 @@ export class Counters {
   inflight = 0;
   bytesReceived = 0;
   bytesSent = 0;
+  /** Connections closed because a started packet did not arrive whole in time. */
+  partialPacketTimeouts = 0;
+  /** Connections closed because their partial packet went over the broker-wide bound. */
+  partialPacketsRefused = 0;
+  /** Topic filters refused (SUBACK 0x97) because their session held the most subscriptions allowed. */
+  subscriptionsRefused = 0;
 }

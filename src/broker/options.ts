@@ -73,6 +73,14 @@ export interface ConnectionLimits {
    * `sessionQueueBytes`. The broker-wide `queuedBytesBudget` stays the backstop.
    */
   maxSessionQueueBytes?: number;
+  /** Subscriptions one session may hold; filters beyond it get SUBACK 0x97 (0x80 on 3.1.1). Default {@link DEFAULT_MAX_SUBSCRIPTIONS_PER_CLIENT}. */
+  maxSubscriptionsPerClient?: number;
+  /** Levels a topic name or filter may have; deeper filters get SUBACK 0x8F, deeper topic names 0x90. Default {@link DEFAULT_MAX_TOPIC_LEVELS}. */
+  maxTopicLevels?: number;
+  /** Seconds a started packet has to arrive whole (keep-alive 0 does not lift it); then the connection closes. Default {@link DEFAULT_PARTIAL_PACKET_TIMEOUT_SECONDS}. */
+  partialPacketTimeoutSeconds?: number;
+  /** Bytes of incomplete packets buffered across all connections; a packet that would go over closes its connection (0x97). Default: {@link defaultMaxPartialPacketBytes}. */
+  maxPartialPacketBytes?: number;
 }
 
 /** {@link ConnectionLimits} with defaults applied. */
@@ -81,21 +89,41 @@ export interface ResolvedConnectionLimits {
   readonly maxConnectionRatePerAddress: number;
   readonly maxConnectPacketBytes: number;
   readonly maxSessionQueueBytes: number;
+  readonly maxSubscriptionsPerClient: number;
+  readonly maxTopicLevels: number;
+  readonly partialPacketTimeoutSeconds: number;
+  readonly maxPartialPacketBytes: number;
 }
 
 /** Default largest CONNECT before authentication: 64 KiB (a CONNECT with a will of a few KiB fits easily). */
 export const DEFAULT_MAX_CONNECT_PACKET_BYTES = 64 * 1024;
+/** Default subscriptions per session: far above what a device or service uses, far below what stalls the broker. */
+export const DEFAULT_MAX_SUBSCRIPTIONS_PER_CLIENT = 10_000;
+/** Default levels per topic name or filter (VerneMQ allows 10, Mosquitto 200). */
+export const DEFAULT_MAX_TOPIC_LEVELS = 100;
+/** Default seconds a started packet has to arrive whole (a 256 MB packet at 10 MB/s takes 26 s). */
+export const DEFAULT_PARTIAL_PACKET_TIMEOUT_SECONDS = 30;
 
 /** Estimated memory a waiting delivery costs beyond its payload; counted against the session bound and the budget. */
 export const QUEUED_DELIVERY_OVERHEAD_BYTES = 512;
 
 /**
+ * Default bound on bytes of incomplete packets: a quarter of the memory profile's queue budget, and
+ * never below one maximum packet (Tiny 4 MiB, Low 16 MiB, Medium 108 MiB, High 384 MiB).
+ */
+export function defaultMaxPartialPacketBytes(maxPacketSizeBytes: number, queuedBytesBudget: number): number {
+  return Math.max(maxPacketSizeBytes, Math.floor(queuedBytesBudget / 4));
+}
+
+/**
  * Applies defaults to {@link ConnectionLimits}; the CONNECT limit is capped by `maxPacketSizeBytes`,
- * the session queue bound defaults to `sessionQueueBytes` (the memory profile's).
+ * the partial-packet bound defaults from both and `queuedBytesBudget` (see {@link defaultMaxPartialPacketBytes}),
+ * the session queue bound to `sessionQueueBytes` (the memory profile's).
  */
 export function resolveConnectionLimits(
   limits: ConnectionLimits = {},
-  maxPacketSizeBytes = 268_435_455,
+  maxPacketSizeBytes = MEMORY_PROFILES.Medium.maxPacketSizeBytes,
+  queuedBytesBudget = MEMORY_PROFILES.Medium.queuedBytesBudget,
   sessionQueueBytes = MEMORY_PROFILES.Medium.sessionQueueBytes,
 ): ResolvedConnectionLimits {
   return Object.freeze({
@@ -103,7 +131,16 @@ export function resolveConnectionLimits(
     maxConnectionRatePerAddress: limits.maxConnectionRatePerAddress ?? 0,
     maxConnectPacketBytes: Math.min(limits.maxConnectPacketBytes ?? DEFAULT_MAX_CONNECT_PACKET_BYTES, maxPacketSizeBytes),
     maxSessionQueueBytes: limits.maxSessionQueueBytes ?? sessionQueueBytes,
+    maxSubscriptionsPerClient: positiveOr(limits.maxSubscriptionsPerClient, DEFAULT_MAX_SUBSCRIPTIONS_PER_CLIENT),
+    maxTopicLevels: positiveOr(limits.maxTopicLevels, DEFAULT_MAX_TOPIC_LEVELS),
+    partialPacketTimeoutSeconds: positiveOr(limits.partialPacketTimeoutSeconds, DEFAULT_PARTIAL_PACKET_TIMEOUT_SECONDS),
+    maxPartialPacketBytes: positiveOr(limits.maxPartialPacketBytes, defaultMaxPartialPacketBytes(maxPacketSizeBytes, queuedBytesBudget)),
   });
+}
+
+/** `value` when it is a positive number, else `fallback` (0 or unset: the default). */
+function positiveOr(value: number | undefined, fallback: number): number {
+  return value !== undefined && value > 0 ? value : fallback;
 }
 
 /** Fully resolved broker options. */

@@ -127,28 +127,41 @@ export class TopicTree {
     return removed;
   }
 
-  /** Visits every subscription and shared group whose filter matches `topic`. */
+  /**
+   * Visits every subscription and shared group whose filter matches `topic`. Iterative (an explicit
+   * stack, no recursion): a topic of any depth cannot overflow the call stack.
+   */
   match(topic: string, visitor: MatchVisitor): void {
     const levels = topic.split('/');
     // [MQTT-4.7.2-1] filters starting with a wildcard do not match topics starting with '$'
-    this.#walk(this.#root, levels, 0, visitor, topic.startsWith('$'));
-  }
-
-  #walk(node: Node, levels: string[], depth: number, visitor: MatchVisitor, dollar: boolean): void {
-    const wildcardsAllowed = !(dollar && depth === 0);
-    if (wildcardsAllowed) {
-      const hash = node.children.get('#'); // '#' matches this level and all below, parent included
-      if (hash !== undefined) this.#emit(hash, visitor);
-    }
-    if (depth === levels.length) {
-      this.#emit(node, visitor);
-      return;
-    }
-    const exact = node.children.get(levels[depth] as string);
-    if (exact !== undefined) this.#walk(exact, levels, depth + 1, visitor, dollar);
-    if (wildcardsAllowed) {
-      const plus = node.children.get('+');
-      if (plus !== undefined) this.#walk(plus, levels, depth + 1, visitor, dollar);
+    const dollar = topic.startsWith('$');
+    const nodes: Node[] = [this.#root];
+    const depths: number[] = [0];
+    for (let top = nodes.pop(); top !== undefined; top = nodes.pop()) {
+      const node = top;
+      const depth = depths.pop() as number;
+      const wildcardsAllowed = !(dollar && depth === 0);
+      if (wildcardsAllowed) {
+        const hash = node.children.get('#'); // '#' matches this level and all below, parent included
+        if (hash !== undefined) this.#emit(hash, visitor);
+      }
+      if (depth === levels.length) {
+        this.#emit(node, visitor);
+        continue;
+      }
+      // Pushed in reverse so the exact level is visited before '+', as the recursive walk did.
+      if (wildcardsAllowed) {
+        const plus = node.children.get('+');
+        if (plus !== undefined) {
+          nodes.push(plus);
+          depths.push(depth + 1);
+        }
+      }
+      const exact = node.children.get(levels[depth] as string);
+      if (exact !== undefined) {
+        nodes.push(exact);
+        depths.push(depth + 1);
+      }
     }
   }
 

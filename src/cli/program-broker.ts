@@ -125,8 +125,17 @@ function addPersistCommands(broker: Command, ctx: CliContext): void {
 function addLimitsCommands(broker: Command, ctx: CliContext): void {
   const limits = broker
     .command('limits')
-    .description('Abuse limits (ops-only): connections and connection rate per remote address, CONNECT size before authentication, bytes queued per session.');
-  type LimitsOptions = WithOutput & { maxConnectionsPerAddress?: string; maxConnectionRate?: string; maxConnectSize?: string; maxSessionQueueSize?: string };
+    .description('Abuse limits (ops-only): connections and connection rate per remote address, CONNECT size before authentication, bytes queued per session, subscriptions per client, topic levels, partial packets.');
+  type LimitsOptions = WithOutput & {
+    maxConnectionsPerAddress?: string;
+    maxConnectionRate?: string;
+    maxConnectSize?: string;
+    maxSessionQueueSize?: string;
+    maxSubscriptions?: string;
+    maxTopicLevels?: string;
+    partialPacketTimeout?: string;
+    maxPartialPacketBytes?: string;
+  };
   const set = withOutput(withInstance(limits.command('set')), 'text')
     .description('Change the limits live (connections already open stay); 0 = unlimited. Kept across restarts.')
     .option('--max-connections-per-address <n>', 'concurrent connections from one IP address (0 = unlimited, the default); more get CONNACK 0x97')
@@ -135,11 +144,16 @@ function addLimitsCommands(broker: Command, ctx: CliContext): void {
     .option(
       '--max-session-queue-size <size>',
       'bytes one session may have queued, bytes or 1Mi (default 1/16 of the memory profile budget); past it only that session drops, per subscriberQueueLimit.strategy',
-    );
+    )
+    .option('--max-subscriptions <n>', 'subscriptions one client session may hold (default 10000); more get SUBACK 0x97 (0x80 on 3.1.1)')
+    .option('--max-topic-levels <n>', 'levels of a topic name or filter (default 100); deeper filters get SUBACK 0x8F, deeper PUBLISH topics DISCONNECT 0x90')
+    .option('--partial-packet-timeout <seconds>', 'seconds a started packet has to arrive whole, keep-alive 0 or not (default 30); then DISCONNECT 0x97')
+    .option('--max-partial-packet-bytes <size>', 'bytes of incomplete packets held across all connections, bytes or 128Mi (default: a quarter of the memory profile queue budget, at least one maximum packet); over it DISCONNECT 0x97');
   examples(set, [
     'ops broker limits set --max-connections-per-address 100 --max-connection-rate 20',
     'ops broker limits set --max-connect-size 16Ki',
     'ops broker limits set --max-session-queue-size 8Mi',
+    'ops broker limits set --max-subscriptions 1000 --max-topic-levels 32 --partial-packet-timeout 10',
   ]).action(
     async (opts: LimitsOptions) =>
       runLimitsSet(
@@ -150,6 +164,10 @@ function addLimitsCommands(broker: Command, ctx: CliContext): void {
           ...(opts.maxConnectionRate !== undefined ? { maxConnectionRatePerAddress: opts.maxConnectionRate } : {}),
           ...(opts.maxConnectSize !== undefined ? { maxConnectPacketBytes: opts.maxConnectSize } : {}),
           ...(opts.maxSessionQueueSize !== undefined ? { maxSessionQueueBytes: opts.maxSessionQueueSize } : {}),
+          ...(opts.maxSubscriptions !== undefined ? { maxSubscriptionsPerClient: opts.maxSubscriptions } : {}),
+          ...(opts.maxTopicLevels !== undefined ? { maxTopicLevels: opts.maxTopicLevels } : {}),
+          ...(opts.partialPacketTimeout !== undefined ? { partialPacketTimeoutSeconds: opts.partialPacketTimeout } : {}),
+          ...(opts.maxPartialPacketBytes !== undefined ? { maxPartialPacketBytes: opts.maxPartialPacketBytes } : {}),
         },
         ctx,
       ),

@@ -1,10 +1,10 @@
 /**
  * The ops-only abuse limits of an instance (no AIO Broker field: AIO does this in its load
  * balancer and frontends), kept in runtime.json under `limits` and changed live with
- * `ops broker limits set`. 0 means unlimited for the per-address limits.
+ * `ops broker limits set`. 0 means unlimited for the per-address limits; the subscription,
+ * topic-level and partial-packet limits are always on.
  */
 import { OpsError } from '../shared/errors.js';
-import { MEMORY_PROFILES, type MemoryProfile } from '../shared/memory-profiles.js';
 import { parseQuantity } from './quantity.js';
 
 /** The stored limits (every field optional: a missing one takes the broker's default). */
@@ -17,13 +17,27 @@ export interface ConnectionLimitSettings {
   maxConnectPacketBytes?: number;
   /** Bytes one session may have waiting before it drops (per its queue strategy); default: the memory profile's (1/16 of its budget). */
   maxSessionQueueBytes?: number;
+  /** Subscriptions one client's session may hold (default 10000); more get SUBACK 0x97. */
+  maxSubscriptionsPerClient?: number;
+  /** Levels of a topic name or filter (default 100); deeper filters get SUBACK 0x8F, deeper PUBLISH topics DISCONNECT 0x90. */
+  maxTopicLevels?: number;
+  /** Seconds a started packet has to arrive whole (default 30), keep-alive 0 or not. */
+  partialPacketTimeoutSeconds?: number;
+  /** Bytes of incomplete packets held across all connections (default: from the memory profile, see broker/options.ts). */
+  maxPartialPacketBytes?: number;
 }
 
-/** Defaults shown by `limits show` that do not depend on the memory profile (the engine's, see broker/options.ts). */
-export const DEFAULT_CONNECTION_LIMITS: Required<Omit<ConnectionLimitSettings, 'maxSessionQueueBytes'>> = Object.freeze({
+/** The limits whose defaults follow the memory profile (see {@link effectiveConnectionLimits}). */
+export type ProfileLimitKey = 'maxSessionQueueBytes' | 'maxPartialPacketBytes';
+
+/** Defaults shown by `limits show` (the engine's, see broker/options.ts), but for those that follow the memory profile. */
+export const DEFAULT_CONNECTION_LIMITS: Required<Omit<ConnectionLimitSettings, ProfileLimitKey>> = Object.freeze({
   maxConnectionsPerAddress: 0,
   maxConnectionRatePerAddress: 0,
   maxConnectPacketBytes: 65_536,
+  maxSubscriptionsPerClient: 10_000,
+  maxTopicLevels: 100,
+  partialPacketTimeoutSeconds: 30,
 });
 
 /** Smallest CONNECT limit accepted: a CONNECT with a client id, user name and password fits. */
@@ -35,40 +49,71 @@ const MAX_SESSION_QUEUE_BYTES = 2 ** 40;
 /** Largest MQTT packet. */
 const MAX_PACKET = 268_435_455;
 
-const KEYS = ['maxConnectionsPerAddress', 'maxConnectionRatePerAddress', 'maxConnectPacketBytes', 'maxSessionQueueBytes'] as const;
+/** Smallest bound on partial-packet bytes accepted. */
+export const MIN_PARTIAL_PACKET_BYTES = 65_536;
+/** Largest bound on partial-packet bytes accepted (1 TiB: more than any host has). */
+const MAX_PARTIAL_PACKET_BYTES = 2 ** 40;
+
+/** The stored keys, in the order `limits show` prints them. */
+export const LIMIT_KEYS = [
+  'maxConnectionsPerAddress',
+  'maxConnectionRatePerAddress',
+  'maxConnectPacketBytes',
+  'maxSessionQueueBytes',
+  'maxSubscriptionsPerClient',
+  'maxTopicLevels',
+  'partialPacketTimeoutSeconds',
+  'maxPartialPacketBytes',
+] as const;
+type LimitKey = (typeof LIMIT_KEYS)[number];
 
 /** The flags of `ops broker limits set`, as typed (strings) or as numbers from the admin socket. */
-export interface LimitArgs {
-  maxConnectionsPerAddress?: string | number;
-  maxConnectionRatePerAddress?: string | number;
-  maxConnectPacketBytes?: string | number;
-  maxSessionQueueBytes?: string | number;
-}
+export type LimitArgs = { [K in LimitKey]?: string | number };
 
-const FLAG: Readonly<Record<(typeof KEYS)[number], string>> = {
+const FLAG: Readonly<Record<LimitKey, string>> = {
   maxConnectionsPerAddress: '--max-connections-per-address',
   maxConnectionRatePerAddress: '--max-connection-rate',
   maxConnectPacketBytes: '--max-connect-size',
   maxSessionQueueBytes: '--max-session-queue-size',
+  maxSubscriptionsPerClient: '--max-subscriptions',
+  maxTopicLevels: '--max-topic-levels',
+  partialPacketTimeoutSeconds: '--partial-packet-timeout',
+  maxPartialPacketBytes: '--max-partial-packet-bytes',
 };
 
-/** The keys given as sizes (`64Ki`), with the range each accepts. */
-const SIZES: Partial<Record<(typeof KEYS)[number], { readonly min: number; readonly max: number; readonly example: string }>> = {
+/** Accepted range of each whole-number key, and what the message calls its unit. */
+const RANGE: Readonly<Record<Exclude<LimitKey, SizeKey>, { min: number; max: number; what: string }>> = {
+  maxConnectionsPerAddress: { min: 0, max: 1_000_000, what: 'a whole number from 0 (unlimited) to 1000000' },
+  maxConnectionRatePerAddress: { min: 0, max: 1_000_000, what: 'a whole number from 0 (unlimited) to 1000000' },
+  maxSubscriptionsPerClient: { min: 1, max: 10_000_000, what: 'a whole number from 1 to 10000000' },
+  maxTopicLevels: { min: 1, max: 32_768, what: 'a whole number from 1 to 32768' },
+  partialPacketTimeoutSeconds: { min: 1, max: 3600, what: 'a whole number of seconds from 1 to 3600' },
+};
+
+/** The keys given as sizes (bytes, or a quantity like 64Ki). */
+type SizeKey = 'maxConnectPacketBytes' | 'maxSessionQueueBytes' | 'maxPartialPacketBytes';
+const isSizeKey = (key: LimitKey): key is SizeKey => key === 'maxConnectPacketBytes' || key === 'maxSessionQueueBytes' || key === 'maxPartialPacketBytes';
+
+/** Accepted range of each size key. */
+const SIZE_RANGE: Readonly<Record<SizeKey, { min: number; max: number; example: string }>> = {
   maxConnectPacketBytes: { min: MIN_CONNECT_PACKET_BYTES, max: MAX_PACKET, example: '65536 or 64Ki' },
   maxSessionQueueBytes: { min: MIN_SESSION_QUEUE_BYTES, max: MAX_SESSION_QUEUE_BYTES, example: '1048576 or 1Mi' },
+  maxPartialPacketBytes: { min: MIN_PARTIAL_PACKET_BYTES, max: MAX_PARTIAL_PACKET_BYTES, example: '134217728 or 128Mi' },
 };
 
-function parseValue(key: (typeof KEYS)[number], value: string | number): number {
-  const size = SIZES[key];
-  const n = typeof value === 'number' ? value : size !== undefined ? parseQuantity(value.trim()) : /^[0-9]+$/.test(value.trim()) ? Number(value) : undefined;
-  if (size !== undefined) {
-    if (n === undefined || !Number.isInteger(n) || n < size.min || n > size.max) {
-      throw new OpsError('CFG_FLAG_INVALID', { message: `${FLAG[key]} must be a size in bytes from ${size.min} to ${size.max} (e.g. ${size.example}), got '${value}'.` });
+function parseValue(key: LimitKey, value: string | number): number {
+  if (isSizeKey(key)) {
+    const { min, max, example } = SIZE_RANGE[key];
+    const n = typeof value === 'number' ? value : parseQuantity(value.trim());
+    if (n === undefined || !Number.isInteger(n) || n < min || n > max) {
+      throw new OpsError('CFG_FLAG_INVALID', { message: `${FLAG[key]} must be a size in bytes from ${min} to ${max} (e.g. ${example}), got '${value}'.` });
     }
     return n;
   }
-  if (n === undefined || !Number.isInteger(n) || n < 0 || n > 1_000_000) {
-    throw new OpsError('CFG_FLAG_INVALID', { message: `${FLAG[key]} must be a whole number from 0 (unlimited) to 1000000, got '${value}'.` });
+  const { min, max, what } = RANGE[key];
+  const n = typeof value === 'number' ? value : /^[0-9]+$/.test(value.trim()) ? Number(value) : undefined;
+  if (n === undefined || !Number.isInteger(n) || n < min || n > max) {
+    throw new OpsError('CFG_FLAG_INVALID', { message: `${FLAG[key]} must be ${what}, got '${value}'.` });
   }
   return n;
 }
@@ -77,13 +122,13 @@ function parseValue(key: (typeof KEYS)[number], value: string | number): number 
 export function updateConnectionLimits(current: ConnectionLimitSettings, args: LimitArgs): ConnectionLimitSettings {
   const next: ConnectionLimitSettings = { ...current };
   let any = false;
-  for (const key of KEYS) {
+  for (const key of LIMIT_KEYS) {
     const value = args[key];
     if (value === undefined) continue;
     next[key] = parseValue(key, value);
     any = true;
   }
-  if (!any) throw new OpsError('CFG_FLAG_INVALID', { message: `Give at least one of ${KEYS.map((k) => FLAG[k]).join(', ')}.` });
+  if (!any) throw new OpsError('CFG_FLAG_INVALID', { message: `Give at least one of ${LIMIT_KEYS.map((k) => FLAG[k]).join(', ')}.` });
   return next;
 }
 
@@ -92,7 +137,7 @@ export function readConnectionLimits(raw: unknown): ConnectionLimitSettings {
   if (raw === undefined) return {};
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error('limits must be an object');
   const out: ConnectionLimitSettings = {};
-  for (const key of KEYS) {
+  for (const key of LIMIT_KEYS) {
     const value = (raw as Record<string, unknown>)[key];
     if (value === undefined) continue;
     const min = key === 'maxSessionQueueBytes' ? MIN_SESSION_QUEUE_BYTES : 0;
@@ -102,7 +147,10 @@ export function readConnectionLimits(raw: unknown): ConnectionLimitSettings {
   return out;
 }
 
-/** The limits with defaults filled in (the session queue bound's from `memoryProfile`), as `limits show` prints them. */
-export function effectiveConnectionLimits(settings: ConnectionLimitSettings, memoryProfile: MemoryProfile = 'Medium'): Required<ConnectionLimitSettings> {
-  return { ...DEFAULT_CONNECTION_LIMITS, maxSessionQueueBytes: MEMORY_PROFILES[memoryProfile].sessionQueueBytes, ...settings };
+/**
+ * The limits with defaults filled in, as `limits show` prints them; those that follow the memory
+ * profile take `profileDefaults` (see broker/options.ts).
+ */
+export function effectiveConnectionLimits(settings: ConnectionLimitSettings, profileDefaults: Readonly<Record<ProfileLimitKey, number>>): Required<ConnectionLimitSettings> {
+  return { ...DEFAULT_CONNECTION_LIMITS, ...profileDefaults, ...settings };
 }

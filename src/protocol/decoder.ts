@@ -1,12 +1,14 @@
 import { isUtf8 } from 'node:buffer';
 import mqttPacket from 'mqtt-packet';
 import type { Packet } from './packets.js';
+import type { PartialPacketBudget } from './partial-packet-budget.js';
+import { attachMoreFilters, LAZY_SUBSCRIBE_BYTES, splitSubscribe, SubscribeFilterReader } from './subscribe-filters.js';
 import { captureUserPropertyOrder } from './user-properties.js';
 
-/** Why a byte stream could not be decoded. */
-export type DecodeFailure = 'malformed' | 'too-large';
+/** Why a byte stream could not be decoded (`over-budget`: the broker-wide bound on partial packets was reached). */
+export type DecodeFailure = 'malformed' | 'too-large' | 'over-budget';
 
-/** A decoding failure: the connection must be closed (with 0x81 or 0x95 on v5). */
+/** A decoding failure: the connection must be closed (with 0x81, 0x95 or 0x97 on v5). */
 export class DecodeError extends Error {
   readonly failure: DecodeFailure;
   /** For a CONNECT refused at its fixed header: its protocol level, when the bytes that carry it had arrived. */
@@ -94,6 +96,12 @@ function parseWhole(bytes: Buffer, version: number, target: ParseTarget): void {
   }
 }
 
+/** Packet type of SUBSCRIBE in the fixed header's high nibble. */
+const SUBSCRIBE_TYPE = 8;
+
+/** A pending tail of a buffer larger than this is copied out of it (the rest of the buffer can then be freed). */
+const COPY_TAIL_ABOVE_BYTES = 64 * 1024;
+
 /** Fixed header of the packet at `pos`: its total size, or why it cannot be read yet. */
 function readFixedHeader(buf: Buffer, pos: number): number | 'incomplete' | 'malformed' {
   let remaining = 0;
@@ -142,16 +150,46 @@ export class PacketDecoder implements ParseTarget {
   #pendingBytes = 0;
   /** Total size of the incomplete packet once its header is known, else -1. */
   #need = -1;
+  /** When the first byte of the incomplete packet arrived (ms since the epoch), else undefined. */
+  #pendingSince: number | undefined;
+  /** Bytes of {@link #pending} charged to {@link #budget}. */
+  #charged = 0;
+  readonly #budget: PartialPacketBudget | undefined;
+  /** The rest of a split SUBSCRIBE, attached to its head when mqtt-packet emits it. */
+  #splitRest: SubscribeFilterReader | undefined;
   readonly #sink: DecoderSink;
 
   /**
    * @param maxPacketSize largest whole packet accepted, in bytes
    * @param sink receives packets (synchronously, in order) and at most one error, after which nothing more
+   * @param budget broker-wide bound that the bytes of incomplete packets are charged to
    */
-  constructor(maxPacketSize: number, sink: DecoderSink) {
+  constructor(maxPacketSize: number, sink: DecoderSink, budget?: PartialPacketBudget) {
     this.#maxPacketSize = maxPacketSize;
     this.#maxFirstPacketSize = maxPacketSize;
     this.#sink = sink;
+    this.#budget = budget;
+  }
+
+  /** When the packet now arriving started (ms since the epoch); undefined between packets. */
+  get partialSince(): number | undefined {
+    return this.#pendingSince;
+  }
+
+  /** Bytes held for the packet now arriving. */
+  get partialBytes(): number {
+    return this.#pendingBytes;
+  }
+
+  /** Restarts the deadline of the packet now arriving (reading was paused by the broker, not the client). */
+  restartPartialClock(now = Date.now()): void {
+    if (this.#pendingSince !== undefined) this.#pendingSince = now;
+  }
+
+  /** Drops the bytes of an incomplete packet and their charge (the connection is closing); nothing is decoded after. */
+  release(): void {
+    this.#failed = true;
+    this.#dropPending();
   }
 
   /**
@@ -181,16 +219,23 @@ export class PacketDecoder implements ParseTarget {
     }
     this.#pending.push(chunk);
     this.#pendingBytes += chunk.length;
-    if (this.#need >= 0 && this.#pendingBytes < this.#need) return; // body still arriving
+    if (this.#need >= 0 && this.#pendingBytes < this.#need) {
+      this.#charge(); // body still arriving
+      return;
+    }
     const merged = Buffer.concat(this.#pending, this.#pendingBytes);
-    this.#pending = undefined;
-    this.#pendingBytes = 0;
-    this.#need = -1;
-    this.#process(merged);
+    const since = this.#pendingSince;
+    this.#dropPending();
+    this.#process(merged, since);
   }
 
   /** ParseTarget: a packet was decoded. */
   emit(packet: Packet): void {
+    const rest = this.#splitRest;
+    if (rest !== undefined && packet.cmd === 'subscribe') {
+      this.#splitRest = undefined;
+      attachMoreFilters(packet, rest);
+    }
     if (!this.#failed) this.#sink.onPacket(packet);
   }
 
@@ -198,11 +243,36 @@ export class PacketDecoder implements ParseTarget {
   fail(error: DecodeError): void {
     if (this.#failed) return;
     this.#failed = true;
-    this.#pending = undefined;
+    this.#dropPending();
     this.#sink.onDecodeError(error);
   }
 
-  #process(buf: Buffer): void {
+  /**
+   * Charges the pending bytes to the broker-wide budget; over it, the connection fails with
+   * `over-budget` (its bytes are dropped at once).
+   */
+  #charge(): void {
+    const budget = this.#budget;
+    const extra = this.#pendingBytes - this.#charged;
+    if (budget === undefined || extra <= 0) return;
+    if (budget.tryTake(extra)) {
+      this.#charged += extra;
+      return;
+    }
+    this.fail(new DecodeError('over-budget', `the broker holds ${budget.usedBytes} bytes of incomplete packets, its bound is ${budget.maxBytes}`));
+  }
+
+  #dropPending(): void {
+    this.#pending = undefined;
+    this.#pendingBytes = 0;
+    this.#need = -1;
+    this.#pendingSince = undefined;
+    if (this.#charged > 0) this.#budget?.give(this.#charged);
+    this.#charged = 0;
+  }
+
+  /** @param since when the first of `buf`'s bytes arrived, for a packet that was already pending */
+  #process(buf: Buffer, since?: number): void {
     let pos = 0;
     let runStart = 0;
     while (pos < buf.length) {
@@ -226,6 +296,15 @@ export class PacketDecoder implements ParseTarget {
         this.#need = total;
         break;
       }
+      if (this.#version !== 0 && total > LAZY_SUBSCRIBE_BYTES && (buf[pos] as number) >> 4 === SUBSCRIBE_TYPE) {
+        this.#flush(buf, runStart, pos);
+        if (this.#failed) return;
+        this.#decodeLargeSubscribe(buf.subarray(pos, pos + total));
+        pos += total;
+        runStart = pos;
+        if (this.#failed) return;
+        continue;
+      }
       pos += total;
       if (this.#version === 0) {
         // Until CONNECT names the protocol level, packets are parsed one at a time.
@@ -236,8 +315,29 @@ export class PacketDecoder implements ParseTarget {
     }
     this.#flush(buf, runStart, pos);
     if (this.#failed || pos === buf.length) return;
-    this.#pending = [buf.subarray(pos)];
+    // The start of the next packet stays; its deadline runs from when its first byte arrived.
+    // A short tail of a large buffer is copied, so it does not keep the whole buffer alive.
+    const tail = buf.subarray(pos);
+    this.#pending = [pos > 0 && buf.length > COPY_TAIL_ABOVE_BYTES ? Buffer.from(tail) : tail];
     this.#pendingBytes = buf.length - pos;
+    this.#pendingSince = pos === 0 && since !== undefined ? since : Date.now();
+    this.#charge();
+  }
+
+  /** A large SUBSCRIBE: its head decoded now, the rest of its filters attached for the handler to read in slices. */
+  #decodeLargeSubscribe(packet: Buffer): void {
+    const version = this.#version === 0 ? 4 : this.#version;
+    const split = splitSubscribe(packet, version);
+    if (split === undefined) {
+      parseWhole(packet, version, this);
+      return;
+    }
+    this.#splitRest = new SubscribeFilterReader(split.rest, version);
+    try {
+      parseWhole(split.head, version, this);
+    } finally {
+      this.#splitRest = undefined;
+    }
   }
 
   #flush(buf: Buffer, from: number, to: number): void {

@@ -57,4 +57,15 @@ export interface BrokerStats {
     readonly received: number;
     readonly sent: number;
   };
+  /** The resource limits at work (`ops broker limits`). */
+  readonly limits: {
+    /** Bytes held now for packets that started but have not arrived whole. */
+    readonly partialPacketBytes: number;
+    /** Connections closed because a started packet did not arrive whole in time. */
+    readonly partialPacketTimeouts: number;
+    /** Connections closed because their partial packet went over the broker-wide bound. */
+    readonly partialPacketsRefused: number;
+    /** Topic filters refused because their session held the most subscriptions allowed. */
+    readonly subscriptionsRefused: number;
+  };
 }

@@ -9,10 +9,21 @@ export const MAX_TOPIC_BYTES = 65_535;
 /** Why a topic name or filter is invalid, or `undefined` when it is valid. */
 export type TopicProblem = string | undefined;
 
-/** Checks a topic name used in PUBLISH: non-empty, no wildcards, no NUL [MQTT-4.7.3-1] [MQTT-4.7.0-1] [MQTT-4.7.3-2]. */
-export function checkTopicName(topic: string): TopicProblem {
+/** Levels of a topic name or filter (`a/b` has 2, `/` has 2). */
+export function topicLevelCount(topic: string): number {
+  let levels = 1;
+  for (let at = topic.indexOf('/'); at >= 0; at = topic.indexOf('/', at + 1)) levels++;
+  return levels;
+}
+
+/**
+ * Checks a topic name used in PUBLISH: non-empty, no wildcards, no NUL [MQTT-4.7.3-1] [MQTT-4.7.0-1] [MQTT-4.7.3-2],
+ * and at most `maxLevels` levels (a broker limit).
+ */
+export function checkTopicName(topic: string, maxLevels = Number.POSITIVE_INFINITY): TopicProblem {
   if (topic.length === 0) return 'topic name is empty'; // [MQTT-4.7.3-1]
   if (Buffer.byteLength(topic) > MAX_TOPIC_BYTES) return 'topic name is longer than 65535 bytes';
+  if (topicLevelCount(topic) > maxLevels) return `topic name has more than ${maxLevels} levels`;
   for (let i = 0; i < topic.length; i++) {
     const c = topic.charCodeAt(i);
     if (c === 0x2b || c === 0x23) return 'topic name contains a wildcard (+ or #)'; // [MQTT-3.3.2-2]
@@ -21,10 +32,14 @@ export function checkTopicName(topic: string): TopicProblem {
   return undefined;
 }
 
-/** Checks a topic filter: `#` only last and alone in its level, `+` alone in its level [MQTT-4.7.1-1] [MQTT-4.7.1-2]. */
-export function checkTopicFilter(filter: string): TopicProblem {
+/**
+ * Checks a topic filter: `#` only last and alone in its level, `+` alone in its level [MQTT-4.7.1-1] [MQTT-4.7.1-2],
+ * and at most `maxLevels` levels (a broker limit).
+ */
+export function checkTopicFilter(filter: string, maxLevels = Number.POSITIVE_INFINITY): TopicProblem {
   if (filter.length === 0) return 'topic filter is empty'; // [MQTT-4.7.3-1]
   if (Buffer.byteLength(filter) > MAX_TOPIC_BYTES) return 'topic filter is longer than 65535 bytes';
+  if (topicLevelCount(filter) > maxLevels) return `topic filter has more than ${maxLevels} levels`;
   if (filter.includes('\u0000')) return 'topic filter contains U+0000'; // [MQTT-4.7.3-2]
   const levels = filter.split('/');
   for (let i = 0; i < levels.length; i++) {
@@ -47,7 +62,7 @@ export interface SharedFilter {
  * Parses a shared subscription filter. Returns `undefined` for a non-shared filter, or a
  * string problem when it starts with `$share/` but is malformed [MQTT-4.8.2-1] [MQTT-4.8.2-2].
  */
-export function parseSharedFilter(filter: string): SharedFilter | string | undefined {
+export function parseSharedFilter(filter: string, maxLevels = Number.POSITIVE_INFINITY): SharedFilter | string | undefined {
   if (!filter.startsWith('$share/')) return undefined;
   const rest = filter.slice('$share/'.length);
   const slash = rest.indexOf('/');
@@ -55,7 +70,7 @@ export function parseSharedFilter(filter: string): SharedFilter | string | undef
   const group = rest.slice(0, slash);
   if (group.includes('+') || group.includes('#')) return 'ShareName must not contain + or #'; // [MQTT-4.8.2-2]
   const inner = rest.slice(slash + 1);
-  const problem = checkTopicFilter(inner);
+  const problem = checkTopicFilter(inner, maxLevels);
   if (problem !== undefined) return problem;
   return { group, filter: inner };
 }

@@ -1,11 +1,24 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RawClient } from '../helpers/raw-client.js';
 import { makeOpsHome, portOf, type OpsHome } from '../helpers/cli-ops.js';
 
 interface LimitsView {
   live: boolean;
-  limits: { maxConnectionsPerAddress: number; maxConnectionRatePerAddress: number; maxConnectPacketBytes: number; maxSessionQueueBytes: number };
+  limits: {
+    maxConnectionsPerAddress: number;
+    maxConnectionRatePerAddress: number;
+    maxConnectPacketBytes: number;
+    maxSessionQueueBytes: number;
+    maxSubscriptionsPerClient: number;
+    maxTopicLevels: number;
+    partialPacketTimeoutSeconds: number;
+    maxPartialPacketBytes: number;
+  };
 }
+
+/** The defaults of the resource limits on a Medium instance (108 MiB: a quarter of its 432 MiB queue budget). */
+const RESOURCE_DEFAULTS = { maxSessionQueueBytes: 27 * 1024 * 1024, maxSubscriptionsPerClient: 10_000, maxTopicLevels: 100, partialPacketTimeoutSeconds: 30, maxPartialPacketBytes: 113_246_208 };
 
 let h: OpsHome;
 let port: number;
@@ -27,18 +40,40 @@ const connect = async (clientId: string): Promise<MqttClient> => {
 };
 
 describe('ops broker limits', () => {
-  it('shows the defaults: per-address limits off, CONNECT 64 KiB, 27 MiB per session (Medium: 1/16 of 432 MiB)', async () => {
+  it('shows the defaults: per-address limits off, CONNECT 64 KiB, 10000 subscriptions, 100 levels, partial packets 30 s and 108 MiB, 27 MiB queued per session (Medium)', async () => {
     expect(await h.json<LimitsView>('broker', 'limits', 'show', '--instance', 'lim')).toEqual({
       live: true,
-      limits: { maxConnectionsPerAddress: 0, maxConnectionRatePerAddress: 0, maxConnectPacketBytes: 65_536, maxSessionQueueBytes: 27 * 1024 * 1024 },
+      limits: { ...RESOURCE_DEFAULTS, maxConnectionsPerAddress: 0, maxConnectionRatePerAddress: 0, maxConnectPacketBytes: 65_536 },
     });
-    expect((await h.ops('broker', 'limits', 'show', '--instance', 'lim')).stdout).toMatch(/queued bytes per session\s+28311552 bytes/);
+    const text = await h.ops('broker', 'limits', 'show', '--instance', 'lim');
+    expect(text.stdout).toMatch(/queued bytes per session\s+28311552 bytes/);
+    expect(text.stdout).toMatch(/subscriptions per client\s+10000/);
+    expect(text.stdout).toMatch(/partial packet bytes\s+113246208 bytes/);
+  });
+
+  it('sets the subscription limit live: the filter over it gets SUBACK 0x97, the others are granted', async () => {
+    const set = await h.json<LimitsView>('broker', 'limits', 'set', '--instance', 'lim', '--max-subscriptions', '2', '--max-topic-levels', '3');
+    expect(set.limits.maxSubscriptionsPerClient).toBe(2);
+    const raw = await RawClient.open(port, 5);
+    try {
+      await raw.connect({ clientId: 'subs' });
+      raw.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'a/b/c/d', qos: 0 }, { topic: 'a/1', qos: 1 }, { topic: 'a/2', qos: 0 }, { topic: 'a/3', qos: 0 }] });
+      const suback = await raw.nextOf('suback');
+      expect(suback?.cmd === 'suback' ? suback.granted : undefined).toEqual([0x8f, 1, 0, 0x97]); // 4 levels > 3; then the third filter is one too many
+    } finally {
+      raw.destroy();
+    }
+    const stats = await h.json<{ limits: { subscriptionsRefused: number } }>('broker', 'stats', '--instance', 'lim');
+    expect(stats.limits.subscriptionsRefused).toBe(1);
+    expect((await h.ops('broker', 'stats', '--instance', 'lim')).stdout).toMatch(/refused by limit\s+1/);
+    const back = await h.json<LimitsView>('broker', 'limits', 'set', '--instance', 'lim', '--max-subscriptions', '10000', '--max-topic-levels', '100');
+    expect(back.limits).toMatchObject(RESOURCE_DEFAULTS);
   });
 
   it('sets a per-address limit live: the client over it gets CONNACK 0x97, stats count it, the others stay', async () => {
     const a = await connect('a');
     const set = await h.json<LimitsView>('broker', 'limits', 'set', '--instance', 'lim', '--max-connections-per-address', '2', '--max-connect-size', '16Ki');
-    expect(set.limits).toEqual({ maxConnectionsPerAddress: 2, maxConnectionRatePerAddress: 0, maxConnectPacketBytes: 16_384, maxSessionQueueBytes: 27 * 1024 * 1024 });
+    expect(set.limits).toEqual({ ...RESOURCE_DEFAULTS, maxConnectionsPerAddress: 2, maxConnectionRatePerAddress: 0, maxConnectPacketBytes: 16_384 });
     await connect('b');
     await expect(connect('c')).rejects.toThrow(/Quota exceeded/);
     expect(a.connected).toBe(true);
@@ -60,6 +95,12 @@ describe('ops broker limits', () => {
     expect(tiny.stderr).toContain('--max-session-queue-size must be a size in bytes from 1024');
     const neg = await h.ops('broker', 'limits', 'set', '--instance', 'lim', '--max-connection-rate', '-1');
     expect(neg.exitCode).not.toBe(0);
+    const zero = await h.ops('broker', 'limits', 'set', '--instance', 'lim', '--partial-packet-timeout', '0');
+    expect(zero.exitCode).toBe(2);
+    expect(zero.stderr).toContain('--partial-packet-timeout must be a whole number of seconds from 1 to 3600');
+    const small = await h.ops('broker', 'limits', 'set', '--instance', 'lim', '--max-partial-packet-bytes', '1Ki');
+    expect(small.exitCode).toBe(2);
+    expect(small.stderr).toContain('--max-partial-packet-bytes must be a size in bytes from 65536');
     expect((await h.json<LimitsView>('broker', 'limits', 'show', '--instance', 'lim')).limits.maxConnectPacketBytes).toBe(16_384);
   });
 
@@ -73,7 +114,7 @@ describe('ops broker limits', () => {
     port = portOf(await h.json<{ ports: { listener: string; port: number }[] }>('broker', 'start', '--instance', 'lim'));
     expect(await h.json<LimitsView>('broker', 'limits', 'show', '--instance', 'lim')).toEqual({
       live: true,
-      limits: { maxConnectionsPerAddress: 2, maxConnectionRatePerAddress: 50, maxConnectPacketBytes: 16_384, maxSessionQueueBytes: 8 * 1024 * 1024 },
+      limits: { ...RESOURCE_DEFAULTS, maxConnectionsPerAddress: 2, maxConnectionRatePerAddress: 50, maxConnectPacketBytes: 16_384, maxSessionQueueBytes: 8 * 1024 * 1024 },
     });
     await connect('after-restart');
     await connect('after-restart-2');

@@ -8,6 +8,7 @@
 // OPS_TEST_LOG_ERRORS=1: the broker's error lines (contained internal errors) go to stderr as JSON.
 // No uncaughtException/unhandledRejection handler: an error escaping the broker ends the process
 // (Node's default), which the adversarial tests observe.
+// OPS_TEST_BROKER_OPTIONS=<json>: more createBroker options (e.g. connectionLimits) for abuse tests.
 import { createBroker } from '../../dist/broker/broker.js';
 import { startStateStore } from '../../dist/services/state-store/state-store-service.js';
 import { LevelBrokerStore } from '../../dist/storage/level-broker-store.js';
@@ -25,7 +26,8 @@ try {
     process.env.OPS_TEST_LOG_ERRORS === '1'
       ? { debug: ignore, info: ignore, warn: ignore, error: (fields, message) => process.stderr.write(`${JSON.stringify({ message, ...fields })}\n`) }
       : undefined;
-  const broker = createBroker({ store, sysIntervalSeconds: Number(process.env.OPS_TEST_SYS_INTERVAL_S ?? 0), ...(logger ? { logger } : {}) });
+  const extra = JSON.parse(process.env.OPS_TEST_BROKER_OPTIONS ?? '{}');
+  const broker = createBroker({ store, sysIntervalSeconds: Number(process.env.OPS_TEST_SYS_INTERVAL_S ?? 0), ...(logger ? { logger } : {}), ...extra });
   if (process.env.OPS_TEST_STATE_STORE === '1') await startStateStore(broker).ready;
   const { port } = await broker.listen({ port: 0, host: '127.0.0.1' });
   process.stdout.write(`${JSON.stringify({ port })}\n`);

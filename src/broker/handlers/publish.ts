@@ -35,7 +35,7 @@ export function handlePublish(connection: Connection, packet: PublishPacket): vo
       topic = known;
     }
   }
-  const problem = checkTopicName(topic);
+  const problem = checkTopicName(topic, core.limits.maxTopicLevels);
   if (problem !== undefined) {
     connection.disconnect(ReasonCode.TopicNameInvalid, problem); // [MQTT-3.3.2-2]
     return;

@@ -1,72 +1,42 @@
 import type { SubscribePacket, UnsubscribePacket } from '../../protocol/packets.js';
-import { ReasonCode, SubackFailure311 } from '../../protocol/reason-codes.js';
-import { checkTopicFilter, parseSharedFilter } from '../../shared/topic.js';
-import { watchCompletion } from '../completion.js';
+import { ReasonCode } from '../../protocol/reason-codes.js';
+import { moreFilters } from '../../protocol/subscribe-filters.js';
 import type { Connection } from '../connection.js';
-import type { Subscription } from '../topic-tree.js';
+import { SUBSCRIBE_SLICE_MS, SubscribeJob } from './subscribe-job.js';
 
-/** SUBSCRIBE: validate, authorize, add or replace, SUBACK, then retained messages [MQTT-3.8.4-1]. */
+/**
+ * SUBSCRIBE: validate, authorize, add or replace, SUBACK, then retained messages [MQTT-3.8.4-1].
+ * The work runs in slices of {@link SUBSCRIBE_SLICE_MS} (see subscribe-job.ts); when it needs more
+ * than one, the connection's later packets wait for it, in order.
+ */
 export function handleSubscribe(connection: Connection, packet: SubscribePacket): void {
   const session = connection.session;
   if (session === undefined) return;
-  const core = connection.core;
   if (packet.subscriptions.length === 0) {
     connection.disconnect(ReasonCode.ProtocolError, 'SUBSCRIBE without a topic filter'); // [MQTT-3.8.3-2]
     return;
   }
-  const v5 = connection.version === 5;
-  const subscriptionId = packet.properties?.subscriptionIdentifier;
-  if (subscriptionId === 0) {
+  if (packet.properties?.subscriptionIdentifier === 0) {
     connection.disconnect(ReasonCode.ProtocolError, 'Subscription Identifier 0'); // [MQTT-3.8.2-?] 1..268435455
     return;
   }
-  const granted: number[] = [];
-  const replay: { sub: Subscription; isNew: boolean }[] = [];
-  for (const request of packet.subscriptions) {
-    const shared = parseSharedFilter(request.topic);
-    const problem = shared === undefined ? checkTopicFilter(request.topic) : typeof shared === 'string' ? shared : undefined;
-    if (problem !== undefined) {
-      granted.push(v5 ? ReasonCode.TopicFilterInvalid : SubackFailure311); // [MQTT-3.8.4-?] invalid filter
-      continue;
-    }
-    if (typeof shared === 'object' && v5 && request.nl === true) {
-      connection.disconnect(ReasonCode.ProtocolError, 'No Local on a shared subscription'); // [MQTT-3.8.3-4]
-      return;
-    }
-    const authorize = connection.hooks.authorizeSubscribe;
-    if (authorize !== undefined && !authorize(connection.identity, request.topic)) {
-      granted.push(v5 ? ReasonCode.NotAuthorized : SubackFailure311);
-      continue;
-    }
-    const sub: Subscription = {
-      session,
-      filter: request.topic,
-      topicFilter: typeof shared === 'object' ? shared.filter : request.topic,
-      qos: request.qos,
-      noLocal: v5 && request.nl === true,
-      retainAsPublished: v5 && request.rap === true,
-      retainHandling: v5 ? ((request.rh ?? 0) as 0 | 1 | 2) : 0,
-      subscriptionId: v5 ? subscriptionId : undefined,
-      group: typeof shared === 'object' ? shared.group : undefined,
-    };
-    const isNew = core.registry.subscribe(session, sub);
-    granted.push(request.qos); // [MQTT-3.9.3-1] granted QoS in request order
-    if (sub.group === undefined) replay.push({ sub, isNew }); // no retained messages for shared subscriptions [MQTT-3.8.4-?]
+  const job = new SubscribeJob(connection, session, packet, moreFilters(packet));
+  if (job.step(performance.now() + SUBSCRIBE_SLICE_MS)) return;
+  connection.hold();
+  setImmediate(continueJob, connection, job);
+}
+
+/** Next slice of a SUBSCRIBE; an error ends this client's connection, nothing else. */
+function continueJob(connection: Connection, job: SubscribeJob): void {
+  let finished = true;
+  try {
+    finished = job.step(performance.now() + SUBSCRIBE_SLICE_MS);
+  } catch (error) {
+    connection.core.logger.error({ clientId: connection.clientId, err: String(error) }, 'SUBSCRIBE handling failed');
+    connection.disconnect(ReasonCode.ImplementationSpecificError);
   }
-  core.registry.save(session);
-  connection.send({ cmd: 'suback', messageId: packet.messageId as number, granted });
-  const now = Date.now();
-  for (const { sub, isNew } of replay) {
-    // Retain Handling: 0 always, 1 only for a new subscription, 2 never [MQTT-3.3.1-9] [MQTT-3.3.1-10] [MQTT-3.3.1-11]
-    if (sub.retainHandling === 2 || (sub.retainHandling === 1 && !isNew)) continue;
-    const ids = sub.subscriptionId === undefined ? undefined : [sub.subscriptionId];
-    for (const message of core.retained.match(sub.topicFilter, now)) {
-      const qos = Math.min(message.qos, sub.qos) as 0 | 1 | 2;
-      // [MQTT-3.3.1-8] retained messages sent on subscribe carry RETAIN 1
-      if (qos === 0) connection.sendQos0(message, true, ids);
-      else watchCompletion(session.enqueue(message, qos, true, ids), (e) => core.onStoreError(e));
-    }
-  }
+  if (finished) connection.release();
+  else setImmediate(continueJob, connection, job);
 }
 
 /** UNSUBSCRIBE: remove each filter; UNSUBACK with a reason per filter (v5) [MQTT-3.10.4-4]. */

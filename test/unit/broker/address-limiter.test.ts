@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AddressLimiter, MAX_PENDING_REFUSALS, normalizeAddress } from '../../../src/broker/address-limiter.js';
-import { resolveConnectionLimits } from '../../../src/broker/options.js';
+import { MEMORY_PROFILES, resolveConnectionLimits } from '../../../src/broker/options.js';
+import { DEFAULT_CONNECTION_LIMITS } from '../../../src/config/connection-limits.js';
 
 describe('AddressLimiter', () => {
   it('counts open connections per address and frees a slot on release', () => {
@@ -42,5 +43,17 @@ describe('AddressLimiter', () => {
   it('treats IPv4-mapped IPv6 addresses as IPv4', () => {
     expect(normalizeAddress('::ffff:192.168.1.5')).toBe('192.168.1.5');
     expect(normalizeAddress('::1')).toBe('::1');
+  });
+});
+
+describe('resource limit defaults (issue 12 points 6, 8)', () => {
+  it('the engine and `ops broker limits show` agree on the defaults; the partial-packet bound follows the memory profile', () => {
+    const engine = resolveConnectionLimits();
+    const { maxConnectionsPerAddress, maxConnectionRatePerAddress, maxConnectPacketBytes, maxSubscriptionsPerClient, maxTopicLevels, partialPacketTimeoutSeconds } = engine;
+    expect({ maxConnectionsPerAddress, maxConnectionRatePerAddress, maxConnectPacketBytes, maxSubscriptionsPerClient, maxTopicLevels, partialPacketTimeoutSeconds }).toEqual(DEFAULT_CONNECTION_LIMITS);
+    const bound = (profile: keyof typeof MEMORY_PROFILES): number =>
+      resolveConnectionLimits({}, MEMORY_PROFILES[profile].maxPacketSizeBytes, MEMORY_PROFILES[profile].queuedBytesBudget).maxPartialPacketBytes;
+    expect([bound('Tiny'), bound('Low'), bound('Medium'), bound('High')]).toEqual([4, 16, 108, 384].map((mib) => mib * 1024 * 1024));
+    expect(resolveConnectionLimits({ maxTopicLevels: 0, maxPartialPacketBytes: 1 << 20 })).toMatchObject({ maxTopicLevels: 100, maxPartialPacketBytes: 1 << 20 });
   });
 });

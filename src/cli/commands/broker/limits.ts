@@ -1,11 +1,12 @@
 /**
  * `ops broker limits show|set`: the ops-only abuse limits (per-address connections and rate, the
- * CONNECT size accepted before authentication, the bytes one session may have queued). Live over
- * the admin socket when the broker runs (connections already open are not affected; the session
- * queue bound applies to every session's next message), else saved for the next start.
+ * CONNECT size accepted before authentication, bytes queued per session, subscriptions per client,
+ * topic levels, partial packets). Live over the admin socket when the broker runs (connections
+ * already open stay open; the session queue bound applies to every session's next message), else
+ * saved for the next start.
  */
-import type { MemoryProfile } from '../../../shared/memory-profiles.js';
-import { effectiveConnectionLimits, readConnectionLimits, updateConnectionLimits, type LimitArgs } from '../../../config/connection-limits.js';
+import { limitsView } from '../../../admin/methods/limits.js';
+import { readConnectionLimits, updateConnectionLimits, type LimitArgs } from '../../../config/connection-limits.js';
 import { OpsError } from '../../../shared/errors.js';
 import type { CliContext } from '../../context.js';
 import { MSG } from '../../messages.js';
@@ -36,6 +37,10 @@ function print(ctx: CliContext, live: boolean, limits: Record<string, number>, o
       `connection rate per address ${show(limits['maxConnectionRatePerAddress'], '/s')}`,
       `CONNECT size before auth  ${show(limits['maxConnectPacketBytes'], ' bytes')}`,
       `queued bytes per session  ${show(limits['maxSessionQueueBytes'], ' bytes')}`,
+      `subscriptions per client  ${show(limits['maxSubscriptionsPerClient'], '')}`,
+      `topic levels              ${show(limits['maxTopicLevels'], '')}`,
+      `partial packet timeout    ${show(limits['partialPacketTimeoutSeconds'], ' s')}`,
+      `partial packet bytes      ${show(limits['maxPartialPacketBytes'], ' bytes')} (all connections)`,
       live ? '' : '(broker stopped: stored settings)',
     ]
       .filter((l) => l !== '')
@@ -52,7 +57,7 @@ export async function runLimitsShow(input: LimitsShowInput, ctx: CliContext): Pr
     return;
   }
   const { deployment, state } = await storedSettings(paths);
-  print(ctx, false, effectiveConnectionLimits(readStored(state.limits, paths.runtime), profileOf(deployment.memoryProfile)), input.output);
+  print(ctx, false, limitsView(readStored(state.limits, paths.runtime), deployment), input.output);
 }
 
 function readStored(raw: unknown, path: string): ReturnType<typeof readConnectionLimits> {
@@ -76,10 +81,5 @@ export async function runLimitsSet(input: LimitsSetInput, ctx: CliContext): Prom
   const limits = updateConnectionLimits(readStored(state.limits, paths.runtime), args);
   await saveState(paths, { ...state, limits: { ...limits } });
   ctx.stderr.write(`${MSG.offlineApplied}\n`);
-  print(ctx, false, effectiveConnectionLimits(limits, profileOf(deployment.memoryProfile)), output);
-}
-
-/** The instance's memory profile (locked at create; `Medium` when not set, as the broker). */
-function profileOf(memoryProfile: string | undefined): MemoryProfile {
-  return (memoryProfile ?? 'Medium') as MemoryProfile;
+  print(ctx, false, limitsView(limits, deployment), output);
 }

@@ -1,0 +1,169 @@
+/**
+ * The work of one SUBSCRIBE, done in slices of event-loop time (issue 12 point 6): a SUBSCRIBE
+ * with a million filters must not stall every other client. While the job runs its connection is
+ * held (later packets of that connection wait, in order, see `Connection.hold`); other
+ * connections are served between slices. Phases: check every request (a malformed or forbidden
+ * one refuses the packet before anything is applied), apply them, SUBACK, replay retained messages.
+ */
+import type { SubscribePacket, SubscriptionRequest } from '../../protocol/packets.js';
+import { ReasonCode, SubackFailure311 } from '../../protocol/reason-codes.js';
+import { encodeSuback } from '../../protocol/suback-encoder.js';
+import type { SubscribeFilterReader } from '../../protocol/subscribe-filters.js';
+import { checkTopicFilter, parseSharedFilter } from '../../shared/topic.js';
+import { watchCompletion } from '../completion.js';
+import type { Connection } from '../connection.js';
+import type { Session } from '../session.js';
+import type { Subscription } from '../topic-tree.js';
+
+/** Longest a slice runs before the job yields to the event loop. */
+export const SUBSCRIBE_SLICE_MS = 5;
+/** Requests handled between two looks at the clock. */
+const CLOCK_EVERY = 64;
+
+type Phase = 'check' | 'apply' | 'replay' | 'done';
+
+/** One SUBSCRIBE in progress; {@link step} does a slice of it. */
+export class SubscribeJob {
+  readonly #connection: Connection;
+  readonly #session: Session;
+  readonly #packet: SubscribePacket;
+  readonly #rest: SubscribeFilterReader | undefined;
+  readonly #v5: boolean;
+  #phase: Phase = 'check';
+  /** Next request: an index into `packet.subscriptions`, then past it into the reader. */
+  #index = 0;
+  #count = 0;
+  #codes: Uint8Array | undefined;
+  readonly #replay: Subscription[] = [];
+  #replayIndex = 0;
+  readonly #now = Date.now();
+
+  constructor(connection: Connection, session: Session, packet: SubscribePacket, rest: SubscribeFilterReader | undefined) {
+    this.#connection = connection;
+    this.#session = session;
+    this.#packet = packet;
+    this.#rest = rest;
+    this.#v5 = connection.version === 5;
+  }
+
+  /** Runs until done or until `deadline` (performance.now()); true when the job is finished (done or refused). */
+  step(deadline: number): boolean {
+    let n = 0;
+    while (this.#phase !== 'done') {
+      if (this.#connection.state === 'closed') return true;
+      if (++n % CLOCK_EVERY === 0 && performance.now() >= deadline) return false;
+      if (this.#phase === 'check') this.#checkOne();
+      else if (this.#phase === 'apply') this.#applyOne();
+      else this.#replayOne();
+    }
+    return true;
+  }
+
+  /** The next request, or undefined after the last; a string when the rest of the packet is malformed. */
+  #nextRequest(): SubscriptionRequest | string | undefined {
+    const first = this.#packet.subscriptions;
+    if (this.#index < first.length) return first[this.#index++] as SubscriptionRequest;
+    if (this.#rest === undefined) return undefined;
+    this.#index++;
+    return this.#rest.next();
+  }
+
+  #restart(phase: Phase): void {
+    this.#phase = phase;
+    this.#index = 0;
+    this.#rest?.rewind();
+  }
+
+  /** Phase 1: the packet as a whole may be refused; nothing is applied yet. */
+  #checkOne(): void {
+    const request = this.#nextRequest();
+    if (request === undefined) {
+      this.#count = this.#index - (this.#rest === undefined ? 0 : 1);
+      this.#codes = new Uint8Array(this.#count);
+      this.#restart('apply');
+      return;
+    }
+    if (typeof request === 'string') {
+      this.#connection.disconnect(ReasonCode.MalformedPacket, request); // [MQTT-4.13.1-1]
+      this.#phase = 'done';
+      return;
+    }
+    if (this.#v5 && request.nl === true && request.topic.startsWith('$share/')) {
+      this.#connection.disconnect(ReasonCode.ProtocolError, 'No Local on a shared subscription'); // [MQTT-3.8.3-4]
+      this.#phase = 'done';
+    }
+  }
+
+  /** Phase 2: one request validated, authorized, counted against the limit and applied. */
+  #applyOne(): void {
+    const at = this.#index;
+    const request = this.#nextRequest();
+    const codes = this.#codes as Uint8Array;
+    if (request === undefined || typeof request === 'string') {
+      this.#finishApply();
+      return;
+    }
+    codes[at] = this.#apply(request);
+  }
+
+  #apply(request: SubscriptionRequest): number {
+    const connection = this.#connection;
+    const core = connection.core;
+    const session = this.#session;
+    const v5 = this.#v5;
+    // Checked first: past the limit a new filter costs one lookup and gets 0x97, whatever else is wrong with it (a flood is cheap to refuse).
+    if (!session.subscriptions.has(request.topic) && session.subscriptions.size >= core.limits.maxSubscriptionsPerClient) {
+      core.counters.subscriptionsRefused++;
+      return v5 ? ReasonCode.QuotaExceeded : SubackFailure311; // a replaced subscription does not count twice
+    }
+    const maxLevels = core.limits.maxTopicLevels;
+    const shared = parseSharedFilter(request.topic, maxLevels);
+    const problem = shared === undefined ? checkTopicFilter(request.topic, maxLevels) : typeof shared === 'string' ? shared : undefined;
+    if (problem !== undefined) return v5 ? ReasonCode.TopicFilterInvalid : SubackFailure311; // [MQTT-3.8.4-?] invalid filter
+    const authorize = connection.hooks.authorizeSubscribe;
+    if (authorize !== undefined && !authorize(connection.identity, request.topic)) return v5 ? ReasonCode.NotAuthorized : SubackFailure311;
+    const subscriptionId = v5 ? this.#packet.properties?.subscriptionIdentifier : undefined;
+    const sub: Subscription = {
+      session,
+      filter: request.topic,
+      topicFilter: typeof shared === 'object' ? shared.filter : request.topic,
+      qos: request.qos,
+      noLocal: v5 && request.nl === true,
+      retainAsPublished: v5 && request.rap === true,
+      retainHandling: v5 ? ((request.rh ?? 0) as 0 | 1 | 2) : 0,
+      subscriptionId,
+      group: typeof shared === 'object' ? shared.group : undefined,
+    };
+    const isNew = core.registry.subscribe(session, sub);
+    // Retain Handling: 0 always, 1 only for a new subscription, 2 never [MQTT-3.3.1-9] [MQTT-3.3.1-10] [MQTT-3.3.1-11];
+    // no retained messages for shared subscriptions [MQTT-3.8.4-?]
+    if (sub.group === undefined && sub.retainHandling !== 2 && (sub.retainHandling === 0 || isNew)) this.#replay.push(sub);
+    return request.qos; // [MQTT-3.9.3-1] granted QoS in request order
+  }
+
+  /** SUBACK once every request is applied [MQTT-3.8.4-1]; PUBLISHes to the new subscriptions may precede it (MQTT 5.0 3.8.4). */
+  #finishApply(): void {
+    const connection = this.#connection;
+    connection.core.registry.save(this.#session);
+    connection.write(encodeSuback(this.#packet.messageId as number, this.#codes as Uint8Array, connection.version));
+    this.#phase = 'replay';
+  }
+
+  /** Phase 3: retained messages of one new subscription [MQTT-3.3.1-8]. */
+  #replayOne(): void {
+    const sub = this.#replay[this.#replayIndex++];
+    if (sub === undefined) {
+      this.#phase = 'done';
+      return;
+    }
+    const connection = this.#connection;
+    const core = connection.core;
+    const ids = sub.subscriptionId === undefined ? undefined : [sub.subscriptionId];
+    for (const message of core.retained.match(sub.topicFilter, this.#now)) {
+      const qos = Math.min(message.qos, sub.qos) as 0 | 1 | 2;
+      // [MQTT-3.3.1-8] retained messages sent on subscribe carry RETAIN 1
+      if (qos === 0) connection.sendQos0(message, true, ids);
+      else watchCompletion(this.#session.enqueue(message, qos, true, ids), (e) => core.onStoreError(e));
+    }
+  }
+}
