@@ -12,6 +12,7 @@ export interface HardenableParser {
   _parseConnect(): unknown;
   _parseDisconnect(): unknown;
   _parseAuth(): unknown;
+  _parseSubscribe(): unknown;
   _emitError(error: Error): void;
 }
 
@@ -25,13 +26,16 @@ const SECTIONS: ReadonlySet<string> = new Set(['connack', 'publish', 'puback', '
  *   would read the next packet's bytes as its reason code), and one of length 1 has no properties
  *   (MQTT 5.0 3.14.2.1, 3.15.2.1);
  * - a CONNECT of a protocol level other than 3, 4 or 5 is reported as such, so it can be answered
- *   with return code 0x01 [MQTT-3.1.2-2]; "MQIsdp" names only level 3.
+ *   with return code 0x01 [MQTT-3.1.2-2]; "MQIsdp" names only level 3;
+ * - an MQTT 5 SUBSCRIBE asking for QoS 3 or Retain Handling 3 is a Protocol Error (MQTT 5.0
+ *   3.8.3.1), not the Malformed Packet mqtt-packet reports (that stays for reserved bits [MQTT-3.8.3-5]).
  */
 export function hardenParser(parser: HardenableParser): void {
   const parseProperties = parser._parseProperties;
   const parseConnect = parser._parseConnect;
   const parseDisconnect = parser._parseDisconnect;
   const parseAuth = parser._parseAuth;
+  const parseSubscribe = parser._parseSubscribe;
 
   parser._parseProperties = function (this: HardenableParser) {
     const packet = this.packet;
@@ -67,6 +71,15 @@ export function hardenParser(parser: HardenableParser): void {
     return parseAuth.call(this);
   };
 
+  parser._parseSubscribe = function (this: HardenableParser) {
+    const problem = this.settings.protocolVersion === 5 ? subscriptionOptionsProblem(this._list.slice(0, this.packet.length)) : undefined;
+    if (problem !== undefined) {
+      this._emitError(problem);
+      return undefined;
+    }
+    return parseSubscribe.call(this);
+  };
+
   parser._parseConnect = function (this: HardenableParser) {
     const problem = connectLevelProblem(this);
     if (problem !== undefined) {
@@ -89,5 +102,33 @@ function connectLevelProblem(parser: HardenableParser): PacketViolation | undefi
   const level = list.readUInt8(2 + nameLength) & 0x7f; // bit 7: mqtt-packet's bridge flag
   if (name === 'MQIsdp' && level !== 3) return new PacketViolation('malformed', `protocol name MQIsdp with level ${level}`); // [MQTT-3.1.2-1]
   if (level !== 3 && level !== 4 && level !== 5) return new PacketViolation('unsupported-version', `protocol level ${level} is not supported`); // [MQTT-3.1.2-2]
+  return undefined;
+}
+
+/**
+ * MQTT 5.0 3.8.3.1: Maximum QoS 3 or Retain Handling 3 in a v5 SUBSCRIBE's options is a Protocol
+ * Error. `bytes` is the SUBSCRIBE after its fixed header. Anything else wrong (cut short, reserved
+ * bits) is left to the parser, which reports it as malformed.
+ */
+function subscriptionOptionsProblem(bytes: Buffer): PacketViolation | undefined {
+  let pos = 2; // Packet Identifier
+  let propertyLength = 0;
+  let multiplier = 1;
+  for (let i = 0; ; i++) {
+    if (i === 4 || pos >= bytes.length) return undefined;
+    const byte = bytes[pos++] as number;
+    propertyLength += (byte & 0x7f) * multiplier;
+    if ((byte & 0x80) === 0) break;
+    multiplier *= 128;
+  }
+  pos += propertyLength;
+  while (pos + 2 <= bytes.length) {
+    pos += 2 + bytes.readUInt16BE(pos); // Topic Filter
+    if (pos >= bytes.length) return undefined;
+    const options = bytes[pos++] as number;
+    if ((options & 0xc0) !== 0) return undefined; // [MQTT-3.8.3-5] reserved bits: malformed
+    if ((options & 0x03) === 3) return new PacketViolation('protocol-error', 'Maximum QoS 3 in the Subscription Options');
+    if (((options >> 4) & 0x03) === 3) return new PacketViolation('protocol-error', 'Retain Handling 3 in the Subscription Options');
+  }
   return undefined;
 }
