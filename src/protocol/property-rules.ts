@@ -45,7 +45,7 @@ function rule(name: string, type: PropertyType, sections: PropertySection[], che
   return { name, type, sections: new Set(sections), repeatable: name === 'User Property', ...(check !== undefined ? { check } : {}) };
 }
 
-/** Byte properties that are booleans: any value other than 0 or 1 is a Protocol Error. */
+/** Byte properties that are booleans: a value other than 0 or 1 is a Protocol Error. */
 function zeroOrOne(value: PropertyValue): string | undefined {
   return value === 0 || value === 1 ? undefined : `value ${String(value)} is not 0 or 1`;
 }
