@@ -5,7 +5,7 @@ import { PacketViolation } from './violation.js';
 /** The mqtt-packet parser internals the hardening wraps (positions are relative to the packet's variable header). */
 export interface HardenableParser {
   _pos: number;
-  _list: { length: number; slice(start: number, end: number): Buffer; readUInt8(offset: number): number };
+  _list: { length: number; slice(start: number, end: number): Buffer; readUInt8(offset: number): number; _bufs?: Buffer[] };
   packet: { cmd: string; length: number; clientId?: string; reasonCode?: number };
   settings: { protocolVersion?: number };
   _parseProperties(): object | false;
@@ -43,10 +43,14 @@ export function hardenParser(parser: HardenableParser): void {
     const cmd = packet.cmd;
     if ((cmd === 'disconnect' || cmd === 'auth') && this._pos >= end) return {}; // Property Length omitted: 0
     const section: PropertySection | undefined = cmd === 'connect' ? (packet.clientId === undefined ? 'connect' : 'will') : SECTIONS.has(cmd) ? (cmd as PropertySection) : undefined;
-    if (section !== undefined) {
+    if (section !== undefined && !(this._pos < end && this._list.readUInt8(this._pos) === 0)) {
+      // (a Property Length of 0 inside the packet is valid everywhere: nothing to check)
       try {
         if (this._pos > end) throw new PacketViolation('malformed', `the ${cmd.toUpperCase()} fields run past its Remaining Length`);
-        validatePropertySection(this._list.slice(this._pos, end), section);
+        // the decoder parses one buffer at a time: read it in place rather than through a slice
+        const bufs = this._list._bufs;
+        if (bufs?.length === 1) validatePropertySection(bufs[0] as Buffer, section, this._pos, end);
+        else validatePropertySection(this._list.slice(this._pos, end), section);
       } catch (error) {
         this._emitError(error instanceof Error ? error : new Error(String(error)));
         return false;

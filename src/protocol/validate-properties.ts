@@ -14,16 +14,17 @@ import { PacketViolation } from './violation.js';
  * - the values are ones the protocol allows: booleans 0 or 1, no 0 where 0 is forbidden, no
  *   wildcard Response Topic, no Authentication Data without a Method (else Protocol Error).
  *
- * @param bytes the packet from the Property Length to the end of the packet
- * @returns the length of the section (Property Length included)
+ * @param bytes holds the section at `from` (its Property Length); `packetEnd` is where the packet ends
+ * @returns where the section ends
  * @throws PacketViolation
  */
-export function validatePropertySection(bytes: Buffer, section: PropertySection): number {
-  const length = readVarint(bytes, 0, bytes.length, 'Property Length');
+export function validatePropertySection(bytes: Buffer, section: PropertySection, from = 0, packetEnd = bytes.length): number {
+  const length = readVarint(bytes, from, packetEnd, 'Property Length');
   const start = length.next;
   const end = start + length.value;
-  if (end > bytes.length) throw malformed(`the ${section} properties (${length.value} bytes) run past the end of the packet`);
-  const seen = new Set<number>();
+  if (end > packetEnd) throw malformed(`the ${section} properties (${length.value} bytes) run past the end of the packet`);
+  let seenLow = 0; // bit per identifier seen: 0x00..0x1f here, 0x20..0x3f in seenHigh (Table 2-4 ends at 0x2a)
+  let seenHigh = 0;
   let pos = start;
   while (pos < end) {
     const id = bytes[pos] as number;
@@ -32,14 +33,17 @@ export function validatePropertySection(bytes: Buffer, section: PropertySection)
     if (rule === undefined) throw malformed(`unknown property identifier 0x${id.toString(16).padStart(2, '0')}`);
     // [MQTT-2.2.2-2] an identifier not valid for its packet type makes the packet malformed
     if (!rule.sections.has(section)) throw malformed(`${rule.name} is not allowed in ${sectionName(section)}`);
-    const value = readValue(bytes, pos, end, rule.type, rule.name);
+    const value = readValue(bytes, pos, end, rule.type, rule.name, rule.check !== undefined);
     pos = value.next;
-    if (seen.has(id) && !rule.repeatable) throw protocolError(`${rule.name} appears more than once in ${sectionName(section)}`);
-    seen.add(id);
-    const problem = rule.check?.(value.value);
+    const bit = 1 << (id & 31);
+    const seen = id < 32 ? seenLow : seenHigh;
+    if ((seen & bit) !== 0 && !rule.repeatable) throw protocolError(`${rule.name} appears more than once in ${sectionName(section)}`);
+    if (id < 32) seenLow |= bit;
+    else seenHigh |= bit;
+    const problem = value.value === undefined ? undefined : rule.check?.(value.value);
     if (problem !== undefined) throw protocolError(`${rule.name}: ${problem}`);
   }
-  if (seen.has(AUTHENTICATION_DATA) && !seen.has(AUTHENTICATION_METHOD) && section === 'connect') {
+  if (section === 'connect' && (seenLow & (1 << AUTHENTICATION_DATA)) !== 0 && (seenLow & (1 << AUTHENTICATION_METHOD)) === 0) {
     // MQTT 5.0 3.1.2.11.10: Authentication Data without an Authentication Method is a Protocol Error
     throw protocolError('Authentication Data without an Authentication Method');
   }
@@ -51,7 +55,8 @@ interface Read<T> {
   readonly next: number;
 }
 
-function readValue(bytes: Buffer, pos: number, end: number, type: PropertyType, name: string): Read<PropertyValue> {
+/** Reads and type-checks one value; strings and binary data are decoded only when `decode` (a value check needs them). */
+function readValue(bytes: Buffer, pos: number, end: number, type: PropertyType, name: string, decode: boolean): Read<PropertyValue | undefined> {
   switch (type) {
     case 'byte':
       need(pos, 1, end, name);
@@ -64,16 +69,18 @@ function readValue(bytes: Buffer, pos: number, end: number, type: PropertyType, 
       return { value: bytes.readUInt32BE(pos), next: pos + 4 };
     case 'varint':
       return readVarint(bytes, pos, end, name);
-    case 'utf8':
-      return readString(bytes, pos, end, name);
+    case 'utf8': {
+      const next = skipString(bytes, pos, end, name);
+      return { value: decode ? bytes.toString('utf8', pos + 2, next) : undefined, next };
+    }
     case 'binary': {
-      const data = readBinary(bytes, pos, end, name);
-      return { value: data.value, next: data.next };
+      const next = skipBinary(bytes, pos, end, name);
+      return { value: decode ? bytes.subarray(pos + 2, next) : undefined, next };
     }
     case 'pair': {
-      const key = readString(bytes, pos, end, name);
-      const value = readString(bytes, key.next, end, name);
-      return { value: [key.value, value.value], next: value.next };
+      const middle = skipString(bytes, pos, end, name);
+      const next = skipString(bytes, middle, end, name);
+      return { value: decode ? [bytes.toString('utf8', pos + 2, middle), bytes.toString('utf8', middle + 2, next)] : undefined, next };
     }
   }
 }
@@ -92,19 +99,25 @@ function readVarint(bytes: Buffer, pos: number, end: number, name: string): Read
   throw malformed(`${name} is a Variable Byte Integer longer than four bytes`); // [MQTT-1.5.5-1]
 }
 
-function readBinary(bytes: Buffer, pos: number, end: number, name: string): Read<Buffer> {
+/** Checks that Binary Data at `pos` lies inside `end`; returns where it ends. */
+function skipBinary(bytes: Buffer, pos: number, end: number, name: string): number {
   need(pos, 2, end, name);
-  const length = bytes.readUInt16BE(pos);
-  need(pos + 2, length, end, name);
-  return { value: bytes.subarray(pos + 2, pos + 2 + length), next: pos + 2 + length };
+  const next = pos + 2 + bytes.readUInt16BE(pos);
+  if (next > end) throw malformed(`${name} runs past the end of its property section`);
+  return next;
 }
 
-function readString(bytes: Buffer, pos: number, end: number, name: string): Read<string> {
-  const raw = readBinary(bytes, pos, end, name);
-  if (!isUtf8(raw.value)) throw malformed(`${name} is not well-formed UTF-8`); // [MQTT-1.5.4-1]
-  const value = raw.value.toString('utf8');
-  if (value.includes('\u0000')) throw malformed(`${name} contains U+0000`); // [MQTT-1.5.4-2]
-  return { value, next: raw.next };
+/** Checks a UTF-8 Encoded String at `pos` (inside `end`, well-formed, no U+0000) without copying it; returns where it ends. */
+function skipString(bytes: Buffer, pos: number, end: number, name: string): number {
+  const next = skipBinary(bytes, pos, end, name);
+  let ascii = true;
+  for (let i = pos + 2; i < next; i++) {
+    const byte = bytes[i] as number;
+    if (byte === 0) throw malformed(`${name} contains U+0000`); // [MQTT-1.5.4-2] (in UTF-8, only U+0000 has a 0x00 byte)
+    if (byte >= 0x80) ascii = false;
+  }
+  if (!ascii && !isUtf8(bytes.subarray(pos + 2, next))) throw malformed(`${name} is not well-formed UTF-8`); // [MQTT-1.5.4-1]
+  return next;
 }
 
 function need(pos: number, count: number, end: number, name: string): void {
