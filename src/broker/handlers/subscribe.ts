@@ -15,11 +15,8 @@ export function handleSubscribe(connection: Connection, packet: SubscribePacket)
     return;
   }
   const v5 = connection.version === 5;
+  // one Subscription Identifier of 1..268435455 at most: validated when the SUBSCRIBE was decoded (validate-properties.ts)
   const subscriptionId = packet.properties?.subscriptionIdentifier;
-  if (subscriptionId === 0) {
-    connection.disconnect(ReasonCode.ProtocolError, 'Subscription Identifier 0'); // [MQTT-3.8.2-?] 1..268435455
-    return;
-  }
   const granted: number[] = [];
   const replay: { sub: Subscription; isNew: boolean }[] = [];
   for (const request of packet.subscriptions) {
