@@ -486,8 +486,10 @@ export class Connection implements SessionOwner, DecoderSink, Throttleable {
 
   /** DecoderSink: the input was not MQTT. */
   onDecodeError(error: DecodeError): void {
-    if (this.state === 'awaiting-connect' && error.failure === 'too-large') {
-      this.#refuseHugeConnect(error);
+    if (this.state === 'closed') return;
+    if (this.state === 'awaiting-connect') {
+      if (error.failure === 'too-large') this.#refuseHugeConnect(error);
+      else this.#refuseBadConnect(error);
       return;
     }
     if (error.failure === 'over-budget') {
@@ -497,8 +499,26 @@ export class Connection implements SessionOwner, DecoderSink, Throttleable {
       return;
     }
     this.core.logger.debug({ clientId: this.clientId, failure: error.failure, message: error.message }, 'undecodable input');
-    // [MQTT-4.13.1-1] malformed packet: DISCONNECT 0x81 (v5), or close; 0x95 for an oversized one
-    this.disconnect(error.failure === 'too-large' ? ReasonCode.PacketTooLarge : ReasonCode.MalformedPacket);
+    // [MQTT-4.13.1-1] malformed packet or protocol error: DISCONNECT 0x81 or 0x82 (v5), or close; 0x95 for an oversized one
+    this.disconnect(reasonForFailure(error), error.message);
+  }
+
+  /**
+   * A first packet that is not a valid CONNECT: closed [MQTT-3.1.4-1], after a CONNACK with 0x81
+   * or 0x82 when it is an MQTT 5 CONNECT (section 4.13); a CONNECT of an unknown protocol level
+   * gets return code 0x01 [MQTT-3.1.2-2]. MQTT 3.1.1 has no return code for a malformed CONNECT.
+   */
+  #refuseBadConnect(error: DecodeError): void {
+    this.core.counters.connectionsRejected++;
+    this.core.logger.debug({ failure: error.failure, message: error.message, remoteAddress: this.info.remoteAddress }, 'invalid CONNECT refused');
+    if (error.failure === 'unsupported-version') {
+      this.version = 4;
+      this.sendConnackRefusal(ReasonCode.UnsupportedProtocolVersion);
+    } else if (error.connectLevel === 5) {
+      this.version = 5;
+      this.sendConnackRefusal(reasonForFailure(error), error.message);
+    }
+    this.close();
   }
 
   /** A CONNECT over the pre-authentication limit, refused at its fixed header (nothing of it buffered). */
@@ -513,6 +533,18 @@ export class Connection implements SessionOwner, DecoderSink, Throttleable {
       this.sendConnackRefusal(ReasonCode.PacketTooLarge, error.message);
     }
     this.close();
+  }
+}
+
+/** The v5 reason code for a decoding failure. */
+function reasonForFailure(error: DecodeError): number {
+  switch (error.failure) {
+    case 'too-large':
+      return ReasonCode.PacketTooLarge;
+    case 'protocol-error':
+      return ReasonCode.ProtocolError;
+    default:
+      return ReasonCode.MalformedPacket;
   }
 }
 

@@ -1,14 +1,18 @@
 import { isUtf8 } from 'node:buffer';
 import mqttPacket from 'mqtt-packet';
+import { notAConnect } from './connect-prefix.js';
+import { hardenParser, type HardenableParser } from './harden-parser.js';
 import type { Packet } from './packets.js';
 import type { PartialPacketBudget } from './partial-packet-budget.js';
 import { attachMoreFilters, LAZY_SUBSCRIBE_BYTES, splitSubscribe, SubscribeFilterReader } from './subscribe-filters.js';
 import { captureUserPropertyOrder } from './user-properties.js';
+import { validatePacket } from './validate-packet.js';
+import { PacketViolation, type ViolationKind } from './violation.js';
 
-/** Why a byte stream could not be decoded (`over-budget`: the broker-wide bound on partial packets was reached). */
-export type DecodeFailure = 'malformed' | 'too-large' | 'over-budget';
+/** Why a byte stream could not be decoded: a protocol violation (see violation.ts), a packet over the size limit, or over the broker-wide bound on partial packets. */
+export type DecodeFailure = ViolationKind | 'too-large' | 'over-budget';
 
-/** A decoding failure: the connection must be closed (with 0x81, 0x95 or 0x97 on v5). */
+/** A decoding failure: the connection must be closed (with 0x81, 0x82, 0x95 or 0x97 on v5). */
 export class DecodeError extends Error {
   readonly failure: DecodeFailure;
   /** For a CONNECT refused at its fixed header: its protocol level, when the bytes that carry it had arrived. */
@@ -44,13 +48,21 @@ interface StringParser {
   _emitError(error: Error): void;
 }
 
-/** [MQTT-1.5.4-1] ill-formed UTF-8 in a string makes the packet malformed (mqtt-packet would decode it to U+FFFD). */
+/**
+ * [MQTT-1.5.4-1] ill-formed UTF-8 in a string makes the packet malformed (mqtt-packet would decode it to U+FFFD);
+ * [MQTT-1.5.4-2] so does U+0000 (in a client id, a topic, a user name, ...).
+ */
 function rejectIllFormedUtf8(parser: StringParser): void {
   const parseString = parser._parseString;
   parser._parseString = function (this: StringParser): string | null {
     const start = this._pos + 2;
     const result = parseString.call(this);
-    if (result === null || !result.includes('\uFFFD') || isUtf8(this._list.slice(start, this._pos))) return result;
+    if (result === null) return result;
+    if (result.includes('\u0000')) {
+      this._emitError(new Error('U+0000 in a string'));
+      return null;
+    }
+    if (!result.includes('\uFFFD') || isUtf8(this._list.slice(start, this._pos))) return result;
     this._emitError(new Error('ill-formed UTF-8 in a string'));
     return null;
   };
@@ -60,9 +72,31 @@ function makeParser(getTarget: () => ParseTarget | undefined): MqttParser {
   const parser = mqttPacket.parser({ protocolVersion: 4 });
   rejectIllFormedUtf8(parser as unknown as StringParser);
   captureUserPropertyOrder(parser as unknown as Parameters<typeof captureUserPropertyOrder>[0]);
-  parser.on('packet', (packet: Packet) => getTarget()?.emit(packet));
-  parser.on('error', (error: unknown) => getTarget()?.fail(new DecodeError('malformed', error instanceof Error ? error.message : String(error))));
+  const hardened = parser as unknown as HardenableParser;
+  hardenParser(hardened);
+  parser.on('packet', (packet: Packet) => {
+    const target = getTarget();
+    if (target === undefined) return;
+    // Validated here, before any handler sees it (its property sections already were, in hardenParser).
+    try {
+      validatePacket(packet, hardened._pos, packet.cmd === 'connect' ? packet.protocolVersion ?? 4 : hardened.settings.protocolVersion ?? 4);
+    } catch (error) {
+      target.fail(toDecodeError(error, packet.cmd === 'connect' ? packet.protocolVersion : undefined));
+      return;
+    }
+    target.emit(packet);
+  });
+  parser.on('error', (error: unknown) => {
+    const packet = hardened.packet as Partial<Packet>;
+    getTarget()?.fail(toDecodeError(error, packet.cmd === 'connect' ? (packet as { protocolVersion?: number }).protocolVersion : undefined));
+  });
   return parser;
+}
+
+/** The decoder's report of a parser error or a failed validation; `connectLevel` set when a CONNECT failed. */
+function toDecodeError(error: unknown, connectLevel: number | undefined): DecodeError {
+  if (error instanceof PacketViolation) return new DecodeError(error.kind, error.message, connectLevel);
+  return new DecodeError('malformed', error instanceof Error ? error.message : String(error), connectLevel);
 }
 
 /**
@@ -276,6 +310,11 @@ export class PacketDecoder implements ParseTarget {
     let pos = 0;
     let runStart = 0;
     while (pos < buf.length) {
+      const foreign = this.#version === 0 ? notAConnect(buf, pos) : undefined;
+      if (foreign !== undefined) {
+        this.fail(new DecodeError('malformed', foreign)); // not MQTT: refused at once, not at the CONNECT timeout
+        return;
+      }
       const total = readFixedHeader(buf, pos);
       if (total === 'incomplete') break;
       if (total === 'malformed') {

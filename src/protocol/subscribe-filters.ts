@@ -50,6 +50,7 @@ export class SubscribeFilterReader {
     if (end + 1 > bytes.length) return 'topic filter or its options past the end of the packet';
     const topic = bytes.toString('utf8', at + 2, end);
     if (topic.includes('\uFFFD') && !isUtf8(bytes.subarray(at + 2, end))) return 'ill-formed UTF-8 in a topic filter'; // [MQTT-1.5.4-1]
+    if (topic.includes('\u0000')) return 'U+0000 in a topic filter'; // [MQTT-1.5.4-2]
     const options = bytes[end] as number;
     this.#at = end + 1;
     // [MQTT-3.8.3-5] reserved bits: 7-6 on v5, 7-2 on 3.1.1 [MQTT-3-8.3-4]

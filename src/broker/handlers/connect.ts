@@ -32,16 +32,20 @@ export function handleConnect(connection: Connection, packet: ConnectPacket): vo
     clientId = `auto-${randomUUID()}`; // [MQTT-3.1.3-6] the server assigns one
     assigned = version === 5;
   }
-  if (packet.will !== undefined && checkTopicName(packet.will.topic) !== undefined) {
-    refuse(connection, ReasonCode.TopicNameInvalid, `will topic is invalid: ${checkTopicName(packet.will.topic)}`);
+  const willTopicProblem = packet.will === undefined ? undefined : checkTopicName(packet.will.topic);
+  if (willTopicProblem !== undefined) {
+    if (version === 4) {
+      // [MQTT-3.1.3-10] [MQTT-3.1.4-1] no 3.1.1 return code fits an invalid will topic: the connection just closes
+      core.counters.connectionsRejected++;
+      core.logger.info({ reason: willTopicProblem }, 'connection refused: invalid will topic');
+      connection.close();
+      return;
+    }
+    refuse(connection, ReasonCode.TopicNameInvalid, `will topic is invalid: ${willTopicProblem}`);
     return;
   }
+  // Property multiplicity, types and values (Receive Maximum 0, ...) were validated when the CONNECT was decoded.
   const props = packet.properties;
-  if (props?.receiveMaximum === 0 || props?.maximumPacketSize === 0) {
-    // MQTT 5.0 3.1.2.11.3 / 3.1.2.11.4: a value of 0 is a Protocol Error
-    refuse(connection, ReasonCode.ProtocolError, 'Receive Maximum and Maximum Packet Size must not be 0');
-    return;
-  }
   if (props?.authenticationMethod !== undefined && connection.hooks.authenticate === undefined) {
     refuse(connection, ReasonCode.BadAuthenticationMethod, `authentication method ${props.authenticationMethod} is not supported`);
     return;

@@ -16,10 +16,7 @@ export function handleSubscribe(connection: Connection, packet: SubscribePacket)
     connection.disconnect(ReasonCode.ProtocolError, 'SUBSCRIBE without a topic filter'); // [MQTT-3.8.3-2]
     return;
   }
-  if (packet.properties?.subscriptionIdentifier === 0) {
-    connection.disconnect(ReasonCode.ProtocolError, 'Subscription Identifier 0'); // [MQTT-3.8.2-?] 1..268435455
-    return;
-  }
+  // one Subscription Identifier of 1..268435455 at most: validated when the SUBSCRIBE was decoded (validate-properties.ts)
   const job = new SubscribeJob(connection, session, packet, moreFilters(packet));
   if (job.step(performance.now() + SUBSCRIBE_SLICE_MS)) return;
   connection.hold();

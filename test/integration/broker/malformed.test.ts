@@ -89,12 +89,13 @@ describe('malformed input and protocol violations', () => {
       await expectBystandersServed(bystanders);
     });
 
-    it('CONNECT with the reserved connect flag set closes the connection [MQTT-3.1.2-3]', async () => {
+    it('CONNECT with the reserved connect flag set gets CONNACK 0x81 and is closed [MQTT-3.1.2-3]', async () => {
       const raw = await open(5);
       const bytes = encode({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clean: true, keepalive: 0, clientId: 'r' }, 5);
       bytes[9] = (bytes[9] as number) | 0x01; // connect flags byte: fixed header 2 + "MQTT" 6 + level 1
       raw.sendBytes(bytes);
-      await expectClosedSilently(raw);
+      expect(await raw.next()).toMatchObject({ cmd: 'connack', reasonCode: ReasonCode.MalformedPacket });
+      await expectClosed(raw);
       await expectBystandersServed(bystanders);
     });
 
