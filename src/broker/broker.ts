@@ -189,6 +189,29 @@ export class Broker {
   }
 
   /**
+   * Whether `clientId` may publish to `topic` now: the decision its own PUBLISH would get from the
+   * hooks of the port it connected through (services acting on a client's behalf, e.g. the state
+   * store answering on a request's response topic). A client id with no connection may not.
+   */
+  mayPublishAs(clientId: string, topic: string): boolean {
+    const channel = this.#core.registry.get(clientId)?.channel;
+    if (!(channel instanceof Connection)) return false;
+    const check = channel.hooks.authorizePublish;
+    return check === undefined || check(channel.identity, topic);
+  }
+
+  /**
+   * Whether `clientId` may subscribe to `filter` now: the decision its own SUBSCRIBE would get from
+   * the hooks of the port it connected through. A client id with no connection may not.
+   */
+  maySubscribeAs(clientId: string, filter: string): boolean {
+    const channel = this.#core.registry.get(clientId)?.channel;
+    if (!(channel instanceof Connection)) return false;
+    const check = channel.hooks.authorizeSubscribe;
+    return check === undefined || check(channel.identity, filter);
+  }
+
+  /**
    * Disconnects a connected client (services enforcing their rules, e.g. the state store's
    * forbidden response topics) with a v5 reason code and reason string; false when not connected.
    */
