@@ -11,7 +11,8 @@ import type { BrokerHooks, ConnectionInfo } from './hooks.js';
 import { Message } from './message.js';
 import type { PersistenceDecisions } from './persistence.js';
 import { PublisherThrottle } from './publisher-throttle.js';
-import type { ResolvedBrokerOptions } from './options.js';
+import { resolveConnectionLimits, type ResolvedBrokerOptions } from './options.js';
+import { AuthBackoff } from './auth-backoff.js';
 import { RetainedMessages } from './retained.js';
 import { Router, type RouteResult } from './router.js';
 import type { SessionContext } from './session.js';
@@ -36,6 +37,8 @@ export class BrokerCore implements SessionContext {
   readonly hooks: BrokerHooks;
   readonly counters = new Counters();
   readonly throttle = new PublisherThrottle();
+  /** Per-address failed-authentication backoff (its limits are set by `Broker` with the other connection limits). */
+  readonly authBackoff = new AuthBackoff(resolveConnectionLimits());
   readonly tree = new TopicTree();
   readonly retained: RetainedMessages;
   readonly router: Router;

@@ -68,6 +68,7 @@ export class Broker {
     this.#core = new BrokerCore(this.options, options.store ?? new MemoryBrokerStore(), options.logger ?? silentLogger, options.hooks ?? {}, options.persistence ?? PERSIST_EVERYTHING, options.diskBuffer);
     this.#sys = new SysTopicPublisher(this.#core);
     this.#limiter = new AddressLimiter(resolveConnectionLimits(options.connectionLimits, this.options.maxPacketSizeBytes));
+    this.#core.authBackoff.setLimits(this.#limiter.limits);
     this.ready = this.#core.restore().then(() => {
       this.#isReady = true;
       this.#sys.start(this.options.sysIntervalSeconds);
@@ -117,7 +118,10 @@ export class Broker {
   }
 
   #serve(socket: Duplex, options: AttachOptions, refusal: Refusal | undefined): void {
-    const connection = this.#core.attach(socket, options.hooks, options.info);
+    // The remote address is a fact of the connection (per-address authentication backoff, password-check fairness).
+    const info = options.info;
+    const remoteAddress = info?.remoteAddress === undefined ? (socket as Duplex & { remoteAddress?: string }).remoteAddress : undefined;
+    const connection = this.#core.attach(socket, options.hooks, remoteAddress === undefined ? info : { ...info, remoteAddress });
     connection.decoder.limitFirstPacket(this.#limiter.limits.maxConnectPacketBytes);
     if (refusal !== undefined) connection.refuseConnect(refusal.reasonCode, refusal.reasonString);
   }
@@ -155,14 +159,15 @@ export class Broker {
     return { reasonCode: admission === 'too-fast' ? ReasonCode.ConnectionRateExceeded : ReasonCode.QuotaExceeded, reasonString: reason };
   }
 
-  /** The abuse limits in force (per-address connections and rate, CONNECT size before authentication). */
+  /** The abuse limits in force (per-address connections and rate, CONNECT size before authentication, failed-authentication backoff). */
   get connectionLimits(): ResolvedConnectionLimits {
     return this.#limiter.limits;
   }
 
-  /** Replaces the abuse limits live; connections already open are not affected. */
+  /** Replaces the abuse limits live; connections already open are not affected, blocks in force keep their end. */
   setConnectionLimits(limits: ConnectionLimits): void {
     this.#limiter.setLimits(resolveConnectionLimits(limits, this.options.maxPacketSizeBytes));
+    this.#core.authBackoff.setLimits(this.#limiter.limits);
   }
 
   /** Publishes a message from inside the process (services, tests); resolves when stored. */

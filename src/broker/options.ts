@@ -78,6 +78,16 @@ export interface ConnectionLimits {
   maxConnectionRatePerAddress?: number;
   /** Largest CONNECT accepted (bytes) before a client is authenticated; never above the maximum packet size. Default 64 KiB. */
   maxConnectPacketBytes?: number;
+  /**
+   * Failed authentications from one remote address, within `authFailureWindowSeconds`, after which
+   * its CONNECTs are refused (0x8A) before authentication for `authBlockSeconds` (see auth-backoff.ts).
+   * 0 = off. Default 10.
+   */
+  maxAuthFailuresPerAddress?: number;
+  /** The window in which failed authentications are counted, seconds. Default 60. */
+  authFailureWindowSeconds?: number;
+  /** How long an address is refused after too many failures, seconds (doubling for repeat offenders, up to 64 times). Default 60. */
+  authBlockSeconds?: number;
 }
 
 /** {@link ConnectionLimits} with defaults applied. */
@@ -85,7 +95,17 @@ export interface ResolvedConnectionLimits {
   readonly maxConnectionsPerAddress: number;
   readonly maxConnectionRatePerAddress: number;
   readonly maxConnectPacketBytes: number;
+  readonly maxAuthFailuresPerAddress: number;
+  readonly authFailureWindowSeconds: number;
+  readonly authBlockSeconds: number;
 }
+
+/** Default failed authentications per address and window before the address is blocked. */
+export const DEFAULT_MAX_AUTH_FAILURES_PER_ADDRESS = 10;
+/** Default window of counted failed authentications, seconds. */
+export const DEFAULT_AUTH_FAILURE_WINDOW_SECONDS = 60;
+/** Default (first) block of an address, seconds. */
+export const DEFAULT_AUTH_BLOCK_SECONDS = 60;
 
 /** Default largest CONNECT before authentication: 64 KiB (a CONNECT with a will of a few KiB fits easily). */
 export const DEFAULT_MAX_CONNECT_PACKET_BYTES = 64 * 1024;
@@ -96,6 +116,9 @@ export function resolveConnectionLimits(limits: ConnectionLimits = {}, maxPacket
     maxConnectionsPerAddress: limits.maxConnectionsPerAddress ?? 0,
     maxConnectionRatePerAddress: limits.maxConnectionRatePerAddress ?? 0,
     maxConnectPacketBytes: Math.min(limits.maxConnectPacketBytes ?? DEFAULT_MAX_CONNECT_PACKET_BYTES, maxPacketSizeBytes),
+    maxAuthFailuresPerAddress: limits.maxAuthFailuresPerAddress ?? DEFAULT_MAX_AUTH_FAILURES_PER_ADDRESS,
+    authFailureWindowSeconds: Math.max(1, limits.authFailureWindowSeconds ?? DEFAULT_AUTH_FAILURE_WINDOW_SECONDS),
+    authBlockSeconds: Math.max(1, limits.authBlockSeconds ?? DEFAULT_AUTH_BLOCK_SECONDS),
   });
 }
 

@@ -9,6 +9,7 @@
  * the CONNECT is refused with 0x8C (an enhanced authentication method nobody took) or 0x87.
  * Authorization after a successful authentication: no `Connect` grant refuses with 0x87.
  */
+import { warnAbuse } from '../broker/abuse-log.js';
 import type { AuthenticationRequest, AuthenticationResult, BrokerHooks, ClientIdentity } from '../broker/hooks.js';
 import { ReasonCode } from '../protocol/reason-codes.js';
 import type { Logger } from '../shared/log.js';
@@ -16,6 +17,7 @@ import type { Authorizer, KeyMethod } from './authorization.js';
 import type { AuthnAllow, AuthnMethod } from './authn/method.js';
 import { createPasswordFileMethod } from './authn/password-file.js';
 import type { PasswdEntry } from './passwd.js';
+import type { WorkGate } from './work-gate.js';
 
 /** What a port's resources say, now. */
 export interface PortSecurity {
@@ -38,6 +40,8 @@ export interface PortHooksDeps {
   readonly where: { readonly listener: string; readonly port: number };
   /** Remembers which port an accepted client's identity belongs to (state store authorization). */
   readonly directory: ClientDirectory;
+  /** Bounds the password checks (shared by every port of a broker); default one of this port's own. */
+  readonly passwordChecks?: WorkGate;
 }
 
 /**
@@ -78,8 +82,14 @@ export function createPortHooks(deps: PortHooksDeps): BrokerHooks {
   /** Requests being re-authentications (AUTH 0x19) rather than CONNECTs, for the log lines. */
   const reauths = new WeakSet<AuthenticationRequest>();
   const refuse = (request: AuthenticationRequest, reasonCode: number, reasonString: string): AuthenticationResult => {
-    const what = reauths.has(request) ? 're-authentication refused' : 'connection refused';
-    logger.warn({ ...where, clientId: request.clientId, username: request.username, reasonCode }, `${what}: ${reasonString}`);
+    const reauth = reauths.has(request);
+    // Rate-limited (one line per 10 s, with how many were suppressed): a guesser must not write a line per guess.
+    warnAbuse(
+      logger,
+      reauth ? 're-authentication-refused' : 'authentication-refused',
+      { ...where, remoteAddress: request.connection.remoteAddress, clientId: request.clientId, username: request.username, reasonCode },
+      `${reauth ? 're-authentication refused' : 'connection refused'}: ${reasonString}`,
+    );
     return { reasonCode, reasonString };
   };
   const authenticate = (request: AuthenticationRequest): AuthenticationResult | Promise<AuthenticationResult> => {
@@ -90,7 +100,7 @@ export function createPortHooks(deps: PortHooksDeps): BrokerHooks {
     deps.directory.register(attributes, deps.security);
     return { reasonCode: ReasonCode.Success, attributes }; // synchronous: open ports do not wait
   };
-  const passwordFile = createPasswordFileMethod(deps.passwd);
+  const passwordFile = createPasswordFileMethod(deps.passwd, deps.passwordChecks);
   const authenticateWith = async (authnName: string, security: PortSecurity, request: AuthenticationRequest): Promise<AuthenticationResult> => {
     if (security.authnMethods === undefined) return refuse(request, ReasonCode.NotAuthorized, `authentication '${authnName}' does not exist`);
     let accepted: AuthnAllow | undefined;

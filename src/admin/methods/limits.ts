@@ -1,12 +1,12 @@
 /** `limits.get`, `limits.set`: the ops-only abuse limits, changed live (open connections untouched). */
-import { effectiveConnectionLimits, readConnectionLimits, updateConnectionLimits, type LimitArgs } from '../../config/connection-limits.js';
+import { CONNECTION_LIMIT_KEYS, effectiveConnectionLimits, readConnectionLimits, updateConnectionLimits, type LimitArgs } from '../../config/connection-limits.js';
 import type { AdminHandler } from '../server.js';
 import { paramsObject, type AdminContext } from './context.js';
 
 function limitArgs(params: unknown): LimitArgs {
   const p = paramsObject(params);
   const args: LimitArgs = {};
-  for (const key of ['maxConnectionsPerAddress', 'maxConnectionRatePerAddress', 'maxConnectPacketBytes'] as const) {
+  for (const key of CONNECTION_LIMIT_KEYS) {
     const value = p[key];
     if (typeof value === 'string' || typeof value === 'number') args[key] = value;
   }

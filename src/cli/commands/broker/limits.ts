@@ -1,6 +1,6 @@
 /**
  * `ops broker limits show|set`: the ops-only abuse limits (per-address connections and rate, the
- * CONNECT size accepted before authentication). Live over the admin socket when the broker runs
+ * CONNECT size accepted before authentication, the failed-authentication backoff). Live over the admin socket when the broker runs
  * (connections already open are not affected), else saved for the next start.
  */
 import { effectiveConnectionLimits, readConnectionLimits, updateConnectionLimits, type LimitArgs } from '../../../config/connection-limits.js';
@@ -33,6 +33,7 @@ function print(ctx: CliContext, live: boolean, limits: Record<string, number>, o
       `connections per address   ${show(limits['maxConnectionsPerAddress'], '')}`,
       `connection rate per address ${show(limits['maxConnectionRatePerAddress'], '/s')}`,
       `CONNECT size before auth  ${show(limits['maxConnectPacketBytes'], ' bytes')}`,
+      `failed logins per address ${limits['maxAuthFailuresPerAddress'] === 0 ? 'off' : `${limits['maxAuthFailuresPerAddress']} in ${limits['authFailureWindowSeconds']} s, then blocked ${limits['authBlockSeconds']} s (doubling on repeat)`}`,
       live ? '' : '(broker stopped: stored settings)',
     ]
       .filter((l) => l !== '')
