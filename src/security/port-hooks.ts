@@ -19,6 +19,12 @@ import { createPasswordFileMethod } from './authn/password-file.js';
 import type { PasswdEntry } from './passwd.js';
 import type { WorkGate } from './work-gate.js';
 
+/**
+ * Refused authentications logged per 10 s (each with its reason), before further ones are only
+ * counted: enough to see why a few misconfigured clients fail, not a line per guess.
+ */
+export const AUTH_REFUSAL_LINES = 10;
+
 /** What a port's resources say, now. */
 export interface PortSecurity {
   /** `authenticationRef` of the port; undefined: no authentication (nor authorization). */
@@ -83,12 +89,14 @@ export function createPortHooks(deps: PortHooksDeps): BrokerHooks {
   const reauths = new WeakSet<AuthenticationRequest>();
   const refuse = (request: AuthenticationRequest, reasonCode: number, reasonString: string): AuthenticationResult => {
     const reauth = reauths.has(request);
-    // Rate-limited (one line per 10 s, with how many were suppressed): a guesser must not write a line per guess.
+    // Rate-limited (AUTH_REFUSAL_LINES per 10 s, then how many were suppressed): a guesser must not write a line per guess.
     warnAbuse(
       logger,
       reauth ? 're-authentication-refused' : 'authentication-refused',
       { ...where, remoteAddress: request.connection.remoteAddress, clientId: request.clientId, username: request.username, reasonCode },
       `${reauth ? 're-authentication refused' : 'connection refused'}: ${reasonString}`,
+      Date.now(),
+      AUTH_REFUSAL_LINES,
     );
     return { reasonCode, reasonString };
   };

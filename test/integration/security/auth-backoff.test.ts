@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { CreateBrokerOptions } from '../../../src/broker/broker.js';
 import { ReasonCode } from '../../../src/protocol/reason-codes.js';
 import { parsePasswd, passwdLine, type PasswdEntry } from '../../../src/security/passwd.js';
-import { ClientDirectory, createPortHooks } from '../../../src/security/port-hooks.js';
+import { AUTH_REFUSAL_LINES, ClientDirectory, createPortHooks } from '../../../src/security/port-hooks.js';
 import { WorkGate } from '../../../src/security/work-gate.js';
 import type { Logger } from '../../../src/shared/log.js';
 import { useRawBroker } from '../../helpers/raw-broker.js';
@@ -27,10 +27,10 @@ function startSecured(logger: Logger, options: CreateBrokerOptions, passwd: () =
   return start({ ...options, hooks, logger });
 }
 
-/** Sends CONNECT alice/`password` from `localAddress` and returns the CONNACK code (v5 reason code, 3.1.1 return code). */
-async function login(password: string, localAddress?: string, version: 4 | 5 = 5): Promise<number | undefined> {
+/** Sends CONNECT `username`/`password` from `localAddress` and returns the CONNACK code (v5 reason code, 3.1.1 return code). */
+async function login(password: string, localAddress?: string, version: 4 | 5 = 5, username = 'alice'): Promise<number | undefined> {
   const raw = await open(version, localAddress);
-  const connack: IConnackPacket = await raw.connect({ clientId: `c-${Math.random().toString(36).slice(2)}`, username: 'alice', password: Buffer.from(password) });
+  const connack: IConnackPacket = await raw.connect({ clientId: `c-${Math.random().toString(36).slice(2)}`, username, password: Buffer.from(password) });
   return version === 5 ? connack.reasonCode : connack.returnCode;
 }
 
@@ -49,10 +49,18 @@ describe('per-address failed-authentication backoff', () => {
     expect(stats.authenticationFailures).toBe(4); // only checked passwords fail; blocked CONNECTs are limited
     expect(stats.limitedConnections).toBe(8);
     const messages = logger.warnings.map((w) => w.message);
-    expect(messages.filter((m) => m.startsWith('connection refused: PasswordFile: bad username or password'))).toHaveLength(1); // 4 failures, one line
+    expect(messages.filter((m) => m.startsWith('connection refused: PasswordFile: bad username or password'))).toHaveLength(4); // within the line budget
     expect(messages.filter((m) => m === 'address blocked: too many failed authentications')).toHaveLength(1);
     expect(messages.filter((m) => m === 'connection refused: too many failed authentications from this address')).toHaveLength(1); // 8 refusals, one line
     expect(logger.warnings.find((w) => w.message.startsWith('address blocked'))?.fields).toMatchObject({ remoteAddress: '127.0.0.1', failures: 3, blockSeconds: 60 });
+  });
+
+  it('logs refused authentications at most AUTH_REFUSAL_LINES per 10 s, then counts the suppressed ones', async () => {
+    const logger = recordingLogger();
+    await startSecured(logger, { connectionLimits: { maxAuthFailuresPerAddress: 0 } });
+    for (let i = 0; i < AUTH_REFUSAL_LINES + 5; i++) expect(await login('x', undefined, 5, `nobody-${i}`)).toBe(ReasonCode.NotAuthorized);
+    const lines = logger.warnings.filter((w) => w.message.startsWith('connection refused: no authentication method'));
+    expect(lines.map((w) => w.fields['username'])).toEqual(Array.from({ length: AUTH_REFUSAL_LINES }, (_, i) => `nobody-${i}`));
   });
 
   it('3.1.1: a blocked address gets return code 5 (not authorized)', async () => {
