@@ -53,6 +53,23 @@ describe('WorkGate', () => {
     expect([gate.running, gate.waiting]).toEqual([1, 3]);
   });
 
+  it('a freed place goes to the oldest waiting task of a key with nothing running (a quiet address does not queue behind a flood)', async () => {
+    const gate = new WorkGate({ maxRunning: 1, maxWaiting: 10, maxWaitingPerKey: 10 });
+    const flood = [manualTask(), manualTask(), manualTask()];
+    const quiet = manualTask();
+    const results = [...flood.map((t) => gate.run('flood', t.task)), gate.run('quiet', quiet.task)];
+    flood[0]?.finish('f0');
+    await results[0];
+    expect([flood[1]?.started(), quiet.started()]).toEqual([false, true]);
+    quiet.finish('q');
+    await results[3];
+    expect(flood[1]?.started()).toBe(true); // then the flood, in order
+    flood[1]?.finish('f1');
+    await results[1];
+    flood[2]?.finish('f2');
+    expect(await Promise.all(results)).toEqual(['f0', 'f1', 'f2', 'q']);
+  });
+
   it('a task that throws or rejects frees its place', async () => {
     const gate = new WorkGate({ maxRunning: 1, maxWaiting: 1, maxWaitingPerKey: 1 });
     await expect(
