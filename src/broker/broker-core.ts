@@ -14,8 +14,9 @@ import type { BrokerHooks, ConnectionInfo } from './hooks.js';
 import { Message } from './message.js';
 import type { PersistenceDecisions } from './persistence.js';
 import { PublisherThrottle } from './publisher-throttle.js';
-import type { ResolvedBrokerOptions, ResolvedConnectionLimits } from './options.js';
+import { resolveConnectionLimits, type ResolvedBrokerOptions, type ResolvedConnectionLimits } from './options.js';
 import { PartialPacketBudget } from '../protocol/partial-packet-budget.js';
+import { AuthBackoff } from './auth-backoff.js';
 import { RetainedMessages } from './retained.js';
 import { Router, type RouteResult } from './router.js';
 import type { Session, SessionContext } from './session.js';
@@ -42,6 +43,8 @@ export class BrokerCore implements SessionContext {
   /** The error boundary of every piece of work (packets, deliveries, wills, timers). */
   readonly faults: FaultBoundary;
   readonly throttle = new PublisherThrottle();
+  /** Per-address failed-authentication backoff (its limits are set by `Broker` with the other connection limits). */
+  readonly authBackoff = new AuthBackoff(resolveConnectionLimits());
   readonly tree = new TopicTree();
   readonly retained: RetainedMessages;
   readonly router: Router;

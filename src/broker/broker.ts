@@ -79,6 +79,7 @@ export class Broker {
     this.#core = new BrokerCore(this.options, options.store ?? new MemoryBrokerStore(), options.logger ?? silentLogger, options.hooks ?? {}, options.persistence ?? PERSIST_EVERYTHING, options.diskBuffer, limits);
     this.#sys = new SysTopicPublisher(this.#core);
     this.#limiter = new AddressLimiter(limits);
+    this.#core.authBackoff.setLimits(limits);
     this.#core.setSessionQueueBytes(limits.maxSessionQueueBytes, options.connectionLimits?.maxSessionQueueBytes === undefined);
     this.ready = this.#core.restore().then(() => {
       this.#isReady = true;
@@ -131,7 +132,10 @@ export class Broker {
   /** Runs from a listener's callback or a promise continuation: an error is contained and the socket closed. */
   #serve(socket: Duplex, options: AttachOptions, refusal: Refusal | undefined): void {
     try {
-      const connection = this.#core.attach(socket, options.hooks, options.info);
+      // The remote address is a fact of the connection (per-address authentication backoff, password-check fairness).
+      const info = options.info;
+      const remoteAddress = info?.remoteAddress === undefined ? (socket as Duplex & { remoteAddress?: string }).remoteAddress : undefined;
+      const connection = this.#core.attach(socket, options.hooks, remoteAddress === undefined ? info : { ...info, remoteAddress });
       connection.decoder.limitFirstPacket(this.#limiter.limits.maxConnectPacketBytes);
       if (refusal !== undefined) connection.refuseConnect(refusal.reasonCode, refusal.reasonString);
     } catch (error) {
@@ -173,7 +177,7 @@ export class Broker {
     return { reasonCode: admission === 'too-fast' ? ReasonCode.ConnectionRateExceeded : ReasonCode.QuotaExceeded, reasonString: reason };
   }
 
-  /** The abuse limits in force (per-address connections and rate, CONNECT size, subscriptions, topic levels, partial packets). */
+  /** The abuse limits in force (per-address connections and rate, CONNECT size, failed-authentication backoff, session queue bound, subscriptions, topic levels, partial packets). */
   get connectionLimits(): ResolvedConnectionLimits {
     return this.#core.limits;
   }
@@ -181,11 +185,12 @@ export class Broker {
   /**
    * Replaces the abuse limits live. Connections already open stay open; the subscription, topic-level
    * and partial-packet limits apply to their next packets, a new session queue bound to every
-   * session's next message.
+   * session's next message; blocks in force keep their end.
    */
   setConnectionLimits(limits: ConnectionLimits): void {
     const resolved = this.#resolveLimits(limits);
     this.#limiter.setLimits(resolved);
+    this.#core.authBackoff.setLimits(resolved);
     this.#core.setLimits(resolved);
     this.#core.setSessionQueueBytes(resolved.maxSessionQueueBytes, limits.maxSessionQueueBytes === undefined);
   }
@@ -231,6 +236,29 @@ export class Broker {
   identityOf(clientId: string): ClientIdentity | undefined {
     const channel = this.#core.registry.get(clientId)?.channel;
     return channel instanceof Connection ? channel.identity : undefined;
+  }
+
+  /**
+   * Whether `clientId` may publish to `topic` now: the decision its own PUBLISH would get from the
+   * hooks of the port it connected through (services acting on a client's behalf, e.g. the state
+   * store answering on a request's response topic). A client id with no connection may not.
+   */
+  mayPublishAs(clientId: string, topic: string): boolean {
+    const channel = this.#core.registry.get(clientId)?.channel;
+    if (!(channel instanceof Connection)) return false;
+    const check = channel.hooks.authorizePublish;
+    return check === undefined || check(channel.identity, topic);
+  }
+
+  /**
+   * Whether `clientId` may subscribe to `filter` now: the decision its own SUBSCRIBE would get from
+   * the hooks of the port it connected through. A client id with no connection may not.
+   */
+  maySubscribeAs(clientId: string, filter: string): boolean {
+    const channel = this.#core.registry.get(clientId)?.channel;
+    if (!(channel instanceof Connection)) return false;
+    const check = channel.hooks.authorizeSubscribe;
+    return check === undefined || check(channel.identity, filter);
   }
 
   /**

@@ -81,6 +81,16 @@ export interface ConnectionLimits {
   partialPacketTimeoutSeconds?: number;
   /** Bytes of incomplete packets buffered across all connections; a packet that would go over closes its connection (0x97). Default: {@link defaultMaxPartialPacketBytes}. */
   maxPartialPacketBytes?: number;
+  /**
+   * Failed authentications from one remote address, within `authFailureWindowSeconds`, after which
+   * its CONNECTs are refused (0x8A) before authentication for `authBlockSeconds` (see auth-backoff.ts).
+   * 0 = off. Default 10.
+   */
+  maxAuthFailuresPerAddress?: number;
+  /** The window in which failed authentications are counted, seconds. Default 60. */
+  authFailureWindowSeconds?: number;
+  /** How long an address is refused after too many failures, seconds (doubling for repeat offenders, up to 64 times). Default 60. */
+  authBlockSeconds?: number;
 }
 
 /** {@link ConnectionLimits} with defaults applied. */
@@ -93,7 +103,17 @@ export interface ResolvedConnectionLimits {
   readonly maxTopicLevels: number;
   readonly partialPacketTimeoutSeconds: number;
   readonly maxPartialPacketBytes: number;
+  readonly maxAuthFailuresPerAddress: number;
+  readonly authFailureWindowSeconds: number;
+  readonly authBlockSeconds: number;
 }
+
+/** Default failed authentications per address and window before the address is blocked. */
+export const DEFAULT_MAX_AUTH_FAILURES_PER_ADDRESS = 10;
+/** Default window of counted failed authentications, seconds. */
+export const DEFAULT_AUTH_FAILURE_WINDOW_SECONDS = 60;
+/** Default (first) block of an address, seconds. */
+export const DEFAULT_AUTH_BLOCK_SECONDS = 60;
 
 /** Default largest CONNECT before authentication: 64 KiB (a CONNECT with a will of a few KiB fits easily). */
 export const DEFAULT_MAX_CONNECT_PACKET_BYTES = 64 * 1024;
@@ -135,6 +155,9 @@ export function resolveConnectionLimits(
     maxTopicLevels: positiveOr(limits.maxTopicLevels, DEFAULT_MAX_TOPIC_LEVELS),
     partialPacketTimeoutSeconds: positiveOr(limits.partialPacketTimeoutSeconds, DEFAULT_PARTIAL_PACKET_TIMEOUT_SECONDS),
     maxPartialPacketBytes: positiveOr(limits.maxPartialPacketBytes, defaultMaxPartialPacketBytes(maxPacketSizeBytes, queuedBytesBudget)),
+    maxAuthFailuresPerAddress: limits.maxAuthFailuresPerAddress ?? DEFAULT_MAX_AUTH_FAILURES_PER_ADDRESS,
+    authFailureWindowSeconds: Math.max(1, limits.authFailureWindowSeconds ?? DEFAULT_AUTH_FAILURE_WINDOW_SECONDS),
+    authBlockSeconds: Math.max(1, limits.authBlockSeconds ?? DEFAULT_AUTH_BLOCK_SECONDS),
   });
 }
 

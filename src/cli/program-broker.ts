@@ -125,11 +125,14 @@ function addPersistCommands(broker: Command, ctx: CliContext): void {
 function addLimitsCommands(broker: Command, ctx: CliContext): void {
   const limits = broker
     .command('limits')
-    .description('Abuse limits (ops-only): connections and connection rate per remote address, CONNECT size before authentication, bytes queued per session, subscriptions per client, topic levels, partial packets.');
+    .description('Abuse limits (ops-only): connections and connection rate per remote address, CONNECT size before authentication, failed-authentication backoff, bytes queued per session, subscriptions per client, topic levels, partial packets.');
   type LimitsOptions = WithOutput & {
     maxConnectionsPerAddress?: string;
     maxConnectionRate?: string;
     maxConnectSize?: string;
+    maxAuthFailures?: string;
+    authFailureWindow?: string;
+    authBlock?: string;
     maxSessionQueueSize?: string;
     maxSubscriptions?: string;
     maxTopicLevels?: string;
@@ -141,6 +144,9 @@ function addLimitsCommands(broker: Command, ctx: CliContext): void {
     .option('--max-connections-per-address <n>', 'concurrent connections from one IP address (0 = unlimited, the default); more get CONNACK 0x97')
     .option('--max-connection-rate <n>', 'new connections per second from one IP address (0 = unlimited, the default); more get CONNACK 0x9F')
     .option('--max-connect-size <size>', 'largest CONNECT before authentication, bytes or 64Ki (default 65536); bigger get CONNACK 0x95')
+    .option('--max-auth-failures <n>', 'failed authentications from one IP address within the window before it is blocked (default 10; 0 = off); blocked get CONNACK 0x8A')
+    .option('--auth-failure-window <seconds>', 'window in which failed authentications are counted, 1-86400 (default 60)')
+    .option('--auth-block <seconds>', 'first block of an address, 1-86400 (default 60); a repeat block doubles, up to 64 times')
     .option(
       '--max-session-queue-size <size>',
       'bytes one session may have queued, bytes or 1Mi (default 1/16 of the memory profile budget); past it only that session drops, per subscriberQueueLimit.strategy',
@@ -152,6 +158,7 @@ function addLimitsCommands(broker: Command, ctx: CliContext): void {
   examples(set, [
     'ops broker limits set --max-connections-per-address 100 --max-connection-rate 20',
     'ops broker limits set --max-connect-size 16Ki',
+    'ops broker limits set --max-auth-failures 5 --auth-failure-window 300 --auth-block 600',
     'ops broker limits set --max-session-queue-size 8Mi',
     'ops broker limits set --max-subscriptions 1000 --max-topic-levels 32 --partial-packet-timeout 10',
   ]).action(
@@ -163,6 +170,9 @@ function addLimitsCommands(broker: Command, ctx: CliContext): void {
           ...(opts.maxConnectionsPerAddress !== undefined ? { maxConnectionsPerAddress: opts.maxConnectionsPerAddress } : {}),
           ...(opts.maxConnectionRate !== undefined ? { maxConnectionRatePerAddress: opts.maxConnectionRate } : {}),
           ...(opts.maxConnectSize !== undefined ? { maxConnectPacketBytes: opts.maxConnectSize } : {}),
+          ...(opts.maxAuthFailures !== undefined ? { maxAuthFailuresPerAddress: opts.maxAuthFailures } : {}),
+          ...(opts.authFailureWindow !== undefined ? { authFailureWindowSeconds: opts.authFailureWindow } : {}),
+          ...(opts.authBlock !== undefined ? { authBlockSeconds: opts.authBlock } : {}),
           ...(opts.maxSessionQueueSize !== undefined ? { maxSessionQueueBytes: opts.maxSessionQueueSize } : {}),
           ...(opts.maxSubscriptions !== undefined ? { maxSubscriptionsPerClient: opts.maxSubscriptions } : {}),
           ...(opts.maxTopicLevels !== undefined ? { maxTopicLevels: opts.maxTopicLevels } : {}),

@@ -1,8 +1,8 @@
 /**
  * The ops-only abuse limits of an instance (no AIO Broker field: AIO does this in its load
  * balancer and frontends), kept in runtime.json under `limits` and changed live with
- * `ops broker limits set`. 0 means unlimited for the per-address limits; the subscription,
- * topic-level and partial-packet limits are always on.
+ * `ops broker limits set`. 0 means unlimited for the per-address limits (and off for the
+ * failed-authentication backoff); the subscription, topic-level and partial-packet limits are always on.
  */
 import { OpsError } from '../shared/errors.js';
 import { parseQuantity } from './quantity.js';
@@ -25,6 +25,12 @@ export interface ConnectionLimitSettings {
   partialPacketTimeoutSeconds?: number;
   /** Bytes of incomplete packets held across all connections (default: from the memory profile, see broker/options.ts). */
   maxPartialPacketBytes?: number;
+  /** Failed authentications from one address within the window before it is blocked; 0 = off (default 10). */
+  maxAuthFailuresPerAddress?: number;
+  /** The window of counted failed authentications, seconds (default 60). */
+  authFailureWindowSeconds?: number;
+  /** The first block of an address, seconds; repeat blocks double, up to 64 times (default 60). */
+  authBlockSeconds?: number;
 }
 
 /** The limits whose defaults follow the memory profile (see {@link effectiveConnectionLimits}). */
@@ -38,6 +44,9 @@ export const DEFAULT_CONNECTION_LIMITS: Required<Omit<ConnectionLimitSettings, P
   maxSubscriptionsPerClient: 10_000,
   maxTopicLevels: 100,
   partialPacketTimeoutSeconds: 30,
+  maxAuthFailuresPerAddress: 10,
+  authFailureWindowSeconds: 60,
+  authBlockSeconds: 60,
 });
 
 /** Smallest CONNECT limit accepted: a CONNECT with a client id, user name and password fits. */
@@ -53,12 +62,17 @@ const MAX_PACKET = 268_435_455;
 export const MIN_PARTIAL_PACKET_BYTES = 65_536;
 /** Largest bound on partial-packet bytes accepted (1 TiB: more than any host has). */
 const MAX_PARTIAL_PACKET_BYTES = 2 ** 40;
+/** Longest failed-authentication window or block accepted: one day. */
+const MAX_AUTH_SECONDS = 86_400;
 
 /** The stored keys, in the order `limits show` prints them. */
 export const LIMIT_KEYS = [
   'maxConnectionsPerAddress',
   'maxConnectionRatePerAddress',
   'maxConnectPacketBytes',
+  'maxAuthFailuresPerAddress',
+  'authFailureWindowSeconds',
+  'authBlockSeconds',
   'maxSessionQueueBytes',
   'maxSubscriptionsPerClient',
   'maxTopicLevels',
@@ -74,6 +88,9 @@ const FLAG: Readonly<Record<LimitKey, string>> = {
   maxConnectionsPerAddress: '--max-connections-per-address',
   maxConnectionRatePerAddress: '--max-connection-rate',
   maxConnectPacketBytes: '--max-connect-size',
+  maxAuthFailuresPerAddress: '--max-auth-failures',
+  authFailureWindowSeconds: '--auth-failure-window',
+  authBlockSeconds: '--auth-block',
   maxSessionQueueBytes: '--max-session-queue-size',
   maxSubscriptionsPerClient: '--max-subscriptions',
   maxTopicLevels: '--max-topic-levels',
@@ -85,6 +102,9 @@ const FLAG: Readonly<Record<LimitKey, string>> = {
 const RANGE: Readonly<Record<Exclude<LimitKey, SizeKey>, { min: number; max: number; what: string }>> = {
   maxConnectionsPerAddress: { min: 0, max: 1_000_000, what: 'a whole number from 0 (unlimited) to 1000000' },
   maxConnectionRatePerAddress: { min: 0, max: 1_000_000, what: 'a whole number from 0 (unlimited) to 1000000' },
+  maxAuthFailuresPerAddress: { min: 0, max: 1_000_000, what: 'a whole number from 0 (off) to 1000000' },
+  authFailureWindowSeconds: { min: 1, max: MAX_AUTH_SECONDS, what: `a whole number of seconds from 1 to ${MAX_AUTH_SECONDS}` },
+  authBlockSeconds: { min: 1, max: MAX_AUTH_SECONDS, what: `a whole number of seconds from 1 to ${MAX_AUTH_SECONDS}` },
   maxSubscriptionsPerClient: { min: 1, max: 10_000_000, what: 'a whole number from 1 to 10000000' },
   maxTopicLevels: { min: 1, max: 32_768, what: 'a whole number from 1 to 32768' },
   partialPacketTimeoutSeconds: { min: 1, max: 3600, what: 'a whole number of seconds from 1 to 3600' },
@@ -142,6 +162,7 @@ export function readConnectionLimits(raw: unknown): ConnectionLimitSettings {
     if (value === undefined) continue;
     const min = key === 'maxSessionQueueBytes' ? MIN_SESSION_QUEUE_BYTES : 0;
     if (typeof value !== 'number' || !Number.isInteger(value) || value < min) throw new Error(`limits.${key} must be a whole number >= ${min}`);
+    if ((key === 'authFailureWindowSeconds' || key === 'authBlockSeconds') && (value < 1 || value > MAX_AUTH_SECONDS)) throw new Error(`limits.${key} must be from 1 to ${MAX_AUTH_SECONDS}`);
     out[key] = value;
   }
   return out;

@@ -13,6 +13,7 @@
  * to which its session is bound (`broker/session-owner.ts`); a token whose subject is a
  * password-file user is refused (a token never takes a password user's identity).
  */
+import { warnAbuse } from '../broker/abuse-log.js';
 import type { AuthenticationRequest, AuthenticationResult, BrokerHooks, ClientIdentity } from '../broker/hooks.js';
 import { anonymousPrincipal } from '../broker/session-owner.js';
 import { ReasonCode } from '../protocol/reason-codes.js';
@@ -21,6 +22,13 @@ import type { Authorizer, KeyMethod } from './authorization.js';
 import type { AuthnAllow, AuthnMethod } from './authn/method.js';
 import { createPasswordFileMethod } from './authn/password-file.js';
 import type { PasswdEntry } from './passwd.js';
+import type { WorkGate } from './work-gate.js';
+
+/**
+ * Refused authentications logged per 10 s (each with its reason), before further ones are only
+ * counted: enough to see why a few misconfigured clients fail, not a line per guess.
+ */
+export const AUTH_REFUSAL_LINES = 10;
 
 /** What a port's resources say, now. */
 export interface PortSecurity {
@@ -43,6 +51,8 @@ export interface PortHooksDeps {
   readonly where: { readonly listener: string; readonly port: number };
   /** Remembers which port an accepted client's identity belongs to (state store authorization). */
   readonly directory: ClientDirectory;
+  /** Bounds the password checks (shared by every port of a broker); default one of this port's own. */
+  readonly passwordChecks?: WorkGate;
 }
 
 /**
@@ -83,8 +93,16 @@ export function createPortHooks(deps: PortHooksDeps): BrokerHooks {
   /** Requests being re-authentications (AUTH 0x19) rather than CONNECTs, for the log lines. */
   const reauths = new WeakSet<AuthenticationRequest>();
   const refuse = (request: AuthenticationRequest, reasonCode: number, reasonString: string): AuthenticationResult => {
-    const what = reauths.has(request) ? 're-authentication refused' : 'connection refused';
-    logger.warn({ ...where, clientId: request.clientId, username: request.username, reasonCode }, `${what}: ${reasonString}`);
+    const reauth = reauths.has(request);
+    // Rate-limited (AUTH_REFUSAL_LINES per 10 s, then how many were suppressed): a guesser must not write a line per guess.
+    warnAbuse(
+      logger,
+      reauth ? 're-authentication-refused' : 'authentication-refused',
+      { ...where, remoteAddress: request.connection.remoteAddress, clientId: request.clientId, username: request.username, reasonCode },
+      `${reauth ? 're-authentication refused' : 'connection refused'}: ${reasonString}`,
+      Date.now(),
+      AUTH_REFUSAL_LINES,
+    );
     return { reasonCode, reasonString };
   };
   const authenticate = (request: AuthenticationRequest): AuthenticationResult | Promise<AuthenticationResult> => {
@@ -96,7 +114,7 @@ export function createPortHooks(deps: PortHooksDeps): BrokerHooks {
     // synchronous: open ports do not wait
     return { reasonCode: ReasonCode.Success, attributes, principal: anonymousPrincipal(where.listener, where.port) };
   };
-  const passwordFile = createPasswordFileMethod(deps.passwd);
+  const passwordFile = createPasswordFileMethod(deps.passwd, deps.passwordChecks);
   const authenticateWith = async (authnName: string, security: PortSecurity, request: AuthenticationRequest): Promise<AuthenticationResult> => {
     if (security.authnMethods === undefined) return refuse(request, ReasonCode.NotAuthorized, `authentication '${authnName}' does not exist`);
     let accepted: AuthnAllow | undefined;

@@ -14,6 +14,7 @@ import type { AuthnMethod, AuthnMethodConfig } from '../security/authn/method.js
 import { createAuthnMethod } from '../security/authn/methods.js';
 import { parsePasswd, type PasswdEntry } from '../security/passwd.js';
 import { ClientDirectory, createPortHooks, type PortSecurity } from '../security/port-hooks.js';
+import { WorkGate } from '../security/work-gate.js';
 import type { Logger } from '../shared/log.js';
 
 const OPEN: PortSecurity = { authnName: undefined, authnMethods: undefined, authorizer: undefined };
@@ -26,6 +27,8 @@ const keyOf = (listener: string, port: number): string => `${listener}:${port}`;
 export class PortSecurityTable {
   /** Which port each accepted client came in on (state store authorization). */
   readonly directory = new ClientDirectory();
+  /** Password checks of every port, bounded together (see work-gate.ts). */
+  readonly passwordChecks = new WorkGate();
   #ports = new Map<string, { security: PortSecurity; fingerprint: string }>();
   readonly #hooks = new Map<string, BrokerHooks>();
   #badLinesReported = '';
@@ -102,6 +105,7 @@ export class PortSecurityTable {
         logger: this.logger,
         where: { listener, port },
         directory: this.directory,
+        passwordChecks: this.passwordChecks,
       });
       this.#hooks.set(key, hooks);
     }

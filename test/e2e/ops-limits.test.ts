@@ -14,11 +14,17 @@ interface LimitsView {
     maxTopicLevels: number;
     partialPacketTimeoutSeconds: number;
     maxPartialPacketBytes: number;
+    maxAuthFailuresPerAddress: number;
+    authFailureWindowSeconds: number;
+    authBlockSeconds: number;
   };
 }
 
 /** The defaults of the resource limits on a Medium instance (108 MiB: a quarter of its 432 MiB queue budget). */
 const RESOURCE_DEFAULTS = { maxSessionQueueBytes: 27 * 1024 * 1024, maxSubscriptionsPerClient: 10_000, maxTopicLevels: 100, partialPacketTimeoutSeconds: 30, maxPartialPacketBytes: 113_246_208 };
+
+/** The failed-authentication backoff defaults. */
+const AUTH_DEFAULTS = { maxAuthFailuresPerAddress: 10, authFailureWindowSeconds: 60, authBlockSeconds: 60 };
 
 let h: OpsHome;
 let port: number;
@@ -40,15 +46,16 @@ const connect = async (clientId: string): Promise<MqttClient> => {
 };
 
 describe('ops broker limits', () => {
-  it('shows the defaults: per-address limits off, CONNECT 64 KiB, 10000 subscriptions, 100 levels, partial packets 30 s and 108 MiB, 27 MiB queued per session (Medium)', async () => {
+  it('shows the defaults: per-address limits off, CONNECT 64 KiB, failed-authentication backoff on (10 in 60 s, 60 s block), 10000 subscriptions, 100 levels, partial packets 30 s and 108 MiB, 27 MiB queued per session (Medium)', async () => {
     expect(await h.json<LimitsView>('broker', 'limits', 'show', '--instance', 'lim')).toEqual({
       live: true,
-      limits: { ...RESOURCE_DEFAULTS, maxConnectionsPerAddress: 0, maxConnectionRatePerAddress: 0, maxConnectPacketBytes: 65_536 },
+      limits: { ...RESOURCE_DEFAULTS, ...AUTH_DEFAULTS, maxConnectionsPerAddress: 0, maxConnectionRatePerAddress: 0, maxConnectPacketBytes: 65_536 },
     });
     const text = await h.ops('broker', 'limits', 'show', '--instance', 'lim');
     expect(text.stdout).toMatch(/queued bytes per session\s+28311552 bytes/);
     expect(text.stdout).toMatch(/subscriptions per client\s+10000/);
     expect(text.stdout).toMatch(/partial packet bytes\s+113246208 bytes/);
+    expect(text.stdout).toContain('failed logins per address 10 in 60 s, then blocked 60 s (doubling on repeat)');
   });
 
   it('sets the subscription limit live: the filter over it gets SUBACK 0x97, the others are granted', async () => {
@@ -70,10 +77,23 @@ describe('ops broker limits', () => {
     expect(back.limits).toMatchObject(RESOURCE_DEFAULTS);
   });
 
+  it('sets the failed-authentication backoff live, and refuses a block of 0 s naming the flag', async () => {
+    const set = await h.json<LimitsView>('broker', 'limits', 'set', '--instance', 'lim', '--max-auth-failures', '5', '--auth-failure-window', '300', '--auth-block', '600');
+    expect(set.limits).toMatchObject({ maxAuthFailuresPerAddress: 5, authFailureWindowSeconds: 300, authBlockSeconds: 600 });
+    const bad = await h.ops('broker', 'limits', 'set', '--instance', 'lim', '--auth-block', '0');
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toContain('--auth-block must be a whole number of seconds from 1 to 86400');
+    const off = await h.json<LimitsView>('broker', 'limits', 'set', '--instance', 'lim', '--max-auth-failures', '0', '--auth-failure-window', '60', '--auth-block', '60');
+    expect(off.limits).toMatchObject({ maxAuthFailuresPerAddress: 0 });
+    expect((await h.ops('broker', 'limits', 'show', '--instance', 'lim')).stdout).toContain('failed logins per address off');
+    const back = await h.json<LimitsView>('broker', 'limits', 'set', '--instance', 'lim', '--max-auth-failures', '10');
+    expect(back.limits).toMatchObject(AUTH_DEFAULTS);
+  });
+
   it('sets a per-address limit live: the client over it gets CONNACK 0x97, stats count it, the others stay', async () => {
     const a = await connect('a');
     const set = await h.json<LimitsView>('broker', 'limits', 'set', '--instance', 'lim', '--max-connections-per-address', '2', '--max-connect-size', '16Ki');
-    expect(set.limits).toEqual({ ...RESOURCE_DEFAULTS, maxConnectionsPerAddress: 2, maxConnectionRatePerAddress: 0, maxConnectPacketBytes: 16_384 });
+    expect(set.limits).toEqual({ ...RESOURCE_DEFAULTS, ...AUTH_DEFAULTS, maxConnectionsPerAddress: 2, maxConnectionRatePerAddress: 0, maxConnectPacketBytes: 16_384 });
     await connect('b');
     await expect(connect('c')).rejects.toThrow(/Quota exceeded/);
     expect(a.connected).toBe(true);
@@ -114,7 +134,7 @@ describe('ops broker limits', () => {
     port = portOf(await h.json<{ ports: { listener: string; port: number }[] }>('broker', 'start', '--instance', 'lim'));
     expect(await h.json<LimitsView>('broker', 'limits', 'show', '--instance', 'lim')).toEqual({
       live: true,
-      limits: { ...RESOURCE_DEFAULTS, maxConnectionsPerAddress: 2, maxConnectionRatePerAddress: 50, maxConnectPacketBytes: 16_384, maxSessionQueueBytes: 8 * 1024 * 1024 },
+      limits: { ...RESOURCE_DEFAULTS, ...AUTH_DEFAULTS, maxConnectionsPerAddress: 2, maxConnectionRatePerAddress: 50, maxConnectPacketBytes: 16_384, maxSessionQueueBytes: 8 * 1024 * 1024 },
     });
     await connect('after-restart');
     await connect('after-restart-2');

@@ -12,8 +12,8 @@ export interface RawBrokerFixture {
   start(options?: CreateBrokerOptions): Promise<RunningBroker>;
   /** The broker the test started; throws when none was. */
   current(): RunningBroker;
-  /** Opens a raw client (no CONNECT sent) on the current broker. */
-  open(version?: 4 | 5): Promise<RawClient>;
+  /** Opens a raw client (no CONNECT sent) on the current broker, from `localAddress` when given (e.g. 127.0.0.2). */
+  open(version?: 4 | 5, localAddress?: string): Promise<RawClient>;
   /** Opens a raw client on the current broker and completes CONNECT (`rawConnect` with `fields`). */
   connect(version: 4 | 5, fields?: Partial<IConnectPacket>): Promise<RawClient>;
   /** How many raw clients the test opened so far. */
@@ -39,7 +39,7 @@ export function useRawBroker(): RawBrokerFixture {
   return {
     start: async (options = {}) => (running = await startBroker(options)),
     current,
-    open: (version = 5) => raws.open(current().port, version),
+    open: (version = 5, localAddress?: string) => raws.open(current().port, version, localAddress),
     connect: async (version, fields = {}) => raws.track(await rawConnect(current().port, version, fields)),
     opened: () => raws.size,
   };

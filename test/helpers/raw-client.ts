@@ -44,9 +44,12 @@ export class RawClient {
     socket.on('error', () => undefined);
   }
 
-  /** Opens a TCP connection; `version` selects how replies are parsed. */
-  static async open(port: number, version: 4 | 5 = 5): Promise<RawClient> {
-    const socket = connect({ port, host: '127.0.0.1' });
+  /**
+   * Opens a TCP connection to 127.0.0.1; `version` selects how replies are parsed; `localAddress`
+   * the source address (another loopback address such as 127.0.0.2 is another client address).
+   */
+  static async open(port: number, version: 4 | 5 = 5, localAddress?: string): Promise<RawClient> {
+    const socket = connect({ port, host: '127.0.0.1', ...(localAddress !== undefined ? { localAddress } : {}) });
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', () => resolve());
       socket.once('error', reject);

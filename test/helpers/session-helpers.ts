@@ -22,8 +22,8 @@ export class RawClients {
   readonly #open: RawClient[] = [];
 
   /** Opens a raw client on `port`. */
-  async open(port: number, version: 4 | 5 = 5): Promise<RawClient> {
-    return this.track(await RawClient.open(port, version));
+  async open(port: number, version: 4 | 5 = 5, localAddress?: string): Promise<RawClient> {
+    return this.track(await RawClient.open(port, version, localAddress));
   }
 
   /** Adds a client opened elsewhere, so `destroyAll()` destroys it too; returns it. */

@@ -4,6 +4,9 @@ import { ReasonCode } from '../../protocol/reason-codes.js';
 import { userPropertyList } from '../../protocol/user-properties.js';
 import { checkTopicName } from '../../shared/topic.js';
 import type { Connection } from '../connection.js';
+import { warnAbuse } from '../abuse-log.js';
+import { normalizeAddress } from '../address-limiter.js';
+import { isCredentialFailure } from '../auth-backoff.js';
 import { recordCredentials } from '../credentials.js';
 import type { AuthenticationResult } from '../hooks.js';
 import { sessionOwnerOf } from '../session-owner.js';
@@ -55,6 +58,16 @@ export function handleConnect(connection: Connection, packet: ConnectPacket): vo
     accept(connection, packet, clientId, assigned, cleanStart);
     return;
   }
+  const address = remoteAddressOf(connection);
+  const blockedMs = address === undefined ? 0 : core.authBackoff.blockedFor(address);
+  if (blockedMs > 0) {
+    // Too many failed authentications from this address: refused before any credential is checked.
+    const retryAfterSeconds = Math.ceil(blockedMs / 1000);
+    core.counters.connectionsLimited++;
+    warnAbuse(core.logger, 'auth-backoff', { remoteAddress: address, retryAfterSeconds }, 'connection refused: too many failed authentications from this address');
+    refuse(connection, ReasonCode.Banned, `too many failed authentications from ${address}; retry in ${retryAfterSeconds} s`, 'debug');
+    return;
+  }
   const decision = authenticate({
     connection: connection.info,
     clientId,
@@ -67,8 +80,9 @@ export function handleConnect(connection: Connection, packet: ConnectPacket): vo
   const finish = (result: AuthenticationResult): void => {
     if (connection.state === 'closed') return;
     if (result.reasonCode !== ReasonCode.Success) {
-      connection.core.counters.authenticationFailures++;
-      refuse(connection, result.reasonCode, result.reasonString);
+      core.counters.authenticationFailures++;
+      if (address !== undefined && isCredentialFailure(result.reasonCode)) noteFailure(connection, address);
+      refuse(connection, result.reasonCode, result.reasonString, 'debug'); // the security layer logs why (rate-limited)
       return;
     }
     if (result.attributes !== undefined) connection.attributes = result.attributes;
@@ -182,11 +196,34 @@ function accept(connection: Connection, packet: ConnectPacket, clientId: string,
   session.attach(connection); // resend in-flight, then pump the queue [MQTT-4.4.0-1]
 }
 
-/** Refuses a CONNECT with a CONNACK reason code and closes [MQTT-3.2.2-7]. */
-function refuse(connection: Connection, reasonCode: number, reasonString?: string): void {
+/** The client's remote address, normalized, when it has one (`Broker.attach` records it; in-memory streams have none). */
+function remoteAddressOf(connection: Connection): string | undefined {
+  const raw = connection.info.remoteAddress;
+  return raw === undefined ? undefined : normalizeAddress(raw);
+}
+
+/** Counts a failed authentication from `address`; warns (rate-limited) when it blocks the address. */
+function noteFailure(connection: Connection, address: string): void {
+  const core = connection.core;
+  const blockMs = core.authBackoff.failed(address);
+  if (blockMs === 0) return;
+  const { maxAuthFailuresPerAddress, authFailureWindowSeconds } = core.authBackoff.limits;
+  warnAbuse(
+    core.logger,
+    'auth-backoff-start',
+    { remoteAddress: address, failures: maxAuthFailuresPerAddress, windowSeconds: authFailureWindowSeconds, blockSeconds: Math.ceil(blockMs / 1000) },
+    'address blocked: too many failed authentications',
+  );
+}
+
+/**
+ * Refuses a CONNECT with a CONNACK reason code and closes [MQTT-3.2.2-7]. `level` of the log line:
+ * debug for refusals logged elsewhere with a rate limit (authentication).
+ */
+function refuse(connection: Connection, reasonCode: number, reasonString?: string, level: 'info' | 'debug' = 'info'): void {
   const core = connection.core;
   core.counters.connectionsRejected++;
-  core.logger.info({ reasonCode, reasonString }, 'connection refused');
+  core.logger[level]({ reasonCode, reasonString }, 'connection refused');
   connection.sendConnackRefusal(reasonCode, reasonString);
   connection.close();
 }

@@ -2,7 +2,7 @@
  * The state store commands SET, GET, DEL, VDEL and KEYNOTIFY, validated in the order of
  * docs/state-store-protocol.md §2.5, with the replies of §2.3 and the `__ts` of §3.4.
  */
-import { ERR, type StateStoreErrorMessage } from './constants.js';
+import { ERR, notificationTopic, type StateStoreErrorMessage } from './constants.js';
 import { checkFencingToken, nextFencingToken } from './fencing.js';
 import { parseHlc, type Hlc } from '../../shared/hlc.js';
 import { isTooFarAhead, type HybridClock } from './hlc.js';
@@ -17,6 +17,12 @@ export type StateStoreMethod = 'Read' | 'Write';
 /** Decides whether `clientId` may use `key` with `method`. */
 export type StateStoreAuthorizer = (clientId: string, key: Buffer, method: StateStoreMethod) => boolean;
 
+/**
+ * Decides whether `clientId` may receive notifications on `topic` (its §4.2 notification topic):
+ * whether it may subscribe to that topic (KEYNOTIFY publishes there on its behalf).
+ */
+export type NotificationAuthorizer = (clientId: string, topic: string) => boolean;
+
 /** What the commands work on. */
 export interface CommandContext {
   readonly store: KeyStore;
@@ -24,6 +30,8 @@ export interface CommandContext {
   readonly notify: NotifyRegistry;
   readonly now: () => number;
   readonly authorize: StateStoreAuthorizer;
+  /** Whether KEYNOTIFY may register (`-ERR not authorized` when not); default allow. */
+  readonly authorizeNotifications?: NotificationAuthorizer;
   /** Key-count quota (`-ERR the quota has been exceeded` beyond it). */
   readonly maxKeys: number;
 }
@@ -112,6 +120,8 @@ export function executeCommand(ctx: CommandContext, req: CommandRequest): Comman
     }
     case 'KEYNOTIFY': {
       if (elements.length === 3) return reply(ctx.notify.remove(req.clientId, keyId) ? REPLY_OK : REPLY_ZERO);
+      // Registering makes the store publish on the client's notification topic: only for a client that may subscribe there.
+      if (!safeAuthorizeNotifications(ctx, req.clientId, key)) return fail(ERR.notAuthorized);
       ctx.notify.add(req.clientId, keyId);
       return reply(REPLY_OK);
     }
@@ -149,6 +159,16 @@ export function executeCommand(ctx: CommandContext, req: CommandRequest): Comman
 function safeAuthorize(ctx: CommandContext, clientId: string, key: Buffer, method: StateStoreMethod): boolean {
   try {
     return ctx.authorize(clientId, key, method);
+  } catch {
+    return false;
+  }
+}
+
+function safeAuthorizeNotifications(ctx: CommandContext, clientId: string, key: Buffer): boolean {
+  const check = ctx.authorizeNotifications;
+  if (check === undefined) return true;
+  try {
+    return check(clientId, notificationTopic(clientId, key));
   } catch {
     return false;
   }

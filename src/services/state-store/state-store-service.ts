@@ -102,6 +102,26 @@ export function isForbiddenResponseTopic(topic: string): boolean {
   return topic === REQUEST_TOPIC || topic.startsWith(NOTIFY_TOPIC_ROOT) || checkTopicName(topic) !== undefined;
 }
 
+/**
+ * Why the service may not answer `senderId` on `topic`, or undefined when it may: a topic §1.1
+ * forbids, or one the requester may not publish to itself (the service must not publish where its
+ * requester could not). `senderId` undefined: an in-process requester, not subject to authorization.
+ */
+function responseTopicRefusal(broker: Broker, senderId: string | undefined, topic: string): string | undefined {
+  if (isForbiddenResponseTopic(topic)) return `state store: response topic ${topic} is forbidden`;
+  if (senderId === undefined || mayPublishAs(broker, senderId, topic)) return undefined;
+  return `state store: response topic ${topic} is forbidden: the client is not authorized to publish there`;
+}
+
+/** The broker's decision for a PUBLISH by `clientId` to `topic`; an authorizer that throws denies. */
+function mayPublishAs(broker: Broker, clientId: string, topic: string): boolean {
+  try {
+    return broker.mayPublishAs(clientId, topic);
+  } catch {
+    return false;
+  }
+}
+
 class Service implements StateStoreService {
   readonly #broker: Broker;
   readonly #local: LocalClient;
@@ -130,7 +150,16 @@ class Service implements StateStoreService {
     this.#cache = new DedupCache(options.dedupCapacity ?? 10_000, options.dedupTtlMs ?? 60_000, now);
     this.#store = new KeyStore({ clock, now, onExpired: (event) => this.#onExpired(event) });
     this.#persistence = options.persistence === undefined ? undefined : new KeyPersistence(options.persistence, this.#logger);
-    this.#ctx = { store: this.#store, clock, notify: this.#notify, now, authorize: options.authorize ?? ALLOW_ALL, maxKeys: options.maxKeys ?? Number.POSITIVE_INFINITY };
+    this.#ctx = {
+      store: this.#store,
+      clock,
+      notify: this.#notify,
+      now,
+      authorize: options.authorize ?? ALLOW_ALL,
+      // KEYNOTIFY publishes on the requester's notification topic: only if it may subscribe there (in-process requesters: '').
+      authorizeNotifications: (clientId, topic) => clientId === '' || broker.maySubscribeAs(clientId, topic),
+      maxKeys: options.maxKeys ?? Number.POSITIVE_INFINITY,
+    };
     this.#offDisconnect = broker.onClientDisconnected((clientId) => this.#notify.removeClient(clientId));
     this.#local = broker.createLocalClient(options.localClientId ?? '$ops-statestore');
     // LocalClient handlers run after routing (in arrival order), so responding here is safe.
@@ -208,10 +237,11 @@ class Service implements StateStoreService {
     const props = message.properties;
     const clientId = message.senderId ?? '';
     const responseTopic = props?.responseTopic;
-    if (responseTopic !== undefined && isForbiddenResponseTopic(responseTopic)) {
-      // §1.1: the real state store disconnects the client; the response is never published there.
-      this.#logger.warn({ clientId, responseTopic }, 'state store request with a forbidden response topic: client disconnected');
-      this.#broker.disconnectClient(clientId, ReasonCode.ProtocolError, `state store: response topic ${responseTopic} is forbidden`);
+    const refusal = responseTopic === undefined ? undefined : responseTopicRefusal(this.#broker, message.senderId, responseTopic);
+    if (refusal !== undefined) {
+      // §1.1: the real state store disconnects the client; nothing is executed and nothing is published there.
+      this.#logger.warn({ clientId, responseTopic, reason: refusal }, 'state store request with a forbidden response topic: client disconnected');
+      this.#broker.disconnectClient(clientId, ReasonCode.ProtocolError, refusal);
       return;
     }
     if (message.qos !== 1 || responseTopic === undefined) {

@@ -2,24 +2,11 @@ import type { IConnackPacket } from 'mqtt-packet';
 import { describe, expect, it, vi } from 'vitest';
 import { MAX_PENDING_REFUSALS } from '../../../src/broker/address-limiter.js';
 import type { AuthenticationRequest, AuthenticationResult } from '../../../src/broker/hooks.js';
-import type { Logger } from '../../../src/shared/log.js';
 import { connectBystanders, expectBystandersServed, expectClosed, expectClosedSilently, varInt, within } from '../../helpers/bad-input.js';
 import { useRawBroker } from '../../helpers/raw-broker.js';
+import { recordingLogger } from '../../helpers/recording-logger.js';
 
 const { start, open: raw } = useRawBroker();
-
-/** A logger that records warn lines. */
-function recordingLogger(): Logger & { warnings: { fields: Record<string, unknown>; message: string }[] } {
-  const warnings: { fields: Record<string, unknown>; message: string }[] = [];
-  const ignore = (): void => undefined;
-  return {
-    warnings,
-    debug: ignore,
-    info: ignore,
-    error: ignore,
-    warn: ((fields: Record<string, unknown>, message: string) => warnings.push({ fields, message })) as Logger['warn'],
-  };
-}
 
 /** Fixed header + start of a v5/3.1.1 CONNECT announcing `total` remaining bytes (the rest never sent). */
 function hugeConnectHead(remaining: number, level: 4 | 5): Buffer {

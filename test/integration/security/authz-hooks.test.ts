@@ -7,13 +7,14 @@ import { ReasonCode } from '../../../src/protocol/reason-codes.js';
 import { compileAuthorization } from '../../../src/security/authorization.js';
 import { parsePasswd, passwdLine } from '../../../src/security/passwd.js';
 import { ClientDirectory, createPortHooks, type PortSecurity } from '../../../src/security/port-hooks.js';
-import { REQUEST_TOPIC, STATE_STORE_ID } from '../../../src/services/state-store/constants.js';
+import { notificationTopic, REQUEST_TOPIC, STATE_STORE_ID } from '../../../src/services/state-store/constants.js';
 import { encodeArray } from '../../../src/services/state-store/resp3.js';
 import { startStateStore, type StateStoreService } from '../../../src/services/state-store/state-store-service.js';
 import { silentLogger } from '../../../src/shared/log.js';
 import { startBroker, type RunningBroker } from '../../helpers/start-broker.js';
+import { within } from '../../helpers/state-store-client.js';
 
-const users = parsePasswd([passwdLine('alice', 'pw'), passwdLine('mallory', 'pw')].join('\n')).entries;
+const users = parsePasswd([passwdLine('alice', 'pw'), passwdLine('mallory', 'pw'), passwdLine('bob', 'pw')].join('\n')).entries;
 const authorizer = compileAuthorization({
   authorizationPolicies: {
     rules: [
@@ -21,10 +22,20 @@ const authorizer = compileAuthorization({
         principals: { usernames: ['alice'] },
         brokerResources: [
           { method: 'Connect' },
-          { method: 'Publish', topics: ['devices/{principal.clientId}/#', REQUEST_TOPIC] },
+          { method: 'Publish', topics: ['devices/{principal.clientId}/#', REQUEST_TOPIC, 'clients/{principal.clientId}/#'] },
           { method: 'Subscribe', topics: ['devices/{principal.clientId}/#', 'clients/{principal.clientId}/#'] },
         ],
         stateStoreResources: [{ keyType: 'Pattern', keys: ['keys/{principal.clientId}/*'], method: 'ReadWrite' }],
+      },
+      {
+        // bob may also receive state store key notifications (subscribe to the notification topics)
+        principals: { usernames: ['bob'] },
+        brokerResources: [
+          { method: 'Connect' },
+          { method: 'Publish', topics: [REQUEST_TOPIC, 'clients/{principal.clientId}/#'] },
+          { method: 'Subscribe', topics: ['clients/{principal.clientId}/#', `clients/statestore/v1/${STATE_STORE_ID}/#`] },
+        ],
+        stateStoreResources: [{ keyType: 'Pattern', keys: ['keys/*'], method: 'ReadWrite' }],
       },
       { principals: { usernames: ['mallory'] }, brokerResources: [{ method: 'Publish', topics: ['#'] }] },
     ],
@@ -76,9 +87,17 @@ async function connect(port: number, options: mqtt.IClientOptions): Promise<mqtt
   return client;
 }
 
+/** The response topic the SDKs use for `clientId`. */
+const responseTopicOf = (clientId: string): string => `clients/${clientId}/services/statestore/v1/${STATE_STORE_ID}/command/invoke/response`;
+
+/** Publishes one state store request (QoS 1) answered on `responseTopic`. */
+async function sendRequest(client: mqtt.MqttClient, clientId: string, request: string[], responseTopic: string, correlationData: Buffer): Promise<void> {
+  await client.publishAsync(REQUEST_TOPIC, encodeArray(request), { qos: 1, properties: { responseTopic, correlationData, userProperties: { __ts: `${Date.now()}:0:${clientId}` } } });
+}
+
 /** Sends one state store request and resolves with the reply payload as text. */
 async function invoke(client: mqtt.MqttClient, clientId: string, request: string[]): Promise<string> {
-  const responseTopic = `clients/${clientId}/services/statestore/v1/${STATE_STORE_ID}/command/invoke/response`;
+  const responseTopic = responseTopicOf(clientId);
   await client.subscribeAsync(responseTopic, { qos: 1 });
   const correlationData = Buffer.from(randomUUID().replaceAll('-', ''), 'hex');
   const reply = new Promise<string>((resolve) =>
@@ -86,8 +105,24 @@ async function invoke(client: mqtt.MqttClient, clientId: string, request: string
       if (topic === responseTopic && packet.properties?.correlationData?.equals(correlationData)) resolve(payload.toString('latin1'));
     }),
   );
-  await client.publishAsync(REQUEST_TOPIC, encodeArray(request), { qos: 1, properties: { responseTopic, correlationData, userProperties: { __ts: `${Date.now()}:0:${clientId}` } } });
+  await sendRequest(client, clientId, request, responseTopic, correlationData);
   return reply;
+}
+
+/** Every message `client` receives on topics matching `filter`, subscribed before it resolves. */
+async function collect(client: mqtt.MqttClient, filter: string): Promise<{ topic: string; payload: string }[]> {
+  const seen: { topic: string; payload: string }[] = [];
+  client.on('message', (topic, payload) => seen.push({ topic, payload: payload.toString('latin1') }));
+  await client.subscribeAsync(filter, { qos: 1 });
+  return seen;
+}
+
+/** Publishes a marker on `topic` from `client` and resolves once `receiver` got it (everything sent before it has arrived). */
+async function flushThrough(client: mqtt.MqttClient, receiver: mqtt.MqttClient, topic: string): Promise<void> {
+  const marker = `marker-${randomUUID()}`;
+  const arrived = new Promise<void>((resolve) => receiver.on('message', (t, payload) => t === topic && payload.toString() === marker && resolve()));
+  await client.publishAsync(topic, marker, { qos: 1 });
+  await arrived;
 }
 
 describe('authorization rules on a port with authentication', () => {
@@ -152,5 +187,46 @@ describe('authorization rules on a port with authentication', () => {
     expect(await invoke(alice, 'dev1', ['SET', 'keys/dev2/a', 'v'])).toBe('-ERR not authorized\r\n');
     const other = await connect(open, { clientId: 'anyone' });
     expect(await invoke(other, 'anyone', ['SET', 'keys/dev2/a', 'v'])).toBe('+OK\r\n');
+  });
+});
+
+describe('state store response and notification topics under the requester\'s authorization', () => {
+  it('a request whose response topic the client may not publish to executes nothing, publishes nothing there, and disconnects it (0x82)', async () => {
+    const { open, secure } = await setUp();
+    const watcher = await connect(open, { clientId: 'watcher' });
+    const inbox = await collect(watcher, 'users/alice/inbox');
+    const alice = await connect(secure, { username: 'alice', password: 'pw', clientId: 'dev1' });
+    const disconnected = new Promise<number | undefined>((resolve) => alice.once('disconnect', (packet) => resolve(packet.reasonCode)));
+    await sendRequest(alice, 'dev1', ['SET', 'keys/dev1/a', 'attacker-chosen'], 'users/alice/inbox', Buffer.from('01', 'hex'));
+    expect(await within(disconnected, 5000, 'DISCONNECT')).toBe(ReasonCode.ProtocolError);
+    const other = await connect(open, { clientId: 'anyone' });
+    expect(await invoke(other, 'anyone', ['GET', 'keys/dev1/a'])).toBe('$-1\r\n'); // not executed
+    await flushThrough(other, watcher, 'users/alice/inbox');
+    expect(inbox.map((m) => m.payload)).toEqual([expect.stringMatching(/^marker-/)]); // only the marker arrived
+  });
+
+  it('a permitted response topic still gets its response', async () => {
+    const { secure } = await setUp();
+    const alice = await connect(secure, { username: 'alice', password: 'pw', clientId: 'dev1' });
+    expect(await invoke(alice, 'dev1', ['SET', 'keys/dev1/a', 'v'])).toBe('+OK\r\n');
+    expect(await invoke(alice, 'dev1', ['GET', 'keys/dev1/a'])).toBe('$1\r\nv\r\n');
+  });
+
+  it('KEYNOTIFY needs subscribe permission on the notification topic: refused without it, registered with it', async () => {
+    const { open, secure } = await setUp();
+    const watcher = await connect(open, { clientId: 'watcher' });
+    const notifications = await collect(watcher, `clients/statestore/v1/${STATE_STORE_ID}/#`);
+    const alice = await connect(secure, { username: 'alice', password: 'pw', clientId: 'dev1' });
+    expect(await invoke(alice, 'dev1', ['KEYNOTIFY', 'keys/dev1/a'])).toBe('-ERR not authorized\r\n');
+    const bob = await connect(secure, { username: 'bob', password: 'pw', clientId: 'b1' });
+    const bobTopic = notificationTopic('b1', Buffer.from('keys/b1/a'));
+    const bobGot = new Promise<string>((resolve) => bob.on('message', (topic, payload) => topic === bobTopic && resolve(payload.toString('latin1'))));
+    await bob.subscribeAsync(bobTopic, { qos: 1 });
+    expect(await invoke(bob, 'b1', ['KEYNOTIFY', 'keys/b1/a'])).toBe('+OK\r\n');
+    expect(await invoke(alice, 'dev1', ['SET', 'keys/dev1/a', 'v'])).toBe('+OK\r\n'); // no registration: no notification
+    expect(await invoke(bob, 'b1', ['SET', 'keys/b1/a', 'w'])).toBe('+OK\r\n');
+    expect(await bobGot).toContain('NOTIFY');
+    await flushThrough(watcher, watcher, `clients/statestore/v1/${STATE_STORE_ID}/marker`);
+    expect(notifications.map((n) => n.topic)).toEqual([bobTopic, `clients/statestore/v1/${STATE_STORE_ID}/marker`]);
   });
 });

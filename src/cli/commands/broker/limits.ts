@@ -1,9 +1,9 @@
 /**
  * `ops broker limits show|set`: the ops-only abuse limits (per-address connections and rate, the
- * CONNECT size accepted before authentication, bytes queued per session, subscriptions per client,
- * topic levels, partial packets). Live over the admin socket when the broker runs (connections
- * already open stay open; the session queue bound applies to every session's next message), else
- * saved for the next start.
+ * CONNECT size accepted before authentication, the failed-authentication backoff, bytes queued per
+ * session, subscriptions per client, topic levels, partial packets). Live over the admin socket when
+ * the broker runs (connections already open stay open; the session queue bound applies to every
+ * session's next message), else saved for the next start.
  */
 import { limitsView } from '../../../admin/methods/limits.js';
 import { readConnectionLimits, updateConnectionLimits, type LimitArgs } from '../../../config/connection-limits.js';
@@ -36,6 +36,7 @@ function print(ctx: CliContext, live: boolean, limits: Record<string, number>, o
       `connections per address   ${show(limits['maxConnectionsPerAddress'], '')}`,
       `connection rate per address ${show(limits['maxConnectionRatePerAddress'], '/s')}`,
       `CONNECT size before auth  ${show(limits['maxConnectPacketBytes'], ' bytes')}`,
+      `failed logins per address ${limits['maxAuthFailuresPerAddress'] === 0 ? 'off' : `${limits['maxAuthFailuresPerAddress']} in ${limits['authFailureWindowSeconds']} s, then blocked ${limits['authBlockSeconds']} s (doubling on repeat)`}`,
       `queued bytes per session  ${show(limits['maxSessionQueueBytes'], ' bytes')}`,
       `subscriptions per client  ${show(limits['maxSubscriptionsPerClient'], '')}`,
       `topic levels              ${show(limits['maxTopicLevels'], '')}`,
