@@ -5,7 +5,7 @@ import { PacketViolation } from './violation.js';
  * The checks of a whole decoded packet that mqtt-packet does not make (its property sections
  * were already validated in wire form, see harden-parser.ts):
  * - the fields fill the Remaining Length exactly: no trailing bytes, nothing read past the end
- *   (a truncated Packet Identifier, a PINGREQ with a body) - else Malformed Packet;
+ *   (a truncated or missing Packet Identifier, a PINGREQ with a body) - else Malformed Packet;
  * - PUBLISH (QoS > 0), SUBSCRIBE and UNSUBSCRIBE carry a non-zero Packet Identifier [MQTT-2.2.1-3];
  * - CONNECT: Will QoS is not 3 [MQTT-3.1.2-12]; 3.1.1 has no password without a user name [MQTT-3.1.2-22];
  * - an MQTT 5 PUBLISH with an empty topic has a Topic Alias (MQTT 5.0 3.3.2.1).
@@ -25,6 +25,12 @@ export function validatePacket(packet: Packet, consumed: number, version: number
       // [MQTT-3.1.2-22] MQTT 3.1.1: no Password Flag without the User Name Flag
       if (packet.protocolVersion !== 5 && packet.password !== undefined && packet.username === undefined) throw malformed('a password without a user name');
       return;
+    case 'puback':
+    case 'pubrec':
+    case 'pubrel':
+    case 'pubcomp':
+      wholePacketId(packet.messageId, packet);
+      return;
     case 'publish':
       if (packet.qos > 0) nonZeroPacketId(packet.messageId, packet);
       // MQTT 5.0 3.3.2.1: an empty Topic Name without a Topic Alias is a Protocol Error
@@ -41,7 +47,16 @@ export function validatePacket(packet: Packet, consumed: number, version: number
 
 /** [MQTT-2.2.1-3] PUBLISH (QoS > 0), SUBSCRIBE and UNSUBSCRIBE carry a non-zero Packet Identifier. */
 function nonZeroPacketId(messageId: number | undefined, packet: Packet): void {
+  wholePacketId(messageId, packet);
   if (messageId === 0) throw protocolError(`a ${name(packet)} with Packet Identifier 0`);
+}
+
+/**
+ * A Packet Identifier is two bytes: mqtt-packet gives -1 (or nothing) when fewer were there, which a
+ * Remaining Length of 0 does not otherwise reveal (e.g. a PUBREL `62 00`).
+ */
+function wholePacketId(messageId: number | undefined, packet: Packet): void {
+  if (messageId === undefined || messageId < 0 || messageId > 0xffff) throw malformed(`a ${name(packet)} without a whole Packet Identifier`);
 }
 
 function name(packet: Packet): string {

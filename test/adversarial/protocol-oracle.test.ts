@@ -159,6 +159,8 @@ const V5_CASES: OracleCase[] = [
   { title: '[MQTT-2.2.2-2] a Session Expiry on a PUBREC is malformed (2.2.2.2)', version: 5, bytes: packet(0x50, u16(1), [0x00], props(prop(P.sessionExpiry, u32(1)))), then: { disconnect: R.MalformedPacket } },
   { title: '[MQTT-1.5.4-2] User Property with U+0000 on a PUBCOMP is malformed', version: 5, bytes: packet(0x70, u16(1), [0x00], props(prop(P.userProperty, cat(str(nul), str('v'))))), then: { disconnect: R.MalformedPacket } },
   { title: '[MQTT-4.13.1-1] a PUBACK with a truncated Packet Identifier is malformed, not an internal error (3.4.2)', version: 5, bytes: Buffer.from([0x40, 0x01, 0x00]), then: { disconnect: R.MalformedPacket } },
+  { title: '[MQTT-4.13.1-1] a PUBREL with no Packet Identifier at all (Remaining Length 0) is malformed (3.6.2)', version: 5, bytes: Buffer.from([0x62, 0x00]), then: { disconnect: R.MalformedPacket } },
+  { title: '[MQTT-4.13.1-1] a PUBREC with no Packet Identifier at all (Remaining Length 0) is malformed (3.5.2)', version: 5, bytes: Buffer.from([0x50, 0x00]), then: { disconnect: R.MalformedPacket } },
   { title: '[MQTT-3.4.2-1] a PUBACK with an invalid reason code is malformed (3.4.2.1)', version: 5, bytes: Buffer.from([0x40, 0x03, 0x00, 0x01, 0x01]), then: { disconnect: R.MalformedPacket } },
   { title: '[MQTT-4.13.1-1] trailing bytes after a PUBCOMP\'s properties are malformed (3.7.2)', version: 5, bytes: packet(0x70, u16(1), [0x00], [0x00], [0xff]), then: { disconnect: R.MalformedPacket } },
   { title: '[MQTT-3.14.2-1] DISCONNECT with an invalid reason code is malformed (3.14.2.1)', version: 5, bytes: Buffer.from([0xe0, 0x01, 0x03]), then: { disconnect: R.MalformedPacket } },
@@ -175,6 +177,7 @@ const V5_CASES: OracleCase[] = [
 const V311_CASES: OracleCase[] = [
   { title: '[MQTT-3.1.0-2] 3.1.1: a second CONNECT closes the connection', version: 4, bytes: connectBytes({ level: 4, clientId: 'again' }), then: 'close' },
   { title: '[MQTT-2.2.2-2] 3.1.1: PUBREL with fixed-header flags 0 closes the connection', version: 4, bytes: Buffer.from([0x60, 0x02, 0x00, 0x01]), then: 'close' },
+  { title: '[MQTT-4.8.0-1] 3.1.1: a PUBREL without its Packet Identifier closes the connection', version: 4, bytes: Buffer.from([0x62, 0x00]), then: 'close' },
   { title: '[MQTT-3.3.1-4] 3.1.1: QoS 3 PUBLISH closes the connection', version: 4, bytes: cat([0x36], publishBytes({ topic: 'a', qos: 1 }).subarray(1)), then: 'close' },
   { title: '[MQTT-2.3.1-1] 3.1.1: a QoS 1 PUBLISH with Packet Identifier 0 closes the connection', version: 4, bytes: publishBytes({ topic: 'a', qos: 1, packetId: 0 }), then: 'close' },
   { title: '[MQTT-3.3.2-2] 3.1.1: a PUBLISH topic with a wildcard closes the connection', version: 4, bytes: publishBytes({ topic: 'a/#' }), then: 'close' },
