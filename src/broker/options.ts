@@ -3,6 +3,7 @@
  * (`memoryProfile`, `advanced.clients`) plus engine-only knobs.
  */
 
+import type { ConnectionLimits } from '../shared/connection-limits.js';
 import { MEMORY_PROFILES, type MemoryProfile } from '../shared/memory-profiles.js';
 
 export { MEMORY_PROFILES, type MemoryProfile, type MemoryProfileLimits } from '../shared/memory-profiles.js';
@@ -56,42 +57,7 @@ export interface BrokerOptions {
   connectionLimits?: ConnectionLimits;
 }
 
-/**
- * Abuse limits, applied when a connection is attached and before it is authenticated. Ops-only
- * settings (no AIO Broker field): AIO's frontends do this in the load balancer.
- */
-export interface ConnectionLimits {
-  /** Concurrent connections from one remote address (IP); 0 = unlimited (default). Loopback counts like any address. */
-  maxConnectionsPerAddress?: number;
-  /** New connections per second from one remote address (a bucket of that many, refilled per second); 0 = unlimited (default). */
-  maxConnectionRatePerAddress?: number;
-  /** Largest CONNECT accepted (bytes) before a client is authenticated; never above the maximum packet size. Default 64 KiB. */
-  maxConnectPacketBytes?: number;
-  /**
-   * Bytes one session may have waiting (payload + {@link QUEUED_DELIVERY_OVERHEAD_BYTES} per message);
-   * past it only that session drops, per its queue strategy. Default: the memory profile's
-   * `sessionQueueBytes`. The broker-wide `queuedBytesBudget` stays the backstop.
-   */
-  maxSessionQueueBytes?: number;
-  /** Subscriptions one session may hold; filters beyond it get SUBACK 0x97 (0x80 on 3.1.1). Default {@link DEFAULT_MAX_SUBSCRIPTIONS_PER_CLIENT}. */
-  maxSubscriptionsPerClient?: number;
-  /** Levels a topic name or filter may have; deeper filters get SUBACK 0x8F, deeper topic names 0x90. Default {@link DEFAULT_MAX_TOPIC_LEVELS}. */
-  maxTopicLevels?: number;
-  /** Seconds a started packet has to arrive whole (keep-alive 0 does not lift it); then the connection closes. Default {@link DEFAULT_PARTIAL_PACKET_TIMEOUT_SECONDS}. */
-  partialPacketTimeoutSeconds?: number;
-  /** Bytes of incomplete packets buffered across all connections; a packet that would go over closes its connection (0x97). Default: {@link defaultMaxPartialPacketBytes}. */
-  maxPartialPacketBytes?: number;
-  /**
-   * Failed authentications from one remote address, within `authFailureWindowSeconds`, after which
-   * its CONNECTs are refused (0x8A) before authentication for `authBlockSeconds` (see auth-backoff.ts).
-   * 0 = off. Default 10.
-   */
-  maxAuthFailuresPerAddress?: number;
-  /** The window in which failed authentications are counted, seconds. Default 60. */
-  authFailureWindowSeconds?: number;
-  /** How long an address is refused after too many failures, seconds (doubling for repeat offenders, up to 64 times). Default 60. */
-  authBlockSeconds?: number;
-}
+export type { ConnectionLimits } from '../shared/connection-limits.js';
 
 /** {@link ConnectionLimits} with defaults applied. */
 export interface ResolvedConnectionLimits {

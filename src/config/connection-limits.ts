@@ -4,34 +4,12 @@
  * `ops broker limits set`. 0 means unlimited for the per-address limits (and off for the
  * failed-authentication backoff); the subscription, topic-level and partial-packet limits are always on.
  */
+import type { ConnectionLimits } from '../shared/connection-limits.js';
 import { OpsError } from '../shared/errors.js';
 import { parseQuantity } from './quantity.js';
 
 /** The stored limits (every field optional: a missing one takes the broker's default). */
-export interface ConnectionLimitSettings {
-  /** Concurrent connections from one remote address; 0 = unlimited (default). */
-  maxConnectionsPerAddress?: number;
-  /** New connections per second from one remote address; 0 = unlimited (default). */
-  maxConnectionRatePerAddress?: number;
-  /** Largest CONNECT before authentication, in bytes (default 65536; capped by the maximum packet size). */
-  maxConnectPacketBytes?: number;
-  /** Bytes one session may have waiting before it drops (per its queue strategy); default: the memory profile's (1/16 of its budget). */
-  maxSessionQueueBytes?: number;
-  /** Subscriptions one client's session may hold (default 10000); more get SUBACK 0x97. */
-  maxSubscriptionsPerClient?: number;
-  /** Levels of a topic name or filter (default 100); deeper filters get SUBACK 0x8F, deeper PUBLISH topics DISCONNECT 0x90. */
-  maxTopicLevels?: number;
-  /** Seconds a started packet has to arrive whole (default 30), keep-alive 0 or not. */
-  partialPacketTimeoutSeconds?: number;
-  /** Bytes of incomplete packets held across all connections (default: from the memory profile, see broker/options.ts). */
-  maxPartialPacketBytes?: number;
-  /** Failed authentications from one address within the window before it is blocked; 0 = off (default 10). */
-  maxAuthFailuresPerAddress?: number;
-  /** The window of counted failed authentications, seconds (default 60). */
-  authFailureWindowSeconds?: number;
-  /** The first block of an address, seconds; repeat blocks double, up to 64 times (default 60). */
-  authBlockSeconds?: number;
-}
+export type ConnectionLimitSettings = ConnectionLimits;
 
 /** The limits whose defaults follow the memory profile (see {@link effectiveConnectionLimits}). */
 export type ProfileLimitKey = 'maxSessionQueueBytes' | 'maxPartialPacketBytes';

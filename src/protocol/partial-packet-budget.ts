@@ -1,6 +1,6 @@
 /**
- * The broker-wide bound on bytes held for packets that have started but not yet arrived whole
- * (issue 12 point 8): every {@link PacketDecoder} charges its pending bytes here, so many slow or
+ * The broker-wide bound on bytes held for packets that have started but not yet arrived whole:
+ * every {@link PacketDecoder} charges its pending bytes here, so many slow or
  * stalled senders together cannot pin more than `maxBytes` of memory.
  */
 export class PartialPacketBudget {

@@ -1,5 +1,5 @@
 /**
- * Large SUBSCRIBE packets, decoded lazily (issue 12 point 6). mqtt-packet decodes a SUBSCRIBE whole,
+ * Large SUBSCRIBE packets, decoded lazily. mqtt-packet decodes a SUBSCRIBE whole,
  * one object per filter: 1,000,000 filters took over a second of one event-loop turn. A SUBSCRIBE
  * above {@link LAZY_SUBSCRIBE_BYTES} is split by the framer instead: mqtt-packet decodes its head
  * (packet id, properties, first filter) and the rest of its filters are read on demand by a
@@ -7,6 +7,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import type { SubscribePacket, SubscriptionRequest } from './packets.js';
+import { varIntLength as encodedVarIntLength, writeVarInt } from './encoder.js';
 
 /** A SUBSCRIBE bigger than this (bytes, whole packet) has its filters after the first read lazily. */
 export const LAZY_SUBSCRIBE_BYTES = 16 * 1024;
@@ -92,15 +93,11 @@ function readVarInt(bytes: Buffer, at: number, length: number): number {
   return value;
 }
 
+/** The Variable Byte Integer encoding of `value` (encoder.ts writes it). */
 function encodeVarInt(value: number): Buffer {
-  const out: number[] = [];
-  do {
-    let byte = value % 128;
-    value = Math.floor(value / 128);
-    if (value > 0) byte |= 0x80;
-    out.push(byte);
-  } while (value > 0);
-  return Buffer.from(out);
+  const out = Buffer.alloc(encodedVarIntLength(value));
+  writeVarInt(out, 0, value);
+  return out;
 }
 
 /**

@@ -1,5 +1,5 @@
 /**
- * Abuse scenarios (issue 12, points 6 and 8): a broker in its own process (so its RSS can be read),
+ * Abuse scenarios: a broker in its own process (so its RSS can be read),
  * a health client measuring the longest event-loop stall, and one hostile client at a time.
  * Bounds are generous for a loaded 2-core machine, and far below what the broker did before the
  * fixes (a 14 s stall and 2.5 GB for the big SUBSCRIBE; 205 MB pinned forever by partial packets).

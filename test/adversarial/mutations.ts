@@ -173,7 +173,7 @@ export const MUTATIONS: Readonly<Record<string, Mutation>> = {
   },
 };
 
-/** How often each mutation is drawn: property mutations (the class of issue 12's crash) weigh more. */
+/** How often each mutation is drawn: property mutations (the class of the repeated-property crash) weigh more. */
 const WEIGHTS: Readonly<Record<string, number>> = {
   'repeat-property': 4,
   'corrupt-property-value': 3,

@@ -1,5 +1,5 @@
 /**
- * Names in a config are hostile (issue 12, points 11 and 12): a secret reference may not leave the
+ * Names in a config are hostile: a secret reference may not leave the
  * instance's secrets folder, and a resource reference like `constructor` or `__proto__` may not find
  * an Object.prototype member. Through the real `ops` binary: `validate` and `apply` refuse with the
  * field and its location, nothing is written outside the instance, and a port whose

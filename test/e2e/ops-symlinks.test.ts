@@ -1,5 +1,5 @@
 /**
- * Symbolic links in the instance folder (issue 12, point 15): a `broker.log` or `data/` planted as a
+ * Symbolic links in the instance folder: a `broker.log` or `data/` planted as a
  * link to a place outside the instance makes `ops broker start` refuse with INST_UNSAFE_PATH, and
  * nothing is written through the link.
  */

@@ -1,5 +1,5 @@
 /**
- * A damaged write-ahead log through the real `ops` (issue 12, point 7): 3,000 QoS 1 messages
+ * A damaged write-ahead log through the real `ops`: 3,000 QoS 1 messages
  * PUBACKed to an offline persistent session, kill -9, the newest LevelDB `.log` cut or a bit
  * flipped: `ops broker start` refuses with STO_LOG_DAMAGED (exit 3, the broker's exit 5) and
  * touches no file of the store; `--repair` starts, reports exactly what was lost (stdout, -o json,

@@ -1,5 +1,5 @@
 /**
- * The work of one SUBSCRIBE, done in slices of event-loop time (issue 12 point 6): a SUBSCRIBE
+ * The work of one SUBSCRIBE, done in slices of event-loop time: a SUBSCRIBE
  * with a million filters must not stall every other client. While the job runs its connection is
  * held (later packets of that connection wait, in order, see `Connection.hold`); other
  * connections are served between slices. Phases: check every request (a malformed or forbidden

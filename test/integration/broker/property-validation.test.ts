@@ -15,7 +15,7 @@ const REPEATED_WILL_PROPERTIES: [name: string, section: Buffer][] = [
   ['Content Type, with a Will Delay', props(prop(P.willDelay, u32(1)), prop(P.contentType, str('a')), prop(P.contentType, str('b')))],
 ];
 
-describe('decode-time property validation (issue 12, points 1 and 5)', () => {
+describe('decode-time property validation', () => {
   for (const [name, section] of REPEATED_WILL_PROPERTIES) {
     it(`a will with ${name} twice: CONNACK 0x82, nothing published, the broker lives [MQTT-2.2.2-2]`, async () => {
       const running = await start();

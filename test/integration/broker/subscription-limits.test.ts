@@ -23,7 +23,7 @@ const filters = (count: number, prefix = 'f'): ISubscription[] => Array.from({ l
 const subscribeBytes = (messageId: number, subscriptions: ISubscription[], version: 4 | 5 = 5): Buffer =>
   mqttPacket.generate({ cmd: 'subscribe', messageId, subscriptions }, { protocolVersion: version });
 
-describe('subscriptions per client (issue 12 point 6)', () => {
+describe('subscriptions per client', () => {
   it('refuses filters past the limit with SUBACK 0x97 each, still grants a replaced subscription, and counts the refusals', async () => {
     running = await startBroker({ connectionLimits: { maxSubscriptionsPerClient: 3 } });
     const raw = await client(5, 'limited');
@@ -58,7 +58,7 @@ describe('subscriptions per client (issue 12 point 6)', () => {
   });
 });
 
-describe('large SUBSCRIBEs handled in slices (issue 12 point 6)', () => {
+describe('large SUBSCRIBEs handled in slices', () => {
   it('later packets of the connection wait for the SUBACK; SUBACKs keep their order; retained messages follow the SUBACK', async () => {
     running = await startBroker();
     await running.broker.publish({ topic: 'f/7', payload: Buffer.from('kept'), qos: 1, retain: true });

@@ -1,5 +1,5 @@
 /**
- * Sessions belong to the identity that created them (issue 12 point 2): with passwords, X.509
+ * Sessions belong to the identity that created them: with passwords, X.509
  * certificates and service account tokens, another identity reusing a client id can neither resume
  * the session (sessionPresent, subscriptions, queued messages), nor discard it, nor kick its owner;
  * the owner can. A resumed session loses the subscriptions its authorization revoked. In one

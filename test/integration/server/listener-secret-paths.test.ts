@@ -1,5 +1,5 @@
 /**
- * Defence in depth behind the schema (issue 12, point 11): a stored listener whose TLS secret
+ * Defence in depth behind the schema: a stored listener whose TLS secret
  * names leave the secrets folder (an old runtime.json, a hand edit) is not served, says why, and
  * the broker reads and writes nothing outside the instance: no certificate, key or second CA.
  */

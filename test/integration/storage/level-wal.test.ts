@@ -1,5 +1,5 @@
 /**
- * A damaged write-ahead log (issue 12, point 7): LevelDB replays its `.log` at open and, without
+ * A damaged write-ahead log: LevelDB replays its `.log` at open and, without
  * paranoid checks, skips damaged records silently, so a store lost acknowledged messages without
  * a word. The store now refuses it (STO_LOG_DAMAGED) before LevelDB touches a file, and with
  * `repair` opens what survived and says exactly what was lost. A crash is simulated by copying the

@@ -46,7 +46,7 @@ describe('AddressLimiter', () => {
   });
 });
 
-describe('resource limit defaults (issue 12 points 6, 8)', () => {
+describe('resource limit defaults', () => {
   it('the engine and `ops broker limits show` agree on the defaults; the partial-packet bound follows the memory profile', () => {
     const engine = resolveConnectionLimits();
     const { maxConnectionsPerAddress, maxConnectionRatePerAddress, maxConnectPacketBytes, maxSubscriptionsPerClient, maxTopicLevels, partialPacketTimeoutSeconds } = engine;

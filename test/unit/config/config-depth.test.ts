@@ -1,5 +1,5 @@
 /**
- * Nesting and size bounds of config input (issue 12, point 15): a document nested 200,000 deep is
+ * Nesting and size bounds of config input: a document nested 200,000 deep is
  * CFG_PARSE_FAILED with its line and column (not a stack overflow reported as CLI_INTERNAL), a deep
  * value that did not come from a file (an admin request) is a schema problem with its path, and a
  * listener with 200,000 ports is refused.

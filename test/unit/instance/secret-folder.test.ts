@@ -1,5 +1,5 @@
 /**
- * The one place a config reference becomes `secrets/NAME/` (issue 12, point 11): only plain
+ * The one place a config reference becomes `secrets/NAME/`: only plain
  * Kubernetes names, and only direct children of the secrets folder.
  */
 import { join } from 'node:path';

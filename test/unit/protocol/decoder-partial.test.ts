@@ -16,7 +16,7 @@ function decoder(budget?: PartialPacketBudget, version: 4 | 5 = 5): { d: PacketD
 const publish = (payloadLength: number): Buffer =>
   mqttPacket.generate({ cmd: 'publish', topic: 't', payload: Buffer.alloc(payloadLength, 0x61), qos: 0, dup: false, retain: false }, { protocolVersion: 5 });
 
-describe('PacketDecoder partial packets (issue 12 point 8)', () => {
+describe('PacketDecoder partial packets', () => {
   it('knows since when a packet is incomplete, and forgets it once the packet is whole', () => {
     const { d, packets } = decoder();
     const bytes = publish(1000);
@@ -107,7 +107,7 @@ function allRequests(packet: SubscribePacket): (SubscriptionRequest | string)[] 
   return out;
 }
 
-describe('PacketDecoder large SUBSCRIBE (issue 12 point 6)', () => {
+describe('PacketDecoder large SUBSCRIBE', () => {
   const subscriptions = Array.from({ length: 3000 }, (_, i) => ({ topic: `room/${i}/t€mp`, qos: (i % 3) as 0 | 1 | 2, nl: i % 2 === 0, rap: i % 5 === 0, rh: i % 3 }));
 
   it('decodes the head with mqtt-packet and reads the rest lazily, the same requests as a whole decode', () => {

@@ -1,7 +1,6 @@
 /**
- * The authentication methods build every secret path through instance/secret-folder.ts (issue 12,
- * point 11): a stored `trustedClientCaCert`, `caCertConfigMap` or `auth.x509.secretRef` that leaves
- * the secrets folder trusts nothing and reads nothing outside it.
+ * The authentication methods build every secret path through instance/secret-folder.ts: a stored
+ * `trustedClientCaCert`, `caCertConfigMap` or `auth.x509.secretRef` that leaves the secrets folder trusts nothing and reads nothing outside it.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
