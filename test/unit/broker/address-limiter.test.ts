@@ -49,8 +49,9 @@ describe('AddressLimiter', () => {
 describe('resource limit defaults', () => {
   it('the engine and `ops broker limits show` agree on the defaults; the partial-packet bound follows the memory profile', () => {
     const engine = resolveConnectionLimits();
-    const { maxConnectionsPerAddress, maxConnectionRatePerAddress, maxConnectPacketBytes, maxSubscriptionsPerClient, maxTopicLevels, partialPacketTimeoutSeconds } = engine;
-    expect({ maxConnectionsPerAddress, maxConnectionRatePerAddress, maxConnectPacketBytes, maxSubscriptionsPerClient, maxTopicLevels, partialPacketTimeoutSeconds }).toEqual(DEFAULT_CONNECTION_LIMITS);
+    // every default `limits show` prints without the memory profile is the engine's
+    const shown = Object.fromEntries(Object.keys(DEFAULT_CONNECTION_LIMITS).map((key) => [key, engine[key as keyof typeof engine]]));
+    expect(shown).toEqual(DEFAULT_CONNECTION_LIMITS);
     const bound = (profile: keyof typeof MEMORY_PROFILES): number =>
       resolveConnectionLimits({}, MEMORY_PROFILES[profile].maxPacketSizeBytes, MEMORY_PROFILES[profile].queuedBytesBudget).maxPartialPacketBytes;
     expect([bound('Tiny'), bound('Low'), bound('Medium'), bound('High')]).toEqual([4, 16, 108, 384].map((mib) => mib * 1024 * 1024));
