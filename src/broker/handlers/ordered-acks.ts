@@ -12,9 +12,26 @@ interface AckRun {
   readonly completion: Promise<void> | undefined;
   settled: boolean;
   error: unknown;
-  readonly packets: PublishPacket[];
-  readonly reasons: number[];
+  /** The acks, packed by {@link pack} (numbers: a waiting ack keeps no PUBLISH, nor its payload, alive). */
+  readonly acks: number[];
   next: AckRun | undefined;
+}
+
+/** One ack as a number: reason code (8 bits), QoS (2 bits), packet id (16 bits). */
+function pack(packet: PublishPacket, reasonCode: number): number {
+  return reasonCode * 0x40000 + packet.qos * 0x10000 + (packet.messageId as number);
+}
+
+function qosOf(ack: number): number {
+  return Math.floor(ack / 0x10000) % 4;
+}
+
+function packetIdOf(ack: number): number {
+  return ack % 0x10000;
+}
+
+function reasonOf(ack: number): number {
+  return Math.floor(ack / 0x40000);
 }
 
 /**
@@ -34,16 +51,12 @@ export class OrderedAcks {
 export function acknowledgeInOrder(connection: Connection, packet: PublishPacket, reasonCode: number): void {
   const queue = connection.orderedAcks;
   if (queue === undefined || queue.tail === undefined) {
-    acknowledge(connection, packet, reasonCode);
+    acknowledge(connection, packet.qos, packet.messageId as number, reasonCode);
     return;
   }
   const tail = queue.tail;
-  if (tail.completion === undefined) {
-    tail.packets.push(packet);
-    tail.reasons.push(reasonCode);
-  } else {
-    append(queue, { completion: undefined, settled: true, error: undefined, packets: [packet], reasons: [reasonCode], next: undefined });
-  }
+  if (tail.completion === undefined) tail.acks.push(pack(packet, reasonCode));
+  else append(queue, { completion: undefined, settled: true, error: undefined, acks: [pack(packet, reasonCode)], next: undefined });
   if (packet.qos === 1) connection.inboundPending++; // counts until its PUBACK leaves [MQTT-3.3.4-7]
 }
 
@@ -57,11 +70,10 @@ export function acknowledgeWhenStored(connection: Connection, completion: Promis
   if (packet.qos === 1) connection.inboundPending++;
   const tail = queue.tail;
   if (tail !== undefined && tail.completion === completion) {
-    tail.packets.push(packet);
-    tail.reasons.push(reasonCode);
+    tail.acks.push(pack(packet, reasonCode));
     return;
   }
-  const run: AckRun = { completion, settled: false, error: undefined, packets: [packet], reasons: [reasonCode], next: undefined };
+  const run: AckRun = { completion, settled: false, error: undefined, acks: [pack(packet, reasonCode)], next: undefined };
   append(queue, run);
   // A promise continuation: outside the packet boundary, so it runs in the connection's own.
   completion.then(
@@ -91,10 +103,10 @@ function settle(connection: Connection, queue: OrderedAcks, run: AckRun, error: 
 
 /** Sends the acks of a settled run: success, or the store's error (0x97 when full; 3.1.1 closes). */
 function send(connection: Connection, run: AckRun): void {
-  const { packets, reasons, error } = run;
-  for (const packet of packets) if (packet.qos === 1) connection.inboundPending--;
+  const { acks, error } = run;
+  for (const ack of acks) if (qosOf(ack) === 1) connection.inboundPending--;
   if (error === undefined) {
-    for (let i = 0; i < packets.length; i++) acknowledge(connection, packets[i] as PublishPacket, reasons[i] as number);
+    for (const ack of acks) acknowledge(connection, qosOf(ack), packetIdOf(ack), reasonOf(ack));
     return;
   }
   const core = connection.core;
@@ -102,20 +114,20 @@ function send(connection: Connection, run: AckRun): void {
   const full = error instanceof OpsError && error.code === 'STO_QUOTA_EXCEEDED';
   core.onStoreError(error); // once per failed batch, not once per message
   if (connection.version !== 5) {
-    for (const packet of packets) if (packet.qos === 2) connection.session?.incomingQos2.delete(packet.messageId as number);
+    // unacknowledged: a QoS 2 id is free again for the client's retransmission
+    for (const ack of acks) if (qosOf(ack) === 2) connection.session?.incomingQos2.delete(packetIdOf(ack));
     connection.close();
     return;
   }
-  for (const packet of packets) acknowledge(connection, packet, full ? ReasonCode.QuotaExceeded : ReasonCode.UnspecifiedError);
+  for (const ack of acks) acknowledge(connection, qosOf(ack), packetIdOf(ack), full ? ReasonCode.QuotaExceeded : ReasonCode.UnspecifiedError);
 }
 
 /**
  * PUBACK (QoS 1) or PUBREC (QoS 2). A QoS 2 packet id was taken when its PUBLISH arrived and stays
  * until PUBREL, except after a refusing PUBREC (reason >= 0x80), which ends the exchange [MQTT-4.3.3-8].
  */
-function acknowledge(connection: Connection, packet: PublishPacket, reasonCode: number): void {
-  const messageId = packet.messageId as number;
-  if (packet.qos === 1) {
+function acknowledge(connection: Connection, qos: number, messageId: number, reasonCode: number): void {
+  if (qos === 1) {
     connection.sendAck('puback', messageId, reasonCode);
     return;
   }
