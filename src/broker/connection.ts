@@ -12,7 +12,7 @@ import type { Message } from './message.js';
 import type { Delivery, Session } from './session.js';
 import type { BrokerHooks, ClientIdentity, ConnectionInfo } from './hooks.js';
 import type { Throttleable } from './publisher-throttle.js';
-import type { StoredAcks } from './handlers/publish.js';
+import type { OrderedAcks } from './handlers/ordered-acks.js';
 import type { SessionOwner, Will } from './session-registry.js';
 
 type ConnectionState = 'awaiting-connect' | 'connected' | 'closed';
@@ -63,10 +63,10 @@ export class Connection implements SessionOwner, DecoderSink, Throttleable {
   #identity: ClientIdentity | undefined;
   #aliasesIn: Map<number, string> | undefined;
   #aliasesOut: Map<string, number> | undefined;
-  /** Inbound QoS 1/2 PUBLISHes not yet acknowledged (our Receive Maximum applies) [MQTT-3.3.4-7]. */
+  /** Inbound QoS 1 PUBLISHes whose PUBACK waits in {@link orderedAcks} (with the session's unreleased QoS 2 ids, our Receive Maximum applies) [MQTT-3.3.4-7]. */
   inboundPending = 0;
-  /** The newest group of PUBLISHes waiting for their store write before they are acknowledged (handlers/publish.ts). */
-  storedAcks: StoredAcks | undefined;
+  /** PUBACKs/PUBRECs waiting for a store write or behind one, sent in arrival order (handlers/ordered-acks.ts; created on first use). */
+  orderedAcks: OrderedAcks | undefined;
   /** A DISCONNECT 0x00 was received: no will [MQTT-3.14.4-3]. */
   normalDisconnect = false;
   /** When the credentials of CONNECT (or the last re-authentication) expire, ms since the epoch (see credentials.ts). */

@@ -1,10 +1,10 @@
 import { isUtf8 } from 'node:buffer';
 import type { PublishPacket } from '../../protocol/packets.js';
 import { ReasonCode } from '../../protocol/reason-codes.js';
-import { OpsError } from '../../shared/errors.js';
 import { checkTopicName } from '../../shared/topic.js';
 import type { Connection } from '../connection.js';
 import { createMessage } from './message-from-packet.js';
+import { acknowledgeInOrder, acknowledgeWhenStored } from './ordered-acks.js';
 
 /** Inbound PUBLISH at QoS 0, 1 and 2: aliases, checks, inbound window, routing, then the ack. */
 export function handlePublish(connection: Connection, packet: PublishPacket): void {
@@ -47,16 +47,26 @@ export function handlePublish(connection: Connection, packet: PublishPacket): vo
 
   if (qos > 0) {
     const session = connection.session;
-    // QoS 2 retransmission of a packet id not yet released: acknowledge, do not route again [MQTT-4.3.3-10].
-    if (qos === 2 && session !== undefined && session.incomingQos2.has(packet.messageId as number)) {
-      connection.sendAck('pubrec', packet.messageId as number, ReasonCode.Success);
+    const messageId = packet.messageId as number;
+    // QoS 1 counts until its PUBACK is sent, QoS 2 from its arrival until PUBREL releases it
+    const quotaFull = connection.inboundPending + (session?.incomingQos2.size ?? 0) >= core.options.receiveMaximum;
+    if (qos === 2 && session !== undefined && session.incomingQos2.has(messageId)) {
+      // A PUBLISH on a QoS 2 packet id not yet released is acknowledged again and not routed
+      // [MQTT-4.3.3-10], DUP 0 or 1. But a new one (DUP 0) while the quota is full is one PUBLISH
+      // more than Receive Maximum, e.g. a client whose packet ids wrapped [MQTT-3.3.4-9].
+      if (!packet.dup && quotaFull) {
+        connection.disconnect(ReasonCode.ReceiveMaximumExceeded, 'a new QoS 2 PUBLISH on an unreleased packet id with Receive Maximum reached'); // [MQTT-3.3.4-7]
+        return;
+      }
+      acknowledgeInOrder(connection, packet, ReasonCode.Success);
       return;
     }
-    // QoS 1 counts until its PUBACK is sent, QoS 2 until PUBREL releases it
-    if (connection.inboundPending + (session?.incomingQos2.size ?? 0) >= core.options.receiveMaximum) {
+    if (quotaFull) {
       connection.disconnect(ReasonCode.ReceiveMaximumExceeded, 'more unacknowledged QoS 1/2 PUBLISHes than Receive Maximum'); // [MQTT-3.3.4-7]
       return;
     }
+    // The packet id is taken at once, so a retransmission arriving before its PUBREC is not routed twice [MQTT-4.3.3-10]
+    if (qos === 2) session?.incomingQos2.add(messageId);
   }
 
   const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
@@ -68,7 +78,7 @@ export function handlePublish(connection: Connection, packet: PublishPacket): vo
   }
   if (refusal !== undefined) {
     core.logger.debug({ clientId: connection.clientId, topic, reasonCode: refusal }, 'publish refused');
-    acknowledge(connection, packet, v5 ? refusal : ReasonCode.Success, false);
+    acknowledgeInOrder(connection, packet, v5 ? refusal : ReasonCode.Success);
     return;
   }
 
@@ -81,10 +91,10 @@ export function handlePublish(connection: Connection, packet: PublishPacket): vo
     // The message cannot be encoded for any subscriber (counted and logged by the router): refused,
     // 0x83 on v5; 3.1.1 has no negative acknowledgement, so the connection closes.
     if (!v5) {
-      connection.close();
+      closeUnacknowledged(connection, packet);
       return;
     }
-    acknowledge(connection, packet, ReasonCode.ImplementationSpecificError, false);
+    acknowledgeInOrder(connection, packet, ReasonCode.ImplementationSpecificError);
     return;
   }
   if (v5 && matched === 0) reason = ReasonCode.NoMatchingSubscribers;
@@ -95,81 +105,20 @@ export function handlePublish(connection: Connection, packet: PublishPacket): vo
     // acknowledgement, no PUBACK at all: the connection closes. A session dropping it at its own
     // queue bound is not a refusal: that is its policy.
     if (!v5) {
-      connection.close();
+      closeUnacknowledged(connection, packet);
       return;
     }
     reason = ReasonCode.QuotaExceeded;
   }
-  if (completion === undefined) {
-    acknowledge(connection, packet, reason, reason < ReasonCode.UnspecifiedError);
-    return;
-  }
-  // [MQTT-4.3.2-2] acknowledge only once the message is stored where policy says
-  connection.inboundPending++;
-  awaitStored(connection, completion, packet, reason);
+  // [MQTT-4.3.2-2] acknowledge only once the message is stored where policy says; [MQTT-4.6.0-2] in arrival order
+  if (completion === undefined) acknowledgeInOrder(connection, packet, reason);
+  else acknowledgeWhenStored(connection, completion, packet, reason);
 }
 
-/**
- * PUBLISHes of one connection whose store writes share one completion (one group-commit batch):
- * acknowledged together, in arrival order, by one handler per batch instead of one per message.
- */
-export interface StoredAcks {
-  readonly completion: Promise<void>;
-  readonly packets: PublishPacket[];
-  readonly reasons: number[];
-}
-
-/** Queues the ack of `packet` until `completion` (its store write) settles. */
-function awaitStored(connection: Connection, completion: Promise<void>, packet: PublishPacket, reason: number): void {
-  const open = connection.storedAcks;
-  if (open !== undefined && open.completion === completion) {
-    open.packets.push(packet);
-    open.reasons.push(reason);
-    return;
-  }
-  const group: StoredAcks = { completion, packets: [packet], reasons: [reason] };
-  connection.storedAcks = group;
-  // A promise continuation: outside the packet boundary, so it runs in the connection's own.
-  completion.then(
-    () => connection.contain('stored-ack', () => settleStored(connection, group, undefined)),
-    (error: unknown) => connection.contain('stored-ack', () => settleStored(connection, group, error)),
-  );
-}
-
-/** Sends the acks of a settled group: success, or the store's error (0x97 when full; 3.1.1 closes). */
-function settleStored(connection: Connection, group: StoredAcks, error: unknown): void {
-  if (connection.storedAcks === group) connection.storedAcks = undefined;
-  const { packets, reasons } = group;
-  connection.inboundPending -= packets.length;
-  if (error === undefined) {
-    for (let i = 0; i < packets.length; i++) {
-      const reason = reasons[i] as number;
-      acknowledge(connection, packets[i] as PublishPacket, reason, reason < ReasonCode.UnspecifiedError);
-    }
-    return;
-  }
-  const core = connection.core;
-  // The store is full (persistence maxSize): 0x97; 3.1.1 has no negative ack, so the connection closes.
-  const full = error instanceof OpsError && error.code === 'STO_QUOTA_EXCEEDED';
-  core.onStoreError(error); // once per failed batch, not once per message
-  if (connection.version !== 5) {
-    connection.close();
-    return;
-  }
-  for (const packet of packets) acknowledge(connection, packet, full ? ReasonCode.QuotaExceeded : ReasonCode.UnspecifiedError, false);
-}
-
-/** PUBACK (QoS 1) or PUBREC (QoS 2, packet id remembered until PUBREL). */
-function acknowledge(connection: Connection, packet: PublishPacket, reasonCode: number, accepted: boolean): void {
-  const messageId = packet.messageId as number;
-  if (packet.qos === 1) {
-    connection.sendAck('puback', messageId, reasonCode);
-    return;
-  }
-  if (packet.qos !== 2) return;
-  // [MQTT-4.3.3-8] a refused QoS 2 message (reason >= 0x80) does not wait for PUBREL
-  if (accepted || connection.version !== 5) connection.session?.incomingQos2.add(messageId);
-  connection.sendAck('pubrec', messageId, reasonCode);
+/** 3.1.1 has no negative acknowledgement: the connection closes, and a QoS 2 id is free again for the client's retransmission. */
+function closeUnacknowledged(connection: Connection, packet: PublishPacket): void {
+  if (packet.qos === 2) connection.session?.incomingQos2.delete(packet.messageId as number);
+  connection.close();
 }
 
 function authorized(connection: Connection, topic: string): boolean {

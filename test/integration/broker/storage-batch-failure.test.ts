@@ -41,8 +41,8 @@ afterEach(async () => {
   for (const b of brokers.splice(0)) await b.stop().catch(() => undefined);
 });
 
-async function raw(port: number): Promise<RawClient> {
-  const client = await RawClient.open(port);
+async function raw(port: number, version: 4 | 5 = 5): Promise<RawClient> {
+  const client = await RawClient.open(port, version);
   clients.push(client);
   return client;
 }
@@ -86,5 +86,42 @@ describe('store writes sharing one failed batch', () => {
     expect(delivered.payload.toString()).toBe('m-4');
     again.send({ cmd: 'puback', messageId: delivered.messageId as number, reasonCode: 0 });
     expect(await drainUntilPong(again)).toEqual([]); // none of the refused ones
+  });
+
+  it('a QoS 2 packet id of a failed batch is free again: the PUBLISH sent again is routed (v5 after PUBREC 0x80, 3.1.1 after the close)', async () => {
+    const store = new FailingBatchStore();
+    const running = await startBroker({ store, sysIntervalSeconds: 0 });
+    brokers.push(running);
+    const sub = await raw(running.port);
+    await sub.connect(SUBSCRIBER);
+    sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'q/+', qos: 1 }] });
+    expect((await sub.nextOf('suback'))?.cmd).toBe('suback');
+    sub.send({ cmd: 'disconnect' });
+    await sub.closed;
+
+    for (const version of [5, 4] as const) {
+      const qos2 = (dup: boolean): Buffer =>
+        mqttPacket.generate({ cmd: 'publish', topic: 'q/x', payload: Buffer.from(`v${version}`), qos: 2, messageId: 9, retain: false, dup }, { protocolVersion: version });
+      let pub = await raw(running.port, version);
+      await pub.connect({ clientId: `batch-pub-v${version}`, protocolVersion: version, clean: false });
+      store.failing = true;
+      pub.sendBytes(qos2(false));
+      if (version === 5) expect(((await pub.nextOf('pubrec')) as { reasonCode?: number }).reasonCode).toBe(ReasonCode.UnspecifiedError);
+      else {
+        expect(await pub.next()).toBeUndefined(); // 3.1.1 has no negative PUBREC: closed
+        pub = await raw(running.port, version);
+        await pub.connect({ clientId: `batch-pub-v${version}`, protocolVersion: version, clean: false });
+      }
+      store.failing = false;
+      pub.sendBytes(qos2(version === 4)); // 3.1.1 retransmits with DUP 1 after reconnecting
+      expect((await pub.nextOf('pubrec'))?.messageId).toBe(9);
+      pub.send({ cmd: 'pubrel', messageId: 9 });
+      expect((await pub.nextOf('pubcomp'))?.messageId).toBe(9);
+    }
+
+    const again = await raw(running.port);
+    expect((await again.connect(SUBSCRIBER)).sessionPresent).toBe(true);
+    const delivered = (await drainUntilPong(again)).map((p) => (p as IPublishPacket).payload.toString());
+    expect(delivered).toEqual(['v5', 'v4']);
   });
 });
