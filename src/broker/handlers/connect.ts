@@ -7,6 +7,7 @@ import type { Connection } from '../connection.js';
 import { warnAbuse } from '../abuse-log.js';
 import { normalizeAddress } from '../address-limiter.js';
 import { isCredentialFailure } from '../auth-backoff.js';
+import { logConnected } from '../connection-log.js';
 import { recordCredentials } from '../credentials.js';
 import type { AuthenticationResult } from '../hooks.js';
 import { sessionOwnerOf } from '../session-owner.js';
@@ -191,7 +192,7 @@ function accept(connection: Connection, packet: ConnectPacket, clientId: string,
     delete connack.reasonCode;
   }
   connection.send(connack);
-  core.logger.debug({ clientId, version, cleanStart, present, expiry }, 'client connected');
+  logConnected(connection, { version, cleanStart, keepAliveSeconds: keepAlive, sessionPresent: present, sessionExpirySeconds: expiry, username: connection.username });
   if (revoked.length > 0) core.logger.info({ clientId, revoked }, 'resumed session: subscriptions no longer authorized were removed');
   session.attach(connection); // resend in-flight, then pump the queue [MQTT-4.4.0-1]
 }
@@ -223,7 +224,8 @@ function noteFailure(connection: Connection, address: string): void {
 function refuse(connection: Connection, reasonCode: number, reasonString?: string, level: 'info' | 'debug' = 'info'): void {
   const core = connection.core;
   core.counters.connectionsRejected++;
-  core.logger[level]({ reasonCode, reasonString }, 'connection refused');
+  const info = connection.info;
+  core.logger[level]({ remoteAddress: info.remoteAddress, listener: info.listener, port: info.port, reasonCode, reasonString }, 'connection refused');
   connection.sendConnackRefusal(reasonCode, reasonString);
   connection.close();
 }

@@ -81,7 +81,7 @@ export function handlePublish(connection: Connection, packet: PublishPacket): vo
     // The message cannot be encoded for any subscriber (counted and logged by the router): refused,
     // 0x83 on v5; 3.1.1 has no negative acknowledgement, so the connection closes.
     if (!v5) {
-      connection.close();
+      connection.disconnect(ReasonCode.ImplementationSpecificError, 'the message cannot be encoded'); // 3.1.1: closes, the reason goes to the log
       return;
     }
     acknowledge(connection, packet, ReasonCode.ImplementationSpecificError, false);
@@ -95,7 +95,7 @@ export function handlePublish(connection: Connection, packet: PublishPacket): vo
     // acknowledgement, no PUBACK at all: the connection closes. A session dropping it at its own
     // queue bound is not a refusal: that is its policy.
     if (!v5) {
-      connection.close();
+      connection.disconnect(ReasonCode.QuotaExceeded, 'a subscriber could not take the message'); // 3.1.1: closes, the reason goes to the log
       return;
     }
     reason = ReasonCode.QuotaExceeded;
@@ -153,7 +153,7 @@ function settleStored(connection: Connection, group: StoredAcks, error: unknown)
   const full = error instanceof OpsError && error.code === 'STO_QUOTA_EXCEEDED';
   core.onStoreError(error); // once per failed batch, not once per message
   if (connection.version !== 5) {
-    connection.close();
+    connection.disconnect(full ? ReasonCode.QuotaExceeded : ReasonCode.UnspecifiedError, 'the store write failed'); // 3.1.1: closes, the reason goes to the log
     return;
   }
   for (const packet of packets) acknowledge(connection, packet, full ? ReasonCode.QuotaExceeded : ReasonCode.UnspecifiedError, false);
