@@ -22,6 +22,8 @@ export interface LoggedConnection {
   readonly core: { readonly logger: Logger };
   readonly info: ConnectionInfo;
   readonly clientId: string;
+  /** The socket: its local port is the port served (the listener's configured port may be 0). */
+  readonly socket: object;
 }
 
 /** Facts of an accepted CONNECT. */
@@ -45,10 +47,12 @@ export function levelEnabled(logger: Logger, level: 'debug' | 'info'): boolean {
 /** The remote address, listener and port of a connection, as log fields. */
 function where(connection: LoggedConnection): Record<string, unknown> {
   const info = connection.info;
+  const local = (connection.socket as { localPort?: unknown }).localPort;
+  const port = typeof local === 'number' ? local : info.port;
   return {
     remoteAddress: info.remoteAddress,
     ...(info.listener !== undefined ? { listener: info.listener } : {}),
-    ...(info.port !== undefined ? { port: info.port } : {}),
+    ...(port !== undefined ? { port } : {}),
   };
 }
 
