@@ -68,21 +68,26 @@ export async function runLogs(input: LogsInput, ctx: CliContext): Promise<void> 
   const raw = input.output === 'json';
   const out = ctx.stdout;
   let open = true;
-  let written = 0;
+  /** Lines of the chunk being read, written together (one write per chunk, not per line). */
+  let batch: string[] = [];
   const emit = (text: string): void => {
     const line = parseLogLine(text);
     if (text.length === 0 || !passes(line, filter)) return;
-    if (!raw) out.write(`${formatLogLine(line, ctx.chalk)}\n`);
-    else out.write(`${line.kind === 'record' ? text : JSON.stringify({ raw: text })}\n`);
-    written++;
+    batch.push(raw ? (line.kind === 'record' ? text : JSON.stringify({ raw: text })) : formatLogLine(line, ctx.chalk), '\n');
+  };
+  /** Writes the batch; false when stdout is closed (a reader of the pipe went away). */
+  const writeBatch = async (): Promise<boolean> => {
+    if (batch.length === 0) return open;
+    out.write(batch.join(''));
+    batch = [];
+    return out.drain === undefined ? true : out.drain();
   };
   /** Reads to the end of the file, pausing whenever stdout pushes back; false when stdout closed. */
   const readOn = async (handle: FileHandle, from: number, splitter: LineSplitter): Promise<number> => {
     let position = from;
     for (;;) {
-      const before = written;
       const next = await readLinesFrom(handle, position, splitter, emit, 1);
-      if (written > before && out.drain !== undefined) open = await out.drain();
+      open = await writeBatch();
       if (next === position || !open) return next;
       position = next;
     }
@@ -99,6 +104,7 @@ export async function runLogs(input: LogsInput, ctx: CliContext): Promise<void> 
     }
     if (!input.follow) {
       splitter.flush(emit);
+      await writeBatch();
       return;
     }
     const signal = input.signal;
@@ -114,6 +120,7 @@ export async function runLogs(input: LogsInput, ctx: CliContext): Promise<void> 
           // Replaced (rotation): finish the old file, then read the new one from its start.
           offset = await readOn(handle, offset, splitter);
           splitter.flush(emit);
+          open = await writeBatch();
           await handle.close();
           handle = undefined;
         } else if (now.size < offset) {
