@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { CONNECT_REFUSAL_LINES } from '../../../src/broker/handlers/connect.js';
 import { ReasonCode } from '../../../src/protocol/reason-codes.js';
 import { within } from '../../helpers/bad-input.js';
 import { RawClient } from '../../helpers/raw-client.js';
@@ -96,6 +97,19 @@ describe('connection lifecycle log lines', () => {
     const unsubscribed = await within(log.waitFor((l) => l.message === 'client unsubscribed'), 3000, 'unsubscribe line');
     expect(unsubscribed.fields).toMatchObject({ clientId: 'subber', filters: ['a/#=0x00', 'never=0x11'] });
     expect(log.lines.slice(before).map((l) => l.message)).toEqual(['client unsubscribed']); // the PUBLISHes wrote no line
+  });
+
+  it('rate-limits the lines of refused CONNECTs (a flood of bad CONNECTs writes no flood of lines)', async () => {
+    const { log, port } = await start();
+    for (let i = 0; i < CONNECT_REFUSAL_LINES + 5; i++) {
+      const client = await raw(port);
+      const will = { topic: 'wild/#', payload: Buffer.from('x'), qos: 0 as const, retain: false }; // a will topic may hold no wildcard
+      expect((await client.connect({ clientId: `bad-will-${i}`, will })).reasonCode).toBe(ReasonCode.TopicNameInvalid);
+      await client.closed;
+    }
+    const refused = log.lines.filter((l) => l.message === 'connection refused');
+    expect(refused).toHaveLength(CONNECT_REFUSAL_LINES);
+    expect(refused[0]?.fields).toMatchObject({ remoteAddress: '127.0.0.1', reasonCode: ReasonCode.TopicNameInvalid });
   });
 
   it('builds no subscription line when debug is off', async () => {
