@@ -112,6 +112,15 @@ describe('connection lifecycle log lines', () => {
     expect(refused[0]?.fields).toMatchObject({ remoteAddress: '127.0.0.1', reasonCode: ReasonCode.TopicNameInvalid });
   });
 
+  it('does not log a refused authentication a second time (the security layer logs it, rate-limited)', async () => {
+    const log = levelLogger('info');
+    running = await startBroker({ logger: log, hooks: { authenticate: () => ({ reasonCode: ReasonCode.BadUserNameOrPassword }) } });
+    const client = await raw(running.port);
+    expect((await client.connect({ clientId: 'guesser' })).reasonCode).toBe(ReasonCode.BadUserNameOrPassword);
+    await client.closed;
+    expect(log.lines.filter((l) => l.message.startsWith('connection refused') || l.fields['clientId'] === 'guesser')).toEqual([]);
+  });
+
   it('builds no subscription line when debug is off', async () => {
     const { log, port } = await start('info');
     const client = await raw(port);
