@@ -24,7 +24,7 @@ const throttles = new WeakMap<Logger, Map<string, Throttle>>();
  */
 export function logRateLimited(
   logger: Logger,
-  level: 'warn' | 'error',
+  level: 'info' | 'warn' | 'error',
   kind: string,
   fields: Record<string, unknown>,
   message: string,

@@ -2,6 +2,7 @@ import type { Duplex } from 'node:stream';
 import { PacketDecoder, type DecodeError, type DecoderSink } from '../protocol/decoder.js';
 import { encodeAck, encodePacket, type AckKind } from '../protocol/encoder.js';
 import { warnAbuse } from './abuse-log.js';
+import { logDisconnected, type DisconnectCause } from './connection-log.js';
 import type { Packet } from '../protocol/packets.js';
 import { encodePublish, publishSize, type PublishDelivery } from '../protocol/publish-encoder.js';
 import { ReasonCode, toV3ConnackCode } from '../protocol/reason-codes.js';
@@ -75,6 +76,8 @@ export class Connection implements SessionOwner, DecoderSink, Throttleable {
   #lastActivity = Date.now();
   /** When the connection was attached: the CONNECT must be complete within the connect timeout of this. */
   readonly #attachedAt = this.#lastActivity;
+  /** Why the connection ends: the first cause noted wins (a DISCONNECT, then the socket closing, is the DISCONNECT). */
+  #cause: DisconnectCause | undefined;
   /** Set when the connection is refused before its CONNECT is read (abuse limits): the CONNACK reason. */
   #refusal: { readonly reasonCode: number; readonly reasonString: string } | undefined;
   #corked = false;
@@ -99,7 +102,7 @@ export class Connection implements SessionOwner, DecoderSink, Throttleable {
     // Shared listeners (no closures per connection): the socket points back to its connection.
     (socket as SocketWithConnection)[CONNECTION] = this;
     socket.on('data', onSocketData);
-    socket.on('error', onSocketGone);
+    socket.on('error', onSocketError);
     socket.on('close', onSocketGone);
     socket.on('end', onSocketGone);
   }
@@ -208,8 +211,13 @@ export class Connection implements SessionOwner, DecoderSink, Throttleable {
         ...(reasonString !== undefined ? { properties: { reasonString } } : {}),
       });
     }
-    this.core.logger.debug({ clientId: this.clientId, reasonCode, reasonString }, 'disconnecting client');
+    this.noteCause({ by: 'server', reasonCode, ...(reasonString !== undefined ? { reasonString } : {}) });
     this.close();
+  }
+
+  /** Records why the connection ends, for its log line, unless a cause was noted already. */
+  noteCause(cause: DisconnectCause): void {
+    this.#cause ??= cause;
   }
 
   /** DeliveryChannel: an internal error in this client's work: DISCONNECT 0x83 (v5) and close. */
@@ -296,6 +304,7 @@ export class Connection implements SessionOwner, DecoderSink, Throttleable {
     this.socket.end();
     // A reader that never drains its socket does not keep it open.
     setTimeout(() => this.socket.destroy(), 1000).unref();
+    if (wasConnected) logDisconnected(this, this.#cause ?? { by: 'server' });
     this.core.connectionClosed(this, wasConnected);
   }
 
@@ -579,5 +588,15 @@ function onSocketData(this: SocketWithConnection, chunk: Buffer): void {
 }
 
 function onSocketGone(this: SocketWithConnection): void {
-  this[CONNECTION]?.close();
+  const connection = this[CONNECTION];
+  if (connection === undefined) return;
+  connection.noteCause({ by: 'network' });
+  connection.close();
+}
+
+function onSocketError(this: SocketWithConnection, error: Error): void {
+  const connection = this[CONNECTION];
+  if (connection === undefined) return;
+  connection.noteCause({ by: 'network', error: (error as NodeJS.ErrnoException).code ?? error.message });
+  connection.close();
 }

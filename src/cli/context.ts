@@ -8,6 +8,11 @@ export interface Sink {
   /** Writes raw bytes (values of `ops state get`); sinks without it get the bytes as UTF-8 text. */
   writeBytes?(bytes: Uint8Array): void;
   readonly isTTY: boolean;
+  /**
+   * Waits until the sink takes more text (back-pressure for long outputs): true, or false once it
+   * is closed (the reader of a pipe went away). Sinks without it never push back.
+   */
+  drain?(): Promise<boolean>;
 }
 
 /** Environment of a CLI run. */
@@ -25,6 +30,25 @@ export interface CliContext {
   readonly home: string;
 }
 
+/** Resolves true once `stream` needs no drain, false when it is (or becomes) closed. */
+function drained(stream: NodeJS.WriteStream): Promise<boolean> {
+  if (stream.destroyed || stream.writableEnded) return Promise.resolve(false);
+  if (!stream.writableNeedDrain) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const done = (open: boolean) => () => {
+      stream.off('drain', onDrain);
+      stream.off('close', onClose);
+      stream.off('error', onClose);
+      resolve(open);
+    };
+    const onDrain = done(true);
+    const onClose = done(false);
+    stream.once('drain', onDrain);
+    stream.once('close', onClose);
+    stream.once('error', onClose);
+  });
+}
+
 /** Builds the context of the current process. */
 export function processContext(argv: readonly string[]): CliContext {
   const env = process.env;
@@ -40,6 +64,7 @@ export function processContext(argv: readonly string[]): CliContext {
     write: (text) => void stream.write(text),
     writeBytes: (bytes) => void stream.write(bytes),
     isTTY: stream.isTTY === true,
+    drain: () => drained(stream),
   });
   return {
     env,

@@ -12,6 +12,7 @@ import { runStats, runStatus } from './commands/broker/status.js';
 import { givenFlagGroups } from './lib/flags.js';
 import { addMethodCommands, addPortCommands } from './program-subcommands.js';
 import { addTokenCommands } from './program-token.js';
+import { addLogsCommand } from './program-logs.js';
 import type { OutputFormat } from './lib/output.js';
 import { examples, instanceOf, withInstance, withOutput, withYes, type InstanceOptions } from './options.js';
 import type { RunResult } from './program.js';
@@ -222,4 +223,5 @@ export function addBrokerCommands(program: Command, ctx: CliContext, result: Run
   addMethodCommands(addResourceGroup(broker, ctx, 'authn', 'authentication', 'Authentication'), ctx);
   addResourceGroup(broker, ctx, 'authz', 'authorization', 'Authorization');
   addTokenCommands(broker, ctx);
+  addLogsCommand(broker, ctx);
 }

@@ -7,9 +7,11 @@ export interface Logger {
   readonly info: LogFn;
   readonly warn: LogFn;
   readonly error: LogFn;
+  /** Whether `level` is written (pino has it); lines whose fields cost something to build ask first. */
+  readonly isLevelEnabled?: (level: string) => boolean;
 }
 
 const ignore: LogFn = () => undefined;
 
 /** A logger that writes nothing: the default for embedded brokers and tests. */
-export const silentLogger: Logger = Object.freeze({ debug: ignore, info: ignore, warn: ignore, error: ignore });
+export const silentLogger: Logger = Object.freeze({ debug: ignore, info: ignore, warn: ignore, error: ignore, isLevelEnabled: () => false });

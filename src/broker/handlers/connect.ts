@@ -4,9 +4,10 @@ import { ReasonCode } from '../../protocol/reason-codes.js';
 import { userPropertyList } from '../../protocol/user-properties.js';
 import { checkTopicName } from '../../shared/topic.js';
 import type { Connection } from '../connection.js';
-import { warnAbuse } from '../abuse-log.js';
+import { logRateLimited, warnAbuse } from '../abuse-log.js';
 import { normalizeAddress } from '../address-limiter.js';
 import { isCredentialFailure } from '../auth-backoff.js';
+import { logConnected } from '../connection-log.js';
 import { recordCredentials } from '../credentials.js';
 import type { AuthenticationResult } from '../hooks.js';
 import { sessionOwnerOf } from '../session-owner.js';
@@ -191,7 +192,7 @@ function accept(connection: Connection, packet: ConnectPacket, clientId: string,
     delete connack.reasonCode;
   }
   connection.send(connack);
-  core.logger.debug({ clientId, version, cleanStart, present, expiry }, 'client connected');
+  logConnected(connection, { version, cleanStart, keepAliveSeconds: keepAlive, sessionPresent: present, sessionExpirySeconds: expiry, username: connection.username });
   if (revoked.length > 0) core.logger.info({ clientId, revoked }, 'resumed session: subscriptions no longer authorized were removed');
   session.attach(connection); // resend in-flight, then pump the queue [MQTT-4.4.0-1]
 }
@@ -216,14 +217,21 @@ function noteFailure(connection: Connection, address: string): void {
   );
 }
 
+/** Info lines about refused CONNECTs per 10 s at most (then one saying how many were suppressed): a flood of bad CONNECTs writes no flood of lines. */
+export const CONNECT_REFUSAL_LINES = 10;
+
 /**
  * Refuses a CONNECT with a CONNACK reason code and closes [MQTT-3.2.2-7]. `level` of the log line:
- * debug for refusals logged elsewhere with a rate limit (authentication).
+ * info (rate-limited, {@link CONNECT_REFUSAL_LINES}), or debug for refusals logged elsewhere with
+ * a rate limit (authentication), which are not logged twice.
  */
 function refuse(connection: Connection, reasonCode: number, reasonString?: string, level: 'info' | 'debug' = 'info'): void {
   const core = connection.core;
   core.counters.connectionsRejected++;
-  core.logger[level]({ reasonCode, reasonString }, 'connection refused');
+  const info = connection.info;
+  const fields = { remoteAddress: info.remoteAddress, listener: info.listener, port: info.port, reasonCode, reasonString };
+  if (level === 'info') logRateLimited(core.logger, 'info', 'connect-refused', fields, 'connection refused', Date.now(), CONNECT_REFUSAL_LINES);
+  else core.logger.debug(fields, 'connection refused');
   connection.sendConnackRefusal(reasonCode, reasonString);
   connection.close();
 }

@@ -15,6 +15,8 @@ export function handleDisconnect(connection: Connection, packet: DisconnectPacke
     session.expiryIntervalSeconds = Math.min(expiry, connection.core.options.maxSessionExpirySeconds);
   }
   // [MQTT-3.14.4-3] a normal DISCONNECT discards the will; 0x04 asks for it to be published
-  connection.normalDisconnect = (packet.reasonCode ?? ReasonCode.Success) !== ReasonCode.DisconnectWithWill;
+  const reasonCode = packet.reasonCode ?? ReasonCode.Success;
+  connection.normalDisconnect = reasonCode !== ReasonCode.DisconnectWithWill;
+  connection.noteCause({ by: 'client', reasonCode });
   connection.close();
 }

@@ -116,7 +116,7 @@ function send(connection: Connection, run: AckRun): void {
   if (connection.version !== 5) {
     // unacknowledged: a QoS 2 id is free again for the client's retransmission
     for (const ack of acks) if (qosOf(ack) === 2) connection.session?.incomingQos2.delete(packetIdOf(ack));
-    connection.close();
+    connection.disconnect(full ? ReasonCode.QuotaExceeded : ReasonCode.UnspecifiedError, 'the store write failed'); // 3.1.1: closes, the reason goes to the log
     return;
   }
   for (const ack of acks) acknowledge(connection, qosOf(ack), packetIdOf(ack), full ? ReasonCode.QuotaExceeded : ReasonCode.UnspecifiedError);

@@ -91,7 +91,7 @@ export function handlePublish(connection: Connection, packet: PublishPacket): vo
     // The message cannot be encoded for any subscriber (counted and logged by the router): refused,
     // 0x83 on v5; 3.1.1 has no negative acknowledgement, so the connection closes.
     if (!v5) {
-      closeUnacknowledged(connection, packet);
+      closeUnacknowledged(connection, packet, ReasonCode.ImplementationSpecificError, 'the message cannot be encoded');
       return;
     }
     acknowledgeInOrder(connection, packet, ReasonCode.ImplementationSpecificError);
@@ -105,7 +105,7 @@ export function handlePublish(connection: Connection, packet: PublishPacket): vo
     // acknowledgement, no PUBACK at all: the connection closes. A session dropping it at its own
     // queue bound is not a refusal: that is its policy.
     if (!v5) {
-      closeUnacknowledged(connection, packet);
+      closeUnacknowledged(connection, packet, ReasonCode.QuotaExceeded, 'a subscriber could not take the message');
       return;
     }
     reason = ReasonCode.QuotaExceeded;
@@ -115,10 +115,13 @@ export function handlePublish(connection: Connection, packet: PublishPacket): vo
   else acknowledgeWhenStored(connection, completion, packet, reason);
 }
 
-/** 3.1.1 has no negative acknowledgement: the connection closes, and a QoS 2 id is free again for the client's retransmission. */
-function closeUnacknowledged(connection: Connection, packet: PublishPacket): void {
+/**
+ * 3.1.1 has no negative acknowledgement: the connection closes (the reason goes to the log), and a
+ * QoS 2 id is free again for the client's retransmission.
+ */
+function closeUnacknowledged(connection: Connection, packet: PublishPacket, reasonCode: number, reason: string): void {
   if (packet.qos === 2) connection.session?.incomingQos2.delete(packet.messageId as number);
-  connection.close();
+  connection.disconnect(reasonCode, reason);
 }
 
 function authorized(connection: Connection, topic: string): boolean {

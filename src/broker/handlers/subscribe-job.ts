@@ -12,6 +12,7 @@ import type { SubscribeFilterReader } from '../../protocol/subscribe-filters.js'
 import { checkTopicFilter, parseSharedFilter } from '../../shared/topic.js';
 import { watchCompletion } from '../completion.js';
 import type { Connection } from '../connection.js';
+import { LOGGED_FILTERS_MAX, levelEnabled, logSubscribed } from '../connection-log.js';
 import type { Session } from '../session.js';
 import type { Subscription } from '../topic-tree.js';
 
@@ -37,6 +38,8 @@ export class SubscribeJob {
   readonly #replay: Subscription[] = [];
   #replayIndex = 0;
   readonly #now = Date.now();
+  /** The first filters, for the debug line (collected only when debug is enabled). */
+  readonly #logged: string[] | undefined;
 
   constructor(connection: Connection, session: Session, packet: SubscribePacket, rest: SubscribeFilterReader | undefined) {
     this.#connection = connection;
@@ -44,6 +47,7 @@ export class SubscribeJob {
     this.#packet = packet;
     this.#rest = rest;
     this.#v5 = connection.version === 5;
+    this.#logged = levelEnabled(connection.core.logger, 'debug') ? [] : undefined;
   }
 
   /** Runs until done or until `deadline` (performance.now()); true when the job is finished (done or refused). */
@@ -104,6 +108,7 @@ export class SubscribeJob {
       return;
     }
     codes[at] = this.#apply(request);
+    if (this.#logged !== undefined && at < LOGGED_FILTERS_MAX) this.#logged.push(request.topic);
   }
 
   #apply(request: SubscriptionRequest): number {
@@ -146,6 +151,7 @@ export class SubscribeJob {
     const connection = this.#connection;
     connection.core.registry.save(this.#session);
     connection.write(encodeSuback(this.#packet.messageId as number, this.#codes as Uint8Array, connection.version));
+    if (this.#logged !== undefined) logSubscribed(connection, this.#logged, this.#codes as Uint8Array);
     this.#phase = 'replay';
   }
 

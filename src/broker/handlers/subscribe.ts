@@ -2,6 +2,7 @@ import type { SubscribePacket, UnsubscribePacket } from '../../protocol/packets.
 import { ReasonCode } from '../../protocol/reason-codes.js';
 import { moreFilters } from '../../protocol/subscribe-filters.js';
 import type { Connection } from '../connection.js';
+import { logUnsubscribed } from '../connection-log.js';
 import { SUBSCRIBE_SLICE_MS, SubscribeJob } from './subscribe-job.js';
 
 /**
@@ -56,4 +57,5 @@ export function handleUnsubscribe(connection: Connection, packet: UnsubscribePac
     messageId: packet.messageId as number,
     ...(connection.version === 5 ? { granted } : { granted: [] }),
   });
+  logUnsubscribed(connection, packet.unsubscriptions, granted);
 }
