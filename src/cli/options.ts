@@ -48,12 +48,12 @@ const DEFAULT_BROKER = 'default';
 
 /**
  * Adds the Azure scope flags `-g/--resource-group`, `--cluster`, `--subscription`,
- * `--sr-resource-id` and, with `broker`, `-b/--broker` (whose value must be `default`).
+ * `--sr-resource-id` and `-b/--broker` (whose value must be `default`).
  */
-export function withAzureScope(cmd: Command, options: { broker: boolean }): Command {
+export function withAzureScope(cmd: Command): Command {
   const has = (long: string) => cmd.options.some((o) => o.long === long);
   for (const scope of AZURE_SCOPE) {
-    if (has(scope.long) || (scope.key === 'broker' && !options.broker)) continue;
+    if (has(scope.long)) continue;
     const help = scope.key === 'broker' ? `broker name: only '${DEFAULT_BROKER}' (az compatibility)` : 'Azure scope, accepted for az compatibility (no local meaning)';
     const option = new Option(scope.flags, help);
     // Only -g and -b are worth a line of help; the others are accepted silently (see `ops --help`).

@@ -134,12 +134,11 @@ export function packageVersion(): string {
   return typeof pkg.version === 'string' ? pkg.version : '0.0.0';
 }
 
-/** Adds the Azure scope flags to every command that takes `--instance` (and `-b` under `ops broker`). */
-function addAzureScope(cmd: Command, underBroker: boolean): void {
+/** Adds the Azure scope flags to every command that takes `--instance`. */
+function addAzureScope(cmd: Command): void {
   for (const sub of cmd.commands) {
-    const broker = underBroker || (cmd.parent === null && sub.name() === 'broker');
-    if (sub.options.some((o) => o.long === '--instance')) withAzureScope(sub, { broker });
-    addAzureScope(sub, broker);
+    if (sub.options.some((o) => o.long === '--instance')) withAzureScope(sub);
+    addAzureScope(sub);
   }
 }
 
@@ -185,7 +184,7 @@ export function buildProgram(ctx: CliContext, result: RunResult, settings: RunSe
   addValidate(program, ctx);
   addBrokerCommands(program, ctx, result);
   addStateCommands(program, ctx, result);
-  addAzureScope(program, false);
+  addAzureScope(program);
   addPreAction(program, ctx, settings);
   return program;
 }
