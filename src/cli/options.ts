@@ -73,6 +73,18 @@ export function givenAzureScope(cmd: Command): string[] {
   return given.map((s) => s.long);
 }
 
+/** Options whose value is a secret: `--debug` shows `***` in their place. */
+const SECRET_OPTIONS = new Set(['--password']);
+
+/** `argv` for a `--debug` line, with the values of secret options masked. */
+export function redactedArgv(argv: readonly string[]): string[] {
+  return argv.map((token, i) => {
+    const eq = token.indexOf('=');
+    if (token.startsWith('--') && eq > 0 && SECRET_OPTIONS.has(token.slice(0, eq))) return `${token.slice(0, eq)}=***`;
+    return SECRET_OPTIONS.has(argv[i - 1] ?? '') ? '***' : token;
+  });
+}
+
 /** Adds azure-cli's global flags to the program: `--query`, `--only-show-errors`, `--debug`. */
 export function withGlobalOptions(program: Command): Command {
   return program

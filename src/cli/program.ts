@@ -15,6 +15,7 @@ import {
   examples,
   givenAzureScope,
   instanceOf,
+  redactedArgv,
   withAzureScope,
   withGlobalOptions,
   withInstance,
@@ -146,7 +147,7 @@ function addAzureScope(cmd: Command): void {
 function addPreAction(program: Command, ctx: CliContext, settings: RunSettings): void {
   program.hook('preAction', (_root, action) => {
     applyGlobalOptions(program, action, settings, ctx.env);
-    if (settings.debug) ctx.stderr.write(`${ctx.chalk.dim('debug:')} ops ${ctx.argv.join(' ')}\n`);
+    if (settings.debug) ctx.stderr.write(`${ctx.chalk.dim('debug:')} ops ${redactedArgv(ctx.argv).join(' ')}\n`);
     const scope = givenAzureScope(action);
     if (scope.length > 0) {
       ctx.stderr.write(`${ctx.chalk.yellow('warning:')} ${scope.join(', ')}: Azure scope, no local meaning here; ignored.\n`);

@@ -128,6 +128,15 @@ describe('global flags', () => {
     expect((await run('broker', 'show', '--instance', 'nope')).err).not.toContain('at requireInstance');
   });
 
+  it('--debug masks the value of --password', async () => {
+    const r = await run('--debug', 'state', 'get', '-k', 'x', '--instance', 'nope', '--password', 's3cret');
+    expect(r.err).toContain('--password ***');
+    expect(r.err).not.toContain('s3cret');
+    const inline = await run('--debug', 'state', 'get', '-k', 'x', '--instance', 'nope', '--password=s3cret');
+    expect(inline.err).toContain('--password=***');
+    expect(inline.err).not.toContain('s3cret');
+  });
+
   it('a bad --query is a usage error naming it, before the command runs', async () => {
     const r = await run('broker', 'show', '--query', 'properties.[');
     expect(r.code).toBe(2);
