@@ -51,7 +51,6 @@ export function reportError(ctx: CliContext, err: unknown): number {
 
 /** `sink` without its `warning:` lines while `settings.onlyShowErrors` is set (`--only-show-errors`). */
 function warningFilter(sink: Sink, settings: RunSettings): Sink {
-  // eslint-disable-next-line no-control-regex
   const isWarning = (text: string) => /^(?:\u001b\[[0-9;]*m)*warning:/.test(text);
   return {
     write: (text) => {

@@ -51,5 +51,7 @@ describe('az output flags on a real instance', () => {
     expect(r).toEqual({ code: 0, out: '', err: '' });
     const yamlc = await run('broker', 'show', '--instance', 'azout', '-o', 'yamlc', '--query', '{name: name}');
     expect(yamlc.out).toBe('name: default\n');
+    // Global flags may also come before the subcommand.
+    expect((await run('--query', 'name', 'broker', 'show', '--instance', 'azout', '-o', 'tsv')).out).toBe('default\n');
   });
 });
