@@ -1,6 +1,7 @@
 /** What commands get from the outside world (injectable for tests). */
 import { Chalk, type ChalkInstance } from 'chalk';
 import { opsHome } from '../instance/layout.js';
+import type { CompiledQuery } from './lib/query.js';
 
 /** A writable text sink. */
 export interface Sink {
@@ -13,6 +14,16 @@ export interface Sink {
    * is closed (the reader of a pipe went away). Sinks without it never push back.
    */
   drain?(): Promise<boolean>;
+}
+
+/** What the global flags (`--query`, `--only-show-errors`, `--debug`) set for one run; filled before the action runs. */
+export interface RunSettings {
+  /** `--query`: applied to every printed result before formatting. */
+  query?: CompiledQuery;
+  /** `--only-show-errors`: warnings on stderr are dropped. */
+  onlyShowErrors: boolean;
+  /** `--debug` (or OPS_DEBUG): more diagnostics on stderr. */
+  debug: boolean;
 }
 
 /** Environment of a CLI run. */
@@ -28,6 +39,8 @@ export interface CliContext {
   readonly chalk: ChalkInstance;
   /** `$OPS_HOME` or ~/.ops. */
   readonly home: string;
+  /** The run's global settings (absent: no query, warnings shown, no debug). */
+  readonly run?: RunSettings;
 }
 
 /** Resolves true once `stream` needs no drain, false when it is (or becomes) closed. */

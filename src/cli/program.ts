@@ -1,15 +1,28 @@
 /** The commander program: flags only; every command calls a commander-free action function. */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import type { CliContext } from './context.js';
+import type { CliContext, RunSettings } from './context.js';
 import { runCreate } from './commands/create.js';
 import { runDelete } from './commands/delete.js';
 import { runValidate } from './commands/validate.js';
 import { addBrokerCommands } from './program-broker.js';
 import { addStateCommands } from './program-state.js';
 import { intArg, portArg } from './lib/flags.js';
+import { registerAliases } from './lib/long-options.js';
 import type { OutputFormat } from './lib/output.js';
-import { examples, instanceOf, withInstance, withOutput, withYes, type InstanceOptions } from './options.js';
+import {
+  applyGlobalOptions,
+  examples,
+  givenAzureScope,
+  instanceOf,
+  redactedArgv,
+  withAzureScope,
+  withGlobalOptions,
+  withInstance,
+  withOutput,
+  withYes,
+  type InstanceOptions,
+} from './options.js';
 
 /** Where an action can leave a non-zero exit code without throwing (e.g. `broker run`). */
 export interface RunResult {
@@ -37,6 +50,16 @@ function defined<T extends object>(obj: T): { [K in keyof T]: Exclude<T[K], unde
   return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined)) as { [K in keyof T]: Exclude<T[K], undefined> };
 }
 
+/** az's short forms of the create broker flags. */
+const CREATE_ALIASES = {
+  '--fr': '--broker-frontend-replicas',
+  '--fw': '--broker-frontend-workers',
+  '--br': '--broker-backend-rf',
+  '--bw': '--broker-backend-workers',
+  '--bp': '--broker-backend-part',
+  '--mp': '--broker-mem-profile',
+} as const;
+
 function addCreate(program: Command, ctx: CliContext): void {
   const cmd = withYes(withOutput(withInstance(program.command('create')), 'text'))
     .description('Create an instance and start its broker in the background (returns once it accepts MQTT connections).')
@@ -52,6 +75,7 @@ function addCreate(program: Command, ctx: CliContext): void {
     .option('--persist-max-size <size>', 'enable disk persistence with this size (e.g. 10Gi; more than 100 MB)')
     .option('--persist-pvc-sc <class>', 'storage class of the persistence volume claim')
     .option('--persist-mode <pairs...>', 'stateStore|retain|subscriberQueue=None|All|Custom')
+    .addHelpText('after', `\nShort forms (as az): ${Object.entries(CREATE_ALIASES).map(([a, l]) => `${a} = ${l}`).join(', ')}\n`)
     .action(async (opts: CreateOptions) => {
       await runCreate(
         {
@@ -76,6 +100,7 @@ function addCreate(program: Command, ctx: CliContext): void {
         ctx,
       );
     });
+  registerAliases(cmd, CREATE_ALIASES);
   examples(cmd, [
     'ops create',
     'ops create --instance dev --port 0 -o json',
@@ -110,14 +135,37 @@ export function packageVersion(): string {
   return typeof pkg.version === 'string' ? pkg.version : '0.0.0';
 }
 
-/** Builds the `ops` program. */
-export function buildProgram(ctx: CliContext, result: RunResult): Command {
-  const program = new Command('ops')
-    .description('Run and manage local MQTT brokers for Azure IoT Operations style edge apps (mirrors `az iot ops broker`).')
-    .option('--no-color', 'no colours (NO_COLOR is honoured too)')
+/** Adds the Azure scope flags to every command that takes `--instance`. */
+function addAzureScope(cmd: Command): void {
+  for (const sub of cmd.commands) {
+    if (sub.options.some((o) => o.long === '--instance')) withAzureScope(sub);
+    addAzureScope(sub);
+  }
+}
+
+/** Before any action: the global flags into `settings`, and one line for the Azure scope flags given. */
+function addPreAction(program: Command, ctx: CliContext, settings: RunSettings): void {
+  program.hook('preAction', (_root, action) => {
+    applyGlobalOptions(program, action, settings, ctx.env);
+    if (settings.debug) ctx.stderr.write(`${ctx.chalk.dim('debug:')} ops ${redactedArgv(ctx.argv).join(' ')}\n`);
+    const scope = givenAzureScope(action);
+    if (scope.length > 0) {
+      ctx.stderr.write(`${ctx.chalk.yellow('warning:')} ${scope.join(', ')}: Azure scope, no local meaning here; ignored.\n`);
+    }
+  });
+}
+
+/** Builds the `ops` program; the global flags of the run are written into `settings`. */
+export function buildProgram(ctx: CliContext, result: RunResult, settings: RunSettings = { onlyShowErrors: false, debug: false }): Command {
+  const program = withGlobalOptions(
+    new Command('ops')
+      .description('Run and manage local MQTT brokers for Azure IoT Operations style edge apps (mirrors `az iot ops broker`).')
+      .option('--no-color', 'no colours (NO_COLOR is honoured too)'),
+  )
     .exitOverride()
     .showSuggestionAfterError()
-    .configureOutput({ writeOut: (s) => ctx.stdout.write(s), writeErr: (s) => ctx.stderr.write(s) });
+    // Parser errors are printed by reportError, in the shape of every other error.
+    .configureOutput({ writeOut: (s) => ctx.stdout.write(s), writeErr: (s) => ctx.stderr.write(s), outputError: () => undefined });
   program.version(packageVersion(), '-V, --version');
   examples(program, [
     'ops create --port 1883            # instance "default", broker running on mqtt://127.0.0.1:1883',
@@ -128,12 +176,16 @@ export function buildProgram(ctx: CliContext, result: RunResult): Command {
   ]);
   program.addHelpText(
     'after',
-    '\nInstances live under $OPS_HOME (default ~/.ops). Exit codes: 0 ok, 1 internal error, 2 invalid input,\n3 broker/admin problem, 4 not found, 5 conflict or locked setting.\n',
+    '\nInstances live under $OPS_HOME (default ~/.ops). Exit codes: 0 ok, 1 internal error, 2 invalid input,\n3 broker/admin problem, 4 not found, 5 conflict or locked setting, 130 cancelled.\n' +
+      'az compatibility: -g/--resource-group, --cluster, --subscription, --sr-resource-id and -b/--broker (default only)\n' +
+      'are accepted and ignored; long options may be abbreviated to an unambiguous prefix (--authn for --authn-ref).\n',
   );
   addCreate(program, ctx);
   addDelete(program, ctx);
   addValidate(program, ctx);
   addBrokerCommands(program, ctx, result);
   addStateCommands(program, ctx, result);
+  addAzureScope(program);
+  addPreAction(program, ctx, settings);
   return program;
 }

@@ -1,9 +1,12 @@
-/** Printing results: `-o json` (default for resources), `yaml`, `table`. */
+/** Printing results: `-o json` (default for resources), `jsonc`, `yaml`, `yamlc`, `table`, `tsv`, `none`; `--query` first. */
 import type { CliContext } from '../context.js';
+import { toColouredJson, toColouredYaml } from './colour-output.js';
+import { applyQuery } from './query.js';
+import { toTsv } from './tsv.js';
 import { toYaml } from './yaml.js';
 
-/** Output formats. */
-export const OUTPUT_FORMATS = ['json', 'yaml', 'table'] as const;
+/** Output formats (azure-cli's `-o` choices). */
+export const OUTPUT_FORMATS = ['json', 'jsonc', 'yaml', 'yamlc', 'table', 'tsv', 'none'] as const;
 /** One output format. */
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
@@ -28,13 +31,39 @@ export function renderTable(rows: readonly Record<string, unknown>[], columns: r
   return [line(columns.map((c) => c.header)), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n') + '\n';
 }
 
-/** Prints `value` in `format` to stdout. */
+/**
+ * azure-cli's generic table of a `--query` result: the scalar keys of the first object row (header
+ * with its first letter upper-cased), or one `Result` column for scalar rows.
+ */
+export function genericColumns(rows: readonly unknown[]): Column[] {
+  const first = rows.find((r) => r !== null && r !== undefined);
+  if (first === undefined || typeof first !== 'object' || Array.isArray(first)) return [{ header: 'Result', get: (r) => r }];
+  return Object.entries(first)
+    .filter(([, v]) => v === null || typeof v !== 'object')
+    .map(([key]) => ({ header: key.charAt(0).toUpperCase() + key.slice(1), get: (r) => r[key] }));
+}
+
+/** Prints `value` in `format` to stdout, after the run's `--query` if one was given. */
 export function printValue(ctx: CliContext, value: unknown, format: OutputFormat, columns: readonly Column[] = RESOURCE_COLUMNS): void {
-  if (format === 'yaml') ctx.stdout.write(toYaml(value));
-  else if (format === 'table') {
-    const rows = (Array.isArray(value) ? value : [value]) as Record<string, unknown>[];
-    ctx.stdout.write(renderTable(rows, columns));
-  } else ctx.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  const query = ctx.run?.query;
+  const result = query ? applyQuery(query, value) : value;
+  const rows = (Array.isArray(result) ? result : [result]) as Record<string, unknown>[];
+  switch (format) {
+    case 'none':
+      return;
+    case 'yaml':
+      return ctx.stdout.write(toYaml(result));
+    case 'yamlc':
+      return ctx.stdout.write(toColouredYaml(ctx.chalk, result));
+    case 'jsonc':
+      return ctx.stdout.write(toColouredJson(ctx.chalk, result));
+    case 'tsv':
+      return ctx.stdout.write(toTsv(result, { sortKeys: query === undefined }));
+    case 'table':
+      return ctx.stdout.write(renderTable(rows, query ? genericColumns(rows) : columns));
+    case 'json':
+      return ctx.stdout.write(`${JSON.stringify(result ?? null, null, 2)}\n`);
+  }
 }
 
 /** Shows a spinner on stderr while `work` runs (terminals only; plain line otherwise). */
