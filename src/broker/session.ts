@@ -206,8 +206,10 @@ export class Session {
     if (waits && !this.#makeRoom(cost)) return undefined;
     const overBudget = waits && counters.queuedBytes + cost > options.queuedBytesBudget;
     const spill = this.#ctx.spill;
-    if (spill !== undefined && !this.queuePersistent && (overBudget || (this.#tail?.count ?? 0) > 0)) {
+    if (spill !== undefined && ((!this.queuePersistent && overBudget) || (this.#tail?.count ?? 0) > 0)) {
       // Over the memory budget: not persisted queues spill to the disk-backed buffer instead of dropping.
+      // While spilled messages wait, newer ones follow them there (order), also after a policy swap
+      // made the queue persisted: it stores its messages again once the buffer is drained.
       this.#tail ??= new SpillTail(spill, this.clientId, counters, (e) => this.#ctx.onStoreError(e));
       const entry: QueueEntryRecord = { seq: ++this.#seq, message: message.toRecord(), qos, retain, ...(subscriptionIds !== undefined ? { subscriptionIds } : {}) };
       if (this.#tail.push(entry)) return undefined;
