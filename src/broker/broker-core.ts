@@ -125,9 +125,11 @@ export class BrokerCore implements SessionContext {
     for (const record of await this.store.loadRetained()) {
       const message = new Message(record);
       if (message.isExpired(now)) watchCompletion(this.store.deleteRetained(record.topic), (e) => this.onStoreError(e));
-      else this.retained.restore(message);
+      else this.retained.restore(message); // the policy in force now decides what comes back
     }
     await this.registry.restore(now);
+    this.registry.reapplyQueuePersistence(); // a policy changed while stopped applies to restored sessions too
+
   }
 
   /** Takes a new network connection (any duplex stream: TCP, TLS, WebSocket, in-memory). */

@@ -195,6 +195,16 @@ export class Broker {
     this.#core.setSessionQueueBytes(resolved.maxSessionQueueBytes, limits.maxSessionQueueBytes === undefined);
   }
 
+  /**
+   * Applies a replaced persistence policy to the sessions already there, connected or offline: their
+   * next queued messages follow it at once, and their records keep the choice across a restart.
+   * Retained messages follow the new policy from their next PUBLISH, and at the next start (the
+   * policy in force then decides what is restored). Returns how many sessions changed.
+   */
+  persistencePolicyChanged(): number {
+    return this.#core.registry.reapplyQueuePersistence();
+  }
+
   #resolveLimits(limits: ConnectionLimits | undefined): ResolvedConnectionLimits {
     return resolveConnectionLimits(limits, this.options.maxPacketSizeBytes, this.options.queuedBytesBudget, this.options.sessionQueueBytes);
   }

@@ -8,8 +8,9 @@ import type { UserProperty } from '../protocol/user-properties.js';
 export interface PersistenceDecisions {
   /**
    * Whether a session's queue is written to the store. Asked at every CONNECT of a session with
-   * expiry > 0: a `true` holds from then on (messages queued after that are stored); a `false` takes
-   * effect only when the session starts clean, as AIO.
+   * expiry > 0 (a `true` holds from then on: messages queued after that are stored; on a resume a
+   * `false` waits for a clean start, as AIO), and again for every session when the policy is
+   * replaced or the broker starts, where the answer applies at once either way.
    */
   persistQueue(clientId: string, sessionExpirySeconds: number, connectUserProperties: readonly UserProperty[]): boolean;
   /** Whether a retained message (and a delayed will, which follows the same rule) is written to the store. */

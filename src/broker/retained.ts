@@ -21,10 +21,19 @@ export class RetainedMessages {
     return this.#byTopic.size;
   }
 
-  /** Loads a message restored from the store (no write back). */
-  restore(message: Message): void {
+  /**
+   * Loads a message restored from the store (no write back). The policy in force at the start
+   * decides, as AIO: a message whose topic (or user property) it no longer persists is not restored
+   * and is deleted from the store. Returns whether it was restored.
+   */
+  restore(message: Message): boolean {
+    if (!this.#decisions.persistRetained(message.topic, message.properties?.userProperties ?? [])) {
+      watchCompletion(this.#store.deleteRetained(message.topic), this.#onStoreError);
+      return false;
+    }
     message.stored = true;
     this.#byTopic.set(message.topic, message);
+    return true;
   }
 
   /**

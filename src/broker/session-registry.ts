@@ -108,7 +108,8 @@ export class SessionRegistry {
     session.persistent = expirySeconds > 0;
     // Queue persistence (policy): decided for a new session; on resume it can only be switched on
     // (messages queued from now on are stored) — switching off waits for a clean start, as AIO.
-    const persistQueue = session.persistent && this.#ctx.decisions.persistQueue(clientId, expirySeconds, request.connectUserProperties ?? []);
+    session.connectUserProperties = request.connectUserProperties ?? [];
+    const persistQueue = session.persistent && this.#ctx.decisions.persistQueue(clientId, expirySeconds, session.connectUserProperties);
     session.queuePersistent = present ? session.queuePersistent || persistQueue : persistQueue;
     this.save(session);
     return { session, present, revoked };
@@ -214,6 +215,26 @@ export class SessionRegistry {
     return true;
   }
 
+  /**
+   * The persistence policy was replaced (`ops broker persist update`): every session, connected or
+   * offline, is asked again with its last CONNECT's user properties. One newly selected stores the
+   * messages queued from now on; one no longer selected keeps only memory for new messages, while
+   * the entries already stored stay until delivered (they are not lost by a restart). The session
+   * record is rewritten so a restart keeps the new choice. Returns how many sessions changed.
+   */
+  reapplyQueuePersistence(): number {
+    let changed = 0;
+    for (const session of this.#sessions.values()) {
+      if (!session.persistent) continue;
+      const wanted = this.#ctx.decisions.persistQueue(session.clientId, session.expiryIntervalSeconds, session.connectUserProperties);
+      if (wanted === session.queuePersistent) continue;
+      session.queuePersistent = wanted;
+      this.save(session);
+      changed++;
+    }
+    return changed;
+  }
+
   /** Writes the session's metadata when it is persistent. */
   save(session: Session): void {
     if (!session.persistent) return;
@@ -225,6 +246,7 @@ export class SessionRegistry {
     for (const record of await this.#ctx.store.loadSessions()) {
       const session = new Session(this.#ctx, record.clientId, record.protocolVersion, record.expiryIntervalSeconds);
       session.queuePersistent = record.persistQueue ?? true;
+      session.connectUserProperties = record.connectUserProperties ?? [];
       session.owner = record.owner;
       const elapsed = now - (record.disconnectedAt ?? now);
       const left = record.expiryIntervalSeconds * 1000 - elapsed;

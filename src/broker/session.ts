@@ -16,6 +16,7 @@ import { CONGESTION_HIGH_WATER, CONGESTION_LOW_WATER, type PublisherThrottle } f
 import { SpillTail } from './spill-tail.js';
 import type { SpillBuffer } from '../storage/spill-buffer.js';
 import type { SharedGroup, Subscription } from './topic-tree.js';
+import type { UserProperty } from '../protocol/user-properties.js';
 
 function queuedCost(delivery: Delivery): number {
   return delivery.message.payload.length + QUEUED_DELIVERY_OVERHEAD_BYTES;
@@ -36,6 +37,12 @@ export interface Delivery {
   readonly group: SharedGroup | undefined;
   /** Its store write was refused (store full): skipped, never sent. */
   cancelled?: boolean;
+  /**
+   * Whether its queue entry is in the store (written when it was queued, or restored from it). Its
+   * later writes and deletes follow this, not the session's current queue persistence: a policy
+   * swap can switch the session on or off while entries of the other kind wait in its queue.
+   */
+  readonly stored: boolean;
 }
 
 /** What a session needs from the connection it is attached to. */
@@ -83,6 +90,11 @@ export class Session {
   persistent: boolean;
   /** Whether queue entries are written through to the store (persistence policy). */
   queuePersistent: boolean;
+  /**
+   * The user properties of the CONNECT that opened or resumed the session (kept in its record):
+   * a persistence policy swap asks the dynamic-persistence rule about them again.
+   */
+  connectUserProperties: readonly UserProperty[] = [];
   /** Whether publishers are paused on this session's queue (see PublisherThrottle). */
   throttling = false;
   channel: DeliveryChannel | undefined;
@@ -194,8 +206,10 @@ export class Session {
     if (waits && !this.#makeRoom(cost)) return undefined;
     const overBudget = waits && counters.queuedBytes + cost > options.queuedBytesBudget;
     const spill = this.#ctx.spill;
-    if (spill !== undefined && !this.queuePersistent && (overBudget || (this.#tail?.count ?? 0) > 0)) {
+    if (spill !== undefined && ((!this.queuePersistent && overBudget) || (this.#tail?.count ?? 0) > 0)) {
       // Over the memory budget: not persisted queues spill to the disk-backed buffer instead of dropping.
+      // While spilled messages wait, newer ones follow them there (order), also after a policy swap
+      // made the queue persisted: it stores its messages again once the buffer is drained.
       this.#tail ??= new SpillTail(spill, this.clientId, counters, (e) => this.#ctx.onStoreError(e));
       const entry: QueueEntryRecord = { seq: ++this.#seq, message: message.toRecord(), qos, retain, ...(subscriptionIds !== undefined ? { subscriptionIds } : {}) };
       if (this.#tail.push(entry)) return undefined;
@@ -215,11 +229,12 @@ export class Session {
       packetId: 0,
       released: false,
       group,
+      stored: this.queuePersistent,
     };
     this.#queue.push(delivery);
     counters.queued++;
     this.#count(delivery);
-    const completion = this.queuePersistent ? this.#ctx.store.putQueueEntries(this.clientId, [toEntry(delivery)]) : undefined;
+    const completion = delivery.stored ? this.#ctx.store.putQueueEntries(this.clientId, [toEntry(delivery)]) : undefined;
     if (completion !== undefined) this.#cancelIfRefused(completion, delivery);
     this.pump();
     return completion;
@@ -305,7 +320,7 @@ export class Session {
       // The in-flight mark (packet id) keeps [MQTT-4.4.0-1] across a broker restart. On a durable store a
       // QoS 1 message is not re-written for it: after a restart it is delivered again as a new message
       // (still at least once) instead of as a DUP with the old packet id; that halves the writes per message.
-      if (this.queuePersistent && (delivery.qos === 2 || !this.#ctx.store.durable)) {
+      if (delivery.stored && (delivery.qos === 2 || !this.#ctx.store.durable)) {
         this.#write(this.#ctx.store.putQueueEntries(this.clientId, [toEntry(delivery)]));
       }
     }
@@ -326,7 +341,7 @@ export class Session {
   /** Entries read back from the disk buffer join the memory part of the queue, in order. */
   #readBack(entries: readonly QueueEntryRecord[]): void {
     for (const entry of entries) {
-      const delivery = fromEntry({ ...entry, packetId: 0, released: false });
+      const delivery = fromEntry({ ...entry, packetId: 0, released: false }, false);
       this.#queue.push(delivery);
       this.#count(delivery); // counted in `queued` since it spilled
     }
@@ -339,7 +354,7 @@ export class Session {
     if (delivery === undefined) return false;
     this.inflight.delete(packetId);
     this.#ctx.counters.inflight--;
-    if (this.queuePersistent) this.#write(this.#ctx.store.deleteQueueEntries(this.clientId, [delivery.seq]));
+    if (delivery.stored) this.#write(this.#ctx.store.deleteQueueEntries(this.clientId, [delivery.seq]));
     this.pump();
     if (this.throttling) this.#ctx.throttle.progress(this, this.channel?.writable ?? false);
     return true;
@@ -350,7 +365,7 @@ export class Session {
     const delivery = this.inflight.get(packetId);
     if (delivery === undefined || delivery.qos !== 2) return false;
     delivery.released = true;
-    if (this.queuePersistent) this.#write(this.#ctx.store.putQueueEntries(this.clientId, [toEntry(delivery)]));
+    if (delivery.stored) this.#write(this.#ctx.store.putQueueEntries(this.clientId, [toEntry(delivery)]));
     return true;
   }
 
@@ -394,9 +409,8 @@ export class Session {
     }
     this.#queue = kept;
     this.#head = 0;
-    if (moved.length > 0 && this.queuePersistent) {
-      this.#write(this.#ctx.store.deleteQueueEntries(this.clientId, moved.map((d) => d.seq)));
-    }
+    const storedMoved = moved.filter((d) => d.stored);
+    if (storedMoved.length > 0) this.#write(this.#ctx.store.deleteQueueEntries(this.clientId, storedMoved.map((d) => d.seq)));
     return moved.sort((a, b) => a.seq - b.seq);
   }
 
@@ -428,14 +442,15 @@ export class Session {
     this.#head = 0;
     for (const delivery of dropped) this.#uncount(delivery);
     this.#ctx.counters.messagesDropped += dropped.length;
-    if (this.queuePersistent) this.#write(this.#ctx.store.deleteQueueEntries(this.clientId, dropped.map((d) => d.seq)));
+    const storedDropped = dropped.filter((d) => d.stored);
+    if (storedDropped.length > 0) this.#write(this.#ctx.store.deleteQueueEntries(this.clientId, storedDropped.map((d) => d.seq)));
     return dropped.length;
   }
 
   /** Restores queue entries read from the store. */
   restoreQueue(entries: readonly QueueEntryRecord[]): void {
     for (const entry of entries) {
-      const delivery = fromEntry(entry);
+      const delivery = fromEntry(entry, true);
       this.#seq = Math.max(this.#seq, entry.seq);
       if (delivery.packetId > 0) {
         this.inflight.set(delivery.packetId, delivery);
@@ -489,6 +504,7 @@ export class Session {
       protocolVersion: this.protocolVersion,
       expiryIntervalSeconds: this.expiryIntervalSeconds,
       persistQueue: this.queuePersistent,
+      ...(this.connectUserProperties.length > 0 ? { connectUserProperties: this.connectUserProperties } : {}),
       ...(this.owner !== undefined ? { owner: this.owner } : {}),
       subscriptions,
       ...(this.disconnectedAt !== undefined ? { disconnectedAt: this.disconnectedAt } : {}),
@@ -539,7 +555,7 @@ export class Session {
   }
 
   #forget(delivery: Delivery): void {
-    if (this.queuePersistent) this.#write(this.#ctx.store.deleteQueueEntries(this.clientId, [delivery.seq]));
+    if (delivery.stored) this.#write(this.#ctx.store.deleteQueueEntries(this.clientId, [delivery.seq]));
   }
 
   #write(completion: Completion): void {
@@ -559,7 +575,7 @@ export class Session {
 }
 
 /** A delivery from a stored (or spilled) queue entry; in flight when the entry has a packet id. */
-function fromEntry(entry: QueueEntryRecord): Delivery {
+function fromEntry(entry: QueueEntryRecord, stored: boolean): Delivery {
   return {
     seq: entry.seq,
     message: new Message(entry.message),
@@ -569,6 +585,7 @@ function fromEntry(entry: QueueEntryRecord): Delivery {
     packetId: entry.packetId ?? 0,
     released: entry.released ?? false,
     group: undefined,
+    stored,
   };
 }
 

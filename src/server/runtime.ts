@@ -131,7 +131,8 @@ export class InstanceRuntime implements AdminContext {
     const persistence = persistenceOf(this.deployment, next);
     if (JSON.stringify(persistence) !== before) {
       this.policy.replace(persistence);
-      this.deps.logger.info({ policyVersion: this.policy.version }, 'persistence policy replaced');
+      const sessionsChanged = this.deps.broker.persistencePolicyChanged(); // existing sessions follow it at once
+      this.deps.logger.info({ policyVersion: this.policy.version, sessionsChanged }, 'persistence policy replaced');
     }
     if (metricsPortOf(next) !== metricsPortOf(prev)) await this.#syncMetrics(metricsPortOf(next));
     await this.writeStatus();

@@ -61,6 +61,11 @@ export interface SessionRecord {
   /** Whether the session's queue is stored (persistence policy); absent means yes. */
   readonly persistQueue?: boolean;
   /**
+   * The user properties of the CONNECT that opened or last resumed the session, when it had any:
+   * the dynamic-persistence rule is asked about them again when the policy changes.
+   */
+  readonly connectUserProperties?: ReadonlyArray<readonly [string, string]>;
+  /**
    * The principal the session is bound to (the identity that created it); absent in records
    * written before owners were recorded: the next CONNECT for the client id binds it.
    */

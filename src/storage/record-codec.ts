@@ -163,6 +163,8 @@ const S_PERSIST_QUEUE_PRESENT = 1 << 2;
 const S_PERSIST_QUEUE = 1 << 3;
 /** The record ends with the owner's principal (records written before owners have no such bit). */
 const S_OWNER = 1 << 4;
+/** The record ends with the CONNECT's user properties (after the owner, when both are present). */
+const S_CONNECT_PROPS = 1 << 5;
 const SUB_NO_LOCAL = 1 << 0;
 const SUB_RAP = 1 << 1;
 const SUB_ID = 1 << 2;
@@ -177,7 +179,8 @@ export function encodeSession(session: SessionRecord): Buffer {
     (session.disconnectedAt !== undefined ? S_DISCONNECTED_AT : 0) |
       (session.will !== undefined ? S_WILL : 0) |
       (session.persistQueue !== undefined ? S_PERSIST_QUEUE_PRESENT | (session.persistQueue ? S_PERSIST_QUEUE : 0) : 0) |
-      (session.owner !== undefined ? S_OWNER : 0),
+      (session.owner !== undefined ? S_OWNER : 0) |
+      (session.connectUserProperties !== undefined ? S_CONNECT_PROPS : 0),
   );
   if (session.disconnectedAt !== undefined) w.f64(session.disconnectedAt);
   w.u32(session.subscriptions.length);
@@ -193,6 +196,13 @@ export function encodeSession(session: SessionRecord): Buffer {
     w.f64(session.will.delaySeconds);
   }
   if (session.owner !== undefined) w.str(session.owner);
+  if (session.connectUserProperties !== undefined) {
+    w.u32(session.connectUserProperties.length);
+    for (const [key, value] of session.connectUserProperties) {
+      w.str(key);
+      w.str(value);
+    }
+  }
   return w.finish();
 }
 
@@ -231,6 +241,12 @@ export function decodeSession(bytes: Buffer): SessionRecord {
     will = { message, delaySeconds: r.f64() };
   }
   const owner = flags & S_OWNER ? r.str() : undefined;
+  let connectUserProperties: [string, string][] | undefined;
+  if (flags & S_CONNECT_PROPS) {
+    const propCount = r.u32();
+    connectUserProperties = [];
+    for (let i = 0; i < propCount; i++) connectUserProperties.push([r.str(), r.str()]);
+  }
   r.end();
   return {
     clientId,
@@ -238,6 +254,7 @@ export function decodeSession(bytes: Buffer): SessionRecord {
     expiryIntervalSeconds,
     ...(flags & S_PERSIST_QUEUE_PRESENT ? { persistQueue: (flags & S_PERSIST_QUEUE) !== 0 } : {}),
     ...(owner !== undefined ? { owner } : {}),
+    ...(connectUserProperties !== undefined ? { connectUserProperties } : {}),
     subscriptions,
     ...(disconnectedAt !== undefined ? { disconnectedAt } : {}),
     ...(will !== undefined ? { will } : {}),

@@ -116,6 +116,10 @@ export function runBrokerStoreContract(name: string, makeStore: () => Promise<St
           disconnectedAt: 1_700_000_000_000,
           will: { message: fullMessage, delaySeconds: 30 },
           owner: 'X509:CN=dév-1, O=Contoso',
+          connectUserProperties: [
+            ['aio-persistence', 'true'],
+            ['région', ''],
+          ],
         });
         await done(store.saveSession(clone(full)));
         await done(store.saveSession(clone(session('c2', { protocolVersion: 4, expiryIntervalSeconds: 0, persistQueue: false, subscriptions: [] }))));

@@ -30,6 +30,10 @@ const CONFIGS: Record<string, Record<string, unknown>> = {
     subscriberQueue: { mode: 'Custom', subscriberQueueSettings: { subscriberClientIds: ['disk-*'] } },
     retain: { mode: 'Custom', retainSettings: { topics: ['keep/#'] } },
   },
+  dyn: {
+    subscriberQueue: { mode: 'Custom', subscriberQueueSettings: { subscriberClientIds: ['nobody'] } },
+    retain: { mode: 'Custom', retainSettings: { topics: ['keep/#', 'also/#'] } },
+  },
 };
 
 let h: OpsHome;
@@ -189,7 +193,7 @@ describe('persistence across restarts', () => {
     expect([...acked].filter((n) => !seqs.includes(n))).toEqual([]);
   });
 
-  it('queue None keeps the session but not its messages; retain=None applied live; plaintext with encryption Disabled (b, f, g)', async () => {
+  it('queue None keeps the session but not its messages; retain=None applied live, and at the restart (the policy in force decides); plaintext with encryption Disabled (b, f, g)', async () => {
     await offlineSessions('qnone', 'n/t', ['none-sub']);
     await publish('qnone', [['n/t', 'QUEUED-NONE-0'], ['n/t', 'QUEUED-NONE-1'], ['f/before', 'PLAIN-RETAINED-BEFORE', { retain: true }]]);
     const pid = await brokerPid(h.home, 'qnone');
@@ -210,7 +214,8 @@ describe('persistence across restarts', () => {
     await s.until((got) => got.some((m) => m.payload === 'AFTER-RESTART'));
     expect(payloads(s.received)).toEqual(['AFTER-RESTART']);
     await s.end();
-    expect(await retainedUnder('qnone', ['f/#'], 'f-marker/m')).toEqual(['f/before=PLAIN-RETAINED-BEFORE']);
+    // Stored under retain=All, not restored under retain=None (and deleted from the store).
+    expect(await retainedUnder('qnone', ['f/#'], 'f-marker/m')).toEqual([]);
     const stats = await h.json<Stats>('broker', 'stats', '--instance', 'qnone');
     expect(stats.persistence).toEqual({ enabled: true, encryption: 'Disabled', maxSizeBytes: GiB });
   });
@@ -236,6 +241,66 @@ describe('persistence across restarts', () => {
     await Promise.all(sessions.map((s) => s.end()));
     expect(sessions.map((s) => payloads(s.received))).toEqual([['C-0', 'C-1', 'C-2', 'C-AFTER'], ['C-AFTER'], ['C-0', 'C-1', 'C-2', 'C-AFTER']]);
     expect(await retainedUnder('custom', ['keep/#', 'drop/#'], 'marker/m')).toEqual(['drop/c=DYN-C', 'keep/a=KEEP-A']);
+  });
+
+  it('persist update applies to connected and offline sessions at once, both ways, across SIGKILL', async () => {
+    const pstart = async (): Promise<void> => {
+      await kill9(await brokerPid(h.home, 'dyn'));
+      await start('dyn');
+    };
+    await offlineSessions('dyn', 'dq/t', ['late-off']);
+    const online = await persistent(port['dyn'] as number, 'late-on');
+    await online.client.subscribeAsync('dq/t', { qos: 1 });
+    await publish('dyn', [['dq/t', 'BEFORE-0']]);
+    await online.until((got) => got.some((m) => m.payload === 'BEFORE-0'));
+
+    // Widening: both sessions are selected now, without reconnecting.
+    const widen = await h.ops('broker', 'persist', 'update', '--instance', 'dyn', '--persist-mode', 'subscriberQueue=Custom', '--subscriber-client-ids', 'late-*');
+    expect(widen.exitCode).toBe(0);
+    await online.end();
+    expect(await eventually(async () => (await h.json<Stats>('broker', 'stats', '--instance', 'dyn')).clients.connected === 0, 10_000)).toBe(true);
+    await publish('dyn', [['dq/t', 'AFTER-0'], ['dq/t', 'AFTER-1']]);
+    await pstart();
+    for (const id of ['late-off', 'late-on']) {
+      const s = await persistent(port['dyn'] as number, id);
+      expect(s.sessionPresent).toBe(true);
+      await s.until((got) => got.length >= 2);
+      await s.end();
+      // BEFORE-0 (queued for late-off before the swap) was memory only, as AIO: only later messages are stored.
+      expect(payloads(s.received)).toEqual(['AFTER-0', 'AFTER-1']);
+    }
+
+    // Narrowing: stored entries stay until delivered, new messages are memory only at once.
+    await publish('dyn', [['dq/t', 'KEPT-0']]);
+    const narrow = await h.ops('broker', 'persist', 'update', '--instance', 'dyn', '--persist-mode', 'subscriberQueue=Custom', '--subscriber-client-ids', 'nobody');
+    expect(narrow.exitCode).toBe(0);
+    await publish('dyn', [['dq/t', 'MEMORY-0']]);
+    await pstart();
+    const resumed = await Promise.all(['late-off', 'late-on'].map((id) => persistent(port['dyn'] as number, id)));
+    expect(resumed.map((s) => s.sessionPresent)).toEqual([true, true]);
+    await publish('dyn', [['dq/t', 'MARK']]);
+    for (const s of resumed) await s.until((got) => got.some((m) => m.payload === 'MARK'));
+    await Promise.all(resumed.map((s) => s.end()));
+    expect(resumed.map((s) => payloads(s.received))).toEqual([
+      ['KEPT-0', 'MARK'],
+      ['KEPT-0', 'MARK'],
+    ]);
+  });
+
+  it('a retain Custom policy narrowed to fewer topics restores only those after SIGKILL; the others are deleted from the store', async () => {
+    await publish('dyn', [['keep/a', 'KEEP-A', { retain: true }], ['also/b', 'ALSO-B', { retain: true }]]);
+    const narrow = await h.ops('broker', 'persist', 'update', '--instance', 'dyn', '--persist-mode', 'retain=Custom', '--retain-topics', 'keep/#');
+    expect(narrow.exitCode).toBe(0);
+    // Until the restart the broker still serves what it holds in memory.
+    expect(await retainedUnder('dyn', ['keep/#', 'also/#'], 'rmark/m')).toEqual(['also/b=ALSO-B', 'keep/a=KEEP-A']);
+    await kill9(await brokerPid(h.home, 'dyn'));
+    await start('dyn');
+    expect(await retainedUnder('dyn', ['keep/#', 'also/#'], 'rmark/m')).toEqual(['keep/a=KEEP-A']);
+    // Deleted, not just hidden: widening again and restarting does not bring it back.
+    expect((await h.ops('broker', 'persist', 'update', '--instance', 'dyn', '--persist-mode', 'retain=All')).exitCode).toBe(0);
+    await kill9(await brokerPid(h.home, 'dyn'));
+    await start('dyn');
+    expect(await retainedUnder('dyn', ['keep/#', 'also/#'], 'rmark/m')).toEqual(['keep/a=KEEP-A']);
   });
 
   it('refuses to start on a corrupt record or a truncated store, and says why (3)', async () => {

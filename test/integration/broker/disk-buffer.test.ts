@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IPublishPacket } from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { PersistenceDecisions } from '../../../src/broker/persistence.js';
 import { ReasonCode } from '../../../src/protocol/reason-codes.js';
 import { LevelSpillBuffer } from '../../../src/storage/level-spill-buffer.js';
 import type { RawClient } from '../../helpers/raw-client.js';
@@ -27,10 +28,10 @@ function tempDir(): string {
 /** Queues are never persisted here, so everything over the memory budget goes to the disk buffer. */
 const MEMORY_ONLY = { persistQueue: () => false, persistRetained: () => false };
 
-async function start(bufferBytes: number): Promise<{ b: RunningBroker; path: string }> {
+async function start(bufferBytes: number, persistence: PersistenceDecisions = MEMORY_ONLY): Promise<{ b: RunningBroker; path: string }> {
   const path = join(tempDir(), 'buffer');
   const diskBuffer = await LevelSpillBuffer.open({ path, maxBytes: bufferBytes });
-  const b = await startBroker({ queuedBytesBudget: 8 * 1024, persistence: MEMORY_ONLY, diskBuffer });
+  const b = await startBroker({ queuedBytesBudget: 8 * 1024, persistence, diskBuffer });
   brokers.push(b);
   return { b, path };
 }
@@ -44,11 +45,11 @@ async function offlineSubscriber(b: RunningBroker, clientId: string): Promise<vo
   await raw.closed;
 }
 
-async function publishAll(b: RunningBroker, count: number): Promise<number[]> {
+async function publishAll(b: RunningBroker, count: number, from = 0): Promise<number[]> {
   const pub = await raws.open(b.port, 5);
   await pub.connect({ clientId: 'buf-pub' });
   const codes: number[] = [];
-  for (let i = 0; i < count; i++) {
+  for (let i = from; i < from + count; i++) {
     pub.send({ cmd: 'publish', topic: 'buf/t', payload: Buffer.from(`needle-${String(i).padStart(4, '0')}-${'x'.repeat(90)}`), qos: 1, messageId: i + 1, dup: false, retain: false });
     const ack = await pub.next();
     codes.push((ack as { reasonCode?: number }).reasonCode ?? 0);
@@ -89,6 +90,20 @@ describe('disk-backed message buffer', () => {
     const got = await drain(raw, 300);
     expect(got).toEqual(Array.from({ length: 300 }, (_, i) => `needle-${String(i).padStart(4, '0')}`));
     expect(b.broker.stats().messages).toMatchObject({ queued: 0, spilled: 0, dropped: 0 });
+  });
+
+  it('a spilled queue that a policy swap makes persisted keeps its order: new messages follow the spilled ones', async () => {
+    const policy = { persisted: false };
+    const { b } = await start(4 * 1024 * 1024, { persistQueue: () => policy.persisted, persistRetained: () => false });
+    await offlineSubscriber(b, 'spiller');
+    expect((await publishAll(b, 300)).every((c) => c === ReasonCode.Success)).toBe(true);
+    policy.persisted = true;
+    expect(b.broker.persistencePolicyChanged()).toBe(1);
+    expect((await publishAll(b, 20, 300)).every((c) => c === ReasonCode.Success)).toBe(true);
+
+    const raw = await raws.open(b.port, 5);
+    await raw.connect({ clientId: 'spiller', clean: false, properties: { sessionExpiryInterval: 300 } });
+    expect(await drain(raw, 320)).toEqual(Array.from({ length: 320 }, (_, i) => `needle-${String(i).padStart(4, '0')}`));
   });
 
   it('keeps nothing readable on disk: entries are sealed with a key that only lives in the process', async () => {

@@ -15,23 +15,31 @@ afterEach(async () => {
   for (const b of brokers.splice(0)) await b.stop();
 });
 
-/** Decisions the test flips: queues of listed client ids, retained topics under `keep/`, or the dynamic property. */
-function decisions(state: { queueIds: Set<string> }): PersistenceDecisions {
-  const asked = (props: readonly UserProperty[]): boolean => props.some(([k, v]) => k === 'aio-persistence' && v === 'true');
+/** What the test's policy selects: queues of listed client ids, retained topics under the prefixes, or the dynamic property. */
+interface PolicyState {
+  queueIds: Set<string>;
+  retainPrefixes?: string[];
+  /** The dynamic property is honoured (`dynamic.mode: Enabled`). */
+  dynamic?: boolean;
+}
+
+/** Decisions the test flips, as `ops broker persist update` replaces the live policy. */
+function decisions(state: PolicyState): PersistenceDecisions {
+  const asked = (props: readonly UserProperty[]): boolean => state.dynamic !== false && props.some(([k, v]) => k === 'aio-persistence' && v === 'true');
   return {
     persistQueue: (clientId, expiry, props) => expiry > 0 && (state.queueIds.has(clientId) || asked(props)),
-    persistRetained: (topic, props) => topic.startsWith('keep/') || asked(props),
+    persistRetained: (topic, props) => (state.retainPrefixes ?? ['keep/']).some((prefix) => topic.startsWith(prefix)) || asked(props),
   };
 }
 
-async function start(store: MemoryBrokerStore, state: { queueIds: Set<string> }): Promise<RunningBroker> {
+async function start(store: MemoryBrokerStore, state: PolicyState): Promise<RunningBroker> {
   const b = await startBroker({ store, persistence: decisions(state) });
   brokers.push(b);
   return b;
 }
 
 /** Closes the broker (graceful) and starts a new one on the same store: a restart. */
-async function restart(b: RunningBroker, store: MemoryBrokerStore, state: { queueIds: Set<string> }): Promise<RunningBroker> {
+async function restart(b: RunningBroker, store: MemoryBrokerStore, state: PolicyState): Promise<RunningBroker> {
   raws.destroyAll();
   await b.stop();
   brokers.splice(brokers.indexOf(b), 1);
@@ -53,6 +61,10 @@ async function subscribeAndLeave(raw: RawClient, topic: string): Promise<void> {
 
 async function publish(b: RunningBroker, topic: string, payloads: string[], retain = false): Promise<void> {
   for (const p of payloads) await b.broker.publish({ topic, payload: Buffer.from(p), qos: 1, retain });
+}
+
+function queued(entries: readonly { message: { payload: Buffer } }[]): string[] {
+  return entries.map((e) => e.message.payload.toString());
 }
 
 function payloads(packets: readonly { cmd: string }[]): string[] {
@@ -88,34 +100,84 @@ describe('persistence decisions: which queues and retained messages reach the st
     expect((await store.loadQueue('dyn')).map((e) => e.message.payload.toString())).toEqual(['x']);
   });
 
-  it('a client that becomes persisted stores only what is queued after that; disabling waits for a clean start', async () => {
+  it('a policy swap that newly selects an offline session stores its next messages at once, without a reconnect', async () => {
     const store = new MemoryBrokerStore();
-    const state = { queueIds: new Set<string>() };
-    const b = await start(store, state);
+    const state: PolicyState = { queueIds: new Set<string>() };
+    let b = await start(store, state);
     await subscribeAndLeave((await session(b, 'later', true)).raw, 'l');
     await publish(b, 'l', ['before']);
     expect(await store.loadQueue('later')).toEqual([]);
 
-    state.queueIds.add('later'); // the policy changes (as `ops broker persist update` does)
-    const resumed = await session(b, 'later', false);
-    expect(payloads(await drainUntilPong(resumed.raw))).toEqual(['before']);
-    resumed.raw.send({ cmd: 'puback', messageId: 1 });
-    resumed.raw.send({ cmd: 'disconnect', reasonCode: ReasonCode.Success });
-    await resumed.raw.closed;
+    state.queueIds.add('later'); // `ops broker persist update` replaces the policy
+    expect(b.broker.persistencePolicyChanged()).toBe(1);
     await publish(b, 'l', ['after']);
-    expect((await store.loadQueue('later')).map((e) => e.message.payload.toString())).toEqual(['after']);
+    expect(queued(await store.loadQueue('later'))).toEqual(['after']);
+    expect((await store.loadSessions()).find((r) => r.clientId === 'later')?.persistQueue).toBe(true);
 
-    state.queueIds.delete('later'); // switched off: still persisted on resume ...
-    const again = await session(b, 'later', false);
+    b = await restart(b, store, state); // only what was queued after the swap survives
+    const resumed = await session(b, 'later', false);
+    expect(payloads(await drainUntilPong(resumed.raw))).toEqual(['after']);
+  });
+
+  it('a policy swap that newly selects a connected session applies to what is queued after it disconnects', async () => {
+    const store = new MemoryBrokerStore();
+    const state: PolicyState = { queueIds: new Set<string>() };
+    const b = await start(store, state);
+    const connected = await session(b, 'online', true);
+    state.queueIds.add('online');
+    expect(b.broker.persistencePolicyChanged()).toBe(1);
+    await subscribeAndLeave(connected.raw, 'o');
+    await publish(b, 'o', ['offline-1']);
+    expect(queued(await store.loadQueue('online'))).toEqual(['offline-1']);
+  });
+
+  it('a policy swap that no longer selects a session stops storing at once; what was stored stays until delivered', async () => {
+    const store = new MemoryBrokerStore();
+    const state: PolicyState = { queueIds: new Set(['narrowed']) };
+    let b = await start(store, state);
+    await subscribeAndLeave((await session(b, 'narrowed', true)).raw, 'n');
+    await publish(b, 'n', ['stored-1']);
+
+    state.queueIds.delete('narrowed');
+    expect(b.broker.persistencePolicyChanged()).toBe(1);
+    await publish(b, 'n', ['memory-1']);
+    expect(queued(await store.loadQueue('narrowed'))).toEqual(['stored-1']);
+    expect((await store.loadSessions()).find((r) => r.clientId === 'narrowed')?.persistQueue).toBe(false);
+
+    b = await restart(b, store, state);
+    const resumed = await session(b, 'narrowed', false);
+    expect(payloads(await drainUntilPong(resumed.raw))).toEqual(['stored-1']);
+    resumed.raw.send({ cmd: 'puback', messageId: 1 }); // the stored entry is deleted when acknowledged
+    await drainUntilPong(resumed.raw);
+    expect(await store.loadQueue('narrowed')).toEqual([]);
+  });
+
+  it('the dynamic property of the last CONNECT is asked again at a swap, also after a restart; a resume without it keeps persistence', async () => {
+    const store = new MemoryBrokerStore();
+    const state: PolicyState = { queueIds: new Set<string>(), dynamic: false };
+    let b = await start(store, state);
+    await subscribeAndLeave((await session(b, 'asker', true, { 'aio-persistence': 'true' })).raw, 'a');
+    await publish(b, 'a', ['not-yet']);
+    expect(await store.loadQueue('asker')).toEqual([]);
+
+    b = await restart(b, store, state); // the CONNECT's properties are in the session record
+    state.dynamic = true;
+    expect(b.broker.persistencePolicyChanged()).toBe(1);
+    await publish(b, 'a', ['asked']);
+    expect(queued(await store.loadQueue('asker'))).toEqual(['asked']);
+
+    const again = await session(b, 'asker', false); // no property now: still persisted, as AIO ...
+    expect(payloads(await drainUntilPong(again.raw))).toEqual(['asked']);
+    again.raw.send({ cmd: 'puback', messageId: 1 });
     again.raw.send({ cmd: 'disconnect', reasonCode: ReasonCode.Success });
     await again.raw.closed;
-    await publish(b, 'l', ['still-stored']);
-    expect((await store.loadQueue('later')).map((e) => e.message.payload.toString())).toEqual(['after', 'still-stored']);
+    await publish(b, 'a', ['still-stored']);
+    expect(queued(await store.loadQueue('asker'))).toEqual(['still-stored']);
 
-    const clean = await session(b, 'later', true); // ... until the session starts clean
-    await subscribeAndLeave(clean.raw, 'l');
-    await publish(b, 'l', ['memory-only']);
-    expect(await store.loadQueue('later')).toEqual([]);
+    const clean = await session(b, 'asker', true); // ... until the session starts clean
+    await subscribeAndLeave(clean.raw, 'a');
+    await publish(b, 'a', ['memory-only']);
+    expect(await store.loadQueue('asker')).toEqual([]);
   });
 
   it('retained messages follow the retain rule; a memory-only value replaces a stored one on disk too', async () => {
@@ -134,5 +196,24 @@ describe('persistence decisions: which queues and retained messages reach the st
 
     b = await restart(b, store, state);
     expect(b.broker.stats().retained).toBe(1);
+  });
+
+  it('the policy in force at a restart decides which stored retained messages come back; the others are deleted', async () => {
+    const store = new MemoryBrokerStore();
+    const state: PolicyState = { queueIds: new Set<string>(), retainPrefixes: ['keep/', 'also/'] };
+    let b = await start(store, state);
+    await publish(b, 'keep/a', ['K'], true);
+    await publish(b, 'also/b', ['A'], true);
+    expect((await store.loadRetained()).map((m) => m.topic).sort()).toEqual(['also/b', 'keep/a']);
+
+    state.retainPrefixes = ['keep/']; // Custom narrowed to fewer topics
+    b = await restart(b, store, state);
+    expect(b.broker.stats().retained).toBe(1);
+    expect((await store.loadRetained()).map((m) => m.topic)).toEqual(['keep/a']);
+
+    state.retainPrefixes = []; // retain None
+    b = await restart(b, store, state);
+    expect(b.broker.stats().retained).toBe(0);
+    expect(await store.loadRetained()).toEqual([]);
   });
 });
