@@ -113,6 +113,8 @@ export interface StatusResult {
   /** Listener ports stored but not served, with why (TLS, WebSockets). */
   readonly skippedPorts: ReadonlyArray<{ listener: string; port: number; reason: string }>;
   readonly metricsPort: number | null;
+  /** Why the metrics endpoint is not open (e.g. its port is taken); absent when it is open. */
+  readonly metricsError?: string;
   readonly logLevel: string;
   readonly policyVersion: number;
 }

@@ -156,7 +156,7 @@ export class InstanceRuntime implements AdminContext {
       this.#metrics = await startMetricsServer(port, () => this.metricSamples());
       this.deps.logger.info({ port: this.#metrics.port }, 'metrics endpoint open');
     } catch (err) {
-      this.#metricsError = err instanceof Error ? err.message : String(err);
+      this.#metricsError = metricsFailure(port, err);
       this.deps.logger.warn({ port, err: this.#metricsError }, 'metrics endpoint could not open; continuing without it');
     }
   }
@@ -169,6 +169,7 @@ export class InstanceRuntime implements AdminContext {
       ports: this.listeners.openPorts(),
       adminSocket: this.deps.paths.socket,
       metricsPort: this.#metrics?.port ?? null,
+      ...(this.#metricsError !== undefined ? { metricsError: this.#metricsError } : {}),
       ...(this.deps.storeRepair !== undefined ? { storeRepair: this.deps.storeRepair } : {}),
     });
   }
@@ -182,6 +183,7 @@ export class InstanceRuntime implements AdminContext {
       ports: this.listeners.openPorts(),
       skippedPorts: this.listeners.skippedPorts(),
       metricsPort: this.#metrics?.port ?? null,
+      ...(this.#metricsError !== undefined ? { metricsError: this.#metricsError } : {}),
       logLevel: levelOf(this.#state),
       policyVersion: this.policy.version,
     };
@@ -256,6 +258,14 @@ export class InstanceRuntime implements AdminContext {
     await this.listeners.closeAll();
     await this.#metrics?.close();
   }
+}
+
+/** Why the metrics endpoint could not open on `port`, in words a user can act on. */
+export function metricsFailure(port: number, err: unknown): string {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'EADDRINUSE') return `port ${port} is in use (another instance or program holds it)`;
+  if (code === 'EACCES') return `port ${port} may not be opened by this user`;
+  return `port ${port} could not be opened (${err instanceof Error ? err.message : String(err)})`;
 }
 
 /** The store's size figures for stats (null for a store that reports none, e.g. in memory). */

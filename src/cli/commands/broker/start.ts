@@ -28,6 +28,7 @@ export function printStarted(ctx: CliContext, paths: InstancePaths, status: Brok
   for (const p of status.ports) ctx.stdout.write(`${MSG.listening(portUrl(p), p.listener)}\n`);
   ctx.stdout.write(`  admin socket: ${status.adminSocket}\n`);
   if (status.metricsPort !== null) ctx.stdout.write(`  metrics: http://127.0.0.1:${status.metricsPort}/metrics\n`);
+  else if (status.metricsError !== undefined) ctx.stdout.write(`${ctx.chalk.yellow('!')} ${MSG.metricsOff(status.metricsError)}\n`);
   ctx.stdout.write(`  log: ${paths.log}\n`);
   if (status.storeRepair !== undefined) printRepair(ctx, status.storeRepair);
 }

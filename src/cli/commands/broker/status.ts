@@ -2,6 +2,7 @@
 import type { StatsResult, StatusResult } from '../../../admin/wire.js';
 import { OpsError } from '../../../shared/errors.js';
 import type { CliContext } from '../../context.js';
+import { MSG } from '../../messages.js';
 import { admin, findInstance, runState } from '../../lib/instance.js';
 import { printValue, type OutputFormat } from '../../lib/output.js';
 import { portUrl } from './start.js';
@@ -36,7 +37,8 @@ export async function runStatus(input: StatusInput, ctx: CliContext): Promise<vo
   ctx.stdout.write(`${paths.name}: ${c.green('running')} (pid ${live.pid}, up ${live.uptimeSeconds}s, log level ${live.logLevel})\n`);
   for (const p of live.ports) ctx.stdout.write(`  listener ${p.listener}: ${portUrl(p)}\n`);
   for (const s of live.skippedPorts) ctx.stdout.write(`  listener ${s.listener}: port ${s.port} not served (${s.reason})\n`);
-  ctx.stdout.write(`  metrics: ${live.metricsPort === null ? 'off' : `http://127.0.0.1:${live.metricsPort}/metrics`}\n`);
+  if (live.metricsPort !== null) ctx.stdout.write(`  metrics: http://127.0.0.1:${live.metricsPort}/metrics\n`);
+  else ctx.stdout.write(`  ${live.metricsError === undefined ? 'metrics: off' : c.yellow(MSG.metricsOff(live.metricsError))}\n`);
   ctx.stdout.write(`  persistence policy version: ${live.policyVersion}\n`);
 }
 
