@@ -17,7 +17,7 @@ import { MSG } from '../messages.js';
 import { printValue, withSpinner, type OutputFormat } from '../lib/output.js';
 import { createWizard } from '../lib/prompts.js';
 import { interruptible, startDetached, startTimeoutMs } from '../lib/spawn-broker.js';
-import { printStarted } from './broker/start.js';
+import { printStarted, STARTED_COLUMNS } from './broker/start.js';
 
 /** Inputs of `ops create`. */
 export interface CreateInput extends CreateBrokerArgs {
@@ -110,7 +110,7 @@ export async function runCreate(input: CreateInput, ctx: CliContext): Promise<vo
     await writeInstance(paths, props, settings.port ?? DEFAULT_PORT, settings.host ?? DEFAULT_HOST, keyFromEnv);
     const status = await withSpinner(ctx, MSG.starting(paths.name), () => interruptible((signal) => startDetached(paths, startTimeoutMs(ctx.env), false, signal)));
     if (input.output) {
-      printValue(ctx, { instance: paths.name, ...status, log: paths.log, broker: brokerView(paths.name, props) }, input.output);
+      printValue(ctx, { instance: paths.name, ...status, log: paths.log, broker: brokerView(paths.name, props) }, input.output, STARTED_COLUMNS);
     } else {
       ctx.stdout.write(`${ctx.chalk.green('✔')} ${MSG.created(paths.name, status.pid)}\n`);
       printStarted(ctx, paths, status);

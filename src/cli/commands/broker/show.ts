@@ -6,7 +6,7 @@ import { instancePaths, type InstancePaths } from '../../../instance/layout.js';
 import { OpsError } from '../../../shared/errors.js';
 import type { CliContext } from '../../context.js';
 import { admin, findInstance, runState, storedSettings } from '../../lib/instance.js';
-import { printValue, type OutputFormat } from '../../lib/output.js';
+import { INSTANCE_RESOURCE_COLUMNS, printValue, type OutputFormat } from '../../lib/output.js';
 
 /** Inputs of show/list. */
 export interface ShowInput {
@@ -41,5 +41,5 @@ export async function runShow(input: ShowInput, ctx: CliContext): Promise<void> 
 export async function runList(input: ShowInput, ctx: CliContext): Promise<void> {
   const names = input.all ? await listInstances(ctx.home) : [(await findInstance(ctx, input.instance)).name];
   const views = await Promise.all(names.map((name) => brokerResource(instancePaths(ctx.home, name))));
-  printValue(ctx, views, input.output);
+  printValue(ctx, views, input.output, INSTANCE_RESOURCE_COLUMNS);
 }
