@@ -79,6 +79,8 @@ describe('-o table', () => {
       ['alpha', 'default', 'local', 'Succeeded'],
       ['beta', 'default', 'local', 'Succeeded'],
     ]);
+    const one = await run('broker', 'list', '--instance', 'alpha', '-o', 'table');
+    expect(one.out.split('\n')[0]).toMatch(/^Name\s+ResourceGroup\s+ProvisioningState$/); // one instance: az's columns
   });
 
   it('settingRows names nested settings by path and joins lists', () => {
