@@ -113,6 +113,8 @@ export interface StatusResult {
   /** Listener ports stored but not served, with why (TLS, WebSockets). */
   readonly skippedPorts: ReadonlyArray<{ listener: string; port: number; reason: string }>;
   readonly metricsPort: number | null;
+  /** Why the metrics endpoint is not open (e.g. its port is taken); absent when it is open. */
+  readonly metricsError?: string;
   readonly logLevel: string;
   readonly policyVersion: number;
 }
@@ -125,8 +127,14 @@ export interface StatsResult {
   readonly instance: string;
   readonly uptimeSeconds: number;
   readonly clients: BrokerStats['clients'];
+  /** All subscriptions, the broker's own included (see `user` and `system`). */
   readonly subscriptions: number;
+  /** All retained messages, `$SYS/...` included (see `user` and `system`). */
   readonly retained: number;
+  /** The users' share of `subscriptions` and `retained` (the totals minus `system`). */
+  readonly user: { readonly subscriptions: number; readonly retained: number };
+  /** The broker's own: in-process services' subscriptions (state store), retained messages on `$` topics. */
+  readonly system: BrokerStats['system'];
   readonly internalErrors: BrokerStats['internalErrors'];
   readonly messages: BrokerStats['messages'];
   readonly bytes: BrokerStats['bytes'];

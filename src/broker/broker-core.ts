@@ -50,6 +50,8 @@ export class BrokerCore implements SessionContext {
   readonly router: Router;
   readonly registry: SessionRegistry;
   readonly connections = new Set<Connection>();
+  /** Sessions of in-process clients (services such as the state store): their subscriptions are the broker's, not the users'. */
+  readonly localSessions = new Set<Session>();
   readonly startedAt = Date.now();
   /** The resource limits in force (`ops broker limits`), replaced live by {@link setLimits}. */
   #limits: ResolvedConnectionLimits;
@@ -216,6 +218,13 @@ export class BrokerCore implements SessionContext {
     );
   }
 
+  /** Subscriptions held by in-process clients (the state store's and other services'). */
+  #localSubscriptions(): number {
+    let n = 0;
+    for (const session of this.localSessions) n += session.subscriptions.size;
+    return n;
+  }
+
   /** Live figures. */
   stats(): BrokerStats {
     const c = this.counters;
@@ -239,6 +248,7 @@ export class BrokerCore implements SessionContext {
       },
       subscriptions: this.tree.size,
       retained: this.retained.size,
+      system: { subscriptions: this.#localSubscriptions(), retained: this.retained.systemSize },
       internalErrors: c.internalErrors,
       messages: {
         received: c.messagesReceived,

@@ -44,6 +44,7 @@ export class LocalClient implements DeliveryChannel {
     this.#session = new Session(core, clientId, 5, 0);
     this.#session.queuePersistent = false;
     this.#session.attach(this);
+    core.localSessions.add(this.#session);
   }
 
   /** Subscribes `filter` at `qos`; `handler` gets every matching message (shared filters allowed). */
@@ -81,6 +82,7 @@ export class LocalClient implements DeliveryChannel {
     for (const filter of this.#handlers.keys()) this.#core.registry.unsubscribe(this.#session, filter);
     this.#handlers.clear();
     this.#session.clear();
+    this.#core.localSessions.delete(this.#session);
   }
 
   /** DeliveryChannel: a QoS 1/2 message arrives; it is handed over and completed with the drain. */

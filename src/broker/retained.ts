@@ -10,6 +10,8 @@ export class RetainedMessages {
   readonly #store: BrokerStore;
   readonly #decisions: PersistenceDecisions;
   readonly #onStoreError: (error: unknown) => void;
+  /** Held topics that start with `$` (the broker's own, e.g. `$SYS/...`): not the users'. */
+  #systemCount = 0;
 
   constructor(store: BrokerStore, decisions: PersistenceDecisions, onStoreError: (error: unknown) => void) {
     this.#store = store;
@@ -19,6 +21,22 @@ export class RetainedMessages {
 
   get size(): number {
     return this.#byTopic.size;
+  }
+
+  /** Retained messages on `$` topics (the broker's own, e.g. `$SYS/...`); the rest are the users'. */
+  get systemSize(): number {
+    return this.#systemCount;
+  }
+
+  /** Sets the topic's message, keeping the `$` count. */
+  #hold(topic: string, message: Message): void {
+    if (!this.#byTopic.has(topic) && topic.startsWith('$')) this.#systemCount++;
+    this.#byTopic.set(topic, message);
+  }
+
+  /** Drops the topic's message, keeping the `$` count. */
+  #drop(topic: string): void {
+    if (this.#byTopic.delete(topic) && topic.startsWith('$')) this.#systemCount--;
   }
 
   /**
@@ -32,7 +50,7 @@ export class RetainedMessages {
       return false;
     }
     message.stored = true;
-    this.#byTopic.set(message.topic, message);
+    this.#hold(message.topic, message);
     return true;
   }
 
@@ -46,10 +64,10 @@ export class RetainedMessages {
     const previous = this.#byTopic.get(message.topic);
     if (message.payload.length === 0) {
       if (previous === undefined) return undefined;
-      this.#byTopic.delete(message.topic);
+      this.#drop(message.topic);
       return previous.stored ? this.#store.deleteRetained(message.topic) : undefined;
     }
-    this.#byTopic.set(message.topic, message);
+    this.#hold(message.topic, message);
     // The persistence policy decides per message (topic filters, dynamic user property).
     if (!message.ephemeral && this.#decisions.persistRetained(message.topic, message.properties?.userProperties ?? [])) {
       message.stored = true;
@@ -71,8 +89,8 @@ export class RetainedMessages {
   #rollBack(message: Message, previous: Message | undefined): void {
     message.stored = false;
     if (this.#byTopic.get(message.topic) !== message) return;
-    if (previous === undefined) this.#byTopic.delete(message.topic);
-    else this.#byTopic.set(message.topic, previous);
+    if (previous === undefined) this.#drop(message.topic);
+    else this.#hold(message.topic, previous);
   }
 
   /** Retained messages matching a filter, expired ones removed on the way [MQTT-3.3.2-5]. */
@@ -81,7 +99,7 @@ export class RetainedMessages {
     for (const [topic, message] of this.#byTopic) {
       if (!topicMatches(filter, topic)) continue;
       if (message.isExpired(now)) {
-        this.#byTopic.delete(topic);
+        this.#drop(topic);
         if (message.stored) watchCompletion(this.#store.deleteRetained(topic), this.#onStoreError);
         continue;
       }

@@ -36,6 +36,8 @@ export const MSG = {
   storeRepaired: (lost: string, acknowledged: number, surviving: number) =>
     `Store repaired: its write-ahead log was damaged; lost ${lost} (last batch acknowledged ${acknowledged}, the store now ends at batch ${surviving}).`,
   alreadyRunning: (name: string, pid: number) => `Broker of instance '${name}' is already running (pid ${pid}).`,
+  metricsOff: (reason: string) =>
+    `metrics off: ${reason}. Give each instance its own port at create: 'ops create --metrics-port N' (0 picks a free one).`,
   stopped: (name: string) => `Broker of instance '${name}' stopped.`,
   notRunning: (name: string) => `Broker of instance '${name}' is not running.`,
   deleted: (name: string) => `Instance '${name}' deleted.`,

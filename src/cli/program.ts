@@ -33,6 +33,7 @@ interface CreateOptions extends InstanceOptions {
   brokerConfigFile?: string;
   port?: number;
   host?: string;
+  metricsPort?: number;
   brokerMemProfile?: string;
   brokerFrontendReplicas?: number;
   brokerFrontendWorkers?: number;
@@ -66,6 +67,7 @@ function addCreate(program: Command, ctx: CliContext): void {
     .option('--broker-config-file <file>', 'Broker properties JSON (validated; a top-level "properties" wrapper is accepted)')
     .option('--port <port>', 'port of the default listener (0 picks a free port)', portArg)
     .option('--host <address>', 'address the listeners bind to', '127.0.0.1')
+    .option('--metrics-port <port>', 'Prometheus port of the instance (default 9600; 0 picks a free one)', portArg)
     .option('--broker-mem-profile <profile>', 'Tiny|Low|Medium|High (case-insensitive)')
     .option('--broker-frontend-replicas <n>', 'frontend replicas 1-16', intArg)
     .option('--broker-frontend-workers <n>', 'frontend workers 1-16', intArg)
@@ -85,6 +87,7 @@ function addCreate(program: Command, ctx: CliContext): void {
             brokerConfigFile: opts.brokerConfigFile,
             port: opts.port,
             host: opts.host,
+            metricsPort: opts.metricsPort,
             output: opts.output,
             memoryProfile: opts.brokerMemProfile,
             frontendReplicas: opts.brokerFrontendReplicas,

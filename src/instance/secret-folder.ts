@@ -6,7 +6,8 @@
  * wall: every such path is built here, and a name that is not a plain Kubernetes name, or whose path
  * would not be a direct child of the secrets folder, is refused.
  */
-import { basename, dirname, relative, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { OpsError } from '../shared/errors.js';
 
 /** A Kubernetes Secret or ConfigMap name: a DNS-1123 subdomain (the schemas' `kubernetesName`). */
@@ -34,4 +35,23 @@ export function secretFolder(secretsDir: string, name: string, field: string): s
     });
   }
   return folder;
+}
+
+/** A TLS secret's folder and files, or why a port cannot use it yet. */
+export type TlsSecretLookup = { readonly folder: string } | { readonly problem: string };
+
+/**
+ * Finds the TLS secret `name` (`secrets/NAME/tls.crt` and `tls.key`): its folder, or why it cannot be
+ * used (not a Kubernetes name, or the files are not there). The broker skips a port for this reason;
+ * the CLI warns with it when such a port is applied.
+ */
+export function findTlsSecret(secretsDir: string, name: string, field: string): TlsSecretLookup {
+  let folder: string;
+  try {
+    folder = secretFolder(secretsDir, name, field);
+  } catch (err) {
+    return { problem: err instanceof Error ? err.message : String(err) };
+  }
+  if (!existsSync(join(folder, 'tls.crt')) || !existsSync(join(folder, 'tls.key'))) return { problem: `TLS secret '${name}' not found: put tls.crt and tls.key in ${folder}` };
+  return { folder };
 }

@@ -29,6 +29,8 @@ export interface BrokerStatusFile {
   readonly adminSocket: string;
   /** Prometheus endpoint port, or null when metrics are off or failed to open. */
   readonly metricsPort: number | null;
+  /** Why the metrics endpoint is not open (e.g. its port is taken); absent when it is open. */
+  readonly metricsError?: string;
   /** Started with `--repair` on a durable store: what the store check found damaged and lost. */
   readonly storeRepair?: StoreRepairReport;
 }

@@ -11,7 +11,7 @@
  * for other authentication methods) and without verifying it (the X509 method does, against its
  * own trusted CA): the presented chain travels to the engine in `PortOrigin.clientCertificate`.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -19,7 +19,7 @@ import { createServer as createTlsServer, type DetailedPeerCertificate, type TLS
 import type { ConnectionInfo } from '../broker/hooks.js';
 import type { ListenerPort, ListenerProperties } from '../config/types.js';
 import type { OpenPort } from '../instance/status-file.js';
-import { secretFolder } from '../instance/secret-folder.js';
+import { findTlsSecret, secretFolder } from '../instance/secret-folder.js';
 import { OpsError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { ensureSelfSigned, type SelfSignedSpec } from './self-signed.js';
@@ -141,10 +141,9 @@ export class ListenerManager {
     if (!port.tls) return { ...base, secret: undefined };
     const secret = this.#secretOf(name, port);
     if (secret === undefined) return 'tls.mode Manual needs manual.secretRef';
-    const folder = this.#secretFolder(secret);
-    if (typeof folder !== 'string') return folder.problem;
-    if (!existsSync(join(folder, 'tls.crt')) || !existsSync(join(folder, 'tls.key'))) return `TLS secret '${secret.name}' not found: put tls.crt and tls.key in ${folder}`;
-    return { ...base, secret: secret.name, secretDir: folder };
+    const found = findTlsSecret(this.secretsDir, secret.name, secret.field);
+    if ('problem' in found) return found.problem;
+    return { ...base, secret: secret.name, secretDir: found.folder };
   }
 
   /**

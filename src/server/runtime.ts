@@ -157,7 +157,7 @@ export class InstanceRuntime implements AdminContext {
       this.#metrics = await startMetricsServer(port, () => this.metricSamples());
       this.deps.logger.info({ port: this.#metrics.port }, 'metrics endpoint open');
     } catch (err) {
-      this.#metricsError = err instanceof Error ? err.message : String(err);
+      this.#metricsError = metricsFailure(port, err);
       this.deps.logger.warn({ port, err: this.#metricsError }, 'metrics endpoint could not open; continuing without it');
     }
   }
@@ -170,6 +170,7 @@ export class InstanceRuntime implements AdminContext {
       ports: this.listeners.openPorts(),
       adminSocket: this.deps.paths.socket,
       metricsPort: this.#metrics?.port ?? null,
+      ...(this.#metricsError !== undefined ? { metricsError: this.#metricsError } : {}),
       ...(this.deps.storeRepair !== undefined ? { storeRepair: this.deps.storeRepair } : {}),
     });
   }
@@ -183,6 +184,7 @@ export class InstanceRuntime implements AdminContext {
       ports: this.listeners.openPorts(),
       skippedPorts: this.listeners.skippedPorts(),
       metricsPort: this.#metrics?.port ?? null,
+      ...(this.#metricsError !== undefined ? { metricsError: this.#metricsError } : {}),
       logLevel: levelOf(this.#state),
       policyVersion: this.policy.version,
     };
@@ -196,6 +198,8 @@ export class InstanceRuntime implements AdminContext {
       clients: { ...s.clients },
       subscriptions: s.subscriptions,
       retained: s.retained,
+      user: { subscriptions: s.subscriptions - s.system.subscriptions, retained: s.retained - s.system.retained },
+      system: { ...s.system },
       internalErrors: s.internalErrors,
       messages: { ...s.messages },
       bytes: { ...s.bytes },
@@ -229,7 +233,9 @@ export class InstanceRuntime implements AdminContext {
       g('partial_packet_bytes', 'Bytes held for packets that started but have not arrived whole.', s.limits.partialPacketBytes),
       c('partial_packet_timeouts', 'Connections closed because a started packet did not arrive whole in time.', s.limits.partialPacketTimeouts),
       c('partial_packets_refused', 'Connections closed because their partial packet went over the broker-wide bound.', s.limits.partialPacketsRefused),
-      g('retained_messages', 'Retained messages held.', s.retained),
+      g('retained_messages', 'Retained messages held ($SYS ones included).', s.retained),
+      g('retained_messages_system', 'Of those, retained messages on $ topics (the broker\'s own, $SYS/...).', s.system.retained),
+      g('subscriptions_system', 'Of the subscriptions, those of in-process services (the state store).', s.system.subscriptions),
       c('messages_received', 'PUBLISH packets received from clients.', s.messages.received),
       c('messages_sent', 'PUBLISH packets sent to clients.', s.messages.sent),
       c('messages_dropped', 'Messages dropped.', s.messages.dropped),
@@ -257,6 +263,14 @@ export class InstanceRuntime implements AdminContext {
     await this.listeners.closeAll();
     await this.#metrics?.close();
   }
+}
+
+/** Why the metrics endpoint could not open on `port`, in words a user can act on. */
+export function metricsFailure(port: number, err: unknown): string {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'EADDRINUSE') return `port ${port} is in use (another instance or program holds it)`;
+  if (code === 'EACCES') return `port ${port} may not be opened by this user`;
+  return `port ${port} could not be opened (${err instanceof Error ? err.message : String(err)})`;
 }
 
 /** The store's size figures for stats (null for a store that reports none, e.g. in memory). */

@@ -26,10 +26,16 @@ export interface BrokerStats {
     /** Publishers whose reading is paused by flow control until a subscriber catches up. */
     readonly throttledPublishers: number;
   };
-  /** Subscriptions across all sessions, shared ones counted per member. */
+  /** Subscriptions across all sessions, shared ones counted per member (the broker's own in `system.subscriptions` included). */
   readonly subscriptions: number;
-  /** Retained messages held. */
+  /** Retained messages held (the `$SYS/...` ones in `system.retained` included). */
   readonly retained: number;
+  /**
+   * The broker's own share of `subscriptions` and `retained`: subscriptions of in-process services
+   * (the state store's request topics) and retained messages on `$` topics (`$SYS/broker/...`).
+   * The users' figures are the totals minus these.
+   */
+  readonly system: { readonly subscriptions: number; readonly retained: number };
   /**
    * Errors inside one client's work (a packet, a delivery, a will, a timer) that were contained:
    * logged, that work abandoned, at worst that client disconnected (0x83). Should stay 0.

@@ -17,7 +17,7 @@ import { MSG } from '../messages.js';
 import { printValue, withSpinner, type OutputFormat } from '../lib/output.js';
 import { createWizard } from '../lib/prompts.js';
 import { interruptible, startDetached, startTimeoutMs } from '../lib/spawn-broker.js';
-import { printStarted } from './broker/start.js';
+import { printStarted, STARTED_COLUMNS } from './broker/start.js';
 
 /** Inputs of `ops create`. */
 export interface CreateInput extends CreateBrokerArgs {
@@ -27,6 +27,8 @@ export interface CreateInput extends CreateBrokerArgs {
   readonly port?: number;
   /** Address listeners bind to; default 127.0.0.1. */
   readonly host?: string;
+  /** `--metrics-port`: the instance's Prometheus port (`diagnostics.metrics.prometheusPort`, 0 = a free one). */
+  readonly metricsPort?: number;
   readonly yes: boolean;
   readonly output?: OutputFormat;
 }
@@ -43,7 +45,17 @@ export function defaultListener(port: number): Record<string, unknown> {
 
 async function brokerProperties(input: CreateInput): Promise<BrokerProperties> {
   const fromFlags = buildCreateProperties(input);
-  return input.brokerConfigFile === undefined ? fromFlags : loadConfigFile('broker', input.brokerConfigFile);
+  const props = input.brokerConfigFile === undefined ? fromFlags : await loadConfigFile('broker', input.brokerConfigFile);
+  return input.metricsPort === undefined ? props : withMetricsPort(props, input.metricsPort);
+}
+
+/**
+ * `--metrics-port` is the Broker's `diagnostics.metrics.prometheusPort`: a runtime setting (not in the
+ * deployment lock), so it overrides that field of a `--broker-config-file` and leaves the rest alone.
+ */
+export function withMetricsPort(props: BrokerProperties, port: number): BrokerProperties {
+  const diagnostics = props.diagnostics ?? {};
+  return { ...props, diagnostics: { ...diagnostics, metrics: { ...diagnostics.metrics, prometheusPort: port } } };
 }
 
 async function refuseExisting(paths: InstancePaths, proposed: DeploymentSettings, home: string): Promise<never> {
@@ -86,7 +98,7 @@ export async function runCreate(input: CreateInput, ctx: CliContext): Promise<vo
   const paths = instancePaths(ctx.home, input.instance);
   assertAdminSocketFits(paths);
   let settings: CreateInput = input;
-  const noBrokerFlags = Object.entries(input).every(([k, v]) => ['instance', 'yes', 'output', 'host'].includes(k) || v === undefined);
+  const noBrokerFlags = Object.entries(input).every(([k, v]) => ['instance', 'yes', 'output', 'host', 'metricsPort'].includes(k) || v === undefined);
   if (noBrokerFlags && ctx.interactive && !input.yes && !(await instanceExists(paths))) settings = { ...input, ...(await createWizard()) };
   const props = await brokerProperties(settings);
   if (await instanceExists(paths)) await refuseExisting(paths, deploymentSettings(props), ctx.home);
@@ -98,7 +110,7 @@ export async function runCreate(input: CreateInput, ctx: CliContext): Promise<vo
     await writeInstance(paths, props, settings.port ?? DEFAULT_PORT, settings.host ?? DEFAULT_HOST, keyFromEnv);
     const status = await withSpinner(ctx, MSG.starting(paths.name), () => interruptible((signal) => startDetached(paths, startTimeoutMs(ctx.env), false, signal)));
     if (input.output) {
-      printValue(ctx, { instance: paths.name, ...status, log: paths.log, broker: brokerView(paths.name, props) }, input.output);
+      printValue(ctx, { instance: paths.name, ...status, log: paths.log, broker: brokerView(paths.name, props) }, input.output, STARTED_COLUMNS);
     } else {
       ctx.stdout.write(`${ctx.chalk.green('✔')} ${MSG.created(paths.name, status.pid)}\n`);
       printStarted(ctx, paths, status);

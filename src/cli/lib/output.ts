@@ -23,6 +23,37 @@ export const RESOURCE_COLUMNS: readonly Column[] = [
   { header: 'ProvisioningState', get: (r) => (r['properties'] as Record<string, unknown> | undefined)?.['provisioningState'] },
 ];
 
+/** The instance a resource belongs to, from its id (`.../instances/NAME/brokers/...`). */
+export function instanceOfResourceId(id: unknown): string | undefined {
+  return typeof id === 'string' ? /\/instances\/([^/]+)(?:\/|$)/.exec(id)?.[1] : undefined;
+}
+
+/** Resource columns with the instance first, for lists that span instances (`broker list --all`). */
+export const INSTANCE_RESOURCE_COLUMNS: readonly Column[] = [{ header: 'Instance', get: (r) => instanceOfResourceId(r['id']) }, ...RESOURCE_COLUMNS];
+
+/** Columns of a settings table: one row per setting. */
+export const SETTING_COLUMNS: readonly Column[] = [
+  { header: 'Setting', get: (r) => r['setting'] },
+  { header: 'Value', get: (r) => r['value'] },
+];
+
+/** One row per scalar leaf of `value`, named by its dot path; arrays of scalars are joined with ', '. */
+export function settingRows(value: unknown, path = ''): Array<{ setting: string; value: string }> {
+  const isScalarArray = Array.isArray(value) && value.every((v) => v === null || typeof v !== 'object');
+  if (value === null || typeof value !== 'object' || isScalarArray) {
+    return [{ setting: path, value: Array.isArray(value) ? value.join(', ') : String(value) }];
+  }
+  const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v] as const) : Object.entries(value);
+  if (entries.length === 0) return [{ setting: path, value: Array.isArray(value) ? '' : '{}' }];
+  return entries.flatMap(([key, v]) => settingRows(v, path === '' ? key : `${path}.${key}`));
+}
+
+/** Prints a settings object: `-o table` as one row per setting (see {@link settingRows}), else as {@link printValue}. */
+export function printSettings(ctx: CliContext, value: Record<string, unknown>, format: OutputFormat): void {
+  if (format === 'table') printValue(ctx, settingRows(value), format, SETTING_COLUMNS);
+  else printValue(ctx, value, format);
+}
+
 /** Renders rows as an aligned text table. */
 export function renderTable(rows: readonly Record<string, unknown>[], columns: readonly Column[]): string {
   const cells = rows.map((r) => columns.map((c) => String(c.get(r) ?? '')));

@@ -31,4 +31,23 @@ describe('$SYS topics', () => {
     expect(stats.maxConnected).toBe(2);
     expect(stats.totalConnections).toBe(3);
   });
+
+  it('stats count $SYS retained messages and in-process services\' subscriptions apart, as the broker\'s (system), within the totals', async () => {
+    const running = await start({ sysIntervalSeconds: 60 });
+    const service = running.broker.createLocalClient('$test-service');
+    service.subscribe('service/requests/#', 1, () => undefined);
+    const client = await running.connect({ protocolVersion: 5, clientId: 'user' });
+    await client.subscribeAsync('user/a');
+    await client.publishAsync('user/kept', 'v', { qos: 1, retain: true });
+    const stats = running.broker.stats();
+    expect(stats.system.subscriptions).toBe(1);
+    expect(stats.subscriptions - stats.system.subscriptions).toBe(1);
+    expect(stats.system.retained).toBeGreaterThan(0); // the $SYS/broker/... topics published at start
+    expect(stats.retained - stats.system.retained).toBe(1);
+    await client.publishAsync('user/kept', '', { qos: 1, retain: true }); // removes it
+    service.close();
+    const after = running.broker.stats();
+    expect(after.retained - after.system.retained).toBe(0);
+    expect(after.system.subscriptions).toBe(0);
+  });
 });

@@ -11,7 +11,7 @@ import { OpsError } from '../../../shared/errors.js';
 import type { CliContext } from '../../context.js';
 import { MSG } from '../../messages.js';
 import { admin, findInstance, runState, saveState, storedSettings } from '../../lib/instance.js';
-import { printValue, type OutputFormat } from '../../lib/output.js';
+import { printSettings, type OutputFormat } from '../../lib/output.js';
 
 /** Inputs of `limits set`. */
 export interface LimitsSetInput extends LimitArgs {
@@ -27,7 +27,7 @@ export interface LimitsShowInput {
 
 function print(ctx: CliContext, live: boolean, limits: Record<string, number>, output: OutputFormat | 'text'): void {
   if (output !== 'text') {
-    printValue(ctx, { live, limits }, output);
+    printSettings(ctx, { live, limits }, output);
     return;
   }
   const show = (n: number | undefined, unit: string): string => (n === undefined || n === 0 ? 'unlimited' : `${n}${unit}`);

@@ -7,7 +7,7 @@ import { OpsError } from '../../../shared/errors.js';
 import type { CliContext } from '../../context.js';
 import { MSG } from '../../messages.js';
 import { admin, findInstance, runState, saveState, storedSettings } from '../../lib/instance.js';
-import { printValue, type OutputFormat } from '../../lib/output.js';
+import { printSettings, printValue, type OutputFormat } from '../../lib/output.js';
 
 /** Inputs of persist update. */
 export interface PersistUpdateInput extends PersistUpdateArgs {
@@ -54,10 +54,10 @@ export async function runPersistUpdate(input: PersistUpdateInput, ctx: CliContex
 export async function runPersistShow(input: PersistShowInput, ctx: CliContext): Promise<void> {
   const paths = await findInstance(ctx, input.instance);
   if ((await runState(paths)).running) {
-    printValue(ctx, { live: true, ...((await admin(paths, 'persist.get')) as Record<string, unknown>) }, input.output);
+    printSettings(ctx, { live: true, ...((await admin(paths, 'persist.get')) as Record<string, unknown>) }, input.output);
     return;
   }
   const { deployment, state } = await storedSettings(paths);
   const persistence = joinBrokerProperties(deployment, state.broker as RuntimeBrokerSettings).persistence ?? null;
-  printValue(ctx, { live: false, persistence }, input.output);
+  printSettings(ctx, { live: false, persistence }, input.output);
 }

@@ -8,7 +8,9 @@ import { MSG } from '../../messages.js';
 import { admin, findInstance, runState, saveState, storedSettings } from '../../lib/instance.js';
 import { printValue, type OutputFormat } from '../../lib/output.js';
 import { confirmOrRefuse } from '../../lib/prompts.js';
+import { missingReferences, type MissingReference } from '../../lib/listener-references.js';
 import { automaticTlsOf } from './listener-tls.js';
+import { listenerPortStates, printPortStates } from './listener-state.js';
 
 /** Inputs of the resource commands. */
 export interface ResourceInput {
@@ -101,6 +103,19 @@ export async function runResourceApply(input: ResourceInput & { configFile: stri
     return;
   }
   printValue(ctx, await putResource(ctx, paths, input.kind, input.name, parsed.value, input.configFile), input.output);
+  if (input.kind === 'listener') await warnMissing(ctx, paths, (m) => m.listener === input.name);
+}
+
+/**
+ * Warns (stderr, exit stays 0) about what stored listeners name that does not exist: the apply is
+ * kept and works once the resource or secret is created, but until then the port refuses clients or
+ * is not served.
+ */
+async function warnMissing(ctx: CliContext, paths: InstancePaths, which: (m: MissingReference) => boolean): Promise<void> {
+  const { state } = await storedSettings(paths);
+  for (const [name, props] of Object.entries(state.listeners)) {
+    for (const m of missingReferences(name, props, state, paths.secrets).filter(which)) ctx.stderr.write(`${ctx.chalk.yellow('warning:')} ${m.message}\n`);
+  }
 }
 
 /** Runs `show`. */
@@ -110,14 +125,18 @@ export async function runResourceShow(input: ResourceInput, ctx: CliContext): Pr
   const name = input.name;
   const props = getResource(input.kind, state[COLLECTION_OF[input.kind]], name, paths.name);
   const view = subResourceView(input.kind, paths.name, name, props);
-  const tls = input.kind === 'listener' ? automaticTlsOf(paths, name, props) : undefined;
-  if (tls === undefined) {
+  if (input.kind !== 'listener') {
     printValue(ctx, view, input.output);
     return;
   }
-  // Automatic TLS: where the instance CA is, so clients can trust it (outside the AIO resource).
-  printValue(ctx, input.output === 'table' ? view : { ...view, automaticTls: tls }, input.output);
-  if (input.output === 'table') ctx.stderr.write(`CA certificate of Automatic TLS ports (trust it in clients): ${tls.caCertificate}\n`);
+  // Outside the AIO resource: each port's state, and for Automatic TLS where the instance CA is.
+  const portStates = await listenerPortStates(paths, name, props, state);
+  const tls = automaticTlsOf(paths, name, props);
+  printValue(ctx, input.output === 'table' ? view : { ...view, portStates, ...(tls !== undefined ? { automaticTls: tls } : {}) }, input.output);
+  if (input.output === 'table') {
+    printPortStates(ctx, portStates);
+    if (tls !== undefined) ctx.stderr.write(`CA certificate of Automatic TLS ports (trust it in clients): ${tls.caCertificate}\n`);
+  }
 }
 
 /** Runs `list`. */
@@ -145,4 +164,5 @@ export async function runResourceDelete(input: ResourceInput, ctx: CliContext): 
     return;
   }
   await removeResource(ctx, paths, input.kind, name);
+  if (input.kind !== 'listener') await warnMissing(ctx, paths, (m) => m.name === name && m.field === `${input.kind}Ref`);
 }

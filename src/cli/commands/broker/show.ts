@@ -6,7 +6,7 @@ import { instancePaths, type InstancePaths } from '../../../instance/layout.js';
 import { OpsError } from '../../../shared/errors.js';
 import type { CliContext } from '../../context.js';
 import { admin, findInstance, runState, storedSettings } from '../../lib/instance.js';
-import { printValue, type OutputFormat } from '../../lib/output.js';
+import { INSTANCE_RESOURCE_COLUMNS, printValue, RESOURCE_COLUMNS, type OutputFormat } from '../../lib/output.js';
 
 /** Inputs of show/list. */
 export interface ShowInput {
@@ -41,5 +41,6 @@ export async function runShow(input: ShowInput, ctx: CliContext): Promise<void> 
 export async function runList(input: ShowInput, ctx: CliContext): Promise<void> {
   const names = input.all ? await listInstances(ctx.home) : [(await findInstance(ctx, input.instance)).name];
   const views = await Promise.all(names.map((name) => brokerResource(instancePaths(ctx.home, name))));
-  printValue(ctx, views, input.output);
+  // --all spans instances: their rows are told apart by the instance (one instance's list keeps az's columns).
+  printValue(ctx, views, input.output, input.all === true ? INSTANCE_RESOURCE_COLUMNS : RESOURCE_COLUMNS);
 }

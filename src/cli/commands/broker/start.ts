@@ -6,7 +6,7 @@ import type { CliContext } from '../../context.js';
 import { MSG } from '../../messages.js';
 import { describeFinding, describeLoss, type StoreRepairReport } from '../../../shared/store-repair.js';
 import { findInstance, runState } from '../../lib/instance.js';
-import { printValue, withSpinner, type OutputFormat } from '../../lib/output.js';
+import { printValue, withSpinner, type Column, type OutputFormat } from '../../lib/output.js';
 import { interruptible, runForeground, startDetached, startTimeoutMs, stopBroker } from '../../lib/spawn-broker.js';
 
 /** Inputs of the process commands. */
@@ -23,11 +23,20 @@ export function portUrl(p: { host: string; port: number; protocol?: string; tls?
   return p.protocol === 'WebSockets' ? `ws${s}://${p.host}:${p.port}/mqtt` : `mqtt${s}://${p.host}:${p.port}`;
 }
 
+/** `-o table` of a started broker (`broker start`, `create`): one row, where it listens. */
+export const STARTED_COLUMNS: readonly Column[] = [
+  { header: 'Instance', get: (r) => r['instance'] },
+  { header: 'Pid', get: (r) => r['pid'] },
+  { header: 'Listening', get: (r) => ((r['ports'] as BrokerStatusFile['ports'] | undefined) ?? []).map((p) => portUrl(p)).join(' ') },
+  { header: 'Metrics', get: (r) => (typeof r['metricsPort'] === 'number' ? `http://127.0.0.1:${r['metricsPort']}/metrics` : `off${typeof r['metricsError'] === 'string' ? ` (${r['metricsError']})` : ''}`) },
+];
+
 /** Prints where a started broker listens. */
 export function printStarted(ctx: CliContext, paths: InstancePaths, status: BrokerStatusFile): void {
   for (const p of status.ports) ctx.stdout.write(`${MSG.listening(portUrl(p), p.listener)}\n`);
   ctx.stdout.write(`  admin socket: ${status.adminSocket}\n`);
   if (status.metricsPort !== null) ctx.stdout.write(`  metrics: http://127.0.0.1:${status.metricsPort}/metrics\n`);
+  else if (status.metricsError !== undefined) ctx.stdout.write(`${ctx.chalk.yellow('!')} ${MSG.metricsOff(status.metricsError)}\n`);
   ctx.stdout.write(`  log: ${paths.log}\n`);
   if (status.storeRepair !== undefined) printRepair(ctx, status.storeRepair);
 }
@@ -48,13 +57,13 @@ export async function runStart(input: ProcessInput, ctx: CliContext): Promise<vo
   assertAdminSocketFits(paths);
   const state = await runState(paths);
   if (state.running && state.status) {
-    if (input.output) printValue(ctx, { instance: paths.name, ...state.status }, input.output);
+    if (input.output) printValue(ctx, { instance: paths.name, ...state.status }, input.output, STARTED_COLUMNS);
     else ctx.stdout.write(`${MSG.alreadyRunning(paths.name, state.status.pid)}\n`);
     return;
   }
   await readDeploymentLock(paths.lock);
   const status = await withSpinner(ctx, MSG.starting(paths.name), () => interruptible((signal) => startDetached(paths, startTimeoutMs(ctx.env), input.repair === true, signal)));
-  if (input.output) printValue(ctx, { instance: paths.name, ...status }, input.output);
+  if (input.output) printValue(ctx, { instance: paths.name, ...status }, input.output, STARTED_COLUMNS);
   else {
     ctx.stdout.write(`${ctx.chalk.green('✔')} ${MSG.started(paths.name, status.pid)}\n`);
     printStarted(ctx, paths, status);

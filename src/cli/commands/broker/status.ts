@@ -2,6 +2,7 @@
 import type { StatsResult, StatusResult } from '../../../admin/wire.js';
 import { OpsError } from '../../../shared/errors.js';
 import type { CliContext } from '../../context.js';
+import { MSG } from '../../messages.js';
 import { admin, findInstance, runState } from '../../lib/instance.js';
 import { printValue, type OutputFormat } from '../../lib/output.js';
 import { portUrl } from './start.js';
@@ -36,7 +37,8 @@ export async function runStatus(input: StatusInput, ctx: CliContext): Promise<vo
   ctx.stdout.write(`${paths.name}: ${c.green('running')} (pid ${live.pid}, up ${live.uptimeSeconds}s, log level ${live.logLevel})\n`);
   for (const p of live.ports) ctx.stdout.write(`  listener ${p.listener}: ${portUrl(p)}\n`);
   for (const s of live.skippedPorts) ctx.stdout.write(`  listener ${s.listener}: port ${s.port} not served (${s.reason})\n`);
-  ctx.stdout.write(`  metrics: ${live.metricsPort === null ? 'off' : `http://127.0.0.1:${live.metricsPort}/metrics`}\n`);
+  if (live.metricsPort !== null) ctx.stdout.write(`  metrics: http://127.0.0.1:${live.metricsPort}/metrics\n`);
+  else ctx.stdout.write(`  ${live.metricsError === undefined ? 'metrics: off' : c.yellow(MSG.metricsOff(live.metricsError))}\n`);
   ctx.stdout.write(`  persistence policy version: ${live.policyVersion}\n`);
 }
 
@@ -64,11 +66,13 @@ export async function runStats(input: StatusInput, ctx: CliContext): Promise<voi
     printValue(ctx, stats, input.output, [
       { header: 'Clients', get: (r) => (r['clients'] as StatsResult['clients']).connected },
       { header: 'Sessions', get: (r) => (r['clients'] as StatsResult['clients']).sessions },
-      { header: 'Subscriptions', get: (r) => r['subscriptions'] },
+      { header: 'Subscriptions', get: (r) => (r['user'] as StatsResult['user']).subscriptions },
+      { header: 'SysSubs', get: (r) => (r['system'] as StatsResult['system']).subscriptions },
       { header: 'MsgIn', get: (r) => (r['messages'] as StatsResult['messages']).received },
       { header: 'MsgOut', get: (r) => (r['messages'] as StatsResult['messages']).sent },
       { header: 'Queued', get: (r) => (r['messages'] as StatsResult['messages']).queued },
-      { header: 'Retained', get: (r) => r['retained'] },
+      { header: 'Retained', get: (r) => (r['user'] as StatsResult['user']).retained },
+      { header: 'SysRetained', get: (r) => (r['system'] as StatsResult['system']).retained },
       { header: 'DiskBytes', get: (r) => (r['disk'] as StatsResult['disk']).usedBytes },
     ]);
     return;
@@ -82,7 +86,8 @@ export async function runStats(input: StatusInput, ctx: CliContext): Promise<voi
     ['  by address limits', stats.clients.limitedConnections ?? 0],
     ['  CONNECT too large', stats.clients.oversizedConnects ?? 0],
     ['authentication failures', stats.clients.authenticationFailures ?? 0],
-    ['subscriptions', stats.subscriptions],
+    ['subscriptions', stats.user.subscriptions],
+    ['  broker-internal', `${stats.system.subscriptions} (services such as the state store; not counted above)`],
     ['  refused by limit', stats.limits.subscriptionsRefused],
     ['partial packet bytes', stats.limits.partialPacketBytes],
     ['  closed: too slow', stats.limits.partialPacketTimeouts],
@@ -95,7 +100,8 @@ export async function runStats(input: StatusInput, ctx: CliContext): Promise<voi
     ['internal errors', stats.internalErrors ?? 0],
     ['messages queued', stats.messages.queued],
     ['messages in flight', stats.messages.inflight],
-    ['retained messages', stats.retained],
+    ['retained messages', stats.user.retained],
+    ['  $SYS (broker)', `${stats.system.retained} (not counted above)`],
     ['state store keys', stats.stateStore.keys ?? 'n/a'],
     ['disk used (bytes)', stats.disk.usedBytes],
     ['persistence', persistenceText(stats.persistence)],
