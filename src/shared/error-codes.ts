@@ -1,6 +1,6 @@
 /**
  * The one registry of ops-broker error codes. Every {@link OpsError} carries one of these codes;
- * the README's error table lists exactly these (a test checks both ways).
+ * docs/error-codes.md (linked from the README) lists exactly these (a test checks both ways).
  *
  * Codes are `AREA_WHAT`: BRK (broker engine), CFG (config), INST (instances), ADM (admin socket),
  * STO (storage), SST (state store), CLI (command line).

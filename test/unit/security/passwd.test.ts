@@ -20,7 +20,7 @@ describe('password file', () => {
     expect([...entries.keys()]).toEqual(['carol']);
   });
 
-  it('matches the node -e one-liner of the README', async () => {
+  it('matches the node -e one-liner of docs/cli.md', async () => {
     const { scryptSync, randomBytes } = await import('node:crypto');
     const salt = randomBytes(16);
     const line = ['zed', 'scrypt', 16384, 8, 1, salt.toString('base64'), scryptSync('pw', salt, 32, { N: 16384, r: 8, p: 1 }).toString('base64')].join(':');
