@@ -53,17 +53,22 @@ function publish(id: number): Buffer {
   return mqttPacket.generate({ cmd: 'publish', topic: 'q/x', payload: Buffer.from(`m-${id}`), qos: 1, messageId: id, retain: false, dup: false }, { protocolVersion: 5 });
 }
 
+/** The persistent subscriber of these tests: subscribes `q/+` at QoS 1, then goes offline (its queue persists). */
+async function leaveSubscriberOffline(port: number): Promise<void> {
+  const sub = await raw(port);
+  await sub.connect(SUBSCRIBER);
+  sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'q/+', qos: 1 }] });
+  expect((await sub.nextOf('suback'))?.cmd).toBe('suback');
+  sub.send({ cmd: 'disconnect' });
+  await sub.closed;
+}
+
 describe('store writes sharing one failed batch', () => {
   it('every message of the failed batch is refused to its publisher and never delivered', async () => {
     const store = new FailingBatchStore();
     const running = await startBroker({ store, sysIntervalSeconds: 0 });
     brokers.push(running);
-    const sub = await raw(running.port);
-    await sub.connect(SUBSCRIBER);
-    sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'q/+', qos: 1 }] });
-    expect((await sub.nextOf('suback'))?.cmd).toBe('suback');
-    sub.send({ cmd: 'disconnect' });
-    await sub.closed;
+    await leaveSubscriberOffline(running.port);
 
     const pub = await raw(running.port);
     await pub.connect({ clientId: 'batch-pub' });
@@ -92,12 +97,7 @@ describe('store writes sharing one failed batch', () => {
     const store = new FailingBatchStore();
     const running = await startBroker({ store, sysIntervalSeconds: 0 });
     brokers.push(running);
-    const sub = await raw(running.port);
-    await sub.connect(SUBSCRIBER);
-    sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'q/+', qos: 1 }] });
-    expect((await sub.nextOf('suback'))?.cmd).toBe('suback');
-    sub.send({ cmd: 'disconnect' });
-    await sub.closed;
+    await leaveSubscriberOffline(running.port);
 
     for (const version of [5, 4] as const) {
       const qos2 = (dup: boolean): Buffer =>
