@@ -42,6 +42,8 @@ export const MSG = {
   notRunning: (name: string) => `Broker of instance '${name}' is not running.`,
   deleted: (name: string) => `Instance '${name}' deleted.`,
   listening: (url: string, listener: string) => `  listening on ${url} (listener ${listener})`,
+  tlsHint: (ca: string, instance: string, audience: string) =>
+    `  TLS CA: ${ca}\n  listener default takes service account tokens: username K8S-SAT, password from 'ops broker token create --instance ${instance} --audience ${audience}'`,
   offlineApplied: 'The broker is not running: the change is stored and takes effect at the next start.',
   notServed: (listener: string, port: number, reason: string) => `  not served: ${listener} port ${port} (${reason})`,
 } as const;

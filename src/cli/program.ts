@@ -32,6 +32,9 @@ export interface RunResult {
 interface CreateOptions extends InstanceOptions {
   brokerConfigFile?: string;
   port?: number;
+  securePort?: number;
+  addInsecureListener?: boolean;
+  mqInsecure?: boolean;
   host?: string;
   metricsPort?: number;
   brokerMemProfile?: string;
@@ -65,7 +68,10 @@ function addCreate(program: Command, ctx: CliContext): void {
   const cmd = withYes(withOutput(withInstance(program.command('create')), 'text'))
     .description('Create an instance and start its broker in the background (returns once it accepts MQTT connections).')
     .option('--broker-config-file <file>', 'Broker properties JSON (validated; a top-level "properties" wrapper is accepted)')
-    .option('--port <port>', 'port of the default listener (0 picks a free port)', portArg)
+    .option('--add-insecure-listener', "add listener 'default-insecure': plain MQTT on 1883, no TLS, authentication or authorization (as az)")
+    .option('--mq-insecure', 'deprecated alias of --add-insecure-listener (as az)')
+    .option('--port <port>', "port of the insecure listener 'default-insecure'; implies --add-insecure-listener (0 picks a free port)", portArg)
+    .option('--secure-port <port>', "port of listener 'default' (TLS from the instance CA, service account tokens); default 18883, 0 picks a free port", portArg)
     .option('--host <address>', 'address the listeners bind to', '127.0.0.1')
     .option('--metrics-port <port>', 'Prometheus port of the instance (default 9600; 0 picks a free one)', portArg)
     .option('--broker-mem-profile <profile>', 'Tiny|Low|Medium|High (case-insensitive)')
@@ -86,6 +92,8 @@ function addCreate(program: Command, ctx: CliContext): void {
           ...defined({
             brokerConfigFile: opts.brokerConfigFile,
             port: opts.port,
+            securePort: opts.securePort,
+            addInsecureListener: opts.addInsecureListener === true || opts.mqInsecure === true ? true : undefined,
             host: opts.host,
             metricsPort: opts.metricsPort,
             output: opts.output,
@@ -105,8 +113,8 @@ function addCreate(program: Command, ctx: CliContext): void {
     });
   registerAliases(cmd, CREATE_ALIASES);
   examples(cmd, [
-    'ops create',
-    'ops create --instance dev --port 0 -o json',
+    'ops create --add-insecure-listener   # TLS + tokens on 18883, and plain MQTT on 1883',
+    'ops create --instance dev --port 0 --secure-port 0 -o json',
     'ops create --broker-config-file broker.json --instance factory',
     'ops create --instance durable --persist-max-size 10Gi --persist-mode retain=All',
   ]);

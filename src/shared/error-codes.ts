@@ -52,6 +52,10 @@ export const ERROR_CODES = {
     message: "The broker of instance '{name}' did not accept MQTT connections within {seconds}s. Last lines of {log}:\n{tail}",
   },
   INST_STOP_TIMEOUT: { exitCode: 3, message: "The broker of instance '{name}' (pid {pid}) did not stop within {seconds}s." },
+  INST_PORT_IN_USE: {
+    exitCode: 3,
+    message: "Port {port} of listener '{listener}' is in use on {host} (another instance or program holds it). Choose another with {flag} N (0 picks a free one).",
+  },
   INST_UNSAFE_PATH: { exitCode: 5, message: 'Refusing the instance path {path}: {reason}' },
 
   ADM_BAD_REQUEST: { exitCode: 3, message: 'Bad admin request: {reason}' },

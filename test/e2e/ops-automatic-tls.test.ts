@@ -4,7 +4,7 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectClient, roundTrip } from '../helpers/cli-mqtt.js';
-import { makeOpsHome, portOf, type OpsHome } from '../helpers/cli-ops.js';
+import { dropTlsDefault, makeOpsHome, portOf, type OpsHome } from '../helpers/cli-ops.js';
 
 interface ListenerShow {
   name: string;
@@ -23,7 +23,9 @@ const file = async (name: string, value: unknown): Promise<string> => {
 beforeAll(async () => {
   h = await makeOpsHome();
   const config = await file('broker.json', { diagnostics: { metrics: { prometheusPort: 0 } } });
-  await h.json('create', '--instance', 'tls', '--port', '0', '--broker-config-file', config);
+  await h.json('create', '--instance', 'tls', '--port', '0', '--secure-port', '0', '--broker-config-file', config);
+  // Only the plain listener: room for the Automatic TLS listeners these tests apply (a broker has at most 3).
+  await dropTlsDefault(h, 'tls');
 });
 afterAll(async () => {
   await h.cleanup();
@@ -85,7 +87,7 @@ describe('Automatic TLS with the instance CA', () => {
     const table = await h.ops('broker', 'listener', 'show', '--instance', 'tls', '--name', 'second', '-o', 'table');
     expect(table.exitCode).toBe(0);
     expect(table.stderr).toContain(`CA certificate of Automatic TLS ports (trust it in clients): ${caPath}`);
-    const plain = await h.json<ListenerShow>('broker', 'listener', 'show', '--instance', 'tls', '--name', 'default');
+    const plain = await h.json<ListenerShow>('broker', 'listener', 'show', '--instance', 'tls', '--name', 'default-insecure');
     expect(plain.automaticTls).toBeUndefined();
   });
 });

@@ -26,7 +26,7 @@ describe('ops create', () => {
   let created: Started;
 
   it('creates from a valid file, starts the broker and prints where it listens', async () => {
-    created = await h.json<Started>('create', '--instance', 'main', '--port', '0', '--broker-config-file', fixture('valid/broker--client-options.json'));
+    created = await h.json<Started>('create', '--instance', 'main', '--port', '0', '--secure-port', '0', '--broker-config-file', fixture('valid/broker--client-options.json'));
     expect(alive(created.pid)).toBe(true);
     expect(created.broker.properties['advanced']).toMatchObject({ clients: { maxKeepAliveSeconds: 300 } });
     expect(await roundTrip(portOf(created), 'factory/line1', 'hello')).toBe('hello');
@@ -85,7 +85,7 @@ describe('ops create', () => {
 
 describe('ops create with a bad file', () => {
   it('lists every problem with its JSON path, exits 2 and creates nothing', async () => {
-    const r = await h.ops('create', '--instance', 'bad', '--port', '0', '--broker-config-file', fixture('invalid/broker--ranges.json'));
+    const r = await h.ops('create', '--instance', 'bad', '--port', '0', '--secure-port', '0', '--broker-config-file', fixture('invalid/broker--ranges.json'));
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toContain('(6 problem(s))');
     for (const path of ['cardinality.backendChain.partitions', 'cardinality.frontend.replicas', 'diagnostics.selfCheck.intervalSeconds']) {
@@ -113,11 +113,13 @@ describe('ops create with a bad file', () => {
     expect(r.stderr).toContain('frontendReplicas value range min:1 max:16\nbackendRedundancyFactor value range min:2 max:5');
   });
 
-  it('fails cleanly when the port is taken, leaving no instance', async () => {
-    const first = await h.json<Started>('create', '--instance', 'holder', '--port', '0');
-    const r = await h.ops('create', '--instance', 'clash', '--port', String(portOf(first)));
+  it('fails cleanly when the port is taken, naming the flag that moves it, leaving no instance', async () => {
+    const first = await h.json<Started>('create', '--instance', 'holder', '--port', '0', '--secure-port', '0');
+    const r = await h.ops('create', '--instance', 'clash', '--port', String(portOf(first)), '--secure-port', '0');
     expect(r.exitCode).toBe(3);
-    expect(r.stderr).toContain('EADDRINUSE');
+    expect(r.stderr).toContain(`Port ${portOf(first)} of listener 'default-insecure' is in use on 127.0.0.1`);
+    expect(r.stderr).toContain('Choose another with --port N (0 picks a free one).');
+    expect(r.stderr).toContain('(INST_PORT_IN_USE, exit code 3)');
     expect(await exists(join(h.home, 'clash'))).toBe(false);
     expect((await h.ops('delete', '--instance', 'holder', '--yes')).exitCode).toBe(0);
   });
@@ -125,7 +127,7 @@ describe('ops create with a bad file', () => {
 
 describe('deployment lock', () => {
   it('refuses to start with a hand-edited lock', async () => {
-    const created = await h.json<Started>('create', '--instance', 'locked', '--port', '0');
+    const created = await h.json<Started>('create', '--instance', 'locked', '--port', '0', '--secure-port', '0');
     expect((await h.ops('broker', 'stop', '--instance', 'locked')).exitCode).toBe(0);
     const lockPath = join(h.home, 'locked', 'deployment.json');
     const lock = JSON.parse(await readFile(lockPath, 'utf8')) as { settings: { memoryProfile: string } };

@@ -49,7 +49,7 @@ describe('Ctrl-C', () => {
   it('while the broker starts stops it, removes the new instance, prints Cancelled. and exits 130', async () => {
     h = await makeOpsHome();
     const home = h.home;
-    const child = execa(process.execPath, [OPS_BIN, 'create', '--instance', 'halfway', '--port', '0'], {
+    const child = execa(process.execPath, [OPS_BIN, 'create', '--instance', 'halfway', '--port', '0', '--secure-port', '0'], {
       env: { OPS_HOME: home, NO_COLOR: '1', OPS_START_TIMEOUT_MS: '60000' },
       reject: false,
       stdin: 'ignore',

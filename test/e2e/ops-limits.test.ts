@@ -32,7 +32,7 @@ const clients: MqttClient[] = [];
 
 beforeAll(async () => {
   h = await makeOpsHome();
-  port = portOf(await h.json<{ ports: { listener: string; port: number }[] }>('create', '--instance', 'lim', '--port', '0'));
+  port = portOf(await h.json<{ ports: { listener: string; port: number }[] }>('create', '--instance', 'lim', '--port', '0', '--secure-port', '0'));
 });
 afterAll(async () => {
   await Promise.all(clients.map((c) => c.endAsync(true)));

@@ -16,7 +16,7 @@ interface PortState {
 
 let h: OpsInstance;
 beforeAll(async () => {
-  h = await makeOpsInstance('refs');
+  h = await makeOpsInstance('refs', 'warn', { plainOnly: true });
 });
 afterAll(async () => {
   await h.cleanup();

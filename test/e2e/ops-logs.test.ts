@@ -41,7 +41,7 @@ describe('ops broker logs', () => {
     expect(r.exitCode).toBe(0);
     const lines = r.stdout.split('\n');
     expect(lines).toContainEqual(
-      expect.stringMatching(new RegExp(`^\\d\\d:\\d\\d:\\d\\d\\.\\d{3} INFO  client connected remoteAddress=127\\.0\\.0\\.1 listener=default port=${port} clientId=e2e-client protocol="MQTT 5\\.0" cleanStart=true keepAlive=\\d+`)),
+      expect.stringMatching(new RegExp(`^\\d\\d:\\d\\d:\\d\\d\\.\\d{3} INFO  client connected remoteAddress=127\\.0\\.0\\.1 listener=default-insecure port=${port} clientId=e2e-client protocol="MQTT 5\\.0" cleanStart=true keepAlive=\\d+`)),
     );
     expect(lines).toContainEqual(expect.stringMatching(/ INFO  client disconnected .*clientId=e2e-client by=client reasonCode=0x00 reason="normal disconnection"$/));
     expect(r.stdout).not.toContain('{"level"'); // no raw JSON in the readable form
@@ -56,7 +56,7 @@ describe('ops broker logs', () => {
     expect(last.stdout.trim().split('\n')).toHaveLength(1);
     const json = await logs('-o', 'json', '--level', 'info');
     const records = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(records).toContainEqual(expect.objectContaining({ msg: 'client connected', clientId: 'e2e-client', listener: 'default', port }));
+    expect(records).toContainEqual(expect.objectContaining({ msg: 'client connected', clientId: 'e2e-client', listener: 'default-insecure', port }));
     expect((await logs('--level', 'loud')).exitCode).toBe(2);
   });
 

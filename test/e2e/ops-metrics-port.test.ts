@@ -25,7 +25,7 @@ describe('ops create --metrics-port', () => {
   let taken = 0;
 
   it('0 picks a free port: a working endpoint whose port status -o json reports', async () => {
-    const created = await h.json<Status>('create', '--instance', 'first', '--port', '0', '--metrics-port', '0');
+    const created = await h.json<Status>('create', '--instance', 'first', '--port', '0', '--secure-port', '0', '--metrics-port', '0');
     expect(created.metricsPort).toBeGreaterThan(0);
     taken = created.metricsPort ?? 0;
     const status = await h.json<Status>('broker', 'status', '--instance', 'first');
@@ -37,7 +37,7 @@ describe('ops create --metrics-port', () => {
   });
 
   it('a second instance on the taken port gets a clear note in create and in status', async () => {
-    const created = await h.ops('create', '--instance', 'second', '--port', '0', '--metrics-port', String(taken));
+    const created = await h.ops('create', '--instance', 'second', '--port', '0', '--secure-port', '0', '--metrics-port', String(taken));
     expect(created.exitCode).toBe(0);
     expect(created.stdout).toContain(`metrics off: port ${taken} is in use (another instance or program holds it)`);
     expect(created.stdout).toContain('--metrics-port');
@@ -51,7 +51,7 @@ describe('ops create --metrics-port', () => {
   it('overrides only the prometheusPort of a --broker-config-file (the rest of diagnostics is kept)', async () => {
     const config = join(h.home, 'broker.json');
     await writeFile(config, JSON.stringify({ diagnostics: { metrics: { prometheusPort: taken }, logs: { level: 'warn' } } }));
-    const created = await h.json<Status>('create', '--instance', 'third', '--port', '0', '--broker-config-file', config, '--metrics-port', '0');
+    const created = await h.json<Status>('create', '--instance', 'third', '--port', '0', '--secure-port', '0', '--broker-config-file', config, '--metrics-port', '0');
     expect(created.metricsPort).toBeGreaterThan(0);
     expect(created.metricsPort).not.toBe(taken);
     const shown = await h.json<{ properties: { diagnostics: unknown } }>('broker', 'show', '--instance', 'third');

@@ -28,13 +28,13 @@ const rows = (table: string): string[][] => table.trimEnd().split('\n').slice(2)
 
 describe('ops output', () => {
   it('create -o table prints the instance, pid, where it listens and its metrics', async () => {
-    const r = await h.ops('create', '--instance', 'out', '--port', '0', '--metrics-port', '0', '-o', 'table');
+    const r = await h.ops('create', '--instance', 'out', '--port', '0', '--secure-port', '0', '--metrics-port', '0', '-o', 'table');
     expect(r.exitCode).toBe(0);
     expect(r.stdout.split('\n')[0]).toMatch(/^Instance\s+Pid\s+Listening\s+Metrics$/);
     const [row] = rows(r.stdout);
     expect(row?.[0]).toBe('out');
     expect(row?.[1]).toMatch(/^\d+$/);
-    expect(row?.[2]).toMatch(/^mqtt:\/\/127\.0\.0\.1:\d+$/);
+    expect(row?.[2]).toMatch(/^mqtts:\/\/127\.0\.0\.1:\d+ mqtt:\/\/127\.0\.0\.1:\d+$/);
     expect(row?.[3]).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
     port = portOf(await h.json<{ ports: Array<{ listener: string; port: number }> }>('broker', 'status', '--instance', 'out'));
   });
@@ -67,6 +67,6 @@ describe('ops output', () => {
     expect(r.exitCode).toBe(0);
     const [row] = rows(r.stdout);
     expect(row?.[0]).toBe('out');
-    expect(row?.[2]).toMatch(/^mqtt:\/\/127\.0\.0\.1:\d+$/);
+    expect(row?.[2]).toMatch(/^mqtts:\/\/127\.0\.0\.1:\d+ mqtt:\/\/127\.0\.0\.1:\d+$/);
   });
 });

@@ -3,7 +3,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { execa } from 'execa';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, makeOpsHome, portOf, type OpsHome } from '../helpers/cli-ops.js';
+import { dropTlsDefault, eventually, makeOpsHome, portOf, type OpsHome } from '../helpers/cli-ops.js';
 import { connectClient } from '../helpers/cli-mqtt.js';
 
 const fixture = (path: string) => new URL(`../../fixtures/config/${path}`, import.meta.url).pathname;
@@ -26,7 +26,9 @@ beforeAll(async () => {
     return path;
   };
   const config = await file('broker.json', { diagnostics: { metrics: { prometheusPort: 0 }, logs: { level: 'warn' } } });
-  await h.json('create', '--instance', 'r', '--port', '0', '--broker-config-file', config);
+  await h.json('create', '--instance', 'r', '--port', '0', '--secure-port', '0', '--broker-config-file', config);
+  // Only the plain listener: room for the listeners these tests apply (a broker has at most 3).
+  await dropTlsDefault(h, 'r');
 });
 afterAll(async () => {
   await h.cleanup();
@@ -60,9 +62,9 @@ describe('ops broker listener', () => {
     const port = portOf(s, 'extra');
     await (await connectClient(port)).endAsync();
     const list = await h.json<Array<{ name: string }>>('broker', 'listener', 'list', '--instance', 'r');
-    expect(list.map((l) => l.name).sort()).toEqual(['default', 'extra']);
+    expect(list.map((l) => l.name).sort()).toEqual(['default-insecure', 'extra']);
     expect((await h.ops('broker', 'listener', 'delete', '--instance', 'r', '--name', 'extra', '--yes')).exitCode).toBe(0);
-    expect((await status()).ports.map((p) => p.listener)).toEqual(['default']);
+    expect((await status()).ports.map((p) => p.listener)).toEqual(['default-insecure']);
     await expect(connectClient(port)).rejects.toThrow();
     const echoed = new Promise<string>((resolve) => bystander.once('message', (_t, m) => resolve(m.toString())));
     await bystander.subscribeAsync('bystander/t', { qos: 1 });
@@ -143,8 +145,8 @@ describe('ops broker listener', () => {
     const any = await file('any.json', { ports: [{ port: 0 }] });
     expect((await h.ops('broker', 'listener', 'apply', '--instance', 'r', '--name', 'ccc', '--config-file', any)).exitCode).toBe(0);
     const fourth = await h.ops('broker', 'listener', 'apply', '--instance', 'r', '--name', 'ddd', '--config-file', any);
-    expect(fourth.exitCode).toBe(2); // AIO: at most three listeners (default, aaa, ccc)
-    expect(fourth.stderr).toContain("a broker has at most 3 listeners; 'default', 'aaa', 'ccc' exist");
+    expect(fourth.exitCode).toBe(2); // AIO: at most three listeners (default-insecure, aaa, ccc)
+    expect(fourth.stderr).toContain("a broker has at most 3 listeners; 'default-insecure', 'aaa', 'ccc' exist");
     expect((await h.ops('broker', 'listener', 'apply', '--instance', 'r', '--name', 'ccc', '--config-file', any)).exitCode).toBe(0); // replacing one is fine
     expect((await h.ops('broker', 'listener', 'delete', '--instance', 'r', '--name', 'ccc', '--yes')).exitCode).toBe(0);
     expect((await h.ops('broker', 'listener', 'delete', '--instance', 'r', '--name', 'aaa', '--yes')).exitCode).toBe(0);
@@ -152,16 +154,18 @@ describe('ops broker listener', () => {
 });
 
 describe('ops broker authn|authz', () => {
+  // create deploys authentication `default` (service account tokens) and no authorization.
   it.each([
-    ['authn', 'valid/authentication--three-methods.json', 'authentications'],
-    ['authz', 'valid/authorization--rules.json', 'authorizations'],
-  ])('%s apply/show/list/delete', async (group, path, segment) => {
+    ['authn', 'valid/authentication--three-methods.json', 'authentications', ['default']],
+    ['authz', 'valid/authorization--rules.json', 'authorizations', []],
+  ])('%s apply/show/list/delete', async (group, path, segment, deployed) => {
+    const names = async () => (await h.json<Array<{ name: string }>>('broker', group, 'list', '--instance', 'r')).map((r) => r.name).sort();
     const applied = await h.json<{ id: string }>('broker', group, 'apply', '--instance', 'r', '--name', 'sec', '--config-file', fixture(path));
     expect(applied.id).toMatch(new RegExp(`/brokers/default/${segment}/sec$`));
     expect((await h.json<{ name: string }>('broker', group, 'show', '--instance', 'r', '--name', 'sec')).name).toBe('sec');
-    expect((await h.json<unknown[]>('broker', group, 'list', '--instance', 'r')).length).toBe(1);
+    expect(await names()).toEqual([...deployed, 'sec']);
     expect((await h.ops('broker', group, 'delete', '--instance', 'r', '--name', 'sec', '--yes')).exitCode).toBe(0);
-    expect(await h.json<unknown[]>('broker', group, 'list', '--instance', 'r')).toEqual([]);
+    expect(await names()).toEqual(deployed);
   });
 
   it('refuses an invalid authentication with its path', async () => {

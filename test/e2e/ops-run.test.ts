@@ -16,7 +16,7 @@ beforeAll(async () => {
   h = await makeOpsHome();
   const config = join(h.home, 'broker.json');
   await writeFile(config, JSON.stringify({ diagnostics: { metrics: { prometheusPort: 0 } } }));
-  await h.json('create', '--instance', 'fg', '--port', '0', '--broker-config-file', config);
+  await h.json('create', '--instance', 'fg', '--port', '0', '--secure-port', '0', '--broker-config-file', config);
   expect((await h.ops('broker', 'stop', '--instance', 'fg')).exitCode).toBe(0);
 });
 afterAll(async () => {
@@ -62,7 +62,7 @@ describe('ops broker run', () => {
     expect(applied.stderr).toContain('takes effect at the next start');
     expect((await h.ops('broker', 'log-level', 'set', 'error', '--instance', 'fg')).exitCode).toBe(0);
     const started = await h.json<Required<Status>>('broker', 'start', '--instance', 'fg');
-    expect(started.ports.map((p) => p.listener).sort()).toEqual(['default', 'extra']);
+    expect(started.ports.map((p) => p.listener).sort()).toEqual(['default', 'default-insecure', 'extra']);
     expect((await h.json<{ logLevel: string }>('broker', 'status', '--instance', 'fg')).logLevel).toBe('error');
   });
 });

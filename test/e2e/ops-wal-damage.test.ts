@@ -36,7 +36,7 @@ beforeAll(async () => {
   await writeFile(file, JSON.stringify({ persistence: { maxSize: '1Gi', subscriberQueue: { mode: 'All' } }, diagnostics: { metrics: { prometheusPort: 0 } } }));
   await Promise.all(
     INSTANCES.map(async (name) => {
-      port[name] = portOf(await h.json<Started>('create', '--instance', name, '--port', '0', '--broker-config-file', file));
+      port[name] = portOf(await h.json<Started>('create', '--instance', name, '--port', '0', '--secure-port', '0', '--broker-config-file', file));
     }),
   );
 }, 30_000);

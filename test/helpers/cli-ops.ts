@@ -65,11 +65,20 @@ export async function makeOpsHome(): Promise<OpsHome> {
   return { home, ops, json, cleanup };
 }
 
-/** The port of the `default` listener of a created/started broker (from `-o json` output). */
-export function portOf(result: { ports: ReadonlyArray<{ listener: string; port: number }> }, listener = 'default'): number {
+/** The port of a listener (by default `default-insecure`, the plain one `--port` adds) of a created/started broker (from `-o json` output). */
+export function portOf(result: { ports: ReadonlyArray<{ listener: string; port: number }> }, listener = 'default-insecure'): number {
   const port = result.ports.find((p) => p.listener === listener)?.port;
   if (port === undefined) throw new Error(`listener ${listener} is not open`);
   return port;
+}
+
+/**
+ * Deletes the TLS listener `default` that `ops create` deploys, leaving the plain `default-insecure`:
+ * room for tests that apply listeners of their own (a broker has at most 3).
+ */
+export async function dropTlsDefault(home: OpsHome, instance: string): Promise<void> {
+  const r = await home.ops('broker', 'listener', 'delete', '--instance', instance, '--name', 'default', '--yes');
+  if (r.exitCode !== 0) throw new Error(`deleting listener default of ${instance} failed (${r.exitCode}): ${r.stderr}`);
 }
 
 /** True when a process with `pid` runs (zombies waiting for their reaper count as gone). */

@@ -5,7 +5,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
-import { makeOpsHome, type OpsHome, type OpsRun } from './cli-ops.js';
+import { dropTlsDefault, makeOpsHome, type OpsHome, type OpsRun } from './cli-ops.js';
 
 /** What `ops broker status -o json` gives (the parts tests read). */
 export interface BrokerStatus {
@@ -29,11 +29,21 @@ export interface OpsInstance extends OpsHome {
   cleanup(): Promise<void>;
 }
 
+/** How {@link makeOpsInstance} sets the instance up. */
+export interface OpsInstanceOptions {
+  /**
+   * Delete the TLS listener `default` after create, leaving the plain `default-insecure` alone: room
+   * for tests that apply listeners of their own (a broker has at most 3).
+   */
+  readonly plainOnly?: boolean;
+}
+
 /**
- * Creates a temp OPS_HOME and `ops create --instance NAME --port 0` in it, with Prometheus on an
- * ephemeral port and logs at `logLevel` (the broker is started by create).
+ * Creates a temp OPS_HOME and `ops create --instance NAME --port 0 --secure-port 0` in it (listeners
+ * `default`, TLS, and `default-insecure`, plain), with Prometheus on an ephemeral port and logs at
+ * `logLevel` (the broker is started by create).
  */
-export async function makeOpsInstance(instance: string, logLevel: 'warn' | 'info' = 'warn'): Promise<OpsInstance> {
+export async function makeOpsInstance(instance: string, logLevel: 'warn' | 'info' = 'warn', options: OpsInstanceOptions = {}): Promise<OpsInstance> {
   const home = await makeOpsHome();
   const clients: MqttClient[] = [];
   const file = async (name: string, value: unknown): Promise<string> => {
@@ -42,7 +52,8 @@ export async function makeOpsInstance(instance: string, logLevel: 'warn' | 'info
     return path;
   };
   const config = await file('broker.json', { diagnostics: { metrics: { prometheusPort: 0 }, logs: { level: logLevel } } });
-  await home.json('create', '--instance', instance, '--port', '0', '--broker-config-file', config);
+  await home.json('create', '--instance', instance, '--port', '0', '--secure-port', '0', '--broker-config-file', config);
+  if (options.plainOnly === true) await dropTlsDefault(home, instance);
   return {
     ...home,
     instance,

@@ -5,16 +5,19 @@ import { loadConfigFile } from '../../config/read-file.js';
 import { assertNoLockedChanges } from '../../config/resources.js';
 import { brokerView } from '../../config/resource-view.js';
 import { deploymentSettings, lockedSettingChanges, runtimeSettings, type DeploymentSettings } from '../../config/split.js';
-import type { BrokerProperties } from '../../config/types.js';
+import { defaultAuthentication, deploymentListeners, DEFAULT_RESOURCE_NAME, DEFAULT_TOKEN_AUDIENCE, INSECURE_LISTENER_NAME } from '../../config/default-deployment.js';
+import type { BrokerProperties, ListenerProperties } from '../../config/types.js';
 import { readDeploymentLock, writeDeploymentLock } from '../../instance/deployment-lock.js';
 import { instanceExists, removeInstance } from '../../instance/instances.js';
 import { assertAdminSocketFits, instancePaths, type InstancePaths } from '../../instance/layout.js';
+import type { BrokerStatusFile } from '../../instance/status-file.js';
 import { writeRuntimeState, RUNTIME_VERSION } from '../../instance/runtime-file.js';
 import { createStoreKey, STORE_KEY_ENV } from '../../instance/store-key.js';
 import { OpsError } from '../../shared/errors.js';
 import type { CliContext } from '../context.js';
 import { MSG } from '../messages.js';
 import { printValue, withSpinner, type OutputFormat } from '../lib/output.js';
+import { portInUse } from '../lib/port-free.js';
 import { createWizard } from '../lib/prompts.js';
 import { interruptible, startDetached, startTimeoutMs } from '../lib/spawn-broker.js';
 import { printStarted, STARTED_COLUMNS } from './broker/start.js';
@@ -23,8 +26,12 @@ import { printStarted, STARTED_COLUMNS } from './broker/start.js';
 export interface CreateInput extends CreateBrokerArgs {
   readonly instance: string;
   readonly brokerConfigFile?: string;
-  /** Port of the default listener; default 1883. */
+  /** `--port`: port of the insecure listener `default-insecure` (implies it; 0 picks a free one). */
   readonly port?: number;
+  /** `--secure-port`: port of the TLS listener `default`; default 18883 (0 picks a free one). */
+  readonly securePort?: number;
+  /** `--add-insecure-listener`: add `default-insecure` (plain MQTT, no authentication) on 1883 or `--port`. */
+  readonly addInsecureListener?: boolean;
   /** Address listeners bind to; default 127.0.0.1. */
   readonly host?: string;
   /** `--metrics-port`: the instance's Prometheus port (`diagnostics.metrics.prometheusPort`, 0 = a free one). */
@@ -33,15 +40,8 @@ export interface CreateInput extends CreateBrokerArgs {
   readonly output?: OutputFormat;
 }
 
-/** Default port of the `default` listener, as AIO's insecure listener. */
-export const DEFAULT_PORT = 1883;
 /** Default bind address. */
 export const DEFAULT_HOST = '127.0.0.1';
-
-/** The `default` listener: plain MQTT, no authentication, like AIO's insecure listener. */
-export function defaultListener(port: number): Record<string, unknown> {
-  return { serviceName: 'aio-broker-insecure', serviceType: 'LoadBalancer', ports: [{ port, protocol: 'Mqtt' }] };
-}
 
 async function brokerProperties(input: CreateInput): Promise<BrokerProperties> {
   const fromFlags = buildCreateProperties(input);
@@ -76,21 +76,49 @@ async function claimInstance(paths: InstancePaths, props: BrokerProperties, home
   );
 }
 
+/** The flag that sets each default listener's port, named when that port is taken. */
+const PORT_FLAG: Readonly<Record<string, string>> = { [DEFAULT_RESOURCE_NAME]: '--secure-port', [INSECURE_LISTENER_NAME]: '--port' };
+
 /**
- * Writes runtime.json with the default listener, and `secrets/store.key` when the store is encrypted
- * (not when the key comes from `OPS_STORE_KEY`: then no unused key is left in the instance).
+ * The listeners of the new instance, after checking their ports are free: a taken port fails create
+ * with `INST_PORT_IN_USE` naming the flag that moves it, before anything is written.
  */
-async function writeInstance(paths: InstancePaths, props: BrokerProperties, port: number, host: string, keyFromEnv: boolean): Promise<void> {
+async function plannedListeners(input: CreateInput, host: string): Promise<Record<string, ListenerProperties>> {
+  if (input.port !== undefined && input.port !== 0 && input.port === input.securePort) {
+    throw new OpsError('CLI_USAGE', { message: `--port and --secure-port are both ${input.port}: the insecure and the TLS listener need ports of their own.` });
+  }
+  const listeners = deploymentListeners(input);
+  for (const [listener, props] of Object.entries(listeners)) {
+    for (const { port } of props.ports) {
+      if (port !== 0 && (await portInUse(host, port))) throw new OpsError('INST_PORT_IN_USE', { port, listener, host, flag: PORT_FLAG[listener] ?? '--port' });
+    }
+  }
+  return listeners;
+}
+
+/**
+ * Writes runtime.json with the default listeners and authentication, and `secrets/store.key` when
+ * the store is encrypted (not when the key comes from `OPS_STORE_KEY`: then no unused key is left
+ * in the instance).
+ */
+async function writeInstance(paths: InstancePaths, props: BrokerProperties, listeners: Record<string, ListenerProperties>, host: string, keyFromEnv: boolean): Promise<void> {
   const encrypted = props.persistence?.maxSize !== undefined && props.persistence.encryption?.mode !== 'Disabled';
   if (encrypted && !keyFromEnv) await createStoreKey(paths.storeKey);
   await writeRuntimeState(paths.runtime, {
     version: RUNTIME_VERSION,
     host,
     broker: runtimeSettings(props) as Record<string, unknown>,
-    listeners: { default: defaultListener(port) },
-    authentications: {},
+    listeners: { ...(listeners as unknown as Record<string, Record<string, unknown>>) },
+    authentications: { [DEFAULT_RESOURCE_NAME]: defaultAuthentication() as unknown as Record<string, unknown> },
     authorizations: {},
   });
+}
+
+/** How a client reaches the TLS listener `default`: the CA to trust and how to get a token. */
+function printTlsHint(ctx: CliContext, paths: InstancePaths, status: BrokerStatusFile): void {
+  const secure = status.ports.find((p) => p.listener === DEFAULT_RESOURCE_NAME && p.tls === true);
+  if (secure === undefined) return;
+  ctx.stdout.write(`${MSG.tlsHint(paths.ca.cert, paths.name, DEFAULT_TOKEN_AUDIENCE)}\n`);
 }
 
 /** Runs `ops create`. */
@@ -98,22 +126,25 @@ export async function runCreate(input: CreateInput, ctx: CliContext): Promise<vo
   const paths = instancePaths(ctx.home, input.instance);
   assertAdminSocketFits(paths);
   let settings: CreateInput = input;
-  const noBrokerFlags = Object.entries(input).every(([k, v]) => ['instance', 'yes', 'output', 'host', 'metricsPort'].includes(k) || v === undefined);
+  const noBrokerFlags = Object.entries(input).every(([k, v]) => ['instance', 'yes', 'output', 'host', 'metricsPort', 'securePort', 'addInsecureListener'].includes(k) || v === undefined);
   if (noBrokerFlags && ctx.interactive && !input.yes && !(await instanceExists(paths))) settings = { ...input, ...(await createWizard()) };
   const props = await brokerProperties(settings);
   if (await instanceExists(paths)) await refuseExisting(paths, deploymentSettings(props), ctx.home);
+  const host = settings.host ?? DEFAULT_HOST;
+  const listeners = await plannedListeners(settings, host);
   await mkdir(ctx.home, { recursive: true });
   await claimInstance(paths, props, ctx.home);
   let created = false;
   try {
     const keyFromEnv = (ctx.env[STORE_KEY_ENV] ?? '') !== '';
-    await writeInstance(paths, props, settings.port ?? DEFAULT_PORT, settings.host ?? DEFAULT_HOST, keyFromEnv);
+    await writeInstance(paths, props, listeners, host, keyFromEnv);
     const status = await withSpinner(ctx, MSG.starting(paths.name), () => interruptible((signal) => startDetached(paths, startTimeoutMs(ctx.env), false, signal)));
     if (input.output) {
       printValue(ctx, { instance: paths.name, ...status, log: paths.log, broker: brokerView(paths.name, props) }, input.output, STARTED_COLUMNS);
     } else {
       ctx.stdout.write(`${ctx.chalk.green('✔')} ${MSG.created(paths.name, status.pid)}\n`);
       printStarted(ctx, paths, status);
+      printTlsHint(ctx, paths, status);
     }
     created = true;
   } finally {

@@ -18,16 +18,22 @@ export async function confirmOrRefuse(ctx: CliContext, message: string): Promise
   return confirm({ message, default: false });
 }
 
+/** What the create wizard asks for. */
+export type WizardSettings = CreateBrokerArgs & { securePort: number; port?: number };
+
 /** Asks for the main broker settings of a new instance. */
-export async function createWizard(): Promise<CreateBrokerArgs & { port: number }> {
+export async function createWizard(): Promise<WizardSettings> {
   const memoryProfile = await select({
     message: 'Memory profile',
     default: 'Medium',
     choices: ['Tiny', 'Low', 'Medium', 'High'].map((value) => ({ value })),
   });
-  const port = Number(await input({ message: 'MQTT port of the default listener', default: '1883', validate: (v) => /^[0-9]+$/.test(v) && Number(v) <= 65535 }));
+  const validPort = (v: string): boolean => /^[0-9]+$/.test(v) && Number(v) <= 65535;
+  const securePort = Number(await input({ message: "Port of listener 'default' (TLS, service account tokens)", default: '18883', validate: validPort }));
+  const insecure = await confirm({ message: "Add listener 'default-insecure' (plain MQTT, no authentication)?", default: false });
+  const port = insecure ? Number(await input({ message: "Port of listener 'default-insecure'", default: '1883', validate: validPort })) : undefined;
   const persist = await confirm({ message: 'Enable disk persistence? (cannot be turned off later)', default: false });
-  const args: CreateBrokerArgs & { port: number } = { memoryProfile, port };
+  const args: WizardSettings = { memoryProfile, securePort, ...(port === undefined ? {} : { port }) };
   if (persist) {
     const validate = (v: string): true | string => persistenceSizeProblem(v.trim()) ?? true;
     args.maxSize = (await input({ message: 'Persistence max size (more than 100 MB)', default: '1Gi', validate })).trim();

@@ -70,7 +70,7 @@ describe('ops program', () => {
 
   it('refuses a home so deep that the admin socket path would not fit a Unix socket, before creating anything (exit 2)', async () => {
     const deepHome = join(tmpdir(), 'ops-unit-never-created-deep', 'x'.repeat(120));
-    const r = await inProcessOps(deepHome)('create', '--instance', 'deep', '--port', '0');
+    const r = await inProcessOps(deepHome)('create', '--instance', 'deep', '--port', '0', '--secure-port', '0');
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/The admin socket path .*admin\.sock has \d+ bytes, more than the 107 a Unix socket path may have/);
     expect(r.err).toContain('(INST_PATH_TOO_LONG, exit code 2)');

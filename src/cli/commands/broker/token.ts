@@ -6,13 +6,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { ensureSigningKey } from '../../../instance/sat-keys.js';
 import { parsePasswd } from '../../../security/passwd.js';
 import { OpsError } from '../../../shared/errors.js';
-import { signJwt } from '../../../shared/jwt.js';
-import { satClaims } from '../../../shared/sat-token.js';
 import type { CliContext } from '../../context.js';
 import { findInstance } from '../../lib/instance.js';
+import { mintToken } from '../../lib/mint-token.js';
 import { printValue, type OutputFormat } from '../../lib/output.js';
 
 /** Longest token lifetime accepted: one year. */
@@ -94,22 +92,17 @@ export async function runTokenCreate(input: TokenCreateInput, ctx: CliContext): 
     });
   }
 
-  const key = await ensureSigningKey(paths.secrets);
-  const issuedAt = Math.floor(Date.now() / 1000);
-  const claims = satClaims({
-    issuer: paths.name,
+  const { token, issuedAt, keyId, publicKeyPath } = await mintToken(paths.secrets, paths.name, {
     audiences,
-    issuedAt,
     ttlSeconds: ttl,
     attributes,
     subject,
     ...(input.clientId !== undefined ? { clientId: input.clientId } : {}),
   });
-  const token = signJwt(claims, key.privateKey, key.kid);
   if (input.output === undefined) {
     ctx.stdout.write(`${token}\n`);
     const generated = input.subject === undefined ? ' (generated; choose one with --subject)' : '';
-    ctx.stderr.write(`Token for subject ${subject}${generated} and audience ${audiences.join(', ')}, valid until ${new Date((issuedAt + ttl) * 1000).toISOString()}; signed by key ${key.kid} (${key.publicKeyPath}).\n`);
+    ctx.stderr.write(`Token for subject ${subject}${generated} and audience ${audiences.join(', ')}, valid until ${new Date((issuedAt + ttl) * 1000).toISOString()}; signed by key ${keyId} (${publicKeyPath}).\n`);
     return;
   }
   printValue(
@@ -122,8 +115,8 @@ export async function runTokenCreate(input: TokenCreateInput, ctx: CliContext): 
       attributes,
       issuedAt: new Date(issuedAt * 1000).toISOString(),
       expiresAt: new Date((issuedAt + ttl) * 1000).toISOString(),
-      keyId: key.kid,
-      publicKeyFile: key.publicKeyPath,
+      keyId,
+      publicKeyFile: publicKeyPath,
     },
     input.output,
     [

@@ -4,6 +4,7 @@ import type { CliContext } from '../../context.js';
 import { findInstance, runState } from '../instance.js';
 import type { OpenPort } from '../../../instance/status-file.js';
 import type { Endpoint, ReceivedNotification } from './client.js';
+import { localTokenAccess } from './local-token-access.js';
 import { resolveSecurity, type SecurityInput } from './security.js';
 
 /** The port when neither `--port` nor a running instance gives one. */
@@ -26,9 +27,19 @@ export function defaultListenerPort(ports: readonly OpenPort[], tls = false): nu
   return (candidates.find((p) => p.listener === 'default') ?? candidates[0])?.port;
 }
 
+/** True when any TLS or credential flag was given: then the connection is exactly what they say. */
+function hasSecurityFlags(input: SecurityInput): boolean {
+  return SECURITY_KEYS.some((k) => input[k] !== undefined);
+}
+
+/** The flags of {@link SecurityInput}. */
+const SECURITY_KEYS: ReadonlyArray<keyof SecurityInput> = ['tls', 'notls', 'caFile', 'certFile', 'keyFile', 'keyPasswordFile', 'username', 'password', 'passwordFile'];
+
 /**
  * `--hostname` (default localhost) and `--port`, else the instance's default listener port (its
- * TLS port with TLS), else 1883 (8883 with TLS); with the TLS settings and credentials. An instance
+ * TLS port with TLS), else 1883 (8883 with TLS); with the TLS settings and credentials. Without any
+ * security flag, an instance whose MQTT ports all use TLS is reached over its TLS port with the
+ * instance CA and a token of its own ({@link localTokenAccess}). An instance
  * named with `-i` that does not exist is `INST_NOT_FOUND`; only the unnamed default falls back.
  */
 export async function resolveEndpoint(input: ConnectionInput, ctx: CliContext): Promise<Endpoint> {
@@ -38,8 +49,13 @@ export async function resolveEndpoint(input: ConnectionInput, ctx: CliContext): 
   const fallback = tls ? FALLBACK_TLS_PORT : FALLBACK_PORT;
   if (input.port !== undefined) return { host, port: input.port, ...security };
   try {
-    const state = await runState(await findInstance(ctx, input.instance));
-    return { host, port: (state.running && state.status ? defaultListenerPort(state.status.ports, tls) : undefined) ?? fallback, ...security };
+    const paths = await findInstance(ctx, input.instance);
+    const state = await runState(paths);
+    const port = state.running && state.status ? defaultListenerPort(state.status.ports, tls) : undefined;
+    if (port !== undefined) return { host, port, ...security };
+    // No port for the flags given: an instance with TLS ports only is reached with its CA and a token.
+    const local = state.running && state.status && !hasSecurityFlags(input) ? await localTokenAccess(paths, state.status.ports, host) : undefined;
+    return local ?? { host, port: fallback, ...security };
   } catch (err) {
     if (err instanceof OpsError && err.code === 'INST_NOT_FOUND' && input.instanceGiven !== true) return { host, port: fallback, ...security };
     throw err;
