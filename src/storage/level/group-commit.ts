@@ -1,4 +1,4 @@
-import type { QueueEntryRecord } from './broker-store.js';
+import type { QueueEntryRecord } from '../broker-store.js';
 
 /**
  * A value sealed (encrypted) only when its batch is written: a put that a later delete of the same

@@ -1,26 +1,27 @@
 import { Level } from 'level';
-import { batchWriter, failed, reasonOf } from './level-batch.js';
-import { OpsError } from '../shared/errors.js';
-import type { BrokerStore, MessageRecord, QueueEntryRecord, SessionRecord, StateStoreKeyRecord, StoreUsage } from './broker-store.js';
+import { batchWriter } from './batch-writer.js';
+import { OpsError } from '../../shared/errors.js';
+import type { BrokerStore, MessageRecord, QueueEntryRecord, SessionRecord, StateStoreKeyRecord, StoreUsage } from '../broker-store.js';
 import { Compactor, DEFAULT_COMPACTION_POLICY, directoryBytes, type CompactionPolicy, type CompactionStats } from './compactor.js';
 import type { ValueCipher } from './encryption.js';
 import { GroupCommit, type BatchOp, type GroupCommitStats } from './group-commit.js';
 import { KeyLayout, type KeyRange } from './keys.js';
 import { LevelQueueStore } from './level-queue-store.js';
 import { ALL_KEYS, countLiveBytes, deleteOrphanSegments, rangeCompaction } from './level-size.js';
-import { decodeRetained, decodeSession, decodeStateStoreKey } from './record-codec.js';
-import { encodeRetained, encodeSession, encodeStateStoreKey } from './record-codec.js';
+import { decodeRetained, decodeSession, decodeStateStoreKey } from '../record-codec.js';
+import { encodeRetained, encodeSession, encodeStateStoreKey } from '../record-codec.js';
 import { SegmentBatcher } from './segment-batch.js';
 import { SegmentIndex } from './segment-index.js';
 import { DEFAULT_SEGMENT_REWRITE_POLICY, SegmentRewriter, type SegmentRewritePolicy, type SegmentRewriteStats } from './segment-rewriter.js';
-import { closedWrite, openRecord, readFailed, refusedWrite, writeFailed } from './store-errors.js';
+import { closedWrite, failed, readFailed, reasonOf, refusedWrite, writeFailed } from '../store-errors.js';
+import { openRecord } from './open-record.js';
 import { prepareStoreFormat } from './store-format.js';
 import type { SizeChange } from './size-ledger.js';
 import { StoreQuota, type WriteKind } from './store-quota.js';
 import { decodeCommitMark, META_COMMIT_KEY, NO_COMMIT } from './wal/commit-mark.js';
 import type { WalCheck } from './wal/wal-check.js';
 import { inspectWal, logDamaged, openWal, type OpenWal } from './wal/wal-guard.js';
-import type { StoreRepairReport } from '../shared/store-repair.js';
+import type { StoreRepairReport } from '../../shared/store-repair.js';
 
 /** Options of {@link LevelBrokerStore.open}. */
 export interface LevelBrokerStoreOptions {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { OpsError } from '../shared/errors.js';
+import { OpsError } from '../../shared/errors.js';
 import { aesGcmCipher, KEY_BYTES, makeKeyCheck, plainCipher, verifyKeyCheck, type ValueCipher } from './encryption.js';
 import type { WriteOp } from './group-commit.js';
 import { META_FORMAT_KEY, META_KEYCHECK_KEY } from './keys.js';
