@@ -83,7 +83,7 @@ describe('architecture', () => {
       const own = storageImplementationOf(rel);
       for (const spec of importsOf(path)) {
         if (!spec.startsWith('.')) continue;
-        const target = relative(SRC, resolve(dirname(path), spec));
+        const target = relative(SRC, resolve(dirname(path), spec)).replace(/\.js$/, '.ts');
         if (!target.startsWith('storage/')) continue;
         const implementation = storageImplementationOf(target);
         if (implementation !== undefined && implementation !== own) violations.push(`${rel} -> ${target}`);
@@ -97,7 +97,7 @@ describe('architecture', () => {
     for (const { path, rel } of files.filter((f) => !f.rel.startsWith('storage/') && !f.rel.startsWith('server/'))) {
       for (const spec of importsOf(path)) {
         if (!spec.startsWith('.')) continue;
-        const target = relative(SRC, resolve(dirname(path), spec));
+        const target = relative(SRC, resolve(dirname(path), spec)).replace(/\.js$/, '.ts');
         if (target.startsWith('storage/level/')) violations.push(`${rel} -> ${target}`);
       }
     }

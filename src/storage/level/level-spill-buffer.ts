@@ -7,7 +7,9 @@ import { aesGcmCipher, KEY_BYTES, type ValueCipher } from './encryption.js';
 import { KeyLayout, queueEntryKey } from './keys.js';
 import { reasonOf } from '../store-errors.js';
 import { decodeQueueEntry, encodeQueueEntry } from '../record-codec.js';
-import { PerKeySerializer, SpillAccounting, type SpillBuffer } from '../spill-buffer.js';
+import type { SpillBuffer } from '../spill-buffer.js';
+import { PerKeySerializer } from './per-key-serializer.js';
+import { SpillAccounting } from './spill-accounting.js';
 
 type Db = Level<Buffer, Buffer>;
 
