@@ -16,6 +16,11 @@ export function failed(error: OpsError): Promise<void> {
   return promise;
 }
 
+/** STO_OPEN_FAILED: the store could not be opened (locked, unreadable, damaged, a newer format). */
+export function openFailed(path: string, reason: string, cause?: unknown): OpsError {
+  return new OpsError('STO_OPEN_FAILED', { path, reason }, cause === undefined ? undefined : { cause });
+}
+
 /** STO_READ_FAILED: the database could not be read (`cause`: what it threw), or is closed. */
 export function readFailed(path: string, reason: string, cause?: unknown): OpsError {
   return new OpsError('STO_READ_FAILED', { path, reason }, cause === undefined ? undefined : { cause });

@@ -13,7 +13,7 @@ import { encodeRetained, encodeSession, encodeStateStoreKey } from '../record-co
 import { SegmentBatcher } from './segment-batch.js';
 import { SegmentIndex } from './segment-index.js';
 import { DEFAULT_SEGMENT_REWRITE_POLICY, SegmentRewriter, type SegmentRewritePolicy, type SegmentRewriteStats } from './segment-rewriter.js';
-import { closedWrite, failed, readFailed, reasonOf, refusedWrite, writeFailed } from '../store-errors.js';
+import { closedWrite, failed, openFailed, readFailed, reasonOf, refusedWrite, writeFailed } from '../store-errors.js';
 import { openRecord } from './open-record.js';
 import { prepareStoreFormat } from './store-format.js';
 import type { SizeChange } from './size-ledger.js';
@@ -147,7 +147,7 @@ export class LevelBrokerStore implements BrokerStore {
     try {
       walCheck = await inspectWal(path);
     } catch (error) {
-      throw new OpsError('STO_OPEN_FAILED', { path, reason: `reading the write-ahead log: ${reasonOf(error)}` }, { cause: error });
+      throw openFailed(path, `reading the write-ahead log: ${reasonOf(error)}`, error);
     }
     if (walCheck.findings.length > 0 && options.repair !== true) throw logDamaged(path, walCheck);
     const db: Db = new Level<Buffer, Buffer>(path, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
@@ -155,7 +155,7 @@ export class LevelBrokerStore implements BrokerStore {
       await db.open();
     } catch (error) {
       const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : '';
-      throw new OpsError('STO_OPEN_FAILED', { path, reason: `${reasonOf(error)}${cause}` }, { cause: error });
+      throw openFailed(path, `${reasonOf(error)}${cause}`, error);
     }
     try {
       const cipher = await prepareStoreFormat(
@@ -180,7 +180,7 @@ export class LevelBrokerStore implements BrokerStore {
     } catch (error) {
       await db.close().catch(() => undefined);
       if (error instanceof OpsError) throw error;
-      throw new OpsError('STO_OPEN_FAILED', { path, reason: reasonOf(error) }, { cause: error });
+      throw openFailed(path, reasonOf(error), error);
     }
   }
 
