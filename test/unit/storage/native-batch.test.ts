@@ -1,11 +1,12 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Level } from 'level';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { classicLevelVersion, nativeBatchesOf } from '../../../src/storage/level/native-batch.js';
-import { LevelBrokerStore } from '../../../src/storage/level/level-broker-store.js';
+import { expectCode, levelStoreFixture } from '../../helpers/level-store-fixture.js';
+
+type Db = Level<Buffer, Buffer>;
 
 /** The version of the classic-level that `level` loads, read from its package.json. */
 async function installedClassicLevel(): Promise<string> {
@@ -15,27 +16,29 @@ async function installedClassicLevel(): Promise<string> {
 }
 
 describe('classic-level native chained batch (the level store relies on its private _chainedBatch)', () => {
-  let dir: string;
-  let db: Level<Buffer, Buffer>;
+  const fixture = levelStoreFixture('ops-native-batch-');
+  const databases: Db[] = [];
 
-  beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'ops-native-batch-'));
-    db = new Level<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+  /** A real LevelDB in a fresh directory, open. */
+  const openDb = async (): Promise<Db> => {
+    const db = new Level<Buffer, Buffer>(await fixture.freshDir(), { keyEncoding: 'buffer', valueEncoding: 'buffer' });
     await db.open();
-  });
+    databases.push(db);
+    return db;
+  };
 
   afterEach(async () => {
-    if (db.status === 'open') await db.close();
-    await rm(dir, { recursive: true, force: true });
+    for (const db of databases.splice(0)) if (db.status === 'open') await db.close();
+    await fixture.cleanup();
   });
 
   it('the installed classic-level still defines _chainedBatch on its class: an upgrade that removes it fails here', async () => {
     expect(Object.hasOwn(Level.prototype, '_chainedBatch'), `classic-level ${await installedClassicLevel()} has no _chainedBatch: see src/storage/level/native-batch.ts`).toBe(true);
-    const make = nativeBatchesOf(db);
-    expect(make).toBeTypeOf('function');
+    expect(nativeBatchesOf(await openDb())).toBeTypeOf('function');
   });
 
   it('a native batch made through the guarded accessor puts, deletes and writes synced on a real LevelDB', async () => {
+    const db = await openDb();
     await db.put(Buffer.from('gone'), Buffer.from('x'));
     const make = nativeBatchesOf(db);
     if (make === undefined) throw new Error('a classic-level database without a native chained batch');
@@ -43,28 +46,26 @@ describe('classic-level native chained batch (the level store relies on its priv
     batch._put(Buffer.from('k'), Buffer.from('v'));
     batch._del(Buffer.from('gone'));
     await batch._write({ sync: true });
-    const rows: [string, string][] = [];
-    for await (const [key, value] of db.iterator()) rows.push([key.toString(), value.toString()]);
-    expect(rows).toEqual([['k', 'v']]);
+    expect((await db.iterator().all()).map(([key, value]) => [key.toString(), value.toString()])).toEqual([['k', 'v']]);
   });
 
-  it('a level store opens on the installed classic-level (its group commit takes the native batch)', async () => {
-    await db.close();
-    const store = await LevelBrokerStore.open({ path: join(dir, 'store') });
+  it('a level store opens on the installed classic-level and writes through its group commit', async () => {
+    const store = await fixture.open({ path: join(await fixture.freshDir(), 'store') });
     await store.putRetained({ topic: 't', payload: Buffer.from('p'), qos: 1, retain: true });
     expect((await store.loadRetained()).map((m) => m.topic)).toEqual(['t']);
-    await store.close();
   });
 
   it('names the installed classic-level version when its class has no _chainedBatch, and a level store then refuses to open', async () => {
     const version = await installedClassicLevel();
     expect(classicLevelVersion()).toBe(version);
+    const db = await openDb();
+    const path = join(await fixture.freshDir(), 'store');
     const saved = Object.getOwnPropertyDescriptor(Level.prototype, '_chainedBatch') as PropertyDescriptor;
     Reflect.deleteProperty(Level.prototype, '_chainedBatch');
     try {
       expect(() => nativeBatchesOf(db)).toThrow(`classic-level ${version} defines no native _chainedBatch`);
-      await db.close();
-      await expect(LevelBrokerStore.open({ path: join(dir, 'store') })).rejects.toMatchObject({ code: 'STO_OPEN_FAILED', message: expect.stringContaining(`classic-level ${version}`) });
+      const error = await expectCode(fixture.open({ path }), 'STO_OPEN_FAILED');
+      expect(error.message).toContain(`classic-level ${version}`);
     } finally {
       Object.defineProperty(Level.prototype, '_chainedBatch', saved);
     }
