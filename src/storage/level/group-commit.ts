@@ -1,3 +1,8 @@
+/**
+ * The level store's group commit: writes submitted together become one atomic, synced batch
+ * ({@link GroupCommit}). The queue-entry parts of its operations (entry identity, deferred values)
+ * are defined by queue-ops.ts.
+ */
 import type { DeferredEntry, DeferredValue, EntrySlot } from './queue-ops.js';
 
 /** One operation of an atomic batch. */

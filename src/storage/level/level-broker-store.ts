@@ -56,7 +56,7 @@ interface PlannedWrite {
 
 /**
  * Durable {@link BrokerStore} on LevelDB (`level`). Values are framed and optionally encrypted
- * (see encryption.ts), records use record-codec.ts, keys follow keys.ts. Writes are merged by
+ * (see encryption.ts), records use ../record-codec.ts, keys follow keys.ts. Writes are merged by
  * {@link GroupCommit} into synced batches; each write's completion resolves once its batch is
  * on disk. Reads first wait for writes already submitted (read-your-writes).
  *

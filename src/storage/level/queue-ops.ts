@@ -21,7 +21,7 @@ export interface DeferredValue {
  */
 export interface DeferredEntry {
   readonly entry: QueueEntryRecord;
-  /** Its encoded length (message-codec.ts `queueEntryBytes`). */
+  /** Its encoded length (`queueEntryBytes` of ../message-codec.ts). */
   readonly bytes: number;
 }
 
