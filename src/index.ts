@@ -6,5 +6,5 @@ export type { BrokerStats } from './broker/stats.js';
 export type { AuthenticationRequest, AuthenticationResult, BrokerHooks, ClientIdentity, ConnectionInfo } from './broker/hooks.js';
 export type { BrokerStore } from './storage/broker-store.js';
 export { PERSIST_EVERYTHING, type PersistenceDecisions } from './broker/persistence.js';
-export { MemoryBrokerStore } from './storage/memory-broker-store.js';
+export { MemoryBrokerStore } from './storage/memory/memory-broker-store.js';
 export type { Logger } from './shared/log.js';

@@ -43,6 +43,11 @@ function importsOf(path: string): string[] {
   return [...text.matchAll(/(?:import|export)\s[^'"]*?from\s+'([^']+)'|import\('([^']+)'\)/g)].map((m) => (m[1] ?? m[2]) as string);
 }
 
+/** The storage implementation a file of src/storage belongs to (`memory`, `level`, ...), undefined for the shared contracts. */
+function storageImplementationOf(rel: string): string | undefined {
+  return /^storage\/([^/]+)\//.exec(rel)?.[1];
+}
+
 const files = sourceFiles(SRC).map((path) => ({ path, rel: relative(SRC, path) }));
 
 describe('architecture', () => {
@@ -61,12 +66,39 @@ describe('architecture', () => {
     expect(violations).toEqual([]);
   });
 
-  it('only src/protocol imports the packet codec, only the level store imports level', () => {
+  it('only src/protocol imports the packet codec, only the level store (storage/level/) imports level', () => {
     const violations: string[] = [];
     for (const { path, rel } of files) {
       for (const spec of importsOf(path)) {
         if (spec === 'mqtt-packet' && !rel.startsWith('protocol/')) violations.push(`${rel} imports mqtt-packet`);
-        if ((spec === 'level' || spec === 'classic-level') && !/^storage\/level-/.test(rel)) violations.push(`${rel} imports ${spec}`);
+        if ((spec === 'level' || spec === 'classic-level') && !rel.startsWith('storage/level/')) violations.push(`${rel} imports ${spec}`);
+      }
+    }
+    expect(violations).toEqual([]);
+  });
+
+  it('storage: the contracts in storage/ import no implementation, an implementation (storage/<name>/) imports no other one', () => {
+    const violations: string[] = [];
+    for (const { path, rel } of files.filter((f) => f.rel.startsWith('storage/'))) {
+      const own = storageImplementationOf(rel);
+      for (const spec of importsOf(path)) {
+        if (!spec.startsWith('.')) continue;
+        const target = relative(SRC, resolve(dirname(path), spec)).replace(/\.js$/, '.ts');
+        if (!target.startsWith('storage/')) continue;
+        const implementation = storageImplementationOf(target);
+        if (implementation !== undefined && implementation !== own) violations.push(`${rel} -> ${target}`);
+      }
+    }
+    expect(violations).toEqual([]);
+  });
+
+  it('storage: outside storage/, only the server (which opens the instance store) imports the level store', () => {
+    const violations: string[] = [];
+    for (const { path, rel } of files.filter((f) => !f.rel.startsWith('storage/') && !f.rel.startsWith('server/'))) {
+      for (const spec of importsOf(path)) {
+        if (!spec.startsWith('.')) continue;
+        const target = relative(SRC, resolve(dirname(path), spec)).replace(/\.js$/, '.ts');
+        if (target.startsWith('storage/level/')) violations.push(`${rel} -> ${target}`);
       }
     }
     expect(violations).toEqual([]);

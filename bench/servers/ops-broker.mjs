@@ -17,7 +17,7 @@ const tImported = performance.now();
 let store;
 let tOpened = tImported;
 if (storePath) {
-  const { LevelBrokerStore } = await import('../../dist/storage/level-broker-store.js');
+  const { LevelBrokerStore } = await import('../../dist/storage/level/level-broker-store.js');
   store = await LevelBrokerStore.open({ path: storePath, ...(keyHex ? { encryptionKey: Buffer.from(keyHex, 'hex') } : {}) });
   tOpened = performance.now();
 }

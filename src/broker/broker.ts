@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { OpsError } from '../shared/errors.js';
 import { silentLogger, type Logger } from '../shared/log.js';
 import type { BrokerStore, MessageRecord, StoreUsage } from '../storage/broker-store.js';
-import { MemoryBrokerStore } from '../storage/memory-broker-store.js';
+import { MemoryBrokerStore } from '../storage/memory/memory-broker-store.js';
 import type { SpillBuffer } from '../storage/spill-buffer.js';
 import { warnAbuse } from './abuse-log.js';
 import { AddressLimiter, normalizeAddress } from './address-limiter.js';

@@ -14,9 +14,9 @@ import { createStoreKey, loadStoreKey, STORE_KEY_ENV } from '../instance/store-k
 import { OpsError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import type { BrokerStore } from '../storage/broker-store.js';
-import { LevelBrokerStore } from '../storage/level-broker-store.js';
-import { LevelSpillBuffer } from '../storage/level-spill-buffer.js';
-import { MemoryBrokerStore } from '../storage/memory-broker-store.js';
+import { LevelBrokerStore } from '../storage/level/level-broker-store.js';
+import { LevelSpillBuffer } from '../storage/level/level-spill-buffer.js';
+import { MemoryBrokerStore } from '../storage/memory/memory-broker-store.js';
 import type { SpillBuffer } from '../storage/spill-buffer.js';
 import { describeFinding, describeLoss, type StoreRepairReport } from '../shared/store-repair.js';
 

@@ -68,6 +68,15 @@ export class BinaryWriter {
     this.#pos += len;
   }
 
+  /** Name/value string pairs in order: a u32 count, then each name and value ({@link str}). */
+  strPairs(pairs: ReadonlyArray<readonly [string, string]>): void {
+    this.u32(pairs.length);
+    for (const [name, value] of pairs) {
+      this.str(name);
+      this.str(value);
+    }
+  }
+
   /** Appends `n` bytes written by `write` (given the buffer and the position; returns the end). */
   fill(n: number, write: (out: Buffer, at: number) => number): void {
     this.#ensure(n);
@@ -123,6 +132,14 @@ export class BinaryReader {
     const len = this.u32();
     const at = this.#take(len);
     return this.#buf.toString('utf8', at, at + len);
+  }
+
+  /** Name/value string pairs written by {@link BinaryWriter.strPairs}, in order. */
+  strPairs(): [string, string][] {
+    const count = this.u32();
+    const pairs: [string, string][] = [];
+    for (let i = 0; i < count; i++) pairs.push([this.str(), this.str()]);
+    return pairs;
   }
 
   /** Throws unless every byte was read. */

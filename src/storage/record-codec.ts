@@ -82,12 +82,7 @@ function readMessage(r: BinaryReader): MessageRecord {
     const contentType = flags & M_CONTENT_TYPE ? r.str() : undefined;
     const responseTopic = flags & M_RESPONSE_TOPIC ? r.str() : undefined;
     const correlationData = flags & M_CORRELATION ? r.bytes() : undefined;
-    let userProperties: [string, string][] | undefined;
-    if (flags & M_USER_PROPS) {
-      const count = r.u32();
-      userProperties = [];
-      for (let i = 0; i < count; i++) userProperties.push([r.str(), r.str()]);
-    }
+    const userProperties = flags & M_USER_PROPS ? r.strPairs() : undefined;
     properties = {
       ...(flags & M_PFI_PRESENT ? { payloadFormatIndicator: (flags & M_PFI) !== 0 } : {}),
       ...(contentType !== undefined ? { contentType } : {}),
@@ -196,13 +191,7 @@ export function encodeSession(session: SessionRecord): Buffer {
     w.f64(session.will.delaySeconds);
   }
   if (session.owner !== undefined) w.str(session.owner);
-  if (session.connectUserProperties !== undefined) {
-    w.u32(session.connectUserProperties.length);
-    for (const [key, value] of session.connectUserProperties) {
-      w.str(key);
-      w.str(value);
-    }
-  }
+  if (session.connectUserProperties !== undefined) w.strPairs(session.connectUserProperties);
   return w.finish();
 }
 
@@ -241,12 +230,7 @@ export function decodeSession(bytes: Buffer): SessionRecord {
     will = { message, delaySeconds: r.f64() };
   }
   const owner = flags & S_OWNER ? r.str() : undefined;
-  let connectUserProperties: [string, string][] | undefined;
-  if (flags & S_CONNECT_PROPS) {
-    const propCount = r.u32();
-    connectUserProperties = [];
-    for (let i = 0; i < propCount; i++) connectUserProperties.push([r.str(), r.str()]);
-  }
+  const connectUserProperties = flags & S_CONNECT_PROPS ? r.strPairs() : undefined;
   r.end();
   return {
     clientId,

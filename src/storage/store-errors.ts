@@ -1,10 +1,25 @@
 /**
- * The durable store's errors, built in one place (codes from `src/shared/error-codes.ts`), and the
- * one way a stored value becomes data: opened, authenticated and decoded, or reported.
+ * The errors of a durable store, built in one place (codes from `src/shared/error-codes.ts`), and
+ * the promise helpers every durable implementation reports them with.
  */
 import { OpsError } from '../shared/errors.js';
-import type { ValueCipher } from './encryption.js';
-import { failed, reasonOf } from './level-batch.js';
+
+/** The message of an error, or its text. */
+export function reasonOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** A promise rejected with `error` that never counts as unhandled. */
+export function failed(error: OpsError): Promise<void> {
+  const promise = Promise.reject(error);
+  promise.catch(() => undefined); // reported to whoever awaits; never an unhandled rejection
+  return promise;
+}
+
+/** STO_OPEN_FAILED: the store could not be opened (locked, unreadable, damaged, a newer format). */
+export function openFailed(path: string, reason: string, cause?: unknown): OpsError {
+  return new OpsError('STO_OPEN_FAILED', { path, reason }, cause === undefined ? undefined : { cause });
+}
 
 /** STO_READ_FAILED: the database could not be read (`cause`: what it threw), or is closed. */
 export function readFailed(path: string, reason: string, cause?: unknown): OpsError {
@@ -29,16 +44,4 @@ export function closedWrite(path: string): Promise<void> {
 /** STO_CORRUPT_RECORD: a stored `record` (what it is, for the message) is damaged or not authentic. */
 export function corruptRecord(path: string, record: string, reason: string, cause?: unknown): OpsError {
   return new OpsError('STO_CORRUPT_RECORD', { path, record, reason }, cause === undefined ? undefined : { cause });
-}
-
-/**
- * The value stored under `key`, opened with `cipher` and decoded. Anything wrong (not authentic:
- * SealedValueError; malformed: RecordFormatError; anything else) is STO_CORRUPT_RECORD, never data.
- */
-export function openRecord<T>(cipher: ValueCipher, path: string, key: Buffer, value: Buffer, record: string, decode: (bytes: Buffer) => T): T {
-  try {
-    return decode(cipher.open(key, value));
-  } catch (error) {
-    throw corruptRecord(path, record, reasonOf(error), error);
-  }
 }

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { LevelBrokerStore } from '../../src/storage/level-broker-store.js';
+import { LevelBrokerStore } from '../../src/storage/level/level-broker-store.js';
 import { Level } from 'level';
 import { runBrokerStoreContract, type StoreUnderTest } from './broker-store.contract.js';
 import { runStateStoreKeysContract } from './state-store-keys.contract.js';

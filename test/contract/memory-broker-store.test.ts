@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { MemoryBrokerStore } from '../../src/storage/memory-broker-store.js';
+import { MemoryBrokerStore } from '../../src/storage/memory/memory-broker-store.js';
 import { runBrokerStoreContract, type StoreUnderTest } from './broker-store.contract.js';
 import { runStateStoreKeysContract } from './state-store-keys.contract.js';
 

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 
 const CHILD_SCRIPT = resolve(import.meta.dirname, 'level-broker-child.mjs');
 /** The built module the child needs; `npm test` builds it first. */
-export const CHILD_DIST_MODULE = resolve(import.meta.dirname, '../../dist/storage/level-broker-store.js');
+export const CHILD_DIST_MODULE = resolve(import.meta.dirname, '../../dist/storage/level/level-broker-store.js');
 
 /** Whether dist/ has what the child broker imports. */
 export function childBrokerAvailable(): boolean {

@@ -11,7 +11,7 @@
 // OPS_TEST_BROKER_OPTIONS=<json>: more createBroker options (e.g. connectionLimits) for abuse tests.
 import { createBroker } from '../../dist/broker/broker.js';
 import { startStateStore } from '../../dist/services/state-store/state-store-service.js';
-import { LevelBrokerStore } from '../../dist/storage/level-broker-store.js';
+import { LevelBrokerStore } from '../../dist/storage/level/level-broker-store.js';
 
 const [path, keyHex] = process.argv.slice(2);
 try {

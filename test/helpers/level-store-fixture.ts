@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { OpsError } from '../../src/shared/errors.js';
-import { LevelBrokerStore, type LevelBrokerStoreOptions } from '../../src/storage/level-broker-store.js';
+import { LevelBrokerStore, type LevelBrokerStoreOptions } from '../../src/storage/level/level-broker-store.js';
 
 /** Temp directories and {@link LevelBrokerStore}s of a test file, released by `cleanup`. */
 export interface LevelStoreFixture {

@@ -5,7 +5,7 @@ import type { IPublishPacket } from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PersistenceDecisions } from '../../../src/broker/persistence.js';
 import { ReasonCode } from '../../../src/protocol/reason-codes.js';
-import { LevelSpillBuffer } from '../../../src/storage/level-spill-buffer.js';
+import { LevelSpillBuffer } from '../../../src/storage/level/level-spill-buffer.js';
 import type { RawClient } from '../../helpers/raw-client.js';
 import { RawClients } from '../../helpers/session-helpers.js';
 import { startBroker, type RunningBroker } from '../../helpers/start-broker.js';

@@ -2,7 +2,7 @@ import type { IPublishPacket, IPubackPacket, ISubackPacket } from 'mqtt-packet';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ReasonCode } from '../../../src/protocol/reason-codes.js';
 import type { MessageRecord, SessionRecord } from '../../../src/storage/broker-store.js';
-import { MemoryBrokerStore } from '../../../src/storage/memory-broker-store.js';
+import { MemoryBrokerStore } from '../../../src/storage/memory/memory-broker-store.js';
 import { pingBarrier, watchProcessFaults, type ProcessFaults } from '../../helpers/bad-input.js';
 import { expectCode, levelStoreFixture } from '../../helpers/level-store-fixture.js';
 import type { RawClient } from '../../helpers/raw-client.js';

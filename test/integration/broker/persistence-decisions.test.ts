@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { PersistenceDecisions } from '../../../src/broker/persistence.js';
 import { ReasonCode } from '../../../src/protocol/reason-codes.js';
 import type { UserProperty } from '../../../src/protocol/user-properties.js';
-import { MemoryBrokerStore } from '../../../src/storage/memory-broker-store.js';
+import { MemoryBrokerStore } from '../../../src/storage/memory/memory-broker-store.js';
 import type { RawClient } from '../../helpers/raw-client.js';
 import { drainUntilPong, RawClients } from '../../helpers/session-helpers.js';
 import { startBroker, type RunningBroker } from '../../helpers/start-broker.js';

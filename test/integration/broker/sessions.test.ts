@@ -1,7 +1,7 @@
 import type { IConnackPacket, IDisconnectPacket, IPublishPacket } from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConnackReturnCode, ReasonCode } from '../../../src/protocol/reason-codes.js';
-import { MemoryBrokerStore } from '../../../src/storage/memory-broker-store.js';
+import { MemoryBrokerStore } from '../../../src/storage/memory/memory-broker-store.js';
 import type { RawClient } from '../../helpers/raw-client.js';
 import { drainUntilPong, RawClients, until } from '../../helpers/session-helpers.js';
 import { startBroker, type RunningBroker } from '../../helpers/start-broker.js';

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ReasonCode } from '../../../src/protocol/reason-codes.js';
 import { OpsError } from '../../../src/shared/errors.js';
 import type { Completion, QueueEntryRecord } from '../../../src/storage/broker-store.js';
-import { MemoryBrokerStore } from '../../../src/storage/memory-broker-store.js';
+import { MemoryBrokerStore } from '../../../src/storage/memory/memory-broker-store.js';
 import { RawClient } from '../../helpers/raw-client.js';
 import { drainUntilPong } from '../../helpers/session-helpers.js';
 import { startBroker, type RunningBroker } from '../../helpers/start-broker.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryBrokerStore } from '../../../src/storage/memory-broker-store.js';
+import { MemoryBrokerStore } from '../../../src/storage/memory/memory-broker-store.js';
 import { nextMessage } from '../../helpers/start-broker.js';
 import { useRawBroker } from '../../helpers/raw-broker.js';
 

@@ -1,7 +1,7 @@
 import type { IConnectPacket } from 'mqtt-packet';
 import { describe, expect, it } from 'vitest';
 import { ReasonCode } from '../../../src/protocol/reason-codes.js';
-import { MemoryBrokerStore } from '../../../src/storage/memory-broker-store.js';
+import { MemoryBrokerStore } from '../../../src/storage/memory/memory-broker-store.js';
 import { useRawBroker } from '../../helpers/raw-broker.js';
 import type { RawClient } from '../../helpers/raw-client.js';
 import { within } from '../../helpers/session-helpers.js';

@@ -23,7 +23,7 @@ import { PortSecurityTable } from '../../../src/server/security.js';
 import { signJwt } from '../../../src/shared/jwt.js';
 import { silentLogger } from '../../../src/shared/log.js';
 import { satClaims } from '../../../src/shared/sat-token.js';
-import type { LevelBrokerStore } from '../../../src/storage/level-broker-store.js';
+import type { LevelBrokerStore } from '../../../src/storage/level/level-broker-store.js';
 import { within } from '../../helpers/bad-input.js';
 import { issueCert, makeCa, makeServerSecret, type CertFiles } from '../../helpers/certs.js';
 import { levelStoreFixture } from '../../helpers/level-store-fixture.js';

@@ -8,8 +8,8 @@ import { PolicyHolder } from '../../../src/policy/policy-holder.js';
 import { ERR } from '../../../src/services/state-store/constants.js';
 import { startStateStore, type StateStoreService } from '../../../src/services/state-store/state-store-service.js';
 import type { BrokerStore } from '../../../src/storage/broker-store.js';
-import { LevelBrokerStore } from '../../../src/storage/level-broker-store.js';
-import { MemoryBrokerStore } from '../../../src/storage/memory-broker-store.js';
+import { LevelBrokerStore } from '../../../src/storage/level/level-broker-store.js';
+import { MemoryBrokerStore } from '../../../src/storage/memory/memory-broker-store.js';
 import { StateStoreTestClient, ts } from '../../helpers/state-store-client.js';
 import { startBroker, type RunningBroker } from '../../helpers/start-broker.js';
 

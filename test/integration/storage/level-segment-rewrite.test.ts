@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { QueueEntryRecord, StoreUsage } from '../../../src/storage/broker-store.js';
-import { parseQueueKey, parseSegmentKey } from '../../../src/storage/keys.js';
-import type { LevelBrokerStore } from '../../../src/storage/level-broker-store.js';
+import { parseQueueKey, parseSegmentKey } from '../../../src/storage/level/keys.js';
+import type { LevelBrokerStore } from '../../../src/storage/level/level-broker-store.js';
 import { levelStoreFixture } from '../../helpers/level-store-fixture.js';
 import { allFileBytes, rawEntries } from '../../helpers/raw-level.js';
 

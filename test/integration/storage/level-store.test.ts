@@ -5,7 +5,7 @@ import type { IPublishPacket } from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createBroker, type Broker } from '../../../src/broker/broker.js';
 import type { MessageRecord, QueueEntryRecord } from '../../../src/storage/broker-store.js';
-import { LevelBrokerStore } from '../../../src/storage/level-broker-store.js';
+import { LevelBrokerStore } from '../../../src/storage/level/level-broker-store.js';
 import { RawClient } from '../../helpers/raw-client.js';
 import { drainUntilPong } from '../../helpers/session-helpers.js';
 import { startBroker, type RunningBroker } from '../../helpers/start-broker.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { Compactor } from '../../../src/storage/compactor.js';
-import { SizeLedger } from '../../../src/storage/size-ledger.js';
-import { StoreQuota } from '../../../src/storage/store-quota.js';
+import { Compactor } from '../../../src/storage/level/compactor.js';
+import { SizeLedger } from '../../../src/storage/level/size-ledger.js';
+import { StoreQuota } from '../../../src/storage/level/store-quota.js';
 
 /** A compaction the test finishes by hand. */
 function manualCompaction(): { run: () => Promise<void>; started: number; finish: () => void; concurrent: number } {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GroupCommit, type BatchOp, type BatchTarget, type BatchWrites, type WriteSink } from '../../../src/storage/group-commit.js';
+import { GroupCommit, type BatchOp, type BatchTarget, type BatchWrites, type WriteSink } from '../../../src/storage/level/group-commit.js';
 
 /** Writes recorded as `put k=v` / `del k` lines (copied at the call, as a native batch does). */
 function recordingWrites(onWrite: (lines: string[]) => Promise<void>): BatchWrites {

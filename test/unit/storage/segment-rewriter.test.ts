@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { SegmentIndex } from '../../../src/storage/segment-index.js';
-import { SegmentRewriter, type LoadedSegment } from '../../../src/storage/segment-rewriter.js';
+import { SegmentIndex } from '../../../src/storage/level/segment-index.js';
+import { SegmentRewriter, type LoadedSegment } from '../../../src/storage/level/segment-rewriter.js';
 
 /** An index with segment 1 holding entries 1..4 of queue `q` and segment 2 holding 5..6. */
 function indexWithTwoSegments(): SegmentIndex {

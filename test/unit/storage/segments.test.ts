@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { RecordFormatError } from '../../../src/storage/binary-io.js';
-import { EntryKeyScratch, parseQueueKey, parseSegmentKey, queueEntryKey, segmentedEntryKey, segmentKey } from '../../../src/storage/keys.js';
-import { decodeSegment, SegmentBuilder, segmentEntryOverhead, SEGMENT_HEADER_BYTES } from '../../../src/storage/segment-codec.js';
-import { SegmentIndex } from '../../../src/storage/segment-index.js';
+import { EntryKeyScratch, parseQueueKey, parseSegmentKey, queueEntryKey, segmentedEntryKey, segmentKey } from '../../../src/storage/level/keys.js';
+import { decodeSegment, SegmentBuilder, segmentEntryOverhead, SEGMENT_HEADER_BYTES } from '../../../src/storage/level/segment-codec.js';
+import { SegmentIndex } from '../../../src/storage/level/segment-index.js';
 import { queueEntryBytes } from '../../../src/storage/message-codec.js';
 import { encodeQueueEntry } from '../../../src/storage/record-codec.js';
-import { SegmentReader } from '../../../src/storage/segment-reader.js';
+import { SegmentReader } from '../../../src/storage/level/segment-reader.js';
 
 const prefix = (id: string): Buffer => Buffer.concat([Buffer.from('q/'), Buffer.from([0, id.length]), Buffer.from(id)]);
 

@@ -7,10 +7,10 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ACKED_MARK_FILE, AckedMarkFile, readAckedMark } from '../../../src/storage/wal/acked-mark-file.js';
-import { CommitCounter, decodeCommitMark, NO_COMMIT } from '../../../src/storage/wal/commit-mark.js';
-import { crc32c, maskCrc } from '../../../src/storage/wal/crc32c.js';
-import { LOG_BLOCK_BYTES, readLog } from '../../../src/storage/wal/log-reader.js';
+import { ACKED_MARK_FILE, AckedMarkFile, readAckedMark } from '../../../src/storage/level/wal/acked-mark-file.js';
+import { CommitCounter, decodeCommitMark, NO_COMMIT } from '../../../src/storage/level/wal/commit-mark.js';
+import { crc32c, maskCrc } from '../../../src/storage/level/wal/crc32c.js';
+import { LOG_BLOCK_BYTES, readLog } from '../../../src/storage/level/wal/log-reader.js';
 
 /** Lays `records` out as LevelDB's log writer does (32 KiB blocks, 7-byte headers, zero padding). */
 function logOf(records: readonly Buffer[]): Buffer {

@@ -1,6 +1,5 @@
 import type { Level } from 'level';
-import { reasonOf } from './level-batch.js';
-import { readFailed, writeFailed } from './store-errors.js';
+import { readFailed, reasonOf, writeFailed } from '../store-errors.js';
 import { parseQueueKey, parseSegmentKey, segmentKey, type KeyRange } from './keys.js';
 import type { SegmentIndex } from './segment-index.js';
 import { META_COMMIT_KEY } from './wal/commit-mark.js';

@@ -4,20 +4,20 @@
  * together as one segment, each marked by an empty-valued key naming its segment.
  */
 import type { Level } from 'level';
-import type { QueueEntryRecord } from './broker-store.js';
+import type { QueueEntryRecord } from '../broker-store.js';
 import type { ValueCipher } from './encryption.js';
 import type { BatchOp, GroupCommit } from './group-commit.js';
 import { checkQueueSeq, parseQueueKey, queueIdOf, segmentKey, type KeyLayout, type KeyRange } from './keys.js';
-import { failed, reasonOf } from './level-batch.js';
-import { queueEntryBytes } from './message-codec.js';
-import { decodeQueueEntry } from './record-codec.js';
+import { queueEntryBytes } from '../message-codec.js';
+import { decodeQueueEntry } from '../record-codec.js';
 import type { SegmentBatcher } from './segment-batch.js';
 import { decodeSegment } from './segment-codec.js';
 import type { SegmentIndex } from './segment-index.js';
 import { SegmentReader } from './segment-reader.js';
 import type { LoadedSegment } from './segment-rewriter.js';
 import type { SizeChange } from './size-ledger.js';
-import { closedWrite, corruptRecord, openRecord, readFailed, refusedWrite } from './store-errors.js';
+import { closedWrite, corruptRecord, failed, readFailed, reasonOf, refusedWrite } from '../store-errors.js';
+import { openRecord } from './open-record.js';
 import type { StoreQuota } from './store-quota.js';
 
 type Db = Level<Buffer, Buffer>;

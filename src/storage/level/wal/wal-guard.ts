@@ -4,8 +4,8 @@
  * lost, and the store's commit numbering (commit-mark.ts) with its acknowledged mark
  * (acked-mark-file.ts) while it runs.
  */
-import { OpsError } from '../../shared/errors.js';
-import { describeFinding, describeLoss, type StoreRepairReport } from '../../shared/store-repair.js';
+import { OpsError } from '../../../shared/errors.js';
+import { describeFinding, describeLoss, type StoreRepairReport } from '../../../shared/store-repair.js';
 import { AckedMarkFile, readAckedMark } from './acked-mark-file.js';
 import { CommitCounter, type CommitMark } from './commit-mark.js';
 import { checkWal, settleWal, type WalCheck } from './wal-check.js';

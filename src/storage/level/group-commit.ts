@@ -1,36 +1,9 @@
-import type { QueueEntryRecord } from './broker-store.js';
-
 /**
- * A value sealed (encrypted) only when its batch is written: a put that a later delete of the same
- * key in the same batch cancels (a message queued and acknowledged within one batch) never is.
+ * The level store's group commit: writes submitted together become one atomic, synced batch
+ * ({@link GroupCommit}). The queue-entry parts of its operations (entry identity, deferred values)
+ * are defined by queue-ops.ts.
  */
-export interface DeferredValue {
-  /** The plain record. */
-  readonly plain: Buffer;
-}
-
-/**
- * A queue entry put, encoded only when its batch is written, straight into the batch's segment
- * (segment-batch.ts): no bytes of its own before that, and none at all if a delete cancels it.
- */
-export interface DeferredEntry {
-  readonly entry: QueueEntryRecord;
-  /** Its encoded length (message-codec.ts `queueEntryBytes`). */
-  readonly bytes: number;
-}
-
-/**
- * Where a queue entry's key comes from: its queue's key prefix (the same Buffer object for every
- * operation on that queue) and its seq. Lets coalescing recognise operations on the same entry
- * without turning each key into a string. Optional: operations without it are compared by key
- * bytes; two operations on one key, one with and one without, are both kept, in order.
- * An operation with both is resolved to its key by the {@link BatchTarget}: its `key` may be a
- * stand-in (the queue prefix) and is not written.
- */
-export interface EntrySlot {
-  readonly queue?: Buffer;
-  readonly seq?: number;
-}
+import type { DeferredEntry, DeferredValue, EntrySlot } from './queue-ops.js';
 
 /** One operation of an atomic batch. */
 export type BatchOp =

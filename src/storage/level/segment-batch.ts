@@ -1,6 +1,7 @@
 import type { ValueCipher } from './encryption.js';
-import type { BatchOp, DeferredEntry, DeferredValue, WriteSink } from './group-commit.js';
-import { encodeQueueEntry } from './record-codec.js';
+import type { BatchOp, WriteSink } from './group-commit.js';
+import type { DeferredEntry, DeferredValue } from './queue-ops.js';
+import { encodeQueueEntry } from '../record-codec.js';
 import { EntryKeyScratch, queueEntryKey, queueIdOf, SEGMENT_KEY_BYTES, segmentKey } from './keys.js';
 import { SEGMENT_HEADER_BYTES, SegmentBuilder, segmentEntryOverhead } from './segment-codec.js';
 import type { SegmentIndex } from './segment-index.js';

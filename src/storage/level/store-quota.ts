@@ -1,5 +1,5 @@
-import { OpsError } from '../shared/errors.js';
-import type { StoreUsage } from './broker-store.js';
+import { OpsError } from '../../shared/errors.js';
+import type { StoreUsage } from '../broker-store.js';
 import { SizeLedger, type AppliedChanges, type SizeChange } from './size-ledger.js';
 
 /*

@@ -1,20 +1,11 @@
 /**
- * Helpers of {@link LevelBrokerStore}: the synced batch writes and promise utilities.
+ * The synced batch writes of {@link LevelBrokerStore}'s group commit.
  */
 import type { Level } from 'level';
-import type { OpsError } from '../shared/errors.js';
 import type { BatchWrites, WriteOp } from './group-commit.js';
+import { nativeBatchesOf, type NativeChainedBatch } from './native-batch.js';
 
 type Db = Level<Buffer, Buffer>;
-
-/** classic-level's native chained batch, below abstract-level's checks. */
-interface NativeChainedBatch {
-  _put(key: Buffer, value: Buffer): void;
-  _del(key: Buffer): void;
-  _write(options: { sync: boolean }): Promise<void>;
-}
-
-type ChainedBatchFactory = (this: Db) => NativeChainedBatch;
 
 /** Writes collected in classic-level's native batch: each put and delete is copied into it at once. */
 class NativeBatchWrites implements BatchWrites {
@@ -73,20 +64,9 @@ class ArrayBatchWrites implements BatchWrites {
  * chained form (one native call per operation, which copies its key and value) costs the event
  * loop about half of what handing over an array of operation objects does, whose properties the
  * native side has to look up one by one; and it lets the caller build keys in reused buffers.
+ * Throws when the installed classic-level has no native chained batch (native-batch.ts).
  */
 export function batchWriter(db: Db): () => BatchWrites {
-  const chained = (db as unknown as { _chainedBatch?: ChainedBatchFactory })._chainedBatch;
-  return () => (typeof chained === 'function' && db.status === 'open' ? new NativeBatchWrites(chained.call(db)) : new ArrayBatchWrites(db));
-}
-
-/** The message of an error, or its text. */
-export function reasonOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-/** A promise rejected with `error` that never counts as unhandled. */
-export function failed(error: OpsError): Promise<void> {
-  const promise = Promise.reject(error);
-  promise.catch(() => undefined); // reported to whoever awaits; never an unhandled rejection
-  return promise;
+  const native = nativeBatchesOf(db);
+  return () => (native !== undefined && db.status === 'open' ? new NativeBatchWrites(native()) : new ArrayBatchWrites(db));
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Level } from 'level';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { batchWriter } from '../../../src/storage/level-batch.js';
+import { batchWriter } from '../../../src/storage/level/batch-writer.js';
 
 describe('batchWriter (real LevelDB)', () => {
   let dir: string;

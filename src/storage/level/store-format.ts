@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { OpsError } from '../shared/errors.js';
+import { OpsError } from '../../shared/errors.js';
+import { corruptRecord, openFailed } from '../store-errors.js';
 import { aesGcmCipher, KEY_BYTES, makeKeyCheck, plainCipher, verifyKeyCheck, type ValueCipher } from './encryption.js';
 import type { WriteOp } from './group-commit.js';
 import { META_FORMAT_KEY, META_KEYCHECK_KEY } from './keys.js';
@@ -34,19 +35,19 @@ function parseFormat(raw: Buffer, path: string): FormatRecord {
   try {
     value = JSON.parse(raw.toString('utf8'));
   } catch {
-    throw new OpsError('STO_CORRUPT_RECORD', { path, record: 'meta/format', reason: 'not JSON' });
+    throw corruptRecord(path, 'meta/format', 'not JSON');
   }
-  if (typeof value !== 'object' || value === null) throw new OpsError('STO_CORRUPT_RECORD', { path, record: 'meta/format', reason: 'not an object' });
+  if (typeof value !== 'object' || value === null) throw corruptRecord(path, 'meta/format', 'not an object');
   const { version, encryption, salt } = value as Record<string, unknown>;
   if (typeof version !== 'number' || (encryption !== 'AES-256-GCM' && encryption !== 'Disabled') || typeof salt !== 'string') {
-    throw new OpsError('STO_CORRUPT_RECORD', { path, record: 'meta/format', reason: 'missing or invalid fields' });
+    throw corruptRecord(path, 'meta/format', 'missing or invalid fields');
   }
   return { version, encryption, salt };
 }
 
 async function create(meta: MetaAccess, path: string, encryptionKey: Buffer | undefined): Promise<ValueCipher> {
   if (await meta.hasData()) {
-    throw new OpsError('STO_CORRUPT_RECORD', { path, record: 'meta/format', reason: 'the store holds data but no format record' });
+    throw corruptRecord(path, 'meta/format', 'the store holds data but no format record');
   }
   const salt = randomBytes(16);
   const format: FormatRecord = { version: STORE_FORMAT_VERSION, encryption: encryptionKey === undefined ? 'Disabled' : 'AES-256-GCM', salt: salt.toString('base64') };
@@ -70,7 +71,7 @@ export async function prepareStoreFormat(meta: MetaAccess, path: string, encrypt
   if (raw === undefined) return create(meta, path, encryptionKey);
   const format = parseFormat(raw, path);
   if (format.version > STORE_FORMAT_VERSION) {
-    throw new OpsError('STO_OPEN_FAILED', { path, reason: `store format ${format.version} is newer than this broker supports (${STORE_FORMAT_VERSION})` });
+    throw openFailed(path, `store format ${format.version} is newer than this broker supports (${STORE_FORMAT_VERSION})`);
   }
   const cipher = await openCipher(meta, path, format, encryptionKey);
   if (format.version < STORE_FORMAT_VERSION) {

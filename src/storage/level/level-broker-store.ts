@@ -1,26 +1,27 @@
 import { Level } from 'level';
-import { batchWriter, failed, reasonOf } from './level-batch.js';
-import { OpsError } from '../shared/errors.js';
-import type { BrokerStore, MessageRecord, QueueEntryRecord, SessionRecord, StateStoreKeyRecord, StoreUsage } from './broker-store.js';
+import { batchWriter } from './batch-writer.js';
+import { OpsError } from '../../shared/errors.js';
+import type { BrokerStore, MessageRecord, QueueEntryRecord, SessionRecord, StateStoreKeyRecord, StoreUsage } from '../broker-store.js';
 import { Compactor, DEFAULT_COMPACTION_POLICY, directoryBytes, type CompactionPolicy, type CompactionStats } from './compactor.js';
 import type { ValueCipher } from './encryption.js';
 import { GroupCommit, type BatchOp, type GroupCommitStats } from './group-commit.js';
 import { KeyLayout, type KeyRange } from './keys.js';
 import { LevelQueueStore } from './level-queue-store.js';
 import { ALL_KEYS, countLiveBytes, deleteOrphanSegments, rangeCompaction } from './level-size.js';
-import { decodeRetained, decodeSession, decodeStateStoreKey } from './record-codec.js';
-import { encodeRetained, encodeSession, encodeStateStoreKey } from './record-codec.js';
+import { decodeRetained, decodeSession, decodeStateStoreKey } from '../record-codec.js';
+import { encodeRetained, encodeSession, encodeStateStoreKey } from '../record-codec.js';
 import { SegmentBatcher } from './segment-batch.js';
 import { SegmentIndex } from './segment-index.js';
 import { DEFAULT_SEGMENT_REWRITE_POLICY, SegmentRewriter, type SegmentRewritePolicy, type SegmentRewriteStats } from './segment-rewriter.js';
-import { closedWrite, openRecord, readFailed, refusedWrite, writeFailed } from './store-errors.js';
+import { closedWrite, failed, openFailed, readFailed, reasonOf, refusedWrite, writeFailed } from '../store-errors.js';
+import { openRecord } from './open-record.js';
 import { prepareStoreFormat } from './store-format.js';
 import type { SizeChange } from './size-ledger.js';
 import { StoreQuota, type WriteKind } from './store-quota.js';
 import { decodeCommitMark, META_COMMIT_KEY, NO_COMMIT } from './wal/commit-mark.js';
 import type { WalCheck } from './wal/wal-check.js';
 import { inspectWal, logDamaged, openWal, type OpenWal } from './wal/wal-guard.js';
-import type { StoreRepairReport } from '../shared/store-repair.js';
+import type { StoreRepairReport } from '../../shared/store-repair.js';
 
 /** Options of {@link LevelBrokerStore.open}. */
 export interface LevelBrokerStoreOptions {
@@ -55,7 +56,7 @@ interface PlannedWrite {
 
 /**
  * Durable {@link BrokerStore} on LevelDB (`level`). Values are framed and optionally encrypted
- * (see encryption.ts), records use record-codec.ts, keys follow keys.ts. Writes are merged by
+ * (see encryption.ts), records use ../record-codec.ts, keys follow keys.ts. Writes are merged by
  * {@link GroupCommit} into synced batches; each write's completion resolves once its batch is
  * on disk. Reads first wait for writes already submitted (read-your-writes).
  *
@@ -146,7 +147,7 @@ export class LevelBrokerStore implements BrokerStore {
     try {
       walCheck = await inspectWal(path);
     } catch (error) {
-      throw new OpsError('STO_OPEN_FAILED', { path, reason: `reading the write-ahead log: ${reasonOf(error)}` }, { cause: error });
+      throw openFailed(path, `reading the write-ahead log: ${reasonOf(error)}`, error);
     }
     if (walCheck.findings.length > 0 && options.repair !== true) throw logDamaged(path, walCheck);
     const db: Db = new Level<Buffer, Buffer>(path, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
@@ -154,7 +155,7 @@ export class LevelBrokerStore implements BrokerStore {
       await db.open();
     } catch (error) {
       const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : '';
-      throw new OpsError('STO_OPEN_FAILED', { path, reason: `${reasonOf(error)}${cause}` }, { cause: error });
+      throw openFailed(path, `${reasonOf(error)}${cause}`, error);
     }
     try {
       const cipher = await prepareStoreFormat(
@@ -179,7 +180,7 @@ export class LevelBrokerStore implements BrokerStore {
     } catch (error) {
       await db.close().catch(() => undefined);
       if (error instanceof OpsError) throw error;
-      throw new OpsError('STO_OPEN_FAILED', { path, reason: reasonOf(error) }, { cause: error });
+      throw openFailed(path, reasonOf(error), error);
     }
   }
 

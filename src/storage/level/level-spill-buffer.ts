@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { Level } from 'level';
-import { OpsError } from '../shared/errors.js';
-import type { QueueEntryRecord } from './broker-store.js';
+import type { QueueEntryRecord } from '../broker-store.js';
 import { aesGcmCipher, KEY_BYTES, type ValueCipher } from './encryption.js';
 import { KeyLayout, queueEntryKey } from './keys.js';
-import { reasonOf } from './level-batch.js';
-import { decodeQueueEntry, encodeQueueEntry } from './record-codec.js';
-import { PerKeySerializer, SpillAccounting, type SpillBuffer } from './spill-buffer.js';
+import { openFailed, reasonOf } from '../store-errors.js';
+import { decodeQueueEntry, encodeQueueEntry } from '../record-codec.js';
+import type { SpillBuffer } from '../spill-buffer.js';
+import { PerKeySerializer } from './per-key-serializer.js';
+import { SpillAccounting } from './spill-accounting.js';
 
 type Db = Level<Buffer, Buffer>;
 
@@ -41,7 +42,7 @@ export class LevelSpillBuffer implements SpillBuffer {
       await db.open();
       return new LevelSpillBuffer(db, path, maxBytes);
     } catch (error) {
-      throw new OpsError('STO_OPEN_FAILED', { path, reason: reasonOf(error) }, { cause: error });
+      throw openFailed(path, reasonOf(error), error);
     }
   }
 

@@ -1,6 +1,6 @@
-import { RecordFormatError } from './binary-io.js';
-import type { QueueEntryRecord } from './broker-store.js';
-import { writeQueueEntryAt } from './message-codec.js';
+import { RecordFormatError } from '../binary-io.js';
+import type { QueueEntryRecord } from '../broker-store.js';
+import { writeQueueEntryAt } from '../message-codec.js';
 
 /**
  * The plain bytes of a segment: the queue entries written by one batch, sealed together as one

@@ -4,7 +4,7 @@ import type {
   QueueEntryRecord,
   SessionRecord,
   StateStoreKeyRecord,
-} from './broker-store.js';
+} from '../broker-store.js';
 
 /**
  * In-memory {@link BrokerStore}. Writes complete synchronously. A broker created again on the

@@ -24,7 +24,7 @@ import { ACKED_MARK_FILE, type AckedMarkState } from './acked-mark-file.js';
 import type { CommitMark } from './commit-mark.js';
 import { readLog } from './log-reader.js';
 import { liveLogs } from './manifest.js';
-import type { WalFinding } from '../../shared/store-repair.js';
+import type { WalFinding } from '../../../shared/store-repair.js';
 import { summarizeBatch, WriteBatchFormatError } from './write-batch.js';
 
 /** What was lost, as far as the commit marks tell (null: not known). */
