@@ -119,9 +119,6 @@ export interface StatusResult {
   readonly policyVersion: number;
 }
 
-/** `resource.*` kinds. */
-export type ResourceKindName = 'listener' | 'authentication' | 'authorization';
-
 /** `stats` result: the engine's figures plus instance-level ones. */
 export interface StatsResult {
   readonly instance: string;

@@ -22,7 +22,6 @@ import { persistenceDecisions, stateStoreDecisions } from '../policy/engine-deci
 import { PolicyHolder } from '../policy/policy-holder.js';
 import { assertAdminSocketFits, type InstancePaths } from '../instance/layout.js';
 import { OpsError } from '../shared/errors.js';
-import { join } from 'node:path';
 import { InstanceRuntime, type LeveledLogger } from './runtime.js';
 import { PortSecurityTable } from './security.js';
 import { diskBufferFolder, openDiskBuffer, openInstanceStore } from './store.js';

@@ -151,7 +151,7 @@ function accept(connection: Connection, packet: ConnectPacket, clientId: string,
   }
 
   // The session is bound to the CONNECT's identity: another identity's CONNECT is refused, its owner untouched.
-  const opened = core.registry.open(connection, {
+  const opened = core.registry.open({
     clientId,
     cleanStart,
     expirySeconds: expiry,
