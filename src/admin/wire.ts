@@ -5,6 +5,7 @@
  */
 import type { BrokerStats } from '../shared/broker-stats.js';
 import { OpsError } from '../shared/errors.js';
+import { isRecord } from '../shared/plain-objects.js';
 
 /** Protocol version spoken by this build. */
 export const ADMIN_PROTOCOL_VERSION = 1;
@@ -59,10 +60,6 @@ export type AdminReply =
 /** Serializes one message as a line. */
 export function encodeLine(message: AdminRequest | AdminReply): string {
   return `${JSON.stringify(message)}\n`;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** The id of a request line if it has a usable one (for error replies to bad requests). */

@@ -79,11 +79,6 @@ export function batchWriter(db: Db): () => BatchWrites {
   return () => (typeof chained === 'function' && db.status === 'open' ? new NativeBatchWrites(chained.call(db)) : new ArrayBatchWrites(db));
 }
 
-/** The message of an error, or its text. */
-export function reasonOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 /** A promise rejected with `error` that never counts as unhandled. */
 export function failed(error: OpsError): Promise<void> {
   const promise = Promise.reject(error);

@@ -1,6 +1,6 @@
 import { Level } from 'level';
-import { batchWriter, failed, reasonOf } from './level-batch.js';
-import { OpsError } from '../shared/errors.js';
+import { batchWriter, failed } from './level-batch.js';
+import { OpsError, reasonOf } from '../shared/errors.js';
 import type { BrokerStore, MessageRecord, QueueEntryRecord, SessionRecord, StateStoreKeyRecord, StoreUsage } from './broker-store.js';
 import { Compactor, DEFAULT_COMPACTION_POLICY, directoryBytes, type CompactionPolicy, type CompactionStats } from './compactor.js';
 import type { ValueCipher } from './encryption.js';

@@ -1,5 +1,5 @@
 import type { Level } from 'level';
-import { reasonOf } from './level-batch.js';
+import { reasonOf } from '../shared/errors.js';
 import { readFailed, writeFailed } from './store-errors.js';
 import { parseQueueKey, parseSegmentKey, segmentKey, type KeyRange } from './keys.js';
 import type { SegmentIndex } from './segment-index.js';

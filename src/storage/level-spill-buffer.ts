@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { Level } from 'level';
-import { OpsError } from '../shared/errors.js';
+import { OpsError, reasonOf } from '../shared/errors.js';
 import type { QueueEntryRecord } from './broker-store.js';
 import { aesGcmCipher, KEY_BYTES, type ValueCipher } from './encryption.js';
 import { KeyLayout, queueEntryKey } from './keys.js';
-import { reasonOf } from './level-batch.js';
 import { decodeQueueEntry, encodeQueueEntry } from './record-codec.js';
 import { PerKeySerializer, SpillAccounting, type SpillBuffer } from './spill-buffer.js';
 

@@ -2,9 +2,9 @@
  * The durable store's errors, built in one place (codes from `src/shared/error-codes.ts`), and the
  * one way a stored value becomes data: opened, authenticated and decoded, or reported.
  */
-import { OpsError } from '../shared/errors.js';
+import { OpsError, reasonOf } from '../shared/errors.js';
 import type { ValueCipher } from './encryption.js';
-import { failed, reasonOf } from './level-batch.js';
+import { failed } from './level-batch.js';
 
 /** STO_READ_FAILED: the database could not be read (`cause`: what it threw), or is closed. */
 export function readFailed(path: string, reason: string, cause?: unknown): OpsError {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ClientClock, hlcTime } from '../../../src/cli/lib/state-store/hlc.js';
 import { compareHlc, formatHlc, parseHlc } from '../../../src/shared/hlc.js';
 import { encodeRequest, parseNotification, parseReply } from '../../../src/cli/lib/state-store/resp3.js';
-import { hexUpper, reasonOf } from '../../../src/cli/lib/state-store/client.js';
+import { connectionErrorReason, hexUpper } from '../../../src/cli/lib/state-store/client.js';
 import { defaultListenerPort, jsonValue } from '../../../src/cli/lib/state-store/endpoint.js';
 
 const b = (s: string) => Buffer.from(s, 'latin1');
@@ -121,7 +121,7 @@ describe('CLI state helpers', () => {
   });
 
   it('explains connection errors', () => {
-    expect(reasonOf(Object.assign(new AggregateError([], ''), { code: 'ECONNREFUSED' }))).toContain('connection refused');
-    expect(reasonOf(new Error('connack timeout'))).toBe('connack timeout');
+    expect(connectionErrorReason(Object.assign(new AggregateError([], ''), { code: 'ECONNREFUSED' }))).toContain('connection refused');
+    expect(connectionErrorReason(new Error('connack timeout'))).toBe('connack timeout');
   });
 });

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { ensureSigningKey } from '../../../instance/sat-keys.js';
 import { parsePasswd } from '../../../security/passwd.js';
-import { OpsError } from '../../../shared/errors.js';
+import { OpsError, reasonOf } from '../../../shared/errors.js';
 import { signJwt } from '../../../shared/jwt.js';
 import { satClaims } from '../../../shared/sat-token.js';
 import type { CliContext } from '../../context.js';
@@ -72,7 +72,7 @@ async function passwordUsers(path: string): Promise<ReadonlySet<string>> {
     text = await readFile(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return new Set();
-    throw new OpsError('INST_CORRUPT', { path, reason: error instanceof Error ? error.message : String(error) });
+    throw new OpsError('INST_CORRUPT', { path, reason: reasonOf(error) });
   }
   return new Set(parsePasswd(text).entries.keys());
 }

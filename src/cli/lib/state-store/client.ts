@@ -6,7 +6,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { connect, type IPublishPacket, type MqttClient } from 'mqtt';
-import { OpsError } from '../../../shared/errors.js';
+import { OpsError, reasonOf } from '../../../shared/errors.js';
 import { ClientClock } from './hlc.js';
 import { encodeRequest, parseNotification, parseReply, type KeyNotification, type Reply } from './resp3.js';
 import type { ConnectionSecurity } from './security.js';
@@ -48,9 +48,12 @@ function userProp(packet: IPublishPacket, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-/** A readable reason for a socket or MQTT error (AggregateErrors of dual-stack connects have no message). */
-export function reasonOf(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
+/**
+ * A readable reason for a socket or MQTT error: plain words for a refused connection or an unknown
+ * host, else the message, or the code where there is none (AggregateErrors of dual-stack connects).
+ */
+export function connectionErrorReason(err: unknown): string {
+  if (!(err instanceof Error)) return reasonOf(err);
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'ECONNREFUSED') return 'connection refused (nothing listens on that port)';
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `host not found (${code})`;
@@ -83,7 +86,7 @@ export class StateStoreClient {
     client.on('message', (topic, payload, packet) => this.#onMessage(topic, payload, packet));
     client.on('disconnect', (packet) => this.#onLost(`the broker sent DISCONNECT (reason code 0x${(packet.reasonCode ?? 0).toString(16).padStart(2, '0')})`));
     client.on('close', () => this.#onLost('connection closed'));
-    client.on('error', (err) => this.#onLost(reasonOf(err)));
+    client.on('error', (err) => this.#onLost(connectionErrorReason(err)));
   }
 
   /** Connects (MQTT v5, clean start, a fresh client id) and subscribes the response topic. */
@@ -104,7 +107,7 @@ export class StateStoreClient {
         ...(endpoint.password !== undefined ? { password: endpoint.password } : {}),
         ...(endpoint.tls !== undefined ? { protocol: 'mqtts' as const, rejectUnauthorized: true, ...endpoint.tls } : {}),
       });
-      const onError = (err: Error): void => fail(reasonOf(err));
+      const onError = (err: Error): void => fail(connectionErrorReason(err));
       const onClose = (): void => fail('connection closed before CONNACK');
       const onConnect = (): void => {
         settle();
@@ -135,7 +138,7 @@ export class StateStoreClient {
   async #subscribe(filter: string): Promise<void> {
     const granted = await this.#client.subscribeAsync(filter, { qos: 1, nl: true }).catch((err: unknown) => {
       if (err instanceof OpsError) throw err;
-      throw new OpsError('SST_SUBSCRIBE_REFUSED', { address: this.address, topic: filter, reason: reasonOf(err) });
+      throw new OpsError('SST_SUBSCRIBE_REFUSED', { address: this.address, topic: filter, reason: connectionErrorReason(err) });
     });
     const refused = granted.find((g) => (g.qos & 0x80) !== 0);
     if (refused !== undefined) throw new OpsError('SST_SUBSCRIBE_REFUSED', { address: this.address, topic: filter, reason: `SUBACK reason 0x${refused.qos.toString(16)}` });
@@ -210,7 +213,7 @@ export class StateStoreClient {
         (err) => {
           if (!err) return;
           this.#pending.delete(id);
-          done(reject)(new OpsError('SST_CONNECTION_LOST', { address: this.address, reason: reasonOf(err) }));
+          done(reject)(new OpsError('SST_CONNECTION_LOST', { address: this.address, reason: connectionErrorReason(err) }));
         },
       );
     });
