@@ -1,6 +1,6 @@
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REQUEST_TOPIC, STATE_STORE_ID } from '../../../src/services/state-store/constants.js';
+import { REQUEST_TOPIC, STATE_STORE_ID } from '../../../src/shared/state-store-wire.js';
 import { startStateStore, type StateStoreService } from '../../../src/services/state-store/state-store-service.js';
 import { StateStoreTestClient, within } from '../../helpers/state-store-client.js';
 import { nextMessage, startBroker, type RunningBroker } from '../../helpers/start-broker.js';

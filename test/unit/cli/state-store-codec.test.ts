@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { ClientClock, hlcTime } from '../../../src/cli/lib/state-store/hlc.js';
 import { compareHlc, formatHlc, parseHlc } from '../../../src/shared/hlc.js';
 import { encodeRequest, parseNotification, parseReply } from '../../../src/cli/lib/state-store/resp3.js';
-import { connectionErrorReason, hexUpper } from '../../../src/cli/lib/state-store/client.js';
+import { connectionErrorReason } from '../../../src/cli/lib/state-store/client.js';
+import { hexUpper } from '../../../src/shared/state-store-wire.js';
 import { defaultListenerPort, jsonValue } from '../../../src/cli/lib/state-store/endpoint.js';
 
 const b = (s: string) => Buffer.from(s, 'latin1');

@@ -7,20 +7,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { connect, type IPublishPacket, type MqttClient } from 'mqtt';
 import { OpsError, reasonOf } from '../../../shared/errors.js';
+import { CONTENT_TYPE, notificationFilter, PROP, PROTOCOL_VERSION, REQUEST_TOPIC, STATE_STORE_ID } from '../../../shared/state-store-wire.js';
 import { ClientClock } from './hlc.js';
 import { encodeRequest, parseNotification, parseReply, type KeyNotification, type Reply } from './resp3.js';
 import type { ConnectionSecurity } from './security.js';
-
-/** The service id in every state store topic. */
-export const STATE_STORE_ID = 'FA9AE35F-2F64-47CD-9BFF-08E2B32A0FE8';
-/** Where requests go. */
-export const REQUEST_TOPIC = `statestore/v1/${STATE_STORE_ID}/command/invoke`;
-const NOTIFY_ROOT = `clients/statestore/v1/${STATE_STORE_ID}`;
-
-/** Upper-case base16 of raw bytes (topic segments). */
-export function hexUpper(bytes: Uint8Array | string): string {
-  return Buffer.from(bytes).toString('hex').toUpperCase();
-}
 
 /** Where the broker is, and how to connect (TLS, credentials). */
 export interface Endpoint extends ConnectionSecurity {
@@ -82,7 +72,7 @@ export class StateStoreClient {
     this.#timeoutMs = timeoutMs;
     this.#clock = new ClientClock(clientId);
     this.#responseTopic = `clients/${clientId}/services/statestore/v1/${STATE_STORE_ID}/command/invoke/response`;
-    this.#notifyFilter = `${NOTIFY_ROOT}/${hexUpper(clientId)}/command/notify/+`;
+    this.#notifyFilter = notificationFilter(clientId);
     client.on('message', (topic, payload, packet) => this.#onMessage(topic, payload, packet));
     client.on('disconnect', (packet) => this.#onLost(`the broker sent DISCONNECT (reason code 0x${(packet.reasonCode ?? 0).toString(16).padStart(2, '0')})`));
     client.on('close', () => this.#onLost('connection closed'));
@@ -145,16 +135,16 @@ export class StateStoreClient {
   }
 
   #onMessage(topic: string, payload: Buffer, packet: IPublishPacket): void {
-    const version = userProp(packet, '__ts');
+    const version = userProp(packet, PROP.timestamp);
     this.#clock.observe(version);
     if (topic === this.#responseTopic) {
       const id = packet.properties?.correlationData?.toString('hex') ?? '';
       const pending = this.#pending.get(id);
       if (!pending) return;
       this.#pending.delete(id);
-      const stat = userProp(packet, '__stat');
+      const stat = userProp(packet, PROP.status);
       if (stat !== undefined && stat !== '200') {
-        pending.reject(new OpsError('SST_BAD_REPLY', { address: this.address, reason: `status ${stat} ${userProp(packet, '__stMsg') ?? ''}`.trim() }));
+        pending.reject(new OpsError('SST_BAD_REPLY', { address: this.address, reason: `status ${stat} ${userProp(packet, PROP.statusMessage) ?? ''}`.trim() }));
         return;
       }
       pending.resolve({ reply: parseReply(payload), ...(version !== undefined ? { version } : {}) });
@@ -205,9 +195,9 @@ export class StateStoreClient {
           properties: {
             responseTopic: this.#responseTopic,
             correlationData,
-            contentType: 'application/octet-stream',
+            contentType: CONTENT_TYPE,
             messageExpiryInterval: Math.ceil(this.#timeoutMs / 1000),
-            userProperties: { __ts: this.#clock.next(), __protVer: '1.0', __srcId: this.clientId, ...userProperties },
+            userProperties: { [PROP.timestamp]: this.#clock.next(), [PROP.protocolVersion]: PROTOCOL_VERSION, [PROP.sourceId]: this.clientId, ...userProperties },
           },
         },
         (err) => {
