@@ -1,6 +1,6 @@
 /**
  * The state store commands SET, GET, DEL, VDEL and KEYNOTIFY, validated in the order of
- * docs/state-store-protocol.md §2.5, with the replies of §2.3 and the `__ts` of §3.4.
+ * docs/reference/state-store-protocol.md §2.5, with the replies of §2.3 and the `__ts` of §3.4.
  */
 import { notificationTopic } from '../../shared/state-store-wire.js';
 import { ERR, type StateStoreErrorMessage } from './constants.js';

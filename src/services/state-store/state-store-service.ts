@@ -1,7 +1,7 @@
 /**
  * The state store service inside the broker: an in-process client on the request topic that
  * answers RESP3 requests on each request's response topic and publishes key notifications
- * (docs/state-store-protocol.md §1, §4).
+ * (docs/reference/state-store-protocol.md §1, §4).
  */
 import { randomUUID } from 'node:crypto';
 import type { Broker } from '../../broker/broker.js';

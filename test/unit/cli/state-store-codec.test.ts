@@ -8,7 +8,7 @@ import { defaultListenerPort, jsonValue } from '../../../src/cli/lib/state-store
 
 const b = (s: string) => Buffer.from(s, 'latin1');
 
-describe('CLI RESP3 requests (protocol doc §7.1)', () => {
+describe('CLI RESP3 requests (state-store-protocol.md §7.1)', () => {
   it.each([
     [['SET', 'SETKEY2', 'VALUE5'], '*3\r\n$3\r\nSET\r\n$7\r\nSETKEY2\r\n$6\r\nVALUE5\r\n'],
     [['GET', 'SETKEY2'], '*2\r\n$3\r\nGET\r\n$7\r\nSETKEY2\r\n'],
@@ -27,7 +27,7 @@ describe('CLI RESP3 requests (protocol doc §7.1)', () => {
   });
 });
 
-describe('CLI RESP3 replies (protocol doc §7.2)', () => {
+describe('CLI RESP3 replies (state-store-protocol.md §7.2)', () => {
   it.each([
     ['+OK\r\n', { type: 'ok' }],
     [':-1\r\n', { type: 'integer', value: -1 }],
@@ -55,7 +55,7 @@ describe('CLI RESP3 replies (protocol doc §7.2)', () => {
   });
 });
 
-describe('CLI key notifications (protocol doc §7.3)', () => {
+describe('CLI key notifications (state-store-protocol.md §7.3)', () => {
   it('parses SET and DELETE', () => {
     expect(parseNotification(b('*4\r\n$6\r\nNOTIFY\r\n$3\r\nSET\r\n$5\r\nVALUE\r\n$3\r\nabc\r\n'))).toEqual({ operation: 'SET', value: b('abc') });
     expect(parseNotification(b('*2\r\n$6\r\nNOTIFY\r\n$6\r\nDELETE\r\n'))).toEqual({ operation: 'DELETE' });

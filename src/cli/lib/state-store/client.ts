@@ -1,5 +1,5 @@
 /**
- * A minimal state store client on MQTT v5 (state-store-protocol.md §1, §4): requests on the invoke
+ * A minimal state store client on MQTT v5 (docs/reference/state-store-protocol.md §1, §4): requests on the invoke
  * topic with a response topic of the Rust SDK's shape, correlation data, `__ts`; replies matched by
  * correlation data; key notifications on this client's notify topic. No reconnects: a lost
  * connection fails the pending calls with `SST_CONNECTION_LOST`.
