@@ -48,7 +48,7 @@ async function writeCanaries(path: string, key?: Buffer): Promise<void> {
 }
 
 describe('LevelBrokerStore on disk', () => {
-  it('(a) with encryption, no payload, client id or topic is in plain text in any store file', async () => {
+  it('with encryption, no payload, client id or topic is in plain text in any store file', async () => {
     const path = await freshDir();
     await writeCanaries(path, randomBytes(32));
     const bytes = await allFileBytes(path);
@@ -56,14 +56,14 @@ describe('LevelBrokerStore on disk', () => {
     for (const canary of [PAYLOAD_CANARY, CLIENT_CANARY, TOPIC_CANARY]) expect(bytes.includes(Buffer.from(canary)), canary).toBe(false);
   });
 
-  it('(a) with encryption Disabled the same check finds the payload (the check can fail)', async () => {
+  it('with encryption Disabled the same plain-text check finds the payload (the check can fail)', async () => {
     const path = await freshDir();
     await writeCanaries(path);
     const bytes = await allFileBytes(path);
     for (const canary of [PAYLOAD_CANARY, CLIENT_CANARY, TOPIC_CANARY]) expect(bytes.includes(Buffer.from(canary)), canary).toBe(true);
   });
 
-  it('(b) a flipped byte in an encrypted queue segment is reported as STO_CORRUPT_RECORD, never returned', async () => {
+  it('a flipped byte in an encrypted queue segment is reported as STO_CORRUPT_RECORD, never returned', async () => {
     const path = await freshDir();
     const key = randomBytes(32);
     await writeCanaries(path, key);
@@ -74,7 +74,7 @@ describe('LevelBrokerStore on disk', () => {
     expect(await store.loadRetained()).toEqual([message]); // other records are unaffected
   });
 
-  it('(b) a flipped byte in a retained value stops a broker from starting on it', async () => {
+  it('a flipped byte in an encrypted retained value stops a broker from starting on it', async () => {
     const path = await freshDir();
     const key = randomBytes(32);
     await writeCanaries(path, key);
@@ -85,7 +85,7 @@ describe('LevelBrokerStore on disk', () => {
     await broker.close();
   });
 
-  it('(b) a value moved under another key fails authentication (the key is the AAD)', async () => {
+  it('an encrypted value moved under another key fails authentication (the key is the AAD)', async () => {
     const path = await freshDir();
     const key = randomBytes(32);
     const store = await open(path, key);
@@ -98,14 +98,14 @@ describe('LevelBrokerStore on disk', () => {
     await expectCode((await open(path, key)).loadRetained(), 'STO_CORRUPT_RECORD');
   });
 
-  it('(b) without encryption, a truncated value is reported as STO_CORRUPT_RECORD', async () => {
+  it('without encryption, a truncated value is reported as STO_CORRUPT_RECORD', async () => {
     const path = await freshDir();
     await writeCanaries(path);
     await rewriteValue(path, 's/', (v) => v.subarray(0, v.length - 3));
     await expectCode((await open(path)).loadSessions(), 'STO_CORRUPT_RECORD');
   });
 
-  it('(c) a wrong, missing or unexpected key is STO_WRONG_KEY at open', async () => {
+  it('a wrong, missing or unexpected encryption key is STO_WRONG_KEY at open', async () => {
     const encrypted = await freshDir();
     await (await open(encrypted, randomBytes(32))).close();
     const wrong = await expectCode(LevelBrokerStore.open({ path: encrypted, encryptionKey: randomBytes(32) }), 'STO_WRONG_KEY');
@@ -251,7 +251,7 @@ describe('group commit', () => {
 });
 
 describe('engine durability on LevelBrokerStore', () => {
-  it('(d) 100 QoS 1 messages for an offline persistent session survive a broker restart, in order', async () => {
+  it('100 QoS 1 messages for an offline persistent session survive a broker restart, in order', async () => {
     const path = await freshDir();
     const key = randomBytes(32);
     const first = await open(path, key);
