@@ -1,7 +1,7 @@
 /**
  * The broker process's store: a {@link LevelBrokerStore} at `<instance>/data/store` when the
  * deployment lock has `persistence.maxSize` (AES-256-GCM with the instance key unless
- * `persistence.encryption.mode` is Disabled), else the in-memory store, as before persistence.
+ * `persistence.encryption.mode` is Disabled), else the in-memory store (nothing survives a restart).
  * `ops create` makes the key; an instance whose store does not exist yet and has no key (made by an
  * older version, or by hand) gets one at its first start. An existing store never gets a new key.
  */

@@ -30,7 +30,8 @@ afterEach(async () => {
 
 describe('output to TLS subscribers under a burst of input', () => {
   // TLS socket writes complete only between event-loop turns: a connection that read a whole
-  // socket backlog in one turn used to fill a TLS subscriber past the high-water mark and drop QoS 0.
+  // socket backlog in one turn would fill a TLS subscriber past the high-water mark and drop QoS 0,
+  // so reading yields between turns.
   it('delivers every QoS 0 message of a 2 MiB burst to a reading TLS subscriber (reading yields per turn)', async () => {
     dir = await mkdtemp(join(tmpdir(), 'ops-tlsout-'));
     const { ca, server: cert } = await makeServerPki(dir);
