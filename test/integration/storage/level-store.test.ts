@@ -8,7 +8,7 @@ import type { MessageRecord, QueueEntryRecord } from '../../../src/storage/broke
 import { LevelBrokerStore } from '../../../src/storage/level-broker-store.js';
 import { RawClient } from '../../helpers/raw-client.js';
 import { drainUntilPong } from '../../helpers/session-helpers.js';
-import { startBroker, type RunningBroker } from '../../helpers/start-broker.js';
+import { useBroker } from '../../helpers/start-broker.js';
 import { expectCode, levelStoreFixture } from '../../helpers/level-store-fixture.js';
 import { allFileBytes, flipValueByte, rawEntries, rewriteValue } from '../../helpers/raw-level.js';
 
@@ -19,17 +19,17 @@ const TOPIC_CANARY = 'fY6gRe1uKo5i/Ma0';
 
 const fixture = levelStoreFixture('ops-level-store-');
 const freshDir = fixture.freshDir;
-const brokers: RunningBroker[] = [];
 const clients: RawClient[] = [];
 
 function open(path: string, encryptionKey?: Buffer): Promise<LevelBrokerStore> {
   return fixture.open({ path, ...(encryptionKey !== undefined ? { encryptionKey } : {}) });
 }
 
-afterEach(async () => {
+// After-hooks run in reverse: the clients close, then the brokers stop, then their store folders go.
+afterEach(() => fixture.cleanup());
+const brokers = useBroker();
+afterEach(() => {
   for (const c of clients.splice(0)) c.destroy();
-  for (const b of brokers.splice(0)) await b.stop().catch(() => undefined);
-  await fixture.cleanup();
 });
 
 const message: MessageRecord = { topic: TOPIC_CANARY, payload: Buffer.from(PAYLOAD_CANARY), qos: 1, retain: true };
@@ -255,8 +255,7 @@ describe('engine durability on LevelBrokerStore', () => {
     const path = await freshDir();
     const key = randomBytes(32);
     const first = await open(path, key);
-    let running = await startBroker({ store: first });
-    brokers.push(running);
+    let running = await brokers.start({ store: first });
 
     const sub = await RawClient.open(running.port);
     clients.push(sub);
@@ -273,8 +272,7 @@ describe('engine durability on LevelBrokerStore', () => {
     expect(stats.writes).toBeGreaterThanOrEqual(100);
     await running.stop();
 
-    running = await startBroker({ store: await open(path, key) });
-    brokers.push(running);
+    running = await brokers.start({ store: await open(path, key) });
     const again = await RawClient.open(running.port);
     clients.push(again);
     const connack = await again.connect({ clientId: 'sub', clean: false, properties: { sessionExpiryInterval: 300 } });
@@ -293,8 +291,7 @@ describe('engine durability on LevelBrokerStore', () => {
     await running.stop();
 
     // Delivered and acknowledged: nothing comes back after another restart.
-    running = await startBroker({ store: await open(path, key) });
-    brokers.push(running);
+    running = await brokers.start({ store: await open(path, key) });
     const third = await RawClient.open(running.port);
     clients.push(third);
     expect((await third.connect({ clientId: 'sub', clean: false, properties: { sessionExpiryInterval: 300 } })).sessionPresent).toBe(true);
