@@ -284,7 +284,7 @@ function ownQos1Pct(results, broker) {
   return Math.round((e.metrics.msgPerSec / b.metrics.msgPerSec) * 1000) / 10;
 }
 
-/** The targets of issue 4 (durable persistence), for ours. */
+/** The durable persistence targets, for ours. */
 function printTargets(results) {
   const e = results.scenarios.e?.byBroker?.ours;
   const f = results.scenarios.f?.byBroker?.ours;
@@ -309,16 +309,16 @@ function printTargets(results) {
     if (d === null || d === undefined) lines.push(`drain of ${results.settings.drainCount} after restart < 5 s: n/a (${f.error ?? 'not all messages arrived'})`);
     else lines.push(`drain of ${fmtNum(f.metrics.count)} after restart < 5 s: ${d} s  -> ${verdict(d < 5)}${f.metrics.count !== 100000 ? ' (BENCH_DRAIN_COUNT is not 100,000)' : ''}`);
   }
-  console.log('\nTargets (issue 4, ours):');
+  console.log('\nPersistence targets (ours):');
   for (const l of lines) console.log('  ' + l);
 }
 
-/** The target of issue 5 (state store), for ours: at least 25k SET/s in memory mode. */
+/** The state store target, for ours: at least 25k SET/s in memory mode. */
 function printStateStoreTarget(results) {
   const g = results.scenarios.g?.byBroker?.ours;
   if (!g) return;
   const line = g.ok ? `${fmtNum(g.metrics.setPerSec)} SET/s  -> ${g.metrics.setPerSec >= 25000 ? 'met' : 'MISSED'}` : `n/a (${g.error})`;
-  console.log(`\nTarget (issue 5, ours): state store >= 25,000 SET/s in memory mode: ${line}`);
+  console.log(`\nState store target (ours): >= 25,000 SET/s in memory mode: ${line}`);
 }
 
 function cell(results, sc, broker, get) {

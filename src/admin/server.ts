@@ -6,7 +6,7 @@
 import { chmod, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from '../shared/log.js';
-import { OpsError } from '../shared/errors.js';
+import { OpsError, reasonOf } from '../shared/errors.js';
 import {
   ADMIN_PROTOCOL_VERSION,
   encodeLine,
@@ -28,7 +28,7 @@ export interface AdminServer {
 
 function errorReply(id: RequestId | null, err: unknown, method: string): AdminReply {
   const error =
-    err instanceof OpsError ? err : new OpsError('ADM_INTERNAL', { method, reason: err instanceof Error ? err.message : String(err) });
+    err instanceof OpsError ? err : new OpsError('ADM_INTERNAL', { method, reason: reasonOf(err) });
   return { v: ADMIN_PROTOCOL_VERSION, id, error: { code: error.code, message: error.message, details: error.details } };
 }
 

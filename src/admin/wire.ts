@@ -5,6 +5,7 @@
  */
 import type { BrokerStats } from '../shared/broker-stats.js';
 import { OpsError } from '../shared/errors.js';
+import { isRecord } from '../shared/plain-objects.js';
 
 /** Protocol version spoken by this build. */
 export const ADMIN_PROTOCOL_VERSION = 1;
@@ -61,10 +62,6 @@ export function encodeLine(message: AdminRequest | AdminReply): string {
   return `${JSON.stringify(message)}\n`;
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** The id of a request line if it has a usable one (for error replies to bad requests). */
 export function requestIdOf(value: unknown): RequestId | null {
   if (!isRecord(value)) return null;
@@ -118,9 +115,6 @@ export interface StatusResult {
   readonly logLevel: string;
   readonly policyVersion: number;
 }
-
-/** `resource.*` kinds. */
-export type ResourceKindName = 'listener' | 'authentication' | 'authorization';
 
 /** `stats` result: the engine's figures plus instance-level ones. */
 export interface StatsResult {

@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import { ReasonCode } from '../protocol/reason-codes.js';
-import { OpsError } from '../shared/errors.js';
+import { OpsError, reasonOf } from '../shared/errors.js';
 import { SESSION_SHARE } from '../shared/memory-profiles.js';
 import type { Logger } from '../shared/log.js';
 import type { BrokerStore } from '../storage/broker-store.js';
@@ -183,7 +183,7 @@ export class BrokerCore implements SessionContext {
       this.logger.warn({ code: error.code, ...error.details }, `${error.message}; messages that need the store get 0x97 (Quota exceeded)`);
       return;
     }
-    this.logger.error({ err: error instanceof Error ? error.message : String(error) }, 'store write failed');
+    this.logger.error({ err: reasonOf(error) }, 'store write failed');
   }
 
   /**

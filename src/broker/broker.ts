@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { OpsError } from '../shared/errors.js';
+import { OpsError, reasonOf } from '../shared/errors.js';
 import { silentLogger, type Logger } from '../shared/log.js';
 import type { BrokerStore, MessageRecord, StoreUsage } from '../storage/broker-store.js';
 import { MemoryBrokerStore } from '../storage/memory/memory-broker-store.js';
@@ -226,7 +226,7 @@ export class Broker {
     const result = this.#core.publish(message);
     if (result.undeliverable) {
       const error = message.encodingError;
-      throw new OpsError('BRK_MESSAGE_UNENCODABLE', { topic: record.topic, reason: error instanceof Error ? error.message : String(error) });
+      throw new OpsError('BRK_MESSAGE_UNENCODABLE', { topic: record.topic, reason: reasonOf(error) });
     }
     await result.completion;
   }

@@ -7,7 +7,7 @@
  *
  * The identity is the authentication's principal ({@link AuthenticationResult.principal}); a port
  * without authentication has one anonymous identity per listener port, so its clients share their
- * sessions among themselves as before, but not with clients of other ports.
+ * sessions among themselves, but not with clients of other ports.
  */
 import type { AuthenticationResult, ConnectionInfo } from './hooks.js';
 

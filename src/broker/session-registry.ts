@@ -79,7 +79,7 @@ export class SessionRegistry {
    * id's session belongs to another principal: the CONNECT is to be refused with 0x87. A session
    * restored without an owner (stores written before owners were recorded) is bound to this one.
    */
-  open(owner: SessionOwner, request: OpenRequest): OpenedSession | undefined {
+  open(request: OpenRequest): OpenedSession | undefined {
     const { clientId, cleanStart, expirySeconds, version, principal } = request;
     let session = this.#sessions.get(clientId);
     if (session?.owner !== undefined && session.owner !== principal) return undefined;

@@ -127,13 +127,3 @@ export function withYes(cmd: Command): Command {
 export function examples(cmd: Command, lines: readonly string[]): Command {
   return cmd.addHelpText('after', `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`);
 }
-
-/** `T` with the keys whose values may be undefined made optional (and never undefined). */
-export type Defined<T> = { [K in keyof T as undefined extends T[K] ? never : K]: T[K] } & {
-  [K in keyof T as undefined extends T[K] ? K : never]?: Exclude<T[K], undefined>;
-};
-
-/** Drops undefined-valued keys, so optional inputs stay absent under exactOptionalPropertyTypes. */
-export function definedOnly<T extends object>(obj: T): Defined<T> {
-  return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined)) as Defined<T>;
-}

@@ -10,6 +10,7 @@ import { runList, runShow } from './commands/broker/show.js';
 import { runRun, runStart, runStop } from './commands/broker/start.js';
 import { runStats, runStatus } from './commands/broker/status.js';
 import { givenFlagGroups } from './lib/flags.js';
+import { definedOnly } from '../shared/plain-objects.js';
 import { addMethodCommands, addPortCommands } from './program-subcommands.js';
 import { addTokenCommands } from './program-token.js';
 import { addLogsCommand } from './program-logs.js';
@@ -114,7 +115,7 @@ function addPersistCommands(broker: Command, ctx: CliContext): void {
       userKey: opts.userKey,
       userValue: opts.userValue,
     };
-    const present = Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined));
+    const present = definedOnly(optional);
     await runPersistUpdate({ instance: instanceOf(opts), name: opts.name, output: opts.output, ...present }, ctx);
   });
   const show = withOutput(withInstance(persist.command('show'))).description('Show the current persistence settings and live policy.');

@@ -3,7 +3,8 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { CliContext } from './context.js';
 import { runStateDelete, runStateGet, runStateSet, runStateVdel, runStateWatch, type StateInput } from './commands/state.js';
 import { intArg } from './lib/flags.js';
-import { definedOnly, examples, instanceOf, withInstance, type InstanceOptions } from './options.js';
+import { examples, instanceOf, withInstance, type InstanceOptions } from './options.js';
+import { definedOnly } from '../shared/plain-objects.js';
 import type { RunResult } from './program.js';
 
 interface StateOptions extends InstanceOptions {

@@ -6,7 +6,8 @@ import type { CliContext } from './context.js';
 import { runMethodAdd, runPortAdd, runPortRemove } from './commands/broker/listener-port.js';
 import { givenFlagGroups, intArg, portArg } from './lib/flags.js';
 import type { OutputFormat } from './lib/output.js';
-import { definedOnly, examples, instanceOf, withInstance, withOutput, withYes, type InstanceOptions } from './options.js';
+import { examples, instanceOf, withInstance, withOutput, withYes, type InstanceOptions } from './options.js';
+import { definedOnly } from '../shared/plain-objects.js';
 
 type Common = InstanceOptions & { output: OutputFormat; showConfig?: boolean; yes?: boolean };
 

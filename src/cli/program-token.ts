@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import type { CliContext } from './context.js';
 import { runTokenCreate } from './commands/broker/token.js';
 import type { OutputFormat } from './lib/output.js';
-import { definedOnly, examples, instanceOf, withInstance, withOutput, type InstanceOptions } from './options.js';
+import { examples, instanceOf, withInstance, withOutput, type InstanceOptions } from './options.js';
+import { definedOnly } from '../shared/plain-objects.js';
 
 interface TokenOptions extends InstanceOptions {
   audience: string[];

@@ -9,6 +9,7 @@ import { addBrokerCommands } from './program-broker.js';
 import { addStateCommands } from './program-state.js';
 import { intArg, portArg } from './lib/flags.js';
 import { registerAliases } from './lib/long-options.js';
+import { definedOnly } from '../shared/plain-objects.js';
 import type { OutputFormat } from './lib/output.js';
 import {
   applyGlobalOptions,
@@ -50,10 +51,6 @@ interface CreateOptions extends InstanceOptions {
   output?: OutputFormat;
 }
 
-function defined<T extends object>(obj: T): { [K in keyof T]: Exclude<T[K], undefined> } {
-  return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined)) as { [K in keyof T]: Exclude<T[K], undefined> };
-}
-
 /** az's short forms of the create broker flags. */
 const CREATE_ALIASES = {
   '--fr': '--broker-frontend-replicas',
@@ -89,7 +86,7 @@ function addCreate(program: Command, ctx: CliContext): void {
         {
           instance: instanceOf(opts),
           yes: opts.yes,
-          ...defined({
+          ...definedOnly({
             brokerConfigFile: opts.brokerConfigFile,
             port: opts.port,
             securePort: opts.securePort,
@@ -135,7 +132,7 @@ function addValidate(program: Command, ctx: CliContext): void {
     .option('--config-file <file>', 'a listener, authentication or authorization file (with --kind)')
     .option('--kind <kind>', 'listener|authentication|authorization', 'listener')
     .action(async (opts: { brokerConfigFile?: string; configFile?: string; kind: string }) =>
-      runValidate(defined({ brokerConfigFile: opts.brokerConfigFile, configFile: opts.configFile, kind: opts.kind }), ctx),
+      runValidate(definedOnly({ brokerConfigFile: opts.brokerConfigFile, configFile: opts.configFile, kind: opts.kind }), ctx),
     );
   examples(cmd, ['ops validate --broker-config-file broker.json', 'ops validate --config-file listener.json --kind listener']);
 }

@@ -4,7 +4,7 @@
  */
 import { CommanderError } from 'commander';
 import { ERROR_CODES } from '../shared/error-codes.js';
-import { OpsError } from '../shared/errors.js';
+import { OpsError, reasonOf } from '../shared/errors.js';
 import { processContext, type CliContext, type RunSettings, type Sink } from './context.js';
 import { expandLongOptions } from './lib/long-options.js';
 import { HINTS } from './messages.js';
@@ -39,7 +39,7 @@ export function reportError(ctx: CliContext, err: unknown): number {
     ctx.stderr.write(`\n${ERROR_CODES.CLI_CANCELLED.message}\n`);
     return ERROR_CODES.CLI_CANCELLED.exitCode;
   }
-  const error = err instanceof OpsError ? err : new OpsError('CLI_INTERNAL', { reason: err instanceof Error ? err.message : String(err) });
+  const error = err instanceof OpsError ? err : new OpsError('CLI_INTERNAL', { reason: reasonOf(err) });
   ctx.stderr.write(`${ctx.chalk.red('error:')} ${error.message}\n`);
   const hint = HINTS[error.code];
   if (hint) ctx.stderr.write(`${ctx.chalk.dim('hint:')} ${hint}\n`);

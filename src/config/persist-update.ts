@@ -1,6 +1,6 @@
 /**
  * `persist update` and the create-time `--persist-*` flags, with exactly the AIO CLI's merge order
- * and messages (az-cli-and-broker-config.md §5). Pure: works on a copy and throws coded errors.
+ * and messages (docs/reference/az-cli-and-broker-config.md §5). Pure: works on a copy and throws coded errors.
  */
 import { OpsError } from '../shared/errors.js';
 import { persistenceSizeProblem } from './quantity.js';

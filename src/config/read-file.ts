@@ -2,7 +2,8 @@
  * Reads a JSON config file the way the AIO CLI does (UTF-8 with or without BOM; a top-level
  * `properties` wrapper is unwrapped) and reports broken JSON with line and column.
  */
-import { OpsError } from '../shared/errors.js';
+import { OpsError, reasonOf } from '../shared/errors.js';
+import { isRecord } from '../shared/plain-objects.js';
 import { readInputFile } from './input-file.js';
 import { findTooDeepText, MAX_CONFIG_DEPTH } from './json-depth.js';
 import { findJsonSyntaxError, lineColumn } from './json-location.js';
@@ -31,11 +32,11 @@ export function parseConfigText(text: string, path: string): ParsedConfig {
   try {
     value = JSON.parse(body);
   } catch (err) {
-    const where = findJsonSyntaxError(body) ?? { reason: err instanceof Error ? err.message : String(err), line: 1, column: 1 };
+    const where = findJsonSyntaxError(body) ?? { reason: reasonOf(err), line: 1, column: 1 };
     throw new OpsError('CFG_PARSE_FAILED', { path, reason: where.reason, line: where.line, column: where.column });
   }
-  if (typeof value === 'object' && value !== null && !Array.isArray(value) && Object.hasOwn(value, 'properties')) {
-    return { value: (value as { properties: unknown }).properties, pathPrefix: 'properties' };
+  if (isRecord(value) && Object.hasOwn(value, 'properties')) {
+    return { value: value['properties'], pathPrefix: 'properties' };
   }
   return { value, pathPrefix: '' };
 }

@@ -2,6 +2,7 @@
  * Deployment-time vs runtime settings of the Broker resource. Deployment-time settings are locked
  * at create (instance/deployment-lock.ts); only the runtime half can change later (RUNTIME_KEYS).
  */
+import { definedOnly } from '../shared/plain-objects.js';
 import type { BrokerProperties, Diagnostics, Persistence } from './types.js';
 
 /** Settings fixed at create, by their JSON path (AIO create-only fields plus encryption). */
@@ -36,21 +37,12 @@ export interface RuntimeBrokerSettings {
   persistence?: Pick<Persistence, 'retain' | 'subscriberQueue' | 'stateStore' | 'dynamicSettings'>;
 }
 
-type Defined<T> = { [K in keyof T as undefined extends T[K] ? never : K]: T[K] } & {
-  [K in keyof T as undefined extends T[K] ? K : never]?: Exclude<T[K], undefined>;
-};
-
-/** Drops undefined-valued keys (so optional properties stay absent, not undefined). */
-function defined<T extends object>(obj: T): Defined<T> {
-  return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined)) as Defined<T>;
-}
-
 /** The deployment-time half of `props`. */
 export function deploymentSettings(props: BrokerProperties): DeploymentSettings {
   const { diagnostics: _d, persistence, ...rest } = props;
   const out: DeploymentSettings = { ...rest };
   if (persistence) {
-    out.persistence = defined({
+    out.persistence = definedOnly({
       maxSize: persistence.maxSize,
       persistentVolumeClaimSpec: persistence.persistentVolumeClaimSpec,
       encryption: persistence.encryption,
@@ -65,7 +57,7 @@ export function runtimeSettings(props: BrokerProperties): RuntimeBrokerSettings 
   if (props.diagnostics) out.diagnostics = props.diagnostics;
   const p = props.persistence;
   if (p) {
-    out.persistence = defined({
+    out.persistence = definedOnly({
       retain: p.retain,
       subscriberQueue: p.subscriberQueue,
       stateStore: p.stateStore,
@@ -82,7 +74,7 @@ export function joinBrokerProperties(deployment: DeploymentSettings, runtime: Ru
   if (runtime.diagnostics) out.diagnostics = runtime.diagnostics;
   if (lockedPersistence) {
     const r = runtime.persistence ?? {};
-    out.persistence = defined({
+    out.persistence = definedOnly({
       maxSize: lockedPersistence.maxSize,
       stateStore: r.stateStore,
       retain: r.retain,

@@ -5,7 +5,8 @@
 import { createHash } from 'node:crypto';
 import { chmod, writeFile } from 'node:fs/promises';
 import { OpsError } from '../shared/errors.js';
-import { isRecord, readJsonFile } from './files.js';
+import { isRecord } from '../shared/plain-objects.js';
+import { readJsonFile } from './files.js';
 
 /** Lock file format version. */
 export const LOCK_VERSION = 1;

@@ -1,7 +1,7 @@
 /** Small file helpers for instance files: atomic JSON writes and tolerant reads. */
 import { randomBytes } from 'node:crypto';
 import { link, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { OpsError } from '../shared/errors.js';
+import { OpsError, reasonOf } from '../shared/errors.js';
 
 /** Writes `text` to a temp file beside `path`, then renames it over `path`. */
 export async function writeFileAtomic(path: string, text: string, mode = 0o600): Promise<void> {
@@ -52,11 +52,6 @@ export async function readJsonFile(path: string): Promise<unknown> {
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
-    throw new OpsError('INST_CORRUPT', { path, reason: err instanceof Error ? err.message : String(err) });
+    throw new OpsError('INST_CORRUPT', { path, reason: reasonOf(err) });
   }
-}
-
-/** True when `value` is a plain object. */
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

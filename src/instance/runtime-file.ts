@@ -4,8 +4,9 @@
  * abuse limits. Written atomically by whoever owns it at the moment (the running broker, or the
  * CLI while it is stopped).
  */
-import { OpsError } from '../shared/errors.js';
-import { isRecord, readJsonFile, writeJsonAtomic } from './files.js';
+import { OpsError, reasonOf } from '../shared/errors.js';
+import { isRecord } from '../shared/plain-objects.js';
+import { readJsonFile, writeJsonAtomic } from './files.js';
 
 /** Runtime file format version. */
 export const RUNTIME_VERSION = 1;
@@ -54,7 +55,7 @@ export async function readRuntimeState(path: string): Promise<RuntimeState> {
     };
   } catch (err) {
     if (err instanceof OpsError) throw err;
-    throw new OpsError('INST_CORRUPT', { path, reason: err instanceof Error ? err.message : String(err) });
+    throw new OpsError('INST_CORRUPT', { path, reason: reasonOf(err) });
   }
 }
 

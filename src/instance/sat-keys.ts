@@ -12,6 +12,7 @@ import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { algorithmOf, keyIdOf, type TrustedKey } from '../shared/jwt.js';
 import { writeFileOnce } from './files.js';
+import { reasonOf } from '../shared/errors.js';
 
 /** Files of the SAT keys of an instance whose secrets folder is `secretsDir`. */
 export function satKeyPaths(secretsDir: string): { readonly dir: string; readonly signingKey: string; readonly publicKey: string; readonly trustedDir: string } {
@@ -46,7 +47,7 @@ export async function ensureSigningKey(secretsDir: string): Promise<SigningKey> 
   try {
     privateKey = createPrivateKey(pem);
   } catch (err) {
-    throw new Error(`${paths.signingKey} is not a PEM private key (${err instanceof Error ? err.message : String(err)})`, { cause: err });
+    throw new Error(`${paths.signingKey} is not a PEM private key (${reasonOf(err)})`, { cause: err });
   }
   if (algorithmOf(privateKey) === undefined) throw new Error(`${paths.signingKey} is a ${privateKey.asymmetricKeyType ?? 'unknown'} key, which cannot sign tokens`);
   const publicKey = createPublicKey(privateKey);
@@ -74,7 +75,7 @@ export async function loadSatKeyring(secretsDir: string): Promise<SatKeyring> {
       if (alg === undefined) skipped.push(`${path}: a ${key.asymmetricKeyType ?? 'unknown'} key is not usable (Ed25519, EC P-256 or RSA >= 2048)`);
       else keys.push({ kid: keyIdOf(key), alg, key, source: path });
     } catch (err) {
-      skipped.push(`${path}: not a PEM public key (${err instanceof Error ? err.message : String(err)})`);
+      skipped.push(`${path}: not a PEM public key (${reasonOf(err)})`);
     }
   }
   return { keys, skipped };

@@ -8,7 +8,7 @@
  */
 import { existsSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
-import { OpsError } from '../shared/errors.js';
+import { OpsError, reasonOf } from '../shared/errors.js';
 
 /** A Kubernetes Secret or ConfigMap name: a DNS-1123 subdomain (the schemas' `kubernetesName`). */
 const KUBERNETES_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -50,7 +50,7 @@ export function findTlsSecret(secretsDir: string, name: string, field: string): 
   try {
     folder = secretFolder(secretsDir, name, field);
   } catch (err) {
-    return { problem: err instanceof Error ? err.message : String(err) };
+    return { problem: reasonOf(err) };
   }
   if (!existsSync(join(folder, 'tls.crt')) || !existsSync(join(folder, 'tls.key'))) return { problem: `TLS secret '${name}' not found: put tls.crt and tls.key in ${folder}` };
   return { folder };

@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import type { StoreRepairReport } from '../shared/store-repair.js';
-import { isRecord, readJsonFile, writeJsonAtomic } from './files.js';
+import { isRecord } from '../shared/plain-objects.js';
+import { readJsonFile, writeJsonAtomic } from './files.js';
 
 /** One open listener port. */
 export interface OpenPort {

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { OpsError } from '../shared/errors.js';
+import { OpsError, reasonOf } from '../shared/errors.js';
 import { writeFileOnce } from './files.js';
 
 /** Length of an AES-256-GCM key. */
@@ -61,7 +61,7 @@ export async function loadStoreKey(keyPath: string, storePath: string, env: Read
     const reason =
       code === 'ENOENT'
         ? `no key: ${keyPath} does not exist and ${STORE_KEY_ENV} is not set`
-        : `the key file ${keyPath} cannot be read (${code ?? (err instanceof Error ? err.message : String(err))})`;
+        : `the key file ${keyPath} cannot be read (${code ?? (reasonOf(err))})`;
     throw new OpsError('STO_WRONG_KEY', { path: storePath, reason }, { cause: err });
   }
   const key = decodeStoreKey(text);

@@ -1,6 +1,6 @@
 /**
  * Pure persistence decisions: does this retained message, subscriber queue or state-store key go
- * to disk under the policy? For the engine (issue 4) to call; `'memory' | 'disk'`.
+ * to disk under the policy? Called by the broker engine and the state store; `'memory' | 'disk'`.
  */
 import { topicMatches } from '../shared/topic.js';
 import type { PersistPolicy } from './persist-policy.js';

@@ -5,15 +5,11 @@
 import type { Persistence } from '../config/types.js';
 import { toPersistPolicy, type PersistPolicy } from './persist-policy.js';
 
-/** Called after each replace with the new policy. */
-export type PolicyListener = (policy: PersistPolicy, version: number) => void;
-
 /** The live policy plus its version (1 at start, +1 per replace) and when it was applied. */
 export class PolicyHolder {
   #policy: PersistPolicy;
   #version = 1;
   #appliedAt = new Date();
-  readonly #listeners = new Set<PolicyListener>();
 
   constructor(persistence: Persistence | undefined) {
     this.#policy = toPersistPolicy(persistence);
@@ -34,18 +30,11 @@ export class PolicyHolder {
     return this.#appliedAt;
   }
 
-  /** Swaps in the policy of `persistence` and notifies listeners. */
+  /** Swaps in the policy of `persistence`; readers of `policy` see the new one from now on. */
   replace(persistence: Persistence | undefined): PersistPolicy {
     this.#policy = toPersistPolicy(persistence);
     this.#version += 1;
     this.#appliedAt = new Date();
-    for (const listener of this.#listeners) listener(this.#policy, this.#version);
     return this.#policy;
-  }
-
-  /** Subscribes to replacements; returns the unsubscribe function. */
-  onChange(listener: PolicyListener): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
   }
 }

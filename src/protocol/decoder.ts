@@ -8,6 +8,7 @@ import { attachMoreFilters, LAZY_SUBSCRIBE_BYTES, splitSubscribe, SubscribeFilte
 import { captureUserPropertyOrder } from './user-properties.js';
 import { validatePacket } from './validate-packet.js';
 import { PacketViolation, type ViolationKind } from './violation.js';
+import { reasonOf } from '../shared/errors.js';
 
 /** Why a byte stream could not be decoded: a protocol violation (see violation.ts), a packet over the size limit, or over the broker-wide bound on partial packets. */
 export type DecodeFailure = ViolationKind | 'too-large' | 'over-budget';
@@ -96,7 +97,7 @@ function makeParser(getTarget: () => ParseTarget | undefined): MqttParser {
 /** The decoder's report of a parser error or a failed validation; `connectLevel` set when a CONNECT failed. */
 function toDecodeError(error: unknown, connectLevel: number | undefined): DecodeError {
   if (error instanceof PacketViolation) return new DecodeError(error.kind, error.message, connectLevel);
-  return new DecodeError('malformed', error instanceof Error ? error.message : String(error), connectLevel);
+  return new DecodeError('malformed', reasonOf(error), connectLevel);
 }
 
 /**

@@ -45,9 +45,6 @@ export const ReasonCode = {
   WildcardSubscriptionsNotSupported: 0xa2,
 } as const;
 
-/** A reason code value. */
-export type ReasonCodeValue = (typeof ReasonCode)[keyof typeof ReasonCode];
-
 /** MQTT 3.1.1 CONNACK return codes (section 3.2.2.3). */
 export const ConnackReturnCode = {
   Accepted: 0,

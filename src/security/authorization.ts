@@ -1,5 +1,5 @@
 /**
- * BrokerAuthorization rules compiled into decisions (AIO semantics; docs/az-cli-and-broker-config.md
+ * BrokerAuthorization rules compiled into decisions (AIO semantics; docs/reference/az-cli-and-broker-config.md
  * §3.3): a rule applies to an identity its principals name (client ids, usernames, or one whole
  * attribute map; entries OR-ed); an action is allowed when an applying rule grants it; no rule
  * granting it denies (a resource with no rules denies everything).

@@ -20,7 +20,7 @@ import type { ConnectionInfo } from '../broker/hooks.js';
 import type { ListenerPort, ListenerProperties } from '../config/types.js';
 import type { OpenPort } from '../instance/status-file.js';
 import { findTlsSecret, secretFolder } from '../instance/secret-folder.js';
-import { OpsError } from '../shared/errors.js';
+import { OpsError, reasonOf } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { ensureSelfSigned, type SelfSignedSpec } from './self-signed.js';
 import { tlsServerOptions } from './tls-options.js';
@@ -107,7 +107,7 @@ export class ListenerManager {
     try {
       return secretFolder(this.secretsDir, secret.name, secret.field);
     } catch (err) {
-      return { problem: err instanceof Error ? err.message : String(err) };
+      return { problem: reasonOf(err) };
     }
   }
 
@@ -205,7 +205,7 @@ export class ListenerManager {
       try {
         this.#open.set(key, await this.#listen(want));
       } catch (err) {
-        this.logger.error({ listener: want.listener, port: want.port, err: err instanceof Error ? err.message : String(err) }, 'a replaced port could not be served again');
+        this.logger.error({ listener: want.listener, port: want.port, err: reasonOf(err) }, 'a replaced port could not be served again');
       }
     }
   }
@@ -252,7 +252,7 @@ export class ListenerManager {
         // requestCert without rejectUnauthorized: ask for a client certificate, verify it in the X509 method
         server = createTlsServer(tlsServerOptions({ cert: readFileSync(cert), key: readFileSync(key) }, { requestCert: true, rejectUnauthorized: false }), onConnection);
       } catch (err) {
-        throw new OpsError('BRK_LISTEN_FAILED', { address, reason: `TLS secret '${want.secret}': ${err instanceof Error ? err.message : String(err)}` });
+        throw new OpsError('BRK_LISTEN_FAILED', { address, reason: `TLS secret '${want.secret}': ${reasonOf(err)}` });
       }
       server.on('tlsClientError', (err) => this.logger.debug({ listener: want.listener, err: err.message }, 'TLS handshake failed'));
     }

@@ -22,6 +22,7 @@ import { ListenerManager, type PortOrigin } from './listeners.js';
 import { startMetricsServer, type MetricSample, type MetricsServer } from './metrics.js';
 import type { PortSecurityTable } from './security.js';
 import type { PersistenceInfo } from './store.js';
+import { reasonOf } from '../shared/errors.js';
 
 /** A logger whose level can change (pino's is a settable property). */
 export interface LeveledLogger extends Logger {
@@ -270,7 +271,7 @@ export function metricsFailure(port: number, err: unknown): string {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   if (code === 'EADDRINUSE') return `port ${port} is in use (another instance or program holds it)`;
   if (code === 'EACCES') return `port ${port} may not be opened by this user`;
-  return `port ${port} could not be opened (${err instanceof Error ? err.message : String(err)})`;
+  return `port ${port} could not be opened (${reasonOf(err)})`;
 }
 
 /** The store's size figures for stats (null for a store that reports none, e.g. in memory). */

@@ -21,8 +21,7 @@ import { clearRunFiles, isBrokerProcess, readPidFile } from '../instance/status-
 import { persistenceDecisions, stateStoreDecisions } from '../policy/engine-decisions.js';
 import { PolicyHolder } from '../policy/policy-holder.js';
 import { assertAdminSocketFits, type InstancePaths } from '../instance/layout.js';
-import { OpsError } from '../shared/errors.js';
-import { join } from 'node:path';
+import { OpsError, reasonOf } from '../shared/errors.js';
 import { InstanceRuntime, type LeveledLogger } from './runtime.js';
 import { PortSecurityTable } from './security.js';
 import { diskBufferFolder, openDiskBuffer, openInstanceStore } from './store.js';
@@ -54,7 +53,7 @@ function storedLimits(paths: InstancePaths, raw: unknown): ConnectionLimitSettin
   try {
     return readConnectionLimits(raw);
   } catch (err) {
-    throw new OpsError('INST_CORRUPT', { path: paths.runtime, reason: err instanceof Error ? err.message : String(err) });
+    throw new OpsError('INST_CORRUPT', { path: paths.runtime, reason: reasonOf(err) });
   }
 }
 
@@ -100,7 +99,7 @@ export async function startInstance(paths: InstancePaths, logger?: LeveledLogger
     await broker.ready; // restore from the store: a damaged record refuses to start (STO_CORRUPT_RECORD)
   } catch (err) {
     const code = err instanceof OpsError ? err.code : 'STO_READ_FAILED';
-    log.error({ code, path: paths.store }, err instanceof Error ? err.message : String(err));
+    log.error({ code, path: paths.store }, reasonOf(err));
     await broker.close().catch(() => undefined);
     throw err;
   }
@@ -149,7 +148,7 @@ export async function startInstance(paths: InstancePaths, logger?: LeveledLogger
       await clearRunFiles(paths);
       log.info({}, 'stopped');
     })()
-      .catch((err: unknown) => log.error({ err: err instanceof Error ? err.message : String(err) }, 'stopping failed'))
+      .catch((err: unknown) => log.error({ err: reasonOf(err) }, 'stopping failed'))
       .finally(() => resolveStopped());
     return stopping;
   };

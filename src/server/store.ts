@@ -1,7 +1,7 @@
 /**
  * The broker process's store: a {@link LevelBrokerStore} at `<instance>/data/store` when the
  * deployment lock has `persistence.maxSize` (AES-256-GCM with the instance key unless
- * `persistence.encryption.mode` is Disabled), else the in-memory store, as before persistence.
+ * `persistence.encryption.mode` is Disabled), else the in-memory store (nothing survives a restart).
  * `ops create` makes the key; an instance whose store does not exist yet and has no key (made by an
  * older version, or by hand) gets one at its first start. An existing store never gets a new key.
  */
@@ -11,7 +11,7 @@ import type { DeploymentSettings } from '../config/split.js';
 import { parseQuantity } from '../config/quantity.js';
 import type { InstancePaths } from '../instance/layout.js';
 import { createStoreKey, loadStoreKey, STORE_KEY_ENV } from '../instance/store-key.js';
-import { OpsError } from '../shared/errors.js';
+import { OpsError, reasonOf } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import type { BrokerStore } from '../storage/broker-store.js';
 import { LevelBrokerStore } from '../storage/level/level-broker-store.js';
@@ -93,7 +93,7 @@ export async function openInstanceStore(
     } else logger.info({ path: paths.store }, 'store repair asked for: nothing is damaged, nothing lost');
     return { store, info, repair: report };
   } catch (err) {
-    const error = err instanceof OpsError ? err : new OpsError('STO_OPEN_FAILED', { path: paths.store, reason: err instanceof Error ? err.message : String(err) }, { cause: err });
+    const error = err instanceof OpsError ? err : new OpsError('STO_OPEN_FAILED', { path: paths.store, reason: reasonOf(err) }, { cause: err });
     logger.error({ code: error.code, path: paths.store }, error.message);
     throw error;
   }

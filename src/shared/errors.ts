@@ -25,3 +25,8 @@ export class OpsError extends Error {
     this.details = params;
   }
 }
+
+/** The message of an error, or the text of any other thrown value. */
+export function reasonOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

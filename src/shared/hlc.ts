@@ -1,5 +1,5 @@
 /**
- * Hybrid logical clock text of the state store (docs/state-store-protocol.md §3.1): `wall:counter:node`,
+ * Hybrid logical clock text of the state store (docs/reference/state-store-protocol.md §3.1): `wall:counter:node`,
  * written padded (`%015d:%05d:%s`) as the SDKs do, parsed padded or not, ordered by wall, counter,
  * then node id. Shared by the state store service and the `ops state` client.
  */

@@ -5,6 +5,7 @@
  * a bad token gives a `reason` that says what is wrong with it (and never repeats the token).
  */
 import { createHash, randomUUID, sign, verify, type KeyObject } from 'node:crypto';
+import { isRecord } from './plain-objects.js';
 
 /** Tokens longer than this are refused before any parsing (Kubernetes tokens are ~1 KiB). */
 export const MAX_TOKEN_BYTES = 16 * 1024;
@@ -157,7 +158,7 @@ function encodePart(value: unknown): string {
 function decodePart(part: string): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    return isRecord(value) ? value : undefined;
   } catch {
     return undefined;
   }

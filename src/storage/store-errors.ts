@@ -2,12 +2,7 @@
  * The errors of a durable store, built in one place (codes from `src/shared/error-codes.ts`), and
  * the promise helpers every durable implementation reports them with.
  */
-import { OpsError } from '../shared/errors.js';
-
-/** The message of an error, or its text. */
-export function reasonOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
+import { OpsError, reasonOf } from '../shared/errors.js';
 
 /** A promise rejected with `error` that never counts as unhandled. */
 export function failed(error: OpsError): Promise<void> {

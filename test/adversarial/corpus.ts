@@ -6,7 +6,7 @@ import type { PacketModel, Part, Prop } from './packet-model.js';
 
 const s = (text: string): Buffer => Buffer.from(text, 'utf8');
 
-/** The state store's request topic (docs/state-store-protocol.md). */
+/** The state store's request topic (docs/reference/state-store-protocol.md). */
 export const STATE_STORE_REQUEST_TOPIC = 'statestore/v1/FA9AE35F-2F64-47CD-9BFF-08E2B32A0FE8/command/invoke';
 
 /** A will as the CONNECT carries it. */

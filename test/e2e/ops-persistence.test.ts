@@ -87,7 +87,7 @@ afterAll(async () => {
 });
 
 describe('persistence across restarts', () => {
-  it('queue All + retain All come back after a graceful restart, encrypted on disk (a, e, g)', async () => {
+  it('queue All + retain All come back after a graceful restart, encrypted on disk', async () => {
     await offlineSessions('qall', 'a/t', ['all-sub']);
     await publish('qall', [...[0, 1, 2, 3, 4].map((i): [string, string] => ['a/t', `SECRET-QUEUED-${i}`]), ['ra/x', 'SECRET-RETAINED', { retain: true }]]);
     await stop('qall');
@@ -110,7 +110,7 @@ describe('persistence across restarts', () => {
     expect(metrics).toMatch(/ops_broker_disk_used_bytes [1-9]/);
   });
 
-  it('refuses a wrong or malformed OPS_STORE_KEY and a missing key file; accepts the right key from OPS_STORE_KEY (h)', async () => {
+  it('refuses a wrong or malformed OPS_STORE_KEY and a missing key file; accepts the right key from OPS_STORE_KEY', async () => {
     await stop('qall');
     const startWith = (env: Record<string, string>) => opsWithEnv(h.home, env, 'broker', 'start', '--instance', 'qall');
     const wrong = await startWith({ OPS_STORE_KEY: randomBytes(32).toString('base64') });
@@ -130,7 +130,7 @@ describe('persistence across restarts', () => {
     port['qall'] = portOf(await h.json<Started>('broker', 'status', '--instance', 'qall'));
   });
 
-  it('with OPS_STORE_KEY at create there is no key file, and the key must be given at every start (h)', async () => {
+  it('with OPS_STORE_KEY at create there is no key file, and the key must be given at every start', async () => {
     const file = join(h.home, 'qall.json');
     const create = (env: Record<string, string>) => opsWithEnv(h.home, env, 'create', '--instance', 'envkey', '--port', '0', '--secure-port', '0', '--broker-config-file', file, '-o', 'json');
     const bad = await create({ OPS_STORE_KEY: randomBytes(16).toString('base64') });
@@ -145,7 +145,7 @@ describe('persistence across restarts', () => {
     await stop('envkey');
   });
 
-  it('after SIGKILL mid-load every PUBACKed message comes back in order, nothing the subscriber acknowledged (i)', async () => {
+  it('after SIGKILL mid-load every PUBACKed message comes back in order, and none the subscriber had acknowledged comes back', async () => {
     const sub = await persistent(port['qall'] as number, 'load-sub');
     await sub.client.subscribeAsync('load/t', { qos: 1 });
     await publish('qall', Array.from({ length: 50 }, (_, i): [string, string] => ['load/t', `WARM-${i}`]));
@@ -193,7 +193,7 @@ describe('persistence across restarts', () => {
     expect([...acked].filter((n) => !seqs.includes(n))).toEqual([]);
   });
 
-  it('queue None keeps the session but not its messages; retain=None applied live, and at the restart (the policy in force decides); plaintext with encryption Disabled (b, f, g)', async () => {
+  it('queue None keeps the session but not its messages; retain=None applied live, and at the restart (the policy in force decides); plaintext with encryption Disabled', async () => {
     await offlineSessions('qnone', 'n/t', ['none-sub']);
     await publish('qnone', [['n/t', 'QUEUED-NONE-0'], ['n/t', 'QUEUED-NONE-1'], ['f/before', 'PLAIN-RETAINED-BEFORE', { retain: true }]]);
     const pid = await brokerPid(h.home, 'qnone');
@@ -220,7 +220,7 @@ describe('persistence across restarts', () => {
     expect(stats.persistence).toEqual({ enabled: true, encryption: 'Disabled', maxSizeBytes: GiB });
   });
 
-  it('Custom: client-id patterns, dynamic CONNECT, retain topics and dynamic PUBLISH (c, d, e)', async () => {
+  it('Custom: client-id patterns, dynamic CONNECT, retain topics and dynamic PUBLISH', async () => {
     const dynamic = { userProperties: { 'aio-persistence': 'true' } };
     await offlineSessions('custom', 'c/t', ['disk-1', 'mem-1']);
     await offlineSessions('custom', 'c/t', ['dyn-1'], dynamic);
@@ -303,7 +303,7 @@ describe('persistence across restarts', () => {
     expect(await retainedUnder('dyn', ['keep/#', 'also/#'], 'rmark/m')).toEqual(['keep/a=KEEP-A']);
   });
 
-  it('refuses to start on a corrupt record or a truncated store, and says why (3)', async () => {
+  it('refuses to start on a corrupt record or a truncated store, and says why', async () => {
     await stop('custom');
     const store = join(dir('custom'), 'data', 'store');
     await flipValueByte(store, 'r/');

@@ -4,11 +4,11 @@ import type { CreateBrokerOptions } from '../../src/broker/broker.js';
 import { rawConnect } from './pubsub.js';
 import type { RawClient } from './raw-client.js';
 import { RawClients } from './session-helpers.js';
-import { startBroker, type RunningBroker } from './start-broker.js';
+import { useBroker, type RunningBroker } from './start-broker.js';
 
 /** One broker per test plus the raw clients opened against it, all closed after the test. */
 export interface RawBrokerFixture {
-  /** Starts a broker (`startBroker(options)`); the latest one started is stopped after the test. */
+  /** Starts a broker (`startBroker(options)`); every one started is stopped after the test. */
   start(options?: CreateBrokerOptions): Promise<RunningBroker>;
   /** The broker the test started; throws when none was. */
   current(): RunningBroker;
@@ -22,22 +22,16 @@ export interface RawBrokerFixture {
 
 /**
  * Registers (in the calling file or describe block) an afterEach that destroys every raw client the
- * test opened, then stops the broker it started. The returned functions may be destructured.
+ * test opened, then stops the brokers it started ({@link useBroker}). The returned functions may be
+ * destructured.
  */
 export function useRawBroker(): RawBrokerFixture {
-  let running: RunningBroker | undefined;
+  const brokers = useBroker();
   const raws = new RawClients();
-  afterEach(async () => {
-    raws.destroyAll();
-    await running?.stop();
-    running = undefined;
-  });
-  const current = (): RunningBroker => {
-    if (running === undefined) throw new Error('useRawBroker: no broker started in this test');
-    return running;
-  };
+  afterEach(() => raws.destroyAll());
+  const current = (): RunningBroker => brokers.current();
   return {
-    start: async (options = {}) => (running = await startBroker(options)),
+    start: (options = {}) => brokers.start(options),
     current,
     open: (version = 5, localAddress?: string) => raws.open(current().port, version, localAddress),
     connect: async (version, fields = {}) => raws.track(await rawConnect(current().port, version, fields)),

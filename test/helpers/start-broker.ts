@@ -1,4 +1,5 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { afterEach } from 'vitest';
 import { createBroker, type Broker, type CreateBrokerOptions } from '../../src/broker/broker.js';
 
 /** A broker listening on an ephemeral port, and how to reach it. */
@@ -30,6 +31,41 @@ export async function startBroker(options: CreateBrokerOptions = {}): Promise<Ru
     async stop(): Promise<void> {
       await Promise.all(clients.map((c) => c.endAsync(true).catch(() => undefined)));
       await broker.close();
+    },
+  };
+}
+
+/** The brokers a test starts, all stopped after it. */
+export interface BrokerFixture {
+  /** Starts a broker (`startBroker(options)`), stopped after the test. */
+  start(options?: CreateBrokerOptions): Promise<RunningBroker>;
+  /** The broker the test started last; throws when none was. */
+  current(): RunningBroker;
+}
+
+/**
+ * Registers (in the calling file or describe block) an afterEach that stops every broker the test
+ * started, newest first (stopping one the test stopped already is harmless), and fails the test
+ * with the first error a stop threw. Call it before registering the file's own afterEach: vitest
+ * runs after-hooks in reverse order, so the file's clients and servers close before the broker.
+ */
+export function useBroker(): BrokerFixture {
+  const started: RunningBroker[] = [];
+  afterEach(async () => {
+    const errors: unknown[] = [];
+    for (const running of started.splice(0).reverse()) await running.stop().catch((error: unknown) => errors.push(error));
+    if (errors.length > 0) throw errors[0];
+  });
+  return {
+    async start(options: CreateBrokerOptions = {}): Promise<RunningBroker> {
+      const running = await startBroker(options);
+      started.push(running);
+      return running;
+    },
+    current(): RunningBroker {
+      const running = started.at(-1);
+      if (running === undefined) throw new Error('useBroker: no broker started in this test');
+      return running;
     },
   };
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IClientPublishOptions, IPublishPacket, MqttClient } from 'mqtt';
-import { notificationTopic, REQUEST_TOPIC, STATE_STORE_ID } from '../../src/services/state-store/constants.js';
+import { notificationFilter, notificationTopic, REQUEST_TOPIC, STATE_STORE_ID } from '../../src/shared/state-store-wire.js';
 import { encodeArray } from '../../src/services/state-store/resp3.js';
 import type { RunningBroker } from './start-broker.js';
 
@@ -75,7 +75,7 @@ export class StateStoreTestClient {
     const client = await running.connect({ protocolVersion: 5, clientId });
     const self = new StateStoreTestClient(client, clientId);
     await client.subscribeAsync(self.responseTopic, { qos: 1, nl: noLocal });
-    await client.subscribeAsync(`clients/statestore/v1/${STATE_STORE_ID}/${Buffer.from(clientId).toString('hex').toUpperCase()}/command/notify/+`, { qos: 1, nl: noLocal });
+    await client.subscribeAsync(notificationFilter(clientId), { qos: 1, nl: noLocal });
     return self;
   }
 

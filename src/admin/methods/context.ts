@@ -3,6 +3,7 @@ import type { DeploymentSettings } from '../../config/split.js';
 import type { RuntimeState } from '../../instance/runtime-file.js';
 import type { PolicyHolder } from '../../policy/policy-holder.js';
 import { OpsError } from '../../shared/errors.js';
+import { isRecord } from '../../shared/plain-objects.js';
 import type { StatsResult, StatusResult } from '../wire.js';
 
 /** The running instance as the admin methods see it. */
@@ -20,10 +21,6 @@ export interface AdminContext {
   stats(): Promise<StatsResult>;
   /** Stops the broker gracefully (after the reply is sent). */
   shutdown(): void;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** The params object of a request; `ADM_BAD_REQUEST` when it is not one. */

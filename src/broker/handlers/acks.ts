@@ -23,7 +23,7 @@ export function handlePubrec(connection: Connection, packet: PubrecPacket): void
     connection.sendPubrel(packetId);
     return;
   }
-  // [MQTT-4.3.3-?] unknown packet id: PUBREL with 0x92 so the client can finish
+  // [MQTT-4.3.3-4] a PUBREC below 0x80 is answered with PUBREL; for an unknown packet id its reason is 0x92 [MQTT 5 §3.6.2.1], so the client can finish
   connection.sendAck('pubrel', packetId, ReasonCode.PacketIdentifierNotFound);
 }
 

@@ -151,7 +151,7 @@ function accept(connection: Connection, packet: ConnectPacket, clientId: string,
   }
 
   // The session is bound to the CONNECT's identity: another identity's CONNECT is refused, its owner untouched.
-  const opened = core.registry.open(connection, {
+  const opened = core.registry.open({
     clientId,
     cleanStart,
     expirySeconds: expiry,
@@ -173,7 +173,7 @@ function accept(connection: Connection, packet: ConnectPacket, clientId: string,
   const connack: ConnackPacket = { cmd: 'connack', sessionPresent: present, reasonCode: ReasonCode.Success };
   if (version === 5) {
     connack.properties = {
-      ...(expiry !== requestedExpiry ? { sessionExpiryInterval: expiry } : {}), // [MQTT-3.2.2-?] tell the client the capped value
+      ...(expiry !== requestedExpiry ? { sessionExpiryInterval: expiry } : {}), // [MQTT 5 §3.2.2.3.2] tell the client the capped value
       ...(options.receiveMaximum < 65_535 ? { receiveMaximum: options.receiveMaximum } : {}),
       maximumPacketSize: options.maxPacketSizeBytes,
       topicAliasMaximum: options.topicAliasMaximum,

@@ -124,7 +124,7 @@ export class SubscribeJob {
     const maxLevels = core.limits.maxTopicLevels;
     const shared = parseSharedFilter(request.topic, maxLevels);
     const problem = shared === undefined ? checkTopicFilter(request.topic, maxLevels) : typeof shared === 'string' ? shared : undefined;
-    if (problem !== undefined) return v5 ? ReasonCode.TopicFilterInvalid : SubackFailure311; // [MQTT-3.8.4-?] invalid filter
+    if (problem !== undefined) return v5 ? ReasonCode.TopicFilterInvalid : SubackFailure311; // [MQTT-3.8.4-7] the reason code says the subscription failed
     const authorize = connection.hooks.authorizeSubscribe;
     if (authorize !== undefined && !authorize(connection.identity, request.topic)) return v5 ? ReasonCode.NotAuthorized : SubackFailure311;
     const subscriptionId = v5 ? this.#packet.properties?.subscriptionIdentifier : undefined;
@@ -141,7 +141,7 @@ export class SubscribeJob {
     };
     const isNew = core.registry.subscribe(session, sub);
     // Retain Handling: 0 always, 1 only for a new subscription, 2 never [MQTT-3.3.1-9] [MQTT-3.3.1-10] [MQTT-3.3.1-11];
-    // no retained messages for shared subscriptions [MQTT-3.8.4-?]
+    // no retained messages for shared subscriptions [MQTT 5 §3.8.4]
     if (sub.group === undefined && sub.retainHandling !== 2 && (sub.retainHandling === 0 || isNew)) this.#replay.push(sub);
     return request.qos; // [MQTT-3.9.3-1] granted QoS in request order
   }

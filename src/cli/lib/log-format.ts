@@ -6,6 +6,7 @@
  * cursor or recolour a terminal.
  */
 import type { ChalkInstance } from 'chalk';
+import { isRecord } from '../../shared/plain-objects.js';
 
 /** Level names by pino's numbers. */
 export const LOG_LEVEL_NUMBERS: Readonly<Record<string, number>> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 };
@@ -23,8 +24,8 @@ export function parseLogLine(line: string): LogLine {
   if (line.startsWith('{')) {
     try {
       const value: unknown = JSON.parse(line);
-      if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
-        const record = value as Record<string, unknown>;
+      if (isRecord(value)) {
+        const record = value;
         const level = record['level'];
         if (typeof level === 'number') {
           const time = record['time'];

@@ -1,6 +1,6 @@
 /** `--query`: JMESPath over a command's JSON result, as azure-cli applies it before formatting. */
 import { compile, TreeInterpreter, type JSONValue } from '@jmespath-community/jmespath';
-import { OpsError } from '../../shared/errors.js';
+import { OpsError, reasonOf } from '../../shared/errors.js';
 
 /** A compiled JMESPath expression with its source text. */
 export interface CompiledQuery {
@@ -13,7 +13,7 @@ export function compileQuery(text: string): CompiledQuery {
   try {
     return { text, ast: compile(text) };
   } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
+    const reason = reasonOf(err);
     throw new OpsError('CLI_USAGE', { message: `argument --query: invalid JMESPath expression '${text}': ${reason}` });
   }
 }
@@ -25,7 +25,7 @@ export function applyQuery(query: CompiledQuery, value: unknown): unknown {
     return TreeInterpreter.search(query.ast, json);
   } catch (err) {
     // Runtime errors (a function given the wrong type) are the expression's fault, as in azure-cli.
-    const reason = err instanceof Error ? err.message : String(err);
+    const reason = reasonOf(err);
     throw new OpsError('CLI_USAGE', { message: `argument --query: '${query.text}' cannot be applied to the result: ${reason}` });
   }
 }

@@ -6,6 +6,7 @@
  *   documented JSON): the server made no decision, which AIO treats like an unreachable server.
  */
 import { ReasonCode } from '../../protocol/reason-codes.js';
+import { isRecord } from '../../shared/plain-objects.js';
 
 /** The meaning of one answer. */
 export type CustomAnswer =
@@ -32,7 +33,6 @@ const FROM_V3: Readonly<Record<number, number>> = {
 };
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function parseJson(body: Buffer): { value: unknown } | undefined {
   try {

@@ -4,6 +4,7 @@
  * request timeout (`OPS_CUSTOM_AUTH_TIMEOUT_MS`).
  */
 import { validateHeaderName, validateHeaderValue } from 'node:http';
+import { isRecord } from '../../shared/plain-objects.js';
 import type { AuthnMethodConfig } from './method.js';
 
 /** The custom authentication API version ops-broker speaks (AIO auth-server-template `api/0.5.0.yaml`). */
@@ -30,7 +31,6 @@ export interface CustomSettings {
   readonly headers: Readonly<Record<string, string>>;
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const nonEmpty = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
 /** Reads a stored `Custom` method (the schema validated it; this stays defensive). */

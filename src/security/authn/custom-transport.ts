@@ -9,6 +9,7 @@ import { Agent, request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { secretFolder } from '../../instance/secret-folder.js';
 import { sanitise } from './custom-response.js';
+import { reasonOf } from '../../shared/errors.js';
 
 /** Largest answer read from the server. */
 export const MAX_ANSWER_BYTES = 64 * 1024;
@@ -40,7 +41,7 @@ function folderOf(secretsDir: string, name: string, field: string): string | { p
   try {
     return secretFolder(secretsDir, name, field);
   } catch (err) {
-    return { problem: err instanceof Error ? err.message : String(err) };
+    return { problem: reasonOf(err) };
   }
 }
 

@@ -20,6 +20,7 @@ import { verifyJwt } from '../../shared/jwt.js';
 import { SAT_ATTRIBUTE_PREFIX, SAT_AUTHENTICATION_METHOD, SAT_CLIENT_ID_CLAIM } from '../../shared/sat-token.js';
 import type { Logger } from '../../shared/log.js';
 import type { AuthnMethod, AuthnMethodConfig, AuthnMethodDeps, AuthnOutcome } from './method.js';
+import { reasonOf } from '../../shared/errors.js';
 
 /** Leeway between the token issuer's clock and ours (small: tokens are mostly minted on this host). */
 export const SAT_CLOCK_SKEW_SECONDS = 5;
@@ -82,7 +83,7 @@ export function createSatMethod(options: SatMethodOptions): AuthnMethod {
       try {
         result = await verify(token.toString('utf8'));
       } catch (err) {
-        options.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'ServiceAccountToken: the token keys cannot be read');
+        options.logger.error({ err: reasonOf(err) }, 'ServiceAccountToken: the token keys cannot be read');
         return deny('the broker cannot read its token keys (see the broker log)');
       }
       if (!result.ok) return deny(result.reason);

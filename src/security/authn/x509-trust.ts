@@ -14,6 +14,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../../shared/log.js';
 import { printDn } from './x509-subject.js';
+import { reasonOf } from '../../shared/errors.js';
 
 /** Files of the folder that are read. */
 const CERT_FILE = /\.(pem|crt|cer)$/i;
@@ -48,7 +49,7 @@ export function parseTrustedCas(where: string, files: readonly FileBytes[]): Tru
       try {
         cert = new X509Certificate(block);
       } catch (err) {
-        problems.push(`${label}: malformed certificate (${err instanceof Error ? err.message : String(err)})`);
+        problems.push(`${label}: malformed certificate (${reasonOf(err)})`);
         return;
       }
       if (!cert.ca) problems.push(`${label}: '${printDn(cert)}' is not a CA certificate (basicConstraints CA:TRUE), not trusted`);

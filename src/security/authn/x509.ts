@@ -22,6 +22,7 @@ import type { AuthnMethod, AuthnMethodConfig, AuthnMethodDeps, AuthnOutcome } fr
 import { verifyChain } from './x509-chain.js';
 import { commonNameOf, dnOf, parseDn, printDn, sameDn, type Dn } from './x509-subject.js';
 import { TrustedCaFolder } from './x509-trust.js';
+import { reasonOf } from '../../shared/errors.js';
 
 /** AIO's default `trustedClientCaCert`. */
 export const DEFAULT_CLIENT_CA = 'client-ca';
@@ -60,7 +61,7 @@ export function createX509Method(config: AuthnMethodConfig, deps: AuthnMethodDep
     folder = secretFolder(deps.secretsDir, ref, 'trustedClientCaCert');
   } catch (err) {
     // not reachable past the schema; a name that escapes the secrets folder trusts nothing
-    const reason = err instanceof Error ? err.message : String(err);
+    const reason = reasonOf(err);
     logger.warn({ trustedClientCaCert: ref }, reason);
     return { name: 'X509', authenticate: (request) => (request.connection.clientCertificate === undefined ? { kind: 'notRelevant', reason: 'no client certificate' } : deny(reason)) };
   }

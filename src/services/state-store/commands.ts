@@ -1,8 +1,9 @@
 /**
  * The state store commands SET, GET, DEL, VDEL and KEYNOTIFY, validated in the order of
- * docs/state-store-protocol.md §2.5, with the replies of §2.3 and the `__ts` of §3.4.
+ * docs/reference/state-store-protocol.md §2.5, with the replies of §2.3 and the `__ts` of §3.4.
  */
-import { ERR, notificationTopic, type StateStoreErrorMessage } from './constants.js';
+import { notificationTopic } from '../../shared/state-store-wire.js';
+import { ERR, type StateStoreErrorMessage } from './constants.js';
 import { checkFencingToken, nextFencingToken } from './fencing.js';
 import { parseHlc, type Hlc } from '../../shared/hlc.js';
 import { isTooFarAhead, type HybridClock } from './hlc.js';

@@ -1,6 +1,6 @@
 /**
  * A bounded cache of recent responses keyed by (client id, correlation data), so a redelivered
- * request is answered again without being executed twice (docs/state-store-protocol.md §1.2).
+ * request is answered again without being executed twice (docs/reference/state-store-protocol.md §1.2).
  */
 
 /** A cached response: payload and user properties. */

@@ -1,4 +1,4 @@
-/** Fencing tokens (docs/state-store-protocol.md §3.5). */
+/** Fencing tokens (docs/reference/state-store-protocol.md §3.5). */
 import { ERR, type StateStoreErrorMessage } from './constants.js';
 import { compareHlc, type Hlc } from '../../shared/hlc.js';
 

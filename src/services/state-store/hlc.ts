@@ -1,5 +1,5 @@
 /**
- * The state store's server clock (docs/state-store-protocol.md §3.1, §3.2). HLC values and their
+ * The state store's server clock (docs/reference/state-store-protocol.md §3.1, §3.2). HLC values and their
  * text are in `src/shared/hlc.ts`.
  */
 import type { Hlc } from '../../shared/hlc.js';

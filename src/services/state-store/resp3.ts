@@ -1,5 +1,5 @@
 /**
- * The RESP3 subset of the state store (docs/state-store-protocol.md §2): requests are one array of
+ * The RESP3 subset of the state store (docs/reference/state-store-protocol.md §2): requests are one array of
  * bulk strings; replies are the forms of §2.3. Parsing never throws.
  */
 import { ERR } from './constants.js';

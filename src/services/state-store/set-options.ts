@@ -1,4 +1,4 @@
-/** SET options `[NX | NEX] [PX ms]` in any order (docs/state-store-protocol.md §2.2). */
+/** SET options `[NX | NEX] [PX ms]` in any order (docs/reference/state-store-protocol.md §2.2). */
 
 /** Parsed SET options. */
 export interface SetOptions {

@@ -1,7 +1,7 @@
 /**
  * The state store service inside the broker: an in-process client on the request topic that
  * answers RESP3 requests on each request's response topic and publishes key notifications
- * (docs/state-store-protocol.md §1, §4).
+ * (docs/reference/state-store-protocol.md §1, §4).
  */
 import { randomUUID } from 'node:crypto';
 import type { Broker } from '../../broker/broker.js';
@@ -11,7 +11,8 @@ import { silentLogger, type Logger } from '../../shared/log.js';
 import { checkTopicName, MAX_TOPIC_BYTES } from '../../shared/topic.js';
 import type { Completion, MessagePropertiesRecord } from '../../storage/broker-store.js';
 import { executeCommand, type CommandContext, type StateStoreAuthorizer } from './commands.js';
-import { CONTENT_TYPE, ERR, notificationTopic, NOTIFY_TOPIC_ROOT, PROP, PROTOCOL_VERSION, REQUEST_TOPIC } from './constants.js';
+import { CONTENT_TYPE, notificationTopic, NOTIFY_TOPIC_ROOT, PROP, PROTOCOL_VERSION, REQUEST_TOPIC } from '../../shared/state-store-wire.js';
+import { ERR } from './constants.js';
 import { DedupCache, type CachedResponse } from './dedup-cache.js';
 import { formatHlc } from '../../shared/hlc.js';
 import { HybridClock } from './hlc.js';

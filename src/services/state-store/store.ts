@@ -1,6 +1,6 @@
 /**
  * The keys of the state store: value, version, fencing token and expiry per key, with PX expiry
- * fired by one timer on the next deadline (docs/state-store-protocol.md §3.3, §4.5).
+ * fired by one timer on the next deadline (docs/reference/state-store-protocol.md §3.3, §4.5).
  */
 import { ExpiryHeap } from './expiry-heap.js';
 import type { Hlc } from '../../shared/hlc.js';

@@ -11,8 +11,8 @@
  * - `seg/<segment u64 BE>` a segment: the sealed queue entries of one batch (segment-codec.ts)
  * - `r/<id>`        a retained message, `<id>` from the topic
  * - `k/<key>`       a persisted state-store key: its raw bytes when encryption is Disabled, a
- *                   keyed hash of them when it is on (an addition: stores written before it
- *                   simply have no `k/` records and read as before)
+ *                   keyed hash of them when it is on (a store without `k/` records has no
+ *                   persisted state-store keys)
  *
  * `<id>` is what {@link IdEncoder} makes of the client id or topic: its UTF-8 bytes when
  * encryption is Disabled, a keyed hash (HMAC-SHA256) when it is on, so client ids and topics

@@ -1,6 +1,6 @@
 import { Level } from 'level';
 import { batchWriter } from './batch-writer.js';
-import { OpsError } from '../../shared/errors.js';
+import { OpsError, reasonOf } from '../../shared/errors.js';
 import type { BrokerStore, MessageRecord, QueueEntryRecord, SessionRecord, StateStoreKeyRecord, StoreUsage } from '../broker-store.js';
 import { Compactor, DEFAULT_COMPACTION_POLICY, directoryBytes, type CompactionPolicy, type CompactionStats } from './compactor.js';
 import type { ValueCipher } from './encryption.js';
@@ -13,7 +13,7 @@ import { encodeRetained, encodeSession, encodeStateStoreKey } from '../record-co
 import { SegmentBatcher } from './segment-batch.js';
 import { SegmentIndex } from './segment-index.js';
 import { DEFAULT_SEGMENT_REWRITE_POLICY, SegmentRewriter, type SegmentRewritePolicy, type SegmentRewriteStats } from './segment-rewriter.js';
-import { closedWrite, failed, openFailed, readFailed, reasonOf, refusedWrite, writeFailed } from '../store-errors.js';
+import { closedWrite, failed, openFailed, readFailed, refusedWrite, writeFailed } from '../store-errors.js';
 import { openRecord } from './open-record.js';
 import { prepareStoreFormat } from './store-format.js';
 import type { SizeChange } from './size-ledger.js';

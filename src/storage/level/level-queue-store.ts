@@ -16,7 +16,8 @@ import type { SegmentIndex } from './segment-index.js';
 import { SegmentReader } from './segment-reader.js';
 import type { LoadedSegment } from './segment-rewriter.js';
 import type { SizeChange } from './size-ledger.js';
-import { closedWrite, corruptRecord, failed, readFailed, reasonOf, refusedWrite } from '../store-errors.js';
+import { closedWrite, corruptRecord, failed, readFailed, refusedWrite } from '../store-errors.js';
+import { reasonOf } from '../../shared/errors.js';
 import { openRecord } from './open-record.js';
 import type { StoreQuota } from './store-quota.js';
 

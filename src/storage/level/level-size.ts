@@ -1,5 +1,6 @@
 import type { Level } from 'level';
-import { readFailed, reasonOf, writeFailed } from '../store-errors.js';
+import { readFailed, writeFailed } from '../store-errors.js';
+import { reasonOf } from '../../shared/errors.js';
 import { parseQueueKey, parseSegmentKey, segmentKey, type KeyRange } from './keys.js';
 import type { SegmentIndex } from './segment-index.js';
 import { META_COMMIT_KEY } from './wal/commit-mark.js';

@@ -3,7 +3,8 @@
  * (authenticated), then decoded, or reported as STO_CORRUPT_RECORD.
  */
 import type { ValueCipher } from './encryption.js';
-import { corruptRecord, reasonOf } from '../store-errors.js';
+import { corruptRecord } from '../store-errors.js';
+import { reasonOf } from '../../shared/errors.js';
 
 /**
  * The value stored under `key`, opened with `cipher` and decoded. Anything wrong (not authentic:

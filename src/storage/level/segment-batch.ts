@@ -121,7 +121,7 @@ export class SegmentBatcher {
       const key = segmentKey(id);
       const value = this.#cipher.seal(key, builder.finish());
       sink.put(key, value);
-      // Each entry put is now charged its key alone (`q/<queue><seq><segment>`: prefix + 16 bytes).
+      // Each entry put is charged its key alone (`q/<queue><seq><segment>`: prefix + 16 bytes); its record is in the segment.
       const ledger = this.#ledger;
       for (const op of ops) {
         if (op.type === 'put' && op.queue !== undefined && op.seq !== undefined) ledger.putEntry(op.queue, op.seq, op.queue.length + 16);

@@ -5,7 +5,7 @@ import type { PersistenceDecisions } from '../../../src/broker/persistence.js';
 import { ReasonCode } from '../../../src/protocol/reason-codes.js';
 import { levelStoreFixture } from '../../helpers/level-store-fixture.js';
 import { drainUntilPong, RawClients } from '../../helpers/session-helpers.js';
-import { startBroker, type RunningBroker } from '../../helpers/start-broker.js';
+import { useBroker, type RunningBroker } from '../../helpers/start-broker.js';
 
 /*
  * [MQTT-4.6.0-2] PUBACKs and PUBRECs of one connection leave in the order of its PUBLISHes, also
@@ -14,14 +14,12 @@ import { startBroker, type RunningBroker } from '../../helpers/start-broker.js';
  */
 
 const fixture = levelStoreFixture('ops-ack-order-');
-const brokers: RunningBroker[] = [];
 const raws = new RawClients();
 
-afterEach(async () => {
-  raws.destroyAll();
-  for (const b of brokers.splice(0)) await b.stop().catch(() => undefined);
-  await fixture.cleanup();
-});
+// After-hooks run in reverse: the clients close, then the brokers stop, then their store folders go.
+afterEach(() => fixture.cleanup());
+const brokers = useBroker();
+afterEach(() => raws.destroyAll());
 
 /** Only the queue of `disk-sub` is persisted: its topics (`p/#`) wait for the store, the others (`n/#`) do not. */
 const ONLY_DISK_SUB: PersistenceDecisions = {
@@ -32,8 +30,7 @@ const ONLY_DISK_SUB: PersistenceDecisions = {
 /** A broker on a real LevelDB store (group commit), with `disk-sub` subscribed to `p/#` and a memory-only `mem-sub` to `n/#`. */
 async function brokerWithPersistedTopic(): Promise<RunningBroker> {
   const store = await fixture.open({ path: await fixture.freshDir(), encryptionKey: randomBytes(32) });
-  const running = await startBroker({ store, persistence: ONLY_DISK_SUB, sysIntervalSeconds: 0 });
-  brokers.push(running);
+  const running = await brokers.start({ store, persistence: ONLY_DISK_SUB, sysIntervalSeconds: 0 });
   for (const [clientId, filter] of [['disk-sub', 'p/#'], ['mem-sub', 'n/#']] as const) {
     const sub = await raws.open(running.port, 5);
     await sub.connect({ clientId, clean: true, properties: { sessionExpiryInterval: 300 } });

@@ -4,19 +4,17 @@ import { ReasonCode } from '../../../src/protocol/reason-codes.js';
 import { within } from '../../helpers/bad-input.js';
 import { RawClient } from '../../helpers/raw-client.js';
 import { levelLogger, type RecordedLine } from '../../helpers/recording-logger.js';
-import { startBroker, type RunningBroker } from '../../helpers/start-broker.js';
+import { useBroker } from '../../helpers/start-broker.js';
 
-let running: RunningBroker | undefined;
+const brokers = useBroker();
 const raws: RawClient[] = [];
-afterEach(async () => {
+afterEach(() => {
   for (const raw of raws.splice(0)) raw.socket.destroy();
-  await running?.stop();
-  running = undefined;
 });
 
 async function start(level: 'debug' | 'info' = 'info'): Promise<{ log: ReturnType<typeof levelLogger>; port: number }> {
   const log = levelLogger(level);
-  running = await startBroker({ logger: log });
+  const running = await brokers.start({ logger: log });
   return { log, port: running.port };
 }
 
@@ -114,7 +112,7 @@ describe('connection lifecycle log lines', () => {
 
   it('does not log a refused authentication a second time (the security layer logs it, rate-limited)', async () => {
     const log = levelLogger('info');
-    running = await startBroker({ logger: log, hooks: { authenticate: () => ({ reasonCode: ReasonCode.BadUserNameOrPassword }) } });
+    const running = await brokers.start({ logger: log, hooks: { authenticate: () => ({ reasonCode: ReasonCode.BadUserNameOrPassword }) } });
     const client = await raw(running.port);
     expect((await client.connect({ clientId: 'guesser' })).reasonCode).toBe(ReasonCode.BadUserNameOrPassword);
     await client.closed;

@@ -8,16 +8,16 @@ import { ReasonCode } from '../../../src/protocol/reason-codes.js';
 import { LevelSpillBuffer } from '../../../src/storage/level/level-spill-buffer.js';
 import type { RawClient } from '../../helpers/raw-client.js';
 import { RawClients } from '../../helpers/session-helpers.js';
-import { startBroker, type RunningBroker } from '../../helpers/start-broker.js';
+import { useBroker, type RunningBroker } from '../../helpers/start-broker.js';
 
 const dirs: string[] = [];
-const brokers: RunningBroker[] = [];
 const raws = new RawClients();
-afterEach(async () => {
-  raws.destroyAll();
-  for (const b of brokers.splice(0)) await b.stop();
+// After-hooks run in reverse: the clients close, then the brokers stop, then their buffer folders go.
+afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
+const brokers = useBroker();
+afterEach(() => raws.destroyAll());
 
 function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'ops-spill-'));
@@ -31,8 +31,7 @@ const MEMORY_ONLY = { persistQueue: () => false, persistRetained: () => false };
 async function start(bufferBytes: number, persistence: PersistenceDecisions = MEMORY_ONLY): Promise<{ b: RunningBroker; path: string }> {
   const path = join(tempDir(), 'buffer');
   const diskBuffer = await LevelSpillBuffer.open({ path, maxBytes: bufferBytes });
-  const b = await startBroker({ queuedBytesBudget: 8 * 1024, persistence, diskBuffer });
-  brokers.push(b);
+  const b = await brokers.start({ queuedBytesBudget: 8 * 1024, persistence, diskBuffer });
   return { b, path };
 }
 

@@ -7,7 +7,7 @@ import { pingBarrier, watchProcessFaults, type ProcessFaults } from '../../helpe
 import { expectCode, levelStoreFixture } from '../../helpers/level-store-fixture.js';
 import type { RawClient } from '../../helpers/raw-client.js';
 import { RawClients, until } from '../../helpers/session-helpers.js';
-import { startBroker, type RunningBroker } from '../../helpers/start-broker.js';
+import { useBroker, type RunningBroker } from '../../helpers/start-broker.js';
 
 /**
  * Messages that cannot be encoded reach the engine without passing decode-time validation (a
@@ -39,19 +39,18 @@ function sessionWithBadWill(clientId: string, expirySeconds: number, willDelaySe
 
 const fixture = levelStoreFixture('ops-fault-containment-');
 const raws = new RawClients();
-let running: RunningBroker | undefined;
 let faults: ProcessFaults;
 
 beforeEach(() => {
   faults = watchProcessFaults();
 });
 
-afterEach(async () => {
+// After-hooks run in reverse: the clients close, then the broker stops, then its store folders go.
+afterEach(() => fixture.cleanup());
+const brokers = useBroker();
+afterEach(() => {
   faults.stop();
   raws.destroyAll();
-  await running?.stop();
-  running = undefined;
-  await fixture.cleanup();
 });
 
 async function subscriber(port: number, filter: string, qos: 0 | 1 = 1, clientId = 'watcher'): Promise<RawClient> {
@@ -78,9 +77,9 @@ describe('wills that cannot be encoded', () => {
   it('a stored delayed will is skipped, not left to fail in the will-delay timer: the process survives and the will subscriber stays served', async () => {
     const store = new MemoryBrokerStore();
     store.saveSession(sessionWithBadWill('dead-1', 60, 1));
-    running = await startBroker({ store });
+    const running = await brokers.start({ store });
     const watcher = await subscriber(running.port, 'wills/#');
-    await until(() => running?.broker.stats().messages.undeliverable === 1, 5000, 'will skipped');
+    await until(() => running.broker.stats().messages.undeliverable === 1, 5000, 'will skipped');
     await expectServed(running, watcher, 'wills/other');
     const stored = (await store.loadSessions()).find((r) => r.clientId === 'dead-1');
     expect(stored?.will).toBeUndefined(); // not kept in the session record either
@@ -89,9 +88,9 @@ describe('wills that cannot be encoded', () => {
   it('a session with such a pending will still expires, and the will is skipped', async () => {
     const store = new MemoryBrokerStore();
     store.saveSession(sessionWithBadWill('dead-2', 1, 30));
-    running = await startBroker({ store });
+    const running = await brokers.start({ store });
     const watcher = await subscriber(running.port, 'wills/#');
-    await until(() => running?.broker.stats().clients.sessions === 1, 5000, 'session expired'); // the watcher's stays
+    await until(() => running.broker.stats().clients.sessions === 1, 5000, 'session expired'); // the watcher's stays
     expect(running.broker.stats().messages.undeliverable).toBe(1);
     await expectServed(running, watcher, 'wills/other');
   });
@@ -99,7 +98,7 @@ describe('wills that cannot be encoded', () => {
   it('a clean start that ends a session with such a pending will connects normally', async () => {
     const store = new MemoryBrokerStore();
     store.saveSession(sessionWithBadWill('dead-3', 600, 300));
-    running = await startBroker({ store });
+    const running = await brokers.start({ store });
     const watcher = await subscriber(running.port, 'wills/#');
     const again = await raws.open(running.port, 5);
     expect((await again.connect({ clientId: 'dead-3', clean: true })).reasonCode).toBe(0);
@@ -114,7 +113,7 @@ describe('stored messages that cannot be encoded', () => {
     const store = new MemoryBrokerStore();
     store.putRetained(unencodable('poison/a', { retain: true }));
     store.putRetained(good('poison/b', 'fine', { retain: true }));
-    running = await startBroker({ store });
+    const running = await brokers.start({ store });
     for (const qos of [0, 1] as const) {
       const raw = await subscriber(running.port, '#', qos, `sub-qos${qos}`);
       const got = await pingBarrier(raw);
@@ -136,7 +135,7 @@ describe('stored messages that cannot be encoded', () => {
       { seq: 2, message: unencodable('q/queued'), qos: 1, retain: false },
       { seq: 3, message: good('q/fine', 'fine'), qos: 1, retain: false },
     ]);
-    running = await startBroker({ store });
+    const running = await brokers.start({ store });
     const raw = await raws.open(running.port, 5);
     const connack = await raw.connect({ clientId: 'offline', clean: false, properties: { sessionExpiryInterval: 600 } });
     expect(connack.sessionPresent).toBe(true);
@@ -153,7 +152,7 @@ describe('stored messages that cannot be encoded', () => {
 
 describe('publishing a message that cannot be encoded', () => {
   it('Broker.publish refuses it (BRK_MESSAGE_UNENCODABLE), and the next message reaches only its own subscribers', async () => {
-    running = await startBroker();
+    const running = await brokers.start();
     const a = await subscriber(running.port, 'a/#', 1, 'sub-a');
     const b = await subscriber(running.port, 'b/#', 1, 'sub-b');
     await expectCode(running.broker.publish(unencodable('a/x', { retain: true })), 'BRK_MESSAGE_UNENCODABLE');
@@ -170,7 +169,7 @@ describe('publishing a message that cannot be encoded', () => {
 describe('retained messages the store refuses', () => {
   it('are rolled back in memory: a later subscriber gets what the store holds, not the refused one', async () => {
     const store = await fixture.open({ path: await fixture.freshDir(), maxSizeBytes: 64 * 1024 });
-    running = await startBroker({ store, clients: { maxPacketSizeBytes: 1024 * 1024 } });
+    const running = await brokers.start({ store, clients: { maxPacketSizeBytes: 1024 * 1024 } });
     const pub = await raws.open(running.port, 5);
     expect((await pub.connect({ clientId: 'retainer' })).reasonCode).toBe(0);
     pub.send({ cmd: 'publish', topic: 'r/t', payload: Buffer.from('v1'), qos: 1, messageId: 1, retain: true, dup: false });

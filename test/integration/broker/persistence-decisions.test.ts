@@ -6,14 +6,11 @@ import type { UserProperty } from '../../../src/protocol/user-properties.js';
 import { MemoryBrokerStore } from '../../../src/storage/memory/memory-broker-store.js';
 import type { RawClient } from '../../helpers/raw-client.js';
 import { drainUntilPong, RawClients } from '../../helpers/session-helpers.js';
-import { startBroker, type RunningBroker } from '../../helpers/start-broker.js';
+import { useBroker, type RunningBroker } from '../../helpers/start-broker.js';
 
-const brokers: RunningBroker[] = [];
+const brokers = useBroker();
 const raws = new RawClients();
-afterEach(async () => {
-  raws.destroyAll();
-  for (const b of brokers.splice(0)) await b.stop();
-});
+afterEach(() => raws.destroyAll());
 
 /** What the test's policy selects: queues of listed client ids, retained topics under the prefixes, or the dynamic property. */
 interface PolicyState {
@@ -33,16 +30,13 @@ function decisions(state: PolicyState): PersistenceDecisions {
 }
 
 async function start(store: MemoryBrokerStore, state: PolicyState): Promise<RunningBroker> {
-  const b = await startBroker({ store, persistence: decisions(state) });
-  brokers.push(b);
-  return b;
+  return brokers.start({ store, persistence: decisions(state) });
 }
 
 /** Closes the broker (graceful) and starts a new one on the same store: a restart. */
 async function restart(b: RunningBroker, store: MemoryBrokerStore, state: PolicyState): Promise<RunningBroker> {
   raws.destroyAll();
   await b.stop();
-  brokers.splice(brokers.indexOf(b), 1);
   return start(store, state);
 }
 

@@ -3,22 +3,20 @@ import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BrokerHooks, ClientIdentity } from '../../../src/broker/hooks.js';
 import { ReasonCode } from '../../../src/protocol/reason-codes.js';
-import { startBroker, type RunningBroker } from '../../helpers/start-broker.js';
+import { useBroker } from '../../helpers/start-broker.js';
 
-let running: RunningBroker | undefined;
+const brokers = useBroker();
 let server: Server | undefined;
 const clients: mqtt.MqttClient[] = [];
 afterEach(async () => {
   for (const c of clients.splice(0)) await c.endAsync(true).catch(() => undefined);
   await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
   server = undefined;
-  await running?.stop();
-  running = undefined;
 });
 
 /** A second port whose connections get their own hooks, as a listener port naming authn/authz does. */
 async function securedPort(hooks: BrokerHooks): Promise<number> {
-  const broker = (running as RunningBroker).broker;
+  const broker = brokers.current().broker;
   server = createServer((socket) => broker.attach(socket, { hooks, info: { listener: 'secure', port: 0, remoteAddress: socket.remoteAddress ?? '' } }));
   await new Promise<void>((resolve) => (server as Server).listen(0, '127.0.0.1', () => resolve()));
   const address = server.address();
@@ -47,7 +45,7 @@ describe('per-connection authentication and authorization hooks', () => {
   };
 
   it('refuses bad credentials with 0x86 on the secured port only', async () => {
-    running = await startBroker();
+    const running = await brokers.start();
     const port = await securedPort(hooks);
     await expect(connect(port, { username: 'alice', password: 'wrong' })).rejects.toMatchObject({ code: ReasonCode.BadUserNameOrPassword });
     expect(running.broker.stats().clients.rejectedConnections).toBe(1);
@@ -56,10 +54,10 @@ describe('per-connection authentication and authorization hooks', () => {
   });
 
   it('authorizes with the attributes authentication established; denied publishes get 0x87, denied subscriptions 0x87', async () => {
-    running = await startBroker();
+    const running = await brokers.start();
     const port = await securedPort(hooks);
     const alice = await connect(port, { username: 'alice', password: 'secret', clientId: 'alice-1' });
-    const watcher = await connect((running as RunningBroker).port, { clientId: 'watcher' });
+    const watcher = await connect(running.port, { clientId: 'watcher' });
     await watcher.subscribeAsync('sensors/#', { qos: 1 });
     const delivered = new Promise<string>((resolve) => watcher.once('message', (topic) => resolve(topic)));
     await alice.publishAsync('sensors/b1/t', 'x', { qos: 1 });

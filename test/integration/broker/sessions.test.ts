@@ -4,20 +4,11 @@ import { ConnackReturnCode, ReasonCode } from '../../../src/protocol/reason-code
 import { MemoryBrokerStore } from '../../../src/storage/memory/memory-broker-store.js';
 import type { RawClient } from '../../helpers/raw-client.js';
 import { drainUntilPong, RawClients, until } from '../../helpers/session-helpers.js';
-import { startBroker, type RunningBroker } from '../../helpers/start-broker.js';
+import { useBroker, type RunningBroker } from '../../helpers/start-broker.js';
 
-const brokers: RunningBroker[] = [];
+const brokers = useBroker();
 const raws = new RawClients();
-afterEach(async () => {
-  raws.destroyAll();
-  for (const b of brokers.splice(0)) await b.stop();
-});
-
-async function start(options: Parameters<typeof startBroker>[0] = {}): Promise<RunningBroker> {
-  const b = await startBroker(options);
-  brokers.push(b);
-  return b;
-}
+afterEach(() => raws.destroyAll());
 
 /** Connects a raw client; `expiry` is the v5 Session Expiry Interval (ignored for 3.1.1). */
 async function rawConnect(port: number, version: 4 | 5, clientId: string, clean: boolean, expiry?: number): Promise<{ raw: RawClient; connack: IConnackPacket }> {
@@ -57,7 +48,7 @@ async function receive(raw: RawClient, count: number): Promise<IPublishPacket[]>
 
 describe('clean start and session present', () => {
   it.each([5, 4] as const)('session present flag is right in every case (protocol %i) [MQTT-3.2.2-1] [MQTT-3.2.2-2] [MQTT-3.2.2-3]', async (version) => {
-    const b = await start();
+    const b = await brokers.start();
     const expiry = version === 5 ? 60 : undefined;
     // no session yet, clean=false: not present
     let c = await rawConnect(b.port, version, 'sp', false, expiry);
@@ -83,7 +74,7 @@ describe('clean start and session present', () => {
   });
 
   it('clean start discards subscriptions and queued messages [MQTT-3.1.2-4]', async () => {
-    const b = await start();
+    const b = await brokers.start();
     const first = await rawConnect(b.port, 5, 'cs', false, 60);
     await subscribe(first.raw, 'cs/#', 1);
     await disconnect(first.raw);
@@ -100,7 +91,7 @@ describe('clean start and session present', () => {
 
 describe('v5 session expiry', () => {
   it('delivers queued QoS 1 messages, in order, when the session resumes before it expires [MQTT-4.1.0-1]', async () => {
-    const b = await start();
+    const b = await brokers.start();
     const sub = await rawConnect(b.port, 5, 'resume', false, 60);
     await subscribe(sub.raw, 'q/#', 1);
     await disconnect(sub.raw);
@@ -119,7 +110,7 @@ describe('v5 session expiry', () => {
   });
 
   it('discards the session once its expiry interval (1 s) has passed [MQTT-4.1.0-2]', async () => {
-    const b = await start();
+    const b = await brokers.start();
     const started = Date.now();
     const sub = await rawConnect(b.port, 5, 'exp', false, 1);
     await subscribe(sub.raw, 'e/#', 1);
@@ -136,7 +127,7 @@ describe('v5 session expiry', () => {
   });
 
   it('DISCONNECT can set a new Session Expiry Interval: 0 ends the session now [MQTT-3.14.2.2.2]', async () => {
-    const b = await start();
+    const b = await brokers.start();
     const sub = await rawConnect(b.port, 5, 'dse', false, 60);
     await subscribe(sub.raw, 'd/#', 1);
     await disconnect(sub.raw, { sessionExpiryInterval: 0 });
@@ -146,7 +137,7 @@ describe('v5 session expiry', () => {
   });
 
   it('DISCONNECT can set a new Session Expiry Interval: 1 s then the session expires', async () => {
-    const b = await start();
+    const b = await brokers.start();
     const sub = await rawConnect(b.port, 5, 'dse1', false, 3600);
     await disconnect(sub.raw, { sessionExpiryInterval: 1 });
     expect(b.broker.stats().clients.sessions).toBe(1);
@@ -156,7 +147,7 @@ describe('v5 session expiry', () => {
   });
 
   it('expiry 0 at CONNECT then non-zero at DISCONNECT is a protocol error (DISCONNECT 0x82) [MQTT-3.14.2-2]', async () => {
-    const b = await start();
+    const b = await brokers.start();
     const c = await rawConnect(b.port, 5, 'zero', false, 0);
     c.raw.send({ cmd: 'disconnect', reasonCode: ReasonCode.Success, properties: { sessionExpiryInterval: 30 } });
     const packet = (await c.raw.next()) as IDisconnectPacket;
@@ -169,7 +160,7 @@ describe('v5 session expiry', () => {
 
 describe('3.1.1 persistent sessions', () => {
   it('cleanSession=false keeps subscriptions and queued QoS 1 messages', async () => {
-    const b = await start();
+    const b = await brokers.start();
     const sub = await rawConnect(b.port, 4, 'keep4', false);
     await subscribe(sub.raw, 'k/+', 1);
     await disconnect(sub.raw);
@@ -184,7 +175,7 @@ describe('3.1.1 persistent sessions', () => {
   });
 
   it('a cleanSession=false session expires after maxSessionExpirySeconds', async () => {
-    const b = await start({ clients: { maxSessionExpirySeconds: 1 } });
+    const b = await brokers.start({ clients: { maxSessionExpirySeconds: 1 } });
     const sub = await rawConnect(b.port, 4, 'exp4', false);
     await subscribe(sub.raw, 'x/#', 1);
     await disconnect(sub.raw);
@@ -198,7 +189,7 @@ describe('3.1.1 persistent sessions', () => {
 describe('in-process restart on the same store', () => {
   it('restores sessions, subscriptions and queued messages from a MemoryBrokerStore', async () => {
     const store = new MemoryBrokerStore();
-    const first = await start({ store });
+    const first = await brokers.start({ store });
     const sub = await rawConnect(first.port, 5, 'restart', false, 300);
     await subscribe(sub.raw, 'r/#', 1);
     const sub4 = await rawConnect(first.port, 4, 'restart4', false);
@@ -207,9 +198,8 @@ describe('in-process restart on the same store', () => {
     await disconnect(sub4.raw);
     await publishAll(first, 'r/1', ['before-1', 'before-2']);
     await first.stop();
-    brokers.splice(brokers.indexOf(first), 1);
 
-    const second = await start({ store });
+    const second = await brokers.start({ store });
     expect(second.broker.stats().clients.sessions).toBe(2);
     expect(second.broker.stats().messages.queued).toBe(4);
     const back = await rawConnect(second.port, 5, 'restart', false, 300);
@@ -226,15 +216,14 @@ describe('in-process restart on the same store', () => {
 
   it('redelivers an unacknowledged in-flight message with DUP after the restart [MQTT-4.4.0-1]', async () => {
     const store = new MemoryBrokerStore();
-    const first = await start({ store });
+    const first = await brokers.start({ store });
     const sub = await rawConnect(first.port, 5, 'inflight', false, 300);
     await subscribe(sub.raw, 'i/#', 1);
     await publishAll(first, 'i/1', ['unacked']);
     const sent = (await sub.raw.nextOf('publish')) as IPublishPacket;
     expect(sent.dup).toBe(false);
     await first.stop(); // the subscriber never sent PUBACK
-    brokers.splice(brokers.indexOf(first), 1);
-    const second = await start({ store });
+    const second = await brokers.start({ store });
     const back = await rawConnect(second.port, 5, 'inflight', false, 300);
     expect(back.connack.sessionPresent).toBe(true);
     const again = (await back.raw.nextOf('publish')) as IPublishPacket;

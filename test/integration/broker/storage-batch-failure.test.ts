@@ -7,7 +7,7 @@ import type { Completion, QueueEntryRecord } from '../../../src/storage/broker-s
 import { MemoryBrokerStore } from '../../../src/storage/memory/memory-broker-store.js';
 import { RawClient } from '../../helpers/raw-client.js';
 import { drainUntilPong } from '../../helpers/session-helpers.js';
-import { startBroker, type RunningBroker } from '../../helpers/start-broker.js';
+import { useBroker } from '../../helpers/start-broker.js';
 
 /**
  * A store whose queue writes can fail the way a level store's batch does: every write submitted
@@ -33,12 +33,11 @@ class FailingBatchStore extends MemoryBrokerStore {
   }
 }
 
-const brokers: RunningBroker[] = [];
+const brokers = useBroker();
 const clients: RawClient[] = [];
 
-afterEach(async () => {
+afterEach(() => {
   for (const c of clients.splice(0)) c.destroy();
-  for (const b of brokers.splice(0)) await b.stop().catch(() => undefined);
 });
 
 async function raw(port: number, version: 4 | 5 = 5): Promise<RawClient> {
@@ -66,8 +65,7 @@ async function leaveSubscriberOffline(port: number): Promise<void> {
 describe('store writes sharing one failed batch', () => {
   it('every message of the failed batch is refused to its publisher and never delivered', async () => {
     const store = new FailingBatchStore();
-    const running = await startBroker({ store, sysIntervalSeconds: 0 });
-    brokers.push(running);
+    const running = await brokers.start({ store, sysIntervalSeconds: 0 });
     await leaveSubscriberOffline(running.port);
 
     const pub = await raw(running.port);
@@ -95,8 +93,7 @@ describe('store writes sharing one failed batch', () => {
 
   it('a QoS 2 packet id of a failed batch is free again: the PUBLISH sent again is routed (v5 after PUBREC 0x80, 3.1.1 after the close)', async () => {
     const store = new FailingBatchStore();
-    const running = await startBroker({ store, sysIntervalSeconds: 0 });
-    brokers.push(running);
+    const running = await brokers.start({ store, sysIntervalSeconds: 0 });
     await leaveSubscriberOffline(running.port);
 
     for (const version of [5, 4] as const) {

@@ -6,7 +6,7 @@ import { ReasonCode } from '../../../src/protocol/reason-codes.js';
 import { levelStoreFixture } from '../../helpers/level-store-fixture.js';
 import { RawClient } from '../../helpers/raw-client.js';
 import { drainUntilPong } from '../../helpers/session-helpers.js';
-import { startBroker, type RunningBroker } from '../../helpers/start-broker.js';
+import { useBroker } from '../../helpers/start-broker.js';
 
 /*
  * PUBACKs of messages that wait for the store are sent per group-commit batch (one handler per
@@ -15,13 +15,13 @@ import { startBroker, type RunningBroker } from '../../helpers/start-broker.js';
  */
 
 const fixture = levelStoreFixture('ops-stored-acks-');
-const brokers: RunningBroker[] = [];
 const clients: RawClient[] = [];
 
-afterEach(async () => {
+// After-hooks run in reverse: the clients close, then the brokers stop, then their store folders go.
+afterEach(() => fixture.cleanup());
+const brokers = useBroker();
+afterEach(() => {
   for (const c of clients.splice(0)) c.destroy();
-  for (const b of brokers.splice(0)) await b.stop().catch(() => undefined);
-  await fixture.cleanup();
 });
 
 async function raw(port: number, version: 4 | 5): Promise<RawClient> {
@@ -45,8 +45,7 @@ function nextTurn(): Promise<void> {
 describe('PUBACKs of persisted messages', () => {
   it('leave in arrival order, within and across store batches, for 3.1.1 and v5 publishers; every acknowledged message is delivered', async () => {
     const store = await fixture.open({ path: await fixture.freshDir(), encryptionKey: randomBytes(32) });
-    const running = await startBroker({ store, sysIntervalSeconds: 0 });
-    brokers.push(running);
+    const running = await brokers.start({ store, sysIntervalSeconds: 0 });
     const sub = await raw(running.port, 5);
     await sub.connect(SUBSCRIBER);
     sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'q/+', qos: 1 }] });

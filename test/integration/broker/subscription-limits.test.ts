@@ -2,18 +2,16 @@ import mqttPacket, { type ISubackPacket, type ISubscription, type Packet } from 
 import { afterEach, describe, expect, it } from 'vitest';
 import { pingBarrier } from '../../helpers/bad-input.js';
 import { RawClient } from '../../helpers/raw-client.js';
-import { startBroker, type RunningBroker } from '../../helpers/start-broker.js';
+import { useBroker } from '../../helpers/start-broker.js';
 
-let running: RunningBroker | undefined;
+const brokers = useBroker();
 const raws: RawClient[] = [];
-afterEach(async () => {
+afterEach(() => {
   for (const raw of raws.splice(0)) raw.destroy();
-  await running?.stop();
-  running = undefined;
 });
 
 async function client(version: 4 | 5, clientId: string): Promise<RawClient> {
-  const raw = await RawClient.open((running as RunningBroker).port, version);
+  const raw = await RawClient.open(brokers.current().port, version);
   raws.push(raw);
   await raw.connect({ clientId });
   return raw;
@@ -25,7 +23,7 @@ const subscribeBytes = (messageId: number, subscriptions: ISubscription[], versi
 
 describe('subscriptions per client', () => {
   it('refuses filters past the limit with SUBACK 0x97 each, still grants a replaced subscription, and counts the refusals', async () => {
-    running = await startBroker({ connectionLimits: { maxSubscriptionsPerClient: 3 } });
+    const running = await brokers.start({ connectionLimits: { maxSubscriptionsPerClient: 3 } });
     const raw = await client(5, 'limited');
     raw.send({ cmd: 'subscribe', messageId: 1, subscriptions: filters(5) });
     expect(await raw.next()).toMatchObject({ cmd: 'suback', messageId: 1, granted: [1, 1, 1, 0x97, 0x97] });
@@ -41,14 +39,14 @@ describe('subscriptions per client', () => {
   });
 
   it('refuses them with 0x80 on MQTT 3.1.1', async () => {
-    running = await startBroker({ connectionLimits: { maxSubscriptionsPerClient: 2 } });
+    await brokers.start({ connectionLimits: { maxSubscriptionsPerClient: 2 } });
     const raw = await client(4, 'limited-311');
     raw.send({ cmd: 'subscribe', messageId: 1, subscriptions: filters(3) });
     expect(await raw.next()).toMatchObject({ cmd: 'suback', granted: [1, 1, 0x80] });
   });
 
   it('applies a limit lowered live to the next SUBSCRIBE of an open connection', async () => {
-    running = await startBroker();
+    const running = await brokers.start();
     const raw = await client(5, 'live');
     raw.send({ cmd: 'subscribe', messageId: 1, subscriptions: filters(2) });
     expect(await raw.next()).toMatchObject({ granted: [1, 1] });
@@ -60,7 +58,7 @@ describe('subscriptions per client', () => {
 
 describe('large SUBSCRIBEs handled in slices', () => {
   it('later packets of the connection wait for the SUBACK; SUBACKs keep their order; retained messages follow the SUBACK', async () => {
-    running = await startBroker();
+    const running = await brokers.start();
     await running.broker.publish({ topic: 'f/7', payload: Buffer.from('kept'), qos: 1, retain: true });
     const raw = await client(5, 'big');
     const first = filters(20_000);
@@ -88,7 +86,7 @@ describe('large SUBSCRIBEs handled in slices', () => {
   });
 
   it('a malformed filter late in a large SUBSCRIBE refuses the whole packet (DISCONNECT 0x81) before any filter is applied', async () => {
-    running = await startBroker();
+    const running = await brokers.start();
     const raw = await client(5, 'late-malformed');
     const bytes = subscribeBytes(1, filters(5000));
     bytes[bytes.length - 1] = 0xc0; // reserved option bits of the last filter [MQTT-3.8.3-5]
@@ -98,7 +96,7 @@ describe('large SUBSCRIBEs handled in slices', () => {
   });
 
   it('No Local on a shared filter late in a large SUBSCRIBE is a Protocol Error (0x82), nothing applied [MQTT-3.8.3-4]', async () => {
-    running = await startBroker();
+    const running = await brokers.start();
     const raw = await client(5, 'late-shared');
     raw.sendBytes(subscribeBytes(1, [...filters(5000), { topic: '$share/g/x', qos: 0, nl: true }]));
     expect(await raw.next(30_000)).toMatchObject({ cmd: 'disconnect', reasonCode: 0x82 });
@@ -106,7 +104,7 @@ describe('large SUBSCRIBEs handled in slices', () => {
   });
 
   it('a client that goes away in the middle of a large SUBSCRIBE leaves the broker serving others', async () => {
-    running = await startBroker();
+    await brokers.start();
     const raw = await client(5, 'vanishing');
     raw.sendBytes(subscribeBytes(1, filters(20_000)));
     raw.destroy();

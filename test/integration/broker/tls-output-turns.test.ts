@@ -7,13 +7,13 @@ import mqttPacket from 'mqtt-packet';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { makeServerPki } from '../../helpers/certs.js';
 import { RawClient } from '../../helpers/raw-client.js';
-import { startBroker, type RunningBroker } from '../../helpers/start-broker.js';
+import { useBroker } from '../../helpers/start-broker.js';
 
 const MESSAGES = 4096;
 const PAYLOAD = Buffer.alloc(512, 0x61);
 const HIGH_WATER = 256 * 1024;
 
-let running: RunningBroker | undefined;
+const brokers = useBroker();
 let server: Server | undefined;
 let subscriber: MqttClient | undefined;
 let publisher: RawClient | undefined;
@@ -23,18 +23,19 @@ afterEach(async () => {
   publisher?.destroy();
   await subscriber?.endAsync(true).catch(() => undefined);
   await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-  await running?.stop();
   if (dir !== undefined) await rm(dir, { recursive: true, force: true });
-  running = server = subscriber = publisher = dir = undefined;
+  server = subscriber = publisher = dir = undefined;
 });
 
 describe('output to TLS subscribers under a burst of input', () => {
   // TLS socket writes complete only between event-loop turns: a connection that read a whole
-  // socket backlog in one turn used to fill a TLS subscriber past the high-water mark and drop QoS 0.
+  // socket backlog in one turn would fill a TLS subscriber past the high-water mark and drop QoS 0,
+  // so reading yields between turns.
   it('delivers every QoS 0 message of a 2 MiB burst to a reading TLS subscriber (reading yields per turn)', async () => {
     dir = await mkdtemp(join(tmpdir(), 'ops-tlsout-'));
     const { ca, server: cert } = await makeServerPki(dir);
-    const broker = (running = await startBroker({ outputHighWaterMark: HIGH_WATER })).broker;
+    const running = await brokers.start({ outputHighWaterMark: HIGH_WATER });
+    const broker = running.broker;
     server = createServer({ cert: cert.certPem, key: cert.keyPem }, (socket) => broker.attach(socket));
     await new Promise<void>((resolve) => (server as Server).listen(0, '127.0.0.1', () => resolve()));
     const address = server.address();

@@ -7,11 +7,11 @@ import { ReasonCode } from '../../../src/protocol/reason-codes.js';
 import { compileAuthorization } from '../../../src/security/authorization.js';
 import { parsePasswd, passwdLine } from '../../../src/security/passwd.js';
 import { ClientDirectory, createPortHooks, type PortSecurity } from '../../../src/security/port-hooks.js';
-import { notificationTopic, REQUEST_TOPIC, STATE_STORE_ID } from '../../../src/services/state-store/constants.js';
+import { notificationTopic, REQUEST_TOPIC, STATE_STORE_ID } from '../../../src/shared/state-store-wire.js';
 import { encodeArray } from '../../../src/services/state-store/resp3.js';
 import { startStateStore, type StateStoreService } from '../../../src/services/state-store/state-store-service.js';
 import { silentLogger } from '../../../src/shared/log.js';
-import { startBroker, type RunningBroker } from '../../helpers/start-broker.js';
+import { useBroker } from '../../helpers/start-broker.js';
 import { within } from '../../helpers/state-store-client.js';
 
 const users = parsePasswd([passwdLine('alice', 'pw'), passwdLine('mallory', 'pw'), passwdLine('bob', 'pw')].join('\n')).entries;
@@ -42,7 +42,7 @@ const authorizer = compileAuthorization({
   },
 });
 
-let running: RunningBroker | undefined;
+const brokers = useBroker();
 const servers: Server[] = [];
 let stateStore: StateStoreService | undefined;
 const clients: mqtt.MqttClient[] = [];
@@ -51,14 +51,11 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
   stateStore?.stop();
   stateStore = undefined;
-  await running?.stop();
-  running = undefined;
 });
 
 /** A broker with a state store, and a second port whose clients get the port hooks (authn `pw` + the rules). */
 async function setUp(): Promise<{ open: number; secure: number }> {
-  running = await startBroker();
-  const broker = running.broker;
+  const broker = (await brokers.start()).broker;
   const directory = new ClientDirectory();
   stateStore = startStateStore(broker, { authorize: directory.stateStoreAuthorizer((id) => broker.identityOf(id)) });
   const security: PortSecurity = { authnName: 'pw', authnMethods: [], authorizer };
@@ -74,7 +71,7 @@ async function setUp(): Promise<{ open: number; secure: number }> {
 }
 
 async function serve(hooks: BrokerHooks): Promise<number> {
-  const broker = (running as RunningBroker).broker;
+  const broker = brokers.current().broker;
   const server = createServer((socket) => broker.attach(socket, { hooks }));
   servers.push(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
@@ -133,7 +130,7 @@ describe('authorization rules on a port with authentication', () => {
     await expect(connect(secure, { username: 'nobody', password: 'pw' })).rejects.toMatchObject({ code: ReasonCode.NotAuthorized });
     await expect(connect(secure, {})).rejects.toMatchObject({ code: ReasonCode.NotAuthorized });
     await expect(connect(secure, { properties: { authenticationMethod: 'K8S-SAT', authenticationData: Buffer.from('t') } })).rejects.toMatchObject({ code: ReasonCode.BadAuthenticationMethod });
-    const clients = (running as RunningBroker).broker.stats().clients;
+    const clients = brokers.current().broker.stats().clients;
     expect(clients.authenticationFailures).toBe(5); // failed attempts are counted
     expect(clients.rejectedConnections).toBe(5);
   });

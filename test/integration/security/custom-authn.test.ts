@@ -17,7 +17,7 @@ import { PortSecurityTable } from '../../../src/server/security.js';
 import type { Logger } from '../../../src/shared/log.js';
 import { issueCert, makeCa, makeServerPki, type CertFiles } from '../../helpers/certs.js';
 import { startCustomAuthServer, type Answer, type CustomAuthServer, type SeenRequest } from '../../helpers/custom-auth-server.js';
-import { startBroker, type RunningBroker } from '../../helpers/start-broker.js';
+import { useBroker } from '../../helpers/start-broker.js';
 
 let dir: string;
 let secretsDir: string;
@@ -190,20 +190,17 @@ describe('Custom method against a real HTTPS server', () => {
 });
 
 describe('Custom authentication on a broker port (createPortHooks)', () => {
-  let running: RunningBroker | undefined;
+  const brokers = useBroker();
   const servers: Server[] = [];
   const clients: mqtt.MqttClient[] = [];
   afterEach(async () => {
     for (const c of clients.splice(0)) await c.endAsync(true).catch(() => undefined);
     await Promise.all(servers.splice(0).map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-    await running?.stop();
-    running = undefined;
   });
 
   /** A broker port whose authentication is `methods` (password file `pwuser`), with attribute rules. */
   async function port(methods: AuthnMethod[]): Promise<number> {
-    running = await startBroker();
-    const broker = running.broker;
+    const broker = (await brokers.start()).broker;
     const authorizer = compileAuthorization({
       authorizationPolicies: {
         rules: [

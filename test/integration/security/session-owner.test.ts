@@ -319,7 +319,7 @@ describe('across a restart (LevelDB store)', () => {
     await old.close();
     const r = await start(await stores.open({ path }));
     const first = await connect(r.plain, { ...password('bob'), clientId: 'old-1' });
-    expect(first.connack.sessionPresent).toBe(true); // unowned: resumed as before, and now bob's
+    expect(first.connack.sessionPresent).toBe(true); // unowned: resumed, and bound to bob from this CONNECT on
     await first.client.endAsync();
     expect(codeOf(await connect(r.plain, { ...password('alice'), clientId: 'old-1' }))).toBe(ReasonCode.NotAuthorized);
   });

@@ -2,23 +2,20 @@ import { connect as netConnect, createServer, type Server } from 'node:net';
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { acceptWebSocket } from '../../../src/server/websocket.js';
-import { startBroker, type RunningBroker } from '../../helpers/start-broker.js';
+import { useBroker } from '../../helpers/start-broker.js';
 
-let running: RunningBroker | undefined;
+const brokers = useBroker();
 let server: Server | undefined;
 const clients: mqtt.MqttClient[] = [];
 afterEach(async () => {
   for (const c of clients.splice(0)) await c.endAsync(true).catch(() => undefined);
   await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
   server = undefined;
-  await running?.stop();
-  running = undefined;
 });
 
 /** A WebSockets port in front of a real broker, as the listener manager builds it. */
 async function wsPort(): Promise<number> {
-  running = await startBroker();
-  const broker = running.broker;
+  const broker = (await brokers.start()).broker;
   server = createServer((socket) => acceptWebSocket(socket, (stream) => broker.attach(stream)));
   await new Promise<void>((resolve) => (server as Server).listen(0, '127.0.0.1', () => resolve()));
   const address = server.address();

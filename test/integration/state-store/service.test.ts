@@ -1,6 +1,6 @@
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REQUEST_TOPIC, STATE_STORE_ID } from '../../../src/services/state-store/constants.js';
+import { REQUEST_TOPIC, STATE_STORE_ID } from '../../../src/shared/state-store-wire.js';
 import { startStateStore, type StateStoreService } from '../../../src/services/state-store/state-store-service.js';
 import { StateStoreTestClient, within } from '../../helpers/state-store-client.js';
 import { nextMessage, startBroker, type RunningBroker } from '../../helpers/start-broker.js';
@@ -90,7 +90,7 @@ describe('state store service', () => {
     await spy.endAsync();
   });
 
-  it('disconnects a client whose response topic is forbidden (0x82), publishing nothing there (§1.1)', async () => {
+  it('disconnects a client whose response topic is forbidden (0x82), publishing nothing there (state-store-protocol.md §1.1)', async () => {
     const spy = await running.connect({ protocolVersion: 5 });
     await spy.subscribeAsync(`clients/statestore/v1/${STATE_STORE_ID}/#`, { qos: 1 });
     await spy.subscribeAsync(REQUEST_TOPIC, { qos: 1 });

@@ -20,7 +20,7 @@ afterAll(async () => {
 
 const TS_FORMAT = /^\d{15}:\d{5}:[^:]+$/;
 
-describe('state store request vectors (§7.1) through MQTT v5', () => {
+describe('state store request vectors (state-store-protocol.md §7.1) through MQTT v5', () => {
   it('R1..R17 get the documented replies byte for byte, with __stat=200, correlation data and content type', async () => {
     const vectors: [string, string, string, boolean][] = [
       ['R1', '*3\r\n$3\r\nSET\r\n$7\r\nSETKEY2\r\n$6\r\nVALUE5\r\n', '+OK\r\n', true],

@@ -71,7 +71,7 @@ const available = childBrokerAvailable();
 if (!available) console.warn(`skipping kill -9 test: ${CHILD_DIST_MODULE} is missing; run \`npm run build\` (npm test does)`);
 
 describe.skipIf(!available)('kill -9 of a broker on a LevelBrokerStore', () => {
-  it('(e) every PUBACKed message comes back after SIGKILL mid-stream, in order', async () => {
+  it('every PUBACKed message comes back after SIGKILL mid-stream, in order', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'ops-level-kill-'));
     dirs.push(dir);
     const keyHex = randomBytes(32).toString('hex');

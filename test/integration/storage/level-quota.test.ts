@@ -10,12 +10,11 @@ import { LevelBrokerStore } from '../../../src/storage/level/level-broker-store.
 import { levelStoreFixture, rejectionOf } from '../../helpers/level-store-fixture.js';
 import { RawClient } from '../../helpers/raw-client.js';
 import { drainUntilPong } from '../../helpers/session-helpers.js';
-import { startBroker, type RunningBroker } from '../../helpers/start-broker.js';
+import { useBroker } from '../../helpers/start-broker.js';
 
 const LIMIT = 64 * 1024;
 const fixture = levelStoreFixture('ops-level-quota-');
 const { freshDir, open } = fixture;
-const brokers: RunningBroker[] = [];
 const clients: RawClient[] = [];
 
 async function raw(port: number, version: 4 | 5 = 5): Promise<RawClient> {
@@ -24,10 +23,11 @@ async function raw(port: number, version: 4 | 5 = 5): Promise<RawClient> {
   return client;
 }
 
-afterEach(async () => {
+// After-hooks run in reverse: the clients close, then the brokers stop, then their store folders go.
+afterEach(() => fixture.cleanup());
+const brokers = useBroker();
+afterEach(() => {
   for (const c of clients.splice(0)) c.destroy();
-  for (const b of brokers.splice(0)) await b.stop().catch(() => undefined);
-  await fixture.cleanup();
 });
 
 function entry(seq: number, bytes = 1024): QueueEntryRecord {
@@ -181,8 +181,7 @@ describe('engine on a full LevelBrokerStore', () => {
     const encryptionKey = randomBytes(32);
     const errors: string[] = [];
     const first = await open({ path, encryptionKey, maxSizeBytes: LIMIT });
-    let running = await startBroker({ store: first, logger: capturingLogger(errors), connectionLimits: OWN_BOUND_ABOVE_STORE });
-    brokers.push(running);
+    let running = await brokers.start({ store: first, logger: capturingLogger(errors), connectionLimits: OWN_BOUND_ABOVE_STORE });
 
     await offlineSubscriber(running.port, 'sub');
 
@@ -219,8 +218,7 @@ describe('engine on a full LevelBrokerStore', () => {
     const store = await open({ path, encryptionKey, maxSizeBytes: LIMIT });
     expect(store.usage().usedBytes).toBe(fullUsage.usedBytes);
     errors.length = 0;
-    running = await startBroker({ store, logger: capturingLogger(errors), connectionLimits: OWN_BOUND_ABOVE_STORE });
-    brokers.push(running);
+    running = await brokers.start({ store, logger: capturingLogger(errors), connectionLimits: OWN_BOUND_ABOVE_STORE });
     const again = await raw(running.port);
     expect((await again.connect({ clientId: 'sub', clean: false, properties: { sessionExpiryInterval: 300 } })).sessionPresent).toBe(true);
     expect(await receiveAcking(again, acknowledged.length)).toEqual(acknowledged);
@@ -230,8 +228,7 @@ describe('engine on a full LevelBrokerStore', () => {
   });
   it('without a restart too, the subscriber gets exactly the messages acknowledged with 0x00', async () => {
     const path = await freshDir();
-    const running = await startBroker({ store: await open({ path, maxSizeBytes: LIMIT }), connectionLimits: OWN_BOUND_ABOVE_STORE });
-    brokers.push(running);
+    const running = await brokers.start({ store: await open({ path, maxSizeBytes: LIMIT }), connectionLimits: OWN_BOUND_ABOVE_STORE });
     await offlineSubscriber(running.port, 'sub2');
     const pub = await raw(running.port);
     await pub.connect({ clientId: 'pub2' });

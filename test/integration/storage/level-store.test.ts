@@ -8,7 +8,7 @@ import type { MessageRecord, QueueEntryRecord } from '../../../src/storage/broke
 import { LevelBrokerStore } from '../../../src/storage/level/level-broker-store.js';
 import { RawClient } from '../../helpers/raw-client.js';
 import { drainUntilPong } from '../../helpers/session-helpers.js';
-import { startBroker, type RunningBroker } from '../../helpers/start-broker.js';
+import { useBroker } from '../../helpers/start-broker.js';
 import { expectCode, levelStoreFixture } from '../../helpers/level-store-fixture.js';
 import { allFileBytes, flipValueByte, rawEntries, rewriteValue } from '../../helpers/raw-level.js';
 
@@ -19,17 +19,17 @@ const TOPIC_CANARY = 'fY6gRe1uKo5i/Ma0';
 
 const fixture = levelStoreFixture('ops-level-store-');
 const freshDir = fixture.freshDir;
-const brokers: RunningBroker[] = [];
 const clients: RawClient[] = [];
 
 function open(path: string, encryptionKey?: Buffer): Promise<LevelBrokerStore> {
   return fixture.open({ path, ...(encryptionKey !== undefined ? { encryptionKey } : {}) });
 }
 
-afterEach(async () => {
+// After-hooks run in reverse: the clients close, then the brokers stop, then their store folders go.
+afterEach(() => fixture.cleanup());
+const brokers = useBroker();
+afterEach(() => {
   for (const c of clients.splice(0)) c.destroy();
-  for (const b of brokers.splice(0)) await b.stop().catch(() => undefined);
-  await fixture.cleanup();
 });
 
 const message: MessageRecord = { topic: TOPIC_CANARY, payload: Buffer.from(PAYLOAD_CANARY), qos: 1, retain: true };
@@ -48,7 +48,7 @@ async function writeCanaries(path: string, key?: Buffer): Promise<void> {
 }
 
 describe('LevelBrokerStore on disk', () => {
-  it('(a) with encryption, no payload, client id or topic is in plain text in any store file', async () => {
+  it('with encryption, no payload, client id or topic is in plain text in any store file', async () => {
     const path = await freshDir();
     await writeCanaries(path, randomBytes(32));
     const bytes = await allFileBytes(path);
@@ -56,14 +56,14 @@ describe('LevelBrokerStore on disk', () => {
     for (const canary of [PAYLOAD_CANARY, CLIENT_CANARY, TOPIC_CANARY]) expect(bytes.includes(Buffer.from(canary)), canary).toBe(false);
   });
 
-  it('(a) with encryption Disabled the same check finds the payload (the check can fail)', async () => {
+  it('with encryption Disabled the same plain-text check finds the payload (the check can fail)', async () => {
     const path = await freshDir();
     await writeCanaries(path);
     const bytes = await allFileBytes(path);
     for (const canary of [PAYLOAD_CANARY, CLIENT_CANARY, TOPIC_CANARY]) expect(bytes.includes(Buffer.from(canary)), canary).toBe(true);
   });
 
-  it('(b) a flipped byte in an encrypted queue segment is reported as STO_CORRUPT_RECORD, never returned', async () => {
+  it('a flipped byte in an encrypted queue segment is reported as STO_CORRUPT_RECORD, never returned', async () => {
     const path = await freshDir();
     const key = randomBytes(32);
     await writeCanaries(path, key);
@@ -74,7 +74,7 @@ describe('LevelBrokerStore on disk', () => {
     expect(await store.loadRetained()).toEqual([message]); // other records are unaffected
   });
 
-  it('(b) a flipped byte in a retained value stops a broker from starting on it', async () => {
+  it('a flipped byte in an encrypted retained value stops a broker from starting on it', async () => {
     const path = await freshDir();
     const key = randomBytes(32);
     await writeCanaries(path, key);
@@ -85,7 +85,7 @@ describe('LevelBrokerStore on disk', () => {
     await broker.close();
   });
 
-  it('(b) a value moved under another key fails authentication (the key is the AAD)', async () => {
+  it('an encrypted value moved under another key fails authentication (the key is the AAD)', async () => {
     const path = await freshDir();
     const key = randomBytes(32);
     const store = await open(path, key);
@@ -98,14 +98,14 @@ describe('LevelBrokerStore on disk', () => {
     await expectCode((await open(path, key)).loadRetained(), 'STO_CORRUPT_RECORD');
   });
 
-  it('(b) without encryption, a truncated value is reported as STO_CORRUPT_RECORD', async () => {
+  it('without encryption, a truncated value is reported as STO_CORRUPT_RECORD', async () => {
     const path = await freshDir();
     await writeCanaries(path);
     await rewriteValue(path, 's/', (v) => v.subarray(0, v.length - 3));
     await expectCode((await open(path)).loadSessions(), 'STO_CORRUPT_RECORD');
   });
 
-  it('(c) a wrong, missing or unexpected key is STO_WRONG_KEY at open', async () => {
+  it('a wrong, missing or unexpected encryption key is STO_WRONG_KEY at open', async () => {
     const encrypted = await freshDir();
     await (await open(encrypted, randomBytes(32))).close();
     const wrong = await expectCode(LevelBrokerStore.open({ path: encrypted, encryptionKey: randomBytes(32) }), 'STO_WRONG_KEY');
@@ -251,12 +251,11 @@ describe('group commit', () => {
 });
 
 describe('engine durability on LevelBrokerStore', () => {
-  it('(d) 100 QoS 1 messages for an offline persistent session survive a broker restart, in order', async () => {
+  it('100 QoS 1 messages for an offline persistent session survive a broker restart, in order', async () => {
     const path = await freshDir();
     const key = randomBytes(32);
     const first = await open(path, key);
-    let running = await startBroker({ store: first });
-    brokers.push(running);
+    let running = await brokers.start({ store: first });
 
     const sub = await RawClient.open(running.port);
     clients.push(sub);
@@ -273,8 +272,7 @@ describe('engine durability on LevelBrokerStore', () => {
     expect(stats.writes).toBeGreaterThanOrEqual(100);
     await running.stop();
 
-    running = await startBroker({ store: await open(path, key) });
-    brokers.push(running);
+    running = await brokers.start({ store: await open(path, key) });
     const again = await RawClient.open(running.port);
     clients.push(again);
     const connack = await again.connect({ clientId: 'sub', clean: false, properties: { sessionExpiryInterval: 300 } });
@@ -293,8 +291,7 @@ describe('engine durability on LevelBrokerStore', () => {
     await running.stop();
 
     // Delivered and acknowledged: nothing comes back after another restart.
-    running = await startBroker({ store: await open(path, key) });
-    brokers.push(running);
+    running = await brokers.start({ store: await open(path, key) });
     const third = await RawClient.open(running.port);
     clients.push(third);
     expect((await third.connect({ clientId: 'sub', clean: false, properties: { sessionExpiryInterval: 300 } })).sessionPresent).toBe(true);

@@ -1,7 +1,7 @@
 /**
  * A damaged write-ahead log: LevelDB replays its `.log` at open and, without
- * paranoid checks, skips damaged records silently, so a store lost acknowledged messages without
- * a word. The store now refuses it (STO_LOG_DAMAGED) before LevelDB touches a file, and with
+ * paranoid checks, skips damaged records silently, so a store would lose acknowledged messages
+ * without a word. The store refuses it (STO_LOG_DAMAGED) before LevelDB touches a file, and with
  * `repair` opens what survived and says exactly what was lost. A crash is simulated by copying the
  * directory of an open store (the acknowledged-mark file first): what kill -9 leaves on disk.
  */

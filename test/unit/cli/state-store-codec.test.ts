@@ -2,12 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { ClientClock, hlcTime } from '../../../src/cli/lib/state-store/hlc.js';
 import { compareHlc, formatHlc, parseHlc } from '../../../src/shared/hlc.js';
 import { encodeRequest, parseNotification, parseReply } from '../../../src/cli/lib/state-store/resp3.js';
-import { hexUpper, reasonOf } from '../../../src/cli/lib/state-store/client.js';
+import { connectionErrorReason } from '../../../src/cli/lib/state-store/client.js';
+import { hexUpper } from '../../../src/shared/state-store-wire.js';
 import { defaultListenerPort, jsonValue } from '../../../src/cli/lib/state-store/endpoint.js';
 
 const b = (s: string) => Buffer.from(s, 'latin1');
 
-describe('CLI RESP3 requests (protocol doc §7.1)', () => {
+describe('CLI RESP3 requests (state-store-protocol.md §7.1)', () => {
   it.each([
     [['SET', 'SETKEY2', 'VALUE5'], '*3\r\n$3\r\nSET\r\n$7\r\nSETKEY2\r\n$6\r\nVALUE5\r\n'],
     [['GET', 'SETKEY2'], '*2\r\n$3\r\nGET\r\n$7\r\nSETKEY2\r\n'],
@@ -26,7 +27,7 @@ describe('CLI RESP3 requests (protocol doc §7.1)', () => {
   });
 });
 
-describe('CLI RESP3 replies (protocol doc §7.2)', () => {
+describe('CLI RESP3 replies (state-store-protocol.md §7.2)', () => {
   it.each([
     ['+OK\r\n', { type: 'ok' }],
     [':-1\r\n', { type: 'integer', value: -1 }],
@@ -54,7 +55,7 @@ describe('CLI RESP3 replies (protocol doc §7.2)', () => {
   });
 });
 
-describe('CLI key notifications (protocol doc §7.3)', () => {
+describe('CLI key notifications (state-store-protocol.md §7.3)', () => {
   it('parses SET and DELETE', () => {
     expect(parseNotification(b('*4\r\n$6\r\nNOTIFY\r\n$3\r\nSET\r\n$5\r\nVALUE\r\n$3\r\nabc\r\n'))).toEqual({ operation: 'SET', value: b('abc') });
     expect(parseNotification(b('*2\r\n$6\r\nNOTIFY\r\n$6\r\nDELETE\r\n'))).toEqual({ operation: 'DELETE' });
@@ -121,7 +122,7 @@ describe('CLI state helpers', () => {
   });
 
   it('explains connection errors', () => {
-    expect(reasonOf(Object.assign(new AggregateError([], ''), { code: 'ECONNREFUSED' }))).toContain('connection refused');
-    expect(reasonOf(new Error('connack timeout'))).toBe('connack timeout');
+    expect(connectionErrorReason(Object.assign(new AggregateError([], ''), { code: 'ECONNREFUSED' }))).toContain('connection refused');
+    expect(connectionErrorReason(new Error('connack timeout'))).toBe('connack timeout');
   });
 });

@@ -8,7 +8,7 @@ const created = (): Persistence => buildCreatePersistence({ maxSize: '10Gi' }) a
 const update = (args: PersistUpdateArgs, from: Persistence = created()) => applyPersistUpdate(from, args);
 const KEYS = "['stateStore', 'retain', 'subscriberQueue']";
 
-describe('create-time persistence (§5.6)', () => {
+describe('create-time persistence (az-cli-and-broker-config.md §5.6)', () => {
   it('with only a max size makes all three components Custom with dynamic Enabled, in the CLI key order', () => {
     const p = created();
     expect(Object.keys(p)).toEqual(['maxSize', 'stateStore', 'retain', 'subscriberQueue']);
@@ -44,7 +44,7 @@ describe('create-time persistence (§5.6)', () => {
   });
 });
 
-describe('persist update (§5)', () => {
+describe('persist update (az-cli-and-broker-config.md §5)', () => {
   it('refuses a broker without persistence, making no change', () => {
     const message =
       "The broker is not enabled for disk persistence which must be configured at create time.\nUse 'az iot ops create' with '--persist-max-size' to enable.";

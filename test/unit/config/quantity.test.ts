@@ -21,7 +21,7 @@ describe('parseQuantity', () => {
     expect(parseQuantity(text)).toBeUndefined();
   });
 
-  it('the seed example 10GiB is above the 100 MB floor, 100MiB too, 95MiB is not', () => {
+  it('the AIO docs example 10GiB (howto-broker-persistence) is above the 100 MB floor, 100MiB too, 95MiB is not', () => {
     expect(parseQuantity('10GiB')! > MIN_PERSISTENCE_BYTES).toBe(true);
     expect(parseQuantity('100MiB')! > MIN_PERSISTENCE_BYTES).toBe(true);
     expect(parseQuantity('95MiB')! > MIN_PERSISTENCE_BYTES).toBe(false);

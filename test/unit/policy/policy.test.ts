@@ -4,6 +4,7 @@ import { decideRetain, decideStateStoreKey, decideSubscriberQueue, globMatches }
 import { topicMatches } from '../../../src/shared/topic.js';
 import { toPersistPolicy } from '../../../src/policy/persist-policy.js';
 import { PolicyHolder } from '../../../src/policy/policy-holder.js';
+import { persistenceDecisions } from '../../../src/policy/engine-decisions.js';
 
 const key = (s: string) => Buffer.from(s);
 
@@ -82,18 +83,19 @@ describe('decisions', () => {
 });
 
 describe('PolicyHolder', () => {
-  it('swaps the policy atomically, versions it and notifies', () => {
+  it('swaps the policy atomically, versions it, and the decisions read the new one from the swap on', () => {
     const holder = new PolicyHolder({ maxSize: '1Gi', retain: { mode: 'None' } });
-    const seen: number[] = [];
-    const off = holder.onChange((_p, v) => seen.push(v));
+    const decisions = persistenceDecisions(holder);
     const before = holder.policy;
+    expect(decisions.persistRetained('a', [])).toBe(false);
     holder.replace({ maxSize: '1Gi', retain: { mode: 'All' } });
     expect(before.retain.mode).toBe('None');
     expect(holder.policy.retain.mode).toBe('All');
     expect(holder.version).toBe(2);
-    off();
+    expect(decisions.persistRetained('a', [])).toBe(true);
     holder.replace(undefined);
-    expect(seen).toEqual([2]);
+    expect(holder.version).toBe(3);
+    expect(decisions.persistRetained('a', [])).toBe(false);
     expect(Object.isFrozen(holder.policy)).toBe(true);
   });
 });

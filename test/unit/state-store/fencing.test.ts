@@ -28,7 +28,7 @@ describe('fencing tokens', () => {
     expect(nextFencingToken(h('6:0:a'), h('6:0:a'))).toEqual(h('6:0:a'));
   });
 
-  it('uses the exact error strings of §2.4', () => {
+  it('uses the exact error strings of state-store-protocol.md §2.4', () => {
     expect(ERR.fencingTokenLower).toBe('the request fencing token is a lower version than the fencing token protecting the resource');
     expect(ERR.fencingTokenRequired).toBe('a fencing token is required for this request');
   });

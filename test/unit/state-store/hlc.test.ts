@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { compareHlc, formatHlc, parseHlc } from '../../../src/shared/hlc.js';
 import { HybridClock, isTooFarAhead } from '../../../src/services/state-store/hlc.js';
-import { notificationTopic } from '../../../src/services/state-store/constants.js';
+import { notificationTopic } from '../../../src/shared/state-store-wire.js';
 
 describe('HLC format', () => {
   it('parses padded and unpadded forms alike and formats padded', () => {

@@ -69,7 +69,7 @@ describe('RESP3 requests', () => {
 });
 
 describe('RESP3 replies', () => {
-  it('encodes every reply form of §2.3/§7.2', () => {
+  it('encodes every reply form of state-store-protocol.md §2.3/§7.2', () => {
     expect(REPLY_OK.toString()).toBe('+OK\r\n');
     expect(REPLY_NOT_APPLIED.toString()).toBe(':-1\r\n');
     expect(REPLY_ZERO.toString()).toBe(':0\r\n');

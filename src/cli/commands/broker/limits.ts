@@ -7,7 +7,7 @@
  */
 import { limitsView } from '../../../admin/methods/limits.js';
 import { readConnectionLimits, updateConnectionLimits, type LimitArgs } from '../../../config/connection-limits.js';
-import { OpsError } from '../../../shared/errors.js';
+import { OpsError, reasonOf } from '../../../shared/errors.js';
 import type { CliContext } from '../../context.js';
 import { MSG } from '../../messages.js';
 import { admin, findInstance, runState, saveState, storedSettings } from '../../lib/instance.js';
@@ -65,7 +65,7 @@ function readStored(raw: unknown, path: string): ReturnType<typeof readConnectio
   try {
     return readConnectionLimits(raw);
   } catch (err) {
-    throw new OpsError('INST_CORRUPT', { path, reason: err instanceof Error ? err.message : String(err) });
+    throw new OpsError('INST_CORRUPT', { path, reason: reasonOf(err) });
   }
 }
 

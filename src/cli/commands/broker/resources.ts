@@ -22,7 +22,10 @@ export interface ResourceInput {
   readonly yes?: boolean;
 }
 
-/** The listener `ops create` makes; the seeds say not to delete the default resources. */
+/**
+ * The listener `ops create` makes. AIO warns not to delete the default resources
+ * (learn.microsoft.com/azure/iot-operations/manage-mqtt-broker/overview-broker, "Default Broker resource").
+ */
 const DEFAULT_LISTENER = 'default';
 
 function portsOf(props: Record<string, unknown> | undefined): string {

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parsePasswd } from '../../../security/passwd.js';
-import { OpsError } from '../../../shared/errors.js';
+import { OpsError, reasonOf } from '../../../shared/errors.js';
 import type { CliContext } from '../../context.js';
 import { findInstance } from '../../lib/instance.js';
 import { mintToken } from '../../lib/mint-token.js';
@@ -70,7 +70,7 @@ async function passwordUsers(path: string): Promise<ReadonlySet<string>> {
     text = await readFile(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return new Set();
-    throw new OpsError('INST_CORRUPT', { path, reason: error instanceof Error ? error.message : String(error) });
+    throw new OpsError('INST_CORRUPT', { path, reason: reasonOf(error) });
   }
   return new Set(parsePasswd(text).entries.keys());
 }

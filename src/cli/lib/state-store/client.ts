@@ -1,26 +1,16 @@
 /**
- * A minimal state store client on MQTT v5 (state-store-protocol.md §1, §4): requests on the invoke
+ * A minimal state store client on MQTT v5 (docs/reference/state-store-protocol.md §1, §4): requests on the invoke
  * topic with a response topic of the Rust SDK's shape, correlation data, `__ts`; replies matched by
  * correlation data; key notifications on this client's notify topic. No reconnects: a lost
  * connection fails the pending calls with `SST_CONNECTION_LOST`.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { connect, type IPublishPacket, type MqttClient } from 'mqtt';
-import { OpsError } from '../../../shared/errors.js';
+import { OpsError, reasonOf } from '../../../shared/errors.js';
+import { CONTENT_TYPE, notificationFilter, PROP, PROTOCOL_VERSION, REQUEST_TOPIC, STATE_STORE_ID } from '../../../shared/state-store-wire.js';
 import { ClientClock } from './hlc.js';
 import { encodeRequest, parseNotification, parseReply, type KeyNotification, type Reply } from './resp3.js';
 import type { ConnectionSecurity } from './security.js';
-
-/** The service id in every state store topic. */
-export const STATE_STORE_ID = 'FA9AE35F-2F64-47CD-9BFF-08E2B32A0FE8';
-/** Where requests go. */
-export const REQUEST_TOPIC = `statestore/v1/${STATE_STORE_ID}/command/invoke`;
-const NOTIFY_ROOT = `clients/statestore/v1/${STATE_STORE_ID}`;
-
-/** Upper-case base16 of raw bytes (topic segments). */
-export function hexUpper(bytes: Uint8Array | string): string {
-  return Buffer.from(bytes).toString('hex').toUpperCase();
-}
 
 /** Where the broker is, and how to connect (TLS, credentials). */
 export interface Endpoint extends ConnectionSecurity {
@@ -48,9 +38,12 @@ function userProp(packet: IPublishPacket, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-/** A readable reason for a socket or MQTT error (AggregateErrors of dual-stack connects have no message). */
-export function reasonOf(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
+/**
+ * A readable reason for a socket or MQTT error: plain words for a refused connection or an unknown
+ * host, else the message, or the code where there is none (AggregateErrors of dual-stack connects).
+ */
+export function connectionErrorReason(err: unknown): string {
+  if (!(err instanceof Error)) return reasonOf(err);
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'ECONNREFUSED') return 'connection refused (nothing listens on that port)';
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `host not found (${code})`;
@@ -79,11 +72,11 @@ export class StateStoreClient {
     this.#timeoutMs = timeoutMs;
     this.#clock = new ClientClock(clientId);
     this.#responseTopic = `clients/${clientId}/services/statestore/v1/${STATE_STORE_ID}/command/invoke/response`;
-    this.#notifyFilter = `${NOTIFY_ROOT}/${hexUpper(clientId)}/command/notify/+`;
+    this.#notifyFilter = notificationFilter(clientId);
     client.on('message', (topic, payload, packet) => this.#onMessage(topic, payload, packet));
     client.on('disconnect', (packet) => this.#onLost(`the broker sent DISCONNECT (reason code 0x${(packet.reasonCode ?? 0).toString(16).padStart(2, '0')})`));
     client.on('close', () => this.#onLost('connection closed'));
-    client.on('error', (err) => this.#onLost(reasonOf(err)));
+    client.on('error', (err) => this.#onLost(connectionErrorReason(err)));
   }
 
   /** Connects (MQTT v5, clean start, a fresh client id) and subscribes the response topic. */
@@ -104,7 +97,7 @@ export class StateStoreClient {
         ...(endpoint.password !== undefined ? { password: endpoint.password } : {}),
         ...(endpoint.tls !== undefined ? { protocol: 'mqtts' as const, rejectUnauthorized: true, ...endpoint.tls } : {}),
       });
-      const onError = (err: Error): void => fail(reasonOf(err));
+      const onError = (err: Error): void => fail(connectionErrorReason(err));
       const onClose = (): void => fail('connection closed before CONNACK');
       const onConnect = (): void => {
         settle();
@@ -135,23 +128,23 @@ export class StateStoreClient {
   async #subscribe(filter: string): Promise<void> {
     const granted = await this.#client.subscribeAsync(filter, { qos: 1, nl: true }).catch((err: unknown) => {
       if (err instanceof OpsError) throw err;
-      throw new OpsError('SST_SUBSCRIBE_REFUSED', { address: this.address, topic: filter, reason: reasonOf(err) });
+      throw new OpsError('SST_SUBSCRIBE_REFUSED', { address: this.address, topic: filter, reason: connectionErrorReason(err) });
     });
     const refused = granted.find((g) => (g.qos & 0x80) !== 0);
     if (refused !== undefined) throw new OpsError('SST_SUBSCRIBE_REFUSED', { address: this.address, topic: filter, reason: `SUBACK reason 0x${refused.qos.toString(16)}` });
   }
 
   #onMessage(topic: string, payload: Buffer, packet: IPublishPacket): void {
-    const version = userProp(packet, '__ts');
+    const version = userProp(packet, PROP.timestamp);
     this.#clock.observe(version);
     if (topic === this.#responseTopic) {
       const id = packet.properties?.correlationData?.toString('hex') ?? '';
       const pending = this.#pending.get(id);
       if (!pending) return;
       this.#pending.delete(id);
-      const stat = userProp(packet, '__stat');
+      const stat = userProp(packet, PROP.status);
       if (stat !== undefined && stat !== '200') {
-        pending.reject(new OpsError('SST_BAD_REPLY', { address: this.address, reason: `status ${stat} ${userProp(packet, '__stMsg') ?? ''}`.trim() }));
+        pending.reject(new OpsError('SST_BAD_REPLY', { address: this.address, reason: `status ${stat} ${userProp(packet, PROP.statusMessage) ?? ''}`.trim() }));
         return;
       }
       pending.resolve({ reply: parseReply(payload), ...(version !== undefined ? { version } : {}) });
@@ -202,15 +195,15 @@ export class StateStoreClient {
           properties: {
             responseTopic: this.#responseTopic,
             correlationData,
-            contentType: 'application/octet-stream',
+            contentType: CONTENT_TYPE,
             messageExpiryInterval: Math.ceil(this.#timeoutMs / 1000),
-            userProperties: { __ts: this.#clock.next(), __protVer: '1.0', __srcId: this.clientId, ...userProperties },
+            userProperties: { [PROP.timestamp]: this.#clock.next(), [PROP.protocolVersion]: PROTOCOL_VERSION, [PROP.sourceId]: this.clientId, ...userProperties },
           },
         },
         (err) => {
           if (!err) return;
           this.#pending.delete(id);
-          done(reject)(new OpsError('SST_CONNECTION_LOST', { address: this.address, reason: reasonOf(err) }));
+          done(reject)(new OpsError('SST_CONNECTION_LOST', { address: this.address, reason: connectionErrorReason(err) }));
         },
       );
     });

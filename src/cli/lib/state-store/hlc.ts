@@ -1,6 +1,6 @@
 /**
  * The `ops state` client's clock and HLC display. HLC values and their text
- * (`{wallClockMs}:{counter}:{nodeId}`, state-store-protocol.md §3.1) are in `src/shared/hlc.ts`.
+ * (`{wallClockMs}:{counter}:{nodeId}`, docs/reference/state-store-protocol.md §3.1) are in `src/shared/hlc.ts`.
  */
 import { compareHlc, formatHlc, parseHlc, type Hlc } from '../../../shared/hlc.js';
 

@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import type { InstancePaths } from '../../../instance/layout.js';
 import { readRuntimeState } from '../../../instance/runtime-file.js';
 import type { OpenPort } from '../../../instance/status-file.js';
+import { isRecord } from '../../../shared/plain-objects.js';
 import { SAT_AUTHENTICATION_METHOD } from '../../../shared/sat-token.js';
 import { mintToken } from '../mint-token.js';
 import type { Endpoint } from './client.js';
@@ -16,10 +17,6 @@ import type { Endpoint } from './client.js';
 export const CLI_TOKEN_SUBJECT = 'ops-cli';
 /** Lifetime of the CLI's tokens: long enough for `ops state watch` to connect, short if one leaks. */
 const CLI_TOKEN_TTL_SECONDS = 300;
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** The first audience of the ServiceAccountToken method of authentication `name`, if it has one. */
 function tokenAudience(authentications: Record<string, unknown>, name: string): string | undefined {

@@ -1,5 +1,5 @@
 /**
- * The client side of the state store's RESP3 subset (docs: state-store-protocol.md §2, §4.3):
+ * The client side of the state store's RESP3 subset (docs/reference/state-store-protocol.md §2, §4.3):
  * requests are one array of bulk strings; replies are `+OK`, `:n`, `$n`, `$-1` or `-ERR`.
  * Parsing never throws: malformed input gives `{ type: 'malformed' }` with why.
  */
