@@ -25,6 +25,7 @@ import { SessionRegistry } from './session-registry.js';
 import type { BrokerStats } from './stats.js';
 import { TopicTree } from './topic-tree.js';
 import { MQTT_PROTOCOL } from './handlers/dispatch.js';
+import { refusingProtocol, type Refusal } from './handlers/refusals.js';
 
 /** At most one 'store is full' warning per this interval. */
 const QUOTA_WARNING_INTERVAL_MS = 10_000;
@@ -136,9 +137,12 @@ export class BrokerCore implements SessionContext, ConnectionContext {
 
   }
 
-  /** Takes a new network connection (any duplex stream: TCP, TLS, WebSocket, in-memory). */
-  attach(socket: Duplex, hooks?: BrokerHooks, info?: ConnectionInfo): Connection {
-    const connection = new Connection(this, MQTT_PROTOCOL, socket, hooks ?? this.hooks, info);
+  /**
+   * Takes a new network connection (any duplex stream: TCP, TLS, WebSocket, in-memory). A
+   * `refusal` (abuse limits) answers its CONNECT with a refusing CONNACK [MQTT-3.2.2-7] and closes it.
+   */
+  attach(socket: Duplex, hooks?: BrokerHooks, info?: ConnectionInfo, refusal?: Refusal): Connection {
+    const connection = new Connection(this, refusal === undefined ? MQTT_PROTOCOL : refusingProtocol(refusal), socket, hooks ?? this.hooks, info);
     this.#connections.add(connection);
     this.counters.connectionsTotal++;
     return connection;

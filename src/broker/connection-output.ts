@@ -175,6 +175,15 @@ export class ConnectionOutput {
     return true;
   }
 
+  /** Writes a QoS 0 PUBLISH unless the socket is backed up: then it is dropped (counted), bounding the output of slow readers. */
+  publishQos0(message: Message, retain: boolean, subscriptionIds: number[] | undefined, version: 4 | 5, faults: FaultBoundary): void {
+    if (!this.writable) {
+      this.#counters.messagesDropped++; // bounded output for slow readers
+      return;
+    }
+    this.publish(message, 0, retain, false, 0, subscriptionIds, version, faults);
+  }
+
   #tooLarge(): false {
     this.#counters.messagesDropped++; // [MQTT-3.1.2-25]
     return false;

@@ -19,7 +19,7 @@ export interface TimedConnection {
   /** Whether the broker itself does not read (flow control, a held connection). */
   readonly readingHeld: boolean;
   /** When the credentials expire, ms since the epoch. */
-  readonly credentialsExpireAt: number | undefined;
+  readonly credentials: { readonly expiresAt: number | undefined };
   disconnect(reasonCode: number, reasonString?: string): void;
   close(): void;
 }
@@ -67,7 +67,7 @@ export class ConnectionTimeouts {
       connection.disconnect(ReasonCode.QuotaExceeded, `a packet was not completed within ${core.limits.partialPacketTimeoutSeconds} s (${held} bytes received)`);
       return;
     }
-    const expiresAt = connection.credentialsExpireAt;
+    const expiresAt = connection.credentials.expiresAt;
     if (expiresAt !== undefined && now >= expiresAt) {
       const at = new Date(expiresAt).toISOString();
       core.logger.info({ clientId: connection.clientId, expiredAt: at }, 'client disconnected: its credentials expired');

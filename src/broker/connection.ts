@@ -17,6 +17,7 @@ import { OrderedAcks, sendPublishAck, type AckChannel } from './ordered-acks.js'
 import type { Throttleable } from './publisher-throttle.js';
 import type { Delivery, Session } from './session.js';
 import type { Will } from './session-registry.js';
+import { listenToSocket, type SocketOwner } from './socket-events.js';
 
 /** Where a connection is in its life. */
 export type ConnectionState = 'awaiting-connect' | 'connected' | 'closed';
@@ -35,12 +36,6 @@ export interface NegotiatedLimits extends OutboundLimits {
   readonly keepAliveSeconds: number;
 }
 
-/** A refusal decided before the CONNECT is read (abuse limits): the CONNACK reason. */
-export interface Refusal {
-  readonly reasonCode: number;
-  readonly reasonString: string;
-}
-
 const NO_INFO: ConnectionInfo = Object.freeze({});
 
 /**
@@ -50,7 +45,7 @@ const NO_INFO: ConnectionInfo = Object.freeze({});
  * Reading, writing and deadlines are its parts (connection-input.ts, connection-output.ts,
  * connection-timeouts.ts). Protocol errors end as a reason-coded DISCONNECT; nothing throws out.
  */
-export class Connection implements TrackedConnection, DecoderSink, Throttleable, TimedConnection, OutputOwner, AckChannel {
+export class Connection implements TrackedConnection, DecoderSink, Throttleable, TimedConnection, OutputOwner, AckChannel, SocketOwner {
   readonly core: ConnectionContext;
   readonly socket: Duplex;
   readonly decoder: PacketDecoder;
@@ -76,7 +71,6 @@ export class Connection implements TrackedConnection, DecoderSink, Throttleable,
   #acks: OrderedAcks | undefined;
   /** Why the connection ends: the first cause noted wins (a DISCONNECT, then the socket closing, is the DISCONNECT). */
   #cause: DisconnectCause | undefined;
-  #refusal: Refusal | undefined;
 
   constructor(core: ConnectionContext, protocol: ProtocolHandlers, socket: Duplex, hooks: BrokerHooks, info: ConnectionInfo = NO_INFO) {
     this.core = core;
@@ -87,12 +81,7 @@ export class Connection implements TrackedConnection, DecoderSink, Throttleable,
     this.decoder = new PacketDecoder(core.options.maxPacketSizeBytes, this, core.partialPackets);
     this.#input = new ConnectionInput(socket, this.decoder);
     this.#output = new ConnectionOutput(socket, this, core.counters, core.options.outputHighWaterMark);
-    // Shared listeners (no closures per connection): the socket points back to its connection.
-    (socket as SocketWithConnection)[CONNECTION] = this;
-    socket.on('data', onSocketData);
-    socket.on('error', onSocketError);
-    socket.on('close', onSocketGone);
-    socket.on('end', onSocketGone);
+    listenToSocket(socket, this);
   }
 
   get state(): ConnectionState {
@@ -108,18 +97,9 @@ export class Connection implements TrackedConnection, DecoderSink, Throttleable,
     return this.credentials.clientId;
   }
 
-  get username(): string | undefined {
-    return this.credentials.username;
-  }
-
   /** Who this client is, for authorization hooks. */
   get identity(): ClientIdentity {
     return this.credentials.identity;
-  }
-
-  /** TimedConnection: when the credentials expire. */
-  get credentialsExpireAt(): number | undefined {
-    return this.credentials.expiresAt;
   }
 
   /** The session opened by CONNECT. */
@@ -139,17 +119,12 @@ export class Connection implements TrackedConnection, DecoderSink, Throttleable,
 
   /** DeliveryChannel: false while unwritten output is above the high-water mark (QoS 0 dropped, QoS 1/2 wait). */
   get writable(): boolean {
-    return this.#state !== 'closed' && this.#output.writable;
+    return this.#output.writable;
   }
 
   /** TimedConnection: whether the broker itself does not read now (flow control, held packets). */
   get readingHeld(): boolean {
     return this.#input.heldByBroker;
-  }
-
-  /** Set when the connection was refused before its CONNECT was read (see {@link refuseConnect}). */
-  get refusal(): Refusal | undefined {
-    return this.#refusal;
   }
 
   /**
@@ -228,11 +203,7 @@ export class Connection implements TrackedConnection, DecoderSink, Throttleable,
 
   /** DeliveryChannel: writes a QoS 0 PUBLISH unless the socket is backed up. */
   sendQos0(message: Message, retain: boolean, subscriptionIds: number[] | undefined): void {
-    if (!this.writable) {
-      this.core.counters.messagesDropped++; // bounded output for slow readers
-      return;
-    }
-    this.#output.publish(message, 0, retain, false, 0, subscriptionIds, this.#version, this.core.faults);
+    this.#output.publishQos0(message, retain, subscriptionIds, this.#version, this.core.faults);
   }
 
   /** DeliveryChannel: writes PUBREL. */
@@ -364,15 +335,6 @@ export class Connection implements TrackedConnection, DecoderSink, Throttleable,
     this.#input.unthrottle();
   }
 
-  /**
-   * Refuses this connection before it is served (abuse limits): its CONNECT gets a CONNACK with
-   * `reasonCode` (v5; the nearest return code on 3.1.1) and the connection closes [MQTT-3.2.2-7]
-   * (handlers/refusals.ts).
-   */
-  refuseConnect(reasonCode: number, reasonString: string): void {
-    this.#refusal = { reasonCode, reasonString };
-  }
-
   /** DecoderSink: one decoded packet. */
   onPacket(packet: Packet): void {
     if (this.#state === 'closed' || this.#input.keep(packet)) return;
@@ -388,25 +350,4 @@ export class Connection implements TrackedConnection, DecoderSink, Throttleable,
   onDecodeError(error: DecodeError): void {
     this.#protocol.decodeError(this, error);
   }
-}
-
-const CONNECTION = Symbol('connection');
-type SocketWithConnection = Duplex & { [CONNECTION]?: Connection };
-
-function onSocketData(this: SocketWithConnection, chunk: Buffer): void {
-  this[CONNECTION]?.receive(chunk);
-}
-
-function onSocketGone(this: SocketWithConnection): void {
-  const connection = this[CONNECTION];
-  if (connection === undefined) return;
-  connection.noteCause({ by: 'network' });
-  connection.close();
-}
-
-function onSocketError(this: SocketWithConnection, error: Error): void {
-  const connection = this[CONNECTION];
-  if (connection === undefined) return;
-  connection.noteCause({ by: 'network', error: (error as NodeJS.ErrnoException).code ?? error.message });
-  connection.close();
 }

@@ -48,7 +48,7 @@ export function handleAuth(connection: Connection, packet: AuthPacket): void {
     decision = reauthenticate({
       connection: connection.info,
       clientId: connection.clientId,
-      username: connection.username,
+      username: connection.credentials.username,
       password: undefined,
       protocolVersion: 5,
       authenticationMethod: method,

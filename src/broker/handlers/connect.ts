@@ -159,7 +159,7 @@ function accept(connection: Connection, packet: ConnectPacket, clientId: string,
     cleanStart,
     expirySeconds: expiry,
     version,
-    principal: sessionOwnerOf(connection.info, auth, connection.username),
+    principal: sessionOwnerOf(connection.info, auth, connection.credentials.username),
     maySubscribe: (filter) => connection.hooks.authorizeSubscribe?.(connection.identity, filter) ?? true,
     connectUserProperties: userPropertyList(props) ?? [],
   });
@@ -192,7 +192,7 @@ function accept(connection: Connection, packet: ConnectPacket, clientId: string,
     delete connack.reasonCode;
   }
   connection.send(connack);
-  logConnected(connection, { version, cleanStart, keepAliveSeconds: keepAlive, sessionPresent: present, sessionExpirySeconds: expiry, username: connection.username });
+  logConnected(connection, { version, cleanStart, keepAliveSeconds: keepAlive, sessionPresent: present, sessionExpirySeconds: expiry, username: connection.credentials.username });
   if (revoked.length > 0) core.logger.info({ clientId, revoked }, 'resumed session: subscriptions no longer authorized were removed');
   session.attach(connection); // resend in-flight, then pump the queue [MQTT-4.4.0-1]
 }

@@ -6,14 +6,13 @@ import { handlePuback, handlePubcomp, handlePubrec, handlePubrel } from './acks.
 import { handleAuth } from './auth.js';
 import { handleConnect } from './connect.js';
 import { handleDisconnect } from './disconnect.js';
-import { answerRefusal, handleDecodeError } from './refusals.js';
+import { handleDecodeError } from './refusals.js';
 import { handlePublish } from './publish.js';
 import { handleSubscribe, handleUnsubscribe } from './subscribe.js';
 
 /** Routes one decoded packet to its handler according to the connection's state. */
 export function dispatchPacket(connection: Connection, packet: Packet): void {
   if (connection.state === 'awaiting-connect') {
-    if (answerRefusal(connection, packet)) return; // refused by the abuse limits before it was read
     if (packet.cmd === 'connect') handleConnect(connection, packet);
     else connection.close(); // [MQTT-3.1.0-1] the first packet must be CONNECT
     return;

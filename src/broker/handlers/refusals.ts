@@ -7,7 +7,21 @@ import type { DecodeError } from '../../protocol/decoder.js';
 import type { Packet } from '../../protocol/packets.js';
 import { ReasonCode, toV3ConnackCode } from '../../protocol/reason-codes.js';
 import { warnAbuse } from '../abuse-log.js';
-import type { Connection } from '../connection.js';
+import type { Connection, ProtocolHandlers } from '../connection.js';
+
+/** A refusal decided before the CONNECT is read (abuse limits): the CONNACK reason. */
+export interface Refusal {
+  readonly reasonCode: number;
+  readonly reasonString: string;
+}
+
+/**
+ * The protocol of a connection refused before it is served (abuse limits): its first packet is
+ * answered with the refusal and the connection closes; input that is not MQTT is refused as usual.
+ */
+export function refusingProtocol(refusal: Refusal): ProtocolHandlers {
+  return { packet: (connection, packet) => answerRefusal(connection, packet, refusal), decodeError: handleDecodeError };
+}
 
 /** Writes a refusing CONNACK: the v5 reason code and reason string, or the nearest 3.1.1 return code [MQTT-3.2.2-7]. */
 export function sendConnackRefusal(connection: Connection, reasonCode: number, reasonString?: string): void {
@@ -19,20 +33,16 @@ export function sendConnackRefusal(connection: Connection, reasonCode: number, r
 }
 
 /**
- * The first packet of a connection refused by `Connection.refuseConnect` (abuse limits): answers
- * it (a CONNACK for an MQTT 3.1.1/5.0 CONNECT, with the refusal's reason [MQTT-3.2.2-7]) and
- * closes. False when the connection is not refused.
+ * The first packet of a refused connection: answers it (a CONNACK for an MQTT 3.1.1/5.0 CONNECT,
+ * with the refusal's reason [MQTT-3.2.2-7]) and closes.
  */
-export function answerRefusal(connection: Connection, packet: Packet): boolean {
-  const refusal = connection.refusal;
-  if (refusal === undefined) return false;
+function answerRefusal(connection: Connection, packet: Packet, refusal: Refusal): void {
   connection.core.counters.connectionsRejected++;
   if (packet.cmd === 'connect' && (packet.protocolVersion === 4 || packet.protocolVersion === 5)) {
     connection.useProtocolVersion(packet.protocolVersion);
     sendConnackRefusal(connection, refusal.reasonCode, refusal.reasonString);
   }
   connection.close();
-  return true;
 }
 
 /** The input was not MQTT. */
