@@ -15,7 +15,8 @@ import type { BrokerHooks, ClientIdentity, ConnectionInfo } from './hooks.js';
 import type { Message } from './message.js';
 import { OrderedAcks, sendPublishAck, type AckChannel } from './ordered-acks.js';
 import type { Throttleable } from './publisher-throttle.js';
-import type { Delivery, Session } from './session.js';
+import type { QueuedDelivery } from './delivery.js';
+import type { Session } from './session.js';
 import type { Will } from './session-registry.js';
 import { listenToSocket, type SocketOwner } from './socket-events.js';
 
@@ -197,7 +198,7 @@ export class Connection implements TrackedConnection, DecoderSink, Throttleable,
   }
 
   /** DeliveryChannel: writes a QoS 1/2 PUBLISH of a delivery. */
-  sendPublish(delivery: Delivery, dup: boolean): boolean {
+  sendPublish(delivery: QueuedDelivery, dup: boolean): boolean {
     return this.#output.publish(delivery.message, delivery.qos, delivery.retain, dup, delivery.packetId, delivery.subscriptionIds, this.#version, this.core.faults);
   }
 
