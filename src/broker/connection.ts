@@ -67,6 +67,7 @@ export class Connection implements TrackedConnection, DecoderSink, Throttleable,
   /** A DISCONNECT 0x00 was received: no will [MQTT-3.14.4-3]. */
   #normalDisconnect = false;
   #sendQuota = 65_535;
+  /** Inbound topic aliases [MQTT-3.3.2-10] (created on first use). */
   #aliasesIn: Map<number, string> | undefined;
   /** PUBACKs/PUBRECs waiting for a store write or behind one, sent in arrival order (created on first use). */
   #acks: OrderedAcks | undefined;
