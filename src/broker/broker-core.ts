@@ -8,6 +8,7 @@ import type { SpillBuffer } from '../storage/spill-buffer.js';
 import { warnAbuse } from './abuse-log.js';
 import { watchCompletion } from './completion.js';
 import { Connection } from './connection.js';
+import type { ConnectionContext, TrackedConnection } from './connection-context.js';
 import { Counters } from './counters.js';
 import { FaultBoundary } from './fault-boundary.js';
 import type { BrokerHooks, ConnectionInfo } from './hooks.js';
@@ -19,10 +20,13 @@ import { PartialPacketBudget } from '../protocol/partial-packet-budget.js';
 import { AuthBackoff } from './auth-backoff.js';
 import { RetainedMessages } from './retained.js';
 import { Router, type RouteResult } from './router.js';
-import type { Session, SessionContext } from './session.js';
+import type { Session } from './session.js';
+import type { SessionContext } from './session-context.js';
 import { SessionRegistry } from './session-registry.js';
 import type { BrokerStats } from './stats.js';
 import { TopicTree } from './topic-tree.js';
+import { MQTT_PROTOCOL } from './handlers/dispatch.js';
+import { refusingProtocol, type Refusal } from './handlers/refusals.js';
 
 /** At most one 'store is full' warning per this interval. */
 const QUOTA_WARNING_INTERVAL_MS = 10_000;
@@ -34,7 +38,7 @@ const TIMEOUT_SWEEP_MS = 250;
  * The engine's shared state, used by connections and handlers: the subscription tree,
  * retained messages, sessions, the router, counters. No sockets are opened here.
  */
-export class BrokerCore implements SessionContext {
+export class BrokerCore implements SessionContext, ConnectionContext {
   readonly options: ResolvedBrokerOptions;
   readonly store: BrokerStore;
   readonly logger: Logger;
@@ -49,7 +53,7 @@ export class BrokerCore implements SessionContext {
   readonly retained: RetainedMessages;
   readonly router: Router;
   readonly registry: SessionRegistry;
-  readonly connections = new Set<Connection>();
+  readonly #connections = new Set<TrackedConnection>();
   /** Sessions of in-process clients (services such as the state store): their subscriptions are the broker's, not the users'. */
   readonly localSessions = new Set<Session>();
   readonly startedAt = Date.now();
@@ -110,7 +114,7 @@ export class BrokerCore implements SessionContext {
 
   #checkTimeouts(): void {
     const now = Date.now();
-    for (const connection of this.connections) {
+    for (const connection of this.#connections) {
       try {
         connection.checkTimeouts(now);
       } catch (error) {
@@ -134,10 +138,13 @@ export class BrokerCore implements SessionContext {
 
   }
 
-  /** Takes a new network connection (any duplex stream: TCP, TLS, WebSocket, in-memory). */
-  attach(socket: Duplex, hooks?: BrokerHooks, info?: ConnectionInfo): Connection {
-    const connection = new Connection(this, socket, hooks ?? this.hooks, info);
-    this.connections.add(connection);
+  /**
+   * Takes a new network connection (any duplex stream: TCP, TLS, WebSocket, in-memory). A
+   * `refusal` (abuse limits) answers its CONNECT with a refusing CONNACK [MQTT-3.2.2-7] and closes it.
+   */
+  attach(socket: Duplex, hooks?: BrokerHooks, info?: ConnectionInfo, refusal?: Refusal): Connection {
+    const connection = new Connection(this, refusal === undefined ? MQTT_PROTOCOL : refusingProtocol(refusal), socket, hooks ?? this.hooks, info);
+    this.#connections.add(connection);
     this.counters.connectionsTotal++;
     return connection;
   }
@@ -155,15 +162,15 @@ export class BrokerCore implements SessionContext {
    * timers, outside any packet's boundary: each step contains its own errors, so a failing detach
    * still publishes the will and a failing will still leaves the session detached.
    */
-  connectionClosed(connection: Connection, wasConnected: boolean): void {
-    this.connections.delete(connection);
+  connectionClosed(connection: TrackedConnection, wasConnected: boolean): void {
+    this.#connections.delete(connection);
     if (!wasConnected) return;
     this.counters.connected--;
     const clientId = connection.clientId;
     for (const listener of this.disconnectListeners) this.faults.run('connection-close', clientId, () => listener(clientId));
     const session = connection.session;
     if (session === undefined) return;
-    const will = connection.normalDisconnect ? undefined : connection.will;
+    const will = connection.willOnClose;
     if (session.channel === connection) {
       this.faults.run('connection-close', clientId, () => this.registry.detach(session));
       if (will !== undefined) this.faults.run('will', clientId, () => this.registry.scheduleWill(session, will));
@@ -274,7 +281,7 @@ export class BrokerCore implements SessionContext {
   shutdown(): void {
     this.closing = true;
     clearInterval(this.#sweep);
-    for (const connection of [...this.connections]) connection.disconnect(ReasonCode.ServerShuttingDown);
+    for (const connection of [...this.#connections]) connection.disconnect(ReasonCode.ServerShuttingDown);
     this.registry.stop();
   }
 }

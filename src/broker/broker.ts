@@ -9,6 +9,7 @@ import { warnAbuse } from './abuse-log.js';
 import { AddressLimiter, normalizeAddress } from './address-limiter.js';
 import { BrokerCore } from './broker-core.js';
 import { Connection } from './connection.js';
+import type { Refusal } from './handlers/refusals.js';
 import type { BrokerHooks, ClientIdentity, ConnectionInfo } from './hooks.js';
 import { LocalClient } from './local-client.js';
 import { Message } from './message.js';
@@ -135,9 +136,8 @@ export class Broker {
       // The remote address is a fact of the connection (per-address authentication backoff, password-check fairness).
       const info = options.info;
       const remoteAddress = info?.remoteAddress === undefined ? (socket as Duplex & { remoteAddress?: string }).remoteAddress : undefined;
-      const connection = this.#core.attach(socket, options.hooks, remoteAddress === undefined ? info : { ...info, remoteAddress });
+      const connection = this.#core.attach(socket, options.hooks, remoteAddress === undefined ? info : { ...info, remoteAddress }, refusal);
       connection.decoder.limitFirstPacket(this.#limiter.limits.maxConnectPacketBytes);
-      if (refusal !== undefined) connection.refuseConnect(refusal.reasonCode, refusal.reasonString);
     } catch (error) {
       this.#core.faults.report('attach', error);
       socket.destroy();
@@ -310,12 +310,6 @@ export class Broker {
     await this.#core.store.close();
     await this.#core.spill?.close();
   }
-}
-
-/** A connection refused by the per-address limits: the CONNACK it gets. */
-interface Refusal {
-  readonly reasonCode: number;
-  readonly reasonString: string;
 }
 
 function ignoreError(): void {

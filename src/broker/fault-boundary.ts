@@ -15,6 +15,7 @@ export type FaultArea =
   | 'socket-input'
   | 'connection-close'
   | 'connect-decision'
+  | 'subscribe'
   | 'stored-ack'
   | 'delivery'
   | 'will'

@@ -2,7 +2,9 @@ import type { Completion, MessageRecord } from '../storage/broker-store.js';
 import { checkTopicFilter, parseSharedFilter, topicMatches } from '../shared/topic.js';
 import type { BrokerCore } from './broker-core.js';
 import { Message } from './message.js';
-import { Session, type Delivery, type DeliveryChannel } from './session.js';
+import type { QueuedDelivery } from './delivery.js';
+import { Session } from './session.js';
+import type { DeliveryChannel } from './session-context.js';
 
 /** A message as an in-process client receives it. */
 export interface LocalMessage {
@@ -86,7 +88,7 @@ export class LocalClient implements DeliveryChannel {
   }
 
   /** DeliveryChannel: a QoS 1/2 message arrives; it is handed over and completed with the drain. */
-  sendPublish(delivery: Delivery): boolean {
+  sendPublish(delivery: QueuedDelivery): boolean {
     this.#dispatch(delivery.message);
     this.#toComplete.push(delivery.packetId); // no closure or microtask per message: #drain completes it
     return true;

@@ -4,7 +4,8 @@ import type { SessionRecord, SubscriptionRecord } from '../storage/broker-store.
 import { watchCompletion } from './completion.js';
 import { Message } from './message.js';
 import type { Router } from './router.js';
-import { Session, type DeliveryChannel, type SessionContext } from './session.js';
+import { Session } from './session.js';
+import type { DeliveryChannel, SessionContext } from './session-context.js';
 import type { Subscription, TopicTree } from './topic-tree.js';
 
 /** A will message and its delay [MQTT-3.1.3-9]. */

@@ -1,7 +1,6 @@
 import type { AuthPacket } from '../../protocol/packets.js';
 import { ReasonCode } from '../../protocol/reason-codes.js';
 import type { Connection } from '../connection.js';
-import { authenticationMethodOf, beginReauthentication, endReauthentication, setExpiry } from '../credentials.js';
 import type { AuthenticationResult } from '../hooks.js';
 
 /**
@@ -18,7 +17,7 @@ export function handleAuth(connection: Connection, packet: AuthPacket): void {
     connection.close(); // MQTT 3.1.1 has no AUTH packet
     return;
   }
-  const method = authenticationMethodOf(connection);
+  const method = connection.credentials.method;
   if (method === undefined) {
     // [MQTT-4.12.0-7] no Authentication Method in CONNECT: the client must not send AUTH
     connection.disconnect(ReasonCode.ProtocolError, `AUTH (reason ${hex(packet.reasonCode)}) without an authentication method in CONNECT`);
@@ -40,7 +39,7 @@ export function handleAuth(connection: Connection, packet: AuthPacket): void {
     fail(connection, { reasonCode: ReasonCode.NotAuthorized, reasonString: 're-authentication is not supported on this port' });
     return;
   }
-  if (!beginReauthentication(connection)) {
+  if (!connection.credentials.beginReauthentication()) {
     connection.disconnect(ReasonCode.ProtocolError, 'AUTH 0x19 while a re-authentication is already in progress');
     return;
   }
@@ -49,7 +48,7 @@ export function handleAuth(connection: Connection, packet: AuthPacket): void {
     decision = reauthenticate({
       connection: connection.info,
       clientId: connection.clientId,
-      username: connection.username,
+      username: connection.credentials.username,
       password: undefined,
       protocolVersion: 5,
       authenticationMethod: method,
@@ -59,7 +58,7 @@ export function handleAuth(connection: Connection, packet: AuthPacket): void {
     decision = { reasonCode: ReasonCode.UnspecifiedError };
   }
   const finish = (result: AuthenticationResult): void => {
-    endReauthentication(connection);
+    connection.credentials.endReauthentication();
     if (connection.state === 'closed') return;
     if (result.reasonCode !== ReasonCode.Success) {
       fail(connection, result);
@@ -71,9 +70,7 @@ export function handleAuth(connection: Connection, packet: AuthPacket): void {
       fail(connection, { reasonCode: ReasonCode.NotAuthorized, reasonString: 're-authentication as another identity than the session owner' });
       return;
     }
-    if (result.attributes !== undefined) connection.attributes = result.attributes;
-    if (result.username !== undefined) connection.username = result.username;
-    setExpiry(connection, result.expiresAt);
+    connection.credentials.renew({ username: result.username, attributes: result.attributes, expiresAt: result.expiresAt });
     connection.send({
       cmd: 'auth',
       reasonCode: ReasonCode.Success,

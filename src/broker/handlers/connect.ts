@@ -8,9 +8,10 @@ import { logRateLimited, warnAbuse } from '../abuse-log.js';
 import { normalizeAddress } from '../address-limiter.js';
 import { isCredentialFailure } from '../auth-backoff.js';
 import { logConnected } from '../connection-log.js';
-import { recordCredentials } from '../credentials.js';
 import type { AuthenticationResult } from '../hooks.js';
 import { sessionOwnerOf } from '../session-owner.js';
+import type { Will } from '../session-registry.js';
+import { sendConnackRefusal } from './refusals.js';
 import { createMessage } from './message-from-packet.js';
 
 /** CONNECT: version, client id, authentication, session open/resume/takeover, CONNACK. */
@@ -21,8 +22,7 @@ export function handleConnect(connection: Connection, packet: ConnectPacket): vo
     refuse(connection, ReasonCode.UnsupportedProtocolVersion, 'only MQTT 3.1.1 and 5.0 are supported');
     return;
   }
-  connection.version = version;
-  connection.decoder.setProtocolVersion(version);
+  connection.useProtocolVersion(version);
   const core = connection.core;
 
   let clientId = packet.clientId;
@@ -86,7 +86,6 @@ export function handleConnect(connection: Connection, packet: ConnectPacket): vo
       refuse(connection, result.reasonCode, result.reasonString, 'debug'); // the security layer logs why (rate-limited)
       return;
     }
-    if (result.attributes !== undefined) connection.attributes = result.attributes;
     accept(connection, packet, clientId, assigned, cleanStart, result);
   };
   if (!(decision instanceof Promise)) {
@@ -108,20 +107,18 @@ function accept(connection: Connection, packet: ConnectPacket, clientId: string,
   const options = core.options;
   const version = connection.version;
   const props = packet.properties;
-  connection.clientId = clientId;
-  connection.username = auth?.username ?? packet.username;
-  // AUTH may follow only with the CONNECT's method [MQTT-4.12.0-7]; expiring credentials disconnect at expiry
-  recordCredentials(connection, version === 5 ? props?.authenticationMethod : undefined, auth?.expiresAt);
+  connection.credentials.accept({
+    clientId,
+    username: auth?.username ?? packet.username,
+    attributes: auth?.attributes,
+    // AUTH may follow only with the CONNECT's method [MQTT-4.12.0-7]; expiring credentials disconnect at expiry
+    method: version === 5 ? props?.authenticationMethod : undefined,
+    expiresAt: auth?.expiresAt,
+  });
 
   // Session expiry: v5 property, capped; 3.1.1 persistent sessions get the broker maximum (as AIO).
   const requestedExpiry = version === 5 ? (props?.sessionExpiryInterval ?? 0) : cleanStart ? 0 : options.maxSessionExpirySeconds;
   const expiry = Math.min(requestedExpiry, options.maxSessionExpirySeconds);
-
-  if (props?.receiveMaximum !== undefined) connection.sendQuota = props.receiveMaximum;
-  else connection.sendQuota = version === 5 ? 65_535 : options.v3InflightLimit;
-  if (props?.maximumPacketSize !== undefined) connection.clientMaximumPacketSize = props.maximumPacketSize;
-  connection.clientTopicAliasMaximum = props?.topicAliasMaximum ?? 0;
-  connection.requestProblemInformation = props?.requestProblemInformation ?? true;
 
   // Keep alive: a v5 client asking for more than the maximum (or for none) gets Server Keep Alive [MQTT-3.2.2-21].
   let keepAlive = packet.keepalive ?? 0;
@@ -130,23 +127,29 @@ function accept(connection: Connection, packet: ConnectPacket, clientId: string,
     keepAlive = options.maxKeepAliveSeconds;
     serverKeepAlive = keepAlive;
   }
-  connection.keepAliveSeconds = keepAlive;
+  connection.setLimits({
+    receiveMaximum: props?.receiveMaximum ?? (version === 5 ? 65_535 : options.v3InflightLimit), // [MQTT-3.3.4-9]
+    maximumPacketSize: props?.maximumPacketSize ?? Number.POSITIVE_INFINITY, // [MQTT-3.1.2-24]
+    topicAliasMaximum: props?.topicAliasMaximum ?? 0, // [MQTT-3.1.2-26]
+    keepAliveSeconds: keepAlive,
+  });
 
+  let will: Will | undefined;
   if (packet.will !== undefined) {
-    const will = packet.will;
-    connection.will = {
+    const requested = packet.will;
+    will = {
       message: createMessage(
         {
-          topic: will.topic,
-          payload: typeof will.payload === 'string' ? Buffer.from(will.payload) : will.payload,
-          qos: will.qos ?? 0,
-          retain: will.retain ?? false,
-          ...(will.properties !== undefined ? { properties: will.properties } : {}),
+          topic: requested.topic,
+          payload: typeof requested.payload === 'string' ? Buffer.from(requested.payload) : requested.payload,
+          qos: requested.qos ?? 0,
+          retain: requested.retain ?? false,
+          ...(requested.properties !== undefined ? { properties: requested.properties } : {}),
         },
         clientId,
         options.maxMessageExpirySeconds,
       ),
-      delaySeconds: will.properties?.willDelayInterval ?? 0,
+      delaySeconds: requested.properties?.willDelayInterval ?? 0,
     };
   }
 
@@ -156,7 +159,7 @@ function accept(connection: Connection, packet: ConnectPacket, clientId: string,
     cleanStart,
     expirySeconds: expiry,
     version,
-    principal: sessionOwnerOf(connection.info, auth, connection.username),
+    principal: sessionOwnerOf(connection.info, auth, connection.credentials.username),
     maySubscribe: (filter) => connection.hooks.authorizeSubscribe?.(connection.identity, filter) ?? true,
     connectUserProperties: userPropertyList(props) ?? [],
   });
@@ -165,10 +168,7 @@ function accept(connection: Connection, packet: ConnectPacket, clientId: string,
     return;
   }
   const { session, present, revoked } = opened;
-  connection.session = session;
-  connection.state = 'connected';
-  core.counters.connected++;
-  if (core.counters.connected > core.counters.maxConnected) core.counters.maxConnected = core.counters.connected;
+  connection.openSession(session, will);
 
   const connack: ConnackPacket = { cmd: 'connack', sessionPresent: present, reasonCode: ReasonCode.Success };
   if (version === 5) {
@@ -192,7 +192,7 @@ function accept(connection: Connection, packet: ConnectPacket, clientId: string,
     delete connack.reasonCode;
   }
   connection.send(connack);
-  logConnected(connection, { version, cleanStart, keepAliveSeconds: keepAlive, sessionPresent: present, sessionExpirySeconds: expiry, username: connection.username });
+  logConnected(connection, { version, cleanStart, keepAliveSeconds: keepAlive, sessionPresent: present, sessionExpirySeconds: expiry, username: connection.credentials.username });
   if (revoked.length > 0) core.logger.info({ clientId, revoked }, 'resumed session: subscriptions no longer authorized were removed');
   session.attach(connection); // resend in-flight, then pump the queue [MQTT-4.4.0-1]
 }
@@ -232,6 +232,6 @@ function refuse(connection: Connection, reasonCode: number, reasonString?: strin
   const fields = { remoteAddress: info.remoteAddress, listener: info.listener, port: info.port, reasonCode, reasonString };
   if (level === 'info') logRateLimited(core.logger, 'info', 'connect-refused', fields, 'connection refused', Date.now(), CONNECT_REFUSAL_LINES);
   else core.logger.debug(fields, 'connection refused');
-  connection.sendConnackRefusal(reasonCode, reasonString);
+  sendConnackRefusal(connection, reasonCode, reasonString);
   connection.close();
 }

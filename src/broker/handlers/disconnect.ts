@@ -16,7 +16,5 @@ export function handleDisconnect(connection: Connection, packet: DisconnectPacke
   }
   // [MQTT-3.14.4-3] a normal DISCONNECT discards the will; 0x04 asks for it to be published
   const reasonCode = packet.reasonCode ?? ReasonCode.Success;
-  connection.normalDisconnect = reasonCode !== ReasonCode.DisconnectWithWill;
-  connection.noteCause({ by: 'client', reasonCode });
-  connection.close();
+  connection.clientDisconnected(reasonCode, reasonCode === ReasonCode.DisconnectWithWill);
 }

@@ -4,7 +4,6 @@ import { ReasonCode } from '../../protocol/reason-codes.js';
 import { checkTopicName } from '../../shared/topic.js';
 import type { Connection } from '../connection.js';
 import { createMessage } from './message-from-packet.js';
-import { acknowledgeInOrder, acknowledgeWhenStored } from './ordered-acks.js';
 
 /** Inbound PUBLISH at QoS 0, 1 and 2: aliases, checks, inbound window, routing, then the ack. */
 export function handlePublish(connection: Connection, packet: PublishPacket): void {
@@ -25,9 +24,9 @@ export function handlePublish(connection: Connection, packet: PublishPacket): vo
       connection.disconnect(ReasonCode.TopicAliasInvalid, `topic alias ${alias} is outside 1..${core.options.topicAliasMaximum}`); // [MQTT-3.3.2-8]
       return;
     }
-    if (topic.length > 0) connection.aliasesIn.set(alias, topic); // [MQTT-3.3.2-12] (re)defines the alias
+    if (topic.length > 0) connection.defineTopicAlias(alias, topic); // [MQTT-3.3.2-12] (re)defines the alias
     else {
-      const known = connection.aliasesIn.get(alias);
+      const known = connection.topicOfAlias(alias);
       if (known === undefined) {
         connection.disconnect(ReasonCode.ProtocolError, `topic alias ${alias} was never defined`);
         return;
@@ -58,7 +57,7 @@ export function handlePublish(connection: Connection, packet: PublishPacket): vo
         connection.disconnect(ReasonCode.ReceiveMaximumExceeded, 'a new QoS 2 PUBLISH on an unreleased packet id with Receive Maximum reached'); // [MQTT-3.3.4-7]
         return;
       }
-      acknowledgeInOrder(connection, packet, ReasonCode.Success);
+      connection.acknowledge(packet, ReasonCode.Success);
       return;
     }
     if (quotaFull) {
@@ -78,7 +77,7 @@ export function handlePublish(connection: Connection, packet: PublishPacket): vo
   }
   if (refusal !== undefined) {
     core.logger.debug({ clientId: connection.clientId, topic, reasonCode: refusal }, 'publish refused');
-    acknowledgeInOrder(connection, packet, v5 ? refusal : ReasonCode.Success);
+    connection.acknowledge(packet, v5 ? refusal : ReasonCode.Success);
     return;
   }
 
@@ -94,7 +93,7 @@ export function handlePublish(connection: Connection, packet: PublishPacket): vo
       closeUnacknowledged(connection, packet, ReasonCode.ImplementationSpecificError, 'the message cannot be encoded');
       return;
     }
-    acknowledgeInOrder(connection, packet, ReasonCode.ImplementationSpecificError);
+    connection.acknowledge(packet, ReasonCode.ImplementationSpecificError);
     return;
   }
   if (v5 && matched === 0) reason = ReasonCode.NoMatchingSubscribers;
@@ -111,8 +110,7 @@ export function handlePublish(connection: Connection, packet: PublishPacket): vo
     reason = ReasonCode.QuotaExceeded;
   }
   // [MQTT-4.3.2-2] acknowledge only once the message is stored where policy says; [MQTT-4.6.0-2] in arrival order
-  if (completion === undefined) acknowledgeInOrder(connection, packet, reason);
-  else acknowledgeWhenStored(connection, completion, packet, reason);
+  connection.acknowledge(packet, reason, completion);
 }
 
 /**

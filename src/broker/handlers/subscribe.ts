@@ -24,15 +24,12 @@ export function handleSubscribe(connection: Connection, packet: SubscribePacket)
   setImmediate(continueJob, connection, job);
 }
 
-/** Next slice of a SUBSCRIBE; an error ends this client's connection, nothing else. */
+/** Next slice of a SUBSCRIBE, in the connection's error boundary: an error ends this client's connection, nothing else. */
 function continueJob(connection: Connection, job: SubscribeJob): void {
   let finished = true;
-  try {
+  connection.contain('subscribe', () => {
     finished = job.step(performance.now() + SUBSCRIBE_SLICE_MS);
-  } catch (error) {
-    connection.core.logger.error({ clientId: connection.clientId, err: String(error) }, 'SUBSCRIBE handling failed');
-    connection.disconnect(ReasonCode.ImplementationSpecificError);
-  }
+  });
   if (finished) connection.release();
   else setImmediate(continueJob, connection, job);
 }

@@ -103,6 +103,29 @@ describe('large SUBSCRIBEs handled in slices', () => {
     expect(running.broker.stats().subscriptions).toBe(0);
   });
 
+  it('an error in a later slice ends only that client, in the connection error boundary: DISCONNECT 0x83, counted as internal', async () => {
+    running = await startBroker({
+      hooks: {
+        authorizeSubscribe: (_identity, filter) => {
+          if (filter === 'f/0') {
+            // Outlasts the slice, so that the filters after the next look at the clock are applied in later slices.
+            const until = performance.now() + 10;
+            while (performance.now() < until);
+          }
+          if (filter === 'f/4999') throw new Error('authorization backend failed');
+          return true;
+        },
+      },
+    });
+    const raw = await client(5, 'faulty-slice');
+    raw.sendBytes(subscribeBytes(1, filters(5000)));
+    expect(await raw.next(30_000)).toMatchObject({ cmd: 'disconnect', reasonCode: 0x83 });
+    expect(running.broker.stats().internalErrors).toBe(1);
+    const other = await client(5, 'other');
+    other.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'x', qos: 0 }] });
+    expect(await other.next(30_000)).toMatchObject({ cmd: 'suback', granted: [0] });
+  });
+
   it('a client that goes away in the middle of a large SUBSCRIBE leaves the broker serving others', async () => {
     await brokers.start();
     const raw = await client(5, 'vanishing');
