@@ -104,9 +104,9 @@ describe('large SUBSCRIBEs handled in slices', () => {
   });
 
   it('an error in a later slice ends only that client, in the connection error boundary: DISCONNECT 0x83, counted as internal', async () => {
-    running = await startBroker({
+    const running = await brokers.start({
       hooks: {
-        authorizeSubscribe: (_identity, filter) => {
+        authorizeSubscribe: (_identity: unknown, filter: string) => {
           if (filter === 'f/0') {
             // Outlasts the slice, so that the filters after the next look at the clock are applied in later slices.
             const until = performance.now() + 10;
