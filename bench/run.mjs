@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Benchmark harness: ops-broker vs aedes vs mosquitto, side by side.
 // See bench/README.md. Env: BENCH_DURATION_MS, BENCH_WARMUP_MS, BENCH_ONLY=a,b,
-// BENCH_BROKERS=ours,aedes,mosquitto, BENCH_IDLE_CONNECTIONS, BENCH_DRAIN_COUNT, BENCH_OUT.
+// BENCH_BROKERS=ours,aedes,mosquitto, BENCH_IDLE_CONNECTIONS, BENCH_DRAIN_COUNT, BENCH_OUT,
+// BENCH_BASELINE=<checkout with a built dist/> (adds broker `base`, run like ours, and ours÷base).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -48,6 +49,11 @@ async function main() {
     .map((s) => s.trim().toLowerCase())
     .filter(Boolean);
   const scenarios = SCENARIOS.filter((s) => only.length === 0 || only.includes(s.id));
+  const unknownBrokers = brokerFilter.filter((n) => !BROKERS.some((b) => b.name === n));
+  if (unknownBrokers.length)
+    throw new Error(
+      `BENCH_BROKERS=${process.env.BENCH_BROKERS}: unknown broker ${unknownBrokers.join(', ')} (known: ${BROKERS.map((b) => b.name).join(', ')}${process.env.BENCH_BASELINE ? '' : '; base needs BENCH_BASELINE'})`,
+    );
   if (scenarios.length === 0) throw new Error(`BENCH_ONLY=${process.env.BENCH_ONLY} selects no scenario (a,b,c,d,e,f,g,h)`);
 
   const headerNotes = [];
@@ -103,7 +109,7 @@ async function main() {
         rec.skipped = results.brokers[b.name].skipped;
         continue;
       }
-      if (sc.brokers && !sc.brokers.includes(b.name)) {
+      if (sc.brokers && !sc.brokers.includes(b.kind)) {
         rec.notApplicable = sc.notApplicable ?? `no durable configuration of ${b.name} in the bench`;
         continue;
       }
@@ -333,14 +339,18 @@ function cell(results, sc, broker, get) {
 }
 
 function printTable(results, brokerNames) {
-  const cols = ['ours', 'aedes', 'mosquitto'];
-  const header = ['scenario', ...cols, 'ours÷aedes', 'ours÷mosquitto', 'better'];
+  // With a baseline build (BENCH_BASELINE) its column and ours÷base come first, and the other
+  // brokers get columns only when they are in the run.
+  const withBase = results.brokers.base !== undefined;
+  const cols = withBase ? ['ours', 'base', 'aedes', 'mosquitto'].filter((c) => c === 'ours' || results.brokers[c]) : ['ours', 'aedes', 'mosquitto'];
+  const others = cols.slice(1);
+  const header = ['scenario', ...cols, ...others.map((c) => `ours÷${c}`), 'better'];
   const rows = [];
   for (const r of ROWS) {
     if (!results.scenarios[r.sc]) continue;
     const cells = cols.map((c) => (brokerNames.includes(c) || results.brokers[c] ? cell(results, r.sc, c, r.get) : { text: 'n/a', v: null }));
     const ratio = (a, b) => (a.v !== null && b.v !== null && b.v !== 0 ? (a.v / b.v).toFixed(2) + '×' : '-');
-    rows.push([r.label, ...cells.map((c) => c.text), ratio(cells[0], cells[1]), ratio(cells[0], cells[2]), r.better]);
+    rows.push([r.label, ...cells.map((c) => c.text), ...cells.slice(1).map((c) => ratio(cells[0], c)), r.better]);
   }
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   const line = (row) => row.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
@@ -348,6 +358,8 @@ function printTable(results, brokerNames) {
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const row of rows) console.log(line(row));
   console.log('(* = the scenario reported problems, see below; ratios are ours divided by the other broker, read with the "better" column)');
+  if (withBase)
+    console.log(`(base = the build in BENCH_BASELINE=${process.env.BENCH_BASELINE}, ${results.brokers.base.version ?? 'not built'}: ours÷base near 1.00× is no change; judge a difference against the spread of repeated runs)`);
   // CPU use during the measured window helps tell who was the bottleneck.
   const cpuLines = [];
   for (const [id, sc] of Object.entries(results.scenarios)) {

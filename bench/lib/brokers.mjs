@@ -176,16 +176,39 @@ async function awaitReady(bp, ready) {
   }
 }
 
-/** Broker definitions. `available()` returns null if usable or a reason to skip. */
-export const BROKERS = [
-  {
-    name: 'ours',
-    label: 'ops-broker',
+/** Short commit hash of the git checkout at dir, or null (not a checkout, git missing). */
+function gitShortHash(dir) {
+  try {
+    return execFileSync('git', ['-C', dir, 'rev-parse', '--short', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim() || null;
+  } catch {
+    return null;
+  }
+}
+
+/** True for the brokers that are builds of ops-broker (ours and the baseline): same scripts, options and scenarios. */
+export function isOpsBroker(broker) {
+  return broker.kind === 'ops-broker';
+}
+
+/**
+ * An ops-broker build as a broker definition. `checkoutDir` holds its `dist/`; `showCommit` adds
+ * the checkout's short commit hash to the version line (set when a baseline is compared).
+ */
+function opsBrokerDefinition({ name, label, checkoutDir, showCommit, baseline = false }) {
+  const distDir = path.join(checkoutDir, 'dist');
+  return {
+    name,
+    kind: 'ops-broker',
+    label,
+    /** The build compared against (BENCH_BASELINE): figures of other software (redis in g) are measured with ours only. */
+    baseline,
     available() {
-      const dist = path.join(repoDir, 'dist', 'index.js');
-      if (!fs.existsSync(dist)) return `dist/index.js not found (run \`npm run build\`)`;
+      const dist = path.join(distDir, 'index.js');
+      if (!fs.existsSync(dist)) return `${checkoutDir === repoDir ? 'dist/index.js' : dist} not found (run \`npm run build\`${checkoutDir === repoDir ? '' : ' there'})`;
       // dist/ is what runs: say when it was built (a stale build measures old code).
-      this.version = `(dist/ built ${fs.statSync(dist).mtime.toISOString()})`;
+      const commit = showCommit ? gitShortHash(checkoutDir) : null;
+      this.label = commit ? `${label} ${commit}` : label;
+      this.version = `${commit ? `${commit} ` : ''}(dist/ built ${fs.statSync(dist).mtime.toISOString()})`;
       return null;
     },
     /**
@@ -195,18 +218,31 @@ export const BROKERS = [
      * startOpts.tls: { cert, key } PEM files: MQTT over TLS only (servers/ops-broker-tls.mjs, scenario h).
      */
     async start(startOpts = {}) {
-      const env = {};
+      const env = { BENCH_OURS_DIST: distDir };
       if (startOpts.storeDir) env.BENCH_OURS_STORE = startOpts.storeDir;
       if (startOpts.encryptionKey) env.BENCH_OURS_STORE_KEY = startOpts.encryptionKey.toString('hex');
       if (startOpts.stateStore) env.BENCH_OURS_STATE_STORE = '1';
       if (startOpts.tls) Object.assign(env, { BENCH_TLS_CERT: startOpts.tls.cert, BENCH_TLS_KEY: startOpts.tls.key });
       const script = startOpts.tls ? 'ops-broker-tls.mjs' : 'ops-broker.mjs';
-      const bp = startNodeScript('ours', path.join(benchDir, 'servers', script), env);
+      const bp = startNodeScript(name, path.join(benchDir, 'servers', script), env);
       return awaitReady(bp, bp.waitPort(15000));
     },
-  },
+  };
+}
+
+/** BENCH_BASELINE: another checkout of ops-broker with a built dist/, run as broker `base` beside ours. */
+const baselineDir = process.env.BENCH_BASELINE ? path.resolve(process.env.BENCH_BASELINE) : null;
+
+/**
+ * Broker definitions. `available()` returns null if usable or a reason to skip. `kind` is what the
+ * scenarios select on (`brokers: [...]`): the baseline is an `ops-broker` like ours.
+ */
+export const BROKERS = [
+  opsBrokerDefinition({ name: 'ours', label: 'ops-broker', checkoutDir: repoDir, showCommit: baselineDir !== null }),
+  ...(baselineDir ? [opsBrokerDefinition({ name: 'base', label: 'ops-broker@base', checkoutDir: baselineDir, showCommit: true, baseline: true })] : []),
   {
     name: 'aedes',
+    kind: 'aedes',
     label: 'aedes',
     available() {
       try {
@@ -224,6 +260,7 @@ export const BROKERS = [
   },
   {
     name: 'mosquitto',
+    kind: 'mosquitto',
     label: 'mosquitto',
     available() {
       this.bin = which('mosquitto');

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { isOpsBroker } from './brokers.mjs';
 import { RawClient, connectMany, publishTemplate, writePuback } from './client.mjs';
 import { readCpuSeconds, readMachineBusySeconds, readRss, sleep, trackTemp } from './proc.mjs';
 import { stateStoreRoundTrips } from './state-store.mjs';
@@ -588,7 +589,7 @@ const mb = (bytes) => (bytes === null || bytes === undefined ? null : Math.round
 
 /** Start options of a broker definition for a durable run in dir. */
 function durableStartOpts(broker, dir, encryptionKey) {
-  if (broker.name === 'ours') return { storeDir: dir, ...(encryptionKey ? { encryptionKey } : {}) };
+  if (isOpsBroker(broker)) return { storeDir: dir, ...(encryptionKey ? { encryptionKey } : {}) };
   if (broker.name === 'mosquitto') return { persistDir: dir };
   throw new Error(`${broker.name}: no durable configuration in the bench`);
 }
@@ -648,7 +649,7 @@ function averageRuns(list) {
     if (m !== undefined) metrics[k] = Math.round(m * 10) / 10;
   }
   const brokerPct = mean((r) => r.cpu?.brokerPct);
-  return { ...last, metrics, ...(brokerPct !== undefined ? { cpu: { ...last.cpu, brokerPct } } : {}) };
+  return { ...last, metrics, ...(brokerPct !== undefined ? { cpu: { ...last.cpu, brokerPct: Math.round(brokerPct * 10) / 10 } } : {}) };
 }
 
 export async function persistedQos1(broker, opts, ctx) {
@@ -658,10 +659,10 @@ export async function persistedQos1(broker, opts, ctx) {
   // in-memory target: measured between the persisted runs, so that a machine whose speed drifts
   // during the run (a shared VM) slows or speeds both sides of the ratio alike.
   const memory = { id: 'memory', label: 'in memory, the (b) load', memory: true };
-  const variants = broker.name === 'ours' ? [encrypted, disabled, memory] : [{ id: 'persistence', label: 'persistence true' }];
+  const variants = isOpsBroker(broker) ? [encrypted, disabled, memory] : [{ id: 'persistence', label: 'persistence true' }];
   // Ours runs M A B B A M: whichever variant runs first in a scenario is measurably slower (about 25%
   // in quiet runs, whatever it is), so each variant gets one early and one late run, averaged.
-  const order = broker.name === 'ours' ? [memory, encrypted, disabled, disabled, encrypted, memory] : variants;
+  const order = isOpsBroker(broker) ? [memory, encrypted, disabled, disabled, encrypted, memory] : variants;
   const runs = {};
   const out = { metrics: {}, variants: {}, notes: [], errors: [] };
   for (const v of order) {
@@ -789,7 +790,7 @@ export async function drainAfterRestart(broker, opts, ctx) {
   const notes = [];
   const metrics = { count };
   const dir = mkTemp(`ops-bench-f-${broker.name}-`);
-  const startOpts = durableStartOpts(broker, dir, broker.name === 'ours' ? crypto.randomBytes(32) : undefined);
+  const startOpts = durableStartOpts(broker, dir, isOpsBroker(broker) ? crypto.randomBytes(32) : undefined);
   const subId = 'bench-f-sub';
   const validate = (p) => {
     if (!p.topic.startsWith('bench/f/')) return `topic ${p.topic}`;
@@ -921,7 +922,7 @@ export const SCENARIOS = [
     title: 'persisted QoS 1: (b) with a persistent-session subscriber on a durable store',
     run: persistedQos1,
     ownsBroker: true,
-    brokers: ['ours', 'mosquitto'],
+    brokers: ['ops-broker', 'mosquitto'],
     timeoutMs: (o) => 3 * (o.warmupMs + o.durationMs + 40000),
   },
   {
@@ -929,7 +930,7 @@ export const SCENARIOS = [
     title: 'drain after restart: queued QoS 1 messages for an offline persistent session',
     run: drainAfterRestart,
     ownsBroker: true,
-    brokers: ['ours', 'mosquitto'],
+    brokers: ['ops-broker', 'mosquitto'],
     timeoutMs: () => 240000,
   },
   {
@@ -937,7 +938,7 @@ export const SCENARIOS = [
     title: 'state store SET/GET round trips, 10 clients (ours in memory; redis-server when installed)',
     run: stateStoreRoundTrips,
     ownsBroker: true,
-    brokers: ['ours'],
+    brokers: ['ops-broker'],
     timeoutMs: (o) => 4 * (Math.min(o.warmupMs, 500) + o.durationMs) + 30000,
   },
 ];

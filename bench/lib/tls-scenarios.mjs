@@ -153,7 +153,7 @@ export const TLS_SCENARIO = {
   title: 'TLS: fan-in 10->1, QoS 0, 64 B over TLS, and TLS connection set-up rate',
   run: tlsFanIn,
   ownsBroker: true,
-  brokers: ['ours', 'mosquitto'],
+  brokers: ['ops-broker', 'mosquitto'],
   notApplicable: 'the TLS scenario compares ours with mosquitto only',
   timeoutMs: (o) => o.warmupMs + o.durationMs + 60000,
 };
