@@ -5,7 +5,7 @@ import { loadConfigFile } from '../../config/read-file.js';
 import { assertNoLockedChanges } from '../../config/resources.js';
 import { brokerView } from '../../config/resource-view.js';
 import { deploymentSettings, lockedSettingChanges, runtimeSettings, type DeploymentSettings } from '../../config/split.js';
-import type { BrokerProperties } from '../../config/types.js';
+import type { BrokerProperties, ListenerProperties } from '../../config/types.js';
 import { readDeploymentLock, writeDeploymentLock } from '../../instance/deployment-lock.js';
 import { instanceExists, removeInstance } from '../../instance/instances.js';
 import { assertAdminSocketFits, instancePaths, type InstancePaths } from '../../instance/layout.js';
@@ -39,7 +39,7 @@ export const DEFAULT_PORT = 1883;
 export const DEFAULT_HOST = '127.0.0.1';
 
 /** The `default` listener: plain MQTT, no authentication, like AIO's insecure listener. */
-export function defaultListener(port: number): Record<string, unknown> {
+export function defaultListener(port: number): ListenerProperties {
   return { serviceName: 'aio-broker-insecure', serviceType: 'LoadBalancer', ports: [{ port, protocol: 'Mqtt' }] };
 }
 
@@ -86,7 +86,7 @@ async function writeInstance(paths: InstancePaths, props: BrokerProperties, port
   await writeRuntimeState(paths.runtime, {
     version: RUNTIME_VERSION,
     host,
-    broker: runtimeSettings(props) as Record<string, unknown>,
+    broker: runtimeSettings(props),
     listeners: { default: defaultListener(port) },
     authentications: {},
     authorizations: {},

@@ -1,13 +1,13 @@
 /** `ops broker persist update|show`: the persistence policy, changed live over the admin socket. */
-import type { PersistUpdateArgs } from '../../../config/persist-update.js';
-import { updatePersistence } from '../../../config/resources.js';
-import { brokerView, BROKER_NAME, type ResourceView } from '../../../config/resource-view.js';
-import { joinBrokerProperties, type RuntimeBrokerSettings } from '../../../config/split.js';
+import { persistUpdateRequest } from '../../../config/changes/persist-update.js';
+import { assertPersistenceEnabled, type PersistUpdateArgs } from '../../../config/persist-update.js';
+import { brokerView, BROKER_NAME } from '../../../config/resource-view.js';
+import { joinBrokerProperties } from '../../../config/split.js';
 import { OpsError } from '../../../shared/errors.js';
 import type { CliContext } from '../../context.js';
-import { MSG } from '../../messages.js';
-import { admin, findInstance, runState, saveState, storedSettings } from '../../lib/instance.js';
+import { admin, findInstance, runState, storedDeployment, storedSettings } from '../../lib/instance.js';
 import { printSettings, printValue, type OutputFormat } from '../../lib/output.js';
+import { changeRuntime } from '../../lib/runtime-change.js';
 
 /** Inputs of persist update. */
 export interface PersistUpdateInput extends PersistUpdateArgs {
@@ -32,22 +32,16 @@ export function persistArgsOf(input: PersistUpdateInput): PersistUpdateArgs {
   return args;
 }
 
-/** Runs `ops broker persist update`: live when the broker runs, else on the stored settings. */
+/**
+ * Runs `ops broker persist update`: live when the broker runs, else on the stored settings. A broker
+ * without persistence is refused before the flags are read, as the AIO CLI does.
+ */
 export async function runPersistUpdate(input: PersistUpdateInput, ctx: CliContext): Promise<void> {
   const paths = await findInstance(ctx, input.instance);
   checkName(input.name, paths.name);
-  const args = persistArgsOf(input);
-  let view: ResourceView;
-  if ((await runState(paths)).running) {
-    view = ((await admin(paths, 'persist.update', args)) as { broker: ResourceView }).broker;
-  } else {
-    const { deployment, state } = await storedSettings(paths);
-    const runtime = updatePersistence(joinBrokerProperties(deployment, state.broker as RuntimeBrokerSettings), args);
-    await saveState(paths, { ...state, broker: runtime as Record<string, unknown> });
-    view = brokerView(paths.name, joinBrokerProperties(deployment, runtime));
-    ctx.stderr.write(`${MSG.offlineApplied}\n`);
-  }
-  printValue(ctx, view, input.output);
+  assertPersistenceEnabled(joinBrokerProperties(await storedDeployment(paths), {}).persistence);
+  const { state, deployment } = await changeRuntime(ctx, paths, persistUpdateRequest(persistArgsOf(input)));
+  printValue(ctx, brokerView(paths.name, joinBrokerProperties(deployment, state.broker)), input.output);
 }
 
 /** Runs `ops broker persist show`: the live policy (or the stored one when stopped). */
@@ -58,6 +52,6 @@ export async function runPersistShow(input: PersistShowInput, ctx: CliContext): 
     return;
   }
   const { deployment, state } = await storedSettings(paths);
-  const persistence = joinBrokerProperties(deployment, state.broker as RuntimeBrokerSettings).persistence ?? null;
+  const persistence = joinBrokerProperties(deployment, state.broker).persistence ?? null;
   printSettings(ctx, { live: false, persistence }, input.output);
 }
