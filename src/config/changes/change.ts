@@ -35,9 +35,9 @@ export interface ChangeEnv {
 /** One kind of change: how its request is read, applied, and what it touches. */
 export interface ChangeDefinition<R> {
   /** Reads the request's fields (all but `v`); `ADM_BAD_REQUEST` names a field of the wrong shape. */
-  readonly parse: (fields: Record<string, unknown>) => R;
+  parse(fields: Record<string, unknown>): R;
   /** The next state, or a coded refusal; `state` is not modified. */
-  readonly apply: (state: RuntimeState, request: R, env: ChangeEnv) => RuntimeState;
+  apply(state: RuntimeState, request: R, env: ChangeEnv): RuntimeState;
   /** What a running broker recomputes after the change. */
-  readonly touches: (request: R) => readonly Touch[];
+  touches(request: R): readonly Touch[];
 }

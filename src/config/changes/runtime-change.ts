@@ -18,16 +18,20 @@ export type ChangeRequest = PersistUpdateRequest | BrokerUpdateRequest | LogLeve
 /** The kinds of change. */
 export type ChangeKind = ChangeRequest['kind'];
 
-const PARSERS: Readonly<Record<ChangeKind, (fields: Record<string, unknown>) => ChangeRequest>> = {
-  'persist.update': persistUpdate.parse,
-  'broker.update': brokerUpdate.parse,
-  'log-level.set': logLevelSet.parse,
-  'limits.set': limitsSet.parse,
-  'resource.apply': resourceApply.parse,
-  'resource.delete': resourceDelete.parse,
-};
+/** Each kind's definition (the `satisfies` checks that each reads and applies its own request). */
+const DEFINITIONS = {
+  'persist.update': persistUpdate,
+  'broker.update': brokerUpdate,
+  'log-level.set': logLevelSet,
+  'limits.set': limitsSet,
+  'resource.apply': resourceApply,
+  'resource.delete': resourceDelete,
+} satisfies { readonly [K in ChangeKind]: ChangeDefinition<Extract<ChangeRequest, { kind: K }>> };
 
-const isChangeKind = (kind: unknown): kind is ChangeKind => typeof kind === 'string' && Object.hasOwn(PARSERS, kind);
+/** The definition of a request's kind (kinds and requests correspond by construction of {@link DEFINITIONS}). */
+const definitionOf = (kind: ChangeKind): ChangeDefinition<ChangeRequest> => DEFINITIONS[kind];
+
+const isChangeKind = (kind: unknown): kind is ChangeKind => typeof kind === 'string' && Object.hasOwn(DEFINITIONS, kind);
 
 /**
  * Reads a change request that came over the admin socket: `ADM_VERSION_UNSUPPORTED` for another
@@ -39,8 +43,8 @@ export function parseChangeRequest(value: unknown): ChangeRequest {
   const { v, kind, ...fields } = value;
   if (typeof v !== 'number') throw new OpsError('ADM_BAD_REQUEST', { reason: 'missing change request version "v"' });
   if (v !== CHANGE_REQUEST_VERSION) throw new OpsError('ADM_VERSION_UNSUPPORTED', { version: v, supported: CHANGE_REQUEST_VERSION });
-  if (!isChangeKind(kind)) throw new OpsError('ADM_BAD_REQUEST', { reason: `"kind" must be one of ${Object.keys(PARSERS).join(', ')}` });
-  return PARSERS[kind]({ kind, ...fields });
+  if (!isChangeKind(kind)) throw new OpsError('ADM_BAD_REQUEST', { reason: `"kind" must be one of ${Object.keys(DEFINITIONS).join(', ')}` });
+  return definitionOf(kind).parse({ kind, ...fields });
 }
 
 /** The state after a change, and what the change touches. */
@@ -49,24 +53,8 @@ export interface AppliedChange {
   readonly touches: ReadonlySet<Touch>;
 }
 
-function run<R>(definition: ChangeDefinition<R>, state: RuntimeState, request: R, env: ChangeEnv): AppliedChange {
-  return { state: definition.apply(state, request, env), touches: new Set(definition.touches(request)) };
-}
-
 /** Applies `request` to `state` (pure: `state` is not modified); throws the change's coded refusal. */
 export function applyChange(state: RuntimeState, request: ChangeRequest, env: ChangeEnv): AppliedChange {
-  switch (request.kind) {
-    case 'persist.update':
-      return run(persistUpdate, state, request, env);
-    case 'broker.update':
-      return run(brokerUpdate, state, request, env);
-    case 'log-level.set':
-      return run(logLevelSet, state, request, env);
-    case 'limits.set':
-      return run(limitsSet, state, request, env);
-    case 'resource.apply':
-      return run(resourceApply, state, request, env);
-    case 'resource.delete':
-      return run(resourceDelete, state, request, env);
-  }
+  const definition = definitionOf(request.kind);
+  return { state: definition.apply(state, request, env), touches: new Set(definition.touches(request)) };
 }

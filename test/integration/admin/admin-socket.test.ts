@@ -1,39 +1,34 @@
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callAdmin, sendLine } from '../../../src/admin/client.js';
 import { MAX_REQUEST_BYTES } from '../../../src/admin/wire.js';
-import { writeDeploymentLock } from '../../../src/instance/deployment-lock.js';
-import { instancePaths, type InstancePaths } from '../../../src/instance/layout.js';
-import { writeRuntimeState } from '../../../src/instance/runtime-file.js';
-import { startInstance, type RunningBroker } from '../../../src/server/start.js';
+import type { InstancePaths } from '../../../src/instance/layout.js';
+import type { RunningBroker } from '../../../src/server/start.js';
 import { silentLogger } from '../../../src/shared/log.js';
 import { OpsError } from '../../../src/shared/errors.js';
+import { startStoredInstance, type StoredInstance } from '../../helpers/stored-instance.js';
 
-let home = '';
+let instance: StoredInstance | undefined;
 let paths: InstancePaths;
 let running: RunningBroker;
 
 beforeAll(async () => {
-  home = await mkdtemp(join(tmpdir(), 'ops-admin-'));
-  paths = instancePaths(home, 'adm');
-  const { mkdir } = await import('node:fs/promises');
-  await mkdir(paths.data, { recursive: true });
-  await writeDeploymentLock(paths.lock, { memoryProfile: 'Low', persistence: { maxSize: '1Gi' } });
-  await writeRuntimeState(paths.runtime, {
-    version: 1,
-    host: '127.0.0.1',
-    broker: { diagnostics: { metrics: { prometheusPort: 0 } }, persistence: { retain: { mode: 'All' } } },
-    listeners: { default: { ports: [{ port: 0 }] } },
-    authentications: {},
-    authorizations: {},
-  });
-  running = await startInstance(paths, { ...silentLogger, level: 'info' });
+  instance = await startStoredInstance(
+    'adm',
+    {
+      version: 1,
+      host: '127.0.0.1',
+      broker: { diagnostics: { metrics: { prometheusPort: 0 } }, persistence: { retain: { mode: 'All' } } },
+      listeners: { default: { ports: [{ port: 0 }] } },
+      authentications: {},
+      authorizations: {},
+    },
+    { ...silentLogger, level: 'info' },
+  );
+  ({ paths, running } = instance);
 });
 afterAll(async () => {
-  await running?.stop('test done');
-  await rm(home, { recursive: true, force: true });
+  await instance?.close();
 });
 
 const raw = async (line: string) => JSON.parse(await sendLine(paths.socket, line)) as { v: number; id: unknown; result?: unknown; error?: { code: string; message: string } };

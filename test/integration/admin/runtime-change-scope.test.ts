@@ -4,40 +4,35 @@
  * recompiles the ports' security; a listener change opens its port. Observed through the warning
  * the security compile logs for a port whose authentication does not exist.
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callAdmin } from '../../../src/admin/client.js';
-import { writeDeploymentLock } from '../../../src/instance/deployment-lock.js';
-import { instancePaths, type InstancePaths } from '../../../src/instance/layout.js';
-import { writeRuntimeState } from '../../../src/instance/runtime-file.js';
-import { startInstance, type RunningBroker } from '../../../src/server/start.js';
+import type { InstancePaths } from '../../../src/instance/layout.js';
+import type { RunningBroker } from '../../../src/server/start.js';
 import { recordingLogger } from '../../helpers/recording-logger.js';
+import { startStoredInstance, type StoredInstance } from '../../helpers/stored-instance.js';
 
-let home = '';
+let instance: StoredInstance | undefined;
 let paths: InstancePaths;
 let running: RunningBroker;
 const logger = { ...recordingLogger(), level: 'info' };
 
 beforeAll(async () => {
-  home = await mkdtemp(join(tmpdir(), 'ops-change-scope-'));
-  paths = instancePaths(home, 'scope');
-  await mkdir(paths.data, { recursive: true });
-  await writeDeploymentLock(paths.lock, { memoryProfile: 'Low', persistence: { maxSize: '1Gi' } });
-  await writeRuntimeState(paths.runtime, {
-    version: 1,
-    host: '127.0.0.1',
-    broker: { diagnostics: { metrics: { prometheusPort: 0 } }, persistence: { retain: { mode: 'All' } } },
-    listeners: { default: { ports: [{ port: 0 }] }, guarded: { ports: [{ port: 0, authenticationRef: 'nobody' }] } },
-    authentications: {},
-    authorizations: {},
-  });
-  running = await startInstance(paths, logger);
+  instance = await startStoredInstance(
+    'scope',
+    {
+      version: 1,
+      host: '127.0.0.1',
+      broker: { diagnostics: { metrics: { prometheusPort: 0 } }, persistence: { retain: { mode: 'All' } } },
+      listeners: { default: { ports: [{ port: 0 }] }, guarded: { ports: [{ port: 0, authenticationRef: 'nobody' }] } },
+      authentications: {},
+      authorizations: {},
+    },
+    logger,
+  );
+  ({ paths, running } = instance);
 });
 afterAll(async () => {
-  await running?.stop('test done');
-  await rm(home, { recursive: true, force: true });
+  await instance?.close();
 });
 
 const compiles = (): number => logger.warnings.filter((w) => w.message.includes("authentication 'nobody' does not exist")).length;
