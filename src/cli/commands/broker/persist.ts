@@ -26,7 +26,7 @@ function checkName(name: string, instance: string): void {
   if (name !== BROKER_NAME) throw new OpsError('CFG_RESOURCE_NOT_FOUND', { kind: 'Broker', name, instance });
 }
 
-/** The flags part of the input, as sent on the admin socket. */
+/** The flags part of the input (read into a typed change request by `persistUpdateRequest`). */
 export function persistArgsOf(input: PersistUpdateInput): PersistUpdateArgs {
   const { instance: _i, name: _n, output: _o, ...args } = input;
   return args;
