@@ -1,11 +1,12 @@
 /**
  * The running instance: owns the runtime state and applies each change request, one at a time, in
  * this order: validate (the pure change of config/changes/ makes the next state, or refuses); for a
- * change of listeners or their security, compile the ports' security and open and close ports to
- * match (the live steps that can fail, undone if anything after them fails); write runtime.json
- * atomically; then swap the state and apply the rest of what the change touches: limits, the
- * disconnection of clients whose port security changed, log level, persistence policy, metrics
- * port. A refused or failed change leaves runtime.json and the live broker as they were.
+ * change of listeners or their security, compile and install the ports' security and open and close
+ * ports to match (the live steps that can fail: undone if anything after them fails); write
+ * runtime.json atomically; then swap the state and apply the rest of what the change touches:
+ * limits, the disconnection of clients whose port security changed, log level, persistence policy,
+ * metrics port. Nothing else is recomputed (a persist update touches neither ports nor their
+ * security). A refused or failed change leaves runtime.json and the live broker as they were.
  */
 import type { Duplex } from 'node:stream';
 import type { AdminContext } from '../admin/methods/context.js';
