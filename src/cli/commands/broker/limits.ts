@@ -9,9 +9,9 @@ import { limitsView } from '../../../admin/methods/limits.js';
 import { limitsSetRequest } from '../../../config/changes/limits.js';
 import type { LimitArgs } from '../../../config/connection-limits.js';
 import type { CliContext } from '../../context.js';
-import { admin, findInstance, runState, storedSettings } from '../../lib/instance.js';
+import { findInstance } from '../../lib/instance.js';
 import { printSettings, type OutputFormat } from '../../lib/output.js';
-import { changeRuntime } from '../../lib/runtime-change.js';
+import { changeRuntime, readRuntime } from '../../lib/runtime-change.js';
 
 /** Inputs of `limits set`. */
 export interface LimitsSetInput extends LimitArgs {
@@ -52,13 +52,12 @@ function print(ctx: CliContext, live: boolean, limits: Record<string, number>, o
 /** Runs `ops broker limits show`. */
 export async function runLimitsShow(input: LimitsShowInput, ctx: CliContext): Promise<void> {
   const paths = await findInstance(ctx, input.instance);
-  if ((await runState(paths)).running) {
-    const { limits } = (await admin(paths, 'limits.get')) as { limits: Record<string, number> };
-    print(ctx, true, limits, input.output);
+  const read = await readRuntime(paths, 'limits.get');
+  if (read.live) {
+    print(ctx, true, (read.reply as { limits: Record<string, number> }).limits, input.output);
     return;
   }
-  const { deployment, state } = await storedSettings(paths);
-  print(ctx, false, limitsView(state.limits ?? {}, deployment), input.output);
+  print(ctx, false, limitsView(read.stored.state.limits ?? {}, read.stored.deployment), input.output);
 }
 
 /** Runs `ops broker limits set`. */

@@ -5,9 +5,9 @@ import { brokerView, BROKER_NAME } from '../../../config/resource-view.js';
 import { joinBrokerProperties } from '../../../config/split.js';
 import { OpsError } from '../../../shared/errors.js';
 import type { CliContext } from '../../context.js';
-import { admin, findInstance, runState, storedDeployment, storedSettings } from '../../lib/instance.js';
+import { findInstance, storedDeployment } from '../../lib/instance.js';
 import { printSettings, printValue, type OutputFormat } from '../../lib/output.js';
-import { changeRuntime } from '../../lib/runtime-change.js';
+import { changeRuntime, readRuntime } from '../../lib/runtime-change.js';
 
 /** Inputs of persist update. */
 export interface PersistUpdateInput extends PersistUpdateArgs {
@@ -47,11 +47,11 @@ export async function runPersistUpdate(input: PersistUpdateInput, ctx: CliContex
 /** Runs `ops broker persist show`: the live policy (or the stored one when stopped). */
 export async function runPersistShow(input: PersistShowInput, ctx: CliContext): Promise<void> {
   const paths = await findInstance(ctx, input.instance);
-  if ((await runState(paths)).running) {
-    printSettings(ctx, { live: true, ...((await admin(paths, 'persist.get')) as Record<string, unknown>) }, input.output);
+  const read = await readRuntime(paths, 'persist.get');
+  if (read.live) {
+    printSettings(ctx, { live: true, ...(read.reply as Record<string, unknown>) }, input.output);
     return;
   }
-  const { deployment, state } = await storedSettings(paths);
-  const persistence = joinBrokerProperties(deployment, state.broker).persistence ?? null;
+  const persistence = joinBrokerProperties(read.stored.deployment, read.stored.state.broker).persistence ?? null;
   printSettings(ctx, { live: false, persistence }, input.output);
 }
