@@ -15,13 +15,24 @@ export interface StoredInstance {
   close(): Promise<void>;
 }
 
-/** Writes an instance `name` with a Low memory profile and 1Gi persistence, and `state`, under a fresh home, then starts it. */
-export async function startStoredInstance(name: string, state: RuntimeState, logger: LeveledLogger): Promise<StoredInstance> {
+/**
+ * Writes an instance `name` under a fresh home, then starts it: a Low memory profile, 1Gi
+ * persistence with retain All, metrics on a free port, the given listeners, no authentications or
+ * authorizations.
+ */
+export async function startStoredInstance(name: string, listeners: RuntimeState['listeners'], logger: LeveledLogger): Promise<StoredInstance> {
   const home = await mkdtemp(join(tmpdir(), `ops-${name}-`));
   const paths = instancePaths(home, name);
   await mkdir(paths.data, { recursive: true });
   await writeDeploymentLock(paths.lock, { memoryProfile: 'Low', persistence: { maxSize: '1Gi' } });
-  await writeRuntimeState(paths.runtime, state);
+  await writeRuntimeState(paths.runtime, {
+    version: 1,
+    host: '127.0.0.1',
+    broker: { diagnostics: { metrics: { prometheusPort: 0 } }, persistence: { retain: { mode: 'All' } } },
+    listeners,
+    authentications: {},
+    authorizations: {},
+  });
   const running = await startInstance(paths, logger);
   return {
     paths,

@@ -13,18 +13,7 @@ let paths: InstancePaths;
 let running: RunningBroker;
 
 beforeAll(async () => {
-  instance = await startStoredInstance(
-    'adm',
-    {
-      version: 1,
-      host: '127.0.0.1',
-      broker: { diagnostics: { metrics: { prometheusPort: 0 } }, persistence: { retain: { mode: 'All' } } },
-      listeners: { default: { ports: [{ port: 0 }] } },
-      authentications: {},
-      authorizations: {},
-    },
-    { ...silentLogger, level: 'info' },
-  );
+  instance = await startStoredInstance('adm', { default: { ports: [{ port: 0 }] } }, { ...silentLogger, level: 'info' });
   ({ paths, running } = instance);
 });
 afterAll(async () => {

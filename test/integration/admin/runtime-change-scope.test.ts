@@ -17,18 +17,7 @@ let running: RunningBroker;
 const logger = { ...recordingLogger(), level: 'info' };
 
 beforeAll(async () => {
-  instance = await startStoredInstance(
-    'scope',
-    {
-      version: 1,
-      host: '127.0.0.1',
-      broker: { diagnostics: { metrics: { prometheusPort: 0 } }, persistence: { retain: { mode: 'All' } } },
-      listeners: { default: { ports: [{ port: 0 }] }, guarded: { ports: [{ port: 0, authenticationRef: 'nobody' }] } },
-      authentications: {},
-      authorizations: {},
-    },
-    logger,
-  );
+  instance = await startStoredInstance('scope', { default: { ports: [{ port: 0 }] }, guarded: { ports: [{ port: 0, authenticationRef: 'nobody' }] } }, logger);
   ({ paths, running } = instance);
 });
 afterAll(async () => {
