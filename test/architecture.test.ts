@@ -11,7 +11,7 @@ const RANKS: [prefix: string, module: string, rank: number][] = [
   ['protocol/', 'protocol', 1],
   ['storage/', 'storage', 1],
   ['config/', 'config', 1],
-  ['instance/', 'instance', 1],
+  ['instance/', 'instance', 2],
   ['admin/wire', 'admin-link', 1],
   ['admin/client', 'admin-link', 1],
   ['policy/', 'policy', 2],

@@ -1,7 +1,9 @@
 /**
  * The admin socket protocol: newline-delimited JSON over a Unix socket. Each request line is
  * `{ v, id, method, params }`; each reply line is `{ v, id, result }` or
- * `{ v, id, error: { code, message, details } }` with a code from shared/error-codes.ts.
+ * `{ v, id, error: { code, message, details } }` with a code from shared/error-codes.ts. Every
+ * runtime change travels as one method, `runtime.change`, whose params are a typed change request
+ * with its own version (config/changes/runtime-change.ts), never the CLI's flag tokens.
  */
 import type { BrokerStats } from '../shared/broker-stats.js';
 import { OpsError } from '../shared/errors.js';
@@ -18,16 +20,12 @@ export const ADMIN_METHODS = [
   'status',
   'stats',
   'broker.get',
-  'broker.update',
   'persist.get',
-  'persist.update',
-  'log.level.set',
   'limits.get',
-  'limits.set',
   'resource.list',
   'resource.get',
-  'resource.apply',
-  'resource.delete',
+  /** Params: a typed, versioned change request (config/changes/runtime-change.ts); result `{ state }`, the runtime state after it. */
+  'runtime.change',
   'shutdown',
 ] as const;
 

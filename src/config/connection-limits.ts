@@ -57,7 +57,8 @@ export const LIMIT_KEYS = [
   'partialPacketTimeoutSeconds',
   'maxPartialPacketBytes',
 ] as const;
-type LimitKey = (typeof LIMIT_KEYS)[number];
+/** A limit's key. */
+export type LimitKey = (typeof LIMIT_KEYS)[number];
 
 /** The flags of `ops broker limits set`, as typed (strings) or as numbers from the admin socket. */
 export type LimitArgs = { [K in LimitKey]?: string | number };
@@ -116,18 +117,23 @@ function parseValue(key: LimitKey, value: string | number): number {
   return n;
 }
 
-/** Checks the given flags and returns `current` with them applied; `CFG_FLAG_INVALID` names a bad one. */
-export function updateConnectionLimits(current: ConnectionLimitSettings, args: LimitArgs): ConnectionLimitSettings {
-  const next: ConnectionLimitSettings = { ...current };
-  let any = false;
+/** Limit values, checked (see {@link parseLimitArgs}). */
+export type LimitValues = { [K in LimitKey]?: number };
+
+/** Checks the given flags and returns their values; `CFG_FLAG_INVALID` names a bad one, or says none was given. */
+export function parseLimitArgs(args: LimitArgs): LimitValues {
+  const values: LimitValues = {};
   for (const key of LIMIT_KEYS) {
     const value = args[key];
-    if (value === undefined) continue;
-    next[key] = parseValue(key, value);
-    any = true;
+    if (value !== undefined) values[key] = parseValue(key, value);
   }
-  if (!any) throw new OpsError('CFG_FLAG_INVALID', { message: `Give at least one of ${LIMIT_KEYS.map((k) => FLAG[k]).join(', ')}.` });
-  return next;
+  if (Object.keys(values).length === 0) throw new OpsError('CFG_FLAG_INVALID', { message: `Give at least one of ${LIMIT_KEYS.map((k) => FLAG[k]).join(', ')}.` });
+  return values;
+}
+
+/** Checks the given flags and returns `current` with them applied; `CFG_FLAG_INVALID` names a bad one. */
+export function updateConnectionLimits(current: ConnectionLimitSettings, args: LimitArgs): ConnectionLimitSettings {
+  return { ...current, ...parseLimitArgs(args) };
 }
 
 /** Reads the stored `limits` of runtime.json (unknown keys dropped); throws a plain Error naming a bad value. */

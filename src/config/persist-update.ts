@@ -4,7 +4,7 @@
  */
 import { OpsError } from '../shared/errors.js';
 import { persistenceSizeProblem } from './quantity.js';
-import type { PersistComponent, Persistence, StateStoreResource } from './types.js';
+import type { DynamicSettings, PersistComponent, PersistMode, Persistence, StateStoreResource } from './types.js';
 
 /** Valid `--persist-mode` / `--disable-dynamic` keys, in the AIO CLI's order. */
 export const PERSIST_KEYS: readonly PersistComponent[] = ['stateStore', 'retain', 'subscriberQueue'];
@@ -62,13 +62,69 @@ type Component = { mode: string } & Record<string, unknown>;
 const settingsKey = (key: PersistComponent): string => `${key}Settings`;
 const isKey = (key: string): key is PersistComponent => (PERSIST_KEYS as readonly string[]).includes(key);
 
-/** Step 1: validate the modes and reset each named component (Custom starts with dynamic Enabled). */
-function applyModes(p: Record<string, unknown>, tokens: readonly string[]): void {
+/** Reads `--persist-mode` tokens: each key and value checked, later keys win, in first-seen order. */
+function modesOf(tokens: readonly string[]): Partial<Record<PersistComponent, PersistMode>> {
+  const modes: Partial<Record<PersistComponent, PersistMode>> = {};
   for (const [key, value] of parseKvp(tokens)) {
     if (!isKey(key)) fail(PERSIST_MESSAGES.invalidKey(key));
-    if (value === null || !(PERSIST_VALUES as readonly string[]).includes(value)) fail(PERSIST_MESSAGES.invalidValue(value));
-    const component: Component = { mode: value };
-    if (value === 'Custom') component[settingsKey(key)] = { dynamic: { mode: 'Enabled' } };
+    if (value === null || !isPersistMode(value)) fail(PERSIST_MESSAGES.invalidValue(value));
+    modes[key] = value;
+  }
+  return modes;
+}
+
+const isPersistMode = (value: string): value is PersistMode => (PERSIST_VALUES as readonly string[]).includes(value);
+
+/**
+ * A `persist update` as a typed change: what the flags ask, their syntax checked. What it means
+ * against the current persistence (which components are Custom) is checked by {@link applyPersistChange}.
+ */
+export interface PersistChange {
+  /** Components to reset, with their new mode, in the order the flags first named them. */
+  readonly modes?: Readonly<Partial<Record<PersistComponent, PersistMode>>>;
+  /** The retain topics (replacing the stored ones). */
+  readonly retainTopics?: readonly string[];
+  /** The subscriber-queue client ids (replacing the stored ones). */
+  readonly subscriberClientIds?: readonly string[];
+  /** The state-store key groups (replacing the stored ones): String, then Pattern, then Binary. */
+  readonly stateStoreResources?: readonly StateStoreResource[];
+  /** Components whose dynamic persistence is turned off. */
+  readonly disableDynamic?: readonly PersistComponent[];
+  /** The user property that asks for dynamic persistence. */
+  readonly dynamicSettings?: DynamicSettings;
+}
+
+/**
+ * Reads the flags of `persist update` into a {@link PersistChange}; throws `CFG_PERSIST_INVALID` with
+ * the AIO message for a user key without a value (or the reverse), a bad mode key or value, or a bad
+ * disable-dynamic key.
+ */
+export function persistChangeOf(args: PersistUpdateArgs): PersistChange {
+  if ((args.userKey === undefined) !== (args.userValue === undefined)) fail(PERSIST_MESSAGES.userKeyPair);
+  const modes = modesOf(args.persistMode ?? []);
+  const group = (keyType: StateStoreResource['keyType']) => (keys: readonly string[]): StateStoreResource => ({ keys: [...keys], keyType });
+  const resources = [
+    ...(args.stateStoreStrKeys ?? []).map(group('String')),
+    ...(args.stateStoreGlobKeys ?? []).map(group('Pattern')),
+    ...(args.stateStoreBinKeys ?? []).map(group('Binary')),
+  ];
+  const disable = (args.disableDynamic ?? []).map((key) => (isKey(key) ? key : fail(PERSIST_MESSAGES.invalidDisableKey(key))));
+  return {
+    ...(Object.keys(modes).length > 0 ? { modes } : {}),
+    ...(args.retainTopics?.length ? { retainTopics: [...args.retainTopics] } : {}),
+    ...(args.subscriberClientIds?.length ? { subscriberClientIds: [...args.subscriberClientIds] } : {}),
+    ...(resources.length > 0 ? { stateStoreResources: resources } : {}),
+    ...(disable.length > 0 ? { disableDynamic: disable } : {}),
+    ...(args.userKey !== undefined && args.userValue !== undefined ? { dynamicSettings: { userPropertyKey: args.userKey, userPropertyValue: args.userValue } } : {}),
+  };
+}
+
+/** Resets each named component to its new mode (Custom starts with dynamic Enabled). */
+function resetComponents(p: Record<string, unknown>, modes: Readonly<Partial<Record<PersistComponent, PersistMode>>>): void {
+  for (const [key, mode] of Object.entries(modes)) {
+    if (!isKey(key) || mode === undefined) continue;
+    const component: Component = { mode };
+    if (mode === 'Custom') component[settingsKey(key)] = { dynamic: { mode: 'Enabled' } };
     p[key] = component;
   }
 }
@@ -78,44 +134,52 @@ function isCustom(p: Record<string, unknown>, key: PersistComponent): boolean {
   return component?.mode === 'Custom';
 }
 
-/**
- * Applies `persist update` flags to the broker's current persistence and returns the new one.
- * Throws `CFG_PERSIST_NOT_ENABLED` when persistence was not enabled at create, `CFG_PERSIST_INVALID`
- * with the AIO message otherwise. `current` is not modified.
- */
-export function applyPersistUpdate(current: Persistence | undefined, args: PersistUpdateArgs): Persistence {
+/** Throws `CFG_PERSIST_NOT_ENABLED` unless persistence was enabled at create. */
+export function assertPersistenceEnabled(current: Persistence | undefined): asserts current is Persistence {
   if (!current || Object.keys(current).length === 0) throw new OpsError('CFG_PERSIST_NOT_ENABLED');
-  if ((args.userKey === undefined) !== (args.userValue === undefined)) fail(PERSIST_MESSAGES.userKeyPair);
+}
+
+/**
+ * Applies a {@link PersistChange} to the broker's current persistence and returns the new one, with
+ * the AIO CLI's merge order: reset the named components (Custom starts with dynamic Enabled), then
+ * topics, client ids and keys (each needs its component Custom), then disable dynamic, then the user
+ * property. Throws `CFG_PERSIST_NOT_ENABLED` when persistence was not enabled at create,
+ * `CFG_PERSIST_INVALID` with the AIO message otherwise. `current` is not modified.
+ */
+export function applyPersistChange(current: Persistence | undefined, change: PersistChange): Persistence {
+  assertPersistenceEnabled(current);
   const p = structuredClone(current) as unknown as Record<string, unknown>;
-  applyModes(p, args.persistMode ?? []);
-  const strGroups = args.stateStoreStrKeys ?? [];
-  const globGroups = args.stateStoreGlobKeys ?? [];
-  const binGroups = args.stateStoreBinKeys ?? [];
-  const anyKeys = strGroups.length + globGroups.length + binGroups.length > 0;
-  if (args.retainTopics?.length && !isCustom(p, 'retain')) fail(PERSIST_MESSAGES.retainTopics);
-  if (args.subscriberClientIds?.length && !isCustom(p, 'subscriberQueue')) fail(PERSIST_MESSAGES.subscriberIds);
-  if (anyKeys && !isCustom(p, 'stateStore')) fail(PERSIST_MESSAGES.stateStoreKeys);
-  if (args.retainTopics?.length) (p['retain'] as Component)['retainSettings'] = { topics: [...args.retainTopics] };
-  if (args.subscriberClientIds?.length) {
-    (p['subscriberQueue'] as Component)['subscriberQueueSettings'] = { subscriberClientIds: [...args.subscriberClientIds] };
+  resetComponents(p, change.modes ?? {});
+  if (change.retainTopics && !isCustom(p, 'retain')) fail(PERSIST_MESSAGES.retainTopics);
+  if (change.subscriberClientIds && !isCustom(p, 'subscriberQueue')) fail(PERSIST_MESSAGES.subscriberIds);
+  if (change.stateStoreResources && !isCustom(p, 'stateStore')) fail(PERSIST_MESSAGES.stateStoreKeys);
+  if (change.retainTopics) (p['retain'] as Component)['retainSettings'] = { topics: [...change.retainTopics] };
+  if (change.subscriberClientIds) {
+    (p['subscriberQueue'] as Component)['subscriberQueueSettings'] = { subscriberClientIds: [...change.subscriberClientIds] };
   }
-  if (anyKeys) {
-    const group = (keyType: StateStoreResource['keyType']) => (keys: readonly string[]) => ({ keys: [...keys], keyType });
-    const resources = [...strGroups.map(group('String')), ...globGroups.map(group('Pattern')), ...binGroups.map(group('Binary'))];
+  if (change.stateStoreResources) {
+    const resources = change.stateStoreResources.map((r) => ({ keys: [...r.keys], keyType: r.keyType }));
     (p['stateStore'] as Component)['stateStoreSettings'] = { stateStoreResources: resources };
   }
-  for (const key of args.disableDynamic ?? []) {
-    if (!isKey(key)) fail(PERSIST_MESSAGES.invalidDisableKey(key));
+  for (const key of change.disableDynamic ?? []) {
     if (!isCustom(p, key)) fail(PERSIST_MESSAGES.disableNotCustom(key));
     const component = p[key] as Component;
     const settings = (component[settingsKey(key)] ?? {}) as Record<string, unknown>;
     settings['dynamic'] = { mode: 'Disabled' };
     component[settingsKey(key)] = settings;
   }
-  if (args.userKey !== undefined && args.userValue !== undefined) {
-    p['dynamicSettings'] = { userPropertyKey: args.userKey, userPropertyValue: args.userValue };
-  }
+  if (change.dynamicSettings) p['dynamicSettings'] = { userPropertyKey: change.dynamicSettings.userPropertyKey, userPropertyValue: change.dynamicSettings.userPropertyValue };
   return p as unknown as Persistence;
+}
+
+/**
+ * Applies `persist update` flags to the broker's current persistence and returns the new one:
+ * {@link persistChangeOf} then {@link applyPersistChange}, after the check that persistence is
+ * enabled (which the AIO CLI makes first).
+ */
+export function applyPersistUpdate(current: Persistence | undefined, args: PersistUpdateArgs): Persistence {
+  assertPersistenceEnabled(current);
+  return applyPersistChange(current, persistChangeOf(args));
 }
 
 /** The create-time `--persist-*` flags. */
@@ -144,7 +208,7 @@ export function buildCreatePersistence(args: CreatePersistArgs): Persistence | u
     retain: custom('retain'),
     subscriberQueue: custom('subscriberQueue'),
   };
-  applyModes(p, args.persistMode ?? []);
+  resetComponents(p, modesOf(args.persistMode ?? []));
   if (args.pvcStorageClass !== undefined) {
     p['persistentVolumeClaimSpec'] = { storageClassName: args.pvcStorageClass, accessModes: ['ReadWriteOncePod'] };
   }

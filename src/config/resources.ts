@@ -1,20 +1,12 @@
 /**
- * Pure operations on an instance's stored sub-resources (listeners, authentications,
- * authorizations) and Broker properties, shared by the admin methods (broker running) and the CLI
- * (broker stopped). Each validates fully and returns new values; nothing is mutated.
+ * The sub-resource kinds of an instance (listeners, authentications, authorizations): their names,
+ * collections and lookups, and the locked-settings refusal. The changes that create, replace and
+ * delete them are in changes/resources.ts.
  */
 import { OpsError } from '../shared/errors.js';
-import { applyPersistUpdate, type PersistUpdateArgs } from './persist-update.js';
 import type { OtherListener } from './rules.js';
-import {
-  deploymentSettings,
-  lockedSettingChanges,
-  runtimeSettings,
-  type DeploymentSettings,
-  type LockedChange,
-  type RuntimeBrokerSettings,
-} from './split.js';
-import type { BrokerProperties, ListenerProperties, ResourceKind } from './types.js';
+import { deploymentSettings, lockedSettingChanges, runtimeSettings, type DeploymentSettings, type LockedChange, type RuntimeBrokerSettings } from './split.js';
+import type { ListenerProperties } from './types.js';
 import { assertValid } from './validate.js';
 
 /** Sub-resource kinds and the runtime-file collection holding each. */
@@ -34,9 +26,6 @@ export const SUB_KIND_LABEL: Readonly<Record<SubResourceKind, string>> = {
   authorization: 'Authorization',
 };
 
-/** Stored resources of one kind, by name. */
-export type ResourceMap = Readonly<Record<string, Record<string, unknown>>>;
-
 /** True when `kind` names a sub-resource kind. */
 export function isSubResourceKind(kind: unknown): kind is SubResourceKind {
   return typeof kind === 'string' && Object.hasOwn(COLLECTION_OF, kind);
@@ -50,46 +39,22 @@ export function assertResourceName(name: string): void {
 }
 
 /** The ports other listeners use, for uniqueness checks. */
-export function otherListeners(listeners: ResourceMap, except: string): OtherListener[] {
+export function otherListeners(listeners: Readonly<Record<string, ListenerProperties>>, except: string): OtherListener[] {
   return Object.entries(listeners)
     .filter(([name]) => name !== except)
-    .map(([name, props]) => ({ name, ports: ((props as unknown as ListenerProperties).ports ?? []).map((p) => p.port).filter((p) => p !== 0) }));
+    .map(([name, props]) => ({ name, ports: (props.ports ?? []).map((p) => p.port).filter((p) => p !== 0) }));
 }
 
-/** Validates `props` as a `kind` named `name` and returns the new map with it created or replaced. */
-export function applyResource(
-  kind: SubResourceKind,
-  resources: ResourceMap,
-  name: string,
-  props: unknown,
-  source: string,
-  listeners: ResourceMap = {},
-): Record<string, Record<string, unknown>> {
-  assertResourceName(name);
-  const options = kind === 'listener' ? { otherListeners: otherListeners(listeners, name) } : {};
-  const valid = assertValid(kind as ResourceKind, props, source, options) as unknown as Record<string, unknown>;
-  return { ...resources, [name]: valid };
-}
-
-/** Returns the map without `name`; throws `CFG_RESOURCE_NOT_FOUND`. */
-export function deleteResource(kind: SubResourceKind, resources: ResourceMap, name: string, instance: string): Record<string, Record<string, unknown>> {
-  if (!Object.hasOwn(resources, name)) throw new OpsError('CFG_RESOURCE_NOT_FOUND', { kind: SUB_KIND_LABEL[kind], name, instance });
-  const { [name]: _gone, ...rest } = resources;
-  return rest;
+/** One stored resource, or undefined (a name like `__proto__` finds nothing). */
+export function findResource<T>(resources: Readonly<Record<string, T>>, name: string): T | undefined {
+  return Object.hasOwn(resources, name) ? resources[name] : undefined;
 }
 
 /** Returns one stored resource; throws `CFG_RESOURCE_NOT_FOUND`. */
-export function getResource(kind: SubResourceKind, resources: ResourceMap, name: string, instance: string): Record<string, unknown> {
-  const found = Object.hasOwn(resources, name) ? resources[name] : undefined;
-  if (!found) throw new OpsError('CFG_RESOURCE_NOT_FOUND', { kind: SUB_KIND_LABEL[kind], name, instance });
+export function getResource<T>(kind: SubResourceKind, resources: Readonly<Record<string, T>>, name: string, instance: string): T {
+  const found = findResource(resources, name);
+  if (found === undefined) throw new OpsError('CFG_RESOURCE_NOT_FOUND', { kind: SUB_KIND_LABEL[kind], name, instance });
   return found;
-}
-
-/** Applies `persist update` to the Broker properties and returns the new runtime half (validated). */
-export function updatePersistence(props: BrokerProperties, args: PersistUpdateArgs): RuntimeBrokerSettings {
-  const persistence = applyPersistUpdate(props.persistence, args);
-  const next = assertValid('broker', { ...props, persistence }, 'the updated broker');
-  return runtimeSettings(next);
 }
 
 /**

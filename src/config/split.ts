@@ -1,6 +1,6 @@
 /**
  * Deployment-time vs runtime settings of the Broker resource. Deployment-time settings are locked
- * at create (instance/deployment-lock.ts); only the runtime half can change later (RUNTIME_KEYS).
+ * at create (instance/deployment-lock.ts); only the runtime half can change later (config/changes/).
  */
 import { definedOnly } from '../shared/plain-objects.js';
 import type { BrokerProperties, Diagnostics, Persistence } from './types.js';
@@ -15,15 +15,6 @@ export const DEPLOYMENT_SETTINGS = [
   'persistence.maxSize',
   'persistence.persistentVolumeClaimSpec',
   'persistence.encryption',
-] as const;
-
-/** Settings that can change on a running broker. */
-export const RUNTIME_KEYS = [
-  'diagnostics',
-  'persistence.retain',
-  'persistence.subscriberQueue',
-  'persistence.stateStore',
-  'persistence.dynamicSettings',
 ] as const;
 
 /** The locked half of the Broker properties. */

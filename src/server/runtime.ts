@@ -1,17 +1,24 @@
 /**
- * The running instance: owns the runtime state, and applies every change live (listener ports,
- * log level, persistence policy, metrics port) before persisting it to runtime.json. Changes are
- * serialized; a change that cannot be applied is rolled back and nothing is written.
+ * The running instance: owns the runtime state and applies each change request, one at a time, in
+ * this order: validate (the pure change of config/changes/ makes the next state, or refuses); for a
+ * change of listeners or their security, compile and install the ports' security and open and close
+ * ports to match (the live steps that can fail: undone if anything after them fails); write
+ * runtime.json atomically; then swap the state and apply the rest of what the change touches:
+ * limits, the disconnection of clients whose port security changed, log level, persistence policy,
+ * metrics port. Nothing else is recomputed (a persist update touches neither ports nor their
+ * security). A refused or failed change leaves runtime.json and the live broker as they were.
  */
 import type { Duplex } from 'node:stream';
 import type { AdminContext } from '../admin/methods/context.js';
 import type { StatsResult, StatusResult } from '../admin/wire.js';
 import type { Broker } from '../broker/broker.js';
-import { readConnectionLimits } from '../config/connection-limits.js';
-import { joinBrokerProperties, type DeploymentSettings, type RuntimeBrokerSettings } from '../config/split.js';
-import type { ListenerProperties, LogLevel } from '../config/types.js';
+import type { Touch } from '../config/changes/change.js';
+import { applyChange, type ChangeRequest } from '../config/changes/runtime-change.js';
+import type { RuntimeState } from '../config/runtime-state.js';
+import { joinBrokerProperties, type DeploymentSettings } from '../config/split.js';
+import type { LogLevel } from '../config/types.js';
 import type { InstancePaths } from '../instance/layout.js';
-import { writeRuntimeState, type RuntimeState } from '../instance/runtime-file.js';
+import { writeRuntimeState } from '../instance/runtime-file.js';
 import { writeStatusFile } from '../instance/status-file.js';
 import type { PolicyHolder } from '../policy/policy-holder.js';
 import type { Logger } from '../shared/log.js';
@@ -47,15 +54,14 @@ export interface RuntimeDeps {
   /** The store was opened with `--repair`: what was found and lost (written into status.json). */
   readonly storeRepair?: StoreRepairReport;
   readonly logger: LeveledLogger;
-  /** Per-port authentication and authorization, recompiled at every change. */
+  /** Per-port authentication and authorization, recompiled at each change of listeners or their security. */
   readonly security: PortSecurityTable;
   readonly shutdown: () => void;
 }
 
-const levelOf = (s: RuntimeState): LogLevel => (s.broker as RuntimeBrokerSettings).diagnostics?.logs?.level ?? 'info';
-const metricsPortOf = (s: RuntimeState): number =>
-  (s.broker as RuntimeBrokerSettings).diagnostics?.metrics?.prometheusPort ?? DEFAULT_METRICS_PORT;
-const persistenceOf = (d: DeploymentSettings, s: RuntimeState) => joinBrokerProperties(d, s.broker as RuntimeBrokerSettings).persistence;
+const levelOf = (s: RuntimeState): LogLevel => s.broker.diagnostics?.logs?.level ?? 'info';
+const metricsPortOf = (s: RuntimeState): number => s.broker.diagnostics?.metrics?.prometheusPort ?? DEFAULT_METRICS_PORT;
+const persistenceOf = (d: DeploymentSettings, s: RuntimeState) => joinBrokerProperties(d, s.broker).persistence;
 
 /** The live instance; implements the admin methods' context. */
 export class InstanceRuntime implements AdminContext {
@@ -91,9 +97,9 @@ export class InstanceRuntime implements AdminContext {
 
   /** Opens the stored listeners and the metrics endpoint, then writes status.json. */
   async start(): Promise<void> {
-    this.deps.broker.setConnectionLimits(readConnectionLimits(this.#state.limits));
+    this.deps.broker.setConnectionLimits(this.#state.limits ?? {});
     this.deps.security.update(this.#state);
-    await this.listeners.sync(this.#state.listeners as unknown as Record<string, ListenerProperties>);
+    await this.listeners.sync(this.#state.listeners);
     await this.#syncMetrics(metricsPortOf(this.#state));
     await this.writeStatus();
   }
@@ -102,41 +108,58 @@ export class InstanceRuntime implements AdminContext {
     return this.#state;
   }
 
-  commit(next: RuntimeState): Promise<void> {
-    const run = this.#queue.then(() => this.#apply(next));
+  change(request: ChangeRequest): Promise<RuntimeState> {
+    const run = this.#queue.then(() => this.#apply(request));
     this.#queue = run.catch(() => undefined);
     return run;
   }
 
-  async #apply(next: RuntimeState): Promise<void> {
+  async #apply(request: ChangeRequest): Promise<RuntimeState> {
     const prev = this.#state;
-    // Security first, so a port opened by this change never serves a client without its rules.
-    const changed = this.deps.security.update(next);
+    const { state: next, touches } = applyChange(prev, request, { deployment: this.deployment, instance: this.instance });
+    const changedPorts = await this.#prepare(prev, next, touches);
+    this.#state = next;
+    if (touches.has('limits')) this.deps.broker.setConnectionLimits(next.limits ?? {}); // open connections are not affected
+    this.#dropChanged(changedPorts);
+    if (touches.has('logLevel')) this.deps.logger.level = levelOf(next);
+    if (touches.has('persistence')) this.#replacePolicy(prev, next);
+    const metricsMoved = touches.has('metrics') && metricsPortOf(next) !== metricsPortOf(prev);
+    if (metricsMoved) await this.#syncMetrics(metricsPortOf(next));
+    if (touches.has('listeners') || metricsMoved) await this.writeStatus();
+    return next;
+  }
+
+  /**
+   * The steps before the swap: the ports' security compiled first (so a port this change opens never
+   * serves a client without its rules) and the ports opened and closed to match, when the change
+   * touches them; then runtime.json written. Undoes its live steps when a later one fails.
+   * @returns the `listener:port` keys whose security changed.
+   */
+  async #prepare(prev: RuntimeState, next: RuntimeState, touches: ReadonlySet<Touch>): Promise<string[]> {
+    const security = touches.has('security') || touches.has('listeners');
+    const changed = security ? this.deps.security.update(next) : [];
     try {
-      await this.listeners.sync(next.listeners as unknown as Record<string, ListenerProperties>);
+      if (touches.has('listeners')) await this.listeners.sync(next.listeners);
       try {
         await writeRuntimeState(this.deps.paths.runtime, next);
       } catch (err) {
-        await this.listeners.sync(prev.listeners as unknown as Record<string, ListenerProperties>).catch(() => undefined);
+        if (touches.has('listeners')) await this.listeners.sync(prev.listeners).catch(() => undefined);
         throw err;
       }
     } catch (err) {
-      this.deps.security.update(prev);
+      if (security) this.deps.security.update(prev);
       throw err;
     }
-    this.#state = next;
-    this.deps.broker.setConnectionLimits(readConnectionLimits(next.limits)); // open connections are not affected
-    this.#dropChanged(changed);
-    this.deps.logger.level = levelOf(next);
-    const before = JSON.stringify(persistenceOf(this.deployment, prev));
+    return changed;
+  }
+
+  /** Replaces the live policy when the persistence settings changed; sessions follow it at once. */
+  #replacePolicy(prev: RuntimeState, next: RuntimeState): void {
     const persistence = persistenceOf(this.deployment, next);
-    if (JSON.stringify(persistence) !== before) {
-      this.policy.replace(persistence);
-      const sessionsChanged = this.deps.broker.persistencePolicyChanged(); // existing sessions follow it at once
-      this.deps.logger.info({ policyVersion: this.policy.version, sessionsChanged }, 'persistence policy replaced');
-    }
-    if (metricsPortOf(next) !== metricsPortOf(prev)) await this.#syncMetrics(metricsPortOf(next));
-    await this.writeStatus();
+    if (JSON.stringify(persistence) === JSON.stringify(persistenceOf(this.deployment, prev))) return;
+    this.policy.replace(persistence);
+    const sessionsChanged = this.deps.broker.persistencePolicyChanged();
+    this.deps.logger.info({ policyVersion: this.policy.version, sessionsChanged }, 'persistence policy replaced');
   }
 
   /** AIO disconnects clients when their port's authorization changes: they reconnect under the new rules. */

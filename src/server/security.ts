@@ -7,8 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { BrokerHooks } from '../broker/hooks.js';
-import type { AuthorizationProperties, ListenerProperties } from '../config/types.js';
-import type { RuntimeState } from '../instance/runtime-file.js';
+import type { RuntimeState } from '../config/runtime-state.js';
 import { compileAuthorization, type Authorizer } from '../security/authorization.js';
 import type { AuthnMethod, AuthnMethodConfig } from '../security/authn/method.js';
 import { createAuthnMethod } from '../security/authn/methods.js';
@@ -52,21 +51,21 @@ export class PortSecurityTable {
     const authentications = new Map(Object.entries(state.authentications));
     const authorizations = new Map(Object.entries(state.authorizations));
     for (const [listener, raw] of Object.entries(state.listeners)) {
-      for (const port of (raw as unknown as ListenerProperties).ports) {
+      for (const port of raw.ports) {
         const authnName = port.authenticationRef;
         const authn = authnName === undefined ? undefined : authentications.get(authnName);
         const authzName = authnName === undefined ? undefined : port.authorizationRef; // AIO: authz needs authn
         const authz = authzName === undefined ? undefined : authorizations.get(authzName);
         let authorizer: Authorizer | undefined;
         if (authzName !== undefined) {
-          authorizer = compiled.get(authzName) ?? (authz === undefined ? DENY_ALL : compileAuthorization(authz as unknown as AuthorizationProperties));
+          authorizer = compiled.get(authzName) ?? (authz === undefined ? DENY_ALL : compileAuthorization(authz));
           compiled.set(authzName, authorizer);
           if (authz === undefined) this.logger.warn({ listener, port: port.port }, `authorization '${authzName}' does not exist: the port denies everything`);
         }
         if (authnName !== undefined && authn === undefined) this.logger.warn({ listener, port: port.port }, `authentication '${authnName}' does not exist: the port refuses every client`);
         let methods: readonly AuthnMethod[] | undefined;
         if (authnName !== undefined && authn !== undefined) {
-          methods = compiledMethods.get(authnName) ?? this.#compileMethods(authn['authenticationMethods'] as readonly AuthnMethodConfig[] | undefined);
+          methods = compiledMethods.get(authnName) ?? this.#compileMethods(authn.authenticationMethods as readonly AuthnMethodConfig[]);
           compiledMethods.set(authnName, methods);
           if (port.tls === undefined && methods.some((m) => m.name === 'X509')) this.logger.warn({ listener, port: port.port }, `authentication '${authnName}' uses X509, which needs TLS on the port: X509 does not apply to this port's clients`);
         }

@@ -9,8 +9,7 @@ import { adminMethods } from '../admin/methods/index.js';
 import { startAdminServer, type AdminServer } from '../admin/server.js';
 import { createBroker, type Broker } from '../broker/broker.js';
 import type { ClientLimits, MemoryProfile } from '../broker/options.js';
-import { readConnectionLimits, type ConnectionLimitSettings } from '../config/connection-limits.js';
-import { joinBrokerProperties, type DeploymentSettings, type RuntimeBrokerSettings } from '../config/split.js';
+import { joinBrokerProperties, type DeploymentSettings } from '../config/split.js';
 import type { ClientSettings } from '../config/types.js';
 import { assertValid } from '../config/validate.js';
 import { readDeploymentLock } from '../instance/deployment-lock.js';
@@ -48,15 +47,6 @@ export function toClientLimits(clients: ClientSettings | undefined): ClientLimit
   return limits;
 }
 
-/** The ops-only abuse limits of runtime.json; `INST_CORRUPT` when they are not valid. */
-function storedLimits(paths: InstancePaths, raw: unknown): ConnectionLimitSettings {
-  try {
-    return readConnectionLimits(raw);
-  } catch (err) {
-    throw new OpsError('INST_CORRUPT', { path: paths.runtime, reason: reasonOf(err) });
-  }
-}
-
 /** How the broker process starts. */
 export interface StartOptions {
   /** Start on a store whose write-ahead log is damaged with what survived (`--repair`), reporting the loss. */
@@ -71,9 +61,8 @@ export async function startInstance(paths: InstancePaths, logger?: LeveledLogger
   const lock = await readDeploymentLock(paths.lock);
   const deployment = lock.settings as DeploymentSettings;
   const state = await readRuntimeState(paths.runtime);
-  const props = assertValid('broker', joinBrokerProperties(deployment, state.broker as RuntimeBrokerSettings), paths.lock);
-  for (const [name, listener] of Object.entries(state.listeners)) assertValid('listener', listener, `${paths.runtime} (listener ${name})`);
-  const connectionLimits = storedLimits(paths, state.limits);
+  const props = assertValid('broker', joinBrokerProperties(deployment, state.broker), paths.lock);
+  const connectionLimits = state.limits ?? {};
   const log: LeveledLogger =
     logger ?? pino({ level: props.diagnostics?.logs?.level ?? 'info', base: { instance: paths.name, pid: process.pid } });
   // data/ and the stores in it are never reached through a symbolic link (INST_UNSAFE_PATH)

@@ -2,6 +2,7 @@
 import { ADMIN_PROTOCOL_VERSION } from '../wire.js';
 import type { AdminHandler } from '../server.js';
 import { brokerMethods } from './broker.js';
+import { changeMethods } from './change.js';
 import type { AdminContext } from './context.js';
 import { limitsMethods } from './limits.js';
 import { persistMethods } from './persist.js';
@@ -21,5 +22,6 @@ export function adminMethods(ctx: AdminContext): Record<string, AdminHandler> {
     ...persistMethods(ctx),
     ...limitsMethods(ctx),
     ...resourceMethods(ctx),
+    ...changeMethods(ctx),
   };
 }

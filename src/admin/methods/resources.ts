@@ -1,9 +1,10 @@
-/** `resource.list|get|apply|delete`: listeners, authentications and authorizations. */
-import { applyResource, COLLECTION_OF, deleteResource, getResource, isSubResourceKind, type SubResourceKind } from '../../config/resources.js';
+/** `resource.list|get`: listeners, authentications and authorizations (their changes go through `runtime.change`). */
+import { paramsObject, stringParam } from '../../config/changes/request-fields.js';
+import { COLLECTION_OF, getResource, isSubResourceKind, type SubResourceKind } from '../../config/resources.js';
 import { subResourceView } from '../../config/resource-view.js';
 import { OpsError } from '../../shared/errors.js';
 import type { AdminHandler } from '../server.js';
-import { paramsObject, stringParam, type AdminContext } from './context.js';
+import type { AdminContext } from './context.js';
 
 function kindParam(params: Record<string, unknown>): SubResourceKind {
   const kind = params['kind'];
@@ -22,27 +23,7 @@ export function resourceMethods(ctx: AdminContext): Record<string, AdminHandler>
       const p = paramsObject(params);
       const kind = kindParam(p);
       const name = stringParam(p, 'name');
-      return subResourceView(kind, ctx.instance, name, getResource(kind, ctx.state()[COLLECTION_OF[kind]], name, ctx.instance));
-    },
-    'resource.apply': async (params) => {
-      const p = paramsObject(params);
-      const kind = kindParam(p);
-      const name = stringParam(p, 'name');
-      const source = typeof p['source'] === 'string' ? p['source'] : 'the request';
-      const state = ctx.state();
-      const collection = COLLECTION_OF[kind];
-      const next = applyResource(kind, state[collection], name, p['properties'], source, state.listeners);
-      await ctx.commit({ ...state, [collection]: next });
-      return subResourceView(kind, ctx.instance, name, next[name] ?? {});
-    },
-    'resource.delete': async (params) => {
-      const p = paramsObject(params);
-      const kind = kindParam(p);
-      const name = stringParam(p, 'name');
-      const state = ctx.state();
-      const collection = COLLECTION_OF[kind];
-      await ctx.commit({ ...state, [collection]: deleteResource(kind, state[collection], name, ctx.instance) });
-      return { deleted: name };
+      return subResourceView(kind, ctx.instance, name, getResource<object>(kind, ctx.state()[COLLECTION_OF[kind]], name, ctx.instance));
     },
   };
 }

@@ -107,9 +107,9 @@ async function writeInstance(paths: InstancePaths, props: BrokerProperties, list
   await writeRuntimeState(paths.runtime, {
     version: RUNTIME_VERSION,
     host,
-    broker: runtimeSettings(props) as Record<string, unknown>,
-    listeners: { ...(listeners as unknown as Record<string, Record<string, unknown>>) },
-    authentications: { [DEFAULT_RESOURCE_NAME]: defaultAuthentication() as unknown as Record<string, unknown> },
+    broker: runtimeSettings(props),
+    listeners: { ...listeners },
+    authentications: { [DEFAULT_RESOURCE_NAME]: defaultAuthentication() },
     authorizations: {},
   });
 }

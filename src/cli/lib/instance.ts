@@ -34,10 +34,14 @@ export function admin(paths: InstancePaths, method: AdminMethod, params?: unknow
   return callAdmin(paths.socket, method, params, options);
 }
 
-/** The stored settings, for changes made while the broker is stopped. */
+/** The locked deployment-time settings. */
+export async function storedDeployment(paths: InstancePaths): Promise<DeploymentSettings> {
+  return (await readDeploymentLock(paths.lock)).settings as DeploymentSettings;
+}
+
+/** The stored settings: the locked ones and the runtime state. */
 export async function storedSettings(paths: InstancePaths): Promise<{ deployment: DeploymentSettings; state: RuntimeState }> {
-  const lock = await readDeploymentLock(paths.lock);
-  return { deployment: lock.settings as DeploymentSettings, state: await readRuntimeState(paths.runtime) };
+  return { deployment: await storedDeployment(paths), state: await readRuntimeState(paths.runtime) };
 }
 
 /** Saves the runtime state of a stopped broker. */

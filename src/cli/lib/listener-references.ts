@@ -5,7 +5,7 @@
  * `listener show` lists them with each port's state.
  */
 import type { ListenerProperties } from '../../config/types.js';
-import type { RuntimeState } from '../../instance/runtime-file.js';
+import type { RuntimeState } from '../../config/runtime-state.js';
 import { findTlsSecret } from '../../instance/secret-folder.js';
 
 /** One missing thing a port names. */
@@ -20,10 +20,10 @@ export interface MissingReference {
 }
 
 /** The missing references of listener `name` (its stored properties `props`) against `state` and the secrets folder. */
-export function missingReferences(name: string, props: Record<string, unknown>, state: RuntimeState, secretsDir: string): MissingReference[] {
+export function missingReferences(name: string, props: ListenerProperties, state: RuntimeState, secretsDir: string): MissingReference[] {
   const out: MissingReference[] = [];
   const has = (collection: Record<string, unknown>, key: string) => Object.hasOwn(collection, key);
-  for (const port of (props as unknown as ListenerProperties).ports ?? []) {
+  for (const port of props.ports) {
     const at = `listener '${name}' port ${port.port}`;
     const push = (field: string, ref: string, message: string) => out.push({ listener: name, port: port.port, field, name: ref, message: `${at}: ${message}` });
     const authn = port.authenticationRef;

@@ -1,39 +1,23 @@
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callAdmin, sendLine } from '../../../src/admin/client.js';
 import { MAX_REQUEST_BYTES } from '../../../src/admin/wire.js';
-import { writeDeploymentLock } from '../../../src/instance/deployment-lock.js';
-import { instancePaths, type InstancePaths } from '../../../src/instance/layout.js';
-import { writeRuntimeState } from '../../../src/instance/runtime-file.js';
-import { startInstance, type RunningBroker } from '../../../src/server/start.js';
+import type { InstancePaths } from '../../../src/instance/layout.js';
+import type { RunningBroker } from '../../../src/server/start.js';
 import { silentLogger } from '../../../src/shared/log.js';
 import { OpsError } from '../../../src/shared/errors.js';
+import { startStoredInstance, type StoredInstance } from '../../helpers/stored-instance.js';
 
-let home = '';
+let instance: StoredInstance | undefined;
 let paths: InstancePaths;
 let running: RunningBroker;
 
 beforeAll(async () => {
-  home = await mkdtemp(join(tmpdir(), 'ops-admin-'));
-  paths = instancePaths(home, 'adm');
-  const { mkdir } = await import('node:fs/promises');
-  await mkdir(paths.data, { recursive: true });
-  await writeDeploymentLock(paths.lock, { memoryProfile: 'Low', persistence: { maxSize: '1Gi' } });
-  await writeRuntimeState(paths.runtime, {
-    version: 1,
-    host: '127.0.0.1',
-    broker: { diagnostics: { metrics: { prometheusPort: 0 } }, persistence: { retain: { mode: 'All' } } },
-    listeners: { default: { ports: [{ port: 0 }] } },
-    authentications: {},
-    authorizations: {},
-  });
-  running = await startInstance(paths, { ...silentLogger, level: 'info' });
+  instance = await startStoredInstance('adm', { default: { ports: [{ port: 0 }] } }, { ...silentLogger, level: 'info' });
+  ({ paths, running } = instance);
 });
 afterAll(async () => {
-  await running?.stop('test done');
-  await rm(home, { recursive: true, force: true });
+  await instance?.close();
 });
 
 const raw = async (line: string) => JSON.parse(await sendLine(paths.socket, line)) as { v: number; id: unknown; result?: unknown; error?: { code: string; message: string } };
@@ -59,8 +43,38 @@ describe('admin socket', () => {
     expect(await raw('{"v":1,"id":7,"method":"nope"}\n')).toMatchObject({ id: 7, error: { code: 'ADM_UNKNOWN_METHOD' } });
     expect(await raw('{"v":2,"id":"x","method":"ping"}\n')).toMatchObject({ id: 'x', error: { code: 'ADM_VERSION_UNSUPPORTED' } });
     expect(await raw('{"v":1,"id":1,"method":"resource.get","params":{"kind":"pony"}}\n')).toMatchObject({ error: { code: 'ADM_BAD_REQUEST' } });
-    expect(await raw('{"v":1,"id":1,"method":"persist.update","params":{"persistMode":"retain=All"}}\n')).toMatchObject({ error: { code: 'ADM_BAD_REQUEST' } });
+    expect(await raw('{"v":1,"id":1,"method":"runtime.change","params":{"kind":"persist.update","persistMode":"retain=All"}}\n')).toMatchObject({ error: { code: 'ADM_BAD_REQUEST' } });
     expect(await raw('{"v":1,"id":1,"method":"__proto__"}\n')).toMatchObject({ error: { code: 'ADM_UNKNOWN_METHOD' } });
+  });
+
+  it('answers malformed, unknown-kind and wrongly versioned change requests with coded errors, changing nothing', async () => {
+    const before = await readFile(paths.runtime, 'utf8');
+    const change = (params: string) => raw(`{"v":1,"id":1,"method":"runtime.change","params":${params}}\n`);
+    expect((await change('"persist.update"')).error?.code).toBe('ADM_BAD_REQUEST');
+    expect((await change('{"kind":"persist.update"}')).error?.message).toContain('version "v"');
+    expect(await change('{"v":2,"kind":"persist.update"}')).toMatchObject({ error: { code: 'ADM_VERSION_UNSUPPORTED' } });
+    expect((await change('{"v":1,"kind":"pony"}')).error?.message).toContain('"kind" must be one of');
+    expect((await change('{"v":1,"kind":"__proto__"}')).error?.code).toBe('ADM_BAD_REQUEST');
+    expect((await change('{"v":1,"kind":"persist.update","modes":{"retain":"Sometimes"}}')).error?.message).toContain('param "modes"');
+    expect((await change('{"v":1,"kind":"persist.update","modes":{"__proto__":"All"}}')).error?.code).toBe('ADM_BAD_REQUEST');
+    expect((await change('{"v":1,"kind":"persist.update","stateStoreResources":[{"keys":"k","keyType":"String"}]}')).error?.code).toBe('ADM_BAD_REQUEST');
+    expect((await change('{"v":1,"kind":"persist.update","persistMode":["retain=All"]}')).error?.message).toContain('unknown param "persistMode"');
+    expect((await change('{"v":1,"kind":"limits.set","limits":{"maxTopicLevels":"9"}}')).error?.code).toBe('ADM_BAD_REQUEST');
+    expect((await change('{"v":1,"kind":"limits.set","limits":{"maxTopicLevels":0}}')).error?.code).toBe('CFG_FLAG_INVALID');
+    expect((await change('{"v":1,"kind":"resource.delete","resource":"pony","name":"x"}')).error?.code).toBe('ADM_BAD_REQUEST');
+    expect((await change('{"v":1,"kind":"resource.apply","resource":"listener","name":"ok-name","properties":{"ports":"all"}}')).error?.code).toBe('CFG_SCHEMA_INVALID');
+    expect(await readFile(paths.runtime, 'utf8')).toBe(before);
+    expect(await callAdmin(paths.socket, 'ping')).toEqual({ pong: true, v: 1 });
+  });
+
+  it('applies a typed persist update live and returns the runtime state after it', async () => {
+    const before = running.runtime.policy.version;
+    const reply = (await callAdmin(paths.socket, 'runtime.change', { v: 1, kind: 'persist.update', modes: { subscriberQueue: 'None' } })) as {
+      state: { broker: { persistence?: Record<string, unknown> } };
+    };
+    expect(reply.state.broker.persistence?.['subscriberQueue']).toEqual({ mode: 'None' });
+    expect(running.runtime.policy.version).toBe(before + 1);
+    expect(JSON.parse(await readFile(paths.runtime, 'utf8'))).toMatchObject({ broker: { persistence: { subscriberQueue: { mode: 'None' } } } });
   });
 
   it('refuses a request larger than the limit and keeps serving', async () => {
@@ -90,22 +104,24 @@ describe('admin socket', () => {
   });
 
   it('refuses any change of a deployment-time setting, naming it', async () => {
-    const err = await callAdmin(paths.socket, 'broker.update', { properties: { memoryProfile: 'High', persistence: { maxSize: '1Gi' } } }).catch((e: unknown) => e);
+    const err = await callAdmin(paths.socket, 'runtime.change', { v: 1, kind: 'broker.update', properties: { memoryProfile: 'High', persistence: { maxSize: '1Gi' } } }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpsError);
     expect((err as OpsError).code).toBe('CFG_SETTING_LOCKED');
     expect((err as OpsError).message).toContain("'memoryProfile'");
-    const off = await callAdmin(paths.socket, 'broker.update', { properties: { memoryProfile: 'Low' } }).catch((e: unknown) => e);
+    const off = await callAdmin(paths.socket, 'runtime.change', { v: 1, kind: 'broker.update', properties: { memoryProfile: 'Low' } }).catch((e: unknown) => e);
     expect((off as OpsError).message).toContain('persistence cannot be turned off once enabled');
   });
 
   it('accepts runtime changes through broker.update and applies the policy live', async () => {
     const before = running.runtime.policy.version;
-    await callAdmin(paths.socket, 'broker.update', {
+    await callAdmin(paths.socket, 'runtime.change', {
+      v: 1,
+      kind: 'broker.update',
       properties: { memoryProfile: 'Low', persistence: { maxSize: '1Gi', retain: { mode: 'None' } }, diagnostics: { logs: { level: 'warn' } } },
     });
     expect(running.runtime.policy.version).toBe(before + 1);
     expect(running.runtime.policy.policy.retain.mode).toBe('None');
-    expect(await errorCode(callAdmin(paths.socket, 'log.level.set', { level: 'loud' }))).toBe('CFG_SCHEMA_INVALID');
+    expect(await errorCode(callAdmin(paths.socket, 'runtime.change', { v: 1, kind: 'log-level.set', level: 'loud' }))).toBe('CFG_SCHEMA_INVALID');
   });
 
   it('serves stats with the engine figures', async () => {
@@ -122,15 +138,15 @@ describe('admin socket', () => {
     try {
       const before = await readFile(paths.runtime, 'utf8');
       const code = await errorCode(
-        callAdmin(paths.socket, 'resource.apply', { kind: 'listener', name: 'two', properties: { ports: [{ port: 0 }, { port: taken }] } }),
+        callAdmin(paths.socket, 'runtime.change', { v: 1, kind: 'resource.apply', resource: 'listener', name: 'two', properties: { ports: [{ port: 0 }, { port: taken }] } }),
       );
       expect(code).toBe('BRK_LISTEN_FAILED');
       expect(await readFile(paths.runtime, 'utf8')).toBe(before);
       expect(running.runtime.listeners.openPorts().map((p) => p.listener)).toEqual(['default']);
-      await callAdmin(paths.socket, 'resource.apply', { kind: 'listener', name: 'two', properties: { ports: [{ port: 0 }] } });
+      await callAdmin(paths.socket, 'runtime.change', { v: 1, kind: 'resource.apply', resource: 'listener', name: 'two', properties: { ports: [{ port: 0 }] } });
       expect(running.runtime.listeners.openPorts().map((p) => p.listener).sort()).toEqual(['default', 'two']);
-      await callAdmin(paths.socket, 'resource.delete', { kind: 'listener', name: 'two' });
-      expect(await errorCode(callAdmin(paths.socket, 'resource.delete', { kind: 'listener', name: 'two' }))).toBe('CFG_RESOURCE_NOT_FOUND');
+      await callAdmin(paths.socket, 'runtime.change', { v: 1, kind: 'resource.delete', resource: 'listener', name: 'two' });
+      expect(await errorCode(callAdmin(paths.socket, 'runtime.change', { v: 1, kind: 'resource.delete', resource: 'listener', name: 'two' }))).toBe('CFG_RESOURCE_NOT_FOUND');
     } finally {
       blocker.close();
     }

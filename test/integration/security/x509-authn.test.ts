@@ -10,7 +10,7 @@ import type { Duplex } from 'node:stream';
 import mqtt from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createBroker, type Broker } from '../../../src/broker/broker.js';
-import type { ListenerProperties } from '../../../src/config/types.js';
+import type { ListenerPort, ListenerProperties } from '../../../src/config/types.js';
 import type { RuntimeState } from '../../../src/instance/runtime-file.js';
 import { passwdLine } from '../../../src/security/passwd.js';
 import { ListenerManager, type PortOrigin } from '../../../src/server/listeners.js';
@@ -83,7 +83,7 @@ const rules = [
   { principals: { attributes: [{ organization: 'contoso' }] }, brokerResources: [{ method: 'Publish', topics: ['orgs/{principal.attributes.organization}/#'] }] },
 ];
 
-const tlsPort = (extra: Record<string, unknown> = {}) => ({
+const tlsPort = (extra: Partial<ListenerPort> = {}): ListenerPort => ({
   port: 0,
   tls: { mode: 'Manual', manual: { secretRef: 'srv' } },
   authenticationRef: 'x509',

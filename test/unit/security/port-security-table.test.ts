@@ -3,12 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { passwdLine } from '../../../src/security/passwd.js';
+import type { ListenerPort } from '../../../src/config/types.js';
 import type { RuntimeState } from '../../../src/instance/runtime-file.js';
 import { PortSecurityTable } from '../../../src/server/security.js';
 import { silentLogger } from '../../../src/shared/log.js';
 
 const who = { clientId: 'c', username: 'u', attributes: {} };
-const state = (rules: unknown[], ports: Record<string, unknown>[]): RuntimeState => ({
+const state = (rules: unknown[], ports: ListenerPort[]): RuntimeState => ({
   version: 1,
   host: '127.0.0.1',
   broker: {},

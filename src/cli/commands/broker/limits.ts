@@ -6,12 +6,12 @@
  * session's next message), else saved for the next start.
  */
 import { limitsView } from '../../../admin/methods/limits.js';
-import { readConnectionLimits, updateConnectionLimits, type LimitArgs } from '../../../config/connection-limits.js';
-import { OpsError, reasonOf } from '../../../shared/errors.js';
+import { limitsSetRequest } from '../../../config/changes/limits.js';
+import type { LimitArgs } from '../../../config/connection-limits.js';
 import type { CliContext } from '../../context.js';
-import { MSG } from '../../messages.js';
-import { admin, findInstance, runState, saveState, storedSettings } from '../../lib/instance.js';
+import { findInstance } from '../../lib/instance.js';
 import { printSettings, type OutputFormat } from '../../lib/output.js';
+import { changeRuntime, readRuntime } from '../../lib/runtime-change.js';
 
 /** Inputs of `limits set`. */
 export interface LimitsSetInput extends LimitArgs {
@@ -52,35 +52,18 @@ function print(ctx: CliContext, live: boolean, limits: Record<string, number>, o
 /** Runs `ops broker limits show`. */
 export async function runLimitsShow(input: LimitsShowInput, ctx: CliContext): Promise<void> {
   const paths = await findInstance(ctx, input.instance);
-  if ((await runState(paths)).running) {
-    const { limits } = (await admin(paths, 'limits.get')) as { limits: Record<string, number> };
-    print(ctx, true, limits, input.output);
+  const read = await readRuntime(paths, 'limits.get');
+  if (read.live) {
+    print(ctx, true, (read.reply as { limits: Record<string, number> }).limits, input.output);
     return;
   }
-  const { deployment, state } = await storedSettings(paths);
-  print(ctx, false, limitsView(readStored(state.limits, paths.runtime), deployment), input.output);
-}
-
-function readStored(raw: unknown, path: string): ReturnType<typeof readConnectionLimits> {
-  try {
-    return readConnectionLimits(raw);
-  } catch (err) {
-    throw new OpsError('INST_CORRUPT', { path, reason: reasonOf(err) });
-  }
+  print(ctx, false, limitsView(read.stored.state.limits ?? {}, read.stored.deployment), input.output);
 }
 
 /** Runs `ops broker limits set`. */
 export async function runLimitsSet(input: LimitsSetInput, ctx: CliContext): Promise<void> {
   const paths = await findInstance(ctx, input.instance);
   const { instance: _i, output, ...args } = input;
-  if ((await runState(paths)).running) {
-    const { limits } = (await admin(paths, 'limits.set', args)) as { limits: Record<string, number> };
-    print(ctx, true, limits, output);
-    return;
-  }
-  const { deployment, state } = await storedSettings(paths);
-  const limits = updateConnectionLimits(readStored(state.limits, paths.runtime), args);
-  await saveState(paths, { ...state, limits: { ...limits } });
-  ctx.stderr.write(`${MSG.offlineApplied}\n`);
-  print(ctx, false, limitsView(limits, deployment), output);
+  const { state, deployment, live } = await changeRuntime(ctx, paths, limitsSetRequest(args));
+  print(ctx, live, limitsView(state.limits ?? {}, deployment), output);
 }

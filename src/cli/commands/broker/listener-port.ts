@@ -2,13 +2,14 @@
 import { addMethods, type MethodAddArgs } from '../../../config/authn-method.js';
 import { addPort, removePort, type PortAddArgs } from '../../../config/listener-port.js';
 import { OpsError } from '../../../shared/errors.js';
-import type { AuthenticationProperties, ListenerProperties } from '../../../config/types.js';
+import { findResource } from '../../../config/resources.js';
+import type { RuntimeState } from '../../../config/runtime-state.js';
 import type { CliContext } from '../../context.js';
 import { MSG } from '../../messages.js';
-import { findInstance } from '../../lib/instance.js';
+import { findInstance, storedSettings } from '../../lib/instance.js';
 import { printValue, type OutputFormat } from '../../lib/output.js';
 import { confirmOrRefuse } from '../../lib/prompts.js';
-import { confirmDefaultListener, putResource, removeResource, storedResource } from './resources.js';
+import { confirmDefaultListener, putResource, removeResource } from './resources.js';
 
 /** Common inputs. */
 export interface SubCommandInput {
@@ -28,11 +29,11 @@ async function upsertWith<P>(
   input: SubCommandInput,
   ctx: CliContext,
   kind: 'listener' | 'authentication',
-  build: (existing: P | undefined) => P,
+  build: (state: RuntimeState) => P,
   what: string,
 ): Promise<void> {
   const paths = await findInstance(ctx, input.instance);
-  const properties = build((await storedResource(paths, kind, input.name)) as P | undefined);
+  const properties = build((await storedSettings(paths)).state);
   if (input.showConfig) {
     printValue(ctx, properties, input.output);
     return;
@@ -46,13 +47,13 @@ async function upsertWith<P>(
 
 /** Runs `listener port add`: upserts the port by number, creating the listener if needed. */
 export async function runPortAdd(input: SubCommandInput & { args: PortAddArgs }, ctx: CliContext): Promise<void> {
-  await upsertWith<ListenerProperties>(input, ctx, 'listener', (existing) => addPort(existing, input.args), 'the new listener port');
+  await upsertWith(input, ctx, 'listener', (state) => addPort(findResource(state.listeners, input.name), input.args), 'the new listener port');
 }
 
 /** Runs `listener port remove`. */
 export async function runPortRemove(input: SubCommandInput & { port: number }, ctx: CliContext): Promise<void> {
   const paths = await findInstance(ctx, input.instance);
-  const existing = (await storedResource(paths, 'listener', input.name)) as ListenerProperties | undefined;
+  const existing = findResource((await storedSettings(paths)).state.listeners, input.name);
   if (!existing) throw new OpsError('CFG_RESOURCE_NOT_FOUND', { kind: 'Listener', name: input.name, instance: paths.name });
   const outcome = removePort(existing, input.port);
   if (outcome.kind !== 'updated') ctx.stderr.write(`${ctx.chalk.yellow('warning:')} ${outcome.warning}\n`);
@@ -75,5 +76,5 @@ export async function runPortRemove(input: SubCommandInput & { port: number }, c
 
 /** Runs `authn method add`: appends methods, creating the authentication if needed. */
 export async function runMethodAdd(input: SubCommandInput & { args: MethodAddArgs }, ctx: CliContext): Promise<void> {
-  await upsertWith<AuthenticationProperties>(input, ctx, 'authentication', (existing) => addMethods(existing, input.args), 'the new authentication methods');
+  await upsertWith(input, ctx, 'authentication', (state) => addMethods(findResource(state.authentications, input.name), input.args), 'the new authentication methods');
 }

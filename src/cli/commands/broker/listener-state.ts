@@ -6,7 +6,7 @@
 import type { StatusResult } from '../../../admin/wire.js';
 import type { ListenerProperties } from '../../../config/types.js';
 import type { InstancePaths } from '../../../instance/layout.js';
-import type { RuntimeState } from '../../../instance/runtime-file.js';
+import type { RuntimeState } from '../../../config/runtime-state.js';
 import type { CliContext } from '../../context.js';
 import { admin, runState } from '../../lib/instance.js';
 import { missingReferences } from '../../lib/listener-references.js';
@@ -26,10 +26,10 @@ export interface PortState {
 }
 
 /** The state of every port of listener `name` (stored properties `props`). */
-export async function listenerPortStates(paths: InstancePaths, name: string, props: Record<string, unknown>, state: RuntimeState): Promise<PortState[]> {
+export async function listenerPortStates(paths: InstancePaths, name: string, props: ListenerProperties, state: RuntimeState): Promise<PortState[]> {
   const live = (await runState(paths)).running ? ((await admin(paths, 'status').catch(() => undefined)) as StatusResult | undefined) : undefined;
   const missing = missingReferences(name, props, state, paths.secrets);
-  return ((props as unknown as ListenerProperties).ports ?? []).map((p): PortState => {
+  return props.ports.map((p): PortState => {
     const base = { port: p.port, missing: missing.filter((m) => m.port === p.port).map((m) => m.message) };
     if (live === undefined) return { ...base, state: 'stopped' };
     const open = live.ports.find((o) => o.listener === name && o.configuredPort === p.port);

@@ -5,6 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ListenerProperties } from '../../../config/types.js';
 import type { InstancePaths } from '../../../instance/layout.js';
 import { secretFolder } from '../../../instance/secret-folder.js';
 
@@ -17,15 +18,9 @@ export interface AutomaticTlsView {
   readonly ports: readonly { readonly port: number; readonly secret: string; readonly certificate: string }[];
 }
 
-interface PortLike {
-  readonly port?: unknown;
-  readonly tls?: { readonly mode?: unknown; readonly certManagerCertificateSpec?: Record<string, unknown> };
-}
-
 /** The Automatic TLS facts of a listener's properties, or undefined when none of its ports uses it. */
-export function automaticTlsOf(paths: InstancePaths, listener: string, properties: Record<string, unknown>): AutomaticTlsView | undefined {
-  const ports = Array.isArray(properties['ports']) ? (properties['ports'] as PortLike[]) : [];
-  const automatic = ports.filter((p) => p.tls?.mode === 'Automatic' && typeof p.port === 'number');
+export function automaticTlsOf(paths: InstancePaths, listener: string, properties: ListenerProperties): AutomaticTlsView | undefined {
+  const automatic = properties.ports.filter((p) => p.tls?.mode === 'Automatic');
   if (automatic.length === 0) return undefined;
   return {
     caCertificate: paths.ca.cert,
@@ -33,7 +28,7 @@ export function automaticTlsOf(paths: InstancePaths, listener: string, propertie
     ports: automatic.map((p) => {
       const named = p.tls?.certManagerCertificateSpec?.['secretName'];
       const secret = typeof named === 'string' ? named : `auto-${listener}-${String(p.port)}`;
-      return { port: p.port as number, secret, certificate: join(secretFolder(paths.secrets, secret, 'certManagerCertificateSpec.secretName'), 'tls.crt') };
+      return { port: p.port, secret, certificate: join(secretFolder(paths.secrets, secret, 'certManagerCertificateSpec.secretName'), 'tls.crt') };
     }),
   };
 }

@@ -1,13 +1,16 @@
 /** `ops broker listener|authn|authz apply|show|list|delete`: stored, validated, applied live. */
 import { readConfigFile } from '../../../config/read-file.js';
-import { applyResource, COLLECTION_OF, deleteResource, getResource, SUB_KIND_LABEL, type SubResourceKind } from '../../../config/resources.js';
+import { resourceApplyRequest, resourceDeleteRequest } from '../../../config/changes/resources.js';
+import { COLLECTION_OF, findResource, getResource, SUB_KIND_LABEL, type SubResourceKind } from '../../../config/resources.js';
+import type { ListenerProperties } from '../../../config/types.js';
 import { subResourceView, type ResourceView } from '../../../config/resource-view.js';
 import type { InstancePaths } from '../../../instance/layout.js';
 import type { CliContext } from '../../context.js';
 import { MSG } from '../../messages.js';
-import { admin, findInstance, runState, saveState, storedSettings } from '../../lib/instance.js';
+import { findInstance, storedSettings } from '../../lib/instance.js';
 import { printValue, type OutputFormat } from '../../lib/output.js';
 import { confirmOrRefuse } from '../../lib/prompts.js';
+import { changeRuntime } from '../../lib/runtime-change.js';
 import { missingReferences, type MissingReference } from '../../lib/listener-references.js';
 import { automaticTlsOf } from './listener-tls.js';
 import { listenerPortStates, printPortStates } from './listener-state.js';
@@ -28,8 +31,8 @@ export interface ResourceInput {
  */
 const DEFAULT_LISTENER = 'default';
 
-function portsOf(props: Record<string, unknown> | undefined): string {
-  const ports = Array.isArray(props?.['ports']) ? (props['ports'] as Array<{ port?: unknown }>).map((p) => String(p.port)) : [];
+function portsOf(props: ListenerProperties | undefined): string {
+  const ports = (props?.ports ?? []).map((p) => String(p.port));
   return ports.length > 0 ? ports.join(', ') : 'none';
 }
 
@@ -48,7 +51,7 @@ export async function confirmDefaultListener(
   yes: boolean,
 ): Promise<boolean> {
   if (kind !== 'listener' || name !== DEFAULT_LISTENER) return true;
-  const ports = portsOf(await storedResource(paths, 'listener', name));
+  const ports = portsOf(findResource((await storedSettings(paths)).state.listeners, name));
   const loss = MSG.defaultListenerLoss(action, ports);
   if (yes) return true;
   if (action === 'change' && !ctx.interactive) {
@@ -58,7 +61,7 @@ export async function confirmDefaultListener(
   return confirmOrRefuse(ctx, `${loss} Continue?`);
 }
 
-/** Creates or replaces a resource: live over the admin socket, or in the stored files when stopped. */
+/** Creates or replaces a resource: live when the broker runs, else in the stored state. */
 export async function putResource(
   ctx: CliContext,
   paths: InstancePaths,
@@ -67,34 +70,13 @@ export async function putResource(
   properties: unknown,
   source: string,
 ): Promise<ResourceView> {
-  if ((await runState(paths)).running) {
-    return (await admin(paths, 'resource.apply', { kind, name, properties, source })) as ResourceView;
-  }
-  const { state } = await storedSettings(paths);
-  const collection = COLLECTION_OF[kind];
-  const next = applyResource(kind, state[collection], name, properties, source, state.listeners);
-  await saveState(paths, { ...state, [collection]: next });
-  ctx.stderr.write(`${MSG.offlineApplied}\n`);
-  return subResourceView(kind, paths.name, name, next[name] ?? {});
+  const { state } = await changeRuntime(ctx, paths, resourceApplyRequest(kind, name, properties, source));
+  return subResourceView(kind, paths.name, name, state[COLLECTION_OF[kind]][name] ?? {});
 }
 
-/** Deletes a resource: live over the admin socket, or in the stored files when stopped. */
+/** Deletes a resource: live when the broker runs, else in the stored state. */
 export async function removeResource(ctx: CliContext, paths: InstancePaths, kind: SubResourceKind, name: string): Promise<void> {
-  if ((await runState(paths)).running) {
-    await admin(paths, 'resource.delete', { kind, name });
-    return;
-  }
-  const { state } = await storedSettings(paths);
-  const collection = COLLECTION_OF[kind];
-  await saveState(paths, { ...state, [collection]: deleteResource(kind, state[collection], name, paths.name) });
-  ctx.stderr.write(`${MSG.offlineApplied}\n`);
-}
-
-/** The stored properties of a resource, or undefined. */
-export async function storedResource(paths: InstancePaths, kind: SubResourceKind, name: string): Promise<Record<string, unknown> | undefined> {
-  const { state } = await storedSettings(paths);
-  const collection = state[COLLECTION_OF[kind]];
-  return Object.hasOwn(collection, name) ? collection[name] : undefined;
+  await changeRuntime(ctx, paths, resourceDeleteRequest(kind, name));
 }
 
 /** Runs `apply`: validates the file (properties wrapper accepted) and creates or replaces. */
@@ -126,12 +108,12 @@ export async function runResourceShow(input: ResourceInput, ctx: CliContext): Pr
   const paths = await findInstance(ctx, input.instance);
   const { state } = await storedSettings(paths);
   const name = input.name;
-  const props = getResource(input.kind, state[COLLECTION_OF[input.kind]], name, paths.name);
-  const view = subResourceView(input.kind, paths.name, name, props);
   if (input.kind !== 'listener') {
-    printValue(ctx, view, input.output);
+    printValue(ctx, subResourceView(input.kind, paths.name, name, getResource<object>(input.kind, state[COLLECTION_OF[input.kind]], name, paths.name)), input.output);
     return;
   }
+  const props = getResource(input.kind, state.listeners, name, paths.name);
+  const view = subResourceView(input.kind, paths.name, name, props);
   // Outside the AIO resource: each port's state, and for Automatic TLS where the instance CA is.
   const portStates = await listenerPortStates(paths, name, props, state);
   const tls = automaticTlsOf(paths, name, props);
@@ -156,7 +138,7 @@ export async function runResourceDelete(input: ResourceInput, ctx: CliContext): 
   const name = input.name;
   const { state } = await storedSettings(paths);
   const collection = COLLECTION_OF[input.kind];
-  getResource(input.kind, state[collection], name, paths.name);
+  getResource<object>(input.kind, state[collection], name, paths.name);
   const confirmed =
     input.yes === true ||
     (input.kind === 'listener' && name === DEFAULT_LISTENER

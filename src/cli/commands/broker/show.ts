@@ -1,6 +1,6 @@
 /** `ops broker show|list`: the Broker resource as AIO prints it. */
 import { brokerView, BROKER_NAME, type ResourceView } from '../../../config/resource-view.js';
-import { joinBrokerProperties, type RuntimeBrokerSettings } from '../../../config/split.js';
+import { joinBrokerProperties } from '../../../config/split.js';
 import { listInstances } from '../../../instance/instances.js';
 import { instancePaths, type InstancePaths } from '../../../instance/layout.js';
 import { OpsError } from '../../../shared/errors.js';
@@ -25,7 +25,7 @@ export async function brokerResource(paths: InstancePaths): Promise<ResourceView
     if (live) return live;
   }
   const stored = await storedSettings(paths);
-  return brokerView(paths.name, joinBrokerProperties(stored.deployment, stored.state.broker as RuntimeBrokerSettings));
+  return brokerView(paths.name, joinBrokerProperties(stored.deployment, stored.state.broker));
 }
 
 /** Runs `ops broker show`. */

@@ -1,0 +1,49 @@
+/**
+ * The one place the CLI decides, for runtime settings, whether it talks to the running broker or to
+ * the stored files. A change: a running broker applies the change request itself (admin
+ * `runtime.change`), else the CLI applies the same change to the stored state and writes it, for the
+ * next start; either way the caller gets the state after the change. A read: the running broker's
+ * answer, else the stored settings.
+ */
+import { applyChange, type ChangeRequest } from '../../config/changes/runtime-change.js';
+import { parseRuntimeState, type RuntimeState } from '../../config/runtime-state.js';
+import type { DeploymentSettings } from '../../config/split.js';
+import type { AdminMethod } from '../../admin/wire.js';
+import type { InstancePaths } from '../../instance/layout.js';
+import { isRecord } from '../../shared/plain-objects.js';
+import type { CliContext } from '../context.js';
+import { MSG } from '../messages.js';
+import { admin, runState, saveState, storedDeployment, storedSettings } from './instance.js';
+
+/** The state after a change, and the locked settings to read it with. */
+export interface ChangedRuntime {
+  readonly state: RuntimeState;
+  readonly deployment: DeploymentSettings;
+  /** True when the running broker applied it; false when it was stored for the next start. */
+  readonly live: boolean;
+}
+
+/** Applies `request` to the instance at `paths`, live when its broker runs (see the module comment). */
+export async function changeRuntime(ctx: CliContext, paths: InstancePaths, request: ChangeRequest): Promise<ChangedRuntime> {
+  if ((await runState(paths)).running) {
+    const reply = await admin(paths, 'runtime.change', request);
+    const state = parseRuntimeState(isRecord(reply) ? reply['state'] : undefined, paths.runtime);
+    return { state, deployment: await storedDeployment(paths), live: true };
+  }
+  const { deployment, state } = await storedSettings(paths);
+  const next = applyChange(state, request, { deployment, instance: paths.name }).state;
+  await saveState(paths, next);
+  ctx.stderr.write(`${MSG.offlineApplied}\n`);
+  return { state: next, deployment, live: false };
+}
+
+/** Runtime settings as read: the running broker's answer, or the stored settings when it is stopped. */
+export type RuntimeRead =
+  | { readonly live: true; readonly reply: unknown }
+  | { readonly live: false; readonly stored: { readonly deployment: DeploymentSettings; readonly state: RuntimeState } };
+
+/** Calls `method` on the running broker, or reads the stored settings when it is stopped. */
+export async function readRuntime(paths: InstancePaths, method: AdminMethod): Promise<RuntimeRead> {
+  if ((await runState(paths)).running) return { live: true, reply: await admin(paths, method) };
+  return { live: false, stored: await storedSettings(paths) };
+}
