@@ -55,7 +55,7 @@ export class AddressLimiter {
   }
 
   /**
-   * Decides a new connection from `address`. `ok` counts it as open (call {@link release} when it
+   * Decides a new connection from `address`. `ok` counts it as open (call {@link connectionClosed} when it
    * closes); `too-many`/`too-fast` count it as a pending refusal (call {@link refusalDone}).
    */
   admit(address: string, now = Date.now()): Admission {
@@ -81,7 +81,7 @@ export class AddressLimiter {
   }
 
   /** An admitted connection closed. */
-  release(address: string): void {
+  connectionClosed(address: string): void {
     const entry = this.#entries.get(address);
     if (entry === undefined) return;
     entry.open--;

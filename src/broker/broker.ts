@@ -156,7 +156,7 @@ export class Broker {
     const address = normalizeAddress(raw);
     const admission = limiter.admit(address);
     if (admission === 'ok') {
-      socket.once('close', () => limiter.release(address));
+      socket.once('close', () => limiter.connectionClosed(address));
       return undefined;
     }
     const counters = this.#core.counters;

@@ -82,7 +82,7 @@ export class ConnectionInput {
    * Replays held packets into `sink` in order and resumes reading. A replayed packet that holds
    * again (another long SUBSCRIBE) takes the packets after it into the new hold, and reading stays paused.
    */
-  release(sink: PacketSink): void {
+  replayHeld(sink: PacketSink): void {
     const held = this.#held;
     this.#held = undefined;
     for (const packet of held ?? []) sink.onPacket(packet);

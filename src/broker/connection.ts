@@ -289,7 +289,7 @@ export class Connection implements TrackedConnection, DecoderSink, Throttleable,
     if (this.#state === 'closed') return;
     const wasConnected = this.#state === 'connected';
     this.#state = 'closed';
-    this.decoder.release(); // an incomplete packet's bytes go at once, not when the socket is collected
+    this.decoder.discardPartial(); // an incomplete packet's bytes go at once, not when the socket is collected
     if (this.#input.throttled) this.core.throttle.forget(this);
     this.#input.close();
     this.#output.close();
@@ -323,8 +323,8 @@ export class Connection implements TrackedConnection, DecoderSink, Throttleable,
    * Replays held packets in order and resumes reading. A replayed packet that holds again (another
    * long SUBSCRIBE) takes the packets after it into the new hold, and reading stays paused.
    */
-  release(): void {
-    this.#input.release(this);
+  replayHeld(): void {
+    this.#input.replayHeld(this);
   }
 
   /** Throttleable: stop reading (TCP pushes back on the client) while a subscriber catches up. */

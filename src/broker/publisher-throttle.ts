@@ -68,11 +68,11 @@ export class PublisherThrottle {
     if (hold === undefined) return;
     this.#stalled.delete(session);
     hold.lastProgress = Date.now();
-    if (session.drained || !writable || !session.connected) this.release(session);
+    if (session.drained || !writable || !session.connected) this.resumePublishers(session);
   }
 
   /** Resumes every publisher held by the session. */
-  release(session: Session): void {
+  resumePublishers(session: Session): void {
     const hold = this.#holds.get(session);
     if (hold === undefined) return;
     this.#holds.delete(session);
@@ -85,7 +85,7 @@ export class PublisherThrottle {
     for (const [session, hold] of this.#holds) {
       if (now - hold.lastProgress < STALL_MS) continue;
       this.#stalled.add(session);
-      this.release(session);
+      this.resumePublishers(session);
     }
   }
 

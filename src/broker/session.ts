@@ -225,7 +225,7 @@ export class Session implements DropSink<Delivery> {
   }
 
   /** PUBREC: the subscriber has the QoS 2 message; PUBREL follows. False for an unknown packet id. */
-  release(packetId: number): boolean {
+  pubrecReceived(packetId: number): boolean {
     const delivery = this.#inflight.get(packetId);
     if (delivery === undefined || delivery.qos !== 2) return false;
     delivery.released = true;
@@ -252,7 +252,7 @@ export class Session implements DropSink<Delivery> {
   /** Detaches the connection. Deliveries taken from shared groups are handed back for re-routing. */
   detach(now: number): Delivery[] {
     this.channel = undefined;
-    if (this.throttling) this.#ctx.throttle.release(this);
+    if (this.throttling) this.#ctx.throttle.resumePublishers(this);
     this.disconnectedAt = now;
     const moved: Delivery[] = [];
     for (const [packetId, delivery] of this.#inflight.entries()) {
@@ -267,7 +267,7 @@ export class Session implements DropSink<Delivery> {
 
   /** Drops every queued and in-flight message (session ends). */
   clear(): void {
-    if (this.throttling) this.#ctx.throttle.release(this);
+    if (this.throttling) this.#ctx.throttle.resumePublishers(this);
     this.#queue.clear();
     this.#inflight.clear();
   }

@@ -222,7 +222,7 @@ export class PacketDecoder implements ParseTarget {
   }
 
   /** Drops the bytes of an incomplete packet and their charge (the connection is closing); nothing is decoded after. */
-  release(): void {
+  discardPartial(): void {
     this.#failed = true;
     this.#dropPending();
   }

@@ -19,7 +19,7 @@ export function handlePubrec(connection: Connection, packet: PubrecPacket): void
     session.complete(packetId);
     return;
   }
-  if (session.release(packetId)) {
+  if (session.pubrecReceived(packetId)) {
     connection.sendPubrel(packetId);
     return;
   }

@@ -99,7 +99,7 @@ export function handleConnect(connection: Connection, packet: ConnectPacket): vo
       (result) => connection.contain('connect-decision', () => finish(result)),
       () => connection.contain('connect-decision', () => finish({ reasonCode: ReasonCode.UnspecifiedError })),
     )
-    .finally(() => connection.contain('connect-decision', () => connection.release()));
+    .finally(() => connection.contain('connect-decision', () => connection.replayHeld()));
 }
 
 function accept(connection: Connection, packet: ConnectPacket, clientId: string, assigned: boolean, cleanStart: boolean, auth?: AuthenticationResult): void {

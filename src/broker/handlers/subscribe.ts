@@ -30,7 +30,7 @@ function continueJob(connection: Connection, job: SubscribeJob): void {
   connection.contain('subscribe', () => {
     finished = job.step(performance.now() + SUBSCRIBE_SLICE_MS);
   });
-  if (finished) connection.release();
+  if (finished) connection.replayHeld();
   else setImmediate(continueJob, connection, job);
 }
 

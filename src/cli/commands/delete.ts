@@ -2,7 +2,7 @@
 import { removeInstance } from '../../instance/instances.js';
 import type { CliContext } from '../context.js';
 import { MSG } from '../messages.js';
-import { findInstance, runState } from '../lib/instance.js';
+import { findInstance, brokerRunState } from '../lib/instance.js';
 import { withSpinner } from '../lib/output.js';
 import { confirmOrRefuse } from '../lib/prompts.js';
 import { stopBroker } from '../lib/spawn-broker.js';
@@ -20,7 +20,7 @@ export async function runDelete(input: DeleteInput, ctx: CliContext): Promise<vo
     ctx.stderr.write(`${ctx.chalk.yellow('warning:')} ${MSG.deletionCancelled}\n`);
     return;
   }
-  const state = await runState(paths);
+  const state = await brokerRunState(paths);
   if (state.running && state.pid !== undefined) {
     const pid = state.pid;
     await withSpinner(ctx, MSG.stopping(paths.name), () => stopBroker(paths, pid));

@@ -22,7 +22,7 @@ export function findInstance(ctx: CliContext, name: string): Promise<InstancePat
 }
 
 /** Whether the broker of `paths` runs (its pid file names a live process). */
-export async function runState(paths: InstancePaths): Promise<RunState> {
+export async function brokerRunState(paths: InstancePaths): Promise<RunState> {
   const pid = await readPidFile(paths.pid);
   if (pid === undefined || !isBrokerProcess(pid)) return { running: false };
   const status = await readStatusFile(paths.status);

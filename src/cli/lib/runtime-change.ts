@@ -13,7 +13,7 @@ import type { InstancePaths } from '../../instance/layout.js';
 import { isRecord } from '../../shared/plain-objects.js';
 import type { CliContext } from '../context.js';
 import { MSG } from '../messages.js';
-import { admin, runState, saveState, storedDeployment, storedSettings } from './instance.js';
+import { admin, brokerRunState, saveState, storedDeployment, storedSettings } from './instance.js';
 
 /** The state after a change, and the locked settings to read it with. */
 export interface ChangedRuntime {
@@ -25,7 +25,7 @@ export interface ChangedRuntime {
 
 /** Applies `request` to the instance at `paths`, live when its broker runs (see the module comment). */
 export async function changeRuntime(ctx: CliContext, paths: InstancePaths, request: ChangeRequest): Promise<ChangedRuntime> {
-  if ((await runState(paths)).running) {
+  if ((await brokerRunState(paths)).running) {
     const reply = await admin(paths, 'runtime.change', request);
     const state = parseRuntimeState(isRecord(reply) ? reply['state'] : undefined, paths.runtime);
     return { state, deployment: await storedDeployment(paths), live: true };
@@ -44,6 +44,6 @@ export type RuntimeRead =
 
 /** Calls `method` on the running broker, or reads the stored settings when it is stopped. */
 export async function readRuntime(paths: InstancePaths, method: AdminMethod): Promise<RuntimeRead> {
-  if ((await runState(paths)).running) return { live: true, reply: await admin(paths, method) };
+  if ((await brokerRunState(paths)).running) return { live: true, reply: await admin(paths, method) };
   return { live: false, stored: await storedSettings(paths) };
 }

@@ -10,7 +10,7 @@ describe('AddressLimiter', () => {
     expect(limiter.admit('10.0.0.1', 0)).toBe('ok');
     expect(limiter.admit('10.0.0.1', 0)).toBe('too-many');
     expect(limiter.admit('10.0.0.2', 0)).toBe('ok'); // another address is not affected
-    limiter.release('10.0.0.1');
+    limiter.connectionClosed('10.0.0.1');
     expect(limiter.admit('10.0.0.1', 0)).toBe('ok');
   });
 
@@ -29,7 +29,7 @@ describe('AddressLimiter', () => {
     for (let i = 0; i < MAX_PENDING_REFUSALS; i++) expect(limiter.admit('a', 0)).toBe('too-many');
     expect(limiter.admit('a', 0)).toBe('drop');
     for (let i = 0; i < MAX_PENDING_REFUSALS; i++) limiter.refusalDone('a');
-    limiter.release('a');
+    limiter.connectionClosed('a');
     expect(limiter.size).toBe(0);
   });
 

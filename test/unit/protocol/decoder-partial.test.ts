@@ -75,7 +75,7 @@ describe('PacketDecoder partial packets', () => {
     const { d, packets } = decoder(budget);
     const bytes = publish(10_000);
     d.push(bytes.subarray(0, 6000));
-    d.release();
+    d.discardPartial();
     expect(budget.usedBytes).toBe(0);
     expect(d.partialBytes).toBe(0);
     expect(d.partialSince).toBeUndefined();

@@ -8,7 +8,7 @@ import type { ListenerProperties } from '../../../config/types.js';
 import type { InstancePaths } from '../../../instance/layout.js';
 import type { RuntimeState } from '../../../config/runtime-state.js';
 import type { CliContext } from '../../context.js';
-import { admin, runState } from '../../lib/instance.js';
+import { admin, brokerRunState } from '../../lib/instance.js';
 import { missingReferences } from '../../lib/listener-references.js';
 import { portUrl } from './start.js';
 
@@ -27,7 +27,7 @@ export interface PortState {
 
 /** The state of every port of listener `name` (stored properties `props`). */
 export async function listenerPortStates(paths: InstancePaths, name: string, props: ListenerProperties, state: RuntimeState): Promise<PortState[]> {
-  const live = (await runState(paths)).running ? ((await admin(paths, 'status').catch(() => undefined)) as StatusResult | undefined) : undefined;
+  const live = (await brokerRunState(paths)).running ? ((await admin(paths, 'status').catch(() => undefined)) as StatusResult | undefined) : undefined;
   const missing = missingReferences(name, props, state, paths.secrets);
   return props.ports.map((p): PortState => {
     const base = { port: p.port, missing: missing.filter((m) => m.port === p.port).map((m) => m.message) };

@@ -5,7 +5,7 @@ import { listInstances } from '../../../instance/instances.js';
 import { instancePaths, type InstancePaths } from '../../../instance/layout.js';
 import { OpsError } from '../../../shared/errors.js';
 import type { CliContext } from '../../context.js';
-import { admin, findInstance, runState, storedSettings } from '../../lib/instance.js';
+import { admin, findInstance, brokerRunState, storedSettings } from '../../lib/instance.js';
 import { INSTANCE_RESOURCE_COLUMNS, printValue, RESOURCE_COLUMNS, type OutputFormat } from '../../lib/output.js';
 
 /** Inputs of show/list. */
@@ -19,7 +19,7 @@ export interface ShowInput {
 
 /** The Broker resource of an instance: live from the broker, else from the stored files. */
 export async function brokerResource(paths: InstancePaths): Promise<ResourceView> {
-  const state = await runState(paths);
+  const state = await brokerRunState(paths);
   if (state.running) {
     const live = (await admin(paths, 'broker.get').catch(() => undefined)) as ResourceView | undefined;
     if (live) return live;

@@ -5,7 +5,7 @@ import type { BrokerStatusFile } from '../../../instance/status-file.js';
 import type { CliContext } from '../../context.js';
 import { MSG } from '../../messages.js';
 import { describeFinding, describeLoss, type StoreRepairReport } from '../../../shared/store-repair.js';
-import { findInstance, runState } from '../../lib/instance.js';
+import { findInstance, brokerRunState } from '../../lib/instance.js';
 import { printValue, withSpinner, type Column, type OutputFormat } from '../../lib/output.js';
 import { interruptible, runForeground, startDetached, startTimeoutMs, stopBroker } from '../../lib/spawn-broker.js';
 
@@ -55,7 +55,7 @@ function printRepair(ctx: CliContext, report: StoreRepairReport): void {
 export async function runStart(input: ProcessInput, ctx: CliContext): Promise<void> {
   const paths = await findInstance(ctx, input.instance);
   assertAdminSocketFits(paths);
-  const state = await runState(paths);
+  const state = await brokerRunState(paths);
   if (state.running && state.status) {
     if (input.output) printValue(ctx, { instance: paths.name, ...state.status }, input.output, STARTED_COLUMNS);
     else ctx.stdout.write(`${MSG.alreadyRunning(paths.name, state.status.pid)}\n`);
@@ -73,7 +73,7 @@ export async function runStart(input: ProcessInput, ctx: CliContext): Promise<vo
 /** Runs `ops broker stop` (no-op when it is not running). */
 export async function runStop(input: ProcessInput, ctx: CliContext): Promise<void> {
   const paths = await findInstance(ctx, input.instance);
-  const state = await runState(paths);
+  const state = await brokerRunState(paths);
   if (!state.running || state.pid === undefined) {
     ctx.stdout.write(`${MSG.notRunning(paths.name)}\n`);
     return;

@@ -3,7 +3,7 @@ import type { StatsResult, StatusResult } from '../../../admin/wire.js';
 import { OpsError } from '../../../shared/errors.js';
 import type { CliContext } from '../../context.js';
 import { MSG } from '../../messages.js';
-import { admin, findInstance, runState } from '../../lib/instance.js';
+import { admin, findInstance, brokerRunState } from '../../lib/instance.js';
 import { printValue, type OutputFormat } from '../../lib/output.js';
 import { portUrl } from './start.js';
 
@@ -17,7 +17,7 @@ export interface StatusInput {
 /** Runs `ops broker status`. */
 export async function runStatus(input: StatusInput, ctx: CliContext): Promise<void> {
   const paths = await findInstance(ctx, input.instance);
-  const state = await runState(paths);
+  const state = await brokerRunState(paths);
   const live = state.running ? ((await admin(paths, 'status').catch(() => undefined)) as StatusResult | undefined) : undefined;
   const result = { ...(live ?? (state.pid ? { pid: state.pid } : {})), instance: paths.name, running: state.running, dir: paths.dir };
   if (input.output) {
@@ -59,7 +59,7 @@ function storeText(s: StatsResult['store'] | undefined): string {
 /** Runs `ops broker stats`. */
 export async function runStats(input: StatusInput, ctx: CliContext): Promise<void> {
   const paths = await findInstance(ctx, input.instance);
-  const state = await runState(paths);
+  const state = await brokerRunState(paths);
   if (!state.running) throw new OpsError('INST_NOT_RUNNING', { name: paths.name });
   const stats = (await admin(paths, 'stats')) as StatsResult;
   if (input.output) {

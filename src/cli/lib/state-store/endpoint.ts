@@ -1,7 +1,7 @@
 /** Where `ops state` connects, and how it prints values and notifications. */
 import { OpsError } from '../../../shared/errors.js';
 import type { CliContext } from '../../context.js';
-import { findInstance, runState } from '../instance.js';
+import { findInstance, brokerRunState } from '../instance.js';
 import type { OpenPort } from '../../../instance/status-file.js';
 import type { Endpoint, ReceivedNotification } from './client.js';
 import { localTokenAccess } from './local-token-access.js';
@@ -50,7 +50,7 @@ export async function resolveEndpoint(input: ConnectionInput, ctx: CliContext): 
   if (input.port !== undefined) return { host, port: input.port, ...security };
   try {
     const paths = await findInstance(ctx, input.instance);
-    const state = await runState(paths);
+    const state = await brokerRunState(paths);
     const port = state.running && state.status ? defaultListenerPort(state.status.ports, tls) : undefined;
     if (port !== undefined) return { host, port, ...security };
     // No port for the flags given: an instance with TLS ports only is reached with its CA and a token.

@@ -5,6 +5,7 @@
  * account token signed with the instance key (username `K8S-SAT`, subject `ops-cli`).
  */
 import { readFile } from 'node:fs/promises';
+import type { AuthenticationProperties } from '../../../config/types.js';
 import type { InstancePaths } from '../../../instance/layout.js';
 import { readRuntimeState } from '../../../instance/runtime-file.js';
 import type { OpenPort } from '../../../instance/status-file.js';
@@ -18,27 +19,15 @@ export const CLI_TOKEN_SUBJECT = 'ops-cli';
 /** Lifetime of the CLI's tokens: long enough for `ops state watch` to connect, short if one leaks. */
 const CLI_TOKEN_TTL_SECONDS = 300;
 
-/** The first audience of the ServiceAccountToken method of authentication `name`, if it has one. */
-function tokenAudience(authentications: Record<string, unknown>, name: string): string | undefined {
-  const authn = authentications[name];
-  const methods = isRecord(authn) && Array.isArray(authn['authenticationMethods']) ? authn['authenticationMethods'] : [];
-  for (const method of methods) {
-    if (!isRecord(method) || method['method'] !== 'ServiceAccountToken') continue;
+/** The first audience of the ServiceAccountToken method of `authentication`, if it has one. */
+function tokenAudience(authentication: AuthenticationProperties | undefined): string | undefined {
+  for (const method of authentication?.authenticationMethods ?? []) {
+    if (method.method !== 'ServiceAccountToken') continue;
     const settings = method['serviceAccountTokenSettings'];
-    const audiences = isRecord(settings) && Array.isArray(settings['audiences']) ? settings['audiences'] : [];
-    const first: unknown = audiences[0];
+    const first: unknown = isRecord(settings) && Array.isArray(settings['audiences']) ? settings['audiences'][0] : undefined;
     if (typeof first === 'string') return first;
   }
   return undefined;
-}
-
-/** The `authenticationRef` of `listener`'s port configured as `configuredPort`, if any. */
-function authenticationOf(listeners: Record<string, unknown>, listener: string, configuredPort: number): string | undefined {
-  const props = listeners[listener];
-  const ports = isRecord(props) && Array.isArray(props['ports']) ? props['ports'] : [];
-  const port: unknown = ports.find((p: unknown) => isRecord(p) && p['port'] === configuredPort);
-  const ref = isRecord(port) ? port['authenticationRef'] : undefined;
-  return typeof ref === 'string' ? ref : undefined;
 }
 
 /**
@@ -54,9 +43,9 @@ export async function localTokenAccess(paths: InstancePaths, ports: readonly Ope
   const state = await readRuntimeState(paths.runtime);
   const ca = await readFile(paths.ca.cert).catch(() => undefined);
   const tls = ca === undefined ? {} : { ca };
-  const authentication = authenticationOf(state.listeners, port.listener, port.configuredPort);
+  const authentication = state.listeners[port.listener]?.ports.find((p) => p.port === port.configuredPort)?.authenticationRef;
   if (authentication === undefined) return { host, port: port.port, tls };
-  const audience = tokenAudience(state.authentications, authentication);
+  const audience = tokenAudience(state.authentications[authentication]);
   if (audience === undefined) return undefined;
   const { token } = await mintToken(paths.secrets, paths.name, { audiences: [audience], ttlSeconds: CLI_TOKEN_TTL_SECONDS, subject: CLI_TOKEN_SUBJECT });
   return { host, port: port.port, tls, username: SAT_AUTHENTICATION_METHOD, password: Buffer.from(token, 'utf8') };
