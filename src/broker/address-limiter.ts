@@ -3,7 +3,7 @@
  * many it may open per second (a token bucket per address). Addresses with nothing open and a
  * full bucket are forgotten, so the table stays as small as the set of busy addresses.
  */
-import type { ResolvedConnectionLimits } from './options.js';
+import type { ResolvedConnectionLimits } from './broker-options.js';
 
 /** What to do with a new connection: serve it, refuse it with a CONNACK reason, or drop it unread. */
 export type Admission = 'ok' | 'too-many' | 'too-fast' | 'drop';

@@ -14,7 +14,7 @@
  */
 import { ReasonCode } from '../protocol/reason-codes.js';
 
-/** The settings (see ConnectionLimits in options.ts); `maxAuthFailuresPerAddress` 0 turns the backoff off. */
+/** The settings (see ConnectionLimits in broker-options.ts); `maxAuthFailuresPerAddress` 0 turns the backoff off. */
 export interface AuthBackoffLimits {
   readonly maxAuthFailuresPerAddress: number;
   readonly authFailureWindowSeconds: number;

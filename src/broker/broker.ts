@@ -13,7 +13,7 @@ import type { Refusal } from './handlers/refusals.js';
 import type { BrokerHooks, ClientIdentity, ConnectionInfo } from './hooks.js';
 import { LocalClient } from './local-client.js';
 import { Message } from './message.js';
-import { PERSIST_EVERYTHING, type PersistenceDecisions } from './persistence.js';
+import { PERSIST_EVERYTHING, type PersistenceDecisions } from './persistence-decisions.js';
 import { ReasonCode } from '../protocol/reason-codes.js';
 import {
   resolveBrokerOptions,
@@ -22,7 +22,7 @@ import {
   type ConnectionLimits,
   type ResolvedBrokerOptions,
   type ResolvedConnectionLimits,
-} from './options.js';
+} from './broker-options.js';
 import type { BrokerStats } from './stats.js';
 import { SysTopicPublisher } from './sys-topics.js';
 

@@ -9,7 +9,7 @@ import type { AuthBackoff } from './auth-backoff.js';
 import type { Counters } from './counters.js';
 import type { FaultBoundary } from './fault-boundary.js';
 import type { Message } from './message.js';
-import type { ResolvedBrokerOptions, ResolvedConnectionLimits } from './options.js';
+import type { ResolvedBrokerOptions, ResolvedConnectionLimits } from './broker-options.js';
 import type { PublisherThrottle } from './publisher-throttle.js';
 import type { RetainedMessages } from './retained.js';
 import type { RouteResult } from './router.js';

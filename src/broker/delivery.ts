@@ -5,7 +5,7 @@
  */
 import type { QueueEntryRecord } from '../storage/broker-store.js';
 import { Message } from './message.js';
-import { QUEUED_DELIVERY_OVERHEAD_BYTES } from './options.js';
+import { QUEUED_DELIVERY_OVERHEAD_BYTES } from './broker-options.js';
 
 /** One message on its way to one session: waiting in the queue, or in flight with a packet id. */
 export interface QueuedDelivery {

@@ -2,7 +2,7 @@ import { topicMatches } from '../shared/topic.js';
 import type { BrokerStore, Completion } from '../storage/broker-store.js';
 import { watchCompletion } from './completion.js';
 import type { Message } from './message.js';
-import type { PersistenceDecisions } from './persistence.js';
+import type { PersistenceDecisions } from './persistence-decisions.js';
 
 /** Retained messages by topic, written through to the store [MQTT-3.3.1-5]. */
 export class RetainedMessages {

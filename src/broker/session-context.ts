@@ -5,8 +5,8 @@ import type { Counters } from './counters.js';
 import type { QueuedDelivery } from './delivery.js';
 import type { FaultBoundary } from './fault-boundary.js';
 import type { Message } from './message.js';
-import type { ResolvedBrokerOptions } from './options.js';
-import type { PersistenceDecisions } from './persistence.js';
+import type { ResolvedBrokerOptions } from './broker-options.js';
+import type { PersistenceDecisions } from './persistence-decisions.js';
 import type { PublisherThrottle } from './publisher-throttle.js';
 
 /** What the engine reports of a session that dropped a message at its own queue bound. */

@@ -2,7 +2,7 @@ import type { Completion, QueueEntryRecord, SessionRecord, WillRecord } from '..
 import { fromEntry, type QueuedDelivery } from './delivery.js';
 import { InflightWindow } from './inflight-window.js';
 import type { Message } from './message.js';
-import { QUEUED_DELIVERY_OVERHEAD_BYTES } from './options.js';
+import { QUEUED_DELIVERY_OVERHEAD_BYTES } from './broker-options.js';
 import { CONGESTION_HIGH_WATER, CONGESTION_LOW_WATER } from './publisher-throttle.js';
 import type { DeliveryChannel, SessionContext } from './session-context.js';
 import { SessionQueue, type DropSink } from './session-queue.js';

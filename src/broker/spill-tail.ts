@@ -1,7 +1,7 @@
 import type { QueueEntryRecord } from '../storage/broker-store.js';
 import type { SpillBuffer } from '../storage/spill-buffer.js';
 import type { Counters } from './counters.js';
-import { QUEUED_DELIVERY_OVERHEAD_BYTES } from './options.js';
+import { QUEUED_DELIVERY_OVERHEAD_BYTES } from './broker-options.js';
 
 /** Entries read back from the disk buffer at a time. */
 export const SPILL_READ_BATCH = 256;

@@ -2,20 +2,20 @@
 import type { Command } from 'commander';
 import type { SubResourceKind } from '../config/resources.js';
 import type { CliContext } from './context.js';
-import { runPersistShow, runPersistUpdate } from './commands/broker/persist.js';
-import { runLimitsSet, runLimitsShow } from './commands/broker/limits.js';
-import { runLogLevelSet } from './commands/broker/log-level.js';
-import { runResourceApply, runResourceDelete, runResourceList, runResourceShow } from './commands/broker/resources.js';
-import { runList, runShow } from './commands/broker/show.js';
-import { runRun, runStart, runStop } from './commands/broker/start.js';
-import { runStats, runStatus } from './commands/broker/status.js';
+import { runPersistShow, runPersistUpdate } from './actions/broker/persist.js';
+import { runLimitsSet, runLimitsShow } from './actions/broker/limits.js';
+import { runLogLevelSet } from './actions/broker/log-level.js';
+import { runResourceApply, runResourceDelete, runResourceList, runResourceShow } from './actions/broker/resources.js';
+import { runList, runShow } from './actions/broker/show.js';
+import { runRun, runStart, runStop } from './actions/broker/start.js';
+import { runStats, runStatus } from './actions/broker/status.js';
 import { givenFlagGroups } from './lib/flags.js';
 import { definedOnly } from '../shared/plain-objects.js';
 import { addMethodCommands, addPortCommands } from './program-subcommands.js';
 import { addTokenCommands } from './program-token.js';
 import { addLogsCommand } from './program-logs.js';
 import type { OutputFormat } from './lib/output.js';
-import { examples, instanceOf, withInstance, withOutput, withYes, type InstanceOptions } from './options.js';
+import { examples, instanceOf, withInstance, withOutput, withYes, type InstanceOptions } from './option-builders.js';
 import type { RunResult } from './program.js';
 
 type WithOutput = InstanceOptions & { output?: OutputFormat };

@@ -1,8 +1,8 @@
 /** `ops broker logs`: flags only, mapped onto {@link runLogs}. */
 import { Option, type Command } from 'commander';
-import { runLogs } from './commands/broker/logs.js';
+import { runLogs } from './actions/broker/logs.js';
 import type { CliContext } from './context.js';
-import { examples, instanceOf, withInstance, type InstanceOptions } from './options.js';
+import { examples, instanceOf, withInstance, type InstanceOptions } from './option-builders.js';
 
 interface LogsOptions extends InstanceOptions {
   follow?: boolean;

@@ -1,9 +1,9 @@
 /** `ops state get|set|delete|watch` flags (statestore-cli's, plus the `ops` instance and output flags). */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { CliContext } from './context.js';
-import { runStateDelete, runStateGet, runStateSet, runStateVdel, runStateWatch, type StateInput } from './commands/state.js';
+import { runStateDelete, runStateGet, runStateSet, runStateVdel, runStateWatch, type StateInput } from './actions/state.js';
 import { intArg } from './lib/flags.js';
-import { examples, instanceOf, withInstance, type InstanceOptions } from './options.js';
+import { examples, instanceOf, withInstance, type InstanceOptions } from './option-builders.js';
 import { definedOnly } from '../shared/plain-objects.js';
 import type { RunResult } from './program.js';
 

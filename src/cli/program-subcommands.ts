@@ -3,10 +3,10 @@ import type { Command } from 'commander';
 import type { MethodAddArgs } from '../config/authn-method.js';
 import type { PortAddArgs } from '../config/listener-port.js';
 import type { CliContext } from './context.js';
-import { runMethodAdd, runPortAdd, runPortRemove } from './commands/broker/listener-port.js';
+import { runMethodAdd, runPortAdd, runPortRemove } from './actions/broker/listener-port.js';
 import { givenFlagGroups, intArg, portArg } from './lib/flags.js';
 import type { OutputFormat } from './lib/output.js';
-import { examples, instanceOf, withInstance, withOutput, withYes, type InstanceOptions } from './options.js';
+import { examples, instanceOf, withInstance, withOutput, withYes, type InstanceOptions } from './option-builders.js';
 import { definedOnly } from '../shared/plain-objects.js';
 
 type Common = InstanceOptions & { output: OutputFormat; showConfig?: boolean; yes?: boolean };

@@ -1,9 +1,9 @@
 /** `ops broker token create` flags. */
 import type { Command } from 'commander';
 import type { CliContext } from './context.js';
-import { runTokenCreate } from './commands/broker/token.js';
+import { runTokenCreate } from './actions/broker/token.js';
 import type { OutputFormat } from './lib/output.js';
-import { examples, instanceOf, withInstance, withOutput, type InstanceOptions } from './options.js';
+import { examples, instanceOf, withInstance, withOutput, type InstanceOptions } from './option-builders.js';
 import { definedOnly } from '../shared/plain-objects.js';
 
 interface TokenOptions extends InstanceOptions {

@@ -2,9 +2,9 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import type { CliContext, RunSettings } from './context.js';
-import { runCreate } from './commands/create.js';
-import { runDelete } from './commands/delete.js';
-import { runValidate } from './commands/validate.js';
+import { runCreate } from './actions/create.js';
+import { runDelete } from './actions/delete.js';
+import { runValidate } from './actions/validate.js';
 import { addBrokerCommands } from './program-broker.js';
 import { addStateCommands } from './program-state.js';
 import { intArg, portArg } from './lib/flags.js';
@@ -23,7 +23,7 @@ import {
   withOutput,
   withYes,
   type InstanceOptions,
-} from './options.js';
+} from './option-builders.js';
 
 /** Where an action can leave a non-zero exit code without throwing (e.g. `broker run`). */
 export interface RunResult {

@@ -4,7 +4,7 @@
  * `ops broker limits set`. 0 means unlimited for the per-address limits (and off for the
  * failed-authentication backoff); the subscription, topic-level and partial-packet limits are always on.
  */
-import type { ConnectionLimits } from '../shared/connection-limits.js';
+import type { ConnectionLimits } from '../shared/connection-limit-types.js';
 import { OpsError } from '../shared/errors.js';
 import { parseQuantity } from './quantity.js';
 
@@ -14,7 +14,7 @@ export type ConnectionLimitSettings = ConnectionLimits;
 /** The limits whose defaults follow the memory profile (see {@link effectiveConnectionLimits}). */
 export type ProfileLimitKey = 'maxSessionQueueBytes' | 'maxPartialPacketBytes';
 
-/** Defaults shown by `limits show` (the engine's, see broker/options.ts), but for those that follow the memory profile. */
+/** Defaults shown by `limits show` (the engine's, see broker/broker-options.ts), but for those that follow the memory profile. */
 export const DEFAULT_CONNECTION_LIMITS: Required<Omit<ConnectionLimitSettings, ProfileLimitKey>> = Object.freeze({
   maxConnectionsPerAddress: 0,
   maxConnectionRatePerAddress: 0,
@@ -154,7 +154,7 @@ export function readConnectionLimits(raw: unknown): ConnectionLimitSettings {
 
 /**
  * The limits with defaults filled in, as `limits show` prints them; those that follow the memory
- * profile take `profileDefaults` (see broker/options.ts).
+ * profile take `profileDefaults` (see broker/broker-options.ts).
  */
 export function effectiveConnectionLimits(settings: ConnectionLimitSettings, profileDefaults: Readonly<Record<ProfileLimitKey, number>>): Required<ConnectionLimitSettings> {
   return { ...DEFAULT_CONNECTION_LIMITS, ...profileDefaults, ...settings };

@@ -3,7 +3,7 @@
  * AIO create flags (memory profile, cardinality, persistence) with the AIO CLI's range messages.
  */
 import { OpsError } from '../shared/errors.js';
-import { buildCreatePersistence, type CreatePersistArgs } from './persist-update.js';
+import { buildCreatePersistence, type CreatePersistArgs } from './persist-flags.js';
 import type { BrokerProperties } from './types.js';
 
 /** The broker-related flags of `ops create`. */

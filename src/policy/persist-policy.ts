@@ -3,7 +3,7 @@
  * per component a mode, its match lists and whether clients may ask for disk dynamically.
  */
 import type { PersistMode, Persistence, StateStoreResource } from '../config/types.js';
-import { DEFAULT_USER_PROPERTY } from '../config/persist-update.js';
+import { DEFAULT_USER_PROPERTY } from '../config/persist-flags.js';
 
 /** One component's normalized policy. */
 export interface ComponentPolicy<M> {

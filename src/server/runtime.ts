@@ -9,7 +9,7 @@
  * security). A refused or failed change leaves runtime.json and the live broker as they were.
  */
 import type { Duplex } from 'node:stream';
-import type { AdminContext } from '../admin/methods/context.js';
+import type { AdminContext } from '../admin/methods/method-context.js';
 import type { StatsResult, StatusResult } from '../admin/wire.js';
 import type { Broker } from '../broker/broker.js';
 import type { Touch } from '../config/changes/change.js';
@@ -28,7 +28,7 @@ import { diskUsage } from './disk.js';
 import { ListenerManager, type PortOrigin } from './listeners.js';
 import { startMetricsServer, type MetricSample, type MetricsServer } from './metrics.js';
 import type { PortSecurityTable } from './security.js';
-import type { PersistenceInfo } from './store.js';
+import type { PersistenceInfo } from './open-store.js';
 import { reasonOf } from '../shared/errors.js';
 
 /** A logger whose level can change (pino's is a settable property). */

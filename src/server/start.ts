@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { adminMethods } from '../admin/methods/index.js';
 import { startAdminServer, type AdminServer } from '../admin/server.js';
 import { createBroker, type Broker } from '../broker/broker.js';
-import type { ClientLimits, MemoryProfile } from '../broker/options.js';
+import type { ClientLimits, MemoryProfile } from '../broker/broker-options.js';
 import { joinBrokerProperties, type DeploymentSettings } from '../config/split.js';
 import type { ClientSettings } from '../config/types.js';
 import { assertValid } from '../config/validate.js';
@@ -23,7 +23,7 @@ import { assertAdminSocketFits, type InstancePaths } from '../instance/layout.js
 import { OpsError, reasonOf } from '../shared/errors.js';
 import { InstanceRuntime, type LeveledLogger } from './runtime.js';
 import { PortSecurityTable } from './security.js';
-import { diskBufferFolder, openDiskBuffer, openInstanceStore } from './store.js';
+import { diskBufferFolder, openDiskBuffer, openInstanceStore } from './open-store.js';
 import { startStateStore } from '../services/state-store/state-store-service.js';
 
 /** A started broker process. */

@@ -1,6 +1,6 @@
 /**
  * The memory profiles of the AIO Broker resource and what each sets in this broker. Shared by the
- * engine (broker/options.ts) and by the configuration that shows the defaults (`ops broker limits show`).
+ * engine (broker/broker-options.ts) and by the configuration that shows the defaults (`ops broker limits show`).
  */
 
 /** Memory profiles of the AIO Broker resource. */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IClientPublishOptions, IPublishPacket, MqttClient } from 'mqtt';
 import { notificationFilter, notificationTopic, REQUEST_TOPIC, STATE_STORE_ID } from '../../src/shared/state-store-wire.js';
-import { encodeArray } from '../../src/services/state-store/resp3.js';
+import { encodeArray } from '../../src/services/state-store/resp3-server.js';
 import type { RunningBroker } from './start-broker.js';
 
 /** A state store reply as a client sees it. */

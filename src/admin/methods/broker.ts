@@ -3,7 +3,7 @@ import { brokerView, type ResourceView } from '../../config/resource-view.js';
 import { joinBrokerProperties } from '../../config/split.js';
 import type { BrokerProperties } from '../../config/types.js';
 import type { AdminHandler } from '../server.js';
-import type { AdminContext } from './context.js';
+import type { AdminContext } from './method-context.js';
 
 /** The Broker properties now (locked half + runtime half). */
 export function currentBroker(ctx: AdminContext): BrokerProperties {

@@ -2,7 +2,7 @@
 import { parseChangeRequest } from '../../config/changes/runtime-change.js';
 import type { RuntimeState } from '../../config/runtime-state.js';
 import type { AdminHandler } from '../server.js';
-import type { AdminContext } from './context.js';
+import type { AdminContext } from './method-context.js';
 
 /** The reply of `runtime.change`: the runtime state after the change. */
 export interface ChangeResult {

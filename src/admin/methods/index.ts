@@ -3,7 +3,7 @@ import { ADMIN_PROTOCOL_VERSION } from '../wire.js';
 import type { AdminHandler } from '../server.js';
 import { brokerMethods } from './broker.js';
 import { changeMethods } from './change.js';
-import type { AdminContext } from './context.js';
+import type { AdminContext } from './method-context.js';
 import { limitsMethods } from './limits.js';
 import { persistMethods } from './persist.js';
 import { resourceMethods } from './resources.js';

@@ -1,9 +1,9 @@
 /** `limits.get`: the ops-only abuse limits with their defaults (their changes go through `runtime.change`). */
 import { effectiveConnectionLimits, type ConnectionLimitSettings, type ProfileLimitKey } from '../../config/connection-limits.js';
 import type { DeploymentSettings } from '../../config/split.js';
-import { defaultMaxPartialPacketBytes, resolveBrokerOptions, type MemoryProfile } from '../../broker/options.js';
+import { defaultMaxPartialPacketBytes, resolveBrokerOptions, type MemoryProfile } from '../../broker/broker-options.js';
 import type { AdminHandler } from '../server.js';
-import type { AdminContext } from './context.js';
+import type { AdminContext } from './method-context.js';
 
 /** The defaults of an instance's limits that follow its memory profile (and maximum packet size). */
 export function profileLimitDefaults(deployment: DeploymentSettings): Record<ProfileLimitKey, number> {

@@ -1,7 +1,7 @@
 /** `persist.get`: the live persistence policy (its changes go through `runtime.change`). */
 import type { AdminHandler } from '../server.js';
 import { currentBroker } from './broker.js';
-import type { AdminContext } from './context.js';
+import type { AdminContext } from './method-context.js';
 
 /** The policy as `persist show` prints it. */
 export function persistView(ctx: AdminContext): Record<string, unknown> {

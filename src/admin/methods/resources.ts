@@ -4,7 +4,7 @@ import { COLLECTION_OF, getResource, isSubResourceKind, type SubResourceKind } f
 import { subResourceView } from '../../config/resource-view.js';
 import { OpsError } from '../../shared/errors.js';
 import type { AdminHandler } from '../server.js';
-import type { AdminContext } from './context.js';
+import type { AdminContext } from './method-context.js';
 
 function kindParam(params: Record<string, unknown>): SubResourceKind {
   const kind = params['kind'];

@@ -1,5 +1,5 @@
 /** `persist.update`: the persistence components of the Broker, as `ops broker persist update` changes them. */
-import { PERSIST_KEYS, PERSIST_VALUES, applyPersistChange, persistChangeOf, type PersistChange, type PersistUpdateArgs } from '../persist-update.js';
+import { PERSIST_KEYS, PERSIST_VALUES, applyPersistChange, persistChangeOf, type PersistChange, type PersistUpdateArgs } from '../persist-flags.js';
 import { joinBrokerProperties, runtimeSettings } from '../split.js';
 import type { PersistComponent, PersistMode, StateStoreResource } from '../types.js';
 import { assertValid } from '../validate.js';

@@ -5,12 +5,12 @@
 import { notificationTopic } from '../../shared/state-store-wire.js';
 import { ERR, type StateStoreErrorMessage } from './constants.js';
 import { checkFencingToken, nextFencingToken } from './fencing.js';
-import { parseHlc, type Hlc } from '../../shared/hlc.js';
-import { isTooFarAhead, type HybridClock } from './hlc.js';
+import { parseHlc, type Hlc } from '../../shared/hlc-text.js';
+import { isTooFarAhead, type HybridClock } from './server-clock.js';
 import type { NotifyRegistry } from './notify-registry.js';
-import { encodeBulk, encodeError, REPLY_NIL, REPLY_NOT_APPLIED, REPLY_OK, REPLY_ONE, REPLY_ZERO } from './resp3.js';
+import { encodeBulk, encodeError, REPLY_NIL, REPLY_NOT_APPLIED, REPLY_OK, REPLY_ONE, REPLY_ZERO } from './resp3-server.js';
 import { parseSetOptions } from './set-options.js';
-import { keyIdOf, type ChangeEvent, type KeyStore } from './store.js';
+import { keyIdOf, type ChangeEvent, type KeyStore } from './key-value-store.js';
 
 /** The permission a request needs on its key (BrokerAuthorization `stateStoreResources` methods). */
 export type StateStoreMethod = 'Read' | 'Write';

@@ -1,6 +1,6 @@
 /** Fencing tokens (docs/reference/state-store-protocol.md §3.5). */
 import { ERR, type StateStoreErrorMessage } from './constants.js';
-import { compareHlc, type Hlc } from '../../shared/hlc.js';
+import { compareHlc, type Hlc } from '../../shared/hlc-text.js';
 
 /**
  * Checks a SET/DEL/VDEL request token against the token protecting a live key.

@@ -14,12 +14,12 @@ import { executeCommand, type CommandContext, type StateStoreAuthorizer } from '
 import { CONTENT_TYPE, notificationTopic, NOTIFY_TOPIC_ROOT, PROP, PROTOCOL_VERSION, REQUEST_TOPIC } from '../../shared/state-store-wire.js';
 import { ERR } from './constants.js';
 import { DedupCache, type CachedResponse } from './dedup-cache.js';
-import { formatHlc } from '../../shared/hlc.js';
-import { HybridClock } from './hlc.js';
+import { formatHlc } from '../../shared/hlc-text.js';
+import { HybridClock } from './server-clock.js';
 import { NotifyRegistry } from './notify-registry.js';
-import { encodeError, encodeNotifySet, NOTIFY_DELETE, parseRequest, REPLY_SYNTAX_ERROR, type ParsedRequest } from './resp3.js';
-import { KeyPersistence, type StateStorePersistence } from './persistence.js';
-import { keyIdOf, KeyStore, type ChangeEvent, type StoredEntry } from './store.js';
+import { encodeError, encodeNotifySet, NOTIFY_DELETE, parseRequest, REPLY_SYNTAX_ERROR, type ParsedRequest } from './resp3-server.js';
+import { KeyPersistence, type StateStorePersistence } from './key-persistence.js';
+import { keyIdOf, KeyStore, type ChangeEvent, type StoredEntry } from './key-value-store.js';
 
 /** Options of {@link startStateStore}. */
 export interface StateStoreOptions {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import mqttPacket, { type IPublishPacket, type Packet } from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { PersistenceDecisions } from '../../../src/broker/persistence.js';
+import type { PersistenceDecisions } from '../../../src/broker/persistence-decisions.js';
 import { ReasonCode } from '../../../src/protocol/reason-codes.js';
 import { levelStoreFixture } from '../../helpers/level-store-fixture.js';
 import { drainUntilPong, RawClients } from '../../helpers/session-helpers.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IPublishPacket } from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { PersistenceDecisions } from '../../../src/broker/persistence.js';
+import type { PersistenceDecisions } from '../../../src/broker/persistence-decisions.js';
 import { ReasonCode } from '../../../src/protocol/reason-codes.js';
 import { LevelSpillBuffer } from '../../../src/storage/level/level-spill-buffer.js';
 import type { RawClient } from '../../helpers/raw-client.js';

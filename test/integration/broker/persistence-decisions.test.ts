@@ -1,6 +1,6 @@
 import type { IPublishPacket } from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { PersistenceDecisions } from '../../../src/broker/persistence.js';
+import type { PersistenceDecisions } from '../../../src/broker/persistence-decisions.js';
 import { ReasonCode } from '../../../src/protocol/reason-codes.js';
 import type { UserProperty } from '../../../src/protocol/user-properties.js';
 import { MemoryBrokerStore } from '../../../src/storage/memory/memory-broker-store.js';

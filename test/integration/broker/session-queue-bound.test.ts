@@ -7,7 +7,7 @@
  */
 import type { IPublishPacket } from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { QueueFullStrategy } from '../../../src/broker/options.js';
+import type { QueueFullStrategy } from '../../../src/broker/broker-options.js';
 import { ReasonCode } from '../../../src/protocol/reason-codes.js';
 import { levelStoreFixture } from '../../helpers/level-store-fixture.js';
 import { rawConnect, rawPublishQos1, rawSubscribe } from '../../helpers/pubsub.js';

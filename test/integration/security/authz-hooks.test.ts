@@ -8,7 +8,7 @@ import { compileAuthorization } from '../../../src/security/authorization.js';
 import { parsePasswd, passwdLine } from '../../../src/security/passwd.js';
 import { ClientDirectory, createPortHooks, type PortSecurity } from '../../../src/security/port-hooks.js';
 import { notificationTopic, REQUEST_TOPIC, STATE_STORE_ID } from '../../../src/shared/state-store-wire.js';
-import { encodeArray } from '../../../src/services/state-store/resp3.js';
+import { encodeArray } from '../../../src/services/state-store/resp3-server.js';
 import { startStateStore, type StateStoreService } from '../../../src/services/state-store/state-store-service.js';
 import { silentLogger } from '../../../src/shared/log.js';
 import { useBroker } from '../../helpers/start-broker.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AddressLimiter, MAX_PENDING_REFUSALS, normalizeAddress } from '../../../src/broker/address-limiter.js';
-import { MEMORY_PROFILES, resolveConnectionLimits } from '../../../src/broker/options.js';
+import { MEMORY_PROFILES, resolveConnectionLimits } from '../../../src/broker/broker-options.js';
 import { DEFAULT_CONNECTION_LIMITS } from '../../../src/config/connection-limits.js';
 
 describe('AddressLimiter', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AuthBackoff, isCredentialFailure, MAX_BLOCK_MULTIPLIER, MAX_TRACKED_ADDRESSES } from '../../../src/broker/auth-backoff.js';
-import { resolveConnectionLimits } from '../../../src/broker/options.js';
+import { resolveConnectionLimits } from '../../../src/broker/broker-options.js';
 import { ReasonCode } from '../../../src/protocol/reason-codes.js';
 
 const limits = (max: number, windowSeconds = 60, blockSeconds = 60) =>

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Counters } from '../../../src/broker/counters.js';
 import type { QueuedDelivery } from '../../../src/broker/delivery.js';
 import { Message } from '../../../src/broker/message.js';
-import { QUEUED_DELIVERY_OVERHEAD_BYTES } from '../../../src/broker/options.js';
+import { QUEUED_DELIVERY_OVERHEAD_BYTES } from '../../../src/broker/broker-options.js';
 import { SessionQueue, type DropSink } from '../../../src/broker/session-queue.js';
 
 /** A delivery whose queued cost is `bytes` (payload + overhead). */

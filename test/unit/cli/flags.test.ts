@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { flagGroups, intArg, portArg } from '../../../src/cli/lib/flags.js';
 import { renderTable } from '../../../src/cli/lib/output.js';
 import { toYaml } from '../../../src/cli/lib/yaml.js';
-import { boolArg } from '../../../src/cli/options.js';
-import { persistArgsOf } from '../../../src/cli/commands/broker/persist.js';
+import { boolArg } from '../../../src/cli/option-builders.js';
+import { persistArgsOf } from '../../../src/cli/actions/broker/persist.js';
 import { connectPacket } from '../../../src/cli/lib/mqtt-probe.js';
 
 describe('flagGroups (argparse nargs+ with append)', () => {

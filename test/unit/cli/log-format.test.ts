@@ -1,6 +1,6 @@
 import { Chalk } from 'chalk';
 import { describe, expect, it } from 'vitest';
-import { minLevelOf, sinceOf, tailOf } from '../../../src/cli/commands/broker/logs.js';
+import { minLevelOf, sinceOf, tailOf } from '../../../src/cli/actions/broker/logs.js';
 import { clockTime, escapeControls, formatLogLine, parseLogLine, passes } from '../../../src/cli/lib/log-format.js';
 
 const plain = new Chalk({ level: 0 });

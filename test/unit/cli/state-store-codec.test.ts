@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { ClientClock, hlcTime } from '../../../src/cli/lib/state-store/hlc.js';
-import { compareHlc, formatHlc, parseHlc } from '../../../src/shared/hlc.js';
-import { encodeRequest, parseNotification, parseReply } from '../../../src/cli/lib/state-store/resp3.js';
-import { connectionErrorReason } from '../../../src/cli/lib/state-store/client.js';
+import { ClientClock, hlcTime } from '../../../src/cli/lib/state-store/client-clock.js';
+import { compareHlc, formatHlc, parseHlc } from '../../../src/shared/hlc-text.js';
+import { encodeRequest, parseNotification, parseReply } from '../../../src/cli/lib/state-store/resp3-client.js';
+import { connectionErrorReason } from '../../../src/cli/lib/state-store/state-store-client.js';
 import { hexUpper } from '../../../src/shared/state-store-wire.js';
 import { defaultListenerPort, jsonValue } from '../../../src/cli/lib/state-store/endpoint.js';
 

@@ -1,7 +1,7 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseAttributes, parseTtl } from '../../../src/cli/commands/broker/token.js';
+import { parseAttributes, parseTtl } from '../../../src/cli/actions/broker/token.js';
 import { inProcessOps } from '../../helpers/cli-in-process.js';
 
 const run = inProcessOps(join(tmpdir(), 'ops-unit-never-created'));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildCreateProperties } from '../../../src/config/create-settings.js';
-import { applyPersistUpdate, buildCreatePersistence, parseKvp, type PersistUpdateArgs } from '../../../src/config/persist-update.js';
+import { applyPersistUpdate, buildCreatePersistence, parseKvp, type PersistUpdateArgs } from '../../../src/config/persist-flags.js';
 import type { Persistence } from '../../../src/config/types.js';
 import { findIssues } from '../../../src/config/validate.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildCreatePersistence } from '../../../src/config/persist-update.js';
+import { buildCreatePersistence } from '../../../src/config/persist-flags.js';
 import { decideRetain, decideStateStoreKey, decideSubscriberQueue, globMatches } from '../../../src/policy/decide.js';
 import { topicMatches } from '../../../src/shared/topic.js';
 import { toPersistPolicy } from '../../../src/policy/persist-policy.js';

@@ -1,10 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { executeCommand, type CommandContext, type StateStoreAuthorizer } from '../../../src/services/state-store/commands.js';
-import { formatHlc } from '../../../src/shared/hlc.js';
-import { HybridClock } from '../../../src/services/state-store/hlc.js';
+import { formatHlc } from '../../../src/shared/hlc-text.js';
+import { HybridClock } from '../../../src/services/state-store/server-clock.js';
 import { NotifyRegistry } from '../../../src/services/state-store/notify-registry.js';
-import { encodeArray } from '../../../src/services/state-store/resp3.js';
-import { KeyStore, type ChangeEvent } from '../../../src/services/state-store/store.js';
+import { encodeArray } from '../../../src/services/state-store/resp3-server.js';
+import { KeyStore, type ChangeEvent } from '../../../src/services/state-store/key-value-store.js';
 
 const NOW = 1_700_000_000_000;
 let ctx: CommandContext;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ERR } from '../../../src/services/state-store/constants.js';
 import { checkFencingToken, nextFencingToken } from '../../../src/services/state-store/fencing.js';
-import { parseHlc } from '../../../src/shared/hlc.js';
+import { parseHlc } from '../../../src/shared/hlc-text.js';
 
 const h = (s: string) => parseHlc(s)!;
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compareHlc, formatHlc, parseHlc } from '../../../src/shared/hlc.js';
-import { HybridClock, isTooFarAhead } from '../../../src/services/state-store/hlc.js';
+import { compareHlc, formatHlc, parseHlc } from '../../../src/shared/hlc-text.js';
+import { HybridClock, isTooFarAhead } from '../../../src/services/state-store/server-clock.js';
 import { notificationTopic } from '../../../src/shared/state-store-wire.js';
 
 describe('HLC format', () => {

@@ -11,7 +11,7 @@ import {
   REPLY_OK,
   REPLY_ONE,
   REPLY_ZERO,
-} from '../../../src/services/state-store/resp3.js';
+} from '../../../src/services/state-store/resp3-server.js';
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
 const elements = (s: string): string[] | undefined => {

@@ -3,9 +3,9 @@ import { OpsError } from '../../../shared/errors.js';
 import type { CliContext } from '../../context.js';
 import { findInstance, brokerRunState } from '../instance.js';
 import type { OpenPort } from '../../../instance/status-file.js';
-import type { Endpoint, ReceivedNotification } from './client.js';
+import type { Endpoint, ReceivedNotification } from './state-store-client.js';
 import { localTokenAccess } from './local-token-access.js';
-import { resolveSecurity, type SecurityInput } from './security.js';
+import { resolveSecurity, type SecurityInput } from './connection-security.js';
 
 /** The port when neither `--port` nor a running instance gives one. */
 export const FALLBACK_PORT = 1883;

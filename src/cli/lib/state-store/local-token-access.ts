@@ -12,7 +12,7 @@ import type { OpenPort } from '../../../instance/status-file.js';
 import { isRecord } from '../../../shared/plain-objects.js';
 import { SAT_AUTHENTICATION_METHOD } from '../../../shared/sat-token.js';
 import { mintToken } from '../mint-token.js';
-import type { Endpoint } from './client.js';
+import type { Endpoint } from './state-store-client.js';
 
 /** The identity of the CLI's tokens: the username authorization rules and session ownership see. */
 export const CLI_TOKEN_SUBJECT = 'ops-cli';

@@ -1,13 +1,13 @@
 /** `ops broker persist update|show`: the persistence policy, changed live over the admin socket. */
 import { persistUpdateRequest } from '../../../config/changes/persist-update.js';
-import { assertPersistenceEnabled, type PersistUpdateArgs } from '../../../config/persist-update.js';
+import { assertPersistenceEnabled, type PersistUpdateArgs } from '../../../config/persist-flags.js';
 import { brokerView, BROKER_NAME } from '../../../config/resource-view.js';
 import { joinBrokerProperties } from '../../../config/split.js';
 import { OpsError } from '../../../shared/errors.js';
 import type { CliContext } from '../../context.js';
 import { findInstance, storedDeployment } from '../../lib/instance.js';
 import { printSettings, printValue, type OutputFormat } from '../../lib/output.js';
-import { changeRuntime, readRuntime } from '../../lib/runtime-change.js';
+import { changeRuntime, readRuntime } from '../../lib/apply-runtime-change.js';
 
 /** Inputs of persist update. */
 export interface PersistUpdateInput extends PersistUpdateArgs {

@@ -1,8 +1,8 @@
 /**
  * The `ops state` client's clock and HLC display. HLC values and their text
- * (`{wallClockMs}:{counter}:{nodeId}`, docs/reference/state-store-protocol.md §3.1) are in `src/shared/hlc.ts`.
+ * (`{wallClockMs}:{counter}:{nodeId}`, docs/reference/state-store-protocol.md §3.1) are in `src/shared/hlc-text.ts`.
  */
-import { compareHlc, formatHlc, parseHlc, type Hlc } from '../../../shared/hlc.js';
+import { compareHlc, formatHlc, parseHlc, type Hlc } from '../../../shared/hlc-text.js';
 
 /** The wall clock of an HLC as an ISO date, or undefined when the text is not an HLC. */
 export function hlcTime(text: string): string | undefined {

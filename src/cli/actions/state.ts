@@ -6,9 +6,9 @@ import { writeFile } from 'node:fs/promises';
 import { readInputFile } from '../../config/input-file.js';
 import { OpsError } from '../../shared/errors.js';
 import type { CliContext } from '../context.js';
-import { StateStoreClient, type InvokeResult, type ReceivedNotification } from '../lib/state-store/client.js';
+import { StateStoreClient, type InvokeResult, type ReceivedNotification } from '../lib/state-store/state-store-client.js';
 import { jsonValue, printNotification, resolveEndpoint, writeBytes, type ConnectionInput } from '../lib/state-store/endpoint.js';
-import type { Reply } from '../lib/state-store/resp3.js';
+import type { Reply } from '../lib/state-store/resp3-client.js';
 
 /** Inputs common to every `ops state` command. */
 export interface StateInput extends ConnectionInput {

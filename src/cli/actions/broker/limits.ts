@@ -11,7 +11,7 @@ import type { LimitArgs } from '../../../config/connection-limits.js';
 import type { CliContext } from '../../context.js';
 import { findInstance } from '../../lib/instance.js';
 import { printSettings, type OutputFormat } from '../../lib/output.js';
-import { changeRuntime, readRuntime } from '../../lib/runtime-change.js';
+import { changeRuntime, readRuntime } from '../../lib/apply-runtime-change.js';
 
 /** Inputs of `limits set`. */
 export interface LimitsSetInput extends LimitArgs {

@@ -3,7 +3,7 @@ import { logLevelRequest } from '../../../config/changes/broker-settings.js';
 import { OpsError } from '../../../shared/errors.js';
 import type { CliContext } from '../../context.js';
 import { findInstance } from '../../lib/instance.js';
-import { changeRuntime } from '../../lib/runtime-change.js';
+import { changeRuntime } from '../../lib/apply-runtime-change.js';
 
 /** Levels accepted by `log-level set`. */
 export const LOG_LEVELS: readonly string[] = ['trace', 'debug', 'info', 'warn', 'error'];

@@ -8,9 +8,9 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { connect, type IPublishPacket, type MqttClient } from 'mqtt';
 import { OpsError, reasonOf } from '../../../shared/errors.js';
 import { CONTENT_TYPE, notificationFilter, PROP, PROTOCOL_VERSION, REQUEST_TOPIC, STATE_STORE_ID } from '../../../shared/state-store-wire.js';
-import { ClientClock } from './hlc.js';
-import { encodeRequest, parseNotification, parseReply, type KeyNotification, type Reply } from './resp3.js';
-import type { ConnectionSecurity } from './security.js';
+import { ClientClock } from './client-clock.js';
+import { encodeRequest, parseNotification, parseReply, type KeyNotification, type Reply } from './resp3-client.js';
+import type { ConnectionSecurity } from './connection-security.js';
 
 /** Where the broker is, and how to connect (TLS, credentials). */
 export interface Endpoint extends ConnectionSecurity {

@@ -5,8 +5,8 @@
  */
 import type { Logger } from '../../shared/log.js';
 import type { BrokerStore, Completion, StateStoreKeyRecord } from '../../storage/broker-store.js';
-import type { HybridClock } from './hlc.js';
-import { keyIdOf, type ChangeEvent, type KeyStore, type StoredEntry } from './store.js';
+import type { HybridClock } from './server-clock.js';
+import { keyIdOf, type ChangeEvent, type KeyStore, type StoredEntry } from './key-value-store.js';
 
 /** MQTT v5 user properties as `[name, value]` pairs, in wire order. */
 export type UserPropertyList = readonly (readonly [string, string])[];

@@ -10,7 +10,7 @@ import { MSG } from '../../messages.js';
 import { findInstance, storedSettings } from '../../lib/instance.js';
 import { printValue, type OutputFormat } from '../../lib/output.js';
 import { confirmOrRefuse } from '../../lib/prompts.js';
-import { changeRuntime } from '../../lib/runtime-change.js';
+import { changeRuntime } from '../../lib/apply-runtime-change.js';
 import { missingReferences, type MissingReference } from '../../lib/listener-references.js';
 import { automaticTlsOf } from './listener-tls.js';
 import { listenerPortStates, printPortStates } from './listener-state.js';

@@ -3,7 +3,7 @@
  * (`memoryProfile`, `advanced.clients`) plus engine-only knobs.
  */
 
-import type { ConnectionLimits } from '../shared/connection-limits.js';
+import type { ConnectionLimits } from '../shared/connection-limit-types.js';
 import { MEMORY_PROFILES, type MemoryProfile } from '../shared/memory-profiles.js';
 
 export { MEMORY_PROFILES, type MemoryProfile, type MemoryProfileLimits } from '../shared/memory-profiles.js';
@@ -57,7 +57,7 @@ export interface BrokerOptions {
   connectionLimits?: ConnectionLimits;
 }
 
-export type { ConnectionLimits } from '../shared/connection-limits.js';
+export type { ConnectionLimits } from '../shared/connection-limit-types.js';
 
 /** {@link ConnectionLimits} with defaults applied. */
 export interface ResolvedConnectionLimits {

@@ -1,8 +1,8 @@
 /**
  * The state store's server clock (docs/reference/state-store-protocol.md §3.1, §3.2). HLC values and their
- * text are in `src/shared/hlc.ts`.
+ * text are in `src/shared/hlc-text.ts`.
  */
-import type { Hlc } from '../../shared/hlc.js';
+import type { Hlc } from '../../shared/hlc-text.js';
 import { MAX_CLOCK_SKEW_MS } from './constants.js';
 
 /** Counters stay below 2^31 (.NET parses them as Int32). */

@@ -3,8 +3,8 @@
  * fired by one timer on the next deadline (docs/reference/state-store-protocol.md §3.3, §4.5).
  */
 import { ExpiryHeap } from './expiry-heap.js';
-import type { Hlc } from '../../shared/hlc.js';
-import type { HybridClock } from './hlc.js';
+import type { Hlc } from '../../shared/hlc-text.js';
+import type { HybridClock } from './server-clock.js';
 
 /** One live key. */
 export interface StoredEntry {

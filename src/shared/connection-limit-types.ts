@@ -1,5 +1,5 @@
 /**
- * The ops-only abuse limits: one definition for the engine (broker/options.ts resolves their
+ * The ops-only abuse limits: one definition for the engine (broker/broker-options.ts resolves their
  * defaults) and for the stored settings of an instance (config/connection-limits.ts).
  */
 
@@ -15,7 +15,7 @@ export interface ConnectionLimits {
   /** Largest CONNECT accepted (bytes) before a client is authenticated; never above the maximum packet size. Default 64 KiB. */
   maxConnectPacketBytes?: number;
   /**
-   * Bytes one session may have waiting (payload + `QUEUED_DELIVERY_OVERHEAD_BYTES` (broker/options.ts) per message);
+   * Bytes one session may have waiting (payload + `QUEUED_DELIVERY_OVERHEAD_BYTES` (broker/broker-options.ts) per message);
    * past it only that session drops, per its queue strategy. Default: the memory profile's
    * `sessionQueueBytes`. The broker-wide `queuedBytesBudget` stays the backstop.
    */
