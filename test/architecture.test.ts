@@ -5,7 +5,7 @@ import { ERROR_CODES } from '../src/shared/error-codes.js';
 
 const SRC = resolve(import.meta.dirname, '../src');
 
-/** Module ranks (docs/persistence.md, "Module ranks": a module imports only from lower ranks or from itself). */
+/** Module ranks (docs/architecture.md, "Layout": a module imports only from lower ranks or from itself). */
 const RANKS: [prefix: string, module: string, rank: number][] = [
   ['shared/', 'shared', 0],
   ['protocol/', 'protocol', 1],

@@ -42,7 +42,7 @@ function packetIdOf(ack: number): number {
   return ack % 0x10000;
 }
 
-function reasonOf(ack: number): number {
+function ackReasonOf(ack: number): number {
   return Math.floor(ack / 0x40000);
 }
 
@@ -135,7 +135,7 @@ export class OrderedAcks {
     const { acks, error } = run;
     for (const ack of acks) if (qosOf(ack) === 1) this.#pendingQos1--;
     if (error === undefined) {
-      for (const ack of acks) sendPublishAck(channel, qosOf(ack), packetIdOf(ack), reasonOf(ack));
+      for (const ack of acks) sendPublishAck(channel, qosOf(ack), packetIdOf(ack), ackReasonOf(ack));
       return;
     }
     // The store is full (persistence maxSize): 0x97; 3.1.1 has no negative ack, so the connection closes.
