@@ -1,6 +1,6 @@
 /**
  * The security of every listener port, from runtime.json's listeners, authentications and
- * authorizations: compiled once per apply, read by the ports' hooks at every decision (so
+ * authorizations: compiled when what a port uses changes, read by the ports' hooks at every decision (so
  * `ops broker listener|authn|authz apply` take effect live). `update` tells which ports' security
  * changed; the runtime disconnects their clients, as AIO does when authorization changes.
  */
@@ -42,7 +42,12 @@ export class PortSecurityTable {
     private readonly secretsDir: string = dirname(passwdPath),
   ) {}
 
-  /** Recompiles from `state`; returns the `listener:port` keys (present before and after) whose security changed. */
+  /**
+   * Compiles the security of the ports of `state` whose resources changed (a port whose
+   * authentication, authorization and TLS presence are as before keeps what it had: a change of one
+   * resource recompiles only the ports that name it); returns the `listener:port` keys (present
+   * before and after) whose security changed.
+   */
   update(state: RuntimeState): string[] {
     const next = new Map<string, { security: PortSecurity; fingerprint: string }>();
     const compiled = new Map<string, Authorizer>();
@@ -56,6 +61,13 @@ export class PortSecurityTable {
         const authn = authnName === undefined ? undefined : authentications.get(authnName);
         const authzName = authnName === undefined ? undefined : port.authorizationRef; // AIO: authz needs authn
         const authz = authzName === undefined ? undefined : authorizations.get(authzName);
+        const key = keyOf(listener, port.port);
+        const fingerprint = JSON.stringify([authnName, authn, authzName, authz, port.tls === undefined]);
+        const unchanged = this.#ports.get(key);
+        if (unchanged?.fingerprint === fingerprint) {
+          next.set(key, unchanged); // nothing this port uses changed: its compiled methods and rules stay
+          continue;
+        }
         let authorizer: Authorizer | undefined;
         if (authzName !== undefined) {
           authorizer = compiled.get(authzName) ?? (authz === undefined ? DENY_ALL : compileAuthorization(authz));
@@ -70,10 +82,10 @@ export class PortSecurityTable {
           if (port.tls === undefined && methods.some((m) => m.name === 'X509')) this.logger.warn({ listener, port: port.port }, `authentication '${authnName}' uses X509, which needs TLS on the port: X509 does not apply to this port's clients`);
         }
         const security: PortSecurity = authnName === undefined ? OPEN : { authnName, authnMethods: methods, authorizer };
-        next.set(keyOf(listener, port.port), { security, fingerprint: JSON.stringify([authnName, authn, authzName, authz]) });
+        next.set(key, { security, fingerprint });
       }
     }
-    const changed = [...next].filter(([key, v]) => this.#ports.has(key) && this.#ports.get(key)?.fingerprint !== v.fingerprint).map(([key]) => key);
+    const changed = [...next].filter(([key, v]) => this.#ports.has(key) && this.#ports.get(key) !== v).map(([key]) => key);
     this.#ports = next;
     return changed;
   }

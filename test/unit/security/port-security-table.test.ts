@@ -43,6 +43,24 @@ describe('PortSecurityTable', () => {
     expect(table.update(state([], [{ port: 2 }, { port: 3, authenticationRef: 'local' }]))).toEqual(['secure:2']);
   });
 
+  it('recompiles only the ports whose resources changed: another port keeps its compiled methods and rules', () => {
+    const table = new PortSecurityTable('/nonexistent/passwd', silentLogger);
+    const base = state(allowU, [{ port: 2, authenticationRef: 'local', authorizationRef: 'rules' }]);
+    const withOther = (s: RuntimeState, rules: unknown[]): RuntimeState => ({
+      ...s,
+      listeners: { ...s.listeners, other: { ports: [{ port: 4, authenticationRef: 'local', authorizationRef: 'other' }] } },
+      authorizations: { ...s.authorizations, other: { authorizationPolicies: { rules } } },
+    });
+    table.update(withOther(base, []));
+    const secure = table.security('secure', 2);
+    const other = table.security('other', 4);
+    expect(table.update(withOther(base, allowU))).toEqual(['other:4']);
+    expect(table.security('secure', 2)).toBe(secure); // the same compiled object: nothing it uses changed
+    expect(table.security('other', 4)).not.toBe(other);
+    expect(table.update(withOther(state([], [{ port: 2, authenticationRef: 'local', authorizationRef: 'rules' }]), allowU))).toEqual(['secure:2']);
+    expect(table.security('secure', 2)).not.toBe(secure);
+  });
+
   it('denies everything when the authorization named does not exist, and refuses CONNECT without a known user', async () => {
     const table = new PortSecurityTable('/nonexistent/passwd', silentLogger);
     table.update(state(allowU, [{ port: 2, authenticationRef: 'local', authorizationRef: 'missing' }]));
