@@ -42,8 +42,15 @@ export type RuntimeRead =
   | { readonly live: true; readonly reply: unknown }
   | { readonly live: false; readonly stored: { readonly deployment: DeploymentSettings; readonly state: RuntimeState } };
 
-/** Calls `method` on the running broker, or reads the stored settings when it is stopped. */
-export async function readRuntime(paths: InstancePaths, method: AdminMethod): Promise<RuntimeRead> {
-  if ((await brokerRunState(paths)).running) return { live: true, reply: await admin(paths, method) };
+/**
+ * Calls `method` on the running broker, or reads the stored settings when it is stopped. With
+ * `storedIfUnanswered`, a running broker that does not answer (still starting, stopping) is read from
+ * the stored settings too, instead of failing (for views that only show settings).
+ */
+export async function readRuntime(paths: InstancePaths, method: AdminMethod, options: { storedIfUnanswered?: boolean } = {}): Promise<RuntimeRead> {
+  if ((await brokerRunState(paths)).running) {
+    const reply = options.storedIfUnanswered === true ? await admin(paths, method).catch(() => undefined) : await admin(paths, method);
+    if (reply !== undefined) return { live: true, reply };
+  }
   return { live: false, stored: await storedSettings(paths) };
 }

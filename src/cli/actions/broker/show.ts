@@ -5,7 +5,8 @@ import { listInstances } from '../../../instance/instances.js';
 import { instancePaths, type InstancePaths } from '../../../instance/layout.js';
 import { OpsError } from '../../../shared/errors.js';
 import type { CliContext } from '../../context.js';
-import { admin, findInstance, brokerRunState, storedSettings } from '../../lib/instance.js';
+import { readRuntime } from '../../lib/apply-runtime-change.js';
+import { findInstance } from '../../lib/instance.js';
 import { INSTANCE_RESOURCE_COLUMNS, printValue, RESOURCE_COLUMNS, type OutputFormat } from '../../lib/output.js';
 
 /** Inputs of show/list. */
@@ -19,13 +20,9 @@ export interface ShowInput {
 
 /** The Broker resource of an instance: live from the broker, else from the stored files. */
 export async function brokerResource(paths: InstancePaths): Promise<ResourceView> {
-  const state = await brokerRunState(paths);
-  if (state.running) {
-    const live = (await admin(paths, 'broker.get').catch(() => undefined)) as ResourceView | undefined;
-    if (live) return live;
-  }
-  const stored = await storedSettings(paths);
-  return brokerView(paths.name, joinBrokerProperties(stored.deployment, stored.state.broker));
+  const read = await readRuntime(paths, 'broker.get', { storedIfUnanswered: true });
+  if (read.live) return read.reply as ResourceView;
+  return brokerView(paths.name, joinBrokerProperties(read.stored.deployment, read.stored.state.broker));
 }
 
 /** Runs `ops broker show`. */
