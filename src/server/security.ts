@@ -44,7 +44,7 @@ export class PortSecurityTable {
 
   /**
    * Compiles the security of the ports of `state` whose resources changed (a port whose
-   * authentication, authorization and TLS presence are as before keeps what it had: a change of one
+   * authentication, authorization and TLS presence are unchanged keeps what it had: a change of one
    * resource recompiles only the ports that name it); returns the `listener:port` keys (present
    * before and after) whose security changed.
    */
