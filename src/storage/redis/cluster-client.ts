@@ -1,8 +1,10 @@
 /**
  * Our thin Redis Cluster client (issue 15: ioredis and node-redis hung or stalled after a master
  * kill). One {@link NodeConnection} per master, the topology from `CLUSTER SLOTS`, no offline queue.
- * The calls of one event-loop turn are grouped per master into one pipeline, with one `WAIT` when any
- * of them is durable. Any failure is "not acknowledged": the calls reject at once; `MOVED`, `ASK`
+ * Group commit: the calls of one event-loop turn are grouped per master into one pipeline, with one
+ * `WAIT` when any of them is durable; while a master's batch is in flight, its next calls gather into
+ * the next batch (a `WAIT` blocks the connection until it returns, so batches piped behind it would
+ * only queue up: with an absent replica each would add a whole WAIT timeout). Any failure is "not acknowledged": the calls reject at once; `MOVED`, `ASK`
  * and connection loss refresh the topology (from any reachable node), so later calls go to the new
  * master.
  */
@@ -82,6 +84,8 @@ export class RedisClusterClient implements RedisClusterCommands {
   private readonly connections = new Map<string, Promise<NodeConnection>>();
   private readonly queues = new Map<string, Call[]>();
   private flushScheduled = false;
+  /** Masters with a batch in flight: the next waits for it (a blocked WAIT would hold it anyway). */
+  private readonly inFlight = new Set<string>();
   private refreshing: Promise<void> | undefined;
   private refreshAgain = false;
   private closed = false;
@@ -172,17 +176,27 @@ export class RedisClusterClient implements RedisClusterCommands {
     const queue = this.queues.get(address);
     if (queue === undefined) this.queues.set(address, [call]);
     else queue.push(call);
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => this.flush());
-    }
+    this.scheduleFlush();
   }
 
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  /** Sends each master's queued calls as one batch, unless a batch is in flight there (then they wait for it: group commit). */
   private flush(): void {
     this.flushScheduled = false;
-    const batches = [...this.queues];
-    this.queues.clear();
-    for (const [address, calls] of batches) void this.sendBatch(address, calls);
+    for (const [address, calls] of [...this.queues]) {
+      if (this.inFlight.has(address)) continue;
+      this.queues.delete(address);
+      this.inFlight.add(address);
+      void this.sendBatch(address, calls).finally(() => {
+        this.inFlight.delete(address);
+        if (this.queues.has(address)) this.scheduleFlush();
+      });
+    }
   }
 
   /** Sends the calls of one turn for one master as one pipeline (plus one WAIT), and settles them. */
