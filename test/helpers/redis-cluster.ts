@@ -130,7 +130,7 @@ export async function startRedisCluster(shape: RedisClusterShape = {}): Promise<
       [
         '--port', String(port), '--bind', '127.0.0.1', '--dir', nodeDir, '--logfile', join(nodeDir, 'redis.log'),
         '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '1000',
-        '--appendonly', 'yes', '--save', '', '--daemonize', 'no',
+        '--appendonly', 'yes', '--save', '', '--daemonize', 'no', '--repl-diskless-sync-delay', '0',
       ],
       { stdio: 'ignore' },
     );
