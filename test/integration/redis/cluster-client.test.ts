@@ -153,6 +153,12 @@ describe('RedisClusterClient on a 3 × 1 Redis Cluster', () => {
     expect(redis.masterOf(slot)).toBe(`127.0.0.1:${target}`);
   });
 
+  it('reads the topology from the first seed that answers', async () => {
+    const redis = await client({ seeds: ['127.0.0.1:1', 'not-an-address', ...cluster.seeds.slice(-1)] });
+    expect(redis.masters).toHaveLength(3);
+    expect((await redis.exec('{seed}', [['PING']])).map(text)).toEqual(['PONG']);
+  });
+
   it('rejects every call after close, and a cluster nobody answers for at connect', async () => {
     const redis = await client();
     await redis.close();
