@@ -153,6 +153,23 @@ describe('RedisClusterClient on a 3 × 1 Redis Cluster', () => {
     expect(redis.masterOf(slot)).toBe(`127.0.0.1:${target}`);
   });
 
+  it('a master that stops answering (SIGSTOP): the call rejects after the command timeout, the client recovers when it answers again', async () => {
+    const redis = await client({ commandTimeoutMs: 200 });
+    const key = '{frozen}k';
+    const master = portOf(redis.masterOf(hashSlot(key)) ?? '');
+    const pid = cluster.nodes.find((node) => node.port === master)?.pid ?? -1;
+    process.kill(pid, 'SIGSTOP'); // shorter than cluster-node-timeout: no failover
+    const started = Date.now();
+    try {
+      await expect(redis.exec(key, [['SET', key, 'x']])).rejects.toMatchObject({ code: 'STO_BACKEND_UNAVAILABLE', message: expect.stringMatching(/no reply within 200 ms/) });
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    expect(Date.now() - started).toBeLessThan(900);
+    await waitUntil('the master to answer again', async () => (await redis.exec(key, [['SET', key, 'y']])).length === 1);
+    expect(redis.masterOf(hashSlot(key))).toBe(`127.0.0.1:${master}`);
+  });
+
   it('reads the topology from the first seed that answers', async () => {
     const redis = await client({ seeds: ['127.0.0.1:1', 'not-an-address', ...cluster.seeds.slice(-1)] });
     expect(redis.masters).toHaveLength(3);
