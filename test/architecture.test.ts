@@ -92,14 +92,22 @@ describe('architecture', () => {
     expect(violations).toEqual([]);
   });
 
-  it('storage: outside storage/, only the server (which opens the instance store) imports the level store', () => {
+  it('storage: outside storage/, only the server (which opens the instance store) imports the level and redis stores', () => {
     const violations: string[] = [];
     for (const { path, rel } of files.filter((f) => !f.rel.startsWith('storage/') && !f.rel.startsWith('server/'))) {
       for (const spec of importsOf(path)) {
         if (!spec.startsWith('.')) continue;
         const target = relative(SRC, resolve(dirname(path), spec)).replace(/\.js$/, '.ts');
-        if (target.startsWith('storage/level/')) violations.push(`${rel} -> ${target}`);
+        if (/^storage\/(level|redis)\//.test(target)) violations.push(`${rel} -> ${target}`);
       }
+    }
+    expect(violations).toEqual([]);
+  });
+
+  it('storage: only storage/redis/ talks to Redis (the one storage folder that opens sockets)', () => {
+    const violations: string[] = [];
+    for (const { path, rel } of files.filter((f) => f.rel.startsWith('storage/') && !f.rel.startsWith('storage/redis/'))) {
+      for (const spec of importsOf(path)) if (/^(node:)?(net|tls)$/.test(spec)) violations.push(`${rel} imports ${spec}`);
     }
     expect(violations).toEqual([]);
   });

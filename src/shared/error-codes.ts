@@ -81,6 +81,8 @@ export const ERROR_CODES = {
   STO_WRONG_KEY: { exitCode: 5, message: 'The store at {path} cannot be read with the encryption key given: {reason}' },
   STO_READ_FAILED: { exitCode: 3, message: 'Reading the store at {path} failed: {reason}' },
   STO_WRITE_FAILED: { exitCode: 3, message: 'A write to the store at {path} failed: {reason}' },
+  STO_BACKEND_UNAVAILABLE: { exitCode: 3, message: 'The Redis backend node {node} is unavailable: {reason}' },
+  STO_BACKEND_NOT_ACKNOWLEDGED: { exitCode: 3, message: 'The Redis backend did not acknowledge the write on {node}: {reason}' },
 
   SST_CONNECT_FAILED: { exitCode: 3, message: 'Cannot connect to the MQTT broker at {address}: {reason}' },
   SST_CONNECTION_LOST: { exitCode: 3, message: 'The connection to the MQTT broker at {address} was lost: {reason}' },

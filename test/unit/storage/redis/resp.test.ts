@@ -1,0 +1,87 @@
+import { describe, expect, it, vi } from 'vitest';
+import { RedisErrorReply } from '../../../../src/storage/redis/cluster-commands.js';
+import { DEFAULT_RESP_LIMITS, encodeCommands, RespParser } from '../../../../src/storage/redis/resp.js';
+
+const b = (text: string): Buffer => Buffer.from(text, 'latin1');
+
+describe('RESP2 encoder', () => {
+  it('writes commands as arrays of bulk strings (strings as UTF-8, numbers in decimal, buffers as they are)', () => {
+    const bytes = encodeCommands([['SET', 'k', Buffer.from([0, 0xff, 13, 10])], ['WAIT', 1, 500], ['GET', 'ü']]);
+    expect(bytes.toString('latin1')).toBe(
+      '*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$4\r\n\x00\xff\r\n\r\n' + '*3\r\n$4\r\nWAIT\r\n$1\r\n1\r\n$3\r\n500\r\n' + '*2\r\n$3\r\nGET\r\n$2\r\n\xc3\xbc\r\n',
+    );
+  });
+});
+
+describe('RESP2 parser', () => {
+  const sample = b('+OK\r\n-ERR wrong\r\n:42\r\n:-7\r\n$5\r\nhe\r\nl\r\n$0\r\n\r\n$-1\r\n*-1\r\n*0\r\n*3\r\n:1\r\n*1\r\n$1\r\nx\r\n$-1\r\n');
+  const expected = [b('OK'), new RedisErrorReply('ERR wrong'), 42, -7, b('he\r\nl'), b(''), null, null, [], [1, [b('x')], null]];
+
+  it('parses every reply type', () => {
+    const result = new RespParser().push(sample);
+    expect(result.error).toBeUndefined();
+    expect(result.replies).toEqual(expected);
+  });
+
+  it('gives the same replies whatever the split: every split point, and one byte at a time', () => {
+    for (let cut = 0; cut <= sample.length; cut++) {
+      const parser = new RespParser();
+      const replies = [...parser.push(sample.subarray(0, cut)).replies, ...parser.push(sample.subarray(cut)).replies];
+      expect(replies).toEqual(expected);
+      expect(parser.pendingBytes).toBe(0);
+    }
+    const parser = new RespParser();
+    const replies = [];
+    for (const byte of sample) replies.push(...parser.push(Buffer.from([byte])).replies);
+    expect(replies).toEqual(expected);
+  });
+
+  it('holds an incomplete reply until its last byte', () => {
+    const parser = new RespParser();
+    expect(parser.push(b('*2\r\n$3\r\nab')).replies).toEqual([]);
+    expect(parser.push(b('c\r\n')).replies).toEqual([]);
+    expect(parser.push(b(':9\r')).replies).toEqual([]);
+    expect(parser.push(b('\n+next\r\n')).replies).toEqual([[b('abc'), 9], b('next')]);
+  });
+
+  it.each([
+    ['an unknown type byte', '!oops\r\n'],
+    ['a CR without LF', '+OK\rX\n'],
+    ['a non-numeric length', '$abc\r\n'],
+    ['a length below -1', '$-2\r\n'],
+    ['a non-numeric integer', ':12a\r\n'],
+    ['an empty integer', ':\r\n'],
+    ['an integer beyond 2^53', ':99999999999999999\r\n'],
+    ['a bulk string not ended by CRLF', '$3\r\nabcXY'],
+    ['a bulk string beyond the limit', `$${DEFAULT_RESP_LIMITS.maxBulkBytes + 1}\r\n`],
+    ['an array beyond the limit', `*${DEFAULT_RESP_LIMITS.maxArrayLength + 1}\r\n`],
+    ['arrays nested too deep', '*1\r\n'.repeat(DEFAULT_RESP_LIMITS.maxDepth + 1)],
+  ])('reports %s as an error (never throws), keeping the replies before it', (_what, bad) => {
+    const parser = new RespParser();
+    const result = parser.push(b(`:1\r\n${bad}`));
+    expect(result.replies).toEqual([1]);
+    expect(result.error?.name).toBe('RespProtocolError');
+    expect(parser.push(b('+OK\r\n'))).toEqual({ replies: [], error: result.error }); // stays failed
+  });
+
+  it('refuses a line longer than the limit without buffering without end', () => {
+    const parser = new RespParser({ ...DEFAULT_RESP_LIMITS, maxLineBytes: 16 });
+    expect(parser.push(b('+0123456789')).error).toBeUndefined();
+    const result = parser.push(b('0123456789'));
+    expect(result.error?.message).toMatch(/line longer/);
+    expect(parser.pendingBytes).toBe(0);
+  });
+
+  it('does not re-parse a large bulk string at every chunk (waits for its declared length)', () => {
+    const parser = new RespParser();
+    const payload = Buffer.alloc(1 << 20, 0x61);
+    expect(parser.push(b(`$${payload.length}\r\n`)).replies).toEqual([]);
+    const concat = vi.spyOn(Buffer, 'concat');
+    for (let i = 0; i < 1024; i++) expect(parser.push(payload.subarray(i * 1024, (i + 1) * 1024)).replies).toEqual([]);
+    const { replies } = parser.push(b('\r\n'));
+    expect(concat.mock.calls.length).toBeLessThanOrEqual(1); // one join of the chunks, not one per chunk
+    concat.mockRestore();
+    expect(replies).toHaveLength(1);
+    expect((replies[0] as Buffer).equals(payload)).toBe(true);
+  });
+});
