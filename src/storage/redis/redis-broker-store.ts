@@ -1,0 +1,320 @@
+import { OpsError, reasonOf } from '../../shared/errors.js';
+import type { BrokerStore, MessageRecord, QueueEntryRecord, SessionRecord, StateStoreKeyRecord } from '../broker-store.js';
+import { closedWrite, corruptRecord, openFailed, readFailed, refusedWrite, writeFailed } from '../store-errors.js';
+import type { RedisClusterCommands, RedisCommand } from './cluster-commands.js';
+import {
+  BUCKETS,
+  bucketOf,
+  encodeClientId,
+  parseSeqField,
+  queueKey,
+  retainedKey,
+  seqField,
+  sessionIndexKey,
+  sessionIndexKeyOf,
+  sessionKey,
+  stateStoreKey,
+} from './redis-keys.js';
+import {
+  queueEntryValue,
+  readQueueEntryValue,
+  readRetainedValue,
+  readSessionValue,
+  readStateStoreKeyValue,
+  retainedValue,
+  sessionValue,
+  stateStoreKeyValue,
+} from './redis-records.js';
+import { bulkOrNull, checkReplies, RedisReplyError, scanPage } from './redis-replies.js';
+
+/** Options of {@link RedisBrokerStore.open}. */
+export interface RedisBrokerStoreOptions {
+  /** The cluster (the store owns it: {@link RedisBrokerStore.close} closes it). */
+  readonly commands: RedisClusterCommands;
+  /** What errors name as the store's path: the backend, e.g. `redis://h1:7001,h2:7002`. */
+  readonly name: string;
+}
+
+/** Items asked of Redis per `SSCAN`/`HSCAN` page. */
+const SCAN_COUNT = 512;
+/** Sessions read at once while loading (one `GET` each, pipelined by the client). */
+const LOAD_CONCURRENCY = 256;
+/** Canonical base64url (what {@link encodeClientId} writes): an index member that is not is corrupt. */
+const BASE64URL = /^[A-Za-z0-9_-]*$/;
+
+/**
+ * Durable {@link BrokerStore} on a Redis Cluster, through {@link RedisClusterCommands} only. Keys
+ * follow redis-keys.ts (hash tags: one operation, one slot), values redis-records.ts. Every write
+ * is `durable`: its completion resolves once the master has it and `WAIT` confirmed it on the
+ * configured replicas; anything else (connection lost, error reply, WAIT short) rejects it with
+ * STO_WRITE_FAILED, i.e. "not acknowledged". Reads reject with STO_READ_FAILED, malformed values
+ * with STO_CORRUPT_RECORD (never returned as data).
+ *
+ * Order: each call issues its commands synchronously, and the client keeps the issue order per
+ * master, so a later write or read of the same key sees an earlier one (read-your-writes).
+ *
+ * A session is two writes in two slots (its record with its queue, and its bucket's index entry),
+ * issued together: a failure between them leaves an index entry without a record (skipped at load)
+ * or, after a failed delete, a record no longer indexed (not loaded). Neither was acknowledged.
+ */
+export class RedisBrokerStore implements BrokerStore {
+  readonly durable = true;
+  /** The backend, as named in errors. */
+  readonly path: string;
+  readonly #redis: RedisClusterCommands;
+  readonly #pending = new Set<Promise<unknown>>();
+  #closed = false;
+
+  private constructor(options: RedisBrokerStoreOptions) {
+    this.#redis = options.commands;
+    this.path = options.name;
+  }
+
+  /** Opens the store on a cluster; STO_OPEN_FAILED when no master answers. */
+  static async open(options: RedisBrokerStoreOptions): Promise<RedisBrokerStore> {
+    try {
+      const replies = await options.commands.execOnMasters(['PING']);
+      checkReplies(replies, replies.length, 'PING');
+      if (replies.length === 0) throw new Error('the cluster has no master');
+    } catch (error) {
+      await options.commands.close().catch(() => undefined);
+      throw openFailed(options.name, reasonOf(error), error);
+    }
+    return new RedisBrokerStore(options);
+  }
+
+  // Sessions
+
+  async loadSessions(): Promise<SessionRecord[]> {
+    return this.#read(async () => {
+      const sessions: SessionRecord[] = [];
+      for (let n = 0; n < BUCKETS; n++) {
+        const ids = await this.#scanSet(sessionIndexKey(n));
+        for (let i = 0; i < ids.length; i += LOAD_CONCURRENCY) {
+          const page = await Promise.all(ids.slice(i, i + LOAD_CONCURRENCY).map((id) => this.#loadSession(id)));
+          for (const session of page) if (session !== undefined) sessions.push(session);
+        }
+      }
+      return sessions;
+    });
+  }
+
+  async #loadSession(member: Buffer): Promise<SessionRecord | undefined> {
+    const encoded = member.toString('latin1');
+    if (!BASE64URL.test(encoded)) throw corruptRecord(this.path, 'session index', 'an index entry is not a base64url client id');
+    const key = `s:{c:${encoded}}`;
+    const [reply] = await this.#redis.exec(key, [['GET', key]]);
+    const value = bulkOrNull(reply, 'GET session');
+    if (value === null) return undefined; // indexed, then deleted or never written: not a session
+    const session = this.#decode(`session ${key}`, () => readSessionValue(value));
+    if (encodeClientId(session.clientId) !== encoded) throw corruptRecord(this.path, `session ${key}`, 'the record is of another client id');
+    return session;
+  }
+
+  saveSession(record: SessionRecord): Promise<void> {
+    const enc = encodeClientId(record.clientId);
+    const key = sessionKey(record.clientId);
+    const index = sessionIndexKeyOf(record.clientId);
+    return this.#prepared(() => sessionValue(record), (value) =>
+      Promise.all([this.#write(index, [['SADD', index, enc]]), this.#write(key, [['SET', key, value]])]),
+    );
+  }
+
+  deleteSession(clientId: string): Promise<void> {
+    const key = sessionKey(clientId);
+    const index = sessionIndexKeyOf(clientId);
+    return this.#prepared(() => undefined, () =>
+      Promise.all([this.#write(key, [['DEL', key, queueKey(clientId)]]), this.#write(index, [['SREM', index, encodeClientId(clientId)]])]),
+    );
+  }
+
+  // Queues
+
+  async loadQueue(clientId: string): Promise<QueueEntryRecord[]> {
+    const key = queueKey(clientId);
+    return this.#read(async () => {
+      const entries: QueueEntryRecord[] = [];
+      for (const [field, value] of await this.#scanHash(key)) {
+        const seq = parseSeqField(field);
+        const entry = this.#decode(`queue entry ${key}`, () => readQueueEntryValue(value));
+        if (seq === undefined || entry.seq !== seq) throw corruptRecord(this.path, `queue entry ${key}`, 'the field is not the entry\'s seq');
+        entries.push(entry);
+      }
+      return entries.sort((a, b) => a.seq - b.seq);
+    });
+  }
+
+  putQueueEntries(clientId: string, entries: readonly QueueEntryRecord[]): Promise<void> {
+    const key = queueKey(clientId);
+    return this.#prepared(
+      () => {
+        const command: (string | Buffer)[] = ['HSET', key];
+        for (const entry of entries) {
+          if (!Number.isSafeInteger(entry.seq) || entry.seq < 0) throw new RangeError(`queue entry seq ${entry.seq} is not a non-negative safe integer`);
+          command.push(seqField(entry.seq), queueEntryValue(entry));
+        }
+        return command;
+      },
+      (command) => (entries.length === 0 ? Promise.resolve() : this.#write(key, [command])),
+    );
+  }
+
+  deleteQueueEntries(clientId: string, seqs: readonly number[]): Promise<void> {
+    const key = queueKey(clientId);
+    return this.#prepared(
+      () => ['HDEL', key, ...seqs.map(seqField)],
+      (command) => (seqs.length === 0 ? Promise.resolve() : this.#write(key, [command])),
+    );
+  }
+
+  // Retained messages
+
+  async loadRetained(): Promise<MessageRecord[]> {
+    return this.#read(async () => {
+      const messages: MessageRecord[] = [];
+      for (let n = 0; n < BUCKETS; n++) {
+        const key = retainedKey(n);
+        for (const [field, value] of await this.#scanHash(key)) {
+          const message = this.#decode(`retained message ${key}`, () => readRetainedValue(value));
+          if (!Buffer.from(message.topic, 'utf8').equals(field)) throw corruptRecord(this.path, `retained message ${key}`, 'the record is of another topic');
+          messages.push(message);
+        }
+      }
+      return messages;
+    });
+  }
+
+  putRetained(message: MessageRecord): Promise<void> {
+    const topic = Buffer.from(message.topic, 'utf8');
+    const key = retainedKey(bucketOf(topic));
+    return this.#prepared(() => retainedValue(message), (value) => this.#write(key, [['HSET', key, topic, value]]));
+  }
+
+  deleteRetained(topic: string): Promise<void> {
+    const field = Buffer.from(topic, 'utf8');
+    const key = retainedKey(bucketOf(field));
+    return this.#prepared(() => undefined, () => this.#write(key, [['HDEL', key, field]]));
+  }
+
+  // State-store keys
+
+  async loadStateStoreKeys(): Promise<StateStoreKeyRecord[]> {
+    return this.#read(async () => {
+      const records: StateStoreKeyRecord[] = [];
+      for (let n = 0; n < BUCKETS; n++) {
+        const key = stateStoreKey(n);
+        for (const [field, value] of await this.#scanHash(key)) {
+          const record = this.#decode(`state-store key ${key}`, () => readStateStoreKeyValue(value));
+          if (!record.key.equals(field)) throw corruptRecord(this.path, `state-store key ${key}`, 'the record is of another key');
+          records.push(record);
+        }
+      }
+      return records;
+    });
+  }
+
+  putStateStoreKey(record: StateStoreKeyRecord): Promise<void> {
+    const field = Buffer.from(record.key);
+    const key = stateStoreKey(bucketOf(field));
+    return this.#prepared(() => stateStoreKeyValue(record), (value) => this.#write(key, [['HSET', key, field, value]]));
+  }
+
+  deleteStateStoreKey(keyBytes: Buffer): Promise<void> {
+    const field = Buffer.from(keyBytes);
+    const key = stateStoreKey(bucketOf(field));
+    return this.#prepared(() => undefined, () => this.#write(key, [['HDEL', key, field]]));
+  }
+
+  /** Waits for the writes in flight, then closes the cluster client. Further writes reject. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.allSettled([...this.#pending]);
+    await this.#redis.close();
+  }
+
+  // Plumbing
+
+  /**
+   * A write: `prepare` runs now (the caller's record is encoded before this returns, so changing
+   * it afterwards changes nothing), `issue` sends the commands now. Closed store, a record that
+   * cannot be encoded, or a failed write: STO_WRITE_FAILED.
+   */
+  #prepared<T>(prepare: () => T, issue: (prepared: T) => Promise<unknown>): Promise<void> {
+    if (this.#closed) return closedWrite(this.path);
+    let prepared: T;
+    try {
+      prepared = prepare();
+    } catch (error) {
+      return refusedWrite(this.path, error);
+    }
+    const write = issue(prepared).then(() => undefined);
+    this.#pending.add(write);
+    const settle = (): void => {
+      this.#pending.delete(write);
+    };
+    write.then(settle, settle);
+    write.catch(() => undefined); // reported to whoever awaits; never an unhandled rejection
+    return write;
+  }
+
+  /** Runs `commands` in the slot of `slotKey`, durable; rejects with STO_WRITE_FAILED unless every reply is a success. */
+  async #write(slotKey: string, commands: readonly RedisCommand[]): Promise<void> {
+    try {
+      const replies = await this.#redis.exec(slotKey, commands, { durable: true });
+      checkReplies(replies, commands.length, String(commands[0]?.[0]));
+    } catch (error) {
+      throw writeFailed(this.path, reasonOf(error), error);
+    }
+  }
+
+  /** Runs a load; an error that is not already a store error becomes STO_READ_FAILED. */
+  async #read<T>(load: () => Promise<T>): Promise<T> {
+    try {
+      if (this.#closed) throw readFailed(this.path, 'the store is closed');
+      return await load();
+    } catch (error) {
+      if (error instanceof OpsError) throw error;
+      throw readFailed(this.path, reasonOf(error), error);
+    }
+  }
+
+  /** Decodes a value; STO_CORRUPT_RECORD when it is malformed. */
+  #decode<T>(record: string, decode: () => T): T {
+    try {
+      return decode();
+    } catch (error) {
+      throw corruptRecord(this.path, record, reasonOf(error), error);
+    }
+  }
+
+  /** Every member of a set (`SSCAN`), by cursor pages. */
+  async #scanSet(key: string): Promise<Buffer[]> {
+    const seen = new Map<string, Buffer>();
+    let cursor = '0';
+    do {
+      const [reply] = await this.#redis.exec(key, [['SSCAN', key, cursor, 'COUNT', SCAN_COUNT]]);
+      const page = scanPage(reply, 'SSCAN');
+      for (const item of page.items) seen.set(item.toString('latin1'), item);
+      cursor = page.cursor;
+    } while (cursor !== '0');
+    return [...seen.values()];
+  }
+
+  /** Every field and value of a hash (`HSCAN`), by cursor pages; a field returned twice counts once. */
+  async #scanHash(key: string): Promise<[Buffer, Buffer][]> {
+    const seen = new Map<string, [Buffer, Buffer]>();
+    let cursor = '0';
+    do {
+      const [reply] = await this.#redis.exec(key, [['HSCAN', key, cursor, 'COUNT', SCAN_COUNT]]);
+      const page = scanPage(reply, 'HSCAN');
+      if (page.items.length % 2 !== 0) throw new RedisReplyError('HSCAN: an odd number of items');
+      for (let i = 0; i < page.items.length; i += 2) {
+        const field = page.items[i] as Buffer;
+        seen.set(field.toString('latin1'), [field, page.items[i + 1] as Buffer]);
+      }
+      cursor = page.cursor;
+    } while (cursor !== '0');
+    return [...seen.values()];
+  }
+}
