@@ -154,7 +154,7 @@ export function keySlot(key: string | Buffer): number {
 
 /** Positions of key arguments: `all` = every argument after the name. */
 const KEY_POSITIONS: Record<string, number[] | 'all'> = {
-  GET: [1], SET: [1], SADD: [1], SREM: [1], SSCAN: [1], HSET: [1], HDEL: [1], HSCAN: [1], HGETALL: [1], DEL: 'all',
+  GET: [1], SET: [1], SADD: [1], SREM: [1], SSCAN: [1], HSET: [1], HSETNX: [1], HGET: [1], HMGET: [1], HDEL: [1], HSCAN: [1], HGETALL: [1], DEL: 'all',
 };
 
 function keysOf(command: RedisCommand): (string | Buffer)[] {

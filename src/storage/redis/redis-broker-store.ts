@@ -2,29 +2,10 @@ import { OpsError, reasonOf } from '../../shared/errors.js';
 import type { BrokerStore, MessageRecord, QueueEntryRecord, SessionRecord, StateStoreKeyRecord } from '../broker-store.js';
 import { closedWrite, corruptRecord, openFailed, readFailed, refusedWrite, writeFailed } from '../store-errors.js';
 import type { RedisClusterCommands, RedisCommand } from './cluster-commands.js';
-import {
-  BUCKETS,
-  bucketOf,
-  encodeClientId,
-  parseSeqField,
-  queueKey,
-  retainedKey,
-  seqField,
-  sessionIndexKey,
-  sessionIndexKeyOf,
-  sessionKey,
-  stateStoreKey,
-} from './redis-keys.js';
-import {
-  queueEntryValue,
-  readQueueEntryValue,
-  readRetainedValue,
-  readSessionValue,
-  readStateStoreKeyValue,
-  retainedValue,
-  sessionValue,
-  stateStoreKeyValue,
-} from './redis-records.js';
+import { prepareRedisFormat } from './redis-format.js';
+import { BUCKETS, bucketOf, clientTag, parseSeqField, queueKey, retainedKey, seqField, sessionIndexKey, sessionKey, stateStoreKey, valueAad } from './redis-keys.js';
+import { decodeQueueEntry, decodeRetained, decodeSession, decodeStateStoreKey, encodeQueueEntry, encodeRetained, encodeSession, encodeStateStoreKey } from '../record-codec.js';
+import type { ValueCipher } from '../value-cipher.js';
 import { bulkOrNull, checkReplies, RedisReplyError, scanPage } from './redis-replies.js';
 
 /** Options of {@link RedisBrokerStore.open}. */
@@ -33,18 +14,23 @@ export interface RedisBrokerStoreOptions {
   readonly commands: RedisClusterCommands;
   /** What errors name as the store's path: the backend, e.g. `redis://h1:7001,h2:7002`. */
   readonly name: string;
+  /** 32-byte AES-256-GCM key; absent: encryption Disabled. Must match what the store was created with. */
+  readonly encryptionKey?: Buffer;
 }
 
 /** Items asked of Redis per `SSCAN`/`HSCAN` page. */
 const SCAN_COUNT = 512;
 /** Sessions read at once while loading (one `GET` each, pipelined by the client). */
 const LOAD_CONCURRENCY = 256;
-/** Canonical base64url (what {@link encodeClientId} writes): an index member that is not is corrupt. */
+/** Canonical base64url (what {@link clientTag} writes): an index member that is not is corrupt. */
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
 
 /**
  * Durable {@link BrokerStore} on a Redis Cluster, through {@link RedisClusterCommands} only. Keys
- * follow redis-keys.ts (hash tags: one operation, one slot), values redis-records.ts. Every write
+ * follow redis-keys.ts (hash tags: one operation, one slot); values are the records of
+ * ../record-codec.ts sealed by the value cipher (../value-cipher.ts: a format byte, and with a key
+ * AES-256-GCM with the Redis key and field as AAD; client ids, topics and state-store keys then
+ * appear in key names and fields only as keyed hashes, so Redis' AOF/RDB hold no plaintext). Every write
  * is `durable`: its completion resolves once the master has it and `WAIT` confirmed it on the
  * configured replicas; anything else (connection lost, error reply, WAIT short) rejects it with
  * STO_WRITE_FAILED, i.e. "not acknowledged". Reads reject with STO_READ_FAILED, malformed values
@@ -62,25 +48,57 @@ export class RedisBrokerStore implements BrokerStore {
   /** The backend, as named in errors. */
   readonly path: string;
   readonly #redis: RedisClusterCommands;
+  readonly #cipher: ValueCipher;
   readonly #pending = new Set<Promise<unknown>>();
   #closed = false;
 
-  private constructor(options: RedisBrokerStoreOptions) {
+  private constructor(options: RedisBrokerStoreOptions, cipher: ValueCipher) {
     this.#redis = options.commands;
     this.path = options.name;
+    this.#cipher = cipher;
   }
 
-  /** Opens the store on a cluster; STO_OPEN_FAILED when no master answers. */
+  /** `AES-256-GCM` or `Disabled`. */
+  get encryption(): ValueCipher['mode'] {
+    return this.#cipher.mode;
+  }
+
+  /**
+   * Opens the store on a cluster: STO_OPEN_FAILED when no master answers or the format is not
+   * ours, STO_WRONG_KEY when the encryption key is missing, unexpected or wrong (redis-format.ts).
+   */
   static async open(options: RedisBrokerStoreOptions): Promise<RedisBrokerStore> {
     try {
       const replies = await options.commands.execOnMasters(['PING']);
       checkReplies(replies, replies.length, 'PING');
       if (replies.length === 0) throw new Error('the cluster has no master');
+      return new RedisBrokerStore(options, await prepareRedisFormat(options.commands, options.name, options.encryptionKey));
     } catch (error) {
       await options.commands.close().catch(() => undefined);
+      if (error instanceof OpsError) throw error;
       throw openFailed(options.name, reasonOf(error), error);
     }
-    return new RedisBrokerStore(options);
+  }
+
+  /** The tag of a client's keys (base64url of its UTF-8 bytes, or of their keyed hash). */
+  #tag(clientId: string): string {
+    return clientTag(this.#cipher.id(clientId));
+  }
+
+  /** The session index set of a client. */
+  #indexKey(clientId: string): string {
+    return sessionIndexKey(bucketOf(this.#cipher.id(clientId)));
+  }
+
+  /** A topic's field in the retained hashes. */
+  #topicField(topic: string): Buffer {
+    return this.#cipher.mode === 'Disabled' ? Buffer.from(topic, 'utf8') : this.#cipher.id(topic);
+  }
+
+  /** A state-store key's field (a copy of its bytes, or their keyed hash). */
+  #stateStoreField(key: Buffer): Buffer {
+    // latin1 maps bytes to distinct strings, so the keyed hash input is unique per key (as in the level store).
+    return this.#cipher.mode === 'Disabled' ? Buffer.from(key) : this.#cipher.id(key.toString('latin1'));
   }
 
   // Sessions
@@ -102,41 +120,42 @@ export class RedisBrokerStore implements BrokerStore {
   async #loadSession(member: Buffer): Promise<SessionRecord | undefined> {
     const encoded = member.toString('latin1');
     if (!BASE64URL.test(encoded)) throw corruptRecord(this.path, 'session index', 'an index entry is not a base64url client id');
-    const key = `s:{c:${encoded}}`;
+    const key = sessionKey(encoded);
     const [reply] = await this.#redis.exec(key, [['GET', key]]);
     const value = bulkOrNull(reply, 'GET session');
     if (value === null) return undefined; // indexed, then deleted or never written: not a session
-    const session = this.#decode(`session ${key}`, () => readSessionValue(value));
-    if (encodeClientId(session.clientId) !== encoded) throw corruptRecord(this.path, `session ${key}`, 'the record is of another client id');
+    const session = this.#decode(`session ${key}`, () => decodeSession(this.#cipher.open(valueAad(key), value)));
+    if (this.#tag(session.clientId) !== encoded) throw corruptRecord(this.path, `session ${key}`, 'the record is of another client id');
     return session;
   }
 
   saveSession(record: SessionRecord): Promise<void> {
-    const enc = encodeClientId(record.clientId);
-    const key = sessionKey(record.clientId);
-    const index = sessionIndexKeyOf(record.clientId);
-    return this.#prepared(() => sessionValue(record), (value) =>
+    const enc = this.#tag(record.clientId);
+    const key = sessionKey(enc);
+    const index = this.#indexKey(record.clientId);
+    return this.#prepared(() => this.#cipher.seal(valueAad(key), encodeSession(record)), (value) =>
       Promise.all([this.#write(index, [['SADD', index, enc]]), this.#write(key, [['SET', key, value]])]),
     );
   }
 
   deleteSession(clientId: string): Promise<void> {
-    const key = sessionKey(clientId);
-    const index = sessionIndexKeyOf(clientId);
+    const enc = this.#tag(clientId);
+    const key = sessionKey(enc);
+    const index = this.#indexKey(clientId);
     return this.#prepared(() => undefined, () =>
-      Promise.all([this.#write(key, [['DEL', key, queueKey(clientId)]]), this.#write(index, [['SREM', index, encodeClientId(clientId)]])]),
+      Promise.all([this.#write(key, [['DEL', key, queueKey(enc)]]), this.#write(index, [['SREM', index, enc]])]),
     );
   }
 
   // Queues
 
   async loadQueue(clientId: string): Promise<QueueEntryRecord[]> {
-    const key = queueKey(clientId);
+    const key = queueKey(this.#tag(clientId));
     return this.#read(async () => {
       const entries: QueueEntryRecord[] = [];
       for (const [field, value] of await this.#scanHash(key)) {
         const seq = parseSeqField(field);
-        const entry = this.#decode(`queue entry ${key}`, () => readQueueEntryValue(value));
+        const entry = this.#decode(`queue entry ${key}`, () => decodeQueueEntry(this.#cipher.open(valueAad(key, field), value)));
         if (seq === undefined || entry.seq !== seq) throw corruptRecord(this.path, `queue entry ${key}`, 'the field is not the entry\'s seq');
         entries.push(entry);
       }
@@ -145,13 +164,14 @@ export class RedisBrokerStore implements BrokerStore {
   }
 
   putQueueEntries(clientId: string, entries: readonly QueueEntryRecord[]): Promise<void> {
-    const key = queueKey(clientId);
+    const key = queueKey(this.#tag(clientId));
     return this.#prepared(
       () => {
         const command: (string | Buffer)[] = ['HSET', key];
         for (const entry of entries) {
           if (!Number.isSafeInteger(entry.seq) || entry.seq < 0) throw new RangeError(`queue entry seq ${entry.seq} is not a non-negative safe integer`);
-          command.push(seqField(entry.seq), queueEntryValue(entry));
+          const field = seqField(entry.seq);
+          command.push(field, this.#cipher.seal(valueAad(key, field), encodeQueueEntry(entry)));
         }
         return command;
       },
@@ -160,7 +180,7 @@ export class RedisBrokerStore implements BrokerStore {
   }
 
   deleteQueueEntries(clientId: string, seqs: readonly number[]): Promise<void> {
-    const key = queueKey(clientId);
+    const key = queueKey(this.#tag(clientId));
     return this.#prepared(
       () => ['HDEL', key, ...seqs.map(seqField)],
       (command) => (seqs.length === 0 ? Promise.resolve() : this.#write(key, [command])),
@@ -175,8 +195,8 @@ export class RedisBrokerStore implements BrokerStore {
       for (let n = 0; n < BUCKETS; n++) {
         const key = retainedKey(n);
         for (const [field, value] of await this.#scanHash(key)) {
-          const message = this.#decode(`retained message ${key}`, () => readRetainedValue(value));
-          if (!Buffer.from(message.topic, 'utf8').equals(field)) throw corruptRecord(this.path, `retained message ${key}`, 'the record is of another topic');
+          const message = this.#decode(`retained message ${key}`, () => decodeRetained(this.#cipher.open(valueAad(key, field), value)));
+          if (!this.#topicField(message.topic).equals(field)) throw corruptRecord(this.path, `retained message ${key}`, 'the record is of another topic');
           messages.push(message);
         }
       }
@@ -185,13 +205,13 @@ export class RedisBrokerStore implements BrokerStore {
   }
 
   putRetained(message: MessageRecord): Promise<void> {
-    const topic = Buffer.from(message.topic, 'utf8');
-    const key = retainedKey(bucketOf(topic));
-    return this.#prepared(() => retainedValue(message), (value) => this.#write(key, [['HSET', key, topic, value]]));
+    const field = this.#topicField(message.topic);
+    const key = retainedKey(bucketOf(field));
+    return this.#prepared(() => this.#cipher.seal(valueAad(key, field), encodeRetained(message)), (value) => this.#write(key, [['HSET', key, field, value]]));
   }
 
   deleteRetained(topic: string): Promise<void> {
-    const field = Buffer.from(topic, 'utf8');
+    const field = this.#topicField(topic);
     const key = retainedKey(bucketOf(field));
     return this.#prepared(() => undefined, () => this.#write(key, [['HDEL', key, field]]));
   }
@@ -204,8 +224,8 @@ export class RedisBrokerStore implements BrokerStore {
       for (let n = 0; n < BUCKETS; n++) {
         const key = stateStoreKey(n);
         for (const [field, value] of await this.#scanHash(key)) {
-          const record = this.#decode(`state-store key ${key}`, () => readStateStoreKeyValue(value));
-          if (!record.key.equals(field)) throw corruptRecord(this.path, `state-store key ${key}`, 'the record is of another key');
+          const record = this.#decode(`state-store key ${key}`, () => decodeStateStoreKey(this.#cipher.open(valueAad(key, field), value)));
+          if (!this.#stateStoreField(record.key).equals(field)) throw corruptRecord(this.path, `state-store key ${key}`, 'the record is of another key');
           records.push(record);
         }
       }
@@ -214,13 +234,13 @@ export class RedisBrokerStore implements BrokerStore {
   }
 
   putStateStoreKey(record: StateStoreKeyRecord): Promise<void> {
-    const field = Buffer.from(record.key);
+    const field = this.#stateStoreField(record.key);
     const key = stateStoreKey(bucketOf(field));
-    return this.#prepared(() => stateStoreKeyValue(record), (value) => this.#write(key, [['HSET', key, field, value]]));
+    return this.#prepared(() => this.#cipher.seal(valueAad(key, field), encodeStateStoreKey(record)), (value) => this.#write(key, [['HSET', key, field, value]]));
   }
 
   deleteStateStoreKey(keyBytes: Buffer): Promise<void> {
-    const field = Buffer.from(keyBytes);
+    const field = this.#stateStoreField(keyBytes);
     const key = stateStoreKey(bucketOf(field));
     return this.#prepared(() => undefined, () => this.#write(key, [['HDEL', key, field]]));
   }

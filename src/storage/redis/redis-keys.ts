@@ -4,14 +4,17 @@
  *
  * - `s:{c:<id>}`   string: the session record of client `<id>`;
  * - `q:{c:<id>}`   hash: the session's queue, field = seq (decimal), value = queue entry record;
- * - `si:{b<n>}`    set: index of the client ids (UTF-8 bytes) whose session is in bucket `n`;
- * - `r:{b<n>}`     hash: retained messages of bucket `n`, field = topic (UTF-8 bytes);
- * - `k:{h<n>}`     hash: state-store keys of bucket `n`, field = key bytes.
+ * - `si:{b<n>}`    set: index of the `<id>`s whose session is in bucket `n`;
+ * - `r:{b<n>}`     hash: retained messages of bucket `n`, field = topic;
+ * - `k:{h<n>}`     hash: state-store keys of bucket `n`, field = key;
+ * - `m:{meta}`     hash: store format, encryption mode, salt and key check (redis-format.ts).
  *
- * `<id>` is the client id's UTF-8 bytes in base64url: client ids and topics are hostile input, and
- * a `{` or `}` in them must never end or start a hash tag (base64url has neither). Buckets are
- * FNV-1a of the UTF-8 bytes (of the client id, topic or key) modulo {@link BUCKETS}: loads read
- * every bucket, one slot each, instead of scanning the key space of every master.
+ * `<id>` is the base64url of the client id's key bytes: its UTF-8 bytes, or their keyed hash
+ * (HMAC-SHA256) when encryption is on. Client ids and topics are hostile input, and a `{` or `}`
+ * in them must never end or start a hash tag (base64url has neither). Topics and state-store keys
+ * are hash fields (their bytes, or keyed hashes when encrypted), never in key names. Buckets are
+ * FNV-1a of those bytes modulo {@link BUCKETS}: loads read every bucket, one slot each, instead
+ * of scanning the key space of every master.
  */
 
 /** Buckets of the session index, the retained messages and the state-store keys. Fixed: changing it moves every bucketed record. */
@@ -29,29 +32,24 @@ export function bucketOf(bytes: Buffer): number {
   return fnv1a(bytes) % BUCKETS;
 }
 
-/** The hash-tag-safe form of a client id: base64url of its UTF-8 bytes (no `{`, `}`). */
-export function encodeClientId(clientId: string): string {
-  return Buffer.from(clientId, 'utf8').toString('base64url');
+/** The hash-tag-safe form of a client id's key bytes (UTF-8, or its keyed hash when encrypted): base64url (no `{`, `}`). */
+export function clientTag(idBytes: Buffer): string {
+  return idBytes.toString('base64url');
 }
 
-/** The session record key of a client. */
-export function sessionKey(clientId: string): string {
-  return `s:{c:${encodeClientId(clientId)}}`;
+/** The session record key of a client, by its {@link clientTag}. */
+export function sessionKey(tag: string): string {
+  return `s:{c:${tag}}`;
 }
 
-/** The queue hash key of a client (same slot as its session). */
-export function queueKey(clientId: string): string {
-  return `q:{c:${encodeClientId(clientId)}}`;
+/** The queue hash key of a client, by its {@link clientTag} (same slot as its session). */
+export function queueKey(tag: string): string {
+  return `q:{c:${tag}}`;
 }
 
 /** The session index set of bucket `n`. */
 export function sessionIndexKey(n: number): string {
   return `si:{b${n}}`;
-}
-
-/** The session index set a client id is listed in. */
-export function sessionIndexKeyOf(clientId: string): string {
-  return sessionIndexKey(bucketOf(Buffer.from(clientId, 'utf8')));
 }
 
 /** The retained hash of bucket `n`. */
@@ -75,4 +73,14 @@ export function parseSeqField(field: Buffer): number | undefined {
   if (!/^(0|[1-9][0-9]{0,15})$/.test(text)) return undefined;
   const seq = Number(text);
   return Number.isSafeInteger(seq) ? seq : undefined;
+}
+
+/** The store's format hash. */
+export const META_KEY = 'm:{meta}';
+
+/** The authenticated data a value is sealed with: its key, and its field in a hash (a value moved elsewhere fails to open). */
+export function valueAad(key: string, field?: Buffer | string): Buffer {
+  const name = Buffer.from(key, 'utf8');
+  if (field === undefined) return name;
+  return Buffer.concat([name, Buffer.from([0]), Buffer.isBuffer(field) ? field : Buffer.from(field, 'utf8')]);
 }
