@@ -23,11 +23,11 @@ export interface RedisSingleNode {
   stop(): Promise<void>;
 }
 
-/** Starts `redis-server` on a free port in 20000–31999; resolves once it accepts connections. */
+/** Starts `redis-server` on a free port in 3000–9999 (the cluster helper uses 10000–31999 with its bus ports); resolves once it accepts connections. */
 export async function startRedisSingleNode(): Promise<RedisSingleNode> {
   const dir = await mkdtemp(join(tmpdir(), 'ops-redis-single-'));
   for (let attempt = 0; ; attempt++) {
-    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const port = 3_000 + Math.floor(Math.random() * 7_000);
     const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--protected-mode', 'no'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -1,9 +1,19 @@
+/**
+ * The interface between the Redis Cluster client (`cluster-client.ts`) and the Redis store: what a
+ * store needs of a Redis Cluster, and the RESP values it gets back.
+ */
+
 /** A RESP value as our client returns it (RESP2). Bulk strings come back as Buffers. */
 export type RedisReply = null | number | Buffer | RedisReply[] | RedisErrorReply;
+
 /** An error reply (`-ERR ...`), returned in place, not thrown, inside a pipeline's replies. */
-export class RedisErrorReply { constructor(readonly message: string) {} }
+export class RedisErrorReply {
+  constructor(readonly message: string) {}
+}
+
 /** One command's words. */
 export type RedisCommand = readonly (string | Buffer | number)[];
+
 /** What a store needs of a Redis Cluster. */
 export interface RedisClusterCommands {
   /**
