@@ -127,6 +127,7 @@ describe('RedisBrokerStore: keys, hostile ids and failures', () => {
     const killer = await node.connect();
     await killer.raw([['CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes']]);
     await expect(store.putRetained({ topic: 't', payload: Buffer.from('x'), qos: 0, retain: true })).rejects.toMatchObject({ code: 'STO_WRITE_FAILED' });
+    await expect(store.loadRetained()).rejects.toMatchObject({ code: 'STO_READ_FAILED' });
     await killer.close();
     await store.close();
   });

@@ -75,7 +75,8 @@ export class RedisBrokerStore implements BrokerStore {
       return new RedisBrokerStore(options, await prepareRedisFormat(options.commands, options.name, options.encryptionKey));
     } catch (error) {
       await options.commands.close().catch(() => undefined);
-      if (error instanceof OpsError) throw error;
+      // The format's own verdicts stand; the backend's errors (unreachable, not acknowledged) are STO_OPEN_FAILED.
+      if (error instanceof OpsError && (error.code === 'STO_WRONG_KEY' || error.code === 'STO_OPEN_FAILED')) throw error;
       throw openFailed(options.name, reasonOf(error), error);
     }
   }
@@ -106,8 +107,7 @@ export class RedisBrokerStore implements BrokerStore {
   async loadSessions(): Promise<SessionRecord[]> {
     return this.#read(async () => {
       const sessions: SessionRecord[] = [];
-      for (let n = 0; n < BUCKETS; n++) {
-        const ids = await this.#scanSet(sessionIndexKey(n));
+      for (const ids of await this.#everyBucket((n) => this.#scanSet(sessionIndexKey(n)))) {
         for (let i = 0; i < ids.length; i += LOAD_CONCURRENCY) {
           const page = await Promise.all(ids.slice(i, i + LOAD_CONCURRENCY).map((id) => this.#loadSession(id)));
           for (const session of page) if (session !== undefined) sessions.push(session);
@@ -192,9 +192,10 @@ export class RedisBrokerStore implements BrokerStore {
   async loadRetained(): Promise<MessageRecord[]> {
     return this.#read(async () => {
       const messages: MessageRecord[] = [];
-      for (let n = 0; n < BUCKETS; n++) {
+      const buckets = await this.#everyBucket((n) => this.#scanHash(retainedKey(n)));
+      for (const [n, rows] of buckets.entries()) {
         const key = retainedKey(n);
-        for (const [field, value] of await this.#scanHash(key)) {
+        for (const [field, value] of rows) {
           const message = this.#decode(`retained message ${key}`, () => decodeRetained(this.#cipher.open(valueAad(key, field), value)));
           if (!this.#topicField(message.topic).equals(field)) throw corruptRecord(this.path, `retained message ${key}`, 'the record is of another topic');
           messages.push(message);
@@ -221,9 +222,10 @@ export class RedisBrokerStore implements BrokerStore {
   async loadStateStoreKeys(): Promise<StateStoreKeyRecord[]> {
     return this.#read(async () => {
       const records: StateStoreKeyRecord[] = [];
-      for (let n = 0; n < BUCKETS; n++) {
+      const buckets = await this.#everyBucket((n) => this.#scanHash(stateStoreKey(n)));
+      for (const [n, rows] of buckets.entries()) {
         const key = stateStoreKey(n);
-        for (const [field, value] of await this.#scanHash(key)) {
+        for (const [field, value] of rows) {
           const record = this.#decode(`state-store key ${key}`, () => decodeStateStoreKey(this.#cipher.open(valueAad(key, field), value)));
           if (!this.#stateStoreField(record.key).equals(field)) throw corruptRecord(this.path, `state-store key ${key}`, 'the record is of another key');
           records.push(record);
@@ -288,13 +290,13 @@ export class RedisBrokerStore implements BrokerStore {
     }
   }
 
-  /** Runs a load; an error that is not already a store error becomes STO_READ_FAILED. */
+  /** Runs a load; any error but a damaged record (the backend's included) becomes STO_READ_FAILED. */
   async #read<T>(load: () => Promise<T>): Promise<T> {
     try {
       if (this.#closed) throw readFailed(this.path, 'the store is closed');
       return await load();
     } catch (error) {
-      if (error instanceof OpsError) throw error;
+      if (error instanceof OpsError && (error.code === 'STO_CORRUPT_RECORD' || error.code === 'STO_READ_FAILED')) throw error;
       throw readFailed(this.path, reasonOf(error), error);
     }
   }
@@ -306,6 +308,11 @@ export class RedisBrokerStore implements BrokerStore {
     } catch (error) {
       throw corruptRecord(this.path, record, reasonOf(error), error);
     }
+  }
+
+  /** `scan` of every bucket, all at once (the client pipelines them per master); results by bucket. */
+  #everyBucket<T>(scan: (n: number) => Promise<T>): Promise<T[]> {
+    return Promise.all(Array.from({ length: BUCKETS }, (_, n) => scan(n)));
   }
 
   /** Every member of a set (`SSCAN`), by cursor pages. */
