@@ -1,3 +1,5 @@
+import type { IdEncoder } from '../value-cipher.js';
+
 /**
  * Level key layout (binary keys, compared bytewise):
  *
@@ -19,8 +21,7 @@
  * never appear in plain text on disk; the real value is inside the encrypted record.
  */
 
-/** Turns a client id or topic into the bytes used inside keys. */
-export type IdEncoder = (id: string) => Buffer;
+export type { IdEncoder } from '../value-cipher.js';
 
 /** Key of the store format record. */
 export const META_FORMAT_KEY = Buffer.from('meta/format');

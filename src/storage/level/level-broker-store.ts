@@ -3,7 +3,7 @@ import { batchWriter } from './batch-writer.js';
 import { OpsError, reasonOf } from '../../shared/errors.js';
 import type { BrokerStore, MessageRecord, QueueEntryRecord, SessionRecord, StateStoreKeyRecord, StoreUsage } from '../broker-store.js';
 import { Compactor, DEFAULT_COMPACTION_POLICY, directoryBytes, type CompactionPolicy, type CompactionStats } from './compactor.js';
-import type { ValueCipher } from './encryption.js';
+import type { ValueCipher } from '../value-cipher.js';
 import { GroupCommit, type BatchOp, type GroupCommitStats } from './group-commit.js';
 import { KeyLayout, type KeyRange } from './keys.js';
 import { LevelQueueStore } from './level-queue-store.js';
@@ -56,7 +56,7 @@ interface PlannedWrite {
 
 /**
  * Durable {@link BrokerStore} on LevelDB (`level`). Values are framed and optionally encrypted
- * (see encryption.ts), records use ../record-codec.ts, keys follow keys.ts. Writes are merged by
+ * (see ../value-cipher.ts), records use ../record-codec.ts, keys follow keys.ts. Writes are merged by
  * {@link GroupCommit} into synced batches; each write's completion resolves once its batch is
  * on disk. Reads first wait for writes already submitted (read-your-writes).
  *

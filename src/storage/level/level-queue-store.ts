@@ -5,7 +5,7 @@
  */
 import type { Level } from 'level';
 import type { QueueEntryRecord } from '../broker-store.js';
-import type { ValueCipher } from './encryption.js';
+import type { ValueCipher } from '../value-cipher.js';
 import type { BatchOp, GroupCommit } from './group-commit.js';
 import { checkQueueSeq, parseQueueKey, queueIdOf, segmentKey, type KeyLayout, type KeyRange } from './keys.js';
 import { queueEntryBytes } from '../message-codec.js';

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { Level } from 'level';
 import type { QueueEntryRecord } from '../broker-store.js';
-import { aesGcmCipher, KEY_BYTES, type ValueCipher } from './encryption.js';
+import { aesGcmCipher, KEY_BYTES, type ValueCipher } from '../value-cipher.js';
 import { KeyLayout, queueEntryKey } from './keys.js';
 import { openFailed } from '../store-errors.js';
 import { reasonOf } from '../../shared/errors.js';

@@ -2,7 +2,7 @@
  * The one way a value stored in the level store becomes data: opened with the store's cipher
  * (authenticated), then decoded, or reported as STO_CORRUPT_RECORD.
  */
-import type { ValueCipher } from './encryption.js';
+import type { ValueCipher } from '../value-cipher.js';
 import { corruptRecord } from '../store-errors.js';
 import { reasonOf } from '../../shared/errors.js';
 

@@ -1,4 +1,4 @@
-import type { ValueCipher } from './encryption.js';
+import type { ValueCipher } from '../value-cipher.js';
 import type { BatchOp, WriteSink } from './group-commit.js';
 import type { DeferredEntry, DeferredValue } from './queue-ops.js';
 import { encodeQueueEntry } from '../record-codec.js';

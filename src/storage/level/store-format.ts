@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { OpsError } from '../../shared/errors.js';
 import { corruptRecord, openFailed } from '../store-errors.js';
-import { aesGcmCipher, KEY_BYTES, makeKeyCheck, plainCipher, verifyKeyCheck, type ValueCipher } from './encryption.js';
+import { aesGcmCipher, KEY_BYTES, makeKeyCheck, plainCipher, verifyKeyCheck, type ValueCipher } from '../value-cipher.js';
 import type { WriteOp } from './group-commit.js';
 import { META_FORMAT_KEY, META_KEYCHECK_KEY } from './keys.js';
 

@@ -3,7 +3,7 @@ import type { Level } from 'level';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { OpsError } from '../../../src/shared/errors.js';
 import type { QueueEntryRecord, StoreUsage } from '../../../src/storage/broker-store.js';
-import { aesGcmCipher, makeKeyCheck, plainCipher, type ValueCipher } from '../../../src/storage/level/encryption.js';
+import { aesGcmCipher, makeKeyCheck, plainCipher, type ValueCipher } from '../../../src/storage/value-cipher.js';
 import { KeyLayout, META_FORMAT_KEY, META_KEYCHECK_KEY, parseQueueKey, parseSegmentKey, segmentKey } from '../../../src/storage/level/keys.js';
 import { LevelBrokerStore } from '../../../src/storage/level/level-broker-store.js';
 import { encodeQueueEntry } from '../../../src/storage/record-codec.js';

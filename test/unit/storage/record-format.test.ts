@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RecordFormatError } from '../../../src/storage/binary-io.js';
-import { aesGcmCipher, plainCipher, SealedValueError } from '../../../src/storage/level/encryption.js';
+import { aesGcmCipher, plainCipher, SealedValueError } from '../../../src/storage/value-cipher.js';
 import { KeyLayout, prefixEnd } from '../../../src/storage/level/keys.js';
 import { decodeQueueEntry, decodeRetained, encodeQueueEntry, encodeRetained } from '../../../src/storage/record-codec.js';
 

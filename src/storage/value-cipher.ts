@@ -1,17 +1,20 @@
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomFillSync } from 'node:crypto';
-import type { IdEncoder } from './keys.js';
+
+/** Turns a client id or topic into the bytes used inside keys. */
+export type IdEncoder = (id: string) => Buffer;
 
 /**
- * Encryption at rest for stored values (AES-256-GCM, node:crypto).
+ * Encryption at rest for stored values (AES-256-GCM, node:crypto), shared by the durable stores
+ * (level: the AAD is the level key; redis: the Redis key and field).
  *
  * Sealed value layout: `[format u8][nonce 12][auth tag 16][ciphertext]`, format
- * {@link ValueFormat.Aes256Gcm}. Every value gets a fresh random 96-bit nonce; the level key of
+ * {@link ValueFormat.Aes256Gcm}. Every value gets a fresh random 96-bit nonce; the key of
  * the value is the GCM additional authenticated data, so a value moved under another key (into
  * another client's queue, say) fails authentication like a flipped byte does.
  *
  * The 32-byte store key is never used directly: HKDF-SHA256 with the store's random salt derives
  * one key for values and one for the keyed hash (HMAC-SHA256) that replaces client ids and topics
- * inside level keys. So with encryption on, no payload, client id or topic is on disk in plain
+ * inside keys. So with encryption on, no payload, client id or topic is on disk in plain
  * text; what stays visible is the number and size of records and the seq numbers of queue keys.
  *
  * With encryption Disabled, values are `[format u8 = Plain][record]` and ids are their UTF-8 bytes.
@@ -37,7 +40,7 @@ export class SealedValueError extends Error {
 export interface ValueCipher {
   /** `AES-256-GCM` or `Disabled`. */
   readonly mode: 'AES-256-GCM' | 'Disabled';
-  /** `aad` is the level key the value is stored under. */
+  /** `aad` is the key the value is stored under. */
   seal(aad: Buffer, plain: Buffer): Buffer;
   /** Length of `seal`'s output for a plain value of this length (for size accounting before sealing). */
   sealedLength(plainLength: number): number;

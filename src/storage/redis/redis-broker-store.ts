@@ -1,0 +1,347 @@
+import { OpsError, reasonOf } from '../../shared/errors.js';
+import type { BrokerStore, MessageRecord, QueueEntryRecord, SessionRecord, StateStoreKeyRecord } from '../broker-store.js';
+import { closedWrite, corruptRecord, openFailed, readFailed, refusedWrite, writeFailed } from '../store-errors.js';
+import type { RedisClusterCommands, RedisCommand } from './cluster-commands.js';
+import { prepareRedisFormat } from './redis-format.js';
+import { BUCKETS, bucketOf, clientTag, parseSeqField, queueKey, retainedKey, seqField, sessionIndexKey, sessionKey, stateStoreKey, valueAad } from './redis-keys.js';
+import { decodeQueueEntry, decodeRetained, decodeSession, decodeStateStoreKey, encodeQueueEntry, encodeRetained, encodeSession, encodeStateStoreKey } from '../record-codec.js';
+import type { ValueCipher } from '../value-cipher.js';
+import { bulkOrNull, checkReplies, RedisReplyError, scanPage } from './redis-replies.js';
+
+/** Options of {@link RedisBrokerStore.open}. */
+export interface RedisBrokerStoreOptions {
+  /** The cluster (the store owns it: {@link RedisBrokerStore.close} closes it). */
+  readonly commands: RedisClusterCommands;
+  /** What errors name as the store's path: the backend, e.g. `redis://h1:7001,h2:7002`. */
+  readonly name: string;
+  /** 32-byte AES-256-GCM key; absent: encryption Disabled. Must match what the store was created with. */
+  readonly encryptionKey?: Buffer;
+}
+
+/** Items asked of Redis per `SSCAN`/`HSCAN` page. */
+const SCAN_COUNT = 512;
+/** Sessions read at once while loading (one `GET` each, pipelined by the client). */
+const LOAD_CONCURRENCY = 256;
+/** Canonical base64url (what {@link clientTag} writes): an index member that is not is corrupt. */
+const BASE64URL = /^[A-Za-z0-9_-]*$/;
+
+/**
+ * Durable {@link BrokerStore} on a Redis Cluster, through {@link RedisClusterCommands} only. Keys
+ * follow redis-keys.ts (hash tags: one operation, one slot); values are the records of
+ * ../record-codec.ts sealed by the value cipher (../value-cipher.ts: a format byte, and with a key
+ * AES-256-GCM with the Redis key and field as AAD; client ids, topics and state-store keys then
+ * appear in key names and fields only as keyed hashes, so Redis' AOF/RDB hold no plaintext). Every write
+ * is `durable`: its completion resolves once the master has it and `WAIT` confirmed it on the
+ * configured replicas; anything else (connection lost, error reply, WAIT short) rejects it with
+ * STO_WRITE_FAILED, i.e. "not acknowledged". Reads reject with STO_READ_FAILED, malformed values
+ * with STO_CORRUPT_RECORD (never returned as data).
+ *
+ * Order: each call issues its commands synchronously, and the client keeps the issue order per
+ * master, so a later write or read of the same key sees an earlier one (read-your-writes).
+ *
+ * A session is two writes in two slots (its record with its queue, and its bucket's index entry),
+ * issued together: a failure between them leaves an index entry without a record (skipped at load)
+ * or, after a failed delete, a record no longer indexed (not loaded). Neither was acknowledged.
+ */
+export class RedisBrokerStore implements BrokerStore {
+  readonly durable = true;
+  /** The backend, as named in errors. */
+  readonly path: string;
+  readonly #redis: RedisClusterCommands;
+  readonly #cipher: ValueCipher;
+  readonly #pending = new Set<Promise<unknown>>();
+  #closed = false;
+
+  private constructor(options: RedisBrokerStoreOptions, cipher: ValueCipher) {
+    this.#redis = options.commands;
+    this.path = options.name;
+    this.#cipher = cipher;
+  }
+
+  /** `AES-256-GCM` or `Disabled`. */
+  get encryption(): ValueCipher['mode'] {
+    return this.#cipher.mode;
+  }
+
+  /**
+   * Opens the store on a cluster: STO_OPEN_FAILED when no master answers or the format is not
+   * ours, STO_WRONG_KEY when the encryption key is missing, unexpected or wrong (redis-format.ts).
+   */
+  static async open(options: RedisBrokerStoreOptions): Promise<RedisBrokerStore> {
+    try {
+      const replies = await options.commands.execOnMasters(['PING']);
+      checkReplies(replies, replies.length, 'PING');
+      if (replies.length === 0) throw new Error('the cluster has no master');
+      return new RedisBrokerStore(options, await prepareRedisFormat(options.commands, options.name, options.encryptionKey));
+    } catch (error) {
+      await options.commands.close().catch(() => undefined);
+      // The format's own verdicts stand; the backend's errors (unreachable, not acknowledged) are STO_OPEN_FAILED.
+      if (error instanceof OpsError && (error.code === 'STO_WRONG_KEY' || error.code === 'STO_OPEN_FAILED')) throw error;
+      throw openFailed(options.name, reasonOf(error), error);
+    }
+  }
+
+  /** The tag of a client's keys (base64url of its UTF-8 bytes, or of their keyed hash). */
+  #tag(clientId: string): string {
+    return clientTag(this.#cipher.id(clientId));
+  }
+
+  /** The session index set of a client. */
+  #indexKey(clientId: string): string {
+    return sessionIndexKey(bucketOf(this.#cipher.id(clientId)));
+  }
+
+  /** A topic's field in the retained hashes. */
+  #topicField(topic: string): Buffer {
+    return this.#cipher.mode === 'Disabled' ? Buffer.from(topic, 'utf8') : this.#cipher.id(topic);
+  }
+
+  /** A state-store key's field (a copy of its bytes, or their keyed hash). */
+  #stateStoreField(key: Buffer): Buffer {
+    // latin1 maps bytes to distinct strings, so the keyed hash input is unique per key (as in the level store).
+    return this.#cipher.mode === 'Disabled' ? Buffer.from(key) : this.#cipher.id(key.toString('latin1'));
+  }
+
+  // Sessions
+
+  async loadSessions(): Promise<SessionRecord[]> {
+    return this.#read(async () => {
+      const sessions: SessionRecord[] = [];
+      for (const ids of await this.#everyBucket((n) => this.#scanSet(sessionIndexKey(n)))) {
+        for (let i = 0; i < ids.length; i += LOAD_CONCURRENCY) {
+          const page = await Promise.all(ids.slice(i, i + LOAD_CONCURRENCY).map((id) => this.#loadSession(id)));
+          for (const session of page) if (session !== undefined) sessions.push(session);
+        }
+      }
+      return sessions;
+    });
+  }
+
+  async #loadSession(member: Buffer): Promise<SessionRecord | undefined> {
+    const encoded = member.toString('latin1');
+    if (!BASE64URL.test(encoded)) throw corruptRecord(this.path, 'session index', 'an index entry is not a base64url client id');
+    const key = sessionKey(encoded);
+    const [reply] = await this.#redis.exec(key, [['GET', key]]);
+    const value = bulkOrNull(reply, 'GET session');
+    if (value === null) return undefined; // indexed, then deleted or never written: not a session
+    const session = this.#decode(`session ${key}`, () => decodeSession(this.#cipher.open(valueAad(key), value)));
+    if (this.#tag(session.clientId) !== encoded) throw corruptRecord(this.path, `session ${key}`, 'the record is of another client id');
+    return session;
+  }
+
+  saveSession(record: SessionRecord): Promise<void> {
+    const enc = this.#tag(record.clientId);
+    const key = sessionKey(enc);
+    const index = this.#indexKey(record.clientId);
+    return this.#prepared(() => this.#cipher.seal(valueAad(key), encodeSession(record)), (value) =>
+      Promise.all([this.#write(index, [['SADD', index, enc]]), this.#write(key, [['SET', key, value]])]),
+    );
+  }
+
+  deleteSession(clientId: string): Promise<void> {
+    const enc = this.#tag(clientId);
+    const key = sessionKey(enc);
+    const index = this.#indexKey(clientId);
+    return this.#prepared(() => undefined, () =>
+      Promise.all([this.#write(key, [['DEL', key, queueKey(enc)]]), this.#write(index, [['SREM', index, enc]])]),
+    );
+  }
+
+  // Queues
+
+  async loadQueue(clientId: string): Promise<QueueEntryRecord[]> {
+    const key = queueKey(this.#tag(clientId));
+    return this.#read(async () => {
+      const entries: QueueEntryRecord[] = [];
+      for (const [field, value] of await this.#scanHash(key)) {
+        const seq = parseSeqField(field);
+        const entry = this.#decode(`queue entry ${key}`, () => decodeQueueEntry(this.#cipher.open(valueAad(key, field), value)));
+        if (seq === undefined || entry.seq !== seq) throw corruptRecord(this.path, `queue entry ${key}`, 'the field is not the entry\'s seq');
+        entries.push(entry);
+      }
+      return entries.sort((a, b) => a.seq - b.seq);
+    });
+  }
+
+  putQueueEntries(clientId: string, entries: readonly QueueEntryRecord[]): Promise<void> {
+    const key = queueKey(this.#tag(clientId));
+    return this.#prepared(
+      () => {
+        const command: (string | Buffer)[] = ['HSET', key];
+        for (const entry of entries) {
+          if (!Number.isSafeInteger(entry.seq) || entry.seq < 0) throw new RangeError(`queue entry seq ${entry.seq} is not a non-negative safe integer`);
+          const field = seqField(entry.seq);
+          command.push(field, this.#cipher.seal(valueAad(key, field), encodeQueueEntry(entry)));
+        }
+        return command;
+      },
+      (command) => (entries.length === 0 ? Promise.resolve() : this.#write(key, [command])),
+    );
+  }
+
+  deleteQueueEntries(clientId: string, seqs: readonly number[]): Promise<void> {
+    const key = queueKey(this.#tag(clientId));
+    return this.#prepared(
+      () => ['HDEL', key, ...seqs.map(seqField)],
+      (command) => (seqs.length === 0 ? Promise.resolve() : this.#write(key, [command])),
+    );
+  }
+
+  // Retained messages
+
+  async loadRetained(): Promise<MessageRecord[]> {
+    return this.#read(async () => {
+      const messages: MessageRecord[] = [];
+      const buckets = await this.#everyBucket((n) => this.#scanHash(retainedKey(n)));
+      for (const [n, rows] of buckets.entries()) {
+        const key = retainedKey(n);
+        for (const [field, value] of rows) {
+          const message = this.#decode(`retained message ${key}`, () => decodeRetained(this.#cipher.open(valueAad(key, field), value)));
+          if (!this.#topicField(message.topic).equals(field)) throw corruptRecord(this.path, `retained message ${key}`, 'the record is of another topic');
+          messages.push(message);
+        }
+      }
+      return messages;
+    });
+  }
+
+  putRetained(message: MessageRecord): Promise<void> {
+    const field = this.#topicField(message.topic);
+    const key = retainedKey(bucketOf(field));
+    return this.#prepared(() => this.#cipher.seal(valueAad(key, field), encodeRetained(message)), (value) => this.#write(key, [['HSET', key, field, value]]));
+  }
+
+  deleteRetained(topic: string): Promise<void> {
+    const field = this.#topicField(topic);
+    const key = retainedKey(bucketOf(field));
+    return this.#prepared(() => undefined, () => this.#write(key, [['HDEL', key, field]]));
+  }
+
+  // State-store keys
+
+  async loadStateStoreKeys(): Promise<StateStoreKeyRecord[]> {
+    return this.#read(async () => {
+      const records: StateStoreKeyRecord[] = [];
+      const buckets = await this.#everyBucket((n) => this.#scanHash(stateStoreKey(n)));
+      for (const [n, rows] of buckets.entries()) {
+        const key = stateStoreKey(n);
+        for (const [field, value] of rows) {
+          const record = this.#decode(`state-store key ${key}`, () => decodeStateStoreKey(this.#cipher.open(valueAad(key, field), value)));
+          if (!this.#stateStoreField(record.key).equals(field)) throw corruptRecord(this.path, `state-store key ${key}`, 'the record is of another key');
+          records.push(record);
+        }
+      }
+      return records;
+    });
+  }
+
+  putStateStoreKey(record: StateStoreKeyRecord): Promise<void> {
+    const field = this.#stateStoreField(record.key);
+    const key = stateStoreKey(bucketOf(field));
+    return this.#prepared(() => this.#cipher.seal(valueAad(key, field), encodeStateStoreKey(record)), (value) => this.#write(key, [['HSET', key, field, value]]));
+  }
+
+  deleteStateStoreKey(keyBytes: Buffer): Promise<void> {
+    const field = this.#stateStoreField(keyBytes);
+    const key = stateStoreKey(bucketOf(field));
+    return this.#prepared(() => undefined, () => this.#write(key, [['HDEL', key, field]]));
+  }
+
+  /** Waits for the writes in flight, then closes the cluster client. Further writes reject. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.allSettled([...this.#pending]);
+    await this.#redis.close();
+  }
+
+  // Plumbing
+
+  /**
+   * A write: `prepare` runs now (the caller's record is encoded before this returns, so changing
+   * it afterwards changes nothing), `issue` sends the commands now. Closed store, a record that
+   * cannot be encoded, or a failed write: STO_WRITE_FAILED.
+   */
+  #prepared<T>(prepare: () => T, issue: (prepared: T) => Promise<unknown>): Promise<void> {
+    if (this.#closed) return closedWrite(this.path);
+    let prepared: T;
+    try {
+      prepared = prepare();
+    } catch (error) {
+      return refusedWrite(this.path, error);
+    }
+    const write = issue(prepared).then(() => undefined);
+    this.#pending.add(write);
+    const settle = (): void => {
+      this.#pending.delete(write);
+    };
+    write.then(settle, settle);
+    write.catch(() => undefined); // reported to whoever awaits; never an unhandled rejection
+    return write;
+  }
+
+  /** Runs `commands` in the slot of `slotKey`, durable; rejects with STO_WRITE_FAILED unless every reply is a success. */
+  async #write(slotKey: string, commands: readonly RedisCommand[]): Promise<void> {
+    try {
+      const replies = await this.#redis.exec(slotKey, commands, { durable: true });
+      checkReplies(replies, commands.length, String(commands[0]?.[0]));
+    } catch (error) {
+      throw writeFailed(this.path, reasonOf(error), error);
+    }
+  }
+
+  /** Runs a load; any error but a damaged record (the backend's included) becomes STO_READ_FAILED. */
+  async #read<T>(load: () => Promise<T>): Promise<T> {
+    try {
+      if (this.#closed) throw readFailed(this.path, 'the store is closed');
+      return await load();
+    } catch (error) {
+      if (error instanceof OpsError && (error.code === 'STO_CORRUPT_RECORD' || error.code === 'STO_READ_FAILED')) throw error;
+      throw readFailed(this.path, reasonOf(error), error);
+    }
+  }
+
+  /** Decodes a value; STO_CORRUPT_RECORD when it is malformed. */
+  #decode<T>(record: string, decode: () => T): T {
+    try {
+      return decode();
+    } catch (error) {
+      throw corruptRecord(this.path, record, reasonOf(error), error);
+    }
+  }
+
+  /** `scan` of every bucket, all at once (the client pipelines them per master); results by bucket. */
+  #everyBucket<T>(scan: (n: number) => Promise<T>): Promise<T[]> {
+    return Promise.all(Array.from({ length: BUCKETS }, (_, n) => scan(n)));
+  }
+
+  /** Every member of a set (`SSCAN`), by cursor pages. */
+  async #scanSet(key: string): Promise<Buffer[]> {
+    const seen = new Map<string, Buffer>();
+    let cursor = '0';
+    do {
+      const [reply] = await this.#redis.exec(key, [['SSCAN', key, cursor, 'COUNT', SCAN_COUNT]]);
+      const page = scanPage(reply, 'SSCAN');
+      for (const item of page.items) seen.set(item.toString('latin1'), item);
+      cursor = page.cursor;
+    } while (cursor !== '0');
+    return [...seen.values()];
+  }
+
+  /** Every field and value of a hash (`HSCAN`), by cursor pages; a field returned twice counts once. */
+  async #scanHash(key: string): Promise<[Buffer, Buffer][]> {
+    const seen = new Map<string, [Buffer, Buffer]>();
+    let cursor = '0';
+    do {
+      const [reply] = await this.#redis.exec(key, [['HSCAN', key, cursor, 'COUNT', SCAN_COUNT]]);
+      const page = scanPage(reply, 'HSCAN');
+      if (page.items.length % 2 !== 0) throw new RedisReplyError('HSCAN: an odd number of items');
+      for (let i = 0; i < page.items.length; i += 2) {
+        const field = page.items[i] as Buffer;
+        seen.set(field.toString('latin1'), [field, page.items[i + 1] as Buffer]);
+      }
+      cursor = page.cursor;
+    } while (cursor !== '0');
+    return [...seen.values()];
+  }
+}
