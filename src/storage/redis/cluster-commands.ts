@@ -18,9 +18,10 @@ export type RedisCommand = readonly (string | Buffer | number)[];
 export interface RedisClusterCommands {
   /**
    * Runs `commands`, which must all touch keys of the hash slot of `slotKey` (use hash tags), in
-   * order on that slot's master, as part of that master's pipeline of this tick. `durable: true`:
-   * the call resolves only after a WAIT on that master (once per master per tick, for all the
-   * durable calls of the tick) confirmed the writes on the configured number of replicas.
+   * order on that slot's master, as part of that master's next pipeline (group commit: each master
+   * has at most one pipeline in flight; the calls made meanwhile form the next one). `durable: true`:
+   * the call resolves only after a WAIT on that master (one per pipeline, for all its durable calls)
+   * confirmed the writes on the configured number of replicas.
    * Resolves with the replies in order (error replies in place); rejects on anything else
    * (connection lost, MOVED after retries, WAIT short of replicas, closed): "not acknowledged".
    */
