@@ -82,6 +82,23 @@ describe('RedisBrokerStore: keys, hostile ids and failures', () => {
     await store.close();
   });
 
+  it('a client id of 65,535 bytes gets a short key name (its SHA-256), round-trips, and is told apart from ids of every length around the limit', async () => {
+    const { store } = await redisStore();
+    const ids = ['y'.repeat(65_535), 'y'.repeat(48), 'y'.repeat(49), 'y'.repeat(64)];
+    for (const clientId of ids) {
+      await store.saveSession({ clientId, protocolVersion: 5, expiryIntervalSeconds: 60, subscriptions: [] });
+      await store.putQueueEntries(clientId, [{ seq: 1, message: { topic: 't', payload: Buffer.from(String(clientId.length)), qos: 1, retain: false }, qos: 1, retain: false }]);
+    }
+    expect((await store.loadSessions()).map((s) => s.clientId.length).sort((a, b) => a - b)).toEqual([48, 49, 64, 65_535]);
+    for (const clientId of ids) expect((await store.loadQueue(clientId))[0]?.message.payload.toString()).toBe(String(clientId.length));
+    const raw = await node.connect();
+    const [keys] = await raw.raw([['KEYS', '*']]);
+    await raw.close();
+    expect(Array.isArray(keys) && keys.every((k) => Buffer.isBuffer(k) && k.length < 80)).toBe(true);
+    expect(new Set(ids.map(sessionKey)).size).toBe(ids.length);
+    await store.close();
+  });
+
   it('the adapter refuses a call whose keys leave the slot key\'s slot (the check the suite relies on)', async () => {
     const commands = await node.connect();
     try {

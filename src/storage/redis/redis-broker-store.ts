@@ -3,7 +3,7 @@ import type { BrokerStore, MessageRecord, QueueEntryRecord, SessionRecord, State
 import { closedWrite, corruptRecord, openFailed, readFailed, refusedWrite, writeFailed } from '../store-errors.js';
 import type { RedisClusterCommands, RedisCommand } from './cluster-commands.js';
 import { prepareRedisFormat } from './redis-format.js';
-import { BUCKETS, bucketOf, clientTag, parseSeqField, queueKey, retainedKey, seqField, sessionIndexKey, sessionKey, stateStoreKey, valueAad } from './redis-keys.js';
+import { BUCKETS, bucketOf, CLIENT_TAG, clientTag, parseSeqField, queueKey, retainedKey, seqField, sessionIndexKey, sessionKey, stateStoreKey, valueAad } from './redis-keys.js';
 import { decodeQueueEntry, decodeRetained, decodeSession, decodeStateStoreKey, encodeQueueEntry, encodeRetained, encodeSession, encodeStateStoreKey } from '../record-codec.js';
 import type { ValueCipher } from '../value-cipher.js';
 import { bulkOrNull, checkReplies, RedisReplyError, scanPage } from './redis-replies.js';
@@ -22,8 +22,6 @@ export interface RedisBrokerStoreOptions {
 const SCAN_COUNT = 512;
 /** Sessions read at once while loading (one `GET` each, pipelined by the client). */
 const LOAD_CONCURRENCY = 256;
-/** Canonical base64url (what {@link clientTag} writes): an index member that is not is corrupt. */
-const BASE64URL = /^[A-Za-z0-9_-]*$/;
 
 /**
  * Durable {@link BrokerStore} on a Redis Cluster, through {@link RedisClusterCommands} only. Keys
@@ -81,7 +79,7 @@ export class RedisBrokerStore implements BrokerStore {
     }
   }
 
-  /** The tag of a client's keys (base64url of its UTF-8 bytes, or of their keyed hash). */
+  /** The tag of a client's keys (see {@link clientTag}: of its UTF-8 bytes, or of their keyed hash when encrypted). */
   #tag(clientId: string): string {
     return clientTag(this.#cipher.id(clientId));
   }
@@ -119,7 +117,7 @@ export class RedisBrokerStore implements BrokerStore {
 
   async #loadSession(member: Buffer): Promise<SessionRecord | undefined> {
     const encoded = member.toString('latin1');
-    if (!BASE64URL.test(encoded)) throw corruptRecord(this.path, 'session index', 'an index entry is not a base64url client id');
+    if (!CLIENT_TAG.test(encoded)) throw corruptRecord(this.path, 'session index', 'an index entry is not a client tag');
     const key = sessionKey(encoded);
     const [reply] = await this.#redis.exec(key, [['GET', key]]);
     const value = bulkOrNull(reply, 'GET session');

@@ -10,12 +10,14 @@
  * - `m:{meta}`     hash: store format, encryption mode, salt and key check (redis-format.ts).
  *
  * `<id>` is the base64url of the client id's key bytes: its UTF-8 bytes, or their keyed hash
- * (HMAC-SHA256) when encryption is on. Client ids and topics are hostile input, and a `{` or `}`
+ * (HMAC-SHA256) when encryption is on; above 48 bytes, `h.` and the base64url of their SHA-256. Client ids and topics are hostile input, and a `{` or `}`
  * in them must never end or start a hash tag (base64url has neither). Topics and state-store keys
  * are hash fields (their bytes, or keyed hashes when encrypted), never in key names. Buckets are
  * FNV-1a of those bytes modulo {@link BUCKETS}: loads read every bucket, one slot each, instead
  * of scanning the key space of every master.
  */
+
+import { createHash } from 'node:crypto';
 
 /** Buckets of the session index, the retained messages and the state-store keys. Fixed: changing it moves every bucketed record. */
 export const BUCKETS = 64;
@@ -32,9 +34,20 @@ export function bucketOf(bytes: Buffer): number {
   return fnv1a(bytes) % BUCKETS;
 }
 
-/** The hash-tag-safe form of a client id's key bytes (UTF-8, or its keyed hash when encrypted): base64url (no `{`, `}`). */
+/** Client id key bytes above this length are tagged by their SHA-256, so that key names stay short. */
+export const LONG_ID_BYTES = 48;
+/** What {@link clientTag} writes: base64url, or `h.` and the base64url SHA-256 of a long id. */
+export const CLIENT_TAG = /^(?:[A-Za-z0-9_-]*|h\.[A-Za-z0-9_-]{43})$/;
+
+/**
+ * The hash-tag-safe form of a client id's key bytes (UTF-8, or its keyed hash when encrypted):
+ * their base64url (no `{`, `}`), or for ids longer than {@link LONG_ID_BYTES} bytes `h.` and the
+ * base64url of their SHA-256 (a 65,535-byte client id must not make a 87 KB key name; `.` is not
+ * base64url, so the two forms never meet).
+ */
 export function clientTag(idBytes: Buffer): string {
-  return idBytes.toString('base64url');
+  if (idBytes.length <= LONG_ID_BYTES) return idBytes.toString('base64url');
+  return `h.${createHash('sha256').update(idBytes).digest('base64url')}`;
 }
 
 /** The session record key of a client, by its {@link clientTag}. */
