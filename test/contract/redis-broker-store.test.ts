@@ -182,6 +182,18 @@ describe('RedisBrokerStore: keys, hostile ids and failures', () => {
     await store.close();
   });
 
+  it('a store written with another bucket count is refused at open (STO_OPEN_FAILED), not read as empty', async () => {
+    const commands = await node.connect();
+    await commands.raw([['FLUSHALL']]);
+    const store = await open(commands);
+    await store.saveSession({ clientId: 'kept', protocolVersion: 5, expiryIntervalSeconds: 60, subscriptions: [] });
+    await store.close();
+    const raw = await node.connect();
+    await raw.raw([['HSET', 'm:{meta}', 'buckets', '32']]);
+    await raw.close();
+    await expect(open(await node.connect())).rejects.toMatchObject({ code: 'STO_OPEN_FAILED', message: expect.stringContaining('32 buckets per kind, this broker uses 64') });
+  });
+
   it('the encryption mode and key are checked at open: STO_WRONG_KEY', async () => {
     const key = randomBytes(32);
     const first = await node.connect();

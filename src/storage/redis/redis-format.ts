@@ -3,7 +3,7 @@ import { OpsError } from '../../shared/errors.js';
 import { openFailed } from '../store-errors.js';
 import { aesGcmCipher, KEY_BYTES, makeKeyCheck, plainCipher, verifyKeyCheck, type ValueCipher } from '../value-cipher.js';
 import type { RedisClusterCommands } from './cluster-commands.js';
-import { META_KEY } from './redis-keys.js';
+import { BUCKETS, META_KEY } from './redis-keys.js';
 import { bulkOrNull, checkReplies, notError, RedisReplyError } from './redis-replies.js';
 
 /** Format of the Redis store's layout (redis-keys.ts); a newer one is refused at open. */
@@ -14,8 +14,8 @@ const KEYCHECK_AAD = Buffer.from(`${META_KEY}/keycheck`);
 
 /**
  * Creates the format hash `m:{meta}` of a new store, or checks that of an existing one, like the
- * level store's meta records: format, encryption mode, salt (the HKDF salt of the cipher) and key
- * check. Several frontends may open an empty backend at once: every field is written with
+ * level store's meta records: format, encryption mode, salt (the HKDF salt of the cipher), key
+ * check and the bucket count of redis-keys.ts. Several frontends may open an empty backend at once: every field is written with
  * `HSETNX` and read back, so the first writer's values win for all. A mode or key that does not
  * match is STO_WRONG_KEY; a newer format, STO_OPEN_FAILED. Returns the cipher of the values.
  */
@@ -30,17 +30,21 @@ export async function prepareRedisFormat(redis: RedisClusterCommands, path: stri
       ['HSETNX', META_KEY, 'format', String(REDIS_STORE_FORMAT)],
       ['HSETNX', META_KEY, 'encryption', mode],
       ['HSETNX', META_KEY, 'salt', randomBytes(SALT_BYTES)],
-      ['HMGET', META_KEY, 'format', 'encryption', 'salt', 'keycheck'],
+      ['HSETNX', META_KEY, 'buckets', String(BUCKETS)],
+      ['HMGET', META_KEY, 'format', 'encryption', 'salt', 'keycheck', 'buckets'],
     ],
     { durable: true },
   );
-  checkReplies(replies, 4, 'HSETNX m:{meta}');
-  const fields = notError(replies[3], 'HMGET m:{meta}');
-  if (!Array.isArray(fields) || fields.length !== 4) throw new RedisReplyError('HMGET m:{meta}: expected 4 values');
-  const [format, storedMode, salt, keycheck] = fields.map((f) => bulkOrNull(f, 'HMGET m:{meta}'));
+  checkReplies(replies, 5, 'HSETNX m:{meta}');
+  const fields = notError(replies[4], 'HMGET m:{meta}');
+  if (!Array.isArray(fields) || fields.length !== 5) throw new RedisReplyError('HMGET m:{meta}: expected 5 values');
+  const [format, storedMode, salt, keycheck, buckets] = fields.map((f) => bulkOrNull(f, 'HMGET m:{meta}'));
   const version = Number(format?.toString('latin1'));
   if (!Number.isSafeInteger(version) || version < 1) throw openFailed(path, 'the store format record is damaged');
   if (version > REDIS_STORE_FORMAT) throw openFailed(path, `store format ${version} is newer than this broker supports (${REDIS_STORE_FORMAT})`);
+  // The bucket count places every bucketed record: a store written with another would look empty.
+  const storedBuckets = buckets?.toString('latin1');
+  if (storedBuckets !== String(BUCKETS)) throw openFailed(path, `the store was written with ${storedBuckets ?? 'no'} buckets per kind, this broker uses ${BUCKETS}`);
   const stored = storedMode?.toString('latin1');
   if (stored === 'Disabled') {
     if (encryptionKey !== undefined) throw new OpsError('STO_WRONG_KEY', { path, reason: 'the store was created with encryption Disabled, but a key was given' });
