@@ -187,20 +187,8 @@ export class RedisBrokerStore implements BrokerStore {
 
   // Retained messages
 
-  async loadRetained(): Promise<MessageRecord[]> {
-    return this.#read(async () => {
-      const messages: MessageRecord[] = [];
-      const buckets = await this.#everyBucket((n) => this.#scanHash(retainedKey(n)));
-      for (const [n, rows] of buckets.entries()) {
-        const key = retainedKey(n);
-        for (const [field, value] of rows) {
-          const message = this.#decode(`retained message ${key}`, () => decodeRetained(this.#cipher.open(valueAad(key, field), value)));
-          if (!this.#topicField(message.topic).equals(field)) throw corruptRecord(this.path, `retained message ${key}`, 'the record is of another topic');
-          messages.push(message);
-        }
-      }
-      return messages;
-    });
+  loadRetained(): Promise<MessageRecord[]> {
+    return this.#loadBucketed(retainedKey, 'retained message', decodeRetained, (message) => this.#topicField(message.topic), 'topic');
   }
 
   putRetained(message: MessageRecord): Promise<void> {
@@ -217,20 +205,8 @@ export class RedisBrokerStore implements BrokerStore {
 
   // State-store keys
 
-  async loadStateStoreKeys(): Promise<StateStoreKeyRecord[]> {
-    return this.#read(async () => {
-      const records: StateStoreKeyRecord[] = [];
-      const buckets = await this.#everyBucket((n) => this.#scanHash(stateStoreKey(n)));
-      for (const [n, rows] of buckets.entries()) {
-        const key = stateStoreKey(n);
-        for (const [field, value] of rows) {
-          const record = this.#decode(`state-store key ${key}`, () => decodeStateStoreKey(this.#cipher.open(valueAad(key, field), value)));
-          if (!this.#stateStoreField(record.key).equals(field)) throw corruptRecord(this.path, `state-store key ${key}`, 'the record is of another key');
-          records.push(record);
-        }
-      }
-      return records;
-    });
+  loadStateStoreKeys(): Promise<StateStoreKeyRecord[]> {
+    return this.#loadBucketed(stateStoreKey, 'state-store key', decodeStateStoreKey, (record) => this.#stateStoreField(record.key), 'key');
   }
 
   putStateStoreKey(record: StateStoreKeyRecord): Promise<void> {
@@ -254,6 +230,27 @@ export class RedisBrokerStore implements BrokerStore {
   }
 
   // Plumbing
+
+  /**
+   * Every record of a bucketed hash kind (retained messages, state-store keys): each value opened
+   * under its key and field, decoded, and checked to be stored under its own field (a record moved
+   * to another field is STO_CORRUPT_RECORD, naming `what` and the `owner` it is of).
+   */
+  #loadBucketed<T>(keyOf: (bucket: number) => string, what: string, decode: (bytes: Buffer) => T, fieldOf: (record: T) => Buffer, owner: string): Promise<T[]> {
+    return this.#read(async () => {
+      const records: T[] = [];
+      const buckets = await this.#everyBucket((n) => this.#scanHash(keyOf(n)));
+      for (const [n, rows] of buckets.entries()) {
+        const key = keyOf(n);
+        for (const [field, value] of rows) {
+          const record = this.#decode(`${what} ${key}`, () => decode(this.#cipher.open(valueAad(key, field), value)));
+          if (!fieldOf(record).equals(field)) throw corruptRecord(this.path, `${what} ${key}`, `the record is of another ${owner}`);
+          records.push(record);
+        }
+      }
+      return records;
+    });
+  }
 
   /**
    * A write: `prepare` runs now (the caller's record is encoded before this returns, so changing
