@@ -57,9 +57,15 @@ export class SessionQueue<D extends QueuedDelivery> {
     return this.#tail?.count ?? 0;
   }
 
-  /** The disk-buffer tail, `create`d on first use. */
-  tail(create: () => SpillTail): SpillTail {
-    return (this.#tail ??= create());
+  /** The disk-buffer tail, once {@link startTail} made it. */
+  get tail(): SpillTail | undefined {
+    return this.#tail;
+  }
+
+  /** Sets the disk-buffer tail (first spill of the session); returns it. */
+  startTail(tail: SpillTail): SpillTail {
+    this.#tail = tail;
+    return tail;
   }
 
   /** Reads the next batch of the disk-buffer tail into `onLoaded` once the memory part is empty. */

@@ -146,7 +146,7 @@ export class Session implements DropSink<Delivery> {
       // Over the memory budget: not persisted queues spill to the disk-backed buffer instead of dropping.
       // While spilled messages wait, newer ones follow them there (order), also after a policy swap
       // made the queue persisted: it stores its messages again once the buffer is drained.
-      const tail = this.#queue.tail(() => new SpillTail(spill, this.clientId, counters, (e) => this.#ctx.onStoreError(e)));
+      const tail = this.#queue.tail ?? this.#queue.startTail(new SpillTail(spill, this.clientId, counters, (e) => this.#ctx.onStoreError(e)));
       const entry: QueueEntryRecord = { seq: ++this.#seq, message: message.toRecord(), qos, retain, ...(subscriptionIds !== undefined ? { subscriptionIds } : {}) };
       if (tail.push(entry)) return undefined;
       counters.messagesDropped++; // the disk buffer is full too
@@ -199,11 +199,11 @@ export class Session implements DropSink<Delivery> {
       if (delivery.stored && (delivery.qos === 2 || !this.#ctx.store.durable)) this.#writer.put(delivery);
     }
     if (this.throttling && (sent > 0 || !channel.writable)) this.#ctx.throttle.progress(this, channel.writable);
-    queue.loadTail((entries) => this.#readBackContained(entries));
+    queue.loadTail(this.#readBackContained);
   }
 
   /** A promise continuation: an error is contained, and this session's connection (only) is closed with 0x83. */
-  #readBackContained(entries: readonly QueueEntryRecord[]): void {
+  readonly #readBackContained = (entries: readonly QueueEntryRecord[]): void => {
     try {
       // Entries read back from the disk buffer join the memory part of the queue, in order.
       for (const entry of entries) this.#queue.addReadBack(fromEntry({ ...entry, packetId: 0, released: false }, false));
@@ -212,7 +212,7 @@ export class Session implements DropSink<Delivery> {
       this.#ctx.faults.report('delivery', error, this.clientId);
       this.channel?.abort();
     }
-  }
+  };
 
   /** PUBACK, or PUBCOMP: the delivery is done. False for an unknown packet id. */
   complete(packetId: number): boolean {
@@ -260,7 +260,7 @@ export class Session implements DropSink<Delivery> {
       this.#inflight.remove(packetId);
       moved.push(delivery);
     }
-    moved.push(...this.#queue.removeWhere((delivery) => delivery.group !== undefined));
+    for (const delivery of this.#queue.removeWhere((d) => d.group !== undefined)) moved.push(delivery); // no spread: a queue may hold 100k+
     this.#forgetAll(moved);
     return moved.sort((a, b) => a.seq - b.seq);
   }
