@@ -70,6 +70,7 @@ describe('RedisBrokerStore: keys, hostile ids and failures', () => {
     const { store } = await redisStore();
     const ids = ['a}{b', '{', '}', '{x}', '', 'ü/{c:1}', 'x'.repeat(300)];
     for (const clientId of ids) {
+      expect(clientTag(Buffer.from(clientId, 'utf8'))).toMatch(/^(?:[A-Za-z0-9_-]*|h\.[A-Za-z0-9_-]{43})$/); // no brace can reach the key names
       expect(keySlot(sessionKey(clientId))).toBe(keySlot(queueKey(clientId)));
       expect(sessionKey(clientId).slice(1)).not.toMatch(/[{}].*[{}].*[{}]/); // only the tag's own braces
       await store.saveSession({ clientId, protocolVersion: 5, expiryIntervalSeconds: 60, subscriptions: [] });

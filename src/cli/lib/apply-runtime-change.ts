@@ -5,6 +5,7 @@
  * next start; either way the caller gets the state after the change. A read: the running broker's
  * answer, else the stored settings.
  */
+import { OpsError } from '../../shared/errors.js';
 import { applyChange, type ChangeRequest } from '../../config/changes/runtime-change.js';
 import { parseRuntimeState, type RuntimeState } from '../../config/runtime-state.js';
 import type { DeploymentSettings } from '../../config/split.js';
@@ -37,6 +38,12 @@ export async function changeRuntime(ctx: CliContext, paths: InstancePaths, reque
   return { state: next, deployment, live: false };
 }
 
+/** Undefined for a broker that did not answer (unreachable, timed out); every other error is rethrown. */
+function unanswered(error: unknown): undefined {
+  if (error instanceof OpsError && (error.code === 'ADM_UNREACHABLE' || error.code === 'ADM_TIMEOUT')) return undefined;
+  throw error;
+}
+
 /** Runtime settings as read: the running broker's answer, or the stored settings when it is stopped. */
 export type RuntimeRead =
   | { readonly live: true; readonly reply: unknown }
@@ -49,7 +56,7 @@ export type RuntimeRead =
  */
 export async function readRuntime(paths: InstancePaths, method: AdminMethod, options: { storedIfUnanswered?: boolean } = {}): Promise<RuntimeRead> {
   if ((await brokerRunState(paths)).running) {
-    const reply = options.storedIfUnanswered === true ? await admin(paths, method).catch(() => undefined) : await admin(paths, method);
+    const reply = options.storedIfUnanswered === true ? await admin(paths, method).catch(unanswered) : await admin(paths, method);
     if (reply !== undefined) return { live: true, reply };
   }
   return { live: false, stored: await storedSettings(paths) };

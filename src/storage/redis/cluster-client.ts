@@ -8,10 +8,10 @@
  * and connection loss refresh the topology (from any reachable node), so later calls go to the new
  * master.
  */
-import { OpsError } from '../../shared/errors.js';
+import { OpsError, reasonOf } from '../../shared/errors.js';
 import { RedisErrorReply, type RedisClusterCommands, type RedisCommand, type RedisReply } from './cluster-commands.js';
 import { parseClusterSlots, parseEndpoint, type ClusterTopology } from './cluster-topology.js';
-import { hashSlot } from './hash-slot.js';
+import { hashSlot, SLOT_COUNT } from './hash-slot.js';
 import { backendUnavailable, NodeConnection, nodeAddress } from './node-connection.js';
 import type { RespLimits } from './resp.js';
 
@@ -74,7 +74,7 @@ function notAcknowledged(node: string, reason: string): OpsError {
 }
 
 function asOpsError(error: unknown, node: string): OpsError {
-  return error instanceof OpsError ? error : backendUnavailable(node, String(error), error);
+  return error instanceof OpsError ? error : backendUnavailable(node, reasonOf(error), error);
 }
 
 /** A Redis Cluster client: see the file's comment. Open it with {@link RedisClusterClient.connect}. */
@@ -355,10 +355,12 @@ export class RedisClusterClient implements RedisClusterCommands {
           continue;
         }
         this.topology = topology;
-        for (const node of topology.nodes) this.knownNodes.add(node);
+        // The nodes of the latest topology and the seeds: addresses from old topologies and redirections go.
+        this.knownNodes.clear();
+        for (const node of [...this.options.seeds, ...topology.nodes]) this.knownNodes.add(node);
         return undefined;
       } catch (error) {
-        failure = `${address}: ${error instanceof Error ? error.message : String(error)}`;
+        failure = `${address}: ${reasonOf(error)}`;
       } finally {
         connection?.close();
       }
@@ -374,7 +376,7 @@ function clusterErrorOf(message: string, from: string): ClusterError | undefined
     const fromHost = parseEndpoint(from, '127.0.0.1')?.host ?? '127.0.0.1';
     const endpoint = parseEndpoint(redirect[3] ?? '', fromHost);
     const slot = Number(redirect[2]);
-    if (endpoint === undefined || !(slot >= 0 && slot < 16384)) return { kind: 'state', message: `malformed redirection: ${message}` };
+    if (endpoint === undefined || !(slot >= 0 && slot < SLOT_COUNT)) return { kind: 'state', message: `malformed redirection: ${message}` };
     return { kind: redirect[1] === 'MOVED' ? 'moved' : 'ask', slot, address: nodeAddress(endpoint.host, endpoint.port) };
   }
   return STATE_ERRORS.test(message) ? { kind: 'state', message } : undefined;

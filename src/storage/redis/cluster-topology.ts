@@ -58,6 +58,9 @@ function nodeOf(entry: RedisReply | undefined, defaultHost: string): string | un
 export function parseClusterSlots(reply: RedisReply, defaultHost: string): ClusterTopology | string {
   if (reply instanceof RedisErrorReply) return `CLUSTER SLOTS failed: ${reply.message}`;
   if (!Array.isArray(reply)) return 'CLUSTER SLOTS did not reply with an array';
+  // Each slot is owned once: more ranges than slots, or a slot given twice, is not a topology (and
+  // bounds the work a hostile reply can ask for to one pass over the 16384 slots).
+  if (reply.length > SLOT_COUNT) return `CLUSTER SLOTS: ${reply.length} slot ranges, more than the ${SLOT_COUNT} slots`;
   const slots: (string | undefined)[] = new Array<string | undefined>(SLOT_COUNT).fill(undefined);
   const masters = new Set<string>();
   const nodes = new Set<string>();
@@ -73,7 +76,10 @@ export function parseClusterSlots(reply: RedisReply, defaultHost: string): Clust
       const address = nodeOf(replica, defaultHost);
       if (address !== undefined) nodes.add(address);
     }
-    for (let slot = start; slot <= end; slot++) slots[slot] = master;
+    for (let slot = start; slot <= end; slot++) {
+      if (slots[slot] !== undefined) return `CLUSTER SLOTS: slot ${slot} is in two ranges`;
+      slots[slot] = master;
+    }
   }
   return { slots, masters: [...masters], nodes: [...nodes] };
 }

@@ -19,14 +19,17 @@ export interface RespLimits {
   maxDepth: number;
   /** The longest line (simple string, error, integer, length header), in bytes without CRLF. */
   maxLineBytes: number;
+  /** The most bytes held for incomplete replies: bounds a reply made of many elements within the other limits. */
+  maxReplyBytes: number;
 }
 
-/** The default bounds: 512 MiB bulk strings, 1M elements, 16 levels, 64 KiB lines. */
+/** The default bounds: 512 MiB bulk strings, 1M elements, 16 levels, 64 KiB lines, 1 GiB held. */
 export const DEFAULT_RESP_LIMITS: RespLimits = {
   maxBulkBytes: 512 * 1024 * 1024,
   maxArrayLength: 1024 * 1024,
   maxDepth: 16,
   maxLineBytes: 64 * 1024,
+  maxReplyBytes: 1024 * 1024 * 1024,
 };
 
 /** A reply that is not valid RESP2, or exceeds the limits. */
@@ -85,6 +88,12 @@ export class RespParser {
     if (this.failure !== undefined) return { replies: [], error: this.failure };
     this.chunks.push(chunk);
     this.buffered += chunk.length;
+    if (this.buffered > this.limits.maxReplyBytes) {
+      this.failure = new RespProtocolError(`more than ${this.limits.maxReplyBytes} bytes held for incomplete replies`);
+      this.chunks = [];
+      this.buffered = 0;
+      return { replies: [], error: this.failure };
+    }
     const replies: RedisReply[] = [];
     if (this.buffered < this.need) return { replies };
     const buffer = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.buffered);

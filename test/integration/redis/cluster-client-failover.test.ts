@@ -92,7 +92,6 @@ it('kill -9 of a master under load: pending calls reject at once, writes resume 
 
   expect(pendingAtKill.length).toBeGreaterThan(0);
   expect(rejectAfterKill).toBeLessThan(1000); // rejected at once, not after a timeout
-  expect(longest).toBeLessThan(10_000); // never a hang
   // group commit: a call waits at most for the batch in flight and its own, each at most a WAIT timeout (500 ms)
   expect(longest).toBeLessThan(3000);
   expect(recoveredAt - killedAt).toBeLessThan(5000); // the failover (~2 s) plus a topology refresh

@@ -5,6 +5,7 @@
  * account token signed with the instance key (username `K8S-SAT`, subject `ops-cli`).
  */
 import { readFile } from 'node:fs/promises';
+import { findResource } from '../../../config/resources.js';
 import type { AuthenticationProperties } from '../../../config/types.js';
 import type { InstancePaths } from '../../../instance/layout.js';
 import { readRuntimeState } from '../../../instance/runtime-file.js';
@@ -43,9 +44,9 @@ export async function localTokenAccess(paths: InstancePaths, ports: readonly Ope
   const state = await readRuntimeState(paths.runtime);
   const ca = await readFile(paths.ca.cert).catch(() => undefined);
   const tls = ca === undefined ? {} : { ca };
-  const authentication = state.listeners[port.listener]?.ports.find((p) => p.port === port.configuredPort)?.authenticationRef;
+  const authentication = findResource(state.listeners, port.listener)?.ports.find((p) => p.port === port.configuredPort)?.authenticationRef;
   if (authentication === undefined) return { host, port: port.port, tls };
-  const audience = tokenAudience(state.authentications[authentication]);
+  const audience = tokenAudience(findResource(state.authentications, authentication));
   if (audience === undefined) return undefined;
   const { token } = await mintToken(paths.secrets, paths.name, { audiences: [audience], ttlSeconds: CLI_TOKEN_TTL_SECONDS, subject: CLI_TOKEN_SUBJECT });
   return { host, port: port.port, tls, username: SAT_AUTHENTICATION_METHOD, password: Buffer.from(token, 'utf8') };

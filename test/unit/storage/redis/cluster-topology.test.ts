@@ -38,6 +38,8 @@ describe('CLUSTER SLOTS parsing', () => {
     ['a range that is not an array', [5]],
     ['a slot beyond 16383', [[0, 16384, node('h', 1)]]],
     ['reversed bounds', [[10, 5, node('h', 1)]]],
+    ['a slot in two ranges (the work a reply can ask for stays one pass over the slots)', [[0, 16383, node('h', 1)], [0, 16383, node('h', 2)]]],
+    ['more ranges than slots', Array.from({ length: 16385 }, () => [0, 0, node('h', 1)])],
     ['a negative slot', [[-1, 5, node('h', 1)]]],
     ['a master without port', [[0, 5, [b('h')]]]],
     ['a port beyond 65535', [[0, 5, node('h', 70000)]]],

@@ -72,6 +72,15 @@ describe('RESP2 parser', () => {
     expect(parser.pendingBytes).toBe(0);
   });
 
+  it('refuses to hold more than maxReplyBytes for incomplete replies (many elements, each within the limits)', () => {
+    const parser = new RespParser({ ...DEFAULT_RESP_LIMITS, maxReplyBytes: 64 });
+    expect(parser.push(b('*1000\r\n')).error).toBeUndefined();
+    for (let i = 0; i < 5; i++) expect(parser.push(b('$3\r\nabc\r\n')).error).toBeUndefined();
+    const result = parser.push(b('$3\r\nabc\r\n'.repeat(5)));
+    expect(result.error?.message).toMatch(/more than 64 bytes held/);
+    expect(parser.pendingBytes).toBe(0);
+  });
+
   it('does not re-parse a large bulk string at every chunk (waits for its declared length)', () => {
     const parser = new RespParser();
     const payload = Buffer.alloc(1 << 20, 0x61);
