@@ -68,11 +68,6 @@ export class OrderedAcks {
     return this.#pendingQos1;
   }
 
-  /** Whether an ack waits (a later one must queue behind it). */
-  get waiting(): boolean {
-    return this.#tail !== undefined;
-  }
-
   /**
    * Acknowledges `packet` (PUBACK, or PUBREC for QoS 2) with `reasonCode` now, or, when an earlier
    * ack is still waiting for its store write, right after it.

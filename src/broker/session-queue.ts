@@ -47,11 +47,6 @@ export class SessionQueue<D extends QueuedDelivery> {
     return this.#items.length - this.#head;
   }
 
-  /** What the memory part costs. */
-  get memoryBytes(): number {
-    return this.#bytes;
-  }
-
   /** Messages on the disk buffer. */
   get spilled(): number {
     return this.#tail?.count ?? 0;
