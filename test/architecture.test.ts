@@ -18,6 +18,7 @@ const RANKS: [prefix: string, module: string, rank: number][] = [
   ['broker/', 'broker', 3],
   ['services/', 'services', 4],
   ['security/', 'security', 4],
+  ['cluster/', 'cluster', 4],
   ['admin/', 'admin-server', 5],
   ['server/', 'server', 6],
   ['cli/', 'cli', 6],
