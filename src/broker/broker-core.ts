@@ -133,6 +133,7 @@ export class BrokerCore implements SessionContext, ConnectionContext {
       if (message.isExpired(now)) watchCompletion(this.store.deleteRetained(record.topic), (e) => this.onStoreError(e));
       else this.retained.restore(message); // the policy in force now decides what comes back
     }
+    if (this.options.clusterMode) return; // sessions are the cluster's: loaded when their client connects here
     await this.registry.restore(now);
     this.registry.reapplyQueuePersistence(); // a policy changed while stopped applies to restored sessions too
 

@@ -55,6 +55,11 @@ export interface BrokerOptions {
   queuedBytesBudget?: number;
   /** Abuse limits on connections (per remote address, CONNECT size); changeable later with `Broker.setConnectionLimits`. */
   connectionLimits?: ConnectionLimits;
+  /**
+   * A frontend of a cluster (the store is shared by every frontend): sessions are not restored at
+   * start (each is loaded when its client connects here, see `src/cluster/`); retained messages are.
+   */
+  clusterMode?: boolean;
 }
 
 export type { ConnectionLimits } from '../shared/connection-limit-types.js';
@@ -151,6 +156,7 @@ export interface ResolvedBrokerOptions {
   readonly outputHighWaterMark: number;
   readonly connectTimeoutMs: number;
   readonly name: string;
+  readonly clusterMode: boolean;
 }
 
 /** Applies defaults to {@link BrokerOptions}. */
@@ -175,5 +181,6 @@ export function resolveBrokerOptions(options: BrokerOptions = {}): ResolvedBroke
     outputHighWaterMark: options.outputHighWaterMark ?? 4 * 1024 * 1024,
     connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
     name: options.name ?? 'ops-broker',
+    clusterMode: options.clusterMode ?? false,
   });
 }
