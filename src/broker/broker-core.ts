@@ -6,7 +6,8 @@ import type { Logger } from '../shared/log.js';
 import type { BrokerStore } from '../storage/broker-store.js';
 import type { SpillBuffer } from '../storage/spill-buffer.js';
 import { warnAbuse } from './abuse-log.js';
-import { watchCompletion } from './completion.js';
+import { CompletionSet, watchCompletion } from './completion.js';
+import type { ClusterLink } from './cluster-link.js';
 import { Connection } from './connection.js';
 import type { ConnectionContext, TrackedConnection } from './connection-context.js';
 import { Counters } from './counters.js';
@@ -64,6 +65,8 @@ export class BrokerCore implements SessionContext, ConnectionContext {
   /** Called with the client id when a connected client's connection ends (services drop its state). */
   readonly disconnectListeners = new Set<(clientId: string) => void>();
   closing = false;
+  /** Cluster mode: the frontend this engine is part of (set by `Broker.joinCluster`). */
+  cluster: ClusterLink | undefined;
   /** Bytes one session may have waiting; see {@link setSessionQueueBytes}. */
   sessionQueueBytes: number;
   /** Bytes one session whose queue is persisted may have waiting; see {@link setSessionQueueBytes}. */
@@ -155,7 +158,18 @@ export class BrokerCore implements SessionContext, ConnectionContext {
    * throws (the router contains its errors).
    */
   publish(message: Message): RouteResult {
-    return this.router.publish(message);
+    const cluster = this.cluster;
+    // `$SYS` figures are each frontend's own.
+    if (cluster === undefined || message.topic.startsWith('$SYS/')) return this.router.publish(message);
+    cluster.prepare(message);
+    const local = this.router.publish(message);
+    if (local.undeliverable) return local;
+    const remote = cluster.forward(message);
+    if (remote.matched === 0 && remote.completion === undefined) return local;
+    const completions = new CompletionSet();
+    completions.add(local.completion);
+    completions.add(remote.completion);
+    return { ...local, matched: local.matched + remote.matched, completion: completions.done() };
   }
 
   /**

@@ -8,6 +8,9 @@ import type { SpillBuffer } from '../storage/spill-buffer.js';
 import { warnAbuse } from './abuse-log.js';
 import { AddressLimiter, normalizeAddress } from './address-limiter.js';
 import { BrokerCore } from './broker-core.js';
+import type { ClusterLink } from './cluster-link.js';
+import { ClusterEngine } from './cluster-engine.js';
+import type { Session } from './session.js';
 import { Connection } from './connection.js';
 import type { Refusal } from './handlers/refusals.js';
 import type { BrokerHooks, ClientIdentity, ConnectionInfo } from './hooks.js';
@@ -86,6 +89,31 @@ export class Broker {
       this.#isReady = true;
       this.#sys.start(this.options.sysIntervalSeconds);
     });
+  }
+
+  /**
+   * Cluster mode: makes this engine a frontend of `link`'s cluster (before any client connects):
+   * messages published here are also forwarded, shared groups are picked cluster-wide, sessions are
+   * claimed on CONNECT, and the link is told of every user session's subscriptions (in-process
+   * services' sessions are this frontend's own). Returns what the cluster does to the engine.
+   */
+  joinCluster(link: ClusterLink): ClusterEngine {
+    const core = this.#core;
+    core.cluster = link;
+    core.router.pickLocally = (group) => link.pickLocally(group);
+    const users = (session: Session): boolean => !core.localSessions.has(session);
+    core.registry.observer = {
+      subscribed: (session, subscription) => {
+        if (users(session)) link.subscribed(session.clientId, subscription);
+      },
+      unsubscribed: (session, filter) => {
+        if (users(session)) link.unsubscribed(session.clientId, filter);
+      },
+      left: (session) => {
+        if (users(session)) link.left(session.clientId);
+      },
+    };
+    return new ClusterEngine(core);
   }
 
   /** Opens a TCP listener; resolves with the bound address (port 0 picks a free port). */

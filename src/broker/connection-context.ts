@@ -3,6 +3,7 @@
  * connection depends on this interface, not on the core, so the core can create connections
  * without an import circle between them.
  */
+import type { ClusterLink } from './cluster-link.js';
 import type { PartialPacketBudget } from '../protocol/partial-packet-budget.js';
 import type { Logger } from '../shared/log.js';
 import type { AuthBackoff } from './auth-backoff.js';
@@ -43,6 +44,8 @@ export interface ConnectionContext {
   readonly partialPackets: PartialPacketBudget;
   readonly registry: SessionRegistry;
   readonly retained: RetainedMessages;
+  /** Cluster mode: the frontend's link to its cluster (sessions are claimed on CONNECT). */
+  readonly cluster: ClusterLink | undefined;
   /** Routes an application message; never throws. */
   publish(message: Message): RouteResult;
   /** A background store write failed. */

@@ -15,6 +15,8 @@ export type FaultArea =
   | 'socket-input'
   | 'connection-close'
   | 'connect-decision'
+  | 'connect-claim'
+  | 'cluster'
   | 'subscribe'
   | 'stored-ack'
   | 'delivery'

@@ -85,6 +85,19 @@ export class RetainedMessages {
     return previous?.stored === true ? this.#store.deleteRetained(message.topic) : undefined;
   }
 
+  /**
+   * Cluster mode: another frontend set (or, with an empty payload, cleared) the topic's message and
+   * wrote the shared store; only this frontend's copy changes.
+   */
+  mirror(message: Message): void {
+    if (message.payload.length === 0) {
+      if (this.#byTopic.has(message.topic)) this.#drop(message.topic);
+      return;
+    }
+    message.stored = this.#decisions.persistRetained(message.topic, message.properties?.userProperties ?? []);
+    this.#hold(message.topic, message);
+  }
+
   /** A failed write of `message`: the topic holds `previous` again (the store's value), if `message` is still current. */
   #rollBack(message: Message, previous: Message | undefined): void {
     message.stored = false;

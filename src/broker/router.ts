@@ -52,6 +52,11 @@ export class Router implements MatchVisitor {
   readonly #groups: SharedGroup[] = [];
   #message: Message | undefined;
   #first: Promise<void> | undefined;
+  /**
+   * Cluster mode: asked for each matched shared group whether this frontend picks the member (the
+   * cluster-wide round robin may give the turn to another frontend's member). Unset: always.
+   */
+  pickLocally: ((group: SharedGroup) => boolean) | undefined;
   #completions: CompletionSet | undefined;
 
   constructor(tree: TopicTree, retained: RetainedMessages, counters: Counters, faults: FaultBoundary) {
@@ -97,6 +102,7 @@ export class Router implements MatchVisitor {
         if (isCongested(target.session)) (congested ??= []).push(target.session);
       }
       for (const group of this.#groups) {
+        if (this.pickLocally !== undefined && !this.pickLocally(group)) continue;
         const member = group.pick();
         if (member === undefined) continue;
         matched++;
@@ -167,6 +173,19 @@ export class Router implements MatchVisitor {
     return member.session.enqueue(message, qos, retain, ids, group);
   }
 
+  /**
+   * Delivers a message to one session at the given QoS (cluster mode: a message another frontend
+   * forwarded here, its options computed from this session's subscriptions). QoS 0 goes only to a
+   * connected session.
+   */
+  deliverTo(session: Session, message: Message, qos: 0 | 1 | 2, retain: boolean, subscriptionIds: number[] | undefined): Completion | false {
+    if (qos === 0) {
+      this.#sendQos0(session, message, retain, subscriptionIds);
+      return undefined;
+    }
+    return session.enqueue(message, qos, retain, subscriptionIds);
+  }
+
   /** MatchVisitor: a plain subscription matched. */
   subscription(sub: Subscription): void {
     const message = this.#message as Message;
@@ -195,11 +214,7 @@ export class Router implements MatchVisitor {
   }
 
   #deliver(message: Message, target: Target): Completion | false {
-    if (target.qos === 0) {
-      this.#sendQos0(target.session, message, target.retain, target.subscriptionIds);
-      return undefined;
-    }
-    return target.session.enqueue(message, target.qos, target.retain, target.subscriptionIds);
+    return this.deliverTo(target.session, message, target.qos, target.retain, target.subscriptionIds);
   }
 
   #sendQos0(session: Session, message: Message, retain: boolean, ids: number[] | undefined): void {

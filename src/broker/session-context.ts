@@ -1,5 +1,5 @@
 /** What a session works with: the connection it delivers to, and what all sessions share. */
-import type { BrokerStore } from '../storage/broker-store.js';
+import type { BrokerStore, Completion } from '../storage/broker-store.js';
 import type { SpillBuffer } from '../storage/spill-buffer.js';
 import type { Counters } from './counters.js';
 import type { QueuedDelivery } from './delivery.js';
@@ -47,6 +47,8 @@ export interface SessionContext {
   /** The same for a session whose queue is persisted (by default also at most 1/16 of the store's size limit). */
   readonly persistedSessionQueueBytes: number;
   onStoreError(error: unknown): void;
+  /** Routes a message (a will): through the cluster too in cluster mode. */
+  publish(message: Message): { readonly completion: Completion };
   /** A session dropped a message at its own queue bound (`oldest` waiting, or the `new` one): count and log it. */
   onQueueFull(session: QueueFullSession, dropped: 'oldest' | 'new'): void;
   /** The error boundary: timers and callbacks contain their errors through it. */

@@ -1,6 +1,6 @@
 import type { UserProperty } from '../protocol/user-properties.js';
 import { parseSharedFilter, topicMatches } from '../shared/topic.js';
-import type { SessionRecord, SubscriptionRecord } from '../storage/broker-store.js';
+import type { QueueEntryRecord, SessionRecord, SubscriptionRecord } from '../storage/broker-store.js';
 import { watchCompletion } from './completion.js';
 import { Message } from './message.js';
 import type { Router } from './router.js';
@@ -42,11 +42,21 @@ export interface OpenRequest {
   readonly connectUserProperties?: readonly UserProperty[];
 }
 
+/** What a cluster frontend is told of this frontend's sessions (see `ClusterLink`). */
+export interface SessionObserver {
+  subscribed(session: Session, subscription: Subscription): void;
+  unsubscribed(session: Session, filter: string): void;
+  /** The session ended (state deleted) or was released to another frontend. */
+  left(session: Session): void;
+}
+
 /**
  * All sessions by client id: open/resume/take over on CONNECT, expiry after disconnect,
  * delayed wills, restore from the store at start.
  */
 export class SessionRegistry {
+  /** Told of subscription changes and of sessions leaving (cluster mode: the subscription directory). */
+  observer: SessionObserver | undefined;
   readonly #sessions = new Map<string, Session>();
   readonly #expiryTimers = new Map<Session, NodeJS.Timeout>();
   readonly #pendingWills = new Map<Session, { will: Will; timer: NodeJS.Timeout | undefined }>();
@@ -163,8 +173,61 @@ export class SessionRegistry {
     for (const sub of session.subscriptions.values()) this.#tree.remove(sub);
     session.subscriptions.clear();
     session.clear();
-    if (this.#sessions.get(session.clientId) === session) this.#sessions.delete(session.clientId);
+    if (this.#sessions.get(session.clientId) === session) {
+      this.#sessions.delete(session.clientId);
+      this.observer?.left(session);
+    }
     watchCompletion(this.#ctx.store.deleteSession(session.clientId), (e) => this.#ctx.onStoreError(e));
+  }
+
+  /**
+   * Cluster mode: hands a session over to another frontend. A connected one is detached first (its
+   * in-flight shared deliveries go to other members, as on any disconnect; its queue and record are
+   * written), then its connection is told 0x8E Session taken over [MQTT-3.1.4-3]; the session then
+   * leaves this frontend's memory with its timers, its state staying in the store for the new owner.
+   * Returns false when there is no such session here.
+   */
+  release(clientId: string): boolean {
+    const session = this.#sessions.get(clientId);
+    if (session === undefined) return false;
+    const channel = session.channel as SessionOwner | undefined;
+    if (channel !== undefined) {
+      this.detach(session); // a session with expiry 0 ends here (deleted): nothing left to hand over
+      channel.takeOver(); // its close then sees another channel: only an undelayed will goes out [MQTT-3.1.3-9]
+      if (this.#sessions.get(clientId) !== session) return true;
+    }
+    this.#cancelExpiry(session);
+    this.#cancelWill(session); // the new owner resumes the session: a pending will is its to run
+    for (const sub of session.subscriptions.values()) this.#tree.remove(sub);
+    session.clear();
+    this.#sessions.delete(clientId);
+    this.observer?.left(session);
+    return true;
+  }
+
+  /**
+   * Takes a stored session into memory (restore at start; in cluster mode, a session moving here):
+   * its subscriptions, queue, expiry timer and pending will. One already expired is ended (deleted)
+   * and undefined is returned.
+   */
+  adopt(record: SessionRecord, queue: readonly QueueEntryRecord[], now: number): Session | undefined {
+    const session = new Session(this.#ctx, record.clientId, record.protocolVersion, record.expiryIntervalSeconds);
+    session.queuePersistent = record.persistQueue ?? true;
+    session.connectUserProperties = record.connectUserProperties ?? [];
+    session.owner = record.owner;
+    const elapsed = now - (record.disconnectedAt ?? now);
+    const left = record.expiryIntervalSeconds * 1000 - elapsed;
+    this.#sessions.set(record.clientId, session);
+    if (left <= 0) {
+      this.end(session);
+      return undefined;
+    }
+    for (const sub of record.subscriptions) this.subscribe(session, toSubscription(session, sub));
+    session.restoreQueue(queue);
+    session.disconnectedAt = record.disconnectedAt ?? now;
+    this.#scheduleExpiry(session, left);
+    if (record.will !== undefined) this.scheduleWill(session, { message: new Message(record.will.message), delaySeconds: record.will.delaySeconds });
+    return session;
   }
 
   /**
@@ -204,6 +267,7 @@ export class SessionRegistry {
     if (existing !== undefined) this.#tree.remove(existing);
     session.subscriptions.set(sub.filter, sub);
     this.#tree.add(sub);
+    this.observer?.subscribed(session, sub);
     return existing === undefined;
   }
 
@@ -213,6 +277,7 @@ export class SessionRegistry {
     if (existing === undefined) return false;
     session.subscriptions.delete(filter);
     this.#tree.remove(existing);
+    this.observer?.unsubscribed(session, filter);
     return true;
   }
 
@@ -245,22 +310,8 @@ export class SessionRegistry {
   /** Restores sessions, subscriptions and queues from the store; expired ones are dropped. */
   async restore(now: number): Promise<void> {
     for (const record of await this.#ctx.store.loadSessions()) {
-      const session = new Session(this.#ctx, record.clientId, record.protocolVersion, record.expiryIntervalSeconds);
-      session.queuePersistent = record.persistQueue ?? true;
-      session.connectUserProperties = record.connectUserProperties ?? [];
-      session.owner = record.owner;
-      const elapsed = now - (record.disconnectedAt ?? now);
-      const left = record.expiryIntervalSeconds * 1000 - elapsed;
-      this.#sessions.set(record.clientId, session);
-      if (left <= 0) {
-        this.end(session);
-        continue;
-      }
-      for (const sub of record.subscriptions) this.subscribe(session, toSubscription(session, sub));
-      session.restoreQueue(await this.#ctx.store.loadQueue(record.clientId));
-      session.disconnectedAt = record.disconnectedAt ?? now;
-      this.#scheduleExpiry(session, left);
-      if (record.will !== undefined) this.scheduleWill(session, { message: new Message(record.will.message), delaySeconds: record.will.delaySeconds });
+      const expired = record.expiryIntervalSeconds * 1000 - (now - (record.disconnectedAt ?? now)) <= 0;
+      this.adopt(record, expired ? [] : await this.#ctx.store.loadQueue(record.clientId), now);
     }
   }
 
@@ -299,7 +350,7 @@ export class SessionRegistry {
   }
 
   #publishWill(will: Will): void {
-    watchCompletion(this.#router.publish(will.message).completion, (e) => this.#ctx.onStoreError(e));
+    watchCompletion(this.#ctx.publish(will.message).completion, (e) => this.#ctx.onStoreError(e));
   }
 }
 

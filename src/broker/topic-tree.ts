@@ -170,6 +170,11 @@ export class TopicTree {
     for (const group of node.groups.values()) visitor.group(group);
   }
 
+  /** The shared group `$share/<name>/<topicFilter>`, when it has members here. */
+  groupOf(topicFilter: string, name: string): SharedGroup | undefined {
+    return this.#node(topicFilter, false)?.groups.get(name);
+  }
+
   #node(filter: string, create: boolean, path?: Node[]): Node | undefined {
     let node = this.#root;
     for (const level of filter.split('/')) {

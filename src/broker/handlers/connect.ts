@@ -1,3 +1,4 @@
+import { reasonOf } from '../../shared/errors.js';
 import { randomUUID } from 'node:crypto';
 import type { ConnackPacket, ConnectPacket } from '../../protocol/packets.js';
 import { ReasonCode } from '../../protocol/reason-codes.js';
@@ -56,7 +57,7 @@ export function handleConnect(connection: Connection, packet: ConnectPacket): vo
   }
   const authenticate = connection.hooks.authenticate;
   if (authenticate === undefined) {
-    accept(connection, packet, clientId, assigned, cleanStart);
+    holdWhile(connection, accept(connection, packet, clientId, assigned, cleanStart));
     return;
   }
   const address = remoteAddressOf(connection);
@@ -78,31 +79,48 @@ export function handleConnect(connection: Connection, packet: ConnectPacket): vo
     authenticationMethod: props?.authenticationMethod,
     authenticationData: props?.authenticationData,
   });
-  const finish = (result: AuthenticationResult): void => {
-    if (connection.state === 'closed') return;
+  const finish = (result: AuthenticationResult): Promise<void> | undefined => {
+    if (connection.state === 'closed') return undefined;
     if (result.reasonCode !== ReasonCode.Success) {
       core.counters.authenticationFailures++;
       if (address !== undefined && isCredentialFailure(result.reasonCode)) noteFailure(connection, address);
       refuse(connection, result.reasonCode, result.reasonString, 'debug'); // the security layer logs why (rate-limited)
-      return;
+      return undefined;
     }
-    accept(connection, packet, clientId, assigned, cleanStart, result);
+    return accept(connection, packet, clientId, assigned, cleanStart, result);
   };
   if (!(decision instanceof Promise)) {
-    finish(decision);
+    holdWhile(connection, finish(decision));
     return;
   }
-  connection.hold(); // packets after CONNECT wait for the decision
   // A promise continuation: outside the packet boundary, so the decision runs in the connection's own.
-  decision
-    .then(
-      (result) => connection.contain('connect-decision', () => finish(result)),
-      () => connection.contain('connect-decision', () => finish({ reasonCode: ReasonCode.UnspecifiedError })),
-    )
-    .finally(() => connection.contain('connect-decision', () => connection.replayHeld()));
+  const finished = (result: AuthenticationResult): Promise<void> | undefined => {
+    let pending: Promise<void> | undefined;
+    connection.contain('connect-decision', () => (pending = finish(result)));
+    return pending;
+  };
+  holdWhile(
+    connection,
+    decision.then(
+      (result) => finished(result),
+      () => finished({ reasonCode: ReasonCode.UnspecifiedError }),
+    ),
+  );
 }
 
-function accept(connection: Connection, packet: ConnectPacket, clientId: string, assigned: boolean, cleanStart: boolean, auth?: AuthenticationResult): void {
+/** Packets after CONNECT wait (held, reading paused) until `pending` settles, then are replayed in order. */
+function holdWhile(connection: Connection, pending: Promise<void> | undefined): void {
+  if (pending === undefined) return;
+  connection.hold();
+  void pending.finally(() => connection.contain('connect-decision', () => connection.replayHeld()));
+}
+
+/**
+ * Accepts an authenticated CONNECT. In cluster mode the session is first claimed from the cluster
+ * (taken over from another frontend, loaded from the store): the returned promise settles when the
+ * CONNECT has been answered, and packets after it wait until then.
+ */
+function accept(connection: Connection, packet: ConnectPacket, clientId: string, assigned: boolean, cleanStart: boolean, auth?: AuthenticationResult): Promise<void> | undefined {
   const core = connection.core;
   const options = core.options;
   const version = connection.version;
@@ -153,6 +171,47 @@ function accept(connection: Connection, packet: ConnectPacket, clientId: string,
     };
   }
 
+  const cluster = core.cluster;
+  if (cluster === undefined) {
+    openSession(connection, packet, { clientId, assigned, cleanStart, auth, will, expiry, requestedExpiry, keepAlive, serverKeepAlive });
+    return undefined;
+  }
+  const open = { clientId, assigned, cleanStart, auth, will, expiry, requestedExpiry, keepAlive, serverKeepAlive };
+  return cluster.claim(clientId, cleanStart).then(
+    () => {
+      connection.contain('connect-claim', () => {
+        if (connection.state !== 'closed') openSession(connection, packet, open);
+      });
+    },
+    (error: unknown) => {
+      connection.contain('connect-claim', () => {
+        core.logger.warn({ clientId, err: reasonOf(error) }, 'connection refused: the cluster could not hand the session over');
+        refuse(connection, ReasonCode.ServerUnavailable, 'the session could not be taken over in the cluster; retry');
+      });
+    },
+  );
+}
+
+/** What {@link accept} decided, for opening the session. */
+interface OpenDecision {
+  readonly clientId: string;
+  readonly assigned: boolean;
+  readonly cleanStart: boolean;
+  readonly auth: AuthenticationResult | undefined;
+  readonly will: Will | undefined;
+  readonly expiry: number;
+  readonly requestedExpiry: number;
+  readonly keepAlive: number;
+  readonly serverKeepAlive: number | undefined;
+}
+
+/** Opens (or resumes) the session and answers the CONNECT. */
+function openSession(connection: Connection, packet: ConnectPacket, decided: OpenDecision): void {
+  const core = connection.core;
+  const options = core.options;
+  const version = connection.version;
+  const props = packet.properties;
+  const { clientId, assigned, cleanStart, auth, will, expiry, requestedExpiry, keepAlive, serverKeepAlive } = decided;
   // The session is bound to the CONNECT's identity: another identity's CONNECT is refused, its owner untouched.
   const opened = core.registry.open({
     clientId,

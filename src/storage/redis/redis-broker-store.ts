@@ -3,7 +3,7 @@ import type { BrokerStore, MessageRecord, QueueEntryRecord, SessionRecord, State
 import { closedWrite, corruptRecord, openFailed, readFailed, refusedWrite, writeFailed } from '../store-errors.js';
 import type { RedisClusterCommands, RedisCommand } from './cluster-commands.js';
 import { prepareRedisFormat } from './redis-format.js';
-import { BUCKETS, bucketOf, CLIENT_TAG, clientTag, parseSeqField, queueKey, retainedKey, seqField, sessionIndexKey, sessionKey, stateStoreKey, valueAad } from './redis-keys.js';
+import { BUCKETS, bucketOf, CLIENT_TAG, clientTag, ownerKey, parseSeqField, queueKey, retainedKey, seqField, sessionIndexKey, sessionKey, stateStoreKey, valueAad } from './redis-keys.js';
 import { decodeQueueEntry, decodeRetained, decodeSession, decodeStateStoreKey, encodeQueueEntry, encodeRetained, encodeSession, encodeStateStoreKey } from '../record-codec.js';
 import type { ValueCipher } from '../value-cipher.js';
 import { bulkOrNull, checkReplies, RedisReplyError, scanPage } from './redis-replies.js';
@@ -143,6 +143,51 @@ export class RedisBrokerStore implements BrokerStore {
     return this.#prepared(() => undefined, () =>
       Promise.all([this.#write(key, [['DEL', key, queueKey(enc)]]), this.#write(index, [['SREM', index, enc]])]),
     );
+  }
+
+  // Cluster mode (src/cluster/): one session at a time, its owner frontend, sealed values of the frontends
+
+  /** The stored session of one client (a session moving to this frontend); undefined when there is none. */
+  async loadSession(clientId: string): Promise<SessionRecord | undefined> {
+    return this.#read(() => this.#loadSession(Buffer.from(this.#tag(clientId), 'latin1')));
+  }
+
+  /**
+   * Makes `frontendId` the owner of the client's session (`SET o:{c:<id>} <frontend> GET`, atomic,
+   * durable); resolves with the previous owner, undefined when there was none. STO_WRITE_FAILED when
+   * not acknowledged.
+   */
+  async claimSession(clientId: string, frontendId: string): Promise<string | undefined> {
+    if (this.#closed) throw writeFailed(this.path, 'the store is closed');
+    const key = ownerKey(this.#tag(clientId));
+    try {
+      const [reply] = await this.#redis.exec(key, [['SET', key, frontendId, 'GET']], { durable: true });
+      const previous = bulkOrNull(reply, 'SET owner');
+      return previous === null ? undefined : previous.toString('latin1');
+    } catch (error) {
+      throw writeFailed(this.path, reasonOf(error), error);
+    }
+  }
+
+  /**
+   * Resolves once every write this store issued before for the client's session and queue is done
+   * on the master and confirmed by `WAIT` (the client keeps the issue order per master): a frontend
+   * handing a session over waits for it before the new owner reads the session.
+   */
+  async sessionBarrier(clientId: string): Promise<void> {
+    const key = sessionKey(this.#tag(clientId));
+    if (this.#closed) return closedWrite(this.path);
+    return this.#write(key, [['EXISTS', key]]);
+  }
+
+  /** Seals a value the frontends keep under `key` (an inbox entry): AES-256-GCM with a key, so Redis holds no plaintext. */
+  seal(key: string, plain: Buffer): Buffer {
+    return this.#cipher.seal(valueAad(key), plain);
+  }
+
+  /** Opens a value sealed by {@link seal} under `key`; STO_CORRUPT_RECORD when it is not authentic or malformed. */
+  open(key: string, sealed: Buffer): Buffer {
+    return this.#decode(`value of ${key}`, () => this.#cipher.open(valueAad(key), sealed));
   }
 
   // Queues

@@ -55,6 +55,11 @@ export function sessionKey(tag: string): string {
   return `s:{c:${tag}}`;
 }
 
+/** The key holding the id of the cluster frontend owning a client's session, by its {@link clientTag} (same slot as its session). */
+export function ownerKey(tag: string): string {
+  return `o:{c:${tag}}`;
+}
+
 /** The queue hash key of a client, by its {@link clientTag} (same slot as its session). */
 export function queueKey(tag: string): string {
   return `q:{c:${tag}}`;

@@ -1,0 +1,104 @@
+/**
+ * What cluster mode (`src/cluster/`) does to the engine of its frontend: deliver messages other
+ * frontends forwarded to named local sessions, hand a session over to another frontend, take one
+ * in from the store. Obtained with `Broker.joinCluster`.
+ */
+import { topicMatches } from '../shared/topic.js';
+import type { Completion, QueueEntryRecord, SessionRecord } from '../storage/broker-store.js';
+import type { BrokerCore } from './broker-core.js';
+import type { ForwardTarget } from './cluster-link.js';
+import { CompletionSet } from './completion.js';
+import type { Message } from './message.js';
+import type { Session } from './session.js';
+
+/** What delivering a forwarded message did. */
+export interface ForwardedDelivery {
+  /** Completion of the store writes it caused (the forwarded entry is done after it). */
+  readonly completion: Completion;
+  /** Targets with no session here (moved on, or ended): the caller sends them on, or drops them. */
+  readonly missing: readonly ForwardTarget[];
+}
+
+const NOTHING: ForwardedDelivery = Object.freeze({ completion: undefined, missing: [] });
+
+/** The engine as cluster mode sees it. */
+export class ClusterEngine {
+  readonly #core: BrokerCore;
+
+  constructor(core: BrokerCore) {
+    this.#core = core;
+  }
+
+  /** True when the session is in this frontend's memory. */
+  has(clientId: string): boolean {
+    return this.#core.registry.get(clientId) !== undefined;
+  }
+
+  /**
+   * Delivers a message another frontend forwarded: to each plain target at the options of its
+   * matching subscriptions here (highest QoS [MQTT-3.3.4-2], every subscription id [MQTT-3.3.4-3],
+   * No Local [MQTT-3.8.3-3]), to each shared-group pick through its member subscription here. A
+   * retained message updates this frontend's copy (the publishing frontend wrote the store). An
+   * expired message goes nowhere [MQTT-3.3.2-5]. Never throws: an error for one session is contained
+   * there (that session's connection is aborted).
+   */
+  deliverForwarded(message: Message, targets: readonly ForwardTarget[]): ForwardedDelivery {
+    const core = this.#core;
+    if (message.isExpired(Date.now())) return NOTHING;
+    if (message.tryTemplate() === undefined) {
+      core.faults.undeliverable(message.topic, message.encodingError, message.senderId);
+      return NOTHING;
+    }
+    if (message.retain) core.faults.run('delivery', message.senderId, () => core.retained.mirror(message.withRetain(true)));
+    const completions = new CompletionSet();
+    const missing: ForwardTarget[] = [];
+    for (const target of targets) {
+      const session = core.registry.get(target.clientId);
+      if (session === undefined) {
+        missing.push(target);
+        continue;
+      }
+      try {
+        const result = target.group === undefined ? this.#deliverPlain(session, message) : this.#deliverShared(session, message, target.group, target.topicFilter ?? '');
+        if (result === false) core.counters.messagesDropped++;
+        else completions.add(result);
+      } catch (error) {
+        core.faults.report('delivery', error, session.clientId);
+        session.channel?.abort();
+      }
+    }
+    return { completion: completions.done(), missing };
+  }
+
+  #deliverPlain(session: Session, message: Message): Completion | false {
+    let qos = -1;
+    let retain = false;
+    let ids: number[] | undefined;
+    for (const sub of session.subscriptions.values()) {
+      if (sub.group !== undefined || !topicMatches(sub.topicFilter, message.topic)) continue;
+      if (sub.noLocal && message.senderId === session.clientId) continue; // [MQTT-3.8.3-3]
+      qos = Math.max(qos, Math.min(message.qos, sub.qos)); // [MQTT-3.8.4-8]
+      retain ||= sub.retainAsPublished && message.retain; // [MQTT-3.3.1-12] [MQTT-3.3.1-13]
+      if (sub.subscriptionId !== undefined) (ids ??= []).push(sub.subscriptionId);
+    }
+    if (qos < 0) return undefined; // unsubscribed since the publishing frontend looked
+    return this.#core.router.deliverTo(session, message, qos as 0 | 1 | 2, retain, ids);
+  }
+
+  #deliverShared(session: Session, message: Message, group: string, topicFilter: string): Completion | false {
+    const member = session.subscriptions.get(`$share/${group}/${topicFilter}`);
+    const shared = this.#core.tree.groupOf(topicFilter, group);
+    if (member === undefined || shared === undefined) return false; // left the group since the pick
+    return this.#core.router.deliverShared(message, member, shared);
+  }
+
+  /** Hands the session over to another frontend (see `SessionRegistry.release`); false when it is not here. */
+  release(clientId: string): boolean {
+    return this.#core.registry.release(clientId);
+  }
+
+  /** Takes a stored session into memory (it moved here); false when it had expired (it is then deleted). */
+  adopt(record: SessionRecord, queue: readonly QueueEntryRecord[]): boolean {
+    return this.#core.registry.adopt(record, queue, Date.now()) !== undefined;
+  }
+}
