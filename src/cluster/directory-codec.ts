@@ -96,7 +96,7 @@ export function decodeField(bytes: Buffer): { clientId: string; filter: string }
 export function decodeOptions(bytes: Buffer): DirectoryOptions | string {
   let value: unknown;
   try {
-    value = parseJson(bytes, 'the options');
+    value = parseJson(bytes, 'the options value');
   } catch (error) {
     return error instanceof Error ? error.message : 'malformed options';
   }

@@ -281,9 +281,9 @@ export class SubscriptionDirectory {
       const [reply] = await this.read(key, [['HSCAN', key, cursor, 'COUNT', SCAN_PAGE]]);
       const page = this.scan(reply, 'HSCAN');
       if (page.items.length % 2 !== 0) throw readFailed(`HSCAN ${key}: an odd number of items`);
-      for (let i = 0; i < page.items.length; i += 2) {
-        const field = decodeField(page.items[i] as Buffer);
-        const options = decodeOptions(page.items[i + 1] as Buffer);
+      for (let i = 0; i + 1 < page.items.length; i += 2) {
+        const field = decodeField(page.items[i] ?? Buffer.alloc(0));
+        const options = decodeOptions(page.items[i + 1] ?? Buffer.alloc(0));
         if (typeof field === 'string' || typeof options === 'string') {
           this.options.logger.warn({ key, reason: typeof field === 'string' ? field : options }, 'a malformed subscription directory entry was skipped');
           continue;
