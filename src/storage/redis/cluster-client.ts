@@ -121,6 +121,17 @@ export class RedisClusterClient implements RedisClusterCommands {
     return this.topology?.slots[slot];
   }
 
+  /**
+   * Reads the topology again (as the client does on its own failures), for a caller that saw a
+   * failure on a connection of its own (a dedicated blocking connection, `MOVED`). Resolves once the
+   * topology was read and every master answered, or the client closed; it may take as long as a
+   * failover, so a caller that must not wait races it with a timer.
+   */
+  async refreshTopology(): Promise<void> {
+    this.requestRefresh();
+    await this.refreshing;
+  }
+
   /** The masters of the current topology. */
   get masters(): readonly string[] {
     return this.topology?.masters ?? [];
