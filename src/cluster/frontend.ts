@@ -1,13 +1,26 @@
 /**
- * A cluster frontend: this `ops-broker` process on a Redis Cluster backend (issue 15, step 2). It
- * joins the cluster (lease), publishes its sessions' subscriptions to the subscription directory,
- * forwards messages to the frontends owning matching sessions through their durable inboxes, routes
- * its own inbox to its local sessions, and moves sessions between frontends on takeover.
+ * A cluster frontend: this `ops-broker` process on a Redis Cluster backend (issue 15, step 2;
+ * docs/cluster.md). It holds a lease (membership.ts), publishes its sessions' subscriptions to the
+ * subscription directory, forwards messages to the frontends owning matching sessions through their
+ * durable inboxes (forwarder.ts), routes its own inbox to its local sessions, and moves sessions
+ * between frontends on takeover (session-mover.ts). It implements the engine's {@link ClusterLink}.
  */
 import type { Broker } from '../broker/broker.js';
+import type { ClusterEngine } from '../broker/cluster-engine.js';
+import type { ClusterLink, ForwardTarget } from '../broker/cluster-link.js';
+import { Message } from '../broker/message.js';
+import type { SharedGroup, Subscription } from '../broker/topic-tree.js';
+import { reasonOf } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
+import type { Completion } from '../storage/broker-store.js';
 import type { RedisClusterClient } from '../storage/redis/cluster-client.js';
 import type { RedisBrokerStore } from '../storage/redis/redis-broker-store.js';
+import { Forwarder } from './forwarder.js';
+import { decodeFrame, encodeFrame, type InboxFrame } from './inbox-frame.js';
+import { Membership } from './membership.js';
+import { SessionMover } from './session-mover.js';
+import { StreamTail, type StreamEntry } from './stream-tail.js';
+import { SubscriptionDirectory } from './subscription-directory.js';
 
 /** What a frontend needs. */
 export interface ClusterFrontendOptions {
@@ -16,19 +29,258 @@ export interface ClusterFrontendOptions {
   /** The backend connection the store uses too. */
   readonly client: RedisClusterClient;
   readonly store: RedisBrokerStore;
-  /** This frontend's id, unique in the cluster (see {@link newFrontendId}). */
+  /** This frontend's id, unique in the cluster (see `newFrontendId`). */
   readonly frontendId: string;
   readonly logger: Logger;
+}
+
+/** What a frontend reports (`ops broker stats`). */
+export interface ClusterFrontendStats {
+  readonly frontendId: string;
+  /** Frontends holding their lease at the last renewal, this one included. */
+  readonly liveFrontends: number;
+  /** Subscription directory entries (every frontend's). */
+  readonly directoryEntries: number;
+  /** Inbox frames sent to other frontends, and received from them. */
+  readonly framesSent: number;
+  readonly framesReceived: number;
+  /** Forwarded messages whose target session was no longer here and went on to its new owner. */
+  readonly forwardedOn: number;
+  /** Forwarded messages whose target session is nowhere (ended meanwhile): dropped. */
+  readonly targetsGone: number;
+  /** Inbox entries that could not be read (not authentic, malformed): skipped. */
+  readonly badFrames: number;
 }
 
 /** A started frontend. */
 export interface ClusterFrontend {
   readonly id: string;
-  /** Stops forwarding and tailing, releases the lease. The client and store stay open (their owner closes them). */
+  stats(): ClusterFrontendStats;
+  /** Stops forwarding and tailing, gives the lease up. The client and store stay open (their owner closes them). */
   close(): Promise<void>;
 }
 
+/** A frontend's inbox stream (frontend ids are base64url: no brace). */
+export function inboxKey(frontendId: string): string {
+  return `ib:{f:${frontendId}}`;
+}
+
+/** Field of the one value of an inbox entry. */
+const FRAME_FIELD = 'm';
+
 /** Starts the frontend: resolves once it is a member (lease held, directory loaded, inbox tailed). */
 export async function startClusterFrontend(options: ClusterFrontendOptions): Promise<ClusterFrontend> {
-  return { id: options.frontendId, close: async () => undefined };
+  const frontend = new Frontend(options);
+  await frontend.start();
+  return frontend;
+}
+
+class Frontend implements ClusterFrontend, ClusterLink {
+  readonly id: string;
+  readonly #o: ClusterFrontendOptions;
+  #membership: Membership | undefined;
+  #directory: SubscriptionDirectory | undefined;
+  #forwarder: Forwarder | undefined;
+  #mover: SessionMover | undefined;
+  #engine: ClusterEngine | undefined;
+  #inbox: StreamTail | undefined;
+  #closed = false;
+  #framesSent = 0;
+  #framesReceived = 0;
+  #forwardedOn = 0;
+  #targetsGone = 0;
+  #badFrames = 0;
+
+  constructor(options: ClusterFrontendOptions) {
+    this.#o = options;
+    this.id = options.frontendId;
+  }
+
+  async start(): Promise<void> {
+    const { client, store, logger, broker } = this.#o;
+    try {
+      this.#membership = await Membership.join(client, this.id, logger);
+      this.#directory = await SubscriptionDirectory.start({ client, frontendId: this.id, logger });
+      const membership = this.#membership;
+      this.#forwarder = new Forwarder(this.#directory, this.id, (to, message, targets, durable) => this.#sendMessage(to, message, targets, durable), () => membership.live);
+      this.#engine = broker.joinCluster(this);
+      this.#mover = new SessionMover({
+        self: this.id,
+        store,
+        engine: this.#engine,
+        isAlive: (frontendId) => membership.isAlive(frontendId),
+        send: (to, frame) => this.#send(to, frame, true),
+        logger,
+      });
+      this.#inbox = new StreamTail({ client, key: inboxKey(this.id), logger, onEntries: (entries) => this.#onInbox(entries) });
+      this.#inbox.start('0-0');
+    } catch (error) {
+      await this.close();
+      throw error;
+    }
+  }
+
+  stats(): ClusterFrontendStats {
+    return {
+      frontendId: this.id,
+      liveFrontends: this.#membership?.live.size ?? 0,
+      directoryEntries: this.#directory?.size ?? 0,
+      framesSent: this.#framesSent,
+      framesReceived: this.#framesReceived,
+      forwardedOn: this.#forwardedOn,
+      targetsGone: this.#targetsGone,
+      badFrames: this.#badFrames,
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#inbox?.close().catch(() => undefined);
+    // Nothing is routed to a stopped frontend (its inbox would only grow); its sessions stay in the store.
+    await this.#directory?.removeFrontend(this.id).catch((error: unknown) => this.#o.logger.warn({ err: reasonOf(error) }, 'subscriptions not taken out of the directory'));
+    await this.#directory?.close().catch(() => undefined);
+    await this.#membership?.leave();
+  }
+
+  // ClusterLink: publishing
+
+  prepare(message: Message): void {
+    if (!this.#closed) this.#forwarder?.prepare(message);
+  }
+
+  pickLocally(group: SharedGroup): boolean {
+    return this.#forwarder?.pickLocally(group) ?? true;
+  }
+
+  forward(message: Message): { matched: number; completion: Completion } {
+    return this.#forwarder?.forward(message) ?? { matched: 0, completion: undefined };
+  }
+
+  // ClusterLink: sessions
+
+  claim(clientId: string, cleanStart: boolean): Promise<void> {
+    if (this.#closed || this.#mover === undefined) return Promise.resolve();
+    return this.#mover.claim(clientId, cleanStart);
+  }
+
+  subscribed(clientId: string, subscription: Subscription): void {
+    if (this.#closed) return;
+    this.#directoryWrite('put', this.#directory?.put({
+      clientId,
+      filter: subscription.filter,
+      qos: subscription.qos,
+      noLocal: subscription.noLocal,
+      retainAsPublished: subscription.retainAsPublished,
+      subscriptionId: subscription.subscriptionId,
+    }));
+  }
+
+  unsubscribed(clientId: string, filter: string): void {
+    if (this.#closed) return;
+    this.#directoryWrite('remove', this.#directory?.remove(clientId, filter));
+  }
+
+  left(clientId: string): void {
+    if (this.#closed) return;
+    this.#directoryWrite('remove client', this.#directory?.removeClient(clientId));
+    this.#directoryWrite('owner', this.#o.store.disownSession(clientId, this.id)); // unless it moved: then another frontend owns it
+  }
+
+  #directoryWrite(what: string, write: Promise<void> | undefined): void {
+    write?.catch((error: unknown) => {
+      if (!this.#closed) this.#o.logger.warn({ err: reasonOf(error), what }, 'subscription directory write failed');
+    });
+  }
+
+  // Inboxes
+
+  #sendMessage(to: string, message: Message, targets: readonly ForwardTarget[], durable: boolean): Promise<void> {
+    return this.#send(to, { kind: 'message', message: message.toRecord(), targets }, durable);
+  }
+
+  async #send(to: string, frame: InboxFrame, durable: boolean): Promise<void> {
+    const key = inboxKey(to);
+    const sealed = this.#o.store.seal(key, encodeFrame(frame));
+    this.#framesSent++;
+    await this.#o.client.exec(key, [['XADD', key, '*', FRAME_FIELD, sealed]], { durable });
+  }
+
+  /**
+   * One batch of this frontend's inbox, in order. Each entry is done when the store writes it
+   * caused are acknowledged; done entries are deleted. When one failed (the backend is failing over)
+   * the batch is rejected after deleting the done ones, and the tail reads the rest again.
+   */
+  async #onInbox(entries: readonly StreamEntry[]): Promise<void> {
+    const key = inboxKey(this.id);
+    const done: string[] = [];
+    let failure: unknown;
+    for (const entry of entries) {
+      try {
+        await this.#handleEntry(key, entry);
+        done.push(entry.id);
+      } catch (error) {
+        failure = error;
+        break;
+      }
+    }
+    if (done.length > 0) await this.#o.client.exec(key, [['XDEL', key, ...done]]);
+    if (failure !== undefined) {
+      this.#o.logger.warn({ err: reasonOf(failure) }, 'inbox entry not done (store writes not acknowledged); reading it again');
+      throw failure;
+    }
+  }
+
+  async #handleEntry(key: string, entry: StreamEntry): Promise<void> {
+    const sealed = entry.fields.get(FRAME_FIELD);
+    let frame: InboxFrame;
+    try {
+      if (sealed === undefined) throw new Error(`no field '${FRAME_FIELD}'`);
+      frame = decodeFrame(this.#o.store.open(key, sealed));
+    } catch (error) {
+      this.#badFrames++;
+      this.#o.logger.warn({ id: entry.id, err: reasonOf(error) }, 'inbox entry skipped: not a frame of this cluster');
+      return;
+    }
+    this.#framesReceived++;
+    const mover = this.#mover;
+    if (mover === undefined) return;
+    switch (frame.kind) {
+      case 'release':
+        await mover.onRelease(frame);
+        return;
+      case 'released':
+        await mover.onReleased(frame);
+        return;
+      case 'message':
+        await this.#deliver(new Message(frame.message), frame.targets);
+        return;
+    }
+  }
+
+  /** Delivers a forwarded message here; targets no longer here go on to their owner's inbox. */
+  async #deliver(message: Message, targets: readonly ForwardTarget[]): Promise<void> {
+    const engine = this.#engine;
+    if (engine === undefined) return;
+    const { completion, missing } = engine.deliverForwarded(message, targets);
+    const onward = new Map<string, ForwardTarget[]>();
+    for (const target of missing) {
+      // The owner key, not the directory: the new owner's subscriptions may not have reached this view yet.
+      const owner = await this.#o.store.sessionOwner(target.clientId);
+      if (owner === undefined || owner === this.id) {
+        this.#targetsGone++;
+        continue;
+      }
+      let list = onward.get(owner);
+      if (list === undefined) onward.set(owner, (list = []));
+      list.push(target);
+    }
+    const writes: Promise<void>[] = [];
+    if (completion !== undefined) writes.push(completion);
+    for (const [owner, list] of onward) {
+      this.#forwardedOn += list.length;
+      writes.push(this.#sendMessage(owner, message, list, message.qos > 0));
+    }
+    await Promise.all(writes);
+  }
 }

@@ -18,6 +18,9 @@ export interface RedisBrokerStoreOptions {
   readonly encryptionKey?: Buffer;
 }
 
+/** Deletes the owner key when it still names ARGV[1] (compare and delete, atomic). */
+const DISOWN_SCRIPT = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
+
 /** Items asked of Redis per `SSCAN`/`HSCAN` page. */
 const SCAN_COUNT = 512;
 /** Sessions read at once while loading (one `GET` each, pipelined by the client). */
@@ -167,6 +170,22 @@ export class RedisBrokerStore implements BrokerStore {
     } catch (error) {
       throw writeFailed(this.path, reasonOf(error), error);
     }
+  }
+
+  /** Forgets `frontendId`'s ownership of the client's session (it ended there), unless another frontend claimed it since. */
+  disownSession(clientId: string, frontendId: string): Promise<void> {
+    const key = ownerKey(this.#tag(clientId));
+    return this.#prepared(() => undefined, () => this.#write(key, [['EVAL', DISOWN_SCRIPT, 1, key, frontendId]]));
+  }
+
+  /** The frontend owning the client's session (see {@link claimSession}); undefined when none does. */
+  async sessionOwner(clientId: string): Promise<string | undefined> {
+    const key = ownerKey(this.#tag(clientId));
+    return this.#read(async () => {
+      const [reply] = await this.#redis.exec(key, [['GET', key]]);
+      const owner = bulkOrNull(reply, 'GET owner');
+      return owner === null ? undefined : owner.toString('latin1');
+    });
   }
 
   /**

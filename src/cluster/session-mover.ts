@@ -1,0 +1,105 @@
+/**
+ * Moves sessions between frontends. A CONNECT here claims the client's session: this frontend
+ * becomes its owner (`o:{c:<id>}`, atomic swap), the previous owner, when alive, is asked through its
+ * inbox to hand it over (its connection gets 0x8E, its writes for the session complete first), and
+ * the stored session is then loaded here. The `released` answer is handled only after the session
+ * is loaded: the inbox is read in order, so messages the previous owner sends on after handing over
+ * find the session here.
+ */
+import { randomBytes } from 'node:crypto';
+import type { ClusterEngine } from '../broker/cluster-engine.js';
+import { OpsError, reasonOf } from '../shared/errors.js';
+import type { Logger } from '../shared/log.js';
+import type { RedisBrokerStore } from '../storage/redis/redis-broker-store.js';
+import type { InboxFrame } from './inbox-frame.js';
+
+/** How long a claim waits for the previous owner's answer before it goes on without it. */
+export const RELEASE_WAIT_MS = 5000;
+
+/** What the mover needs. */
+export interface SessionMoverOptions {
+  readonly self: string;
+  readonly store: RedisBrokerStore;
+  readonly engine: ClusterEngine;
+  readonly isAlive: (frontendId: string) => Promise<boolean>;
+  /** Writes a frame to a frontend's inbox (durable). */
+  readonly send: (frontendId: string, frame: InboxFrame) => Promise<void>;
+  readonly logger: Logger;
+}
+
+interface PendingClaim {
+  readonly clientId: string;
+  readonly released: () => void;
+  /** Settles once the session is loaded here (or the claim failed). */
+  readonly loaded: Promise<void>;
+}
+
+/** See the file's comment. */
+export class SessionMover {
+  readonly #o: SessionMoverOptions;
+  readonly #pending = new Map<string, PendingClaim>();
+
+  constructor(options: SessionMoverOptions) {
+    this.#o = options;
+  }
+
+  /** Claims a session for a CONNECT here (see ClusterLink.claim). */
+  async claim(clientId: string, cleanStart: boolean): Promise<void> {
+    const { self, store, engine } = this.#o;
+    let loadedDone: () => void = () => undefined;
+    const loaded = new Promise<void>((resolve) => (loadedDone = resolve));
+    try {
+      const previous = await store.claimSession(clientId, self);
+      if (previous !== undefined && previous !== self && (await this.#o.isAlive(previous))) await this.#askRelease(previous, clientId, loaded);
+      if (engine.has(clientId)) return; // already here (a reconnect to the same frontend)
+      if (cleanStart) {
+        await store.deleteSession(clientId); // [MQTT-3.1.2-4] whatever another frontend left is discarded
+        return;
+      }
+      const record = await store.loadSession(clientId);
+      if (record === undefined) return;
+      engine.adopt(record, await store.loadQueue(clientId));
+    } finally {
+      loadedDone();
+    }
+  }
+
+  async #askRelease(previous: string, clientId: string, loaded: Promise<void>): Promise<void> {
+    const request = randomBytes(9).toString('base64url');
+    let timer: NodeJS.Timeout | undefined;
+    const released = new Promise<void>((resolve) => {
+      this.#pending.set(request, { clientId, released: resolve, loaded });
+      timer = setTimeout(() => {
+        this.#o.logger.warn({ clientId, previous, waitedMs: RELEASE_WAIT_MS }, 'the previous owner of a session did not hand it over in time; taking it from the store');
+        resolve();
+      }, RELEASE_WAIT_MS);
+      timer.unref();
+    });
+    try {
+      await this.#o.send(previous, { kind: 'release', clientId, from: this.#o.self, request });
+      await released;
+    } catch (error) {
+      throw new OpsError('STO_BACKEND_NOT_ACKNOWLEDGED', { node: previous, reason: `asking for session hand-over: ${reasonOf(error)}` }, { cause: error });
+    } finally {
+      clearTimeout(timer);
+      this.#pending.delete(request);
+    }
+  }
+
+  /** Inbox: another frontend claims a session of this one: hand it over, then answer once its writes are done. */
+  async onRelease(frame: Extract<InboxFrame, { kind: 'release' }>): Promise<void> {
+    const { store, engine, logger } = this.#o;
+    const had = engine.release(frame.clientId);
+    if (had) await store.sessionBarrier(frame.clientId).catch((error: unknown) => logger.warn({ clientId: frame.clientId, err: reasonOf(error) }, 'session writes not confirmed before hand-over'));
+    logger.info({ clientId: frame.clientId, to: frame.from, had }, 'session handed over to another frontend');
+    await this.#o.send(frame.from, { kind: 'released', clientId: frame.clientId, request: frame.request });
+  }
+
+  /** Inbox: the previous owner handed the session over; returns once it is loaded here (or the claim ended). */
+  async onReleased(frame: Extract<InboxFrame, { kind: 'released' }>): Promise<void> {
+    const pending = this.#pending.get(frame.request);
+    if (pending === undefined || pending.clientId !== frame.clientId) return; // late (timed out) or not ours
+    pending.released();
+    await pending.loaded;
+  }
+}
