@@ -4,11 +4,11 @@
  * in from the store. Obtained with `Broker.joinCluster`.
  */
 import { topicMatches } from '../shared/topic.js';
-import type { Completion, QueueEntryRecord, SessionRecord } from '../storage/broker-store.js';
+import type { Completion, MessageRecord, QueueEntryRecord, SessionRecord } from '../storage/broker-store.js';
 import type { BrokerCore } from './broker-core.js';
 import type { ForwardTarget } from './cluster-link.js';
 import { CompletionSet } from './completion.js';
-import type { Message } from './message.js';
+import { Message } from './message.js';
 import type { Session } from './session.js';
 
 /** What delivering a forwarded message did. */
@@ -37,9 +37,8 @@ export class ClusterEngine {
   /**
    * Delivers a message another frontend forwarded: to each plain target at the options of its
    * matching subscriptions here (highest QoS [MQTT-3.3.4-2], every subscription id [MQTT-3.3.4-3],
-   * No Local [MQTT-3.8.3-3]), to each shared-group pick through its member subscription here. A
-   * retained message updates this frontend's copy (the publishing frontend wrote the store). An
-   * expired message goes nowhere [MQTT-3.3.2-5]. Never throws: an error for one session is contained
+   * No Local [MQTT-3.8.3-3]), to each shared-group pick through its member subscription here
+   * (retained messages reach every frontend's copy through {@link mirrorRetained}). An expired message goes nowhere [MQTT-3.3.2-5]. Never throws: an error for one session is contained
    * there (that session's connection is aborted).
    */
   deliverForwarded(message: Message, targets: readonly ForwardTarget[]): ForwardedDelivery {
@@ -49,7 +48,6 @@ export class ClusterEngine {
       core.faults.undeliverable(message.topic, message.encodingError, message.senderId);
       return NOTHING;
     }
-    if (message.retain) core.faults.run('delivery', message.senderId, () => core.retained.mirror(message.withRetain(true)));
     const completions = new CompletionSet();
     const missing: ForwardTarget[] = [];
     for (const target of targets) {
@@ -90,6 +88,26 @@ export class ClusterEngine {
     const shared = this.#core.tree.groupOf(topicFilter, group);
     if (member === undefined || shared === undefined) return false; // left the group since the pick
     return this.#core.router.deliverShared(message, member, shared);
+  }
+
+  /**
+   * Another frontend set (or cleared, with an empty payload) a retained message and wrote the shared
+   * store: this frontend's copy follows. An expired one is not kept.
+   */
+  mirrorRetained(message: Message): void {
+    if (message.payload.length > 0 && message.isExpired(Date.now())) return;
+    this.#core.retained.mirror(message.withRetain(true));
+  }
+
+  /** This frontend's copy of the retained messages becomes `records` (read again from the store). */
+  replaceRetained(records: readonly MessageRecord[]): void {
+    const now = Date.now();
+    const messages: Message[] = [];
+    for (const record of records) {
+      const message = new Message(record);
+      if (!message.isExpired(now)) messages.push(message);
+    }
+    this.#core.retained.replaceUsers(messages);
   }
 
   /** Hands the session over to another frontend (see `SessionRegistry.release`); false when it is not here. */

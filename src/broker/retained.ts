@@ -98,6 +98,15 @@ export class RetainedMessages {
     this.#hold(message.topic, message);
   }
 
+  /**
+   * Cluster mode: this frontend's copy of the users' retained messages (not `$` topics) becomes
+   * `messages` (read from the shared store again).
+   */
+  replaceUsers(messages: readonly Message[]): void {
+    for (const topic of [...this.#byTopic.keys()]) if (!topic.startsWith('$')) this.#drop(topic);
+    for (const message of messages) this.mirror(message);
+  }
+
   /** A failed write of `message`: the topic holds `previous` again (the store's value), if `message` is still current. */
   #rollBack(message: Message, previous: Message | undefined): void {
     message.stored = false;

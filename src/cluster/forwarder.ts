@@ -2,7 +2,8 @@
  * The publishing side of cluster routing. For a message published on this frontend it finds, in the
  * subscription directory, the sessions of other frontends the message is for, takes this frontend's
  * turn in the cluster-wide round robin of each shared group, and hands one inbox frame per owning
- * frontend to `send`. Retained messages also go to every other live frontend (each keeps a copy).
+ * frontend to `send`. A retained message also goes to `sendRetained` (the retained change stream every
+ * frontend tails to keep its copy).
  */
 import type { ForwardTarget } from '../broker/cluster-link.js';
 import type { Message } from '../broker/message.js';
@@ -50,7 +51,7 @@ export class Forwarder {
   readonly #directory: DirectoryView;
   readonly #self: string;
   readonly #send: SendMessage;
-  readonly #liveFrontends: () => ReadonlySet<string>;
+  readonly #sendRetained: (message: Message) => Promise<void>;
   readonly #counters = new Map<string, number>();
   /** Plain targets of the prepared message by owning frontend. */
   readonly #targets = new Map<string, ForwardTarget[]>();
@@ -58,11 +59,11 @@ export class Forwarder {
   readonly #groups = new Map<string, RemoteGroup>();
   #prepared: Message | undefined;
 
-  constructor(directory: DirectoryView, self: string, send: SendMessage, liveFrontends: () => ReadonlySet<string>) {
+  constructor(directory: DirectoryView, self: string, send: SendMessage, sendRetained: (message: Message) => Promise<void>) {
     this.#directory = directory;
     this.#self = self;
     this.#send = send;
-    this.#liveFrontends = liveFrontends;
+    this.#sendRetained = sendRetained;
   }
 
   /** Finds the message's remote targets (see ClusterLink.prepare). */
@@ -120,10 +121,10 @@ export class Forwarder {
       matched++;
       this.#targetsOf(picked.owner).push({ clientId: picked.clientId, group: remote.group, topicFilter: remote.topicFilter });
     }
-    if (message.retain) for (const frontend of this.#liveFrontends()) if (frontend !== this.#self) this.#targetsOf(frontend);
     const durable = message.qos > 0 || message.retain;
     let first: Promise<void> | undefined;
     let all: Promise<void>[] | undefined;
+    if (message.retain) first = this.#sendRetained(message);
     for (const [frontend, targets] of this.#targets) {
       const write = this.#send(frontend, message, targets, durable);
       if (first === undefined) first = write;

@@ -10,7 +10,7 @@ import type { ClusterEngine } from '../broker/cluster-engine.js';
 import type { ClusterLink, ForwardTarget } from '../broker/cluster-link.js';
 import { Message } from '../broker/message.js';
 import type { SharedGroup, Subscription } from '../broker/topic-tree.js';
-import { reasonOf } from '../shared/errors.js';
+import { OpsError, reasonOf } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import type { Completion } from '../storage/broker-store.js';
 import type { RedisClusterClient } from '../storage/redis/cluster-client.js';
@@ -19,6 +19,7 @@ import { Forwarder } from './forwarder.js';
 import { decodeFrame, encodeFrame, type InboxFrame } from './inbox-frame.js';
 import { Membership } from './membership.js';
 import { SessionMover } from './session-mover.js';
+import { readStreamInfo } from './stream-ids.js';
 import { StreamTail, type StreamEntry } from './stream-tail.js';
 import { SubscriptionDirectory } from './subscription-directory.js';
 
@@ -65,6 +66,11 @@ export function inboxKey(frontendId: string): string {
   return `ib:{f:${frontendId}}`;
 }
 
+/** The retained change stream: every retained set or clear, tailed by every frontend into its copy. */
+export const RETAINED_STREAM_KEY = 'rc:{retained}';
+/** The retained change stream is trimmed to about this many entries; a frontend further behind reloads. */
+const RETAINED_STREAM_MAX = 10_000;
+
 /** Field of the one value of an inbox entry. */
 const FRAME_FIELD = 'm';
 
@@ -84,6 +90,7 @@ class Frontend implements ClusterFrontend, ClusterLink {
   #mover: SessionMover | undefined;
   #engine: ClusterEngine | undefined;
   #inbox: StreamTail | undefined;
+  #retained: StreamTail | undefined;
   #closed = false;
   #framesSent = 0;
   #framesReceived = 0;
@@ -102,8 +109,22 @@ class Frontend implements ClusterFrontend, ClusterLink {
       this.#membership = await Membership.join(client, this.id, logger);
       this.#directory = await SubscriptionDirectory.start({ client, frontendId: this.id, logger });
       const membership = this.#membership;
-      this.#forwarder = new Forwarder(this.#directory, this.id, (to, message, targets, durable) => this.#sendMessage(to, message, targets, durable), () => membership.live);
+      this.#forwarder = new Forwarder(
+        this.#directory,
+        this.id,
+        (to, message, targets, durable) => this.#sendMessage(to, message, targets, durable),
+        (message) => this.#sendRetained(message),
+      );
       this.#engine = broker.joinCluster(this);
+      const from = await this.#reloadRetained();
+      this.#retained = new StreamTail({
+        client,
+        key: RETAINED_STREAM_KEY,
+        logger,
+        onEntries: (entries) => this.#onRetained(entries),
+        onGap: () => this.#reloadRetained(),
+      });
+      this.#retained.start(from);
       this.#mover = new SessionMover({
         self: this.id,
         store,
@@ -137,6 +158,7 @@ class Frontend implements ClusterFrontend, ClusterLink {
     if (this.#closed) return;
     this.#closed = true;
     await this.#inbox?.close().catch(() => undefined);
+    await this.#retained?.close().catch(() => undefined);
     // Nothing is routed to a stopped frontend (its inbox would only grow); its sessions stay in the store.
     await this.#directory?.removeFrontend(this.id).catch((error: unknown) => this.#o.logger.warn({ err: reasonOf(error) }, 'subscriptions not taken out of the directory'));
     await this.#directory?.close().catch(() => undefined);
@@ -206,6 +228,58 @@ class Frontend implements ClusterFrontend, ClusterLink {
     await this.#o.client.exec(key, [['XADD', key, '*', FRAME_FIELD, sealed]], { durable });
   }
 
+  async #sendRetained(message: Message): Promise<void> {
+    const sealed = this.#o.store.seal(RETAINED_STREAM_KEY, encodeFrame({ kind: 'retained', origin: this.id, message: message.toRecord() }));
+    await this.#o.client.exec(
+      RETAINED_STREAM_KEY,
+      [['XADD', RETAINED_STREAM_KEY, 'MAXLEN', '~', RETAINED_STREAM_MAX, '*', FRAME_FIELD, sealed]],
+      { durable: true },
+    );
+  }
+
+  /**
+   * Reads the retained change stream's position, then every retained message from the store into
+   * this frontend's copy; the tail goes on from that position (changes in between are applied
+   * again, in order: the copy ends with the latest).
+   */
+  async #reloadRetained(): Promise<string> {
+    const [reply] = await this.#o.client.exec(RETAINED_STREAM_KEY, [['XINFO', 'STREAM', RETAINED_STREAM_KEY]]);
+    const info = readStreamInfo(reply ?? null);
+    if (typeof info === 'string') throw new OpsError('STO_READ_FAILED', { path: RETAINED_STREAM_KEY, reason: info });
+    this.#engine?.replaceRetained(await this.#o.store.loadRetained());
+    return info?.lastGeneratedId ?? '0-0';
+  }
+
+  /** Retained changes of the other frontends, in order. */
+  #onRetained(entries: readonly StreamEntry[]): void {
+    for (const entry of entries) {
+      const frame = this.#open(RETAINED_STREAM_KEY, entry);
+      if (frame === undefined) continue;
+      if (frame.kind !== 'retained') {
+        this.#badFrame(entry.id, `a ${frame.kind} frame on the retained stream`);
+        continue;
+      }
+      if (frame.origin !== this.id) this.#engine?.mirrorRetained(new Message(frame.message));
+    }
+  }
+
+  /** Opens and decodes an entry's frame; undefined (counted, logged) when it is not one of this cluster's. */
+  #open(key: string, entry: StreamEntry): InboxFrame | undefined {
+    const sealed = entry.fields.get(FRAME_FIELD);
+    try {
+      if (sealed === undefined) throw new Error(`no field '${FRAME_FIELD}'`);
+      return decodeFrame(this.#o.store.open(key, sealed));
+    } catch (error) {
+      this.#badFrame(entry.id, reasonOf(error));
+      return undefined;
+    }
+  }
+
+  #badFrame(id: string, reason: string): void {
+    this.#badFrames++;
+    this.#o.logger.warn({ id, reason }, 'stream entry skipped: not a frame of this cluster');
+  }
+
   /**
    * One batch of this frontend's inbox, in order. Each entry is done when the store writes it
    * caused are acknowledged; done entries are deleted. When one failed (the backend is failing over)
@@ -232,16 +306,8 @@ class Frontend implements ClusterFrontend, ClusterLink {
   }
 
   async #handleEntry(key: string, entry: StreamEntry): Promise<void> {
-    const sealed = entry.fields.get(FRAME_FIELD);
-    let frame: InboxFrame;
-    try {
-      if (sealed === undefined) throw new Error(`no field '${FRAME_FIELD}'`);
-      frame = decodeFrame(this.#o.store.open(key, sealed));
-    } catch (error) {
-      this.#badFrames++;
-      this.#o.logger.warn({ id: entry.id, err: reasonOf(error) }, 'inbox entry skipped: not a frame of this cluster');
-      return;
-    }
+    const frame = this.#open(key, entry);
+    if (frame === undefined) return;
     this.#framesReceived++;
     const mover = this.#mover;
     if (mover === undefined) return;
@@ -254,6 +320,9 @@ class Frontend implements ClusterFrontend, ClusterLink {
         return;
       case 'message':
         await this.#deliver(new Message(frame.message), frame.targets);
+        return;
+      case 'retained':
+        this.#badFrame(entry.id, 'a retained frame in an inbox');
         return;
     }
   }

@@ -4,7 +4,8 @@
  * - 1 message: `[message record: bytes]` (the retained-record codec of ../storage, any QoS) `[targets u32]`
  *   each `[clientId: str][shared u8]` and, when shared, `[group: str][topicFilter: str]`;
  * - 2 release (a frontend claiming a session asks its owner to hand it over): `[clientId: str][from: str][request: str]`;
- * - 3 released (the owner handed it over; its writes are done): `[clientId: str][request: str]`.
+ * - 3 released (the owner handed it over; its writes are done): `[clientId: str][request: str]`;
+ * - 4 retained (on the retained change stream: a frontend set or cleared a retained message): `[origin: str][message record: bytes]`.
  * `str`/`bytes` are u32-length-prefixed (../storage/binary-io.ts). The whole frame is sealed with the
  * store's cipher before it is written (no plaintext in Redis with encryption on).
  */
@@ -14,17 +15,18 @@ import type { MessageRecord } from '../storage/broker-store.js';
 import { decodeRetained, encodeRetained } from '../storage/record-codec.js';
 
 const FRAME_VERSION = 1;
-const Kind = { Message: 1, Release: 2, Released: 3 } as const;
+const Kind = { Message: 1, Release: 2, Released: 3, Retained: 4 } as const;
 
 /** One inbox entry. */
 export type InboxFrame =
   | { readonly kind: 'message'; readonly message: MessageRecord; readonly targets: readonly ForwardTarget[] }
   | { readonly kind: 'release'; readonly clientId: string; readonly from: string; readonly request: string }
-  | { readonly kind: 'released'; readonly clientId: string; readonly request: string };
+  | { readonly kind: 'released'; readonly clientId: string; readonly request: string }
+  | { readonly kind: 'retained'; readonly origin: string; readonly message: MessageRecord };
 
 /** Encodes a frame. */
 export function encodeFrame(frame: InboxFrame): Buffer {
-  const w = new BinaryWriter(frame.kind === 'message' ? 64 + frame.message.payload.length : 64);
+  const w = new BinaryWriter(frame.kind === 'message' || frame.kind === 'retained' ? 64 + frame.message.payload.length : 64);
   w.u8(FRAME_VERSION);
   switch (frame.kind) {
     case 'message':
@@ -51,6 +53,11 @@ export function encodeFrame(frame: InboxFrame): Buffer {
       w.u8(Kind.Released);
       w.str(frame.clientId);
       w.str(frame.request);
+      break;
+    case 'retained':
+      w.u8(Kind.Retained);
+      w.str(frame.origin);
+      w.bytes(encodeRetained(frame.message));
       break;
   }
   return w.finish();
@@ -85,6 +92,9 @@ export function decodeFrame(bytes: Buffer): InboxFrame {
       break;
     case Kind.Released:
       frame = { kind: 'released', clientId: r.str(), request: r.str() };
+      break;
+    case Kind.Retained:
+      frame = { kind: 'retained', origin: r.str(), message: decodeRetained(r.bytes()) };
       break;
     default:
       throw new RecordFormatError(`inbox frame kind ${kind}`);
