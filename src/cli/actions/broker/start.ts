@@ -9,6 +9,7 @@ import { findInstance, brokerRunState } from '../../lib/instance.js';
 import { printValue, withSpinner, type Column, type OutputFormat } from '../../lib/output.js';
 import { interruptible, runForeground, startDetached, startTimeoutMs, stopBroker, type BrokerFlags } from '../../lib/spawn-broker.js';
 import { parseBackendAddress } from '../../../config/backend-address.js';
+import { OpsError } from '../../../shared/errors.js';
 
 /** Inputs of the process commands. */
 export interface ProcessInput {
@@ -22,6 +23,9 @@ export interface ProcessInput {
 
 /** The broker process's flags of a start: `--backend` parsed here, so a bad address fails before anything starts. */
 function processFlags(input: ProcessInput): BrokerFlags {
+  if (input.repair === true && input.backend !== undefined) {
+    throw new OpsError('CLI_USAGE', { message: '--repair is for the write-ahead log of a standalone store; a cluster frontend (--backend) has none.' });
+  }
   return { ...(input.repair === true ? { repair: true } : {}), ...(input.backend !== undefined ? { backend: parseBackendAddress(input.backend) } : {}) };
 }
 
