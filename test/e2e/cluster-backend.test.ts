@@ -5,7 +5,7 @@
  * a frontend with another store key are refused clearly, leaving nothing behind. (Delivery between
  * frontends is the forwarding's, tested with it.)
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,7 +17,7 @@ import { redisCli } from '../helpers/redis-cluster.js';
 let cluster: ClusterFrontends;
 
 beforeAll(async () => {
-  cluster = await startFrontends({ frontends: 3, masters: 3, replicasPerMaster: 1 });
+  cluster = await startFrontends({ frontends: 3, masters: 3, replicasPerMaster: 1, logLevel: 'info' });
 }, 120_000);
 
 afterAll(async () => {
@@ -66,6 +66,17 @@ describe('frontends on a Redis Cluster backend', () => {
       expect(stats.persistence).toMatchObject({ enabled: true, encryption: 'Enabled' });
     }
     expect(ids.size).toBe(3);
+    // Each logged its joining, with its id and the backend.
+    for (const f of cluster.frontends) {
+      const log = readFileSync(join(cluster.home.home, f.name, 'broker.log'), 'utf8');
+      const joined = log
+        .split('\n')
+        .filter((line) => line.includes('"cluster frontend joined"'))
+        .map((line) => JSON.parse(line) as { frontendId?: string; backend?: string });
+      expect(joined).toHaveLength(1);
+      expect(ids.has(joined[0]?.frontendId ?? '')).toBe(true);
+      expect(joined[0]?.backend).toBe(cluster.backend);
+    }
     // The store is on the cluster, sealed: its format record says so (read through any node with -c).
     const port = cluster.redis.nodes[0]?.port ?? 0;
     expect((await redisCli(port, '-c', 'HGET', 'm:{meta}', 'encryption')).trim()).toBe('AES-256-GCM');
@@ -148,5 +159,15 @@ describe('frontends on a Redis Cluster backend', () => {
     expect(r.stderr).toContain('STO_WRONG_KEY');
     expect(r.stderr).toContain(cluster.backend);
     expect(existsSync(join(cluster.home.home, 'stranger'))).toBe(false);
+  }, 30_000);
+
+  it('a frontend with encryption Disabled on an encrypted backend is refused (STO_WRONG_KEY)', async () => {
+    const config = join(cluster.home.home, 'plain-broker.json');
+    writeFileSync(config, JSON.stringify({ persistence: { maxSize: '200M', encryption: { mode: 'Disabled' } } }));
+    const r = await cluster.home.ops('create', '--instance', 'plaintext', '--port', '0', '--secure-port', '0', '--broker-config-file', config, '--backend', cluster.backend);
+    expect(r.exitCode).toBe(3);
+    expect(r.stderr).toContain('STO_WRONG_KEY');
+    expect(r.stderr).toContain(cluster.backend);
+    expect(existsSync(join(cluster.home.home, 'plaintext'))).toBe(false);
   }, 30_000);
 });
