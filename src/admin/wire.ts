@@ -114,6 +114,14 @@ export interface StatusResult {
   readonly policyVersion: number;
 }
 
+/** A cluster frontend's identity in `stats`. */
+export interface ClusterStats {
+  /** This frontend's id in the cluster (new at every start). */
+  readonly frontendId: string;
+  /** The backend's seeds (`host:port`). */
+  readonly backend: readonly string[];
+}
+
 /** `stats` result: the engine's figures plus instance-level ones. */
 export interface StatsResult {
   readonly instance: string;
@@ -147,4 +155,6 @@ export interface StatsResult {
   readonly store: { readonly usedBytes: number; readonly limitBytes: number | null; readonly full: boolean; readonly refusedWrites: number } | null;
   /** The disk-backed message buffer's use; null when not configured. */
   readonly diskBuffer: { readonly usedBytes: number; readonly maxBytes: number } | null;
+  /** Present on a cluster frontend (`--backend`): its id and backend. */
+  readonly cluster?: ClusterStats;
 }

@@ -19,7 +19,15 @@ import { examples, instanceOf, withInstance, withOutput, withYes, type InstanceO
 import type { RunResult } from './program.js';
 
 type WithOutput = InstanceOptions & { output?: OutputFormat };
-type WithRepair = { repair?: boolean };
+type WithRepair = { repair?: boolean; backend?: string };
+
+const BACKEND_HELP =
+  'run as a cluster frontend on this Redis Cluster backend for this run (overrides the backend set at create), e.g. redis://10.0.0.5:7000,10.0.0.6:7000';
+
+/** The process flags given (`--repair`, `--backend`). */
+function processFlags(opts: WithRepair): WithRepair {
+  return { ...(opts.repair === true ? { repair: true } : {}), ...(opts.backend !== undefined ? { backend: opts.backend } : {}) };
+}
 
 const REPAIR_HELP =
   'start on a store whose write-ahead log is damaged (STO_LOG_DAMAGED) with what survived, and report what was lost';
@@ -28,14 +36,18 @@ function addProcessCommands(broker: Command, ctx: CliContext, result: RunResult)
   examples(
     withInstance(broker.command('run'))
       .option('--repair', REPAIR_HELP)
+      .option('--backend <url>', BACKEND_HELP)
       .description('Run the broker in the foreground (for containers and systemd); Ctrl-C stops it.'),
-    ['ops broker run --instance default'],
+    ['ops broker run --instance default', 'ops broker run --instance edge-2 --backend redis://10.0.0.5:7000,10.0.0.6:7000'],
   ).action(async (opts: InstanceOptions & WithRepair) => {
-    result.exitCode = await runRun({ instance: instanceOf(opts), ...(opts.repair === true ? { repair: true } : {}) }, ctx);
+    result.exitCode = await runRun({ instance: instanceOf(opts), ...processFlags(opts) }, ctx);
   });
-  const start = withOutput(withInstance(broker.command('start')), 'text').option('--repair', REPAIR_HELP).description('Start the broker in the background.');
+  const start = withOutput(withInstance(broker.command('start')), 'text')
+    .option('--repair', REPAIR_HELP)
+    .option('--backend <url>', BACKEND_HELP)
+    .description('Start the broker in the background.');
   examples(start, ['ops broker start', 'ops broker start --instance dev -o json', 'ops broker start --repair']).action(async (opts: WithOutput & WithRepair) =>
-    runStart({ instance: instanceOf(opts), ...(opts.output ? { output: opts.output } : {}), ...(opts.repair === true ? { repair: true } : {}) }, ctx),
+    runStart({ instance: instanceOf(opts), ...(opts.output ? { output: opts.output } : {}), ...processFlags(opts) }, ctx),
   );
   examples(withInstance(broker.command('stop')).description('Stop the broker gracefully (clients get DISCONNECT).'), ['ops broker stop']).action(
     async (opts: InstanceOptions) => runStop({ instance: instanceOf(opts) }, ctx),

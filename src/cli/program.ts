@@ -47,6 +47,8 @@ interface CreateOptions extends InstanceOptions {
   persistMaxSize?: string;
   persistPvcSc?: string;
   persistMode?: string[];
+  backend?: string;
+  storeKeyFrom?: string;
   yes: boolean;
   output?: OutputFormat;
 }
@@ -80,6 +82,8 @@ function addCreate(program: Command, ctx: CliContext): void {
     .option('--persist-max-size <size>', 'enable disk persistence with this size (e.g. 10Gi; more than 100 MB)')
     .option('--persist-pvc-sc <class>', 'storage class of the persistence volume claim')
     .option('--persist-mode <pairs...>', 'stateStore|retain|subscriberQueue=None|All|Custom')
+    .option('--backend <url>', 'run as a cluster frontend on this Redis Cluster backend, redis://host:port[,host:port...] (kept with the instance)')
+    .option('--store-key-from <instance>', "with --backend: use that instance's store key (every frontend of one backend needs the same key)")
     .addHelpText('after', `\nShort forms (as az): ${Object.entries(CREATE_ALIASES).map(([a, l]) => `${a} = ${l}`).join(', ')}\n`)
     .action(async (opts: CreateOptions) => {
       await runCreate(
@@ -103,6 +107,8 @@ function addCreate(program: Command, ctx: CliContext): void {
             maxSize: opts.persistMaxSize,
             pvcStorageClass: opts.persistPvcSc,
             persistMode: opts.persistMode,
+            backend: opts.backend,
+            storeKeyFrom: opts.storeKeyFrom,
           }),
         },
         ctx,
@@ -114,6 +120,8 @@ function addCreate(program: Command, ctx: CliContext): void {
     'ops create --instance dev --port 0 --secure-port 0 -o json',
     'ops create --broker-config-file broker.json --instance factory',
     'ops create --instance durable --persist-max-size 10Gi --persist-mode retain=All',
+    'ops create --instance edge-1 --backend redis://10.0.0.5:7000,10.0.0.6:7000',
+    'ops create --instance edge-2 --backend redis://10.0.0.5:7000 --store-key-from edge-1',
   ]);
 }
 

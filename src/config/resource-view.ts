@@ -1,4 +1,5 @@
 /** The ARM-shaped resources `show`/`list`/`apply` print, as `az iot ops` does. */
+import type { BackendAddress } from './backend-address.js';
 import type { SubResourceKind } from './resources.js';
 
 /** Resource group shown for local instances. */
@@ -38,6 +39,14 @@ export function brokerView(instance: string, properties: object, provisioningSta
     properties: { ...properties, provisioningState },
     resourceGroup: LOCAL_RESOURCE_GROUP,
   };
+}
+
+/**
+ * The Broker resource of a cluster frontend: plus `backend: { kind, seeds }` (not an AIO property,
+ * so beside `properties`); the view unchanged without a backend.
+ */
+export function withBackend(view: ResourceView, backend: BackendAddress | undefined): ResourceView & { readonly backend?: BackendAddress } {
+  return backend === undefined ? view : { ...view, backend: { kind: backend.kind, seeds: [...backend.seeds] } };
 }
 
 /** A listener, authentication or authorization resource. */

@@ -1,6 +1,6 @@
 /**
  * Where instances live: `$OPS_HOME` (default `~/.ops`), one folder per instance, each holding
- * deployment.json (the lock), runtime.json, status.json, admin.sock, broker.pid, broker.log, data/
+ * deployment.json (the lock), backend.json (a cluster frontend's backend), runtime.json, status.json, admin.sock, broker.pid, broker.log, data/
  * (data/store: the LevelDB store when persistence is enabled), secrets/ (TLS certificates, store.key,
  * ca/: the instance CA that issues the certificates of Automatic TLS ports).
  */
@@ -18,6 +18,8 @@ export interface InstancePaths {
   readonly dir: string;
   /** Deployment-time settings with their checksum, written once at create. */
   readonly lock: string;
+  /** The cluster backend (`ops create --backend`), written once at create; absent: a standalone broker. */
+  readonly backend: string;
   /** Runtime settings and sub-resources (listeners, authn, authz), rewritten atomically. */
   readonly runtime: string;
   /** Written by the running broker: pid, ports, admin socket. Removed at stop. */
@@ -89,6 +91,7 @@ export function pathsOfDir(dir: string, home = resolve(dir, '..'), name = dir.sp
     home,
     dir,
     lock: join(dir, 'deployment.json'),
+    backend: join(dir, 'backend.json'),
     runtime: join(dir, 'runtime.json'),
     status: join(dir, 'status.json'),
     socket: join(dir, 'admin.sock'),

@@ -29,6 +29,7 @@ import { ListenerManager, type PortOrigin } from './listeners.js';
 import { startMetricsServer, type MetricSample, type MetricsServer } from './metrics.js';
 import type { PortSecurityTable } from './security.js';
 import type { PersistenceInfo } from './open-store.js';
+import type { BackendAddress } from '../config/backend-address.js';
 import { reasonOf } from '../shared/errors.js';
 
 /** A logger whose level can change (pino's is a settable property). */
@@ -53,6 +54,8 @@ export interface RuntimeDeps {
   readonly persistence: PersistenceInfo;
   /** The store was opened with `--repair`: what was found and lost (written into status.json). */
   readonly storeRepair?: StoreRepairReport;
+  /** A cluster frontend: its backend, and its id (stats). */
+  readonly cluster?: { readonly backend: BackendAddress; readonly frontendId: string };
   readonly logger: LeveledLogger;
   /** Per-port authentication and authorization, recompiled at each change of listeners or their security. */
   readonly security: PortSecurityTable;
@@ -68,6 +71,7 @@ export class InstanceRuntime implements AdminContext {
   readonly instance: string;
   readonly deployment: DeploymentSettings;
   readonly policy: PolicyHolder;
+  readonly backend?: BackendAddress;
   readonly listeners: ListenerManager;
   readonly startedAt = new Date();
   #state: RuntimeState;
@@ -80,6 +84,7 @@ export class InstanceRuntime implements AdminContext {
     this.deployment = deps.deployment;
     this.#state = deps.state;
     this.policy = deps.policy;
+    if (deps.cluster !== undefined) this.backend = deps.cluster.backend;
     const attach = (stream: Duplex, o: PortOrigin): void => {
       const hooks = deps.security.hooksOf(o.listener, o.port);
       deps.broker.attach(stream, {
@@ -234,6 +239,7 @@ export class InstanceRuntime implements AdminContext {
       persistence: { ...this.deps.persistence },
       store: storeFigures(this.deps.broker.storeUsage()),
       diskBuffer: this.deps.broker.diskBufferUsage() ?? null,
+      ...(this.deps.cluster !== undefined ? { cluster: { frontendId: this.deps.cluster.frontendId, backend: [...this.deps.cluster.backend.seeds] } } : {}),
     };
   }
 

@@ -23,8 +23,15 @@ import { assertAdminSocketFits, type InstancePaths } from '../instance/layout.js
 import { OpsError, reasonOf } from '../shared/errors.js';
 import { InstanceRuntime, type LeveledLogger } from './runtime.js';
 import { PortSecurityTable } from './security.js';
-import { diskBufferFolder, openDiskBuffer, openInstanceStore } from './open-store.js';
+import { diskBufferFolder, openDiskBuffer, openInstanceStore, type InstanceStore } from './open-store.js';
 import { startStateStore } from '../services/state-store/state-store-service.js';
+import { formatBackendAddress, type BackendAddress } from '../config/backend-address.js';
+import { readBackendFile } from '../instance/backend-file.js';
+import { startClusterFrontend, type ClusterFrontend } from '../cluster/frontend.js';
+import { newFrontendId } from '../cluster/frontend-id.js';
+import type { Logger } from '../shared/log.js';
+import type { SpillBuffer } from '../storage/spill-buffer.js';
+import { openBackendStore, type BackendStore } from './open-backend.js';
 
 /** A started broker process. */
 export interface RunningBroker {
@@ -51,6 +58,34 @@ export function toClientLimits(clients: ClientSettings | undefined): ClientLimit
 export interface StartOptions {
   /** Start on a store whose write-ahead log is damaged with what survived (`--repair`), reporting the loss. */
   readonly repair?: boolean;
+  /** `--backend`: run as a cluster frontend on this backend (instead of the instance's backend.json, if any). */
+  readonly backend?: BackendAddress;
+}
+
+/** The store of a start: the instance's own (level or memory) or, with a backend, the Redis one. */
+type OpenedStore = (InstanceStore & { readonly backend?: undefined }) | (BackendStore & { readonly backend: BackendAddress; readonly repair?: undefined });
+
+async function openStore(paths: InstancePaths, deployment: DeploymentSettings, log: Logger, options: StartOptions): Promise<OpenedStore> {
+  const backend = options.backend ?? (await readBackendFile(paths.backend));
+  if (backend === undefined) return openInstanceStore(paths, deployment, log, process.env, options.repair === true);
+  if (options.repair === true) {
+    throw new OpsError('CLI_USAGE', { message: '--repair is for the write-ahead log of a standalone store; a cluster frontend (--backend) has none' });
+  }
+  return { ...(await openBackendStore(paths, deployment, backend, log)), backend };
+}
+
+/** Joins the cluster as a frontend; on failure the engine is closed (its store and client with it). */
+async function joinCluster(broker: Broker, opened: BackendStore & { backend: BackendAddress }, log: Logger): Promise<ClusterFrontend> {
+  const frontendId = newFrontendId();
+  try {
+    const frontend = await startClusterFrontend({ broker, client: opened.client, store: opened.store, frontendId, logger: log });
+    log.info({ frontendId, backend: formatBackendAddress(opened.backend) }, 'cluster frontend joined');
+    return frontend;
+  } catch (err) {
+    const code = err instanceof OpsError ? err.code : 'STO_OPEN_FAILED';
+    log.error({ code, frontendId, backend: formatBackendAddress(opened.backend) }, `joining the cluster failed: ${reasonOf(err)}`);
+    throw err;
+  }
 }
 
 /** Starts the broker of the instance at `paths`; `logger` defaults to JSON lines on stdout. */
@@ -71,8 +106,16 @@ export async function startInstance(paths: InstancePaths, logger?: LeveledLogger
 
   // The live policy decides, at every decision, what goes to the store (memory store: no effect on durability).
   const policy = new PolicyHolder(props.persistence);
-  const { store, info, repair } = await openInstanceStore(paths, deployment, log, process.env, options.repair === true);
-  const diskBuffer = await openDiskBuffer(paths, deployment, log);
+  const opened = await openStore(paths, deployment, log, options);
+  const { store, info, repair } = opened;
+  // A cluster frontend keeps no local data: no disk buffer (and no level store).
+  let diskBuffer: SpillBuffer | undefined;
+  try {
+    diskBuffer = opened.backend === undefined ? await openDiskBuffer(paths, deployment, log) : undefined;
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    throw err;
+  }
   const clients = toClientLimits(props.advanced?.clients);
   const broker = createBroker({
     name: `ops-broker/${paths.name}`,
@@ -83,6 +126,7 @@ export async function startInstance(paths: InstancePaths, logger?: LeveledLogger
     store,
     persistence: persistenceDecisions(policy),
     ...(diskBuffer !== undefined ? { diskBuffer } : {}),
+    ...(opened.backend !== undefined ? { clusterMode: true } : {}),
   });
   try {
     await broker.ready; // restore from the store: a damaged record refuses to start (STO_CORRUPT_RECORD)
@@ -106,6 +150,16 @@ export async function startInstance(paths: InstancePaths, logger?: LeveledLogger
     await broker.close().catch(() => undefined);
     throw err;
   });
+  // A cluster frontend joins before its listeners open: a client it accepts is routed cluster-wide.
+  let frontend: ClusterFrontend | undefined;
+  if (opened.backend !== undefined) {
+    frontend = await joinCluster(broker, opened, log).catch(async (err: unknown) => {
+      stateStore.stop();
+      await broker.close().catch(() => undefined);
+      throw err;
+    });
+  }
+  const cluster = frontend !== undefined && opened.backend !== undefined ? { frontendId: frontend.id, backend: opened.backend } : undefined;
   let stopping: Promise<void> | undefined;
   let resolveStopped: () => void = () => undefined;
   const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
@@ -118,6 +172,7 @@ export async function startInstance(paths: InstancePaths, logger?: LeveledLogger
     policy,
     persistence: info,
     ...(repair !== undefined ? { storeRepair: repair } : {}),
+    ...(cluster !== undefined ? { cluster } : {}),
     stateStore,
     logger: log,
     security,
@@ -129,6 +184,8 @@ export async function startInstance(paths: InstancePaths, logger?: LeveledLogger
     stopping ??= (async () => {
       log.info({ reason }, 'stopping');
       stateStore.stop();
+      // The frontend leaves the cluster first (forwarding, inbox, lease); the store and its client close with the engine.
+      await frontend?.close().catch((err: unknown) => log.warn({ err: reasonOf(err) }, 'leaving the cluster failed'));
       // The engine first: DISCONNECT 0x8B to every v5 client [MQTT-3.14.2-1] while its socket is open;
       // then the listeners, which let those sockets flush before destroying them.
       await broker.close().catch(() => undefined);

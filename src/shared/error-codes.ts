@@ -22,6 +22,7 @@ export const ERROR_CODES = {
       "The broker is not enabled for disk persistence which must be configured at create time.\nUse 'az iot ops create' with '--persist-max-size' to enable.",
   },
   CFG_FLAG_INVALID: { exitCode: 2, message: '{message}' },
+  CFG_BACKEND_INVALID: { exitCode: 2, message: '{flag} {value} is not a backend address: {reason}. Expected redis://host:port[,host:port...]' },
   CFG_SETTING_LOCKED: {
     exitCode: 5,
     message: "The deployment-time setting(s) '{setting}' are locked at create and can't be changed ({reason}).",

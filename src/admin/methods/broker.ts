@@ -1,5 +1,5 @@
 /** `broker.get`: the Broker resource (its changes go through `runtime.change`). */
-import { brokerView, type ResourceView } from '../../config/resource-view.js';
+import { brokerView, withBackend, type ResourceView } from '../../config/resource-view.js';
 import { joinBrokerProperties } from '../../config/split.js';
 import type { BrokerProperties } from '../../config/types.js';
 import type { AdminHandler } from '../server.js';
@@ -12,7 +12,7 @@ export function currentBroker(ctx: AdminContext): BrokerProperties {
 
 /** The Broker resource now. */
 export function currentBrokerView(ctx: AdminContext): ResourceView {
-  return brokerView(ctx.instance, currentBroker(ctx));
+  return withBackend(brokerView(ctx.instance, currentBroker(ctx)), ctx.backend);
 }
 
 /** Handlers of the broker methods. */

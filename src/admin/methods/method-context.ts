@@ -1,4 +1,5 @@
 /** What the admin methods need from the broker process (implemented by server/runtime.ts). */
+import type { BackendAddress } from '../../config/backend-address.js';
 import type { ChangeRequest } from '../../config/changes/runtime-change.js';
 import type { RuntimeState } from '../../config/runtime-state.js';
 import type { DeploymentSettings } from '../../config/split.js';
@@ -8,6 +9,8 @@ import type { StatsResult, StatusResult } from '../wire.js';
 /** The running instance as the admin methods see it. */
 export interface AdminContext {
   readonly instance: string;
+  /** The cluster backend this broker runs on as a frontend; absent for a standalone broker. */
+  readonly backend?: BackendAddress;
   /** Locked deployment-time settings (verified at start). */
   readonly deployment: DeploymentSettings;
   /** The live persistence policy. */

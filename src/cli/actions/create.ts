@@ -3,7 +3,9 @@ import { chmod, mkdir } from 'node:fs/promises';
 import { buildCreateProperties, type CreateBrokerArgs } from '../../config/create-settings.js';
 import { loadConfigFile } from '../../config/read-file.js';
 import { assertNoLockedChanges } from '../../config/resources.js';
-import { brokerView } from '../../config/resource-view.js';
+import { brokerView, withBackend } from '../../config/resource-view.js';
+import { parseBackendAddress, type BackendAddress } from '../../config/backend-address.js';
+import { writeBackendFile } from '../../instance/backend-file.js';
 import { deploymentSettings, lockedSettingChanges, runtimeSettings, type DeploymentSettings } from '../../config/split.js';
 import { defaultAuthentication, deploymentListeners, DEFAULT_RESOURCE_NAME, DEFAULT_TOKEN_AUDIENCE, INSECURE_LISTENER_NAME } from '../../config/default-deployment.js';
 import type { BrokerProperties, ListenerProperties } from '../../config/types.js';
@@ -13,6 +15,7 @@ import { assertAdminSocketFits, instancePaths, type InstancePaths } from '../../
 import type { BrokerStatusFile } from '../../instance/status-file.js';
 import { writeRuntimeState, RUNTIME_VERSION } from '../../instance/runtime-file.js';
 import { createStoreKey, STORE_KEY_ENV } from '../../instance/store-key.js';
+import { copiedStoreKey, writeCopiedStoreKey } from '../lib/store-key-copy.js';
 import { OpsError } from '../../shared/errors.js';
 import type { CliContext } from '../context.js';
 import { MSG } from '../messages.js';
@@ -36,6 +39,10 @@ export interface CreateInput extends CreateBrokerArgs {
   readonly host?: string;
   /** `--metrics-port`: the instance's Prometheus port (`diagnostics.metrics.prometheusPort`, 0 = a free one). */
   readonly metricsPort?: number;
+  /** `--backend URL`: a cluster frontend on this Redis Cluster backend (stored in backend.json). */
+  readonly backend?: string;
+  /** `--store-key-from NAME`: use instance NAME's store key (every frontend of one backend needs the same key). */
+  readonly storeKeyFrom?: string;
   readonly yes: boolean;
   readonly output?: OutputFormat;
 }
@@ -96,14 +103,27 @@ async function plannedListeners(input: CreateInput, host: string): Promise<Recor
   return listeners;
 }
 
+/** How the new instance's store is kept: its backend and the store key to copy, if any. */
+interface StorePlan {
+  readonly backend?: BackendAddress;
+  /** The key of `--store-key-from` (base64 text), written as the instance's key. */
+  readonly copiedKey?: string;
+  /** The key comes from `OPS_STORE_KEY`: no key file is made. */
+  readonly keyFromEnv: boolean;
+}
+
 /**
- * Writes runtime.json with the default listeners and authentication, and `secrets/store.key` when
- * the store is encrypted (not when the key comes from `OPS_STORE_KEY`: then no unused key is left
- * in the instance).
+ * Writes runtime.json with the default listeners and authentication, backend.json for a cluster
+ * frontend, and `secrets/store.key` when the store is encrypted: copied from `--store-key-from`, else
+ * new (not when the key comes from `OPS_STORE_KEY`: then no unused key is left in the instance). A
+ * cluster frontend's store (Redis) is encrypted unless `persistence.encryption.mode` is Disabled.
  */
-async function writeInstance(paths: InstancePaths, props: BrokerProperties, listeners: Record<string, ListenerProperties>, host: string, keyFromEnv: boolean): Promise<void> {
-  const encrypted = props.persistence?.maxSize !== undefined && props.persistence.encryption?.mode !== 'Disabled';
-  if (encrypted && !keyFromEnv) await createStoreKey(paths.storeKey);
+async function writeInstance(paths: InstancePaths, props: BrokerProperties, listeners: Record<string, ListenerProperties>, host: string, plan: StorePlan): Promise<void> {
+  const stored = plan.backend !== undefined || props.persistence?.maxSize !== undefined;
+  const encrypted = stored && props.persistence?.encryption?.mode !== 'Disabled';
+  if (plan.backend !== undefined) await writeBackendFile(paths.backend, plan.backend);
+  if (plan.copiedKey !== undefined) await writeCopiedStoreKey(paths.storeKey, plan.copiedKey);
+  else if (encrypted && !plan.keyFromEnv) await createStoreKey(paths.storeKey);
   await writeRuntimeState(paths.runtime, {
     version: RUNTIME_VERSION,
     host,
@@ -128,6 +148,9 @@ export async function runCreate(input: CreateInput, ctx: CliContext): Promise<vo
   let settings: CreateInput = input;
   const noBrokerFlags = Object.entries(input).every(([k, v]) => ['instance', 'yes', 'output', 'host', 'metricsPort', 'securePort', 'addInsecureListener'].includes(k) || v === undefined);
   if (noBrokerFlags && ctx.interactive && !input.yes && !(await instanceExists(paths))) settings = { ...input, ...(await createWizard()) };
+  // Flags checked before anything is written: a bad one leaves no instance.
+  const backend = settings.backend === undefined ? undefined : parseBackendAddress(settings.backend);
+  const copiedKey = settings.storeKeyFrom === undefined ? undefined : await copiedStoreKey(ctx.home, settings.storeKeyFrom, backend !== undefined);
   const props = await brokerProperties(settings);
   if (await instanceExists(paths)) await refuseExisting(paths, deploymentSettings(props), ctx.home);
   const host = settings.host ?? DEFAULT_HOST;
@@ -137,10 +160,10 @@ export async function runCreate(input: CreateInput, ctx: CliContext): Promise<vo
   let created = false;
   try {
     const keyFromEnv = (ctx.env[STORE_KEY_ENV] ?? '') !== '';
-    await writeInstance(paths, props, listeners, host, keyFromEnv);
-    const status = await withSpinner(ctx, MSG.starting(paths.name), () => interruptible((signal) => startDetached(paths, startTimeoutMs(ctx.env), false, signal)));
+    await writeInstance(paths, props, listeners, host, { ...(backend !== undefined ? { backend } : {}), ...(copiedKey !== undefined ? { copiedKey } : {}), keyFromEnv });
+    const status = await withSpinner(ctx, MSG.starting(paths.name), () => interruptible((signal) => startDetached(paths, startTimeoutMs(ctx.env), {}, signal)));
     if (input.output) {
-      printValue(ctx, { instance: paths.name, ...status, log: paths.log, broker: brokerView(paths.name, props) }, input.output, STARTED_COLUMNS);
+      printValue(ctx, { instance: paths.name, ...status, log: paths.log, broker: withBackend(brokerView(paths.name, props), backend) }, input.output, STARTED_COLUMNS);
     } else {
       ctx.stdout.write(`${ctx.chalk.green('✔')} ${MSG.created(paths.name, status.pid)}\n`);
       printStarted(ctx, paths, status);

@@ -7,6 +7,7 @@ import { closeSync, fstatSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
+import { formatBackendAddress, type BackendAddress } from '../../config/backend-address.js';
 import type { InstancePaths } from '../../instance/layout.js';
 import { openAppendNoFollow } from '../../instance/no-follow.js';
 import { clearRunFiles, isProcessAlive, readStatusFile, type BrokerStatusFile } from '../../instance/status-file.js';
@@ -57,22 +58,36 @@ export async function interruptible<T>(work: (signal: AbortSignal) => Promise<T>
   }
 }
 
+/** How the broker process is started. */
+export interface BrokerFlags {
+  /** `--repair`: on a damaged write-ahead log, with what survived. */
+  readonly repair?: boolean;
+  /** `--backend`: as a cluster frontend on this backend (instead of the instance's own). */
+  readonly backend?: BackendAddress;
+}
+
 /** The broker process's arguments. */
-function brokerArgs(paths: InstancePaths, repair: boolean): string[] {
-  return [BROKER_BIN, '--instance-dir', paths.dir, ...(repair ? ['--repair'] : [])];
+function brokerArgs(paths: InstancePaths, flags: BrokerFlags): string[] {
+  return [
+    BROKER_BIN,
+    '--instance-dir',
+    paths.dir,
+    ...(flags.repair === true ? ['--repair'] : []),
+    ...(flags.backend !== undefined ? ['--backend', formatBackendAddress(flags.backend)] : []),
+  ];
 }
 
 /**
- * Starts the broker detached (`repair`: on a damaged write-ahead log, with what survived);
+ * Starts the broker detached with `flags` (see {@link BrokerFlags});
  * resolves with its status once it accepts MQTT connections. When `signal` aborts first
  * (Ctrl-C), the starting broker is stopped (SIGTERM, SIGKILL after 3 s) and `CLI_CANCELLED` is thrown.
  */
-export async function startDetached(paths: InstancePaths, timeoutMs: number, repair = false, signal?: AbortSignal): Promise<BrokerStatusFile> {
+export async function startDetached(paths: InstancePaths, timeoutMs: number, flags: BrokerFlags = {}, signal?: AbortSignal): Promise<BrokerStatusFile> {
   const fd = openAppendNoFollow(paths.log, 0o600); // a symlinked broker.log is refused (INST_UNSAFE_PATH)
   const logStart = fstatSync(fd).size;
   let exited: { code: number | undefined; signal: string | undefined } | undefined;
   try {
-    const child = execa(process.execPath, brokerArgs(paths, repair), {
+    const child = execa(process.execPath, brokerArgs(paths, flags), {
       detached: true,
       reject: false,
       stdin: 'ignore',
@@ -144,9 +159,9 @@ export async function stopBroker(paths: InstancePaths, pid: number, timeoutMs = 
   await clearRunFiles(paths);
 }
 
-/** Runs the broker in the foreground with inherited output (`repair`: see {@link startDetached}); resolves with its exit code. */
-export async function runForeground(paths: InstancePaths, repair = false): Promise<number> {
-  const child = execa(process.execPath, brokerArgs(paths, repair), { stdio: 'inherit', reject: false, cleanup: true });
+/** Runs the broker in the foreground with inherited output (`flags`: see {@link BrokerFlags}); resolves with its exit code. */
+export async function runForeground(paths: InstancePaths, flags: BrokerFlags = {}): Promise<number> {
+  const child = execa(process.execPath, brokerArgs(paths, flags), { stdio: 'inherit', reject: false, cleanup: true });
   const forward = (signal: NodeJS.Signals): void => void child.kill(signal);
   process.on('SIGINT', forward);
   process.on('SIGTERM', forward);

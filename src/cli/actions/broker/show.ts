@@ -1,5 +1,6 @@
 /** `ops broker show|list`: the Broker resource as AIO prints it. */
-import { brokerView, BROKER_NAME, type ResourceView } from '../../../config/resource-view.js';
+import { brokerView, BROKER_NAME, withBackend, type ResourceView } from '../../../config/resource-view.js';
+import { readBackendFile } from '../../../instance/backend-file.js';
 import { joinBrokerProperties } from '../../../config/split.js';
 import { listInstances } from '../../../instance/instances.js';
 import { instancePaths, type InstancePaths } from '../../../instance/layout.js';
@@ -18,11 +19,14 @@ export interface ShowInput {
   readonly all?: boolean;
 }
 
-/** The Broker resource of an instance: live from the broker, else from the stored files. */
+/**
+ * The Broker resource of an instance: live from the broker (with the backend it runs on), else from
+ * the stored files (with the backend set at create).
+ */
 export async function brokerResource(paths: InstancePaths): Promise<ResourceView> {
   const read = await readRuntime(paths, 'broker.get', { storedIfUnanswered: true });
   if (read.live) return read.reply as ResourceView;
-  return brokerView(paths.name, joinBrokerProperties(read.stored.deployment, read.stored.state.broker));
+  return withBackend(brokerView(paths.name, joinBrokerProperties(read.stored.deployment, read.stored.state.broker)), await readBackendFile(paths.backend));
 }
 
 /** Runs `ops broker show`. */

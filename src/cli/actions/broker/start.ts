@@ -7,7 +7,9 @@ import { MSG } from '../../messages.js';
 import { describeFinding, describeLoss, type StoreRepairReport } from '../../../shared/store-repair.js';
 import { findInstance, brokerRunState } from '../../lib/instance.js';
 import { printValue, withSpinner, type Column, type OutputFormat } from '../../lib/output.js';
-import { interruptible, runForeground, startDetached, startTimeoutMs, stopBroker } from '../../lib/spawn-broker.js';
+import { interruptible, runForeground, startDetached, startTimeoutMs, stopBroker, type BrokerFlags } from '../../lib/spawn-broker.js';
+import { parseBackendAddress } from '../../../config/backend-address.js';
+import { OpsError } from '../../../shared/errors.js';
 
 /** Inputs of the process commands. */
 export interface ProcessInput {
@@ -15,6 +17,16 @@ export interface ProcessInput {
   readonly output?: OutputFormat;
   /** `--repair`: start on a damaged write-ahead log with what survived and report the loss. */
   readonly repair?: boolean;
+  /** `--backend URL`: run as a cluster frontend on this backend for this run (the instance's backend.json is not changed). */
+  readonly backend?: string;
+}
+
+/** The broker process's flags of a start: `--backend` parsed here, so a bad address fails before anything starts. */
+function processFlags(input: ProcessInput): BrokerFlags {
+  if (input.repair === true && input.backend !== undefined) {
+    throw new OpsError('CLI_USAGE', { message: '--repair is for the write-ahead log of a standalone store; a cluster frontend (--backend) has none.' });
+  }
+  return { ...(input.repair === true ? { repair: true } : {}), ...(input.backend !== undefined ? { backend: parseBackendAddress(input.backend) } : {}) };
 }
 
 /** `mqtt[s]://host:port`, or `ws[s]://host:port/mqtt` for a WebSockets port. */
@@ -55,6 +67,7 @@ function printRepair(ctx: CliContext, report: StoreRepairReport): void {
 export async function runStart(input: ProcessInput, ctx: CliContext): Promise<void> {
   const paths = await findInstance(ctx, input.instance);
   assertAdminSocketFits(paths);
+  const flags = processFlags(input);
   const state = await brokerRunState(paths);
   if (state.running && state.status) {
     if (input.output) printValue(ctx, { instance: paths.name, ...state.status }, input.output, STARTED_COLUMNS);
@@ -62,7 +75,7 @@ export async function runStart(input: ProcessInput, ctx: CliContext): Promise<vo
     return;
   }
   await readDeploymentLock(paths.lock);
-  const status = await withSpinner(ctx, MSG.starting(paths.name), () => interruptible((signal) => startDetached(paths, startTimeoutMs(ctx.env), input.repair === true, signal)));
+  const status = await withSpinner(ctx, MSG.starting(paths.name), () => interruptible((signal) => startDetached(paths, startTimeoutMs(ctx.env), flags, signal)));
   if (input.output) printValue(ctx, { instance: paths.name, ...status }, input.output, STARTED_COLUMNS);
   else {
     ctx.stdout.write(`${ctx.chalk.green('✔')} ${MSG.started(paths.name, status.pid)}\n`);
@@ -88,5 +101,5 @@ export async function runRun(input: ProcessInput, ctx: CliContext): Promise<numb
   const paths = await findInstance(ctx, input.instance);
   assertAdminSocketFits(paths);
   await readDeploymentLock(paths.lock);
-  return runForeground(paths, input.repair === true);
+  return runForeground(paths, processFlags(input));
 }
