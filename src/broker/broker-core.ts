@@ -186,6 +186,7 @@ export class BrokerCore implements SessionContext, ConnectionContext {
     const session = connection.session;
     if (session === undefined) return;
     const will = connection.willOnClose;
+    if (connection.connectedWithWill) this.cluster?.disconnected(clientId);
     if (session.channel === connection) {
       this.faults.run('connection-close', clientId, () => this.registry.detach(session));
       if (will !== undefined) this.faults.run('will', clientId, () => this.registry.scheduleWill(session, will));

@@ -7,7 +7,7 @@ import { topicMatches } from '../shared/topic.js';
 import type { Completion, MessageRecord, QueueEntryRecord, SessionRecord } from '../storage/broker-store.js';
 import type { BrokerCore } from './broker-core.js';
 import type { ForwardTarget } from './cluster-link.js';
-import { CompletionSet } from './completion.js';
+import { CompletionSet, watchCompletion } from './completion.js';
 import { Message } from './message.js';
 import type { Session } from './session.js';
 
@@ -108,6 +108,17 @@ export class ClusterEngine {
       if (!message.isExpired(now)) messages.push(message);
     }
     this.#core.retained.replaceUsers(messages);
+  }
+
+  /** Publishes the will of a client whose frontend is gone (through the cluster, like any will). */
+  publishWill(message: Message): void {
+    const core = this.#core;
+    core.faults.run('will', message.senderId, () => watchCompletion(core.publish(message).completion, (e) => core.onStoreError(e)));
+  }
+
+  /** Disconnects every client (0x8B) and stops the session timers: the first step of a frontend's clean stop. */
+  disconnectClients(): void {
+    this.#core.shutdown();
   }
 
   /** Hands the session over to another frontend (see `SessionRegistry.release`); false when it is not here. */

@@ -43,6 +43,13 @@ export interface ClusterLink {
    * cannot tell (the CONNECT is then refused with 0x88 Server unavailable).
    */
   claim(clientId: string, cleanStart: boolean): Promise<void>;
+  /**
+   * A client connected here with a will: the cluster keeps it while the connection lasts, so that
+   * the will is published even if this frontend dies [MQTT-3.1.2-8].
+   */
+  connected(clientId: string, will: { readonly message: Message; readonly delaySeconds: number }): void;
+  /** A connection that had a will ended here: this frontend took care of the will. */
+  disconnected(clientId: string): void;
   /** A session of this frontend subscribed (or replaced a subscription). */
   subscribed(clientId: string, subscription: Subscription): void;
   /** A session of this frontend unsubscribed. */

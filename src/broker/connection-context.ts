@@ -23,6 +23,8 @@ export interface TrackedConnection extends SessionOwner {
   readonly session: Session | undefined;
   /** The will to publish now that the connection ended: none after a normal DISCONNECT [MQTT-3.14.4-3]. */
   readonly willOnClose: Will | undefined;
+  /** True when the CONNECT had a will (whether or not it is still to be published). */
+  readonly connectedWithWill: boolean;
   /** Closes the connection when one of its deadlines passed (see connection-timeouts.ts). */
   checkTimeouts(now: number): void;
   /** Sends a v5 DISCONNECT with a reason (v3.1.1 has none) and closes. */

@@ -114,6 +114,11 @@ export class Connection implements TrackedConnection, DecoderSink, Throttleable,
     return this.#normalDisconnect ? undefined : this.#will;
   }
 
+  /** TrackedConnection: the CONNECT had a will. */
+  get connectedWithWill(): boolean {
+    return this.#will !== undefined;
+  }
+
   /** DeliveryChannel: the client's Receive Maximum [MQTT-3.3.4-9]. */
   get sendQuota(): number {
     return this.#sendQuota;

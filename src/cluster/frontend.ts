@@ -22,6 +22,7 @@ import { SessionMover } from './session-mover.js';
 import { readStreamInfo } from './stream-ids.js';
 import { StreamTail, type StreamEntry } from './stream-tail.js';
 import { SubscriptionDirectory } from './subscription-directory.js';
+import { takeOver } from './takeover.js';
 
 /** What a frontend needs. */
 export interface ClusterFrontendOptions {
@@ -135,6 +136,20 @@ class Frontend implements ClusterFrontend, ClusterLink {
       });
       this.#inbox = new StreamTail({ client, key: inboxKey(this.id), logger, onEntries: (entries) => this.#onInbox(entries) });
       this.#inbox.start('0-0');
+      membership.onGone = (gone) =>
+        takeOver(
+          {
+            self: this.id,
+            store,
+            redis: client,
+            engine: this.#engine as ClusterEngine,
+            removeFromDirectory: (frontendId) => (this.#directory as SubscriptionDirectory).removeFrontend(frontendId),
+            deliver: (message, targets) => this.#deliver(message, targets),
+            inboxKey,
+            logger,
+          },
+          gone,
+        ).then(() => undefined);
     } catch (error) {
       await this.close();
       throw error;
@@ -154,13 +169,17 @@ class Frontend implements ClusterFrontend, ClusterLink {
     };
   }
 
+  /**
+   * A clean stop: every client is disconnected first (0x8B; wills go out through the cluster, clean
+   * sessions end), then the tails stop and the lease is given up. The frontend stays listed: the
+   * next live frontend takes its offline sessions and its inbox over (takeover.ts), as after a crash.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
+    this.#engine?.disconnectClients();
     this.#closed = true;
     await this.#inbox?.close().catch(() => undefined);
     await this.#retained?.close().catch(() => undefined);
-    // Nothing is routed to a stopped frontend (its inbox would only grow); its sessions stay in the store.
-    await this.#directory?.removeFrontend(this.id).catch((error: unknown) => this.#o.logger.warn({ err: reasonOf(error) }, 'subscriptions not taken out of the directory'));
     await this.#directory?.close().catch(() => undefined);
     await this.#membership?.leave();
   }
@@ -184,6 +203,15 @@ class Frontend implements ClusterFrontend, ClusterLink {
   claim(clientId: string, cleanStart: boolean): Promise<void> {
     if (this.#closed || this.#mover === undefined) return Promise.resolve();
     return this.#mover.claim(clientId, cleanStart);
+  }
+
+  connected(clientId: string, will: { readonly message: Message; readonly delaySeconds: number }): void {
+    if (this.#closed) return;
+    this.#directoryWrite('will', this.#o.store.putWill(clientId, { message: will.message.toRecord(), delaySeconds: will.delaySeconds }));
+  }
+
+  disconnected(clientId: string): void {
+    this.#directoryWrite('will', this.#o.store.deleteWill(clientId, this.id));
   }
 
   subscribed(clientId: string, subscription: Subscription): void {

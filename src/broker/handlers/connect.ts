@@ -228,6 +228,7 @@ function openSession(connection: Connection, packet: ConnectPacket, decided: Ope
   }
   const { session, present, revoked } = opened;
   connection.openSession(session, will);
+  if (will !== undefined) core.cluster?.connected(clientId, will);
 
   const connack: ConnackPacket = { cmd: 'connack', sessionPresent: present, reasonCode: ReasonCode.Success };
   if (version === 5) {

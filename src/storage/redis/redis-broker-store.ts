@@ -1,9 +1,10 @@
 import { OpsError, reasonOf } from '../../shared/errors.js';
-import type { BrokerStore, MessageRecord, QueueEntryRecord, SessionRecord, StateStoreKeyRecord } from '../broker-store.js';
+import type { BrokerStore, MessageRecord, QueueEntryRecord, SessionRecord, StateStoreKeyRecord, WillRecord } from '../broker-store.js';
 import { closedWrite, corruptRecord, openFailed, readFailed, refusedWrite, writeFailed } from '../store-errors.js';
-import type { RedisClusterCommands, RedisCommand } from './cluster-commands.js';
+import type { RedisClusterCommands, RedisCommand, RedisReply } from './cluster-commands.js';
+import { decodeWill, encodeWill } from './will-codec.js';
 import { prepareRedisFormat } from './redis-format.js';
-import { BUCKETS, bucketOf, CLIENT_TAG, clientTag, ownerKey, parseSeqField, queueKey, retainedKey, seqField, sessionIndexKey, sessionKey, stateStoreKey, valueAad } from './redis-keys.js';
+import { BUCKETS, bucketOf, CLIENT_TAG, clientTag, ownedKey, ownerKey, willKey, parseSeqField, queueKey, retainedKey, seqField, sessionIndexKey, sessionKey, stateStoreKey, valueAad } from './redis-keys.js';
 import { decodeQueueEntry, decodeRetained, decodeSession, decodeStateStoreKey, encodeQueueEntry, encodeRetained, encodeSession, encodeStateStoreKey } from '../record-codec.js';
 import type { ValueCipher } from '../value-cipher.js';
 import { bulkOrNull, checkReplies, RedisReplyError, scanPage } from './redis-replies.js';
@@ -20,6 +21,24 @@ export interface RedisBrokerStoreOptions {
 
 /** Deletes the owner key when it still names ARGV[1] (compare and delete, atomic). */
 const DISOWN_SCRIPT = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
+/** KEYS: owner, will; ARGV: frontend. Deletes the will when the owner is still that frontend. */
+const DELETE_WILL_SCRIPT = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[2]) end return 0";
+/**
+ * KEYS: owner, session, will; ARGV: dead, self. When the owner is still the dead frontend: with
+ * neither session record nor will there is nothing to take over (the owner key goes, `{}` is
+ * returned); else the owner becomes self, the will is deleted, and `{session or false, will or
+ * false}` is returned. nil when the session moved on.
+ */
+const TAKE_OVER_SCRIPT = `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return nil end
+local session = redis.call('GET', KEYS[2])
+local will = redis.call('GET', KEYS[3])
+if not session and not will then
+  redis.call('DEL', KEYS[1])
+  return {}
+end
+redis.call('SET', KEYS[1], ARGV[2])
+redis.call('DEL', KEYS[3])
+return {session, will}`;
 
 /** Items asked of Redis per `SSCAN`/`HSCAN` page. */
 const SCAN_COUNT = 512;
@@ -156,15 +175,20 @@ export class RedisBrokerStore implements BrokerStore {
   }
 
   /**
-   * Makes `frontendId` the owner of the client's session (`SET o:{c:<id>} <frontend> GET`, atomic,
-   * durable); resolves with the previous owner, undefined when there was none. STO_WRITE_FAILED when
-   * not acknowledged.
+   * Makes `frontendId` the owner of the client's session (`SET o:{c:<id>} <frontend> GET`, atomic)
+   * and lists it in the frontend's owned set `fo:{f:<frontend>}`, both durable; resolves with the
+   * previous owner, undefined when there was none. STO_WRITE_FAILED when not acknowledged.
    */
   async claimSession(clientId: string, frontendId: string): Promise<string | undefined> {
     if (this.#closed) throw writeFailed(this.path, 'the store is closed');
-    const key = ownerKey(this.#tag(clientId));
+    const tag = this.#tag(clientId);
+    const key = ownerKey(tag);
+    const owned = ownedKey(frontendId);
     try {
-      const [reply] = await this.#redis.exec(key, [['SET', key, frontendId, 'GET']], { durable: true });
+      const [[reply]] = await Promise.all([
+        this.#redis.exec(key, [['SET', key, frontendId, 'GET']], { durable: true }),
+        this.#redis.exec(owned, [['SADD', owned, tag]], { durable: true }),
+      ]);
       const previous = bulkOrNull(reply, 'SET owner');
       return previous === null ? undefined : previous.toString('latin1');
     } catch (error) {
@@ -172,10 +196,73 @@ export class RedisBrokerStore implements BrokerStore {
     }
   }
 
-  /** Forgets `frontendId`'s ownership of the client's session (it ended there), unless another frontend claimed it since. */
+  /**
+   * Forgets `frontendId`'s ownership of the client's session (it ended or moved away): the owner key
+   * goes unless another frontend claimed it since, and the entry of the frontend's owned set goes.
+   */
   disownSession(clientId: string, frontendId: string): Promise<void> {
-    const key = ownerKey(this.#tag(clientId));
-    return this.#prepared(() => undefined, () => this.#write(key, [['EVAL', DISOWN_SCRIPT, 1, key, frontendId]]));
+    const tag = this.#tag(clientId);
+    const key = ownerKey(tag);
+    const owned = ownedKey(frontendId);
+    return this.#prepared(() => undefined, () =>
+      Promise.all([this.#write(key, [['EVAL', DISOWN_SCRIPT, 1, key, frontendId]]), this.#write(owned, [['SREM', owned, tag]])]),
+    );
+  }
+
+  /** Stores the will of a client connected to a frontend (`w:{c:<id>}`): survivors publish it if that frontend dies. */
+  putWill(clientId: string, will: WillRecord): Promise<void> {
+    const key = willKey(this.#tag(clientId));
+    return this.#prepared(() => this.#cipher.seal(valueAad(key), encodeWill(clientId, will)), (value) => this.#write(key, [['SET', key, value]]));
+  }
+
+  /**
+   * Deletes the stored will of a client whose connection to `frontendId` closed (that frontend took
+   * care of the will), unless another frontend owns the session by now (its connection's will stays).
+   */
+  deleteWill(clientId: string, frontendId: string): Promise<void> {
+    const tag = this.#tag(clientId);
+    const key = willKey(tag);
+    return this.#prepared(() => undefined, () => this.#write(key, [['EVAL', DELETE_WILL_SCRIPT, 2, ownerKey(tag), key, frontendId]]));
+  }
+
+  /** The client tags in `frontendId`'s owned set (SSCAN pages). */
+  async ownedSessions(frontendId: string): Promise<string[]> {
+    const members = await this.#read(() => this.#scanSet(ownedKey(frontendId)));
+    return members.map((m) => m.toString('latin1')).filter((tag) => CLIENT_TAG.test(tag));
+  }
+
+  /**
+   * Takes over one session of a dead frontend: when `o:{c:<tag>}` still names `dead`, it becomes
+   * `self` (one script, atomic, durable) and the session record and stored will are returned (the
+   * will is deleted: it is now `self`'s to publish); undefined when the session moved on meanwhile
+   * (its client reconnected elsewhere). The tag joins `self`'s owned set.
+   */
+  async takeOverSession(tag: string, dead: string, self: string): Promise<{ record?: SessionRecord; will?: { clientId: string; will: WillRecord } } | undefined> {
+    if (!CLIENT_TAG.test(tag)) return undefined;
+    const key = ownerKey(tag);
+    const sKey = sessionKey(tag);
+    const wKey = willKey(tag);
+    const owned = ownedKey(self);
+    let reply: RedisReply | undefined;
+    try {
+      [reply] = await this.#redis.exec(key, [['EVAL', TAKE_OVER_SCRIPT, 3, key, sKey, wKey, dead, self]], { durable: true });
+      if (Array.isArray(reply) && reply.length > 0) await this.#redis.exec(owned, [['SADD', owned, tag]], { durable: true });
+    } catch (error) {
+      throw writeFailed(this.path, reasonOf(error), error);
+    }
+    if (!Array.isArray(reply)) return undefined;
+    const [recordBytes, willBytes] = reply;
+    const record = Buffer.isBuffer(recordBytes) ? this.#decode(`session ${sKey}`, () => decodeSession(this.#cipher.open(valueAad(sKey), recordBytes))) : undefined;
+    const will = Buffer.isBuffer(willBytes) ? this.#decode(`will ${wKey}`, () => decodeWill(this.#cipher.open(valueAad(wKey), willBytes))) : undefined;
+    if (record !== undefined && this.#tag(record.clientId) !== tag) throw corruptRecord(this.path, `session ${sKey}`, 'the record is of another client id');
+    if (will !== undefined && this.#tag(will.clientId) !== tag) throw corruptRecord(this.path, `will ${wKey}`, 'the will is of another client id');
+    return { ...(record !== undefined ? { record } : {}), ...(will !== undefined ? { will } : {}) };
+  }
+
+  /** Deletes a dead frontend's owned set (its sessions were all taken over). */
+  forgetOwner(frontendId: string): Promise<void> {
+    const owned = ownedKey(frontendId);
+    return this.#prepared(() => undefined, () => this.#write(owned, [['DEL', owned]]));
   }
 
   /** The frontend owning the client's session (see {@link claimSession}); undefined when none does. */

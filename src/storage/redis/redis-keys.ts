@@ -60,6 +60,16 @@ export function ownerKey(tag: string): string {
   return `o:{c:${tag}}`;
 }
 
+/** The key of the will of a client connected to a frontend, by its {@link clientTag} (same slot as its session). */
+export function willKey(tag: string): string {
+  return `w:{c:${tag}}`;
+}
+
+/** The set of the client tags whose sessions a cluster frontend owns (frontend ids are base64url: no brace). */
+export function ownedKey(frontendId: string): string {
+  return `fo:{f:${frontendId}}`;
+}
+
 /** The queue hash key of a client, by its {@link clientTag} (same slot as its session). */
 export function queueKey(tag: string): string {
   return `q:{c:${tag}}`;

@@ -1,0 +1,137 @@
+/**
+ * Taking over a gone frontend's duties (it died, or stopped): its sessions, its clients' wills, its
+ * inbox. Run by the one live frontend that claimed them (membership.ts). In order:
+ * 1. every session it owned (`fo:{f:<gone>}`) that is still its own becomes this frontend's (one
+ *    script per session, so a client reconnecting elsewhere meanwhile keeps its new owner): a client
+ *    that was connected gets its will published [MQTT-3.1.2-8] (a delayed one is scheduled with the
+ *    session, counted from now), a persistent session is loaded here with its queue and keeps
+ *    receiving messages (its subscriptions enter the directory under this frontend);
+ * 2. the gone frontend's directory entries are removed (publishers stop sending to it);
+ * 3. its inbox is drained into the sessions now here (messages publishers had forwarded to it and
+ *    acknowledged), twice: once at once, once after the removal has had time to reach every
+ *    publisher; then deleted, with its owned set.
+ * A message forwarded both to the gone frontend's inbox and here around step 2 is delivered twice
+ * (at least once, never lost).
+ */
+import type { ClusterEngine } from '../broker/cluster-engine.js';
+import type { ForwardTarget } from '../broker/cluster-link.js';
+import { Message } from '../broker/message.js';
+import { reasonOf } from '../shared/errors.js';
+import type { Logger } from '../shared/log.js';
+import type { RedisClusterCommands, RedisReply } from '../storage/redis/cluster-commands.js';
+import type { RedisBrokerStore } from '../storage/redis/redis-broker-store.js';
+import { decodeFrame } from './inbox-frame.js';
+
+/** Sessions taken over at once. */
+const CONCURRENCY = 32;
+/** Inbox entries read per page while draining. */
+const DRAIN_PAGE = 256;
+/** How long after removing the gone frontend's directory entries its inbox is drained a second time. */
+export const SETTLE_MS = 2000;
+
+/** What a takeover did (logged). */
+export interface TakeoverReport {
+  readonly sessions: number;
+  readonly wills: number;
+  readonly inboxMessages: number;
+}
+
+/** What a takeover needs. */
+export interface TakeoverContext {
+  readonly self: string;
+  readonly store: RedisBrokerStore;
+  readonly redis: RedisClusterCommands;
+  readonly engine: ClusterEngine;
+  /** Removes the gone frontend's subscriptions from the directory. */
+  readonly removeFromDirectory: (frontendId: string) => Promise<void>;
+  /** Delivers a message forwarded to the gone frontend (as if it had come to this frontend's inbox). */
+  readonly deliver: (message: Message, targets: readonly ForwardTarget[]) => Promise<void>;
+  /** The inbox key of a frontend. */
+  readonly inboxKey: (frontendId: string) => string;
+  readonly logger: Logger;
+}
+
+/** Takes over the duties of `gone` (see the file's comment). */
+export async function takeOver(ctx: TakeoverContext, gone: string): Promise<TakeoverReport> {
+  let sessions = 0;
+  let wills = 0;
+  const tags = await ctx.store.ownedSessions(gone);
+  for (let i = 0; i < tags.length; i += CONCURRENCY) {
+    await Promise.all(
+      tags.slice(i, i + CONCURRENCY).map(async (tag) => {
+        const taken = await ctx.store.takeOverSession(tag, gone, ctx.self);
+        if (taken === undefined) return;
+        const { record, will } = taken;
+        let adoptWill = false;
+        if (will !== undefined) {
+          wills++;
+          // A delayed will of a persistent session waits with it; any other is published now [MQTT-3.1.3-9].
+          if (record !== undefined && will.will.delaySeconds > 0 && record.expiryIntervalSeconds > 0) adoptWill = true;
+          else ctx.engine.publishWill(new Message(will.will.message));
+        }
+        if (record !== undefined) {
+          sessions++;
+          const queue = await ctx.store.loadQueue(record.clientId);
+          ctx.engine.adopt(adoptWill && will !== undefined ? { ...record, will: will.will } : record, queue);
+        } else if (will !== undefined) {
+          await ctx.store.disownSession(will.clientId, ctx.self); // a clean session: nothing left of it
+        }
+      }),
+    );
+  }
+  await ctx.removeFromDirectory(gone);
+  let inboxMessages = await drain(ctx, gone);
+  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS).unref());
+  inboxMessages += await drain(ctx, gone);
+  const inbox = ctx.inboxKey(gone);
+  await ctx.redis.exec(inbox, [['DEL', inbox]], { durable: true });
+  await ctx.store.forgetOwner(gone);
+  const report = { sessions, wills, inboxMessages };
+  ctx.logger.info({ frontend: gone, ...report }, 'sessions, wills and inbox of a gone frontend taken over');
+  return report;
+}
+
+/** Delivers and deletes every message frame in the gone frontend's inbox; returns how many. */
+async function drain(ctx: TakeoverContext, gone: string): Promise<number> {
+  const key = ctx.inboxKey(gone);
+  let delivered = 0;
+  let from = '-';
+  for (;;) {
+    const [reply] = await ctx.redis.exec(key, [['XRANGE', key, from, '+', 'COUNT', DRAIN_PAGE]]);
+    const entries = streamEntries(reply);
+    if (entries.length === 0) return delivered;
+    for (const [id, sealed] of entries) {
+      try {
+        const frame = decodeFrame(ctx.store.open(key, sealed));
+        if (frame.kind === 'message') {
+          await ctx.deliver(new Message(frame.message), frame.targets);
+          delivered++;
+        }
+      } catch (error) {
+        ctx.logger.warn({ id, err: reasonOf(error) }, 'an entry of a gone frontend\'s inbox was skipped');
+      }
+    }
+    const ids = entries.map(([id]) => id);
+    await ctx.redis.exec(key, [['XDEL', key, ...ids]], { durable: true });
+    from = `(${ids[ids.length - 1]}`;
+  }
+}
+
+/** `[id, frame]` of each well-formed entry of an XRANGE reply (an entry without frame is skipped). */
+function streamEntries(reply: RedisReply | undefined): [string, Buffer][] {
+  if (!Array.isArray(reply)) return [];
+  const out: [string, Buffer][] = [];
+  for (const entry of reply) {
+    if (!Array.isArray(entry) || !Buffer.isBuffer(entry[0]) || !Array.isArray(entry[1])) continue;
+    const fields = entry[1];
+    for (let i = 0; i + 1 < fields.length; i += 2) {
+      const name = fields[i];
+      const value = fields[i + 1];
+      if (Buffer.isBuffer(name) && name.toString('latin1') === 'm' && Buffer.isBuffer(value)) {
+        out.push([entry[0].toString('latin1'), value]);
+        break;
+      }
+    }
+  }
+  return out;
+}
