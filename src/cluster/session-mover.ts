@@ -13,8 +13,13 @@ import type { Logger } from '../shared/log.js';
 import type { RedisBrokerStore } from '../storage/redis/redis-broker-store.js';
 import type { InboxFrame } from './inbox-frame.js';
 
-/** How long a claim waits for the previous owner's answer before it goes on without it. */
-export const RELEASE_WAIT_MS = 5000;
+/** How often a claim waiting for the previous owner's answer checks that owner's lease. */
+export const RELEASE_CHECK_MS = 1000;
+/**
+ * How long a claim waits for a previous owner that is alive (its inbox may hold a backlog to write
+ * into the session first) before the CONNECT is refused with 0x88 and the client retries.
+ */
+export const RELEASE_WAIT_MS = 30_000;
 
 /** What the mover needs. */
 export interface SessionMoverOptions {
@@ -64,24 +69,40 @@ export class SessionMover {
     }
   }
 
+  /**
+   * Asks the previous owner to hand the session over and waits for its answer, checking its lease
+   * every second: a previous owner that is gone (killed: its lease runs out) is not waited for (its
+   * writes are all in the store). Rejects when an owner that is alive has not answered in
+   * {@link RELEASE_WAIT_MS}, or the request could not be written.
+   */
   async #askRelease(previous: string, clientId: string, loaded: Promise<void>): Promise<void> {
     const request = randomBytes(9).toString('base64url');
-    let timer: NodeJS.Timeout | undefined;
+    let answered = false;
     const released = new Promise<void>((resolve) => {
-      this.#pending.set(request, { clientId, released: resolve, loaded });
-      timer = setTimeout(() => {
-        this.#o.logger.warn({ clientId, previous, waitedMs: RELEASE_WAIT_MS }, 'the previous owner of a session did not hand it over in time; taking it from the store');
-        resolve();
-      }, RELEASE_WAIT_MS);
-      timer.unref();
+      this.#pending.set(request, {
+        clientId,
+        released: () => {
+          answered = true;
+          resolve();
+        },
+        loaded,
+      });
     });
     try {
       await this.#o.send(previous, { kind: 'release', clientId, from: this.#o.self, request });
-      await released;
+      const deadline = Date.now() + RELEASE_WAIT_MS;
+      while (!answered) {
+        await Promise.race([released, new Promise((resolve) => setTimeout(resolve, RELEASE_CHECK_MS).unref())]);
+        if (answered) break;
+        if (!(await this.#o.isAlive(previous))) {
+          this.#o.logger.info({ clientId, previous }, 'the previous owner of a session is gone; taking it from the store');
+          break;
+        }
+        if (Date.now() > deadline) throw new Error(`frontend ${previous} holds the session and did not hand it over within ${RELEASE_WAIT_MS} ms`);
+      }
     } catch (error) {
       throw new OpsError('STO_BACKEND_NOT_ACKNOWLEDGED', { node: previous, reason: `asking for session hand-over: ${reasonOf(error)}` }, { cause: error });
     } finally {
-      clearTimeout(timer);
       this.#pending.delete(request);
     }
   }
