@@ -10,6 +10,8 @@ import type { ForwardTarget } from './cluster-link.js';
 import { CompletionSet, watchCompletion } from './completion.js';
 import { Message } from './message.js';
 import type { Session } from './session.js';
+import type { Subscription } from './topic-tree.js';
+import type { QueuedDelivery } from './delivery.js';
 
 /** What delivering a forwarded message did. */
 export interface ForwardedDelivery {
@@ -108,6 +110,38 @@ export class ClusterEngine {
       if (!message.isExpired(now)) messages.push(message);
     }
     this.#core.retained.replaceUsers(messages);
+  }
+
+  /**
+   * Takes a session's shared-group deliveries out (see `Session.takeShared`) and gives each to
+   * another connected member of its group here; returns those with no such member (for a member on
+   * another frontend, or back to `requeue`).
+   */
+  moveShared(clientId: string): { completion: Completion; unplaced: QueuedDelivery[] } {
+    const core = this.#core;
+    const session = core.registry.get(clientId);
+    if (session === undefined) return { completion: undefined, unplaced: [] };
+    const completions = new CompletionSet();
+    const unplaced: QueuedDelivery[] = [];
+    for (const delivery of session.takeShared()) {
+      const ref = delivery.group ?? delivery.restoredGroup;
+      const group = ref === undefined ? undefined : core.tree.groupOf(ref.topicFilter, ref.name);
+      const member: Subscription | undefined = group?.pick(session);
+      if (group === undefined || member === undefined || member.session === session || !member.session.connected) {
+        unplaced.push(delivery);
+        continue;
+      }
+      const result = core.router.deliverShared(delivery.message, member, group);
+      if (result !== false) completions.add(result);
+    }
+    return { completion: completions.done(), unplaced };
+  }
+
+  /** Puts a delivery back into the session's queue (no other member of its group anywhere). */
+  requeue(clientId: string, delivery: QueuedDelivery): Completion | false {
+    const session = this.#core.registry.get(clientId);
+    if (session === undefined || delivery.qos === 0) return false;
+    return session.enqueue(delivery.message, delivery.qos, delivery.retain, delivery.subscriptionIds);
   }
 
   /** Publishes the will of a client whose frontend is gone (through the cluster, like any will). */

@@ -3,7 +3,7 @@
  * see it (the session's `Delivery` adds the shared group it was routed through), and its
  * queue-entry record in the store.
  */
-import type { QueueEntryRecord } from '../storage/broker-store.js';
+import type { QueueEntryRecord, SharedGroupRef } from '../storage/broker-store.js';
 import { Message } from './message.js';
 import { QUEUED_DELIVERY_OVERHEAD_BYTES } from './broker-options.js';
 
@@ -18,6 +18,13 @@ export interface QueuedDelivery {
   packetId: number;
   /** QoS 2: PUBREC received and PUBREL sent. */
   released: boolean;
+  /**
+   * The shared group it was routed through: a live group (the session's `Delivery`), or only its
+   * name and filter when restored from the store (the group may have no member here).
+   */
+  readonly group?: SharedGroupRef | undefined;
+  /** The shared group of a delivery restored from the store (its `group` is then undefined). */
+  readonly restoredGroup?: SharedGroupRef | undefined;
   /** Its store write was refused (store full): skipped, never sent. */
   cancelled?: boolean;
   /**
@@ -34,7 +41,7 @@ export function queuedCost(delivery: QueuedDelivery): number {
 }
 
 /** A delivery from a stored (or spilled) queue entry; in flight when the entry has a packet id. */
-export function fromEntry(entry: QueueEntryRecord, stored: boolean): QueuedDelivery & { readonly group: undefined } {
+export function fromEntry(entry: QueueEntryRecord, stored: boolean): QueuedDelivery & { readonly group: undefined; readonly restoredGroup: SharedGroupRef | undefined } {
   return {
     seq: entry.seq,
     message: new Message(entry.message),
@@ -44,6 +51,7 @@ export function fromEntry(entry: QueueEntryRecord, stored: boolean): QueuedDeliv
     packetId: entry.packetId ?? 0,
     released: entry.released ?? false,
     group: undefined,
+    restoredGroup: entry.group,
     stored,
   };
 }
@@ -55,5 +63,7 @@ export function toEntry(delivery: QueuedDelivery): QueueEntryRecord {
   if (delivery.subscriptionIds !== undefined) entry.subscriptionIds = delivery.subscriptionIds;
   if (delivery.packetId > 0) entry.packetId = delivery.packetId;
   if (delivery.released) entry.released = true;
+  const group = delivery.group ?? delivery.restoredGroup;
+  if (group !== undefined) entry.group = { name: group.name, topicFilter: group.topicFilter };
   return entry;
 }

@@ -265,6 +265,24 @@ export class Session implements DropSink<Delivery> {
     return moved.sort((a, b) => a.seq - b.seq);
   }
 
+  /**
+   * Cluster mode (the session's frontend is gone and it was taken over, offline): removes the
+   * deliveries routed through a shared group, waiting or in flight and not released, with their store
+   * entries, for another member of the group [MQTT-4.8.2-6].
+   */
+  takeShared(): Delivery[] {
+    const moved: Delivery[] = [];
+    const shared = (d: Delivery): boolean => (d.group ?? d.restoredGroup) !== undefined;
+    for (const [packetId, delivery] of this.#inflight.entries()) {
+      if (!shared(delivery) || delivery.released) continue;
+      this.#inflight.remove(packetId);
+      moved.push(delivery);
+    }
+    for (const delivery of this.#queue.removeWhere(shared)) moved.push(delivery);
+    this.#forgetAll(moved);
+    return moved.sort((a, b) => a.seq - b.seq);
+  }
+
   /** Drops every queued and in-flight message (session ends). */
   clear(): void {
     if (this.throttling) this.#ctx.throttle.resumePublishers(this);

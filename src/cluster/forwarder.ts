@@ -138,6 +138,23 @@ export class Forwarder {
     return { matched, completion: all !== undefined ? Promise.all(all).then(() => undefined) : first };
   }
 
+  /**
+   * A member of `$share/<name>/<topicFilter>` on another frontend for a message on `topic` (round
+   * robin), undefined when the group has none: a gone member's deliveries go there.
+   */
+  pickRemoteMember(topic: string, name: string, topicFilter: string): RoutedEntry | undefined {
+    let members: RoutedEntry[] = [];
+    this.#directory.match(
+      topic,
+      () => undefined,
+      (group, filter, all) => {
+        if (group === name && filter === topicFilter) members = all.filter((member) => member.owner !== this.#self);
+      },
+    );
+    if (members.length === 0) return undefined;
+    return members[this.#turn(groupKey(name, topicFilter), members.length)];
+  }
+
   #targetsOf(frontend: string): ForwardTarget[] {
     let targets = this.#targets.get(frontend);
     if (targets === undefined) {

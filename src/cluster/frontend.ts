@@ -145,6 +145,7 @@ class Frontend implements ClusterFrontend, ClusterLink {
             engine: this.#engine as ClusterEngine,
             removeFromDirectory: (frontendId) => (this.#directory as SubscriptionDirectory).removeFrontend(frontendId),
             deliver: (message, targets) => this.#deliver(message, targets),
+            moveShared: (clientId) => this.#moveShared(clientId),
             inboxKey,
             logger,
           },
@@ -353,6 +354,29 @@ class Frontend implements ClusterFrontend, ClusterLink {
         this.#badFrame(entry.id, 'a retained frame in an inbox');
         return;
     }
+  }
+
+  /**
+   * Gives a session's shared-group deliveries to other members: one connected here, else one on
+   * another frontend, else back to the session (no other member anywhere).
+   */
+  async #moveShared(clientId: string): Promise<void> {
+    const engine = this.#engine;
+    const forwarder = this.#forwarder;
+    if (engine === undefined || forwarder === undefined) return;
+    const { completion, unplaced } = engine.moveShared(clientId);
+    const writes: Promise<void>[] = completion === undefined ? [] : [completion];
+    for (const delivery of unplaced) {
+      const ref = delivery.group ?? delivery.restoredGroup;
+      const member = ref === undefined ? undefined : forwarder.pickRemoteMember(delivery.message.topic, ref.name, ref.topicFilter);
+      if (ref !== undefined && member !== undefined) {
+        writes.push(this.#sendMessage(member.owner, delivery.message, [{ clientId: member.clientId, group: ref.name, topicFilter: ref.topicFilter }], true));
+        continue;
+      }
+      const back = engine.requeue(clientId, delivery);
+      if (back !== false && back !== undefined) writes.push(back);
+    }
+    await Promise.all(writes);
   }
 
   /** Delivers a forwarded message here; targets no longer here go on to their owner's inbox. */

@@ -5,7 +5,8 @@
  *    script per session, so a client reconnecting elsewhere meanwhile keeps its new owner): a client
  *    that was connected gets its will published [MQTT-3.1.2-8] (a delayed one is scheduled with the
  *    session, counted from now), a persistent session is loaded here with its queue and keeps
- *    receiving messages (its subscriptions enter the directory under this frontend);
+ *    receiving messages (its subscriptions enter the directory under this frontend), and its
+ *    shared-group deliveries not yet acknowledged go to other members of their groups [MQTT-4.8.2-6];
  * 2. the gone frontend's directory entries are removed (publishers stop sending to it);
  * 3. its inbox is drained into the sessions now here (messages publishers had forwarded to it and
  *    acknowledged), twice: once at once, once after the removal has had time to reach every
@@ -46,6 +47,8 @@ export interface TakeoverContext {
   readonly removeFromDirectory: (frontendId: string) => Promise<void>;
   /** Delivers a message forwarded to the gone frontend (as if it had come to this frontend's inbox). */
   readonly deliver: (message: Message, targets: readonly ForwardTarget[]) => Promise<void>;
+  /** Moves an adopted session's shared-group deliveries to other members of their groups. */
+  readonly moveShared: (clientId: string) => Promise<void>;
   /** The inbox key of a frontend. */
   readonly inboxKey: (frontendId: string) => string;
   readonly logger: Logger;
@@ -72,7 +75,7 @@ export async function takeOver(ctx: TakeoverContext, gone: string): Promise<Take
         if (record !== undefined) {
           sessions++;
           const queue = await ctx.store.loadQueue(record.clientId);
-          ctx.engine.adopt(adoptWill && will !== undefined ? { ...record, will: will.will } : record, queue);
+          if (ctx.engine.adopt(adoptWill && will !== undefined ? { ...record, will: will.will } : record, queue)) await ctx.moveShared(record.clientId);
         } else if (will !== undefined) {
           await ctx.store.disownSession(will.clientId, ctx.self); // a clean session: nothing left of it
         }

@@ -90,6 +90,14 @@ export interface QueueEntryRecord {
   readonly packetId?: number;
   /** QoS 2: PUBREC received, PUBREL sent, waiting for PUBCOMP. */
   readonly released?: boolean;
+  /** The shared group it was routed through (`$share/<name>/<topicFilter>`): it can move to another member. */
+  readonly group?: SharedGroupRef;
+}
+
+/** Names a shared group: `$share/<name>/<topicFilter>`. */
+export interface SharedGroupRef {
+  readonly name: string;
+  readonly topicFilter: string;
 }
 
 /** How full a size-limited store is (`ops broker stats`). */

@@ -36,6 +36,8 @@ export const Q_SUB_IDS = 1 << 1;
 export const Q_PACKET_ID = 1 << 2;
 export const Q_RELEASED_PRESENT = 1 << 3;
 export const Q_RELEASED = 1 << 4;
+/** The entry ends with its shared group: name and topic filter (u32-length-prefixed UTF-8 each). */
+export const Q_GROUP = 1 << 5;
 
 /** Strings up to this length are checked for ASCII in JS: cheaper than a call into Buffer's native UTF-8 code. */
 const SHORT_STRING = 64;
@@ -135,6 +137,7 @@ export function queueEntryBytes(entry: QueueEntryRecord): number {
   let n = 2 + 8 + 1 + 1 + messageBytes(entry.message);
   if (entry.subscriptionIds !== undefined) n += 4 + 8 * entry.subscriptionIds.length;
   if (entry.packetId !== undefined) n += 2;
+  if (entry.group !== undefined) n += 8 + Buffer.byteLength(entry.group.name, 'utf8') + Buffer.byteLength(entry.group.topicFilter, 'utf8');
   return n;
 }
 
@@ -145,6 +148,7 @@ export function writeQueueEntryAt(out: Buffer, at: number, entry: QueueEntryReco
   if (entry.subscriptionIds !== undefined) flags |= Q_SUB_IDS;
   if (entry.packetId !== undefined) flags |= Q_PACKET_ID;
   if (entry.released !== undefined) flags |= Q_RELEASED_PRESENT | (entry.released ? Q_RELEASED : 0);
+  if (entry.group !== undefined) flags |= Q_GROUP;
   out[at] = RECORD_CODEC_VERSION;
   out[at + 1] = RecordKind.QueueEntry;
   at = out.writeDoubleBE(entry.seq, at + 2);
@@ -156,5 +160,12 @@ export function writeQueueEntryAt(out: Buffer, at: number, entry: QueueEntryReco
     for (const id of entry.subscriptionIds) at = out.writeDoubleBE(id, at);
   }
   if (entry.packetId !== undefined) at = out.writeUInt16BE(entry.packetId, at);
+  if (entry.group !== undefined) {
+    for (const text of [entry.group.name, entry.group.topicFilter]) {
+      const length = out.write(text, at + 4, 'utf8');
+      out.writeUInt32BE(length, at);
+      at += 4 + length;
+    }
+  }
   return at;
 }

@@ -24,6 +24,7 @@ import {
   messageBytes,
   Q_PACKET_ID,
   Q_RELEASED,
+  Q_GROUP,
   Q_RELEASED_PRESENT,
   Q_RETAIN,
   Q_SUB_IDS,
@@ -139,6 +140,7 @@ export function decodeQueueEntry(bytes: Buffer): QueueEntryRecord {
     for (let i = 0; i < count; i++) subscriptionIds.push(r.f64());
   }
   const packetId = flags & Q_PACKET_ID ? r.u16() : undefined;
+  const group = flags & Q_GROUP ? { name: r.str(), topicFilter: r.str() } : undefined;
   r.end();
   return {
     seq,
@@ -148,6 +150,7 @@ export function decodeQueueEntry(bytes: Buffer): QueueEntryRecord {
     ...(subscriptionIds !== undefined ? { subscriptionIds } : {}),
     ...(packetId !== undefined ? { packetId } : {}),
     ...(flags & Q_RELEASED_PRESENT ? { released: (flags & Q_RELEASED) !== 0 } : {}),
+    ...(group !== undefined ? { group } : {}),
   };
 }
 
