@@ -120,7 +120,30 @@ export interface ClusterStats {
   readonly frontendId: string;
   /** The backend's seeds (`host:port`). */
   readonly backend: readonly string[];
+  /** Every frontend's figures (as each last wrote them, every 2 s), when they could be read. */
+  readonly members?: readonly ClusterMemberStats[];
+  /** Sums over the live frontends. */
+  readonly totals?: ClusterMemberTotals;
 }
+
+/** One frontend's figures in `stats`. */
+export interface ClusterMemberStats {
+  readonly frontendId: string;
+  /** Holds its lease. */
+  readonly live: boolean;
+  /** When it wrote them (ms since the epoch). */
+  readonly at: number;
+  readonly connected: number;
+  readonly sessions: number;
+  readonly subscriptions: number;
+  readonly messagesReceived: number;
+  readonly messagesSent: number;
+  readonly messagesDropped: number;
+  readonly queued: number;
+}
+
+/** Sums of the live frontends' figures. */
+export type ClusterMemberTotals = Omit<ClusterMemberStats, 'frontendId' | 'live' | 'at'> & { readonly frontends: number };
 
 /** `stats` result: the engine's figures plus instance-level ones. */
 export interface StatsResult {

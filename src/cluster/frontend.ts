@@ -18,6 +18,7 @@ import type { RedisBrokerStore } from '../storage/redis/redis-broker-store.js';
 import { Forwarder } from './forwarder.js';
 import { decodeFrame, encodeFrame, type InboxFrame } from './inbox-frame.js';
 import { Membership } from './membership.js';
+import { memberFigures, publishMemberStats, PUBLISH_MS, readMemberStats, type ClusterTotals, type MemberStats } from './member-stats.js';
 import { SessionMover } from './session-mover.js';
 import { readStreamInfo } from './stream-ids.js';
 import { StreamTail, type StreamEntry } from './stream-tail.js';
@@ -58,6 +59,8 @@ export interface ClusterFrontendStats {
 export interface ClusterFrontend {
   readonly id: string;
   stats(): ClusterFrontendStats;
+  /** Every frontend's figures and the cluster's totals (`ops broker stats`). */
+  members(): Promise<{ members: MemberStats[]; totals: ClusterTotals }>;
   /** Stops forwarding and tailing, gives the lease up. The client and store stay open (their owner closes them). */
   close(): Promise<void>;
 }
@@ -93,6 +96,7 @@ class Frontend implements ClusterFrontend, ClusterLink {
   #inbox: StreamTail | undefined;
   #retained: StreamTail | undefined;
   #closed = false;
+  #statsTimer: NodeJS.Timeout | undefined;
   #framesSent = 0;
   #framesReceived = 0;
   #forwardedOn = 0;
@@ -136,6 +140,12 @@ class Frontend implements ClusterFrontend, ClusterLink {
       });
       this.#inbox = new StreamTail({ client, key: inboxKey(this.id), logger, onEntries: (entries) => this.#onInbox(entries) });
       this.#inbox.start('0-0');
+      const publishStats = (): void => {
+        void publishMemberStats(client, this.id, memberFigures(broker.stats(), Date.now())).catch(() => undefined);
+      };
+      publishStats();
+      this.#statsTimer = setInterval(publishStats, PUBLISH_MS);
+      this.#statsTimer.unref();
       membership.onGone = (gone) =>
         takeOver(
           {
@@ -175,8 +185,13 @@ class Frontend implements ClusterFrontend, ClusterLink {
    * sessions end), then the tails stop and the lease is given up. The frontend stays listed: the
    * next live frontend takes its offline sessions and its inbox over (takeover.ts), as after a crash.
    */
+  members(): Promise<{ members: MemberStats[]; totals: ClusterTotals }> {
+    return readMemberStats(this.#o.client, this.#membership?.live ?? new Set());
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
+    clearInterval(this.#statsTimer);
     this.#engine?.disconnectClients();
     this.#closed = true;
     await this.#inbox?.close().catch(() => undefined);

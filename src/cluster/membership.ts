@@ -11,6 +11,7 @@ import { reasonOf } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import type { RedisClusterCommands } from '../storage/redis/cluster-commands.js';
 import { checkReplies } from '../storage/redis/redis-replies.js';
+import { MEMBER_STATS_KEY } from './member-stats.js';
 
 /** The frontend list. */
 export const FRONTENDS_KEY = 'f:{frontends}';
@@ -109,7 +110,7 @@ export class Membership {
       if (claimed === null) return; // another frontend is on it
       this.#logger.warn({ frontend: gone }, 'a cluster frontend is gone (its lease expired): taking over its sessions, wills and inbox');
       await onGone(gone);
-      await this.#redis.exec(FRONTENDS_KEY, [['HDEL', FRONTENDS_KEY, gone], ['DEL', dutyKey(gone)]], { durable: true });
+      await this.#redis.exec(FRONTENDS_KEY, [['HDEL', FRONTENDS_KEY, gone], ['HDEL', MEMBER_STATS_KEY, gone], ['DEL', dutyKey(gone)]], { durable: true });
       this.#logger.info({ frontend: gone }, 'took over a gone frontend');
     })()
       .catch((error: unknown) => this.#logger.error({ frontend: gone, err: reasonOf(error) }, 'taking over a gone frontend failed; another try after its claim expires'))

@@ -10,7 +10,7 @@
  */
 import type { Duplex } from 'node:stream';
 import type { AdminContext } from '../admin/methods/method-context.js';
-import type { StatsResult, StatusResult } from '../admin/wire.js';
+import type { ClusterMemberStats, ClusterMemberTotals, ClusterStats, StatsResult, StatusResult } from '../admin/wire.js';
 import type { Broker } from '../broker/broker.js';
 import type { Touch } from '../config/changes/change.js';
 import { applyChange, type ChangeRequest } from '../config/changes/runtime-change.js';
@@ -55,7 +55,12 @@ export interface RuntimeDeps {
   /** The store was opened with `--repair`: what was found and lost (written into status.json). */
   readonly storeRepair?: StoreRepairReport;
   /** A cluster frontend: its backend, and its id (stats). */
-  readonly cluster?: { readonly backend: BackendAddress; readonly frontendId: string };
+  readonly cluster?: {
+    readonly backend: BackendAddress;
+    readonly frontendId: string;
+    /** Every frontend's figures and the totals (read from the backend). */
+    readonly members?: () => Promise<{ members: ClusterMemberStats[]; totals: ClusterMemberTotals }>;
+  };
   readonly logger: LeveledLogger;
   /** Per-port authentication and authorization, recompiled at each change of listeners or their security. */
   readonly security: PortSecurityTable;
@@ -239,8 +244,15 @@ export class InstanceRuntime implements AdminContext {
       persistence: { ...this.deps.persistence },
       store: storeFigures(this.deps.broker.storeUsage()),
       diskBuffer: this.deps.broker.diskBufferUsage() ?? null,
-      ...(this.deps.cluster !== undefined ? { cluster: { frontendId: this.deps.cluster.frontendId, backend: [...this.deps.cluster.backend.seeds] } } : {}),
+      ...(this.deps.cluster !== undefined ? { cluster: await this.#clusterStats(this.deps.cluster) } : {}),
     };
+  }
+
+  /** A frontend's cluster figures: its identity, and every frontend's figures when the backend answers. */
+  async #clusterStats(cluster: NonNullable<RuntimeDeps['cluster']>): Promise<ClusterStats> {
+    const identity = { frontendId: cluster.frontendId, backend: [...cluster.backend.seeds] };
+    const all = await cluster.members?.().catch(() => undefined);
+    return all === undefined ? identity : { ...identity, members: all.members, totals: all.totals };
   }
 
   /** The stats as Prometheus samples. */

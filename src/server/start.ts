@@ -159,7 +159,8 @@ export async function startInstance(paths: InstancePaths, logger?: LeveledLogger
       throw err;
     });
   }
-  const cluster = frontend !== undefined && opened.backend !== undefined ? { frontendId: frontend.id, backend: opened.backend } : undefined;
+  const joined = frontend;
+  const cluster = joined !== undefined && opened.backend !== undefined ? { frontendId: joined.id, backend: opened.backend, members: () => joined.members() } : undefined;
   let stopping: Promise<void> | undefined;
   let resolveStopped: () => void = () => undefined;
   const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));

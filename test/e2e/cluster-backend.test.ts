@@ -49,6 +49,29 @@ async function roundTripOn(port: number, tag: string): Promise<string> {
 }
 
 describe('frontends on a Redis Cluster backend', () => {
+  it('ops broker stats on any frontend shows every frontend and the cluster totals', async () => {
+    const client = await connectClient(cluster.frontends[1]!.port, { clientId: 'stats-watcher' });
+    try {
+      type Members = { cluster?: { frontendId: string; members?: { frontendId: string; live: boolean; connected: number }[]; totals?: { frontends: number; connected: number } } };
+      const deadline = Date.now() + 20_000;
+      let stats: Members = {};
+      // Figures are written every 2 s: wait for the connected client to show in them.
+      for (;;) {
+        stats = await cluster.home.json<Members>('broker', 'stats', '--instance', 'f1');
+        if ((stats.cluster?.totals?.connected ?? 0) >= 1 && stats.cluster?.totals?.frontends === 3) break;
+        if (Date.now() > deadline) throw new Error(`stats never showed 3 live frontends and a client: ${JSON.stringify(stats.cluster)}`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      expect(stats.cluster?.members?.filter((m) => m.live)).toHaveLength(3);
+      expect(stats.cluster?.members?.some((m) => m.frontendId === stats.cluster?.frontendId)).toBe(true);
+      const text = await cluster.home.ops('broker', 'stats', '--instance', 'f2');
+      expect(text.stdout).toMatch(/cluster totals\s+3 frontends live/);
+      expect(text.stdout).toContain('(this one)');
+    } finally {
+      await client.endAsync();
+    }
+  });
+
   it('three frontends start on one 3×1 cluster, each serves MQTT, and each is a cluster frontend in stats', async () => {
     expect(cluster.frontends).toHaveLength(3);
     for (const f of cluster.frontends) {

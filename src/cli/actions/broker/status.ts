@@ -113,4 +113,13 @@ export async function runStats(input: StatusInput, ctx: CliContext): Promise<voi
     ...(stats.cluster !== undefined ? [['cluster frontend', `${stats.cluster.frontendId} on redis://${stats.cluster.backend.join(',')}`] satisfies [string, string]] : []),
   ];
   for (const [k, v] of rows) ctx.stdout.write(`${k.padEnd(22)} ${v}\n`);
+  const cluster = stats.cluster;
+  if (cluster?.totals !== undefined && cluster.members !== undefined) {
+    const t = cluster.totals;
+    ctx.stdout.write(`${'cluster totals'.padEnd(22)} ${t.frontends} frontends live, ${t.connected} connected, ${t.sessions} sessions, ${t.messagesReceived} in / ${t.messagesSent} out\n`);
+    for (const m of cluster.members) {
+      const me = m.frontendId === cluster.frontendId ? ' (this one)' : '';
+      ctx.stdout.write(`${`  ${m.frontendId}`.padEnd(22)} ${m.live ? 'live' : 'gone'}${me}: ${m.connected} connected, ${m.sessions} sessions, ${m.messagesReceived} in / ${m.messagesSent} out, ${m.queued} queued\n`);
+    }
+  }
 }
