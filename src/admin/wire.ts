@@ -120,6 +120,22 @@ export interface ClusterStats {
   readonly frontendId: string;
   /** The backend's seeds (`host:port`). */
   readonly backend: readonly string[];
+  /**
+   * Backend partitions (Redis masters) in degraded mode: their writes are acknowledged with fewer
+   * replicas than `redundancyFactor - 1` (docs/cluster.md "Degraded mode, and what can be lost").
+   */
+  readonly degradedPartitions: readonly DegradedPartitionStats[];
+}
+
+/** One degraded backend partition in `stats`. */
+export interface DegradedPartitionStats {
+  /** The master's `host:port`. */
+  readonly node: string;
+  /** Since when (ISO 8601). */
+  readonly since: string;
+  /** Replicas in sync at the last check, and wanted. */
+  readonly replicasInSync: number;
+  readonly wanted: number;
 }
 
 /** `stats` result: the engine's figures plus instance-level ones. */

@@ -10,7 +10,8 @@
  */
 import type { Duplex } from 'node:stream';
 import type { AdminContext } from '../admin/methods/method-context.js';
-import type { StatsResult, StatusResult } from '../admin/wire.js';
+import type { ClusterStats, StatsResult, StatusResult } from '../admin/wire.js';
+import type { DegradedMaster } from '../storage/redis/degraded-masters.js';
 import type { Broker } from '../broker/broker.js';
 import type { Touch } from '../config/changes/change.js';
 import { applyChange, type ChangeRequest } from '../config/changes/runtime-change.js';
@@ -55,7 +56,7 @@ export interface RuntimeDeps {
   /** The store was opened with `--repair`: what was found and lost (written into status.json). */
   readonly storeRepair?: StoreRepairReport;
   /** A cluster frontend: its backend, and its id (stats). */
-  readonly cluster?: { readonly backend: BackendAddress; readonly frontendId: string };
+  readonly cluster?: { readonly backend: BackendAddress; readonly frontendId: string; readonly degraded: () => readonly DegradedMaster[] };
   readonly logger: LeveledLogger;
   /** Per-port authentication and authorization, recompiled at each change of listeners or their security. */
   readonly security: PortSecurityTable;
@@ -239,7 +240,15 @@ export class InstanceRuntime implements AdminContext {
       persistence: { ...this.deps.persistence },
       store: storeFigures(this.deps.broker.storeUsage()),
       diskBuffer: this.deps.broker.diskBufferUsage() ?? null,
-      ...(this.deps.cluster !== undefined ? { cluster: { frontendId: this.deps.cluster.frontendId, backend: [...this.deps.cluster.backend.seeds] } } : {}),
+      ...(this.deps.cluster !== undefined ? { cluster: this.#clusterStats(this.deps.cluster) } : {}),
+    };
+  }
+
+  #clusterStats(cluster: NonNullable<RuntimeDeps['cluster']>): ClusterStats {
+    return {
+      frontendId: cluster.frontendId,
+      backend: [...cluster.backend.seeds],
+      degradedPartitions: cluster.degraded().map((d) => ({ node: d.node, since: new Date(d.since).toISOString(), replicasInSync: d.replicasInSync, wanted: d.wanted })),
     };
   }
 
@@ -281,6 +290,9 @@ export class InstanceRuntime implements AdminContext {
       g('persistence_enabled', '1 when the instance stores data on disk (persistence.maxSize set at create).', s.persistence.enabled ? 1 : 0),
       g('persistence_encryption_enabled', '1 when the store is encrypted with AES-256-GCM.', s.persistence.encryption === 'Enabled' ? 1 : 0),
       g('persistence_max_size_bytes', 'persistence.maxSize in bytes (0 without persistence).', s.persistence.maxSizeBytes ?? 0),
+      ...(s.cluster !== undefined
+        ? [g('backend_degraded_partitions', 'Backend partitions (Redis masters) in degraded mode: writes acknowledged with fewer replicas than wanted.', s.cluster.degradedPartitions.length)]
+        : []),
     ];
   }
 

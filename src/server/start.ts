@@ -159,7 +159,7 @@ export async function startInstance(paths: InstancePaths, logger?: LeveledLogger
       throw err;
     });
   }
-  const cluster = frontend !== undefined && opened.backend !== undefined ? { frontendId: frontend.id, backend: opened.backend } : undefined;
+  const cluster = frontend !== undefined && opened.backend !== undefined ? { frontendId: frontend.id, backend: opened.backend, degraded: () => opened.client.degradedMasters() } : undefined;
   let stopping: Promise<void> | undefined;
   let resolveStopped: () => void = () => undefined;
   const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
