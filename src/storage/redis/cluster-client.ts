@@ -387,6 +387,7 @@ export class RedisClusterClient implements RedisClusterCommands {
           continue;
         }
         this.topology = topology;
+        if (topology.replicaCounts !== undefined) this.degraded?.noteReplicaCounts(topology.replicaCounts);
         // The nodes of the latest topology and the seeds: addresses from old topologies and redirections go.
         this.knownNodes.clear();
         for (const node of [...this.options.seeds, ...topology.nodes]) this.knownNodes.add(node);

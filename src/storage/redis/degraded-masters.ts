@@ -91,18 +91,32 @@ export class DegradedMasters {
   /** A WAIT on `node` came back short: flags it (once, logged) and acknowledges the writes. */
   acceptShortWait(wait: ShortWait): boolean {
     if (this.#closed) return false;
-    const entry = this.#entries.get(wait.node);
+    this.#flag(wait.node, wait.acknowledged, 'WAIT');
+    return true;
+  }
+
+  /**
+   * A topology was read: a master listed with fewer replicas than wanted (a promoted replica whose
+   * old master is down, a replica marked failed) is flagged before its next batch, which then does
+   * not pay a `WAIT` timeout first; the probe clears it if its replicas are in sync after all.
+   */
+  noteReplicaCounts(counts: ReadonlyMap<string, number>): void {
+    if (this.#closed) return;
+    for (const [node, count] of counts) if (count < this.#deps.wanted) this.#flag(node, count, 'CLUSTER SLOTS');
+  }
+
+  #flag(node: string, inSync: number, seenBy: string): void {
+    const entry = this.#entries.get(node);
     if (entry !== undefined) {
-      entry.inSync = Math.min(entry.inSync, wait.acknowledged);
-      return true;
+      entry.inSync = Math.min(entry.inSync, inSync);
+      return;
     }
-    this.#entries.set(wait.node, { since: Date.now(), inSync: wait.acknowledged });
+    this.#entries.set(node, { since: Date.now(), inSync });
     this.#deps.logger.warn(
-      { node: wait.node, replicasInSync: wait.acknowledged, wanted: this.#deps.wanted },
+      { node, replicasInSync: inSync, wanted: this.#deps.wanted, seenBy },
       'backend partition degraded: its writes are acknowledged with fewer replicas than wanted (a failure of this node can now lose them)',
     );
     this.#schedule();
-    return true;
   }
 
   /** The degraded partitions now. */

@@ -104,16 +104,22 @@ async function load(prefix: string, count: number, failAfter: number, failure: (
   return { acked, longestStall, resumedAfter: firstAfter - failedAt, refused };
 }
 
-/** Waits until every acked payload reached every subscriber; returns the duplicates (deliveries beyond one). */
-async function allDelivered(acked: Set<string>): Promise<number> {
+/** Waits until every acked payload reached every subscriber; returns the duplicates (deliveries beyond one), in all and per subscriber. */
+async function allDelivered(acked: Set<string>): Promise<{ total: number; per: string }> {
   const missing = (): string[] => [...received.values()].flatMap((seen) => [...acked].filter((p) => !seen.has(p)));
   await waitUntil('every PUBACKed message at every subscriber', async () => missing().length === 0, 30_000).catch(() => {
     const lost = missing();
     throw new Error(`${lost.length} PUBACKed deliveries lost, e.g. ${lost.slice(0, 5).join(', ')}`);
   });
-  let duplicates = 0;
-  for (const seen of received.values()) for (const p of acked) duplicates += (seen.get(p) ?? 1) - 1;
-  return duplicates;
+  let total = 0;
+  const per: string[] = [];
+  for (const [id, seen] of received) {
+    let own = 0;
+    for (const p of acked) own += (seen.get(p) ?? 1) - 1;
+    total += own;
+    per.push(`${id} ${own}`);
+  }
+  return { total, per: per.join(', ') };
 }
 
 /** The master serving B's inbox, as frontend A's client sees it. */
@@ -148,7 +154,7 @@ describe('backend member failures under load (3 frontends, 3 masters x 1 replica
     const run = await load('m', 6000, 2000, () => cluster.redis.killNode(killedMaster));
     const duplicates = await allDelivered(run.acked);
     console.log(
-      `[acceptance 5: master kill] ${run.acked.size} PUBACKed, 0 lost, duplicates ${duplicates}, longest stall ${run.longestStall} ms, ` +
+      `[acceptance 5: master kill] ${run.acked.size} PUBACKed, 0 lost, duplicates ${duplicates.total} (${duplicates.per}), longest stall ${run.longestStall} ms, ` +
         `first PUBACK ${run.resumedAfter} ms after the kill, ${run.refused} negative acks re-sent`,
     );
     expect(run.acked.size).toBe(6000);
@@ -177,7 +183,7 @@ describe('backend member failures under load (3 frontends, 3 masters x 1 replica
     expect(logger.lines.slice(warned).some((line) => line.level === 'warn' && line.message.startsWith('backend partition degraded') && line.fields['node'] === master)).toBe(true);
     const duplicates = await allDelivered(run.acked);
     console.log(
-      `[acceptance 5: replica kill] ${run.acked.size} PUBACKed, 0 lost, duplicates ${duplicates}, longest stall ${run.longestStall} ms ` +
+      `[acceptance 5: replica kill] ${run.acked.size} PUBACKed, 0 lost, duplicates ${duplicates.total}, longest stall ${run.longestStall} ms ` +
         `(one WAIT timeout at most), ${run.refused} negative acks re-sent`,
     );
     expect(run.acked.size).toBe(3000);

@@ -41,4 +41,16 @@ describe('DegradedMasters', () => {
     tracker.close();
     expect(tracker.acceptShortWait({ node: '127.0.0.1:2', acknowledged: 0, wanted: 2 })).toBe(false);
   });
+
+  it('flags a master that a topology lists with fewer replicas than wanted, before any WAIT', () => {
+    const logger = levelLogger('info');
+    const tracker = new DegradedMasters({ logger, wanted: 1, masters: () => ['h:1', 'h:2'], connectTimeoutMs: 50, commandTimeoutMs: 50, probeIntervalMs: 60_000 });
+    tracker.noteReplicaCounts(new Map([['h:1', 1], ['h:2', 0]]));
+    expect(tracker.replicasFor('h:1')).toBe(1);
+    expect(tracker.replicasFor('h:2')).toBe(0);
+    expect(tracker.list().map((d) => d.node)).toEqual(['h:2']);
+    expect(logger.lines).toHaveLength(1);
+    expect(logger.lines[0]?.fields).toMatchObject({ node: 'h:2', seenBy: 'CLUSTER SLOTS' });
+    tracker.close();
+  });
 });
