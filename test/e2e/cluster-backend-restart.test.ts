@@ -24,6 +24,9 @@ const PAYLOAD_CANARY = 'CANARYPAYLOAD4f1c9e';
 const RETAINED_CANARY = 'CANARYRETAINED77ab';
 const STATE_CANARY = 'CANARYSTATEVALUE52d0';
 const FORWARD_CANARY = 'CANARYINBOX0e11';
+/** In a client id, and in a subscription filter and topic (the subscription directory holds both). */
+const CLIENT_CANARY = 'CANARYCLIENTID3b7d';
+const TOPIC_CANARY = 'CANARYTOPIC9c24';
 
 beforeAll(async () => {
   cluster = await startFrontends({
@@ -82,16 +85,17 @@ describe('whole-backend restart with persistence (3 frontends, 3 masters x 1 rep
       await s.end();
     }
     // A live subscriber on frontend 3: the forwarded payload crosses its inbox.
-    const live = await record(ports[2]!, 'live-sub');
-    await live.client.subscribeAsync('t/live', { qos: 1 });
+    const live = await persistent(ports[2]!, `live-${CLIENT_CANARY}`);
+    await live.client.subscribeAsync(`t/${TOPIC_CANARY}/#`, { qos: 1 });
     const queued = [0, 1, 2, 3, 4].map((i) => `QUEUED-${i}-${PAYLOAD_CANARY}`);
     await publish(0, [
       ...queued.map((p): [string, string] => ['t/q', p]),
       ['keep/r', `KEEP-${RETAINED_CANARY}`, true],
       ['drop/r', `DROP-${RETAINED_CANARY}`, true],
-      ['t/live', `LIVE-${FORWARD_CANARY}`],
+      [`t/${TOPIC_CANARY}/x`, `LIVE-${FORWARD_CANARY}`],
     ]);
     await live.until((got) => got.some((m) => m.payload === `LIVE-${FORWARD_CANARY}`));
+    // Its session persistent: its subscription stays in the directory (and in its session record) through the restart.
     await live.end();
     expect(await retainedUnder(0, ['keep/#', 'drop/#'])).toEqual([`drop/r=DROP-${RETAINED_CANARY}`, `keep/r=KEEP-${RETAINED_CANARY}`]);
     const ss = await stateStore(0);
@@ -104,7 +108,7 @@ describe('whole-backend restart with persistence (3 frontends, 3 masters x 1 rep
     for (const node of cluster.redis.nodes) await cluster.redis.killNode(node.port);
     await Promise.all(cluster.redis.nodes.map((node) => cluster.redis.restartNode(node.port)));
     await cluster.redis.waitHealthy();
-    for (const canary of [PAYLOAD_CANARY, RETAINED_CANARY, STATE_CANARY, FORWARD_CANARY]) {
+    for (const canary of [PAYLOAD_CANARY, RETAINED_CANARY, STATE_CANARY, FORWARD_CANARY, CLIENT_CANARY, TOPIC_CANARY]) {
       expect(await filesContaining(cluster.redis.dir, canary), canary).toEqual([]);
     }
     // The canaries were written: the AOF holds the commands (sealed values), not nothing.
