@@ -124,6 +124,22 @@ export interface ClusterStats {
   readonly members?: readonly ClusterMemberStats[];
   /** Sums over the live frontends. */
   readonly totals?: ClusterMemberTotals;
+  /**
+   * Backend partitions (Redis masters) in degraded mode: their writes are acknowledged with fewer
+   * replicas than `redundancyFactor - 1` (docs/cluster.md "Degraded mode, and what can be lost").
+   */
+  readonly degradedPartitions: readonly DegradedPartitionStats[];
+}
+
+/** One degraded backend partition in `stats`. */
+export interface DegradedPartitionStats {
+  /** The master's `host:port`. */
+  readonly node: string;
+  /** Since when (ISO 8601). */
+  readonly since: string;
+  /** Replicas in sync at the last check, and wanted. */
+  readonly replicasInSync: number;
+  readonly wanted: number;
 }
 
 /** One frontend's figures in `stats`. */

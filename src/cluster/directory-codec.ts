@@ -7,6 +7,20 @@
  */
 import type { StreamEntry } from './stream-tail.js';
 
+/**
+ * How a directory hides client ids and filters from Redis when the store is encrypted (the
+ * `RedisBrokerStore` is one): hash fields become keyed hashes (deterministic, so a field can be
+ * deleted by its client id and filter), hash values and change values are sealed (AES-256-GCM,
+ * bound to their key). Without one, they are written as JSON (tests of the directory alone).
+ */
+export interface DirectorySealer {
+  seal(key: string, plain: Buffer): Buffer;
+  /** Throws when `sealed` is not authentic. */
+  open(key: string, sealed: Buffer): Buffer;
+  /** A keyed hash of `text` (its UTF-8 bytes when the store is not encrypted). */
+  fieldId(text: string): Buffer;
+}
+
 /** The change stream every frontend tails: `{op, o, f, v, c}` entries (see {@link DirectoryChange}). */
 export const CHANGE_STREAM_KEY = 'sc:{subs}';
 /** The set of frontend ids that have a directory hash; same slot as the stream (one exec with XADD). */
@@ -55,15 +69,16 @@ export function encodeOptions(options: DirectoryOptions): Buffer {
   return Buffer.from(JSON.stringify(record), 'utf8');
 }
 
-/** The stream entry's fields of a change, as XADD arguments (`field value ...`). */
-export function encodeChange(change: DirectoryChange): (string | Buffer)[] {
+/** The stream entry's fields of a change, as XADD arguments (`field value ...`); with `sealer`, the client id, filter and options sealed. */
+export function encodeChange(change: DirectoryChange, sealer?: DirectorySealer): (string | Buffer)[] {
+  const hide = (bytes: Buffer): Buffer => (sealer === undefined ? bytes : sealer.seal(CHANGE_STREAM_KEY, bytes));
   switch (change.op) {
     case 'put':
-      return ['op', 'put', 'o', change.owner, 'f', encodeField(change.clientId, change.filter), 'v', encodeOptions(change.options)];
+      return ['op', 'put', 'o', change.owner, 'f', hide(encodeField(change.clientId, change.filter)), 'v', hide(encodeOptions(change.options))];
     case 'del':
-      return ['op', 'del', 'o', change.owner, 'f', encodeField(change.clientId, change.filter)];
+      return ['op', 'del', 'o', change.owner, 'f', hide(encodeField(change.clientId, change.filter))];
     case 'delc':
-      return ['op', 'delc', 'o', change.owner, 'c', Buffer.from(JSON.stringify(change.clientId), 'utf8')];
+      return ['op', 'delc', 'o', change.owner, 'c', hide(Buffer.from(JSON.stringify(change.clientId), 'utf8'))];
     case 'delf':
       return ['op', 'delf', 'o', change.owner];
   }
@@ -81,15 +96,18 @@ function parseJson(bytes: Buffer, what: string): unknown {
 /** Reads a hash field; a reason string when malformed. */
 export function decodeField(bytes: Buffer): { clientId: string; filter: string } | string {
   try {
-    const value = parseJson(bytes, 'the field');
-    if (!Array.isArray(value) || value.length !== 2) return 'the field is not [clientId, filter]';
-    const [clientId, filter] = value as unknown[];
-    if (typeof clientId !== 'string' || typeof filter !== 'string') return 'the field is not [clientId, filter]';
-    if (filter === '') return 'the filter is empty';
-    return { clientId, filter };
+    return fieldOf(parseJson(bytes, 'the field'));
   } catch (error) {
     return error instanceof Error ? error.message : 'malformed field';
   }
+}
+
+function fieldOf(value: unknown): { clientId: string; filter: string } | string {
+  if (!Array.isArray(value) || value.length !== 2) return 'the field is not [clientId, filter]';
+  const [clientId, filter] = value as unknown[];
+  if (typeof clientId !== 'string' || typeof filter !== 'string') return 'the field is not [clientId, filter]';
+  if (filter === '') return 'the filter is empty';
+  return { clientId, filter };
 }
 
 /** Reads a hash value; a reason string when malformed. */
@@ -100,6 +118,32 @@ export function decodeOptions(bytes: Buffer): DirectoryOptions | string {
   } catch (error) {
     return error instanceof Error ? error.message : 'malformed options';
   }
+  return optionsOf(value);
+}
+
+/** A sealed directory's hash value (before sealing): JSON `[[clientId, filter], {q, nl, rap, sid?}]`. */
+export function encodeEntry(clientId: string, filter: string, options: DirectoryOptions): Buffer {
+  return Buffer.from(`[${encodeField(clientId, filter).toString('utf8')},${encodeOptions(options).toString('utf8')}]`, 'utf8');
+}
+
+/** Reads a sealed directory's (opened) hash value; a reason string when malformed. */
+export function decodeEntry(bytes: Buffer): { clientId: string; filter: string; options: DirectoryOptions } | string {
+  let value: unknown;
+  try {
+    value = parseJson(bytes, 'the entry');
+  } catch (error) {
+    return error instanceof Error ? error.message : 'malformed entry';
+  }
+  if (!Array.isArray(value) || value.length !== 2) return 'the entry is not [field, options]';
+  const [fieldValue, optionsValue] = value as unknown[];
+  const field = fieldOf(fieldValue);
+  if (typeof field === 'string') return field;
+  const options = optionsOf(optionsValue);
+  if (typeof options === 'string') return options;
+  return { ...field, options };
+}
+
+function optionsOf(value: unknown): DirectoryOptions | string {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'the options are not an object';
   const q: unknown = Reflect.get(value, 'q');
   const nl: unknown = Reflect.get(value, 'nl');
@@ -111,11 +155,27 @@ export function decodeOptions(bytes: Buffer): DirectoryOptions | string {
   return { qos: q, noLocal: nl, retainAsPublished: rap, subscriptionId: sid };
 }
 
-/** Reads a change from a stream entry; a reason string when malformed. */
-export function decodeChange(entry: StreamEntry): DirectoryChange | string {
+/** Reads a change from a stream entry (opening its values with `sealer`); a reason string when malformed or not authentic. */
+export function decodeChange(entry: StreamEntry, sealer?: DirectorySealer): DirectoryChange | string {
   const op = entry.fields.get('op')?.toString('latin1');
   const owner = entry.fields.get('o')?.toString('latin1');
   if (owner === undefined || !isFrontendId(owner)) return 'no valid owner';
+  if (sealer === undefined) return decodeOpenChange(op, owner, entry.fields);
+  const opened = new Map<string, Buffer>();
+  for (const name of ['f', 'v', 'c']) {
+    const sealed = entry.fields.get(name);
+    if (sealed === undefined) continue;
+    try {
+      opened.set(name, sealer.open(CHANGE_STREAM_KEY, sealed));
+    } catch {
+      return `the value of '${name}' is not authentic`;
+    }
+  }
+  return decodeOpenChange(op, owner, opened);
+}
+
+function decodeOpenChange(op: string | undefined, owner: string, fields: ReadonlyMap<string, Buffer>): DirectoryChange | string {
+  const entry = { fields };
   switch (op) {
     case 'put':
     case 'del': {

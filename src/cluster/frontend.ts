@@ -112,7 +112,7 @@ class Frontend implements ClusterFrontend, ClusterLink {
     const { client, store, logger, broker } = this.#o;
     try {
       this.#membership = await Membership.join(client, this.id, logger);
-      this.#directory = await SubscriptionDirectory.start({ client, frontendId: this.id, logger });
+      this.#directory = await SubscriptionDirectory.start({ client, frontendId: this.id, logger, sealer: store });
       const membership = this.#membership;
       this.#forwarder = new Forwarder(
         this.#directory,

@@ -16,15 +16,19 @@ import { checkReplies, scanPage } from '../storage/redis/redis-replies.js';
 import {
   CHANGE_STREAM_KEY,
   decodeChange,
+  decodeEntry,
   decodeField,
   decodeOptions,
   directoryHashKey,
   encodeChange,
+  encodeEntry,
   encodeField,
   encodeOptions,
   FRONTEND_SET_KEY,
   isFrontendId,
   type DirectoryChange,
+  type DirectoryOptions,
+  type DirectorySealer,
 } from './directory-codec.js';
 import { DirectoryView, type DirectoryEntry } from './directory-view.js';
 import { readStreamInfo } from './stream-ids.js';
@@ -42,6 +46,11 @@ export interface SubscriptionDirectoryOptions {
   readonly streamMaxLength?: number | undefined;
   /** The tail's `XREAD BLOCK` in ms (default 1000): how soon a trimmed-past reader notices at worst. */
   readonly blockMs?: number | undefined;
+  /**
+   * Hides client ids and filters from Redis (keyed-hash fields, sealed values: the store, when it is
+   * encrypted). Every frontend of a cluster must use the same (the store's key); absent: JSON.
+   */
+  readonly sealer?: DirectorySealer | undefined;
 }
 
 /** Items per SSCAN/HSCAN page: no reply is unbounded. */
@@ -112,8 +121,8 @@ export class SubscriptionDirectory {
     this.checkOpen();
     const options = { qos: entry.qos, noLocal: entry.noLocal, retainAsPublished: entry.retainAsPublished, subscriptionId: entry.subscriptionId };
     this.view.put({ clientId: entry.clientId, owner: this.self, filter: entry.filter, ...options });
-    const field = encodeField(entry.clientId, entry.filter);
-    const value = encodeOptions(options);
+    const field = this.fieldOf(entry.clientId, entry.filter);
+    const value = this.valueOf(entry.clientId, entry.filter, options);
     const change: DirectoryChange = { op: 'put', owner: this.self, clientId: entry.clientId, filter: entry.filter, options };
     await this.serial(entry.clientId, () => this.write([['HSET', this.ownKey, field, value]], change));
   }
@@ -122,7 +131,7 @@ export class SubscriptionDirectory {
   async remove(clientId: string, filter: string): Promise<void> {
     this.checkOpen();
     this.view.delete(this.self, clientId, filter);
-    const field = encodeField(clientId, filter);
+    const field = this.fieldOf(clientId, filter);
     await this.serial(clientId, () => this.write([['HDEL', this.ownKey, field]], { op: 'del', owner: this.self, clientId, filter }));
   }
 
@@ -130,7 +139,7 @@ export class SubscriptionDirectory {
   async removeClient(clientId: string): Promise<void> {
     this.checkOpen();
     const removed = this.view.deleteClient(this.self, clientId);
-    const fields = removed.map((entry) => encodeField(entry.clientId, entry.filter));
+    const fields = removed.map((entry) => this.fieldOf(entry.clientId, entry.filter));
     await this.serial(clientId, () => this.write(fields.length === 0 ? [] : [['HDEL', this.ownKey, ...fields]], { op: 'delc', owner: this.self, clientId }));
   }
 
@@ -171,6 +180,18 @@ export class SubscriptionDirectory {
     await Promise.allSettled([...this.chains.values()]);
   }
 
+  /** The hash field of (client id, filter) in this frontend's hash: JSON, or its keyed hash when sealed. */
+  private fieldOf(clientId: string, filter: string): Buffer {
+    const field = encodeField(clientId, filter);
+    return this.options.sealer === undefined ? field : this.options.sealer.fieldId(field.toString('utf8'));
+  }
+
+  /** The hash value: the options as JSON, or the whole entry sealed (the field is a hash then). */
+  private valueOf(clientId: string, filter: string, options: DirectoryOptions): Buffer {
+    const sealer = this.options.sealer;
+    return sealer === undefined ? encodeOptions(options) : sealer.seal(this.ownKey, encodeEntry(clientId, filter, options));
+  }
+
   private checkOpen(): void {
     if (this.closed) throw new OpsError('STO_WRITE_FAILED', { path: 'subscription directory', reason: 'the directory is closed' });
   }
@@ -197,7 +218,7 @@ export class SubscriptionDirectory {
   }
 
   private xadd(change: DirectoryChange): RedisCommand {
-    return ['XADD', CHANGE_STREAM_KEY, 'MAXLEN', '~', this.maxLength, '*', ...encodeChange(change)];
+    return ['XADD', CHANGE_STREAM_KEY, 'MAXLEN', '~', this.maxLength, '*', ...encodeChange(change, this.options.sealer)];
   }
 
   private check(replies: RedisReply[], count: number, what: string): void {
@@ -211,7 +232,7 @@ export class SubscriptionDirectory {
   /** Applies a batch of the stream: other frontends' changes (own ones are in the view already); a malformed one is logged and skipped. */
   private applyEntries(entries: readonly StreamEntry[]): void {
     for (const entry of entries) {
-      const change = decodeChange(entry);
+      const change = decodeChange(entry, this.options.sealer);
       if (typeof change === 'string') {
         this.options.logger.warn({ stream: CHANGE_STREAM_KEY, id: entry.id, reason: change }, 'a malformed subscription change was skipped');
         continue;
@@ -282,16 +303,37 @@ export class SubscriptionDirectory {
       const page = this.scan(reply, 'HSCAN');
       if (page.items.length % 2 !== 0) throw readFailed(`HSCAN ${key}: an odd number of items`);
       for (let i = 0; i + 1 < page.items.length; i += 2) {
-        const field = decodeField(page.items[i] ?? Buffer.alloc(0));
-        const options = decodeOptions(page.items[i + 1] ?? Buffer.alloc(0));
-        if (typeof field === 'string' || typeof options === 'string') {
-          this.options.logger.warn({ key, reason: typeof field === 'string' ? field : options }, 'a malformed subscription directory entry was skipped');
+        const entry = this.readEntry(key, page.items[i] ?? Buffer.alloc(0), page.items[i + 1] ?? Buffer.alloc(0));
+        if (typeof entry === 'string') {
+          this.options.logger.warn({ key, reason: entry }, 'a malformed subscription directory entry was skipped');
           continue;
         }
-        view.put({ clientId: field.clientId, owner, filter: field.filter, ...options });
+        view.put({ clientId: entry.clientId, owner, filter: entry.filter, ...entry.options });
       }
       cursor = page.cursor;
     } while (cursor !== '0');
+  }
+
+  /** One hash entry of `key`: field and options as JSON, or (sealed) the whole entry in the sealed value; a reason string when malformed or not authentic. */
+  private readEntry(key: string, fieldBytes: Buffer, valueBytes: Buffer): { clientId: string; filter: string; options: DirectoryOptions } | string {
+    const sealer = this.options.sealer;
+    if (sealer !== undefined) {
+      let opened: Buffer;
+      try {
+        opened = sealer.open(key, valueBytes);
+      } catch {
+        return 'the value is not authentic';
+      }
+      const entry = decodeEntry(opened);
+      if (typeof entry === 'string') return entry;
+      // The field must be this entry's: a value moved under another field would not be deleted with it.
+      return sealer.fieldId(encodeField(entry.clientId, entry.filter).toString('utf8')).equals(fieldBytes) ? entry : 'the field is not the entry\'s';
+    }
+    const field = decodeField(fieldBytes);
+    if (typeof field === 'string') return field;
+    const options = decodeOptions(valueBytes);
+    if (typeof options === 'string') return options;
+    return { ...field, options };
   }
 
   private async read(slotKey: string, commands: RedisCommand[]): Promise<RedisReply[]> {

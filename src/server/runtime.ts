@@ -11,6 +11,7 @@
 import type { Duplex } from 'node:stream';
 import type { AdminContext } from '../admin/methods/method-context.js';
 import type { ClusterMemberStats, ClusterMemberTotals, ClusterStats, StatsResult, StatusResult } from '../admin/wire.js';
+import type { DegradedMaster } from '../storage/redis/degraded-masters.js';
 import type { Broker } from '../broker/broker.js';
 import type { Touch } from '../config/changes/change.js';
 import { applyChange, type ChangeRequest } from '../config/changes/runtime-change.js';
@@ -58,6 +59,8 @@ export interface RuntimeDeps {
   readonly cluster?: {
     readonly backend: BackendAddress;
     readonly frontendId: string;
+    /** Backend partitions in degraded mode (the client's view). */
+    readonly degraded: () => readonly DegradedMaster[];
     /** Every frontend's figures and the totals (read from the backend). */
     readonly members?: () => Promise<{ members: ClusterMemberStats[]; totals: ClusterMemberTotals }>;
   };
@@ -250,7 +253,11 @@ export class InstanceRuntime implements AdminContext {
 
   /** A frontend's cluster figures: its identity, and every frontend's figures when the backend answers. */
   async #clusterStats(cluster: NonNullable<RuntimeDeps['cluster']>): Promise<ClusterStats> {
-    const identity = { frontendId: cluster.frontendId, backend: [...cluster.backend.seeds] };
+    const identity = {
+      frontendId: cluster.frontendId,
+      backend: [...cluster.backend.seeds],
+      degradedPartitions: cluster.degraded().map((d) => ({ node: d.node, since: new Date(d.since).toISOString(), replicasInSync: d.replicasInSync, wanted: d.wanted })),
+    };
     const all = await cluster.members?.().catch(() => undefined);
     return all === undefined ? identity : { ...identity, members: all.members, totals: all.totals };
   }
@@ -293,6 +300,9 @@ export class InstanceRuntime implements AdminContext {
       g('persistence_enabled', '1 when the instance stores data on disk (persistence.maxSize set at create).', s.persistence.enabled ? 1 : 0),
       g('persistence_encryption_enabled', '1 when the store is encrypted with AES-256-GCM.', s.persistence.encryption === 'Enabled' ? 1 : 0),
       g('persistence_max_size_bytes', 'persistence.maxSize in bytes (0 without persistence).', s.persistence.maxSizeBytes ?? 0),
+      ...(s.cluster !== undefined
+        ? [g('backend_degraded_partitions', 'Backend partitions (Redis masters) in degraded mode: writes acknowledged with fewer replicas than wanted.', s.cluster.degradedPartitions.length)]
+        : []),
     ];
   }
 

@@ -160,7 +160,10 @@ export async function startInstance(paths: InstancePaths, logger?: LeveledLogger
     });
   }
   const joined = frontend;
-  const cluster = joined !== undefined && opened.backend !== undefined ? { frontendId: joined.id, backend: opened.backend, members: () => joined.members() } : undefined;
+  const cluster =
+    joined !== undefined && opened.backend !== undefined
+      ? { frontendId: joined.id, backend: opened.backend, degraded: () => opened.client.degradedMasters(), members: () => joined.members() }
+      : undefined;
   let stopping: Promise<void> | undefined;
   let resolveStopped: () => void = () => undefined;
   const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alive } from '../helpers/cli-ops.js';
 import { connectClient } from '../helpers/cli-mqtt.js';
 import { startFrontends, type ClusterFrontends } from '../helpers/cluster-frontends.js';
-import { redisCli } from '../helpers/redis-cluster.js';
+import { redisCli, waitUntil } from '../helpers/redis-cluster.js';
 
 let cluster: ClusterFrontends;
 
@@ -193,4 +193,37 @@ describe('frontends on a Redis Cluster backend', () => {
     expect(r.stderr).toContain(cluster.backend);
     expect(existsSync(join(cluster.home.home, 'plaintext'))).toBe(false);
   }, 30_000);
+
+  it('degraded mode: with the replicas gone, writes go on, the partitions are flagged in stats, the stats text, metrics and the log, and clear when the replicas return', async () => {
+    const replicas: number[] = [];
+    for (const node of cluster.redis.nodes) if ((await redisCli(node.port, 'ROLE')).startsWith('slave')) replicas.push(node.port);
+    expect(replicas).toHaveLength(3);
+    for (const port of replicas) await cluster.redis.killNode(port);
+    const f1 = cluster.frontends[0]!;
+    // Durable writes on f1 (session, subscription directory, queue) reach masters without replica: served.
+    expect(await roundTripOn(f1.port, 'degraded')).toBe('hello degraded');
+    type Degraded = { cluster?: { degradedPartitions: { node: string; replicasInSync: number; wanted: number; since: string }[] } };
+    const stats = await cluster.home.json<Degraded>('broker', 'stats', '--instance', f1.name);
+    const flagged = stats.cluster?.degradedPartitions ?? [];
+    expect(flagged.length).toBeGreaterThan(0);
+    for (const d of flagged) {
+      expect(d).toMatchObject({ replicasInSync: 0, wanted: 1 });
+      expect(cluster.redis.seeds).toContain(d.node);
+      expect(Number.isNaN(Date.parse(d.since))).toBe(false);
+    }
+    expect((await cluster.home.ops('broker', 'stats', '--instance', f1.name)).stdout).toMatch(/backend degraded\s+127\.0\.0\.1:\d+ \(0 of 1 replicas in sync since /);
+    const status = await cluster.home.json<{ metricsPort: number | null }>('broker', 'status', '--instance', f1.name);
+    const metrics = async (): Promise<string> => (await fetch(`http://127.0.0.1:${status.metricsPort ?? 0}/metrics`)).text();
+    expect(await metrics()).toMatch(/^ops_broker_backend_degraded_partitions [1-3]$/m);
+    const log = readFileSync(join(cluster.home.home, f1.name, 'broker.log'), 'utf8');
+    expect(log).toContain('"backend partition degraded');
+    expect(log).toContain(`"node":"${flagged[0]?.node ?? ''}"`);
+
+    for (const port of replicas) await cluster.redis.restartNode(port);
+    await cluster.redis.waitHealthy();
+    await waitUntil('the flags to clear', async () => ((await cluster.home.json<Degraded>('broker', 'stats', '--instance', f1.name)).cluster?.degradedPartitions.length ?? -1) === 0, 20_000, 200);
+    expect(await metrics()).toMatch(/^ops_broker_backend_degraded_partitions 0$/m);
+    expect((await cluster.home.ops('broker', 'stats', '--instance', f1.name)).stdout).toMatch(/backend degraded\s+none/);
+    expect(readFileSync(join(cluster.home.home, f1.name, 'broker.log'), 'utf8')).toContain('"backend partition recovered');
+  }, 60_000);
 });

@@ -5,7 +5,7 @@
  * listening on a free port.
  */
 import { createBroker, type Broker } from '../../src/broker/broker.js';
-import { PERSIST_EVERYTHING } from '../../src/broker/persistence-decisions.js';
+import { PERSIST_EVERYTHING, type PersistenceDecisions } from '../../src/broker/persistence-decisions.js';
 import { startClusterFrontend, type ClusterFrontend } from '../../src/cluster/frontend.js';
 import { newFrontendId } from '../../src/cluster/frontend-id.js';
 import { silentLogger, type Logger } from '../../src/shared/log.js';
@@ -18,6 +18,8 @@ export interface InProcessFrontend {
   readonly broker: Broker;
   readonly frontend: ClusterFrontend;
   readonly store: RedisBrokerStore;
+  /** Its backend client (`degradedMasters()`). */
+  readonly client: RedisClusterClient;
   readonly port: number;
   /** Leaves the cluster and closes the engine and its store. */
   stop(): Promise<void>;
@@ -39,6 +41,8 @@ export interface InProcessClusterOptions {
   readonly replicasPerMaster?: number;
   readonly encryptionKey?: Buffer;
   readonly logger?: Logger;
+  /** The engines' persistence decisions; default PERSIST_EVERYTHING. */
+  readonly persistence?: PersistenceDecisions;
 }
 
 /** Starts a Redis Cluster and `frontends` (default 3) engines on it. */
@@ -47,10 +51,11 @@ export async function startInProcessCluster(options: InProcessClusterOptions = {
   const redis = await startRedisCluster({ masters: options.masters ?? 3, replicasPerMaster: replicas });
   const frontends: InProcessFrontend[] = [];
   const addFrontend = async (): Promise<InProcessFrontend> => {
-    const client = await RedisClusterClient.connect({ seeds: redis.seeds, replicas, waitTimeoutMs: 1000 });
-    const store = await RedisBrokerStore.open({ commands: client, name: 'test-backend', ...(options.encryptionKey ? { encryptionKey: options.encryptionKey } : {}) });
     const logger = options.logger ?? silentLogger;
-    const broker = createBroker({ store, clusterMode: true, persistence: PERSIST_EVERYTHING, logger, sysIntervalSeconds: 0 });
+    // Degraded mode as open-backend.ts wires it: a partition short of replicas keeps serving, flagged.
+    const client = await RedisClusterClient.connect({ seeds: redis.seeds, replicas, waitTimeoutMs: 1000, degradedMode: { logger } });
+    const store = await RedisBrokerStore.open({ commands: client, name: 'test-backend', ...(options.encryptionKey ? { encryptionKey: options.encryptionKey } : {}) });
+    const broker = createBroker({ store, clusterMode: true, persistence: options.persistence ?? PERSIST_EVERYTHING, logger, sysIntervalSeconds: 0 });
     await broker.ready;
     const frontend = await startClusterFrontend({ broker, client, store, frontendId: newFrontendId(), logger });
     const { port } = await broker.listen({ port: 0 });
@@ -59,6 +64,7 @@ export async function startInProcessCluster(options: InProcessClusterOptions = {
       broker,
       frontend,
       store,
+      client,
       port,
       stop: async () => {
         if (stopped) return;

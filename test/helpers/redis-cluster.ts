@@ -32,6 +32,8 @@ export interface RedisTestCluster {
   killNode(port: number): Promise<void>;
   /** Starts a killed node again on its dir (nodes.conf, AOF) and waits until it answers PING. */
   restartNode(port: number): Promise<void>;
+  /** Resolves once every node reports the cluster ok, every slot covered, every replica in sync. */
+  waitHealthy(timeoutMs?: number): Promise<void>;
   /** Kills every node and removes the dir. */
   stop(): Promise<void>;
 }
@@ -185,6 +187,7 @@ export async function startRedisCluster(shape: RedisClusterShape = {}): Promise<
     dir,
     killNode,
     restartNode: startNode,
+    waitHealthy: (timeoutMs = 30_000) => waitUntil('the cluster to be healthy (state ok, every slot covered, replicas in sync)', () => clusterHealthy(ports, replicasPerMaster), timeoutMs),
     stop,
   };
 }

@@ -14,16 +14,9 @@ import { parseClusterSlots, parseEndpoint, type ClusterTopology } from './cluste
 import { hashSlot, SLOT_COUNT } from './hash-slot.js';
 import { backendUnavailable, NodeConnection, nodeAddress } from './node-connection.js';
 import type { RespLimits } from './resp.js';
+import { DegradedMasters, type DegradedMaster, type DegradedModeOptions, type ShortWait } from './degraded-masters.js';
 
-/** What a WAIT short of the configured replicas reported (for the degraded-mode hook). */
-export interface ShortWait {
-  /** The master's address. */
-  node: string;
-  /** Replicas that confirmed the writes. */
-  acknowledged: number;
-  /** Replicas asked for (the `replicas` option). */
-  wanted: number;
-}
+export type { ShortWait } from './degraded-masters.js';
 
 /** How to reach and use a Redis Cluster. */
 export interface RedisClusterOptions {
@@ -42,10 +35,16 @@ export interface RedisClusterOptions {
   /** While a master is unreachable, the topology is read again every this many ms; default 100. */
   refreshIntervalMs?: number;
   /**
-   * Degraded mode's hook (not built yet): called when a WAIT confirmed fewer replicas than wanted;
-   * true acknowledges the durable calls anyway. Absent: they reject (STO_BACKEND_NOT_ACKNOWLEDGED).
+   * A raw hook: called when a WAIT confirmed fewer replicas than wanted; true acknowledges the
+   * durable calls anyway. Absent (and no `degradedMode`): they reject (STO_BACKEND_NOT_ACKNOWLEDGED).
    */
   acceptShortWait?: (wait: ShortWait) => boolean;
+  /**
+   * Degraded mode (degraded-masters.ts): a short WAIT flags its master and is accepted; the flagged
+   * master's batches then wait only for its replicas in sync until they are all back. Takes
+   * precedence over `acceptShortWait`.
+   */
+  degradedMode?: DegradedModeOptions;
   /** The RESP bounds of a reply. */
   limits?: RespLimits;
 }
@@ -94,6 +93,7 @@ export class RedisClusterClient implements RedisClusterCommands {
   private readonly connectTimeoutMs: number;
   private readonly maxRedirects: number;
   private readonly refreshIntervalMs: number;
+  private readonly degraded: DegradedMasters | undefined;
 
   private constructor(private readonly options: RedisClusterOptions) {
     this.waitTimeoutMs = options.waitTimeoutMs ?? 1000;
@@ -103,6 +103,21 @@ export class RedisClusterClient implements RedisClusterCommands {
     this.refreshIntervalMs = options.refreshIntervalMs ?? 100;
     if (!(this.waitTimeoutMs > 0)) throw new RangeError('waitTimeoutMs must be > 0 (WAIT 0 blocks forever)');
     for (const seed of options.seeds) this.knownNodes.add(seed);
+    if (options.degradedMode !== undefined && options.replicas > 0) {
+      this.degraded = new DegradedMasters({
+        ...options.degradedMode,
+        wanted: options.replicas,
+        masters: () => this.masters,
+        connectTimeoutMs: this.connectTimeoutMs,
+        commandTimeoutMs: this.commandTimeoutMs,
+        limits: options.limits,
+      });
+    }
+  }
+
+  /** The partitions in degraded mode now (empty without `degradedMode`). */
+  degradedMasters(): DegradedMaster[] {
+    return this.degraded?.list() ?? [];
   }
 
   /** Reads the topology from the seeds; rejects with STO_BACKEND_UNAVAILABLE when none answers. */
@@ -162,6 +177,7 @@ export class RedisClusterClient implements RedisClusterCommands {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.degraded?.close();
     for (const [address, calls] of this.queues) for (const call of calls) call.reject(backendUnavailable(address, 'the client is closed'));
     this.queues.clear();
     const connections = [...this.connections.values()];
@@ -219,8 +235,9 @@ export class RedisClusterClient implements RedisClusterCommands {
         commands.push(command);
       }
     }
-    const wait = this.options.replicas > 0 && calls.some((call) => call.durable);
-    if (wait) commands.push(['WAIT', this.options.replicas, this.waitTimeoutMs]);
+    const replicas = this.degraded?.replicasFor(address) ?? this.options.replicas;
+    const wait = replicas > 0 && calls.some((call) => call.durable);
+    if (wait) commands.push(['WAIT', replicas, this.waitTimeoutMs]);
     let replies: RedisReply[];
     try {
       const connection = await this.connection(address);
@@ -231,7 +248,7 @@ export class RedisClusterClient implements RedisClusterCommands {
       for (const call of calls) call.reject(failure);
       return;
     }
-    const waitFailure = wait ? this.checkWait(address, replies[replies.length - 1] ?? null) : undefined;
+    const waitFailure = wait ? this.checkWait(address, replies[replies.length - 1] ?? null, replicas) : undefined;
     let at = 0;
     for (const call of calls) {
       const own: RedisReply[] = [];
@@ -243,11 +260,15 @@ export class RedisClusterClient implements RedisClusterCommands {
     }
   }
 
-  /** Undefined when the WAIT reply confirms the replicas (or the degraded-mode hook accepts it), else why not. */
-  private checkWait(address: string, reply: RedisReply): string | undefined {
+  /**
+   * Undefined when the WAIT reply confirms the `asked` replicas (fewer than configured only while
+   * the master is degraded) or degraded mode / the hook accepts the shortfall, else why not.
+   */
+  private checkWait(address: string, reply: RedisReply, asked: number): string | undefined {
     if (typeof reply !== 'number') return `WAIT failed: ${reply instanceof RedisErrorReply ? reply.message : 'not an integer reply'}`;
-    if (reply >= this.options.replicas) return undefined;
-    if (this.options.acceptShortWait?.({ node: address, acknowledged: reply, wanted: this.options.replicas }) === true) return undefined;
+    if (reply >= this.options.replicas || (reply >= asked && this.degraded !== undefined)) return undefined;
+    const wait: ShortWait = { node: address, acknowledged: reply, wanted: this.options.replicas };
+    if (this.degraded !== undefined ? this.degraded.acceptShortWait(wait) : this.options.acceptShortWait?.(wait) === true) return undefined;
     return `WAIT confirmed the writes on ${reply} of ${this.options.replicas} replicas within ${this.waitTimeoutMs} ms`;
   }
 
@@ -366,6 +387,7 @@ export class RedisClusterClient implements RedisClusterCommands {
           continue;
         }
         this.topology = topology;
+        if (topology.replicaCounts !== undefined) this.degraded?.noteReplicaCounts(topology.replicaCounts);
         // The nodes of the latest topology and the seeds: addresses from old topologies and redirections go.
         this.knownNodes.clear();
         for (const node of [...this.options.seeds, ...topology.nodes]) this.knownNodes.add(node);

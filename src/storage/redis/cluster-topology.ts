@@ -20,6 +20,11 @@ export interface ClusterTopology {
   readonly masters: readonly string[];
   /** Every node named (masters and replicas). */
   readonly nodes: readonly string[];
+  /**
+   * Per master, the fewest replicas listed for any of its slot ranges (Redis 7 lists only replicas
+   * not marked failed and with some replication offset). Absent in topologies built otherwise.
+   */
+  readonly replicaCounts?: ReadonlyMap<string, number>;
 }
 
 /** `host:port` (or `[v6]:port`) as an endpoint; an empty host is `defaultHost`. Undefined when malformed. */
@@ -64,6 +69,7 @@ export function parseClusterSlots(reply: RedisReply, defaultHost: string): Clust
   const slots: (string | undefined)[] = new Array<string | undefined>(SLOT_COUNT).fill(undefined);
   const masters = new Set<string>();
   const nodes = new Set<string>();
+  const replicaCounts = new Map<string, number>();
   for (const range of reply) {
     if (!Array.isArray(range) || range.length < 3) return 'CLUSTER SLOTS: a slot range is not [start, end, master, ...]';
     const [start, end] = range;
@@ -72,14 +78,19 @@ export function parseClusterSlots(reply: RedisReply, defaultHost: string): Clust
     if (master === undefined) return 'CLUSTER SLOTS: a master entry is malformed';
     masters.add(master);
     nodes.add(master);
+    let replicas = 0;
     for (const replica of range.slice(3)) {
       const address = nodeOf(replica, defaultHost);
-      if (address !== undefined) nodes.add(address);
+      if (address !== undefined) {
+        nodes.add(address);
+        replicas++;
+      }
     }
+    replicaCounts.set(master, Math.min(replicas, replicaCounts.get(master) ?? replicas));
     for (let slot = start; slot <= end; slot++) {
       if (slots[slot] !== undefined) return `CLUSTER SLOTS: slot ${slot} is in two ranges`;
       slots[slot] = master;
     }
   }
-  return { slots, masters: [...masters], nodes: [...nodes] };
+  return { slots, masters: [...masters], nodes: [...nodes], replicaCounts };
 }

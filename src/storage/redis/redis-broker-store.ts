@@ -291,6 +291,11 @@ export class RedisBrokerStore implements BrokerStore {
     return this.#cipher.seal(valueAad(key), plain);
   }
 
+  /** A keyed hash of `text` (HMAC-SHA256 with the store's key), or its UTF-8 bytes when the store is not encrypted: for field names that must not show client ids or filters. */
+  fieldId(text: string): Buffer {
+    return this.#cipher.mode === 'Disabled' ? Buffer.from(text, 'utf8') : this.#cipher.id(text);
+  }
+
   /** Opens a value sealed by {@link seal} under `key`; STO_CORRUPT_RECORD when it is not authentic or malformed. */
   open(key: string, sealed: Buffer): Buffer {
     return this.#decode(`value of ${key}`, () => this.#cipher.open(valueAad(key), sealed));

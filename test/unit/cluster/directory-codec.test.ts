@@ -1,11 +1,24 @@
 import { describe, expect, it } from 'vitest';
-import { decodeChange, decodeField, decodeOptions, directoryHashKey, encodeChange, encodeField, encodeOptions, type DirectoryChange } from '../../../src/cluster/directory-codec.js';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import {
+  decodeChange,
+  decodeEntry,
+  decodeField,
+  decodeOptions,
+  directoryHashKey,
+  encodeChange,
+  encodeEntry,
+  encodeField,
+  encodeOptions,
+  type DirectoryChange,
+  type DirectorySealer,
+} from '../../../src/cluster/directory-codec.js';
 import { compareStreamIds, isStreamId, readStreamInfo } from '../../../src/cluster/stream-ids.js';
 import { RedisErrorReply } from '../../../src/storage/redis/cluster-commands.js';
 
 /** A change's XADD arguments as the stream entry Redis would hand back. */
-function entryOf(change: DirectoryChange): { id: string; fields: Map<string, Buffer> } {
-  const words = encodeChange(change);
+function entryOf(change: DirectoryChange, sealer?: DirectorySealer): { id: string; fields: Map<string, Buffer> } {
+  const words = encodeChange(change, sealer);
   const fields = new Map<string, Buffer>();
   for (let i = 0; i < words.length; i += 2) fields.set(String(words[i]), Buffer.from(words[i + 1] ?? ''));
   return { id: '1-0', fields };
@@ -67,5 +80,56 @@ describe('stream ids and XINFO', () => {
     expect(readStreamInfo(reply({ 'last-generated-id': Buffer.from('x') }))).toMatch(/last-generated-id/);
     expect(readStreamInfo(reply({ 'recorded-first-entry-id': null }))).toMatch(/first entry/);
     expect(readStreamInfo([Buffer.from('length')])).toMatch(/field\/value/);
+  });
+});
+
+/** AES-256-GCM bound to the key name, as the store seals (iv | tag | ciphertext). */
+function testSealer(secret = randomBytes(32)): DirectorySealer {
+  return {
+    seal: (key, plain) => {
+      const iv = randomBytes(12);
+      const cipher = createCipheriv('aes-256-gcm', secret, iv).setAAD(Buffer.from(key));
+      const body = Buffer.concat([cipher.update(plain), cipher.final()]);
+      return Buffer.concat([iv, cipher.getAuthTag(), body]);
+    },
+    open: (key, sealed) => {
+      const decipher = createDecipheriv('aes-256-gcm', secret, sealed.subarray(0, 12)).setAAD(Buffer.from(key));
+      decipher.setAuthTag(sealed.subarray(12, 28));
+      return Buffer.concat([decipher.update(sealed.subarray(28)), decipher.final()]);
+    },
+    fieldId: (text) => createHmac('sha256', secret).update(text).digest(),
+  };
+}
+
+describe('sealed directory codec', () => {
+  it('round-trips every change sealed, with no client id or filter in the bytes; another key or a tampered value is a reason', () => {
+    const sealer = testSealer();
+    const clientId = 'secret-client-{x}';
+    const options = { qos: 1 as const, noLocal: false, retainAsPublished: true, subscriptionId: 7 };
+    const changes: DirectoryChange[] = [
+      { op: 'put', owner: 'AbC_-0123456789x', clientId, filter: 'secret/filter/#', options },
+      { op: 'del', owner: 'AbC_-0123456789x', clientId, filter: 'secret/filter/#' },
+      { op: 'delc', owner: 'AbC_-0123456789x', clientId },
+      { op: 'delf', owner: 'AbC_-0123456789x' },
+    ];
+    for (const change of changes) {
+      const entry = entryOf(change, sealer);
+      for (const value of entry.fields.values()) expect(value.includes(Buffer.from('secret'))).toBe(false);
+      expect(decodeChange(entry, sealer)).toEqual(change);
+    }
+    expect(decodeChange(entryOf(changes[0]!, sealer), testSealer())).toBe("the value of 'f' is not authentic");
+    const tampered = entryOf(changes[2]!, sealer);
+    const c = tampered.fields.get('c')!;
+    c[c.length - 1] = (c[c.length - 1] ?? 0) ^ 1;
+    expect(decodeChange(tampered, sealer)).toBe("the value of 'c' is not authentic");
+  });
+
+  it('an entry value round-trips; a malformed one is a reason', () => {
+    const options = { qos: 2 as const, noLocal: true, retainAsPublished: false, subscriptionId: undefined };
+    expect(decodeEntry(encodeEntry('{a}\u0000\ud800', '$share/g/#', options))).toEqual({ clientId: '{a}\u0000\ud800', filter: '$share/g/#', options });
+    expect(decodeEntry(Buffer.from('[["c","f"]]'))).toBe('the entry is not [field, options]');
+    expect(decodeEntry(Buffer.from('[["c",""],{"q":0,"nl":false,"rap":false}]'))).toBe('the filter is empty');
+    expect(decodeEntry(Buffer.from('[["c","f"],{"q":3,"nl":false,"rap":false}]'))).toBe('the QoS is not 0, 1 or 2');
+    expect(typeof decodeEntry(Buffer.from('not json'))).toBe('string');
   });
 });

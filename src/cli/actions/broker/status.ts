@@ -110,7 +110,12 @@ export async function runStats(input: StatusInput, ctx: CliContext): Promise<voi
     ['publishers throttled', stats.clients.throttledPublishers],
     ['bytes in / out', `${stats.bytes.received} / ${stats.bytes.sent}`],
     ['uptime (s)', stats.uptimeSeconds],
-    ...(stats.cluster !== undefined ? [['cluster frontend', `${stats.cluster.frontendId} on redis://${stats.cluster.backend.join(',')}`] satisfies [string, string]] : []),
+    ...(stats.cluster !== undefined
+      ? [
+          ['cluster frontend', `${stats.cluster.frontendId} on redis://${stats.cluster.backend.join(',')}`] satisfies [string, string],
+          ['backend degraded', degradedText(stats.cluster.degradedPartitions ?? [])] satisfies [string, string],
+        ]
+      : []),
   ];
   for (const [k, v] of rows) ctx.stdout.write(`${k.padEnd(22)} ${v}\n`);
   const cluster = stats.cluster;
@@ -122,4 +127,10 @@ export async function runStats(input: StatusInput, ctx: CliContext): Promise<voi
       ctx.stdout.write(`${`  ${m.frontendId}`.padEnd(22)} ${m.live ? 'live' : 'gone'}${me}: ${m.connected} connected, ${m.sessions} sessions, ${m.messagesReceived} in / ${m.messagesSent} out, ${m.queued} queued\n`);
     }
   }
+}
+
+/** The degraded backend partitions in words: `none`, or each master with its replicas in sync. */
+function degradedText(partitions: NonNullable<StatsResult['cluster']>['degradedPartitions']): string {
+  if (partitions.length === 0) return 'none';
+  return partitions.map((p) => `${p.node} (${p.replicasInSync} of ${p.wanted} replicas in sync since ${p.since})`).join(', ');
 }

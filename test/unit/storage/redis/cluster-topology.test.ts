@@ -23,6 +23,20 @@ describe('CLUSTER SLOTS parsing', () => {
     expect(topology.slots[16383]).toBe('10.0.0.9:7002');
     expect(topology.masters).toEqual(['127.0.0.1:7000', '127.0.0.1:7001', '10.0.0.9:7002']);
     expect(topology.nodes).toContain('127.0.0.1:7004');
+    // Replicas listed per master (degraded mode flags a master listed without enough of them).
+    expect([...(topology.replicaCounts ?? [])]).toEqual([['127.0.0.1:7000', 1], ['127.0.0.1:7001', 0], ['10.0.0.9:7002', 1]]);
+  });
+
+  it('counts a master\'s replicas as the fewest listed over its ranges, malformed entries not counted', () => {
+    const topology = parseClusterSlots(
+      [
+        [0, 99, node('h', 1), node('h', 2), node('h', 3)],
+        [100, 199, node('h', 1), node('h', 2), [b('h'), b('not a port')]],
+      ],
+      'x',
+    );
+    if (typeof topology === 'string') throw new Error(topology);
+    expect(topology.replicaCounts?.get('h:1')).toBe(1);
   });
 
   it('leaves uncovered slots undefined', () => {
