@@ -120,6 +120,8 @@ export interface ClusterStats {
   readonly frontendId: string;
   /** The backend's seeds (`host:port`). */
   readonly backend: readonly string[];
+  /** The revision of the cluster's shared runtime settings this frontend is at (docs/cluster.md). */
+  readonly configRevision: number;
 }
 
 /** `stats` result: the engine's figures plus instance-level ones. */

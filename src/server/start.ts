@@ -29,6 +29,7 @@ import { formatBackendAddress, type BackendAddress } from '../config/backend-add
 import { readBackendFile } from '../instance/backend-file.js';
 import { startClusterFrontend, type ClusterFrontend } from '../cluster/frontend.js';
 import { newFrontendId } from '../cluster/frontend-id.js';
+import { ConfigSync } from '../cluster/config-sync.js';
 import type { Logger } from '../shared/log.js';
 import type { SpillBuffer } from '../storage/spill-buffer.js';
 import { openBackendStore, type BackendStore } from './open-backend.js';
@@ -164,6 +165,7 @@ export async function startInstance(paths: InstancePaths, logger?: LeveledLogger
   let resolveStopped: () => void = () => undefined;
   const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
   let admin: AdminServer | undefined;
+  let configSync: ConfigSync | undefined;
   const runtime: InstanceRuntime = new InstanceRuntime({
     paths,
     deployment,
@@ -184,6 +186,7 @@ export async function startInstance(paths: InstancePaths, logger?: LeveledLogger
     stopping ??= (async () => {
       log.info({ reason }, 'stopping');
       stateStore.stop();
+      await configSync?.close().catch(() => undefined);
       // The frontend leaves the cluster first (forwarding, inbox, lease); the store and its client close with the engine.
       await frontend?.close().catch((err: unknown) => log.warn({ err: reasonOf(err) }, 'leaving the cluster failed'));
       // The engine first: DISCONNECT 0x8B to every v5 client [MQTT-3.14.2-1] while its socket is open;
@@ -199,6 +202,20 @@ export async function startInstance(paths: InstancePaths, logger?: LeveledLogger
     return stopping;
   };
   try {
+    if (frontend !== undefined && opened.backend !== undefined) {
+      // The cluster's shared runtime settings (authn, authz, persistence policy, log level, limits) are
+      // in force before the listeners open; later revisions come from the change stream.
+      const channel = await ConfigSync.open({
+        client: opened.client,
+        sealer: opened.store,
+        frontendId: frontend.id,
+        logger: log,
+        onRevision: (revision) => runtime.adoptRevision(revision),
+      });
+      configSync = channel.sync;
+      await runtime.joinClusterConfig(channel.sync, channel.latest);
+      channel.sync.start();
+    }
     admin = await startAdminServer(paths.socket, adminMethods(runtime), log);
     await runtime.start();
     await writeFileAtomic(paths.pid, `${process.pid}\n`, 0o644); // replaces, never writes through, a link
