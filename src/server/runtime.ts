@@ -145,23 +145,21 @@ export class InstanceRuntime implements AdminContext {
   }
 
   /**
-   * Joins the cluster's shared settings (before the listeners open): adopts `latest` (the cluster's
-   * settings win over this instance's stored ones), or, when the cluster has none yet, publishes this
-   * instance's as revision 1. From then on, changes are published through `channel`.
+   * Joins the cluster's shared settings, before the listeners open: this state is at `revision` (its
+   * shared part was adopted at start); when the cluster has none yet (0), this instance's are
+   * published as revision 1. From then on, changes are published through `channel`.
    */
-  joinClusterConfig(channel: ConfigChannel, latest: ConfigRevision | undefined): Promise<void> {
+  joinClusterConfig(channel: ConfigChannel, revision: number): Promise<void> {
     this.#channel = channel;
+    this.#revision = revision;
     return this.#enqueue(async () => {
-      let newest = latest;
-      if (newest === undefined) {
-        const rev = await channel.publish(0, sharedPartOf(this.#state));
-        if (rev !== undefined) {
-          this.#revision = rev;
-          return;
-        }
-        newest = await channel.latest();
+      if (this.#revision > 0) return;
+      const rev = await channel.publish(0, sharedPartOf(this.#state));
+      if (rev !== undefined) this.#revision = rev;
+      else {
+        const latest = await channel.latest();
+        if (latest !== undefined) await this.#adopt(latest);
       }
-      if (newest !== undefined) await this.#adopt(newest);
     });
   }
 
