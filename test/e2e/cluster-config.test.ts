@@ -7,10 +7,12 @@
  * not in the store a later frontend loads from); a frontend created later starts on the current
  * settings. Listeners stay per frontend (each process binds its own ports).
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { callAdmin } from '../../src/admin/client.js';
 import { ReasonCode } from '../../src/protocol/reason-codes.js';
 import { passwdLine } from '../../src/security/passwd.js';
 import { connectClient } from '../helpers/cli-mqtt.js';
@@ -19,6 +21,8 @@ import { startFrontends, type ClusterFrontends } from '../helpers/cluster-fronte
 import { waitUntil } from '../helpers/redis-cluster.js';
 
 let cluster: ClusterFrontends;
+/** Resource files for `--config-file` (outside the OPS_HOME, whose every entry the cleanup treats as an instance). */
+let files: string;
 const clients: MqttClient[] = [];
 const securePorts = new Map<string, number>();
 
@@ -39,19 +43,23 @@ const rules = (...topics: string[]) => ({
 const secureListener = { properties: { serviceType: 'LoadBalancer', ports: [{ port: 0, authenticationRef: 'local', authorizationRef: 'rules' }] } };
 
 async function apply(instance: string, kind: 'authn' | 'authz' | 'listener', name: string, value: unknown): Promise<void> {
-  const file = join(cluster.home.home, `${instance}-${kind}-${name}-${Date.now()}.json`);
+  const file = join(files, `${instance}-${kind}-${name}-${Date.now()}.json`);
   await writeFile(file, JSON.stringify(value));
   const r = await cluster.home.ops('broker', kind, 'apply', '--instance', instance, '--name', name, '--config-file', file);
   if (r.exitCode !== 0) throw new Error(`ops broker ${kind} apply on ${instance} failed (${r.exitCode}): ${r.stderr}`);
 }
 
-const stats = (instance: string): Promise<Stats> => cluster.home.json<Stats>('broker', 'stats', '--instance', instance);
+/** The broker's stats, read over its admin socket (cheaper to poll than spawning `ops`; the changes go through `ops`). */
+const stats = async (instance: string): Promise<Stats> => (await callAdmin(join(cluster.home.home, instance, 'admin.sock'), 'stats')) as Stats;
 const revisionOf = async (instance: string): Promise<number> => (await stats(instance)).cluster?.configRevision ?? -1;
 
 /** Waits until every instance is at config revision `rev` or later. */
 async function allAt(instances: readonly string[], rev: number): Promise<void> {
-  for (const name of instances) await waitUntil(`${name} at config revision ${rev}`, async () => (await revisionOf(name)) >= rev, 15_000, 100);
+  await Promise.all(instances.map((name) => waitUntil(`${name} at config revision ${rev}`, async () => (await revisionOf(name)) >= rev, 15_000, 100)));
 }
+
+const securePortOf = async (name: string): Promise<number> =>
+  portOf((await callAdmin(join(cluster.home.home, name, 'admin.sock'), 'status')) as { ports: Array<{ listener: string; port: number }> }, 'secure');
 
 const connectAlice = async (port: number, clientId: string): Promise<MqttClient> => {
   const client = await connectClient(port, { protocolVersion: 5, username: 'alice', password: 'pw', clientId, reconnectPeriod: 0 });
@@ -76,6 +84,7 @@ async function mayPublish(instance: string, topic: string): Promise<boolean> {
 const names = ['f1', 'f2', 'f3'];
 
 beforeAll(async () => {
+  files = await mkdtemp(join(tmpdir(), 'ops-cfg-'));
   cluster = await startFrontends({ frontends: 3, persistence: { maxSize: '200M' } });
   for (const name of [...names, 'f4']) {
     await mkdir(join(cluster.home.home, name, 'secrets'), { recursive: true });
@@ -86,6 +95,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const c of clients.splice(0)) c.end(true);
   await cluster?.stop();
+  await rm(files, { recursive: true, force: true });
 }, 60_000);
 
 describe('runtime changes through one frontend reach every frontend', () => {
@@ -101,12 +111,12 @@ describe('runtime changes through one frontend reach every frontend', () => {
     await apply('f1', 'authz', 'rules', rules('devices/#', 'fleet/#'));
     await allAt(names, start + 2);
     // The listener is each frontend's own (its own port), referring to the cluster-wide authn and authz.
-    for (const name of names) {
+    await Promise.all(names.map(async (name) => {
       await apply(name, 'listener', 'secure', secureListener);
-      securePorts.set(name, portOf(await cluster.home.json<{ ports: Array<{ listener: string; port: number }> }>('broker', 'status', '--instance', name), 'secure'));
-    }
+      securePorts.set(name, await securePortOf(name));
+    }));
     expect(await revisionOf('f2')).toBe(start + 2); // a listener change is not published
-    for (const name of names) expect(await mayPublish(name, 'fleet/truck1')).toBe(true);
+    expect(await Promise.all(names.map((name) => mayPublish(name, 'fleet/truck1')))).toEqual([true, true, true]);
 
     // Connected clients of the changed port are dropped everywhere (AIO: they reconnect under the new rules).
     const held = await Promise.all(names.map((name) => connectAlice(securePorts.get(name) ?? 0, `held-${name}`)));
@@ -114,14 +124,12 @@ describe('runtime changes through one frontend reach every frontend', () => {
     await apply('f1', 'authz', 'rules', rules('devices/#'));
     await allAt(names, start + 3);
     await Promise.all(dropped);
-    for (const name of names) {
-      expect(await mayPublish(name, 'fleet/truck1')).toBe(false);
-      expect(await mayPublish(name, 'devices/d1')).toBe(true);
-    }
+    expect(await Promise.all(names.map((name) => mayPublish(name, 'fleet/truck1')))).toEqual([false, false, false]);
+    expect(await Promise.all(names.map((name) => mayPublish(name, 'devices/d1')))).toEqual([true, true, true]);
 
     await apply('f3', 'authz', 'rules', rules('devices/#', 'fleet/#'));
     await allAt(names, start + 4);
-    for (const name of names) expect(await mayPublish(name, 'fleet/truck1')).toBe(true);
+    expect(await Promise.all(names.map((name) => mayPublish(name, 'fleet/truck1')))).toEqual([true, true, true]);
   }, 90_000);
 
   it('persist update on f2 reaches f1 and f3 and is in force; a frontend created later starts on the current settings', async () => {
@@ -130,8 +138,7 @@ describe('runtime changes through one frontend reach every frontend', () => {
     const r = await cluster.home.ops('broker', 'persist', 'update', '--instance', 'f2', '--persist-mode', 'retain=Custom', '--retain-topics', 'keep/#');
     expect(r.exitCode, r.stderr).toBe(0);
     await allAt(names, start + 1);
-    for (const name of names) {
-      const show = await cluster.home.json<PersistShow>('broker', 'persist', 'show', '--instance', name);
+    for (const show of await Promise.all(names.map((name) => cluster.home.json<PersistShow>('broker', 'persist', 'show', '--instance', name)))) {
       expect(show.live).toBe(true);
       expect(show.persistence?.retain).toMatchObject({ mode: 'Custom', retainSettings: { topics: ['keep/#'] } });
     }
@@ -152,7 +159,7 @@ describe('runtime changes through one frontend reach every frontend', () => {
     const show = await cluster.home.json<PersistShow>('broker', 'persist', 'show', '--instance', 'f4');
     expect(show.persistence?.retain).toMatchObject({ mode: 'Custom', retainSettings: { topics: ['keep/#'] } });
     await apply('f4', 'listener', 'secure', secureListener);
-    securePorts.set('f4', portOf(await cluster.home.json<{ ports: Array<{ listener: string; port: number }> }>('broker', 'status', '--instance', 'f4'), 'secure'));
+    securePorts.set('f4', await securePortOf('f4'));
     expect(await mayPublish('f4', 'fleet/truck1')).toBe(true);
     expect(await mayPublish('f4', 'other/x')).toBe(false);
 
