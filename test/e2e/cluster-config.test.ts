@@ -132,6 +132,17 @@ describe('runtime changes through one frontend reach every frontend', () => {
     expect(await Promise.all(names.map((name) => mayPublish(name, 'fleet/truck1')))).toEqual([true, true, true]);
   }, 90_000);
 
+  it('concurrent changes on two frontends are serialised, not lost: both authorizations are on every frontend', async () => {
+    const start = await revisionOf('f1');
+    await Promise.all([apply('f1', 'authz', 'from-f1', rules('a/#')), apply('f2', 'authz', 'from-f2', rules('b/#'))]);
+    await allAt(names, start + 2);
+    for (const name of names) {
+      const list = (await callAdmin(join(cluster.home.home, name, 'admin.sock'), 'resource.list', { kind: 'authorization' })) as Array<{ name: string }>;
+      expect(list.map((r) => r.name).sort()).toEqual(['from-f1', 'from-f2', 'rules']);
+      expect(await revisionOf(name)).toBe(start + 2);
+    }
+  }, 60_000);
+
   it('persist update on f2 reaches f1 and f3 and is in force; a frontend created later starts on the current settings', async () => {
     const start = await revisionOf('f2');
     const before = await stats('f1');
