@@ -378,6 +378,7 @@ export class InstanceRuntime implements AdminContext {
       g('persistence_enabled', '1 when the instance stores data on disk (persistence.maxSize set at create).', s.persistence.enabled ? 1 : 0),
       g('persistence_encryption_enabled', '1 when the store is encrypted with AES-256-GCM.', s.persistence.encryption === 'Enabled' ? 1 : 0),
       g('persistence_max_size_bytes', 'persistence.maxSize in bytes (0 without persistence).', s.persistence.maxSizeBytes ?? 0),
+      ...(s.cluster !== undefined ? [g('cluster_config_revision', 'Revision of the cluster\'s shared runtime settings this frontend is at.', s.cluster.configRevision)] : []),
     ];
   }
 

@@ -5,7 +5,8 @@
  * allows it again when applied back, from f3); `ops broker persist update` on f2 reaches f1 and f3
  * (`persist show`, stats) and the policy is in force (a retained message it no longer persists is
  * not in the store a later frontend loads from); a frontend created later starts on the current
- * settings. Listeners stay per frontend (each process binds its own ports).
+ * settings, which also win over a change made to a stopped frontend (warned). Listeners stay per
+ * frontend (each process binds its own ports).
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -189,4 +190,19 @@ describe('runtime changes through one frontend reach every frontend', () => {
     await marker;
     expect(seen).toEqual(['keep/a', 'keep/zz-marker']);
   }, 90_000);
+
+  it('a change made to a stopped frontend is warned about, and the cluster\'s settings win at its start', async () => {
+    const rev = await revisionOf('f1');
+    expect((await cluster.home.ops('broker', 'stop', '--instance', 'f4')).exitCode).toBe(0);
+    const file = join(files, 'offline.json');
+    await writeFile(file, JSON.stringify(rules('offline/#')));
+    const r = await cluster.home.ops('broker', 'authz', 'apply', '--instance', 'f4', '--name', 'offline', '--config-file', file);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toContain("at its next start the cluster's authentications, authorizations");
+    const started = await cluster.home.ops('broker', 'start', '--instance', 'f4');
+    expect(started.exitCode, started.stderr).toBe(0);
+    expect(await revisionOf('f4')).toBe(rev);
+    const list = (await callAdmin(join(cluster.home.home, 'f4', 'admin.sock'), 'resource.list', { kind: 'authorization' })) as Array<{ name: string }>;
+    expect(list.map((x) => x.name)).not.toContain('offline');
+  }, 60_000);
 });
