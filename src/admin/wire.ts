@@ -122,6 +122,10 @@ export interface ClusterStats {
   readonly backend: readonly string[];
   /** The revision of the cluster's shared runtime settings this frontend is at (docs/cluster.md). */
   readonly configRevision: number;
+  /** Revisions of those settings this frontend refused (its locked settings reject them; logged). */
+  readonly configRefused: number;
+  /** Change stream entries that were not revisions of this cluster (not authentic, malformed): skipped. */
+  readonly configBadEntries: number;
 }
 
 /** `stats` result: the engine's figures plus instance-level ones. */

@@ -49,6 +49,8 @@ export interface ConfigChannel {
   publish(base: number, shared: SharedRuntime): Promise<number | undefined>;
   /** The cluster's latest revision (undefined when none was published). */
   latest(): Promise<ConfigRevision | undefined>;
+  /** Revisions this frontend refused, and change stream entries that were not revisions (stats). */
+  stats(): { readonly refused: number; readonly badEntries: number };
 }
 
 /** A change redone on newer cluster settings this many times without publishing is refused. */
@@ -336,7 +338,18 @@ export class InstanceRuntime implements AdminContext {
       persistence: { ...this.deps.persistence },
       store: storeFigures(this.deps.broker.storeUsage()),
       diskBuffer: this.deps.broker.diskBufferUsage() ?? null,
-      ...(this.deps.cluster !== undefined ? { cluster: { frontendId: this.deps.cluster.frontendId, backend: [...this.deps.cluster.backend.seeds], configRevision: this.#revision } } : {}),
+      ...(this.deps.cluster !== undefined ? { cluster: this.#clusterStats(this.deps.cluster) } : {}),
+    };
+  }
+
+  #clusterStats(cluster: NonNullable<RuntimeDeps['cluster']>): NonNullable<StatsResult['cluster']> {
+    const config = this.#channel?.stats();
+    return {
+      frontendId: cluster.frontendId,
+      backend: [...cluster.backend.seeds],
+      configRevision: this.#revision,
+      configRefused: config?.refused ?? 0,
+      configBadEntries: config?.badEntries ?? 0,
     };
   }
 
@@ -378,7 +391,10 @@ export class InstanceRuntime implements AdminContext {
       g('persistence_enabled', '1 when the instance stores data on disk (persistence.maxSize set at create).', s.persistence.enabled ? 1 : 0),
       g('persistence_encryption_enabled', '1 when the store is encrypted with AES-256-GCM.', s.persistence.encryption === 'Enabled' ? 1 : 0),
       g('persistence_max_size_bytes', 'persistence.maxSize in bytes (0 without persistence).', s.persistence.maxSizeBytes ?? 0),
-      ...(s.cluster !== undefined ? [g('cluster_config_revision', 'Revision of the cluster\'s shared runtime settings this frontend is at.', s.cluster.configRevision)] : []),
+      ...(s.cluster !== undefined ? [
+        g('cluster_config_revision', 'Revision of the cluster\'s shared runtime settings this frontend is at.', s.cluster.configRevision),
+        c('cluster_config_refused', 'Revisions of the cluster\'s shared runtime settings this frontend refused (logged).', s.cluster.configRefused),
+      ] : []),
     ];
   }
 

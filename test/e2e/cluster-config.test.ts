@@ -29,7 +29,7 @@ const securePorts = new Map<string, number>();
 
 interface Stats {
   readonly persistPolicyVersion: number;
-  readonly cluster?: { readonly configRevision: number };
+  readonly cluster?: { readonly configRevision: number; readonly configRefused: number; readonly configBadEntries: number };
 }
 interface PersistShow {
   readonly live: boolean;
@@ -104,6 +104,7 @@ describe('runtime changes through one frontend reach every frontend', () => {
     const revs = await Promise.all(names.map(revisionOf));
     expect(revs[0]).toBeGreaterThanOrEqual(1);
     expect(new Set(revs).size).toBe(1);
+    for (const s of await Promise.all(names.map(stats))) expect(s.cluster).toMatchObject({ configRefused: 0, configBadEntries: 0 });
   });
 
   it('authn and authz applied on f1 are in force on f2 and f3: a denied publish is denied everywhere, and allowed again when applied back on f3', async () => {
@@ -204,5 +205,6 @@ describe('runtime changes through one frontend reach every frontend', () => {
     expect(await revisionOf('f4')).toBe(rev);
     const list = (await callAdmin(join(cluster.home.home, 'f4', 'admin.sock'), 'resource.list', { kind: 'authorization' })) as Array<{ name: string }>;
     expect(list.map((x) => x.name)).not.toContain('offline');
+    for (const s of await Promise.all([...names, 'f4'].map(stats))) expect(s.cluster).toMatchObject({ configRefused: 0, configBadEntries: 0 });
   }, 60_000);
 });

@@ -38,6 +38,10 @@ class ScriptedChannel implements ConfigChannel {
   async latest(): Promise<ConfigRevision | undefined> {
     return this.latestRevision;
   }
+
+  stats(): { refused: number; badEntries: number } {
+    return { refused: 0, badEntries: 0 };
+  }
 }
 
 const channel = new ScriptedChannel();

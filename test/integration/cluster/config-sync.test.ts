@@ -1,8 +1,8 @@
 /**
  * The cluster config channel (src/cluster/config-sync.ts) on a real Redis Cluster (3 masters × 1
  * replica), with an encrypted store's cipher: revisions by compare and set (a stale publisher is
- * refused and gets the newer one), tailing by other frontends, corrupt entries skipped, a reader
- * behind the stream's trimming adopting the hash, and no plaintext settings in Redis.
+ * refused and gets the newer one), tailing by other frontends, corrupt entries and refused revisions
+ * skipped, a reader behind the stream's trimming adopting the hash, no plaintext settings in Redis.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -90,10 +90,33 @@ describe('cluster config channel', () => {
     expect(got.map((r) => r.rev)).toEqual([5]);
   });
 
+  it('a revision the receiver refuses is counted and logged; the tail goes on with the next', async () => {
+    const seen: number[] = [];
+    const d = await ConfigSync.open({
+      client,
+      sealer: store,
+      frontendId: 'FrontendRRRRRRRR',
+      logger: silentLogger,
+      onRevision: async (r) => {
+        seen.push(r.rev);
+        if (r.rev === 6) throw new Error('refused by this frontend');
+      },
+    });
+    opened.push(d);
+    d.sync.start();
+    const a = opened[0]?.sync;
+    expect(await a?.publish(5, settings('sixth'))).toBe(6);
+    await waitUntil('d to refuse revision 6', async () => d.sync.stats().refused === 1);
+    expect(await a?.publish(6, settings('seventh'))).toBe(7);
+    await waitUntil('d to receive revision 7', async () => seen.includes(7));
+    expect(seen).toEqual([6, 7]);
+    expect(d.sync.stats()).toMatchObject({ received: 2, refused: 1 });
+  });
+
   it('holds no plaintext settings in Redis (sealed with the store cipher)', async () => {
     const dump = await redisCli(masterPort(), 'HGETALL', CONFIG_KEY);
     expect(dump).toContain('rev');
-    expect(dump).not.toContain('fifth');
+    expect(dump).not.toContain('seventh');
     expect(dump).not.toContain('alice');
     const stream = await redisCli(masterPort(), 'XRANGE', CONFIG_STREAM_KEY, '-', '+');
     expect(stream).not.toContain('third');

@@ -110,7 +110,7 @@ export async function runStats(input: StatusInput, ctx: CliContext): Promise<voi
     ['publishers throttled', stats.clients.throttledPublishers],
     ['bytes in / out', `${stats.bytes.received} / ${stats.bytes.sent}`],
     ['uptime (s)', stats.uptimeSeconds],
-    ...(stats.cluster !== undefined ? [['cluster frontend', `${stats.cluster.frontendId} on redis://${stats.cluster.backend.join(',')}, config revision ${stats.cluster.configRevision}`] satisfies [string, string]] : []),
+    ...(stats.cluster !== undefined ? [['cluster frontend', `${stats.cluster.frontendId} on redis://${stats.cluster.backend.join(',')}, config revision ${stats.cluster.configRevision}${stats.cluster.configRefused > 0 ? ` (${stats.cluster.configRefused} refused)` : ''}`] satisfies [string, string]] : []),
   ];
   for (const [k, v] of rows) ctx.stdout.write(`${k.padEnd(22)} ${v}\n`);
 }
