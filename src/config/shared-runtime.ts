@@ -22,11 +22,12 @@ export interface SharedRuntime {
   readonly limits?: ConnectionLimitSettings;
 }
 
-/** `broker` without `diagnostics.metrics`. */
+/** `broker` without `diagnostics.metrics` (and without `diagnostics` when nothing else is in it). */
 function withoutMetrics(broker: RuntimeBrokerSettings): RuntimeBrokerSettings {
   if (broker.diagnostics?.metrics === undefined) return broker;
   const { metrics: _local, ...diagnostics } = broker.diagnostics;
-  return { ...broker, diagnostics };
+  const { diagnostics: _all, ...rest } = broker;
+  return Object.keys(diagnostics).length > 0 ? { ...rest, diagnostics } : rest;
 }
 
 /** The cluster-wide part of `state`. */

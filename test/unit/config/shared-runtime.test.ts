@@ -49,6 +49,14 @@ describe('the cluster-wide part of the runtime state', () => {
     expect(touchesBetween(next, withShared(next, theirs)).size).toBe(0);
   });
 
+  it('a frontend whose diagnostics hold only its Prometheus port shares no diagnostics, and keeps its port', () => {
+    const mine = state({ broker: { diagnostics: { metrics: { prometheusPort: 0 } } } });
+    expect(sharedPartOf(mine).broker).toEqual({});
+    const theirs = sharedPartOf(state({ broker: {} }));
+    expect(sameShared(sharedPartOf(mine), theirs)).toBe(true);
+    expect(withShared(mine, theirs).broker).toEqual({ diagnostics: { metrics: { prometheusPort: 0 } } });
+  });
+
   it('reads a shared part from elsewhere with the runtime.json checks', () => {
     const shared = sharedPartOf(state());
     expect(parseSharedRuntime(JSON.parse(JSON.stringify(shared)), 'rev 1')).toEqual(shared);
