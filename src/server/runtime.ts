@@ -7,6 +7,11 @@
  * limits, the disconnection of clients whose port security changed, log level, persistence policy,
  * metrics port. Nothing else is recomputed (a persist update touches neither ports nor their
  * security). A refused or failed change leaves runtime.json and the live broker as they were.
+ *
+ * On a cluster frontend (docs/cluster.md, the config channel), a change whose cluster-wide part
+ * (config/shared-runtime.ts) differs is first published as the cluster's next revision; revisions
+ * from other frontends are applied through the same steps, queued with the changes, and not
+ * published again.
  */
 import type { Duplex } from 'node:stream';
 import type { AdminContext } from '../admin/methods/method-context.js';
