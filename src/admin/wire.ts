@@ -129,6 +129,12 @@ export interface ClusterStats {
    * replicas than `redundancyFactor - 1` (docs/cluster.md "Degraded mode, and what can be lost").
    */
   readonly degradedPartitions: readonly DegradedPartitionStats[];
+  /** The revision of the cluster's shared runtime settings this frontend is at (docs/cluster.md). */
+  readonly configRevision: number;
+  /** Revisions of those settings this frontend refused (its locked settings reject them; logged). */
+  readonly configRefused: number;
+  /** Change stream entries that were not revisions of this cluster (not authentic, malformed): skipped. */
+  readonly configBadEntries: number;
 }
 
 /** One degraded backend partition in `stats`. */

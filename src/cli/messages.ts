@@ -45,5 +45,7 @@ export const MSG = {
   tlsHint: (ca: string, instance: string, audience: string) =>
     `  TLS CA: ${ca}\n  listener default takes service account tokens: username K8S-SAT, password from 'ops broker token create --instance ${instance} --audience ${audience}'`,
   offlineApplied: 'The broker is not running: the change is stored and takes effect at the next start.',
+  offlineClusterShared:
+    "This instance is a cluster frontend: at its next start the cluster's authentications, authorizations, persistence, log level and limits replace its stored ones. Make this change through a running frontend to apply it cluster-wide.",
   notServed: (listener: string, port: number, reason: string) => `  not served: ${listener} port ${port} (${reason})`,
 } as const;

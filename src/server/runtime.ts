@@ -7,6 +7,11 @@
  * limits, the disconnection of clients whose port security changed, log level, persistence policy,
  * metrics port. Nothing else is recomputed (a persist update touches neither ports nor their
  * security). A refused or failed change leaves runtime.json and the live broker as they were.
+ *
+ * On a cluster frontend (docs/cluster.md, the config channel), a change whose cluster-wide part
+ * (config/shared-runtime.ts) differs is first published as the cluster's next revision; revisions
+ * from other frontends are applied through the same steps, queued with the changes, and not
+ * published again.
  */
 import type { Duplex } from 'node:stream';
 import type { AdminContext } from '../admin/methods/method-context.js';
@@ -31,12 +36,31 @@ import { startMetricsServer, type MetricSample, type MetricsServer } from './met
 import type { PortSecurityTable } from './security.js';
 import type { PersistenceInfo } from './open-store.js';
 import type { BackendAddress } from '../config/backend-address.js';
-import { reasonOf } from '../shared/errors.js';
+import { OpsError, reasonOf } from '../shared/errors.js';
+import { sameShared, sharedPartOf, touchesBetween, withShared, type SharedRuntime } from '../config/shared-runtime.js';
+import type { ConfigRevision } from '../cluster/config-codec.js';
+import { assertValid } from '../config/validate.js';
 
 /** A logger whose level can change (pino's is a settable property). */
 export interface LeveledLogger extends Logger {
   level: string;
 }
+
+/**
+ * A cluster's config channel (cluster/config-sync.ts), as the runtime uses it: a change made here
+ * whose shared part differs is published as the next revision before it is applied here.
+ */
+export interface ConfigChannel {
+  /** Publishes `shared` as revision `base + 1`: the new revision, or undefined when the cluster is past `base`. */
+  publish(base: number, shared: SharedRuntime): Promise<number | undefined>;
+  /** The cluster's latest revision (undefined when none was published). */
+  latest(): Promise<ConfigRevision | undefined>;
+  /** Revisions this frontend refused, and change stream entries that were not revisions (stats). */
+  stats(): { readonly refused: number; readonly badEntries: number };
+}
+
+/** A change redone on newer cluster settings this many times without publishing is refused. */
+const MAX_PUBLISH_ATTEMPTS = 5;
 
 /** Default Prometheus port, as AIO. */
 export const DEFAULT_METRICS_PORT = 9600;
@@ -86,6 +110,9 @@ export class InstanceRuntime implements AdminContext {
   #metrics: MetricsServer | undefined;
   #metricsError: string | undefined;
   #queue: Promise<unknown> = Promise.resolve();
+  #channel: ConfigChannel | undefined;
+  /** The cluster config revision this state is at (0: none yet, or standalone). */
+  #revision = 0;
 
   constructor(private readonly deps: RuntimeDeps) {
     this.instance = deps.paths.name;
@@ -122,14 +149,92 @@ export class InstanceRuntime implements AdminContext {
   }
 
   change(request: ChangeRequest): Promise<RuntimeState> {
-    const run = this.#queue.then(() => this.#apply(request));
+    return this.#enqueue(() => this.#apply(request));
+  }
+
+  /** Runs `step` after every change queued before it (changes and adoptions run one at a time). */
+  #enqueue<T>(step: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(step);
     this.#queue = run.catch(() => undefined);
     return run;
   }
 
-  async #apply(request: ChangeRequest): Promise<RuntimeState> {
+  /**
+   * Joins the cluster's shared settings, before the listeners open: this state is at `revision` (its
+   * shared part was adopted at start); when the cluster has none yet (0), this instance's are
+   * published as revision 1. From then on, changes are published through `channel`.
+   */
+  joinClusterConfig(channel: ConfigChannel, revision: number): Promise<void> {
+    this.#channel = channel;
+    this.#revision = revision;
+    return this.#enqueue(async () => {
+      if (this.#revision > 0) return;
+      const rev = await channel.publish(0, sharedPartOf(this.#state));
+      if (rev !== undefined) this.#revision = rev;
+      else {
+        const latest = await channel.latest();
+        if (latest !== undefined) await this.#adopt(latest);
+      }
+    });
+  }
+
+  /**
+   * Applies a revision of the cluster's shared settings published by a frontend (this one's are
+   * skipped: this state is at or past them), through the same steps as a change; not published again.
+   */
+  adoptRevision(revision: ConfigRevision): Promise<void> {
+    return this.#enqueue(() => this.#adopt(revision));
+  }
+
+  /** The cluster config revision this state is at (0 on a standalone broker). */
+  get configRevision(): number {
+    return this.#revision;
+  }
+
+  async #adopt(revision: ConfigRevision): Promise<void> {
+    if (revision.rev <= this.#revision) return;
     const prev = this.#state;
-    const { state: next, touches } = applyChange(prev, request, { deployment: this.deployment, instance: this.instance });
+    const next = withShared(prev, revision.shared);
+    // The joined Broker document, as at start and at every change (the locked half is this instance's).
+    assertValid('broker', joinBrokerProperties(this.deployment, next.broker), `cluster config revision ${revision.rev}`);
+    const touches = touchesBetween(prev, next);
+    if (touches.size > 0) await this.#commit(prev, next, touches);
+    this.#revision = revision.rev;
+    if (touches.size > 0) this.deps.logger.info({ rev: revision.rev, origin: revision.origin, touches: [...touches] }, 'cluster settings applied');
+  }
+
+  /**
+   * A change: made on the current state; on a cluster frontend, when its shared part differs, it is
+   * published as the next revision first (a newer revision found there is applied and the change
+   * made again on it), so a refused publication changes nothing anywhere.
+   */
+  async #apply(request: ChangeRequest): Promise<RuntimeState> {
+    for (let attempt = 1; ; attempt++) {
+      const prev = this.#state;
+      const { state: next, touches } = applyChange(prev, request, { deployment: this.deployment, instance: this.instance });
+      const channel = this.#channel;
+      const shared = sharedPartOf(next);
+      if (channel === undefined || sameShared(shared, sharedPartOf(prev))) {
+        await this.#commit(prev, next, touches);
+        return next;
+      }
+      const rev = await channel.publish(this.#revision, shared);
+      if (rev !== undefined) {
+        // Published: the other frontends apply it; here it is applied now (if that fails, the tail applies it again).
+        await this.#commit(prev, next, touches);
+        this.#revision = Math.max(this.#revision, rev);
+        return next;
+      }
+      const latest = await channel.latest();
+      if (latest === undefined || attempt >= MAX_PUBLISH_ATTEMPTS) {
+        throw new OpsError('STO_WRITE_FAILED', { path: 'cfg:{config}', reason: 'the cluster\'s settings kept changing meanwhile; try again' });
+      }
+      await this.#adopt(latest);
+    }
+  }
+
+  /** Makes `next` live: the steps of the module comment after validation. */
+  async #commit(prev: RuntimeState, next: RuntimeState, touches: ReadonlySet<Touch>): Promise<void> {
     const changedPorts = await this.#prepare(prev, next, touches);
     this.#state = next;
     if (touches.has('limits')) this.deps.broker.setConnectionLimits(next.limits ?? {}); // open connections are not affected
@@ -139,7 +244,6 @@ export class InstanceRuntime implements AdminContext {
     const metricsMoved = touches.has('metrics') && metricsPortOf(next) !== metricsPortOf(prev);
     if (metricsMoved) await this.#syncMetrics(metricsPortOf(next));
     if (touches.has('listeners') || metricsMoved) await this.writeStatus();
-    return next;
   }
 
   /**
@@ -253,9 +357,13 @@ export class InstanceRuntime implements AdminContext {
 
   /** A frontend's cluster figures: its identity, and every frontend's figures when the backend answers. */
   async #clusterStats(cluster: NonNullable<RuntimeDeps['cluster']>): Promise<ClusterStats> {
+    const config = this.#channel?.stats();
     const identity = {
       frontendId: cluster.frontendId,
       backend: [...cluster.backend.seeds],
+      configRevision: this.#revision,
+      configRefused: config?.refused ?? 0,
+      configBadEntries: config?.badEntries ?? 0,
       degradedPartitions: cluster.degraded().map((d) => ({ node: d.node, since: new Date(d.since).toISOString(), replicasInSync: d.replicasInSync, wanted: d.wanted })),
     };
     const all = await cluster.members?.().catch(() => undefined);
@@ -301,7 +409,11 @@ export class InstanceRuntime implements AdminContext {
       g('persistence_encryption_enabled', '1 when the store is encrypted with AES-256-GCM.', s.persistence.encryption === 'Enabled' ? 1 : 0),
       g('persistence_max_size_bytes', 'persistence.maxSize in bytes (0 without persistence).', s.persistence.maxSizeBytes ?? 0),
       ...(s.cluster !== undefined
-        ? [g('backend_degraded_partitions', 'Backend partitions (Redis masters) in degraded mode: writes acknowledged with fewer replicas than wanted.', s.cluster.degradedPartitions.length)]
+        ? [
+            g('backend_degraded_partitions', 'Backend partitions (Redis masters) in degraded mode: writes acknowledged with fewer replicas than wanted.', s.cluster.degradedPartitions.length),
+            g('cluster_config_revision', 'Revision of the cluster\'s shared runtime settings this frontend is at.', s.cluster.configRevision),
+            c('cluster_config_refused', 'Revisions of the cluster\'s shared runtime settings this frontend refused (logged).', s.cluster.configRefused),
+          ]
         : []),
     ];
   }

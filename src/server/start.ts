@@ -29,6 +29,8 @@ import { formatBackendAddress, type BackendAddress } from '../config/backend-add
 import { readBackendFile } from '../instance/backend-file.js';
 import { startClusterFrontend, type ClusterFrontend } from '../cluster/frontend.js';
 import { newFrontendId } from '../cluster/frontend-id.js';
+import { ConfigSync, type OpenedConfigSync } from '../cluster/config-sync.js';
+import { adoptClusterSettings } from './cluster-settings.js';
 import type { Logger } from '../shared/log.js';
 import type { SpillBuffer } from '../storage/spill-buffer.js';
 import { openBackendStore, type BackendStore } from './open-backend.js';
@@ -75,8 +77,7 @@ async function openStore(paths: InstancePaths, deployment: DeploymentSettings, l
 }
 
 /** Joins the cluster as a frontend; on failure the engine is closed (its store and client with it). */
-async function joinCluster(broker: Broker, opened: BackendStore & { backend: BackendAddress }, log: Logger): Promise<ClusterFrontend> {
-  const frontendId = newFrontendId();
+async function joinCluster(broker: Broker, opened: BackendStore & { backend: BackendAddress }, frontendId: string, log: Logger): Promise<ClusterFrontend> {
   try {
     const frontend = await startClusterFrontend({ broker, client: opened.client, store: opened.store, frontendId, logger: log });
     log.info({ frontendId, backend: formatBackendAddress(opened.backend) }, 'cluster frontend joined');
@@ -95,19 +96,36 @@ export async function startInstance(paths: InstancePaths, logger?: LeveledLogger
   if (pid !== undefined && pid !== process.pid && isBrokerProcess(pid)) throw new OpsError('INST_RUNNING', { name: paths.name, pid });
   const lock = await readDeploymentLock(paths.lock);
   const deployment = lock.settings as DeploymentSettings;
-  const state = await readRuntimeState(paths.runtime);
-  const props = assertValid('broker', joinBrokerProperties(deployment, state.broker), paths.lock);
-  const connectionLimits = state.limits ?? {};
+  const stored = await readRuntimeState(paths.runtime);
+  const storedProps = assertValid('broker', joinBrokerProperties(deployment, stored.broker), paths.lock);
   const log: LeveledLogger =
-    logger ?? pino({ level: props.diagnostics?.logs?.level ?? 'info', base: { instance: paths.name, pid: process.pid } });
+    logger ?? pino({ level: storedProps.diagnostics?.logs?.level ?? 'info', base: { instance: paths.name, pid: process.pid } });
   // data/ and the stores in it are never reached through a symbolic link (INST_UNSAFE_PATH)
   for (const folder of [paths.data, paths.store, diskBufferFolder(paths)]) await assertRealFolder(folder);
   await mkdir(paths.data, { recursive: true });
 
-  // The live policy decides, at every decision, what goes to the store (memory store: no effect on durability).
-  const policy = new PolicyHolder(props.persistence);
   const opened = await openStore(paths, deployment, log, options);
   const { store, info, repair } = opened;
+  // A cluster frontend starts on the cluster's shared runtime settings, before anything reads them
+  // (the policy in force decides what the engine restores, and deletes, from the shared store).
+  const frontendId = newFrontendId();
+  let config: OpenedConfigSync | undefined;
+  let state = stored;
+  if (opened.backend !== undefined) {
+    try {
+      config = await ConfigSync.open({ client: opened.client, sealer: opened.store, frontendId, logger: log, onRevision: (revision) => runtime.adoptRevision(revision) });
+      state = await adoptClusterSettings(paths, deployment, stored, config.latest, log);
+    } catch (err) {
+      log.error({ code: err instanceof OpsError ? err.code : 'STO_READ_FAILED', frontendId }, `reading the cluster's runtime settings failed: ${reasonOf(err)}`);
+      await store.close().catch(() => undefined);
+      throw err;
+    }
+  }
+  const props = state === stored ? storedProps : assertValid('broker', joinBrokerProperties(deployment, state.broker), paths.lock);
+  if (state !== stored) log.level = props.diagnostics?.logs?.level ?? 'info';
+  const connectionLimits = state.limits ?? {};
+  // The live policy decides, at every decision, what goes to the store (memory store: no effect on durability).
+  const policy = new PolicyHolder(props.persistence);
   // A cluster frontend keeps no local data: no disk buffer (and no level store).
   let diskBuffer: SpillBuffer | undefined;
   try {
@@ -153,7 +171,7 @@ export async function startInstance(paths: InstancePaths, logger?: LeveledLogger
   // A cluster frontend joins before its listeners open: a client it accepts is routed cluster-wide.
   let frontend: ClusterFrontend | undefined;
   if (opened.backend !== undefined) {
-    frontend = await joinCluster(broker, opened, log).catch(async (err: unknown) => {
+    frontend = await joinCluster(broker, opened, frontendId, log).catch(async (err: unknown) => {
       stateStore.stop();
       await broker.close().catch(() => undefined);
       throw err;
@@ -188,6 +206,7 @@ export async function startInstance(paths: InstancePaths, logger?: LeveledLogger
     stopping ??= (async () => {
       log.info({ reason }, 'stopping');
       stateStore.stop();
+      await config?.sync.close().catch(() => undefined);
       // The frontend leaves the cluster first (forwarding, inbox, lease); the store and its client close with the engine.
       await frontend?.close().catch((err: unknown) => log.warn({ err: reasonOf(err) }, 'leaving the cluster failed'));
       // The engine first: DISCONNECT 0x8B to every v5 client [MQTT-3.14.2-1] while its socket is open;
@@ -203,6 +222,11 @@ export async function startInstance(paths: InstancePaths, logger?: LeveledLogger
     return stopping;
   };
   try {
+    if (config !== undefined) {
+      // Revisions published since the start come from the change stream (a cluster without settings yet gets this frontend's).
+      await runtime.joinClusterConfig(config.sync, config.latest?.rev ?? 0);
+      config.sync.start();
+    }
     admin = await startAdminServer(paths.socket, adminMethods(runtime), log);
     await runtime.start();
     await writeFileAtomic(paths.pid, `${process.pid}\n`, 0o644); // replaces, never writes through, a link

@@ -12,6 +12,8 @@ import type { DeploymentSettings } from '../../config/split.js';
 import type { AdminMethod } from '../../admin/wire.js';
 import type { InstancePaths } from '../../instance/layout.js';
 import { isRecord } from '../../shared/plain-objects.js';
+import { sameShared, sharedPartOf } from '../../config/shared-runtime.js';
+import { readBackendFile } from '../../instance/backend-file.js';
 import type { CliContext } from '../context.js';
 import { MSG } from '../messages.js';
 import { admin, brokerRunState, saveState, storedDeployment, storedSettings } from './instance.js';
@@ -35,6 +37,10 @@ export async function changeRuntime(ctx: CliContext, paths: InstancePaths, reque
   const next = applyChange(state, request, { deployment, instance: paths.name }).state;
   await saveState(paths, next);
   ctx.stderr.write(`${MSG.offlineApplied}\n`);
+  // A stopped cluster frontend adopts the cluster's shared settings at start (docs/cluster.md).
+  if (!sameShared(sharedPartOf(state), sharedPartOf(next)) && (await readBackendFile(paths.backend)) !== undefined) {
+    ctx.stderr.write(`${MSG.offlineClusterShared}\n`);
+  }
   return { state: next, deployment, live: false };
 }
 

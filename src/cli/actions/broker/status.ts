@@ -112,7 +112,10 @@ export async function runStats(input: StatusInput, ctx: CliContext): Promise<voi
     ['uptime (s)', stats.uptimeSeconds],
     ...(stats.cluster !== undefined
       ? [
-          ['cluster frontend', `${stats.cluster.frontendId} on redis://${stats.cluster.backend.join(',')}`] satisfies [string, string],
+          [
+            'cluster frontend',
+            `${stats.cluster.frontendId} on redis://${stats.cluster.backend.join(',')}, config revision ${stats.cluster.configRevision}${stats.cluster.configRefused > 0 ? ` (${stats.cluster.configRefused} refused)` : ''}`,
+          ] satisfies [string, string],
           ['backend degraded', degradedText(stats.cluster.degradedPartitions ?? [])] satisfies [string, string],
         ]
       : []),
