@@ -51,7 +51,7 @@ export class ClusterEngine {
     const completions = new CompletionSet();
     const missing: ForwardTarget[] = [];
     for (const target of targets) {
-      const session = core.registry.get(target.clientId);
+      const session = core.registry.get(target.clientId) ?? core.clusterLocalSessions.get(target.clientId);
       if (session === undefined) {
         missing.push(target);
         continue;

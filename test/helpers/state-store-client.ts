@@ -71,7 +71,7 @@ export class StateStoreTestClient {
   }
 
   /** Connects `clientId` (v5) and subscribes its response and notification topics (No Local as asked). */
-  static async connect(running: RunningBroker, clientId: string = `ss-${randomUUID()}`, noLocal = true): Promise<StateStoreTestClient> {
+  static async connect(running: Pick<RunningBroker, 'connect'>, clientId: string = `ss-${randomUUID()}`, noLocal = true): Promise<StateStoreTestClient> {
     const client = await running.connect({ protocolVersion: 5, clientId });
     const self = new StateStoreTestClient(client, clientId);
     await client.subscribeAsync(self.responseTopic, { qos: 1, nl: noLocal });
