@@ -30,6 +30,7 @@ afterAll(async () => {
 async function storeClient(frontend: FrontendProcess, name: string): Promise<StateStoreTestClient> {
   const c = await StateStoreTestClient.connect({ connect: (options) => connectClient(frontend.port, options ?? {}) }, `${name}-${frontend.name}`);
   ends.push(() => c.client.end(true));
+  await c.untilServed(); // its subscriptions reached the leader's frontend (they spread after SUBACK)
   return c;
 }
 

@@ -7,7 +7,9 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compareHlc, parseHlc, type Hlc } from '../../../src/shared/hlc-text.js';
 import { startInProcessCluster, type InProcessCluster, type InProcessFrontend } from '../../helpers/cluster-in-process.js';
-import { waitUntil } from '../../helpers/redis-cluster.js';
+import { redisCli, waitUntil } from '../../helpers/redis-cluster.js';
+import { REQUEST_TOPIC } from '../../../src/shared/state-store-wire.js';
+import { encodeArray } from '../../../src/services/state-store/resp3-server.js';
 import { StateStoreTestClient, ts } from '../../helpers/state-store-client.js';
 
 const LEASE_MS = 2000;
@@ -15,11 +17,11 @@ const RENEW_MS = 300;
 
 let cluster: InProcessCluster;
 const mqttClients: MqttClient[] = [];
-const stores: StateStoreTestClient[] = [];
 
 beforeAll(async () => {
   cluster = await startInProcessCluster({ frontends: 3, stateStore: { leaseMs: LEASE_MS, renewMs: RENEW_MS } });
   await waitUntil('a state store leader', async () => cluster.frontends.some((f) => f.stateStore?.leading === true), 10_000);
+  for (const f of cluster.frontends) await served(f);
 }, 60_000);
 
 afterAll(async () => {
@@ -40,8 +42,21 @@ function on(frontend: InProcessFrontend): { connect(options?: IClientOptions): P
 
 async function storeClient(frontend: InProcessFrontend, name: string): Promise<StateStoreTestClient> {
   const c = await StateStoreTestClient.connect(on(frontend), `${name}-${Math.random().toString(36).slice(2, 8)}`);
-  stores.push(c);
+  await c.untilServed(); // its subscriptions reached the leader's frontend (they spread after SUBACK)
   return c;
+}
+
+/**
+ * Waits until a request published on `frontend` is answered: the leader's subscription reached that
+ * frontend's directory view (a request published before is not answered; clients retry, as here).
+ */
+async function served(frontend: InProcessFrontend): Promise<void> {
+  const probe = await StateStoreTestClient.connect(on(frontend), `probe-${Math.random().toString(36).slice(2, 8)}`);
+  try {
+    await probe.untilServed();
+  } finally {
+    probe.client.end(true);
+  }
 }
 
 function leaders(): InProcessFrontend[] {
@@ -148,6 +163,32 @@ describe('state store across frontends', () => {
     }
   });
 
+  it('a leader whose lease another holder took steps down: nobody answers until a frontend takes the lease again', async () => {
+    const [old] = leaders();
+    if (old === undefined) throw new Error('no leader');
+    const home = cluster.frontends.find((f) => f !== old)!;
+    const client = await storeClient(home, 'stolen');
+    const before = await client.invoke(['SET', 'stolen-key', 'v']);
+    expect(before.text).toBe('+OK\r\n');
+    // Another holder (not a frontend) takes the lease: the leader's compare-and-renew fails.
+    const port = Number(cluster.redis.seeds[0]!.split(':')[1]);
+    expect((await redisCli(port, '-c', 'SET', 'ssl:{statestore}', 'someone-else', 'PX', '1500')).trim()).toBe('OK');
+    await waitUntil('the leader to step down', async () => leaders().length === 0, 5000);
+    // No frontend answers meanwhile (the request has no subscriber, or reaches a stopped service).
+    client.client.publish(REQUEST_TOPIC, encodeArray(['GET', 'stolen-key']), {
+      qos: 1,
+      properties: { responseTopic: client.responseTopic, correlationData: Buffer.from('gap'), userProperties: { __ts: ts() } },
+    });
+    await waitUntil('a frontend to lead again', async () => leaders().length === 1, 10_000);
+    await served(home);
+    const after = await client.invoke(['GET', 'stolen-key']);
+    expect(after.text).toBe('$1\r\nv\r\n');
+    const written = await client.invoke(['SET', 'stolen-key', 'w']);
+    expect(compareHlc(hlc(written.ts), hlc(before.ts))).toBeGreaterThan(0);
+    expect(client.responses.map((r) => r.packet.properties?.correlationData?.toString())).not.toContain('gap');
+    expect(client.responses).toHaveLength(3);
+  }, 30_000);
+
   it('the leader stops: another frontend serves the state store within the lease bound, with the persisted keys and higher fencing tokens', async () => {
     const [old] = leaders();
     if (old === undefined) throw new Error('no leader');
@@ -161,6 +202,7 @@ describe('state store across frontends', () => {
     await old.stop();
     await waitUntil('a new state store leader', async () => survivors.some((f) => f.stateStore?.leading === true), LEASE_MS + 5 * RENEW_MS + 2000);
     expect(leaders()).toHaveLength(1);
+    await served(survivors[0]!);
     // Served again (the client's own frontend forwards to the new leader).
     const got = await client.invoke(['GET', 'kept']);
     expect(got.text).toBe('$15\r\npersisted-value\r\n');
