@@ -103,23 +103,34 @@ export class LeaderLease {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#timer !== undefined) clearInterval(this.#timer);
-    await this.#running;
+    await this.#settled(this.#running); // a call the backend does not answer is not waited for beyond the lease
     if (this.#leading === undefined) return;
     await this.#stepDown('closed');
     const { redis, key, markKey, holderId } = this.#o;
-    await redis.exec(key, [['EVAL', RELEASE_SCRIPT, 2, key, markKey, holderId, this.#o.mark()]], { durable: true }).catch((error: unknown) => {
-      this.#o.logger.warn({ err: reasonOf(error), key }, 'leader lease not given up; it expires on its own');
-    });
+    const release = redis.exec(key, [['EVAL', RELEASE_SCRIPT, 2, key, markKey, holderId, this.#o.mark()]], { durable: true }).then(
+      () => undefined,
+      (error: unknown) => this.#o.logger.warn({ err: reasonOf(error), key }, 'leader lease not given up; it expires on its own'),
+    );
+    await this.#settled(release);
+  }
+
+  /** Waits for `call`, at most the lease time. */
+  async #settled(call: Promise<void> | undefined): Promise<void> {
+    if (call === undefined) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([call, new Promise<void>((resolve) => (timer = setTimeout(resolve, this.#leaseMs)))]);
+    clearTimeout(timer);
   }
 
   #tick(): void {
-    if (this.#closed || this.#running !== undefined) return;
-    // Not renewed for the lease time minus a renewal: step down before the others may take over.
+    if (this.#closed) return;
+    // Not renewed for the lease time minus a renewal (even while a renewal hangs): step down before the others may take over.
     if (this.#heldSince !== undefined && performance.now() - this.#heldSince > this.#leaseMs - this.#renewMs) {
       this.#o.logger.warn({ key: this.#o.key }, 'leader lease not renewed in time: stepping down');
       void this.#stepDown('not renewed');
       return;
     }
+    if (this.#running !== undefined) return;
     this.#running = (this.#heldSince === undefined ? this.#tryTake() : this.#renew())
       .catch((error: unknown) => this.#o.logger.warn({ err: reasonOf(error), key: this.#o.key }, 'leader lease: backend call failed; retrying'))
       .finally(() => (this.#running = undefined));
