@@ -2,7 +2,7 @@
  * The state store of a cluster (issue 15, acceptance 7) with real `ops-broker` frontends: one
  * frontend leads (`ssl:{statestore}`), clients on the others are served by it, and when the leader
  * is SIGKILLed another frontend serves within the lease bound, with the persisted keys, and fencing
- * tokens above every earlier one.
+ * tokens above every earlier one. `ops state` on one frontend reads what it set on another.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compareHlc, parseHlc, type Hlc } from '../../src/shared/hlc-text.js';
@@ -68,6 +68,11 @@ describe('the cluster state store with real frontends', () => {
     const lock = await a!.invoke(['SET', 'lock', 'a', 'NX', 'PX', '120000']);
     expect(lock.text).toBe('+OK\r\n');
     expect((await b!.invoke(['SET', 'lock', 'b', 'NX', 'PX', '120000'])).text).toBe(':-1\r\n');
+    // `ops state` on one non-leader frontend, read back on the other and by the clients (one store).
+    const [oa, ob] = others;
+    expect((await cluster.home.ops('state', 'set', '-k', 'color', '--value', 'red', '--instance', oa!.name)).exitCode).toBe(0);
+    expect((await cluster.home.ops('state', 'get', '-k', 'color', '--instance', ob!.name)).stdout).toBe('red');
+    expect((await a!.invoke(['GET', 'color'])).text).toBe('$3\r\nred\r\n');
 
     await leader.kill9();
     const killedAt = Date.now();
@@ -90,5 +95,6 @@ describe('the cluster state store with real frontends', () => {
     const next = await b!.invoke(['SET', 'lock', 'b', 'NX', 'PX', '120000']);
     expect(next.text).toBe('+OK\r\n');
     expect(compareHlc(hlc(next), hlc(lock))).toBeGreaterThan(0);
+    expect((await cluster.home.ops('state', 'get', '-k', 'color', '--instance', ob!.name)).stdout).toBe('red');
   }, 90_000);
 });
