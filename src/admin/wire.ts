@@ -120,6 +120,8 @@ export interface ClusterStats {
   readonly frontendId: string;
   /** The backend's seeds (`host:port`). */
   readonly backend: readonly string[];
+  /** Whether this frontend runs the cluster's state store now (holds the state store leader lease). */
+  readonly stateStoreLeader: boolean;
 }
 
 /** `stats` result: the engine's figures plus instance-level ones. */

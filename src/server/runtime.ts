@@ -50,7 +50,11 @@ export interface RuntimeDeps {
   readonly policy: PolicyHolder;
   /** Whether the store is on disk, encrypted, and its size limit. */
   /** The state store served by this broker (stats: key count). */
-  readonly stateStore: { readonly keyCount: number };
+  readonly stateStore: {
+    readonly keyCount: number;
+    /** Cluster mode: whether this frontend runs the cluster's state store. */
+    readonly leading?: boolean;
+  };
   readonly persistence: PersistenceInfo;
   /** The store was opened with `--repair`: what was found and lost (written into status.json). */
   readonly storeRepair?: StoreRepairReport;
@@ -239,7 +243,7 @@ export class InstanceRuntime implements AdminContext {
       persistence: { ...this.deps.persistence },
       store: storeFigures(this.deps.broker.storeUsage()),
       diskBuffer: this.deps.broker.diskBufferUsage() ?? null,
-      ...(this.deps.cluster !== undefined ? { cluster: { frontendId: this.deps.cluster.frontendId, backend: [...this.deps.cluster.backend.seeds] } } : {}),
+      ...(this.deps.cluster !== undefined ? { cluster: { frontendId: this.deps.cluster.frontendId, backend: [...this.deps.cluster.backend.seeds], stateStoreLeader: this.deps.stateStore.leading === true } } : {}),
     };
   }
 

@@ -144,7 +144,7 @@ export async function startInstance(paths: InstancePaths, logger?: LeveledLogger
     persistence: { store, decide: persistStateStoreKey },
     authorize: security.directory.stateStoreAuthorizer((clientId) => broker.identityOf(clientId)),
   };
-  let stateStore: { readonly keyCount: number; stop(): Promise<void> | void };
+  let stateStore: { readonly keyCount: number; readonly leading?: boolean; stop(): Promise<void> | void };
   // A cluster frontend joins before its listeners open: a client it accepts is routed cluster-wide.
   let frontend: ClusterFrontend | undefined;
   if (opened.backend === undefined) {
@@ -164,7 +164,15 @@ export async function startInstance(paths: InstancePaths, logger?: LeveledLogger
     frontend = joined;
     // One state store per cluster: this frontend runs it while it holds the leader lease.
     const leader = startStateStoreLeader({ broker, redis: opened.client, frontendId: joined.id, logger: log, service: stateStoreOptions });
-    stateStore = { get keyCount() { return leader.keyCount; }, stop: () => leader.close() };
+    stateStore = {
+      get keyCount() {
+        return leader.keyCount;
+      },
+      get leading() {
+        return leader.leading;
+      },
+      stop: () => leader.close(),
+    };
   }
   const cluster = frontend !== undefined && opened.backend !== undefined ? { frontendId: frontend.id, backend: opened.backend } : undefined;
   let stopping: Promise<void> | undefined;

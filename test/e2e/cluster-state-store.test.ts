@@ -40,9 +40,8 @@ async function leaseHolder(): Promise<string | null> {
   return out === '' ? null : out;
 }
 
-async function frontendIdOf(f: FrontendProcess): Promise<string> {
-  const stats = await cluster.home.json<{ cluster?: { frontendId: string } }>('broker', 'stats', '--instance', f.name);
-  return stats.cluster?.frontendId ?? '';
+async function clusterStats(f: FrontendProcess): Promise<{ frontendId: string; stateStoreLeader: boolean } | undefined> {
+  return (await cluster.home.json<{ cluster?: { frontendId: string; stateStoreLeader: boolean } }>('broker', 'stats', '--instance', f.name)).cluster;
 }
 
 function hlc(reply: Reply): Hlc {
@@ -55,9 +54,12 @@ describe('the cluster state store with real frontends', () => {
   it('the leader is SIGKILLed: another frontend serves within the lease bound, with the persisted keys and higher fencing tokens', async () => {
     const holder = await leaseHolder();
     expect(holder).toMatch(/^[A-Za-z0-9_-]{16}$/);
-    const ids = await Promise.all(cluster.frontends.map(frontendIdOf));
+    const stats = await Promise.all(cluster.frontends.map(clusterStats));
+    const ids = stats.map((st) => st?.frontendId ?? '');
     const leaderIndex = ids.indexOf(holder!);
     expect(leaderIndex).toBeGreaterThanOrEqual(0);
+    // `ops broker stats` says which frontend runs the state store.
+    expect(stats.map((st) => st?.stateStoreLeader)).toEqual(cluster.frontends.map((_, i) => i === leaderIndex));
     const leader = cluster.frontends[leaderIndex]!;
     const others = cluster.frontends.filter((f) => f !== leader);
     const [a, b] = await Promise.all(others.map((f) => storeClient(f, 'kill')));
@@ -88,6 +90,8 @@ describe('the cluster state store with real frontends', () => {
     expect(servedAfter).toBeLessThan(LEASE_MS + RENEW_MS + 5000 + 2000);
     expect(ids).toContain(await leaseHolder());
     expect(await leaseHolder()).not.toBe(holder);
+    const after = await Promise.all(others.map(clusterStats));
+    expect(after.filter((st) => st?.stateStoreLeader === true).map((st) => st?.frontendId)).toEqual([await leaseHolder()]);
 
     // The lock survived with its holder; after its release a new lock's token is above the old one.
     expect((await b!.invoke(['SET', 'lock', 'b', 'NX', 'PX', '120000'])).text).toBe(':-1\r\n');

@@ -110,7 +110,7 @@ export async function runStats(input: StatusInput, ctx: CliContext): Promise<voi
     ['publishers throttled', stats.clients.throttledPublishers],
     ['bytes in / out', `${stats.bytes.received} / ${stats.bytes.sent}`],
     ['uptime (s)', stats.uptimeSeconds],
-    ...(stats.cluster !== undefined ? [['cluster frontend', `${stats.cluster.frontendId} on redis://${stats.cluster.backend.join(',')}`] satisfies [string, string]] : []),
+    ...(stats.cluster !== undefined ? [['cluster frontend', `${stats.cluster.frontendId} on redis://${stats.cluster.backend.join(',')}${stats.cluster.stateStoreLeader ? ' (state store leader)' : ''}`] satisfies [string, string]] : []),
   ];
   for (const [k, v] of rows) ctx.stdout.write(`${k.padEnd(22)} ${v}\n`);
 }
