@@ -268,8 +268,12 @@ class Service implements StateStoreService {
     const refusal = responseTopic === undefined ? undefined : responseTopicRefusal(this.#broker, message.senderId, responseTopic, this.#cluster);
     if (refusal !== undefined) {
       // §1.1: the real state store disconnects the client; nothing is executed and nothing is published there.
-      this.#logger.warn({ clientId, responseTopic, reason: refusal }, 'state store request with a forbidden response topic: client disconnected');
-      this.#broker.disconnectClient(clientId, ReasonCode.ProtocolError, refusal);
+      // Cluster mode: a requester connected to another frontend cannot be disconnected from here; its request is dropped.
+      const disconnected = this.#broker.disconnectClient(clientId, ReasonCode.ProtocolError, refusal);
+      this.#logger.warn(
+        { clientId, responseTopic, reason: refusal },
+        disconnected ? 'state store request with a forbidden response topic: client disconnected' : 'state store request with a forbidden response topic: dropped',
+      );
       return;
     }
     if (message.qos !== 1 || responseTopic === undefined) {
