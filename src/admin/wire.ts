@@ -135,6 +135,8 @@ export interface ClusterStats {
   readonly configRefused: number;
   /** Change stream entries that were not revisions of this cluster (not authentic, malformed): skipped. */
   readonly configBadEntries: number;
+  /** Whether this frontend runs the cluster's state store now (holds the state store leader lease). */
+  readonly stateStoreLeader: boolean;
 }
 
 /** One degraded backend partition in `stats`. */

@@ -57,6 +57,12 @@ export class BrokerCore implements SessionContext, ConnectionContext {
   readonly #connections = new Set<TrackedConnection>();
   /** Sessions of in-process clients (services such as the state store): their subscriptions are the broker's, not the users'. */
   readonly localSessions = new Set<Session>();
+  /**
+   * Cluster mode: the in-process sessions other frontends may route to (the state store leader's),
+   * by client id: their subscriptions enter the subscription directory, and forwarded messages for
+   * them are delivered here. A subset of {@link localSessions}.
+   */
+  readonly clusterLocalSessions = new Map<string, Session>();
   readonly startedAt = Date.now();
   /** The resource limits in force (`ops broker limits`), replaced live by {@link setLimits}. */
   #limits: ResolvedConnectionLimits;

@@ -101,7 +101,8 @@ export class Broker {
     const core = this.#core;
     core.cluster = link;
     core.router.pickLocally = (group) => link.pickLocally(group);
-    const users = (session: Session): boolean => !core.localSessions.has(session);
+    // In-process sessions stay this frontend's own, unless made cluster-visible (the state store leader's).
+    const users = (session: Session): boolean => !core.localSessions.has(session) || core.clusterLocalSessions.get(session.clientId) === session;
     core.registry.observer = {
       subscribed: (session, subscription) => {
         if (users(session)) link.subscribed(session.clientId, subscription);
@@ -259,9 +260,17 @@ export class Broker {
     await result.completion;
   }
 
-  /** An in-process client for services (subscribe with a handler, publish); see {@link LocalClient}. */
-  createLocalClient(clientId: string): LocalClient {
-    return new LocalClient(this.#core, clientId);
+  /**
+   * An in-process client for services (subscribe with a handler, publish); see {@link LocalClient}.
+   * `options.clusterVisible` (cluster mode): other frontends route matching messages to it.
+   */
+  createLocalClient(clientId: string, options: { readonly clusterVisible?: boolean } = {}): LocalClient {
+    return new LocalClient(this.#core, clientId, options.clusterVisible === true);
+  }
+
+  /** Whether `clientId` is connected to this broker (in cluster mode: to this frontend). */
+  isConnectedHere(clientId: string): boolean {
+    return this.#core.registry.get(clientId)?.channel instanceof Connection;
   }
 
   /** Registers a listener called with the client id whenever a connected client goes away; returns an unsubscribe. */

@@ -37,7 +37,8 @@ export class ClusterEngine {
   }
 
   /**
-   * Delivers a message another frontend forwarded: to each plain target at the options of its
+   * Delivers a message another frontend forwarded (a target is a session here, or a cluster-visible
+   * in-process client: the state store leader's): to each plain target at the options of its
    * matching subscriptions here (highest QoS [MQTT-3.3.4-2], every subscription id [MQTT-3.3.4-3],
    * No Local [MQTT-3.8.3-3]), to each shared-group pick through its member subscription here
    * (retained messages reach every frontend's copy through {@link mirrorRetained}). An expired message goes nowhere [MQTT-3.3.2-5]. Never throws: an error for one session is contained
@@ -53,7 +54,7 @@ export class ClusterEngine {
     const completions = new CompletionSet();
     const missing: ForwardTarget[] = [];
     for (const target of targets) {
-      const session = core.registry.get(target.clientId);
+      const session = core.registry.get(target.clientId) ?? core.clusterLocalSessions.get(target.clientId);
       if (session === undefined) {
         missing.push(target);
         continue;

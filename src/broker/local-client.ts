@@ -40,13 +40,18 @@ export class LocalClient implements DeliveryChannel {
   /** Packet ids of the QoS 1/2 messages in {@link #queue}: completed once their handlers ran. */
   #toComplete: number[] = [];
 
-  constructor(core: BrokerCore, clientId: string) {
+  /**
+   * `clusterVisible` (cluster mode): other frontends route matching messages to this client (its
+   * subscriptions enter the subscription directory); default false, the client is this frontend's own.
+   */
+  constructor(core: BrokerCore, clientId: string, clusterVisible = false) {
     this.#core = core;
     this.clientId = clientId;
     this.#session = new Session(core, clientId, 5, 0);
     this.#session.queuePersistent = false;
     this.#session.attach(this);
     core.localSessions.add(this.#session);
+    if (clusterVisible) core.clusterLocalSessions.set(clientId, this.#session);
   }
 
   /** Subscribes `filter` at `qos`; `handler` gets every matching message (shared filters allowed). */
@@ -85,6 +90,7 @@ export class LocalClient implements DeliveryChannel {
     this.#handlers.clear();
     this.#session.clear();
     this.#core.localSessions.delete(this.#session);
+    if (this.#core.clusterLocalSessions.get(this.clientId) === this.#session) this.#core.clusterLocalSessions.delete(this.clientId);
   }
 
   /** DeliveryChannel: a QoS 1/2 message arrives; it is handed over and completed with the drain. */

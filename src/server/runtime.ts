@@ -75,7 +75,11 @@ export interface RuntimeDeps {
   readonly policy: PolicyHolder;
   /** Whether the store is on disk, encrypted, and its size limit. */
   /** The state store served by this broker (stats: key count). */
-  readonly stateStore: { readonly keyCount: number };
+  readonly stateStore: {
+    readonly keyCount: number;
+    /** Cluster mode: whether this frontend runs the cluster's state store. */
+    readonly leading?: boolean;
+  };
   readonly persistence: PersistenceInfo;
   /** The store was opened with `--repair`: what was found and lost (written into status.json). */
   readonly storeRepair?: StoreRepairReport;
@@ -364,6 +368,7 @@ export class InstanceRuntime implements AdminContext {
       configRevision: this.#revision,
       configRefused: config?.refused ?? 0,
       configBadEntries: config?.badEntries ?? 0,
+      stateStoreLeader: this.deps.stateStore.leading === true,
       degradedPartitions: cluster.degraded().map((d) => ({ node: d.node, since: new Date(d.since).toISOString(), replicasInSync: d.replicasInSync, wanted: d.wanted })),
     };
     const all = await cluster.members?.().catch(() => undefined);

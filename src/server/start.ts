@@ -25,6 +25,7 @@ import { InstanceRuntime, type LeveledLogger } from './runtime.js';
 import { PortSecurityTable } from './security.js';
 import { diskBufferFolder, openDiskBuffer, openInstanceStore, type InstanceStore } from './open-store.js';
 import { startStateStore } from '../services/state-store/state-store-service.js';
+import { startStateStoreLeader } from './state-store-leader.js';
 import { formatBackendAddress, type BackendAddress } from '../config/backend-address.js';
 import { readBackendFile } from '../instance/backend-file.js';
 import { startClusterFrontend, type ClusterFrontend } from '../cluster/frontend.js';
@@ -157,25 +158,39 @@ export async function startInstance(paths: InstancePaths, logger?: LeveledLogger
   // The AIO state store (key-value over MQTT v5 RPC), served by the broker itself.
   const { persistStateStoreKey } = stateStoreDecisions(policy);
   const security = new PortSecurityTable(paths.passwd, log);
-  const stateStore = startStateStore(broker, {
-    logger: log,
+  const stateStoreOptions = {
     persistence: { store, decide: persistStateStoreKey },
     authorize: security.directory.stateStoreAuthorizer((clientId) => broker.identityOf(clientId)),
-  });
-  // Persisted keys restored before listeners open; a damaged record refuses to start, as above.
-  await stateStore.ready.catch(async (err: unknown) => {
-    stateStore.stop();
-    await broker.close().catch(() => undefined);
-    throw err;
-  });
+  };
+  let stateStore: { readonly keyCount: number; readonly leading?: boolean; stop(): Promise<void> | void };
   // A cluster frontend joins before its listeners open: a client it accepts is routed cluster-wide.
   let frontend: ClusterFrontend | undefined;
-  if (opened.backend !== undefined) {
-    frontend = await joinCluster(broker, opened, frontendId, log).catch(async (err: unknown) => {
-      stateStore.stop();
+  if (opened.backend === undefined) {
+    const service = startStateStore(broker, { logger: log, ...stateStoreOptions });
+    stateStore = service;
+    // Persisted keys restored before listeners open; a damaged record refuses to start, as above.
+    await service.ready.catch(async (err: unknown) => {
+      service.stop();
       await broker.close().catch(() => undefined);
       throw err;
     });
+  } else {
+    const joined = await joinCluster(broker, opened, frontendId, log).catch(async (err: unknown) => {
+      await broker.close().catch(() => undefined);
+      throw err;
+    });
+    frontend = joined;
+    // One state store per cluster: this frontend runs it while it holds the leader lease.
+    const leader = startStateStoreLeader({ broker, redis: opened.client, frontendId: joined.id, logger: log, service: stateStoreOptions });
+    stateStore = {
+      get keyCount() {
+        return leader.keyCount;
+      },
+      get leading() {
+        return leader.leading;
+      },
+      stop: () => leader.close(),
+    };
   }
   const joined = frontend;
   const cluster =
@@ -205,7 +220,8 @@ export async function startInstance(paths: InstancePaths, logger?: LeveledLogger
   const stop = (reason: string): Promise<void> => {
     stopping ??= (async () => {
       log.info({ reason }, 'stopping');
-      stateStore.stop();
+      // The state store first (in cluster mode: the leader lease is given up, another frontend takes over).
+      await Promise.resolve(stateStore.stop()).catch((err: unknown) => log.warn({ err: reasonOf(err) }, 'stopping the state store failed'));
       await config?.sync.close().catch(() => undefined);
       // The frontend leaves the cluster first (forwarding, inbox, lease); the store and its client close with the engine.
       await frontend?.close().catch((err: unknown) => log.warn({ err: reasonOf(err) }, 'leaving the cluster failed'));

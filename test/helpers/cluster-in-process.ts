@@ -11,6 +11,7 @@ import { newFrontendId } from '../../src/cluster/frontend-id.js';
 import { silentLogger, type Logger } from '../../src/shared/log.js';
 import { RedisClusterClient } from '../../src/storage/redis/cluster-client.js';
 import { RedisBrokerStore } from '../../src/storage/redis/redis-broker-store.js';
+import { startStateStoreLeader, type StateStoreLeader } from '../../src/server/state-store-leader.js';
 import { startRedisCluster, type RedisTestCluster } from './redis-cluster.js';
 
 /** One in-process frontend. */
@@ -21,6 +22,8 @@ export interface InProcessFrontend {
   /** Its backend client (`degradedMasters()`). */
   readonly client: RedisClusterClient;
   readonly port: number;
+  /** With `stateStore`: this frontend's part in the state store election. */
+  readonly stateStore: StateStoreLeader | undefined;
   /** Leaves the cluster and closes the engine and its store. */
   stop(): Promise<void>;
 }
@@ -43,6 +46,11 @@ export interface InProcessClusterOptions {
   readonly logger?: Logger;
   /** The engines' persistence decisions; default PERSIST_EVERYTHING. */
   readonly persistence?: PersistenceDecisions;
+  /**
+   * Runs the state store election on every frontend (as `ops-broker` does), every key persisted to
+   * the shared store; lease and renewal times in ms. Absent: no state store.
+   */
+  readonly stateStore?: { readonly leaseMs: number; readonly renewMs: number };
 }
 
 /** Starts a Redis Cluster and `frontends` (default 3) engines on it. */
@@ -58,6 +66,11 @@ export async function startInProcessCluster(options: InProcessClusterOptions = {
     const broker = createBroker({ store, clusterMode: true, persistence: options.persistence ?? PERSIST_EVERYTHING, logger, sysIntervalSeconds: 0 });
     await broker.ready;
     const frontend = await startClusterFrontend({ broker, client, store, frontendId: newFrontendId(), logger });
+    const ss = options.stateStore;
+    const stateStore =
+      ss === undefined
+        ? undefined
+        : startStateStoreLeader({ broker, redis: client, frontendId: frontend.id, logger, leaseMs: ss.leaseMs, renewMs: ss.renewMs, service: { persistence: { store, decide: () => true } } });
     const { port } = await broker.listen({ port: 0 });
     let stopped = false;
     const one: InProcessFrontend = {
@@ -66,9 +79,11 @@ export async function startInProcessCluster(options: InProcessClusterOptions = {
       store,
       client,
       port,
+      stateStore,
       stop: async () => {
         if (stopped) return;
         stopped = true;
+        await stateStore?.close();
         await frontend.close();
         await broker.close();
       },

@@ -22,6 +22,9 @@ export interface Notification {
   readonly ts: string | undefined;
 }
 
+/** Correlation data of {@link StateStoreTestClient.untilServed}'s probes. */
+const PROBE = Buffer.from('ops-test-probe');
+
 /** Rejects after `ms` (bounded waits, never used as synchronisation). */
 export function within<T>(promise: Promise<T>, ms = 5000, what = 'reply'): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -56,8 +59,8 @@ export class StateStoreTestClient {
     client.on('message', (topic, payload, packet) => {
       if (topic === this.responseTopic) {
         const reply: Reply = { payload, text: payload.toString('latin1'), packet, stat: prop(packet, '__stat'), ts: prop(packet, '__ts') };
-        this.responses.push(reply);
         const key = packet.properties?.correlationData?.toString('hex') ?? '';
+        if (key !== PROBE.toString('hex')) this.responses.push(reply);
         const resolve = this.#pending.get(key);
         this.#pending.delete(key);
         resolve?.(reply);
@@ -70,13 +73,32 @@ export class StateStoreTestClient {
     });
   }
 
-  /** Connects `clientId` (v5) and subscribes its response and notification topics (No Local as asked). */
-  static async connect(running: RunningBroker, clientId: string = `ss-${randomUUID()}`, noLocal = true): Promise<StateStoreTestClient> {
+  /**
+   * Connects `clientId` (v5) and subscribes its notification and response topics (No Local as
+   * asked), in that order: in cluster mode, once the response subscription is known where the state
+   * store runs, the notification one is too (see {@link untilServed}).
+   */
+  static async connect(running: Pick<RunningBroker, 'connect'>, clientId: string = `ss-${randomUUID()}`, noLocal = true): Promise<StateStoreTestClient> {
     const client = await running.connect({ protocolVersion: 5, clientId });
     const self = new StateStoreTestClient(client, clientId);
-    await client.subscribeAsync(self.responseTopic, { qos: 1, nl: noLocal });
     await client.subscribeAsync(notificationFilter(clientId), { qos: 1, nl: noLocal });
+    await client.subscribeAsync(self.responseTopic, { qos: 1, nl: noLocal });
     return self;
+  }
+
+  /**
+   * Cluster mode: resolves once a request is answered (the state store's subscription reached this
+   * client's frontend, and this client's subscriptions reached the state store's frontend: both
+   * spread through the subscription directory after SUBACK). Probes with `GET` under one correlation
+   * data (the duplicate-request cache answers a repeat alike); probe replies are not in {@link responses}.
+   */
+  async untilServed(totalMs = 15_000, attemptMs = 1000): Promise<void> {
+    const deadline = Date.now() + totalMs;
+    for (;;) {
+      const reply = await this.invoke(['GET', 'ops-test-probe'], { __ts: `${Date.now()}:0:${this.clientId}` }, { correlationData: PROBE, timeoutMs: attemptMs }).catch(() => undefined);
+      if (reply !== undefined) return;
+      if (Date.now() > deadline) throw new Error(`the state store did not answer ${this.clientId} within ${totalMs} ms`);
+    }
   }
 
   /** The notification topic of this client for `key`. */
@@ -88,7 +110,7 @@ export class StateStoreTestClient {
   invoke(
     request: readonly (string | Buffer)[] | Buffer,
     userProperties: Record<string, string> = { __ts: `${Date.now()}:0:${this.clientId}` },
-    options: { correlationData?: Buffer; qos?: 0 | 1 | 2; responseTopic?: string } = {},
+    options: { correlationData?: Buffer; qos?: 0 | 1 | 2; responseTopic?: string; timeoutMs?: number } = {},
   ): Promise<Reply> {
     const payload = Buffer.isBuffer(request) ? request : encodeArray(request);
     const correlationData = options.correlationData ?? Buffer.from(randomUUID().replaceAll('-', ''), 'hex');
@@ -98,7 +120,7 @@ export class StateStoreTestClient {
       properties: { responseTopic: options.responseTopic ?? this.responseTopic, correlationData, contentType: 'application/octet-stream', messageExpiryInterval: 10, ...(Object.keys(userProperties).length > 0 ? { userProperties } : {}) },
     };
     this.client.publish(REQUEST_TOPIC, payload, publish);
-    return within(reply);
+    return within(reply, options.timeoutMs);
   }
 
   /** Resolves with the next key notification. */

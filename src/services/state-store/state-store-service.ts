@@ -14,7 +14,7 @@ import { executeCommand, type CommandContext, type StateStoreAuthorizer } from '
 import { CONTENT_TYPE, notificationTopic, NOTIFY_TOPIC_ROOT, PROP, PROTOCOL_VERSION, REQUEST_TOPIC } from '../../shared/state-store-wire.js';
 import { ERR } from './constants.js';
 import { DedupCache, type CachedResponse } from './dedup-cache.js';
-import { formatHlc } from '../../shared/hlc-text.js';
+import { formatHlc, type Hlc } from '../../shared/hlc-text.js';
 import { HybridClock } from './server-clock.js';
 import { NotifyRegistry } from './notify-registry.js';
 import { encodeError, encodeNotifySet, NOTIFY_DELETE, parseRequest, REPLY_SYNTAX_ERROR, type ParsedRequest } from './resp3-server.js';
@@ -46,6 +46,16 @@ export interface StateStoreOptions {
    * Absent: every key is memory only.
    */
   readonly persistence?: StateStorePersistence;
+  /**
+   * Cluster mode (this frontend is the state store leader, docs/cluster.md "State store"): the
+   * service's client is cluster-visible, so requests published on any frontend reach it. A requester
+   * connected to another frontend is checked here only against the topics §1.1 forbids: its publish
+   * and subscribe authorization (response and notification topics) was decided where it is connected
+   * and cannot be asked here. Default false.
+   */
+  readonly cluster?: boolean;
+  /** A version the clock starts above (the previous leader's high-water mark); default none. */
+  readonly clockFloor?: Hlc;
 }
 
 /** A running state store. */
@@ -57,6 +67,8 @@ export interface StateStoreService {
    * before are answered after. Rejects when the store could not be read (STO_* errors).
    */
   readonly ready: Promise<void>;
+  /** The server clock's current value: every version handed out so far is at most this. */
+  readonly clock: Hlc;
   /** Unsubscribes, stops the expiry timer and drops every key and registration. */
   stop(): void;
 }
@@ -108,10 +120,15 @@ export function isForbiddenResponseTopic(topic: string): boolean {
  * forbids, or one the requester may not publish to itself (the service must not publish where its
  * requester could not). `senderId` undefined: an in-process requester, not subject to authorization.
  */
-function responseTopicRefusal(broker: Broker, senderId: string | undefined, topic: string): string | undefined {
+function responseTopicRefusal(broker: Broker, senderId: string | undefined, topic: string, cluster: boolean): string | undefined {
   if (isForbiddenResponseTopic(topic)) return `state store: response topic ${topic} is forbidden`;
-  if (senderId === undefined || mayPublishAs(broker, senderId, topic)) return undefined;
+  if (senderId === undefined || isRemote(broker, senderId, cluster) || mayPublishAs(broker, senderId, topic)) return undefined;
   return `state store: response topic ${topic} is forbidden: the client is not authorized to publish there`;
+}
+
+/** Cluster mode: whether `clientId` is connected to another frontend (its authorization is decided there). */
+function isRemote(broker: Broker, clientId: string, cluster: boolean): boolean {
+  return cluster && !broker.isConnectedHere(clientId);
 }
 
 /** The broker's decision for a PUBLISH by `clientId` to `topic`; an authorizer that throws denies. */
@@ -141,11 +158,17 @@ class Service implements StateStoreService {
   #waiting = 0;
   #tail: Promise<void> = Promise.resolve();
   #stopped = false;
+  readonly #cluster: boolean;
+  readonly #clock: HybridClock;
 
   constructor(broker: Broker, options: StateStoreOptions) {
     const now = options.now ?? (() => Date.now());
     this.#broker = broker;
     const clock = new HybridClock(options.nodeId ?? randomUUID(), now);
+    if (options.clockFloor !== undefined) clock.observe(options.clockFloor);
+    this.#clock = clock;
+    const cluster = options.cluster === true;
+    this.#cluster = cluster;
     this.#logger = options.logger ?? silentLogger;
     this.#maxRequestBytes = options.maxRequestBytes ?? 4 * 1024 * 1024;
     this.#cache = new DedupCache(options.dedupCapacity ?? 10_000, options.dedupTtlMs ?? 60_000, now);
@@ -158,11 +181,11 @@ class Service implements StateStoreService {
       now,
       authorize: options.authorize ?? ALLOW_ALL,
       // KEYNOTIFY publishes on the requester's notification topic: only if it may subscribe there (in-process requesters: '').
-      authorizeNotifications: (clientId, topic) => clientId === '' || broker.maySubscribeAs(clientId, topic),
+      authorizeNotifications: (clientId, topic) => clientId === '' || isRemote(broker, clientId, cluster) || broker.maySubscribeAs(clientId, topic),
       maxKeys: options.maxKeys ?? Number.POSITIVE_INFINITY,
     };
     this.#offDisconnect = broker.onClientDisconnected((clientId) => this.#notify.removeClient(clientId));
-    this.#local = broker.createLocalClient(options.localClientId ?? '$ops-statestore');
+    this.#local = broker.createLocalClient(options.localClientId ?? '$ops-statestore', { clusterVisible: cluster });
     // LocalClient handlers run after routing (in arrival order), so responding here is safe.
     // QoS 0 in-process: nothing can be lost between the router and the service, and it skips the
     // session's in-flight bookkeeping; the request's own QoS (must be 1) is still checked.
@@ -215,6 +238,10 @@ class Service implements StateStoreService {
       .catch((error: unknown) => this.#logger.error({ err: String(error) }, 'state store delivery failed'));
   }
 
+  get clock(): Hlc {
+    return this.#clock.current;
+  }
+
   get keyCount(): number {
     return this.#store.size;
   }
@@ -238,11 +265,15 @@ class Service implements StateStoreService {
     const props = message.properties;
     const clientId = message.senderId ?? '';
     const responseTopic = props?.responseTopic;
-    const refusal = responseTopic === undefined ? undefined : responseTopicRefusal(this.#broker, message.senderId, responseTopic);
+    const refusal = responseTopic === undefined ? undefined : responseTopicRefusal(this.#broker, message.senderId, responseTopic, this.#cluster);
     if (refusal !== undefined) {
       // §1.1: the real state store disconnects the client; nothing is executed and nothing is published there.
-      this.#logger.warn({ clientId, responseTopic, reason: refusal }, 'state store request with a forbidden response topic: client disconnected');
-      this.#broker.disconnectClient(clientId, ReasonCode.ProtocolError, refusal);
+      // Cluster mode: a requester connected to another frontend cannot be disconnected from here; its request is dropped.
+      const disconnected = this.#broker.disconnectClient(clientId, ReasonCode.ProtocolError, refusal);
+      this.#logger.warn(
+        { clientId, responseTopic, reason: refusal },
+        disconnected ? 'state store request with a forbidden response topic: client disconnected' : 'state store request with a forbidden response topic: dropped',
+      );
       return;
     }
     if (message.qos !== 1 || responseTopic === undefined) {

@@ -114,7 +114,7 @@ export async function runStats(input: StatusInput, ctx: CliContext): Promise<voi
       ? [
           [
             'cluster frontend',
-            `${stats.cluster.frontendId} on redis://${stats.cluster.backend.join(',')}, config revision ${stats.cluster.configRevision}${stats.cluster.configRefused > 0 ? ` (${stats.cluster.configRefused} refused)` : ''}`,
+            `${stats.cluster.frontendId} on redis://${stats.cluster.backend.join(',')}, config revision ${stats.cluster.configRevision}${stats.cluster.configRefused > 0 ? ` (${stats.cluster.configRefused} refused)` : ''}${stats.cluster.stateStoreLeader ? ' (state store leader)' : ''}`,
           ] satisfies [string, string],
           ['backend degraded', degradedText(stats.cluster.degradedPartitions ?? [])] satisfies [string, string],
         ]

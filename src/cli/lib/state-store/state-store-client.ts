@@ -13,6 +13,9 @@ import { encodeRequest, parseNotification, parseReply, type KeyNotification, typ
 import type { ConnectionSecurity } from './connection-security.js';
 
 /** Where the broker is, and how to connect (TLS, credentials). */
+
+/** A request without a reply this long is sent again (same correlation data), until the timeout. */
+export const RESEND_MS = 1000;
 export interface Endpoint extends ConnectionSecurity {
   readonly host: string;
   readonly port: number;
@@ -168,7 +171,12 @@ export class StateStoreClient {
     this.#client.end(true);
   }
 
-  /** Sends one request and resolves with its reply (`SST_TIMEOUT` when none comes in time). */
+  /**
+   * Sends one request and resolves with its reply (`SST_TIMEOUT` when none comes in time). Without a
+   * reply within {@link RESEND_MS} the same request (same correlation data: the server's
+   * duplicate-request cache answers it alike, never executing it twice) is sent again, until the
+   * timeout: in cluster mode the reply to a request sent right after SUBACK may find no route yet.
+   */
   invoke(elements: readonly (string | Uint8Array)[], userProperties: Record<string, string> = {}): Promise<InvokeResult> {
     const correlationData = Buffer.from(randomUUID().replaceAll('-', ''), 'hex');
     const id = correlationData.toString('hex');
@@ -178,34 +186,41 @@ export class StateStoreClient {
         reject(new OpsError('SST_CONNECTION_LOST', { address: this.address, reason: 'connection closed' }));
         return;
       }
+      let resend: NodeJS.Timeout | undefined;
       const timer = setTimeout(() => {
+        clearInterval(resend);
         this.#pending.delete(id);
         reject(new OpsError('SST_TIMEOUT', { address: this.address, command, ms: this.#timeoutMs }));
       }, this.#timeoutMs);
       const done = <T>(f: (v: T) => void) => (v: T) => {
         clearTimeout(timer);
+        clearInterval(resend);
         f(v);
       };
       this.#pending.set(id, { resolve: done(resolve), reject: done(reject) });
-      this.#client.publish(
-        REQUEST_TOPIC,
-        encodeRequest(elements),
-        {
-          qos: 1,
-          properties: {
-            responseTopic: this.#responseTopic,
-            correlationData,
-            contentType: CONTENT_TYPE,
-            messageExpiryInterval: Math.ceil(this.#timeoutMs / 1000),
-            userProperties: { [PROP.timestamp]: this.#clock.next(), [PROP.protocolVersion]: PROTOCOL_VERSION, [PROP.sourceId]: this.clientId, ...userProperties },
-          },
+      const payload = encodeRequest(elements);
+      const options = {
+        qos: 1 as const,
+        properties: {
+          responseTopic: this.#responseTopic,
+          correlationData,
+          contentType: CONTENT_TYPE,
+          messageExpiryInterval: Math.ceil(this.#timeoutMs / 1000),
+          userProperties: { [PROP.timestamp]: this.#clock.next(), [PROP.protocolVersion]: PROTOCOL_VERSION, [PROP.sourceId]: this.clientId, ...userProperties },
         },
-        (err) => {
-          if (!err) return;
+      };
+      const send = (): void => {
+        this.#client.publish(REQUEST_TOPIC, payload, options, (err) => {
+          if (!err || !this.#pending.has(id)) return;
           this.#pending.delete(id);
           done(reject)(new OpsError('SST_CONNECTION_LOST', { address: this.address, reason: connectionErrorReason(err) }));
-        },
-      );
+        });
+      };
+      send();
+      resend = setInterval(() => {
+        if (this.#pending.has(id) && !this.#closing) send();
+      }, RESEND_MS);
+      resend.unref();
     });
   }
 
