@@ -75,6 +75,9 @@ export const RETAINED_STREAM_KEY = 'rc:{retained}';
 /** The retained change stream is trimmed to about this many entries; a frontend further behind reloads. */
 const RETAINED_STREAM_MAX = 10_000;
 
+/** How long a forwarded message waits for a claim of its target in progress here before going to the end of the inbox. */
+const CLAIM_WAIT_MS = 200;
+
 /** Field of the one value of an inbox entry. */
 const FRAME_FIELD = 'm';
 
@@ -331,28 +334,46 @@ class Frontend implements ClusterFrontend, ClusterLink {
    */
   async #onInbox(entries: readonly StreamEntry[]): Promise<void> {
     const key = inboxKey(this.id);
-    const done: string[] = [];
-    let failure: unknown;
+    // Message frames are delivered in order (each delivery's enqueue is synchronous) and their
+    // store writes awaited together: the batch costs one group commit, not one per entry. A
+    // hand-over frame waits for every delivery before it, and the ones after it wait for it.
+    const results: Promise<void>[] = [];
     for (const entry of entries) {
-      try {
-        await this.#handleEntry(key, entry);
-        done.push(entry.id);
-      } catch (error) {
-        failure = error;
+      const frame = this.#open(key, entry);
+      if (frame === undefined) {
+        results.push(Promise.resolve());
+        continue;
+      }
+      this.#framesReceived++;
+      if (frame.kind === 'message') {
+        results.push(this.#deliver(new Message(frame.message), frame.targets));
+        continue;
+      }
+      const before = await Promise.allSettled(results);
+      if (before.some((r) => r.status === 'rejected')) break;
+      const handled = this.#handleControl(entry.id, frame);
+      results.push(handled);
+      if (!(await handled.then(() => true, () => false))) break;
+    }
+    const settled = await Promise.allSettled(results);
+    let done = 0;
+    let failure: unknown;
+    for (const result of settled) {
+      if (result.status === 'rejected') {
+        failure = result.reason;
         break;
       }
+      done++;
     }
-    if (done.length > 0) await this.#o.client.exec(key, [['XDEL', key, ...done]]);
-    if (failure !== undefined) {
+    if (done > 0) await this.#o.client.exec(key, [['XDEL', key, ...entries.slice(0, done).map((e) => e.id)]]);
+    if (failure !== undefined || done < entries.length) {
       this.#o.logger.warn({ err: reasonOf(failure) }, 'inbox entry not done (store writes not acknowledged); reading it again');
-      throw failure;
+      throw failure ?? new Error('inbox batch not done');
     }
   }
 
-  async #handleEntry(key: string, entry: StreamEntry): Promise<void> {
-    const frame = this.#open(key, entry);
-    if (frame === undefined) return;
-    this.#framesReceived++;
+  /** A hand-over frame of the inbox. */
+  async #handleControl(id: string, frame: InboxFrame): Promise<void> {
     const mover = this.#mover;
     if (mover === undefined) return;
     switch (frame.kind) {
@@ -362,11 +383,9 @@ class Frontend implements ClusterFrontend, ClusterLink {
       case 'released':
         await mover.onReleased(frame);
         return;
-      case 'message':
-        await this.#deliver(new Message(frame.message), frame.targets);
-        return;
       case 'retained':
-        this.#badFrame(entry.id, 'a retained frame in an inbox');
+      case 'message':
+        this.#badFrame(id, `a ${frame.kind} frame handled as a hand-over`);
         return;
     }
   }
@@ -394,25 +413,48 @@ class Frontend implements ClusterFrontend, ClusterLink {
     await Promise.all(writes);
   }
 
+  /**
+   * Where a forwarded message goes for a target that is not here: its owner's inbox (the owner key,
+   * not the directory: the new owner's subscriptions may not have reached this view yet); this
+   * frontend's own inbox again when the target is being claimed here and not loaded within
+   * {@link CLAIM_WAIT_MS} (it then comes after the previous owner's answer the claim waits for);
+   * undefined when it was delivered meanwhile, or its session is nowhere (counted: dropped).
+   */
+  async #ownerFor(target: ForwardTarget, message: Message, writes: Promise<void>[]): Promise<string | undefined> {
+    const owner = await this.#o.store.sessionOwner(target.clientId);
+    if (owner !== undefined && owner !== this.id) return owner;
+    const claim = owner === this.id ? this.#mover?.claiming(target.clientId) : undefined;
+    if (claim === undefined) {
+      this.#targetsGone++;
+      return undefined;
+    }
+    await Promise.race([claim, new Promise((resolve) => setTimeout(resolve, CLAIM_WAIT_MS).unref())]);
+    const engine = this.#engine;
+    if (engine?.has(target.clientId) === true) {
+      const again = engine.deliverForwarded(message, [target]);
+      if (again.completion !== undefined) writes.push(again.completion);
+      if (again.missing.length === 0) return undefined;
+    }
+    if (this.#mover?.claiming(target.clientId) !== undefined) return this.id;
+    this.#targetsGone++;
+    return undefined;
+  }
+
   /** Delivers a forwarded message here; targets no longer here go on to their owner's inbox. */
   async #deliver(message: Message, targets: readonly ForwardTarget[]): Promise<void> {
     const engine = this.#engine;
     if (engine === undefined) return;
     const { completion, missing } = engine.deliverForwarded(message, targets);
+    const writes: Promise<void>[] = [];
+    if (completion !== undefined) writes.push(completion);
     const onward = new Map<string, ForwardTarget[]>();
     for (const target of missing) {
-      // The owner key, not the directory: the new owner's subscriptions may not have reached this view yet.
-      const owner = await this.#o.store.sessionOwner(target.clientId);
-      if (owner === undefined || owner === this.id) {
-        this.#targetsGone++;
-        continue;
-      }
+      const owner = await this.#ownerFor(target, message, writes);
+      if (owner === undefined) continue;
       let list = onward.get(owner);
       if (list === undefined) onward.set(owner, (list = []));
       list.push(target);
     }
-    const writes: Promise<void>[] = [];
-    if (completion !== undefined) writes.push(completion);
     for (const [owner, list] of onward) {
       this.#forwardedOn += list.length;
       writes.push(this.#sendMessage(owner, message, list, message.qos > 0));

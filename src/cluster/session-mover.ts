@@ -43,6 +43,8 @@ interface PendingClaim {
 export class SessionMover {
   readonly #o: SessionMoverOptions;
   readonly #pending = new Map<string, PendingClaim>();
+  /** Claims in progress here, by client id: settled once each claim ended (loaded, or failed). */
+  readonly #claiming = new Map<string, Promise<void>>();
 
   constructor(options: SessionMoverOptions) {
     this.#o = options;
@@ -53,6 +55,7 @@ export class SessionMover {
     const { self, store, engine } = this.#o;
     let loadedDone: () => void = () => undefined;
     const loaded = new Promise<void>((resolve) => (loadedDone = resolve));
+    this.#claiming.set(clientId, loaded);
     try {
       const previous = await store.claimSession(clientId, self);
       if (previous !== undefined && previous !== self && (await this.#o.isAlive(previous))) await this.#askRelease(previous, clientId, loaded);
@@ -65,8 +68,17 @@ export class SessionMover {
       if (record === undefined) return;
       engine.adopt(record, await store.loadQueue(clientId));
     } finally {
+      if (this.#claiming.get(clientId) === loaded) this.#claiming.delete(clientId);
       loadedDone();
     }
+  }
+
+  /**
+   * The claim in progress here for `clientId`, if any: the owner key already names this frontend,
+   * but the session is not loaded yet (a message for it must wait, not be dropped).
+   */
+  claiming(clientId: string): Promise<void> | undefined {
+    return this.#claiming.get(clientId);
   }
 
   /**

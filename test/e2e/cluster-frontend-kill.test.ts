@@ -4,6 +4,8 @@
  * every PUBACKed message is delivered, the will of a client connected to it is published, and
  * duplicates are counted and reported.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFrontends, type ClusterFrontends } from '../helpers/cluster-frontends.js';
@@ -15,6 +17,7 @@ beforeAll(async () => {
   cluster = await startFrontends({
     frontends: 3,
     persistence: { maxSize: '500M', subscriberQueue: { mode: 'All' }, retain: { mode: 'All' } },
+    logLevel: 'info',
   });
 }, 90_000);
 
@@ -124,7 +127,14 @@ describe('kill -9 of a frontend mid-load', () => {
 
     const acked = [...onVictim.acked, ...onOther.acked];
     expect(acked.length).toBe(2 * total);
-    await until('every acknowledged message delivered', () => acked.every((m) => received.has(m)), 90_000);
+    await until('every acknowledged message delivered', () => acked.every((m) => received.has(m)), 90_000).catch((error: unknown) => {
+      const missing = acked.filter((m) => !received.has(m));
+      for (const f of ['f1', 'f3']) {
+        const lines = readFileSync(join(cluster.home.home, f, 'broker.log'), 'utf8').split('\n').filter((l) => /"level":(40|50)|gone|took|taken|handed/.test(l));
+        console.info(f, lines.map((l) => l.slice(0, 400)).join('\n'));
+      }
+      throw new Error(`${String(error)}: ${missing.length} of ${acked.length} missing, e.g. ${missing.slice(0, 10).join(' ')}`);
+    });
     await until('the will of the client on the killed frontend', () => wills.length > 0, 30_000);
     const duplicates = [...received.values()].reduce((n, c) => n + (c > 1 ? c - 1 : 0), 0);
     // Reported, not asserted: at least once allows them (a message forwarded to the killed frontend and
