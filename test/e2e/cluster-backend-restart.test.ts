@@ -46,15 +46,17 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-/** A state store client on frontend `index`. */
+/** A state store client on frontend `index`, once the cluster's state store (its elected leader) serves it. */
 async function stateStore(index: number): Promise<StateStoreTestClient> {
-  return StateStoreTestClient.connect({
+  const client = await StateStoreTestClient.connect({
     connect: async (options?: IClientOptions) => {
       const client = await mqtt.connectAsync({ host: '127.0.0.1', port: ports[index]!, reconnectPeriod: 0, ...options });
       opened.push(client);
       return client;
     },
   } as Parameters<typeof StateStoreTestClient.connect>[0]);
+  await client.untilServed(30_000);
+  return client;
 }
 
 async function publish(index: number, messages: ReadonlyArray<[topic: string, payload: string, retain?: boolean]>): Promise<void> {
