@@ -14,7 +14,7 @@ import { performance } from 'node:perf_hooks';
 import { awaitReady, startNodeScript } from './brokers.mjs';
 import { RawClient, publishTemplate } from './client.mjs';
 import { pidAlive, readCpuSeconds, sleep, trackPid, trackTemp, untrackPid } from './proc.mjs';
-import { redisCli, startRedisCluster, waitUntil } from './redis-cluster.mjs';
+import { redisCli, startRedisCluster, startRedisSingle, waitUntil } from './redis-cluster.mjs';
 import { fanInQos1, fanOutQos0 } from './scenarios.mjs';
 
 const run = promisify(execFile);
@@ -103,7 +103,10 @@ async function startOursCluster({ frontends = 2 } = {}) {
 
 /** Redis Cluster + `members` aedes processes with mqemitter-redis and aedes-persistence-redis. */
 async function startAedesCluster({ members: n = 2 } = {}) {
-  const redis = await startRedisCluster({ masters: 3, replicas: 1 });
+  // Default: one plain Redis. BENCH_AEDES_REDIS=cluster: the Redis Cluster of ours (3 x 1); both
+  // libraries accept one (ioredis Cluster), but on this load it loses most QoS 1 messages (bench/README.md).
+  const single = process.env.BENCH_AEDES_REDIS !== 'cluster';
+  const redis = single ? await startRedisSingle() : await startRedisCluster({ masters: 3, replicas: 1 });
   const members = [];
   const cluster = { kind: 'aedes', redis, members, stopping: false, stopped: false };
   cluster.stop = async () => {
@@ -117,7 +120,7 @@ async function startAedesCluster({ members: n = 2 } = {}) {
     for (let i = 1; i <= n; i++) {
       const bp = startNodeScript(`aedes-redis-${i}`, path.join(benchDir, 'servers', 'aedes-redis.mjs'), {
         BENCH_REDIS_SEEDS: redis.seeds.join(','),
-        BENCH_REDIS_CLUSTER: '1',
+        BENCH_REDIS_CLUSTER: single ? '0' : '1',
       });
       members.push({ name: `a${i}`, bp, pid: bp.pid, port: null });
       await awaitReady(bp, bp.waitPort(20000));
@@ -167,6 +170,19 @@ function cpuByPid(cluster) {
   return out;
 }
 
+/** Each process's share of one core over the window, by name (f1, f2 / a1, a2, redis:<port>). */
+function cpuShares(cluster, window) {
+  if (!window?.s0 || !window?.s1) return null;
+  const names = new Map(cluster.members.map((m) => [String(m.pid), m.name]));
+  for (const [port, pid] of cluster.redis.pidByPort()) names.set(String(pid), `redis:${port}`);
+  const out = {};
+  for (const [pid, c1] of Object.entries(window.s1)) {
+    const c0 = window.s0[pid];
+    if (typeof c0 === 'number' && typeof c1 === 'number') out[names.get(pid) ?? pid] = Math.round(((c1 - c0) / window.secs) * 1000) / 10;
+  }
+  return out;
+}
+
 /** µs of CPU of all the cluster's processes per message of the window (pids alive at both ends). */
 function cpuUsPerMsg(window) {
   if (!window?.s0 || !window?.s1 || !(window.windowReceived > 0)) return null;
@@ -176,6 +192,27 @@ function cpuUsPerMsg(window) {
     if (typeof c0 === 'number' && typeof c1 === 'number') secs += c1 - c0;
   }
   return { usPerMsg: Math.round((secs * 1e6) / window.windowReceived * 10) / 10, cpuPct: Math.round((secs / window.secs) * 1000) / 10 };
+}
+
+/** `INFO commandstats` calls per command, summed over the masters now (`cmdstat_xadd:calls=N,...`). */
+async function commandCalls(cluster) {
+  const out = {};
+  for (const port of await cluster.redis.masters()) {
+    const text = await redisCli(port, 'INFO', 'commandstats').catch(() => '');
+    for (const m of text.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) out[m[1]] = (out[m[1]] ?? 0) + Number(m[2]);
+  }
+  return out;
+}
+
+/** Redis commands on the masters per message delivered, the busiest first (`exec` counts pipelines of MULTI/EXEC, `wait` the WAITs). */
+function perMessage(before, after, messages) {
+  const rows = [];
+  for (const [cmd, n] of Object.entries(after)) {
+    const d = n - (before[cmd] ?? 0);
+    if (d > 0 && messages > 0) rows.push([cmd, Math.round((d / messages) * 1000) / 1000]);
+  }
+  rows.sort((x, y) => y[1] - x[1]);
+  return Object.fromEntries(rows.filter(([cmd]) => !['info', 'ping', 'cluster|info', 'cluster|shards', 'cluster|slots', 'cluster'].includes(cmd)).slice(0, 12));
 }
 
 /** Sends QoS 0 probes from a client on `pubPort` until the subscriber `sub` gets one (routes are learnt asynchronously). */
@@ -207,7 +244,8 @@ async function startCluster(broker) {
 
 function describeCluster(cluster) {
   const who = cluster.kind === 'ours' ? 'ops-broker frontends' : 'aedes processes (mqemitter-redis + aedes-persistence-redis)';
-  return `2 ${who} (${cluster.members.map((m) => `${m.name} :${m.port}`).join(', ')}) on a Redis Cluster of 3 masters x 1 replica (${cluster.redis.seeds.join(', ')})`;
+  const on = cluster.redis.single ? 'one plain Redis' : 'a Redis Cluster of 3 masters x 1 replica';
+  return `2 ${who} (${cluster.members.map((m) => `${m.name} :${m.port}`).join(', ')}) on ${on} (${cluster.redis.seeds.join(', ')})`;
 }
 
 /** Starts the cluster of `broker`, runs `body(cluster, proc)`, stops everything. */
@@ -234,6 +272,7 @@ async function withCluster(broker, ctx, body) {
 export async function clusterFanInQos1(broker, opts, ctx) {
   return withCluster(broker, ctx, async (cluster, proc) => {
     const [a, b] = cluster.members;
+    const before = await commandCalls(cluster);
     const r = await fanInQos1(proc, {
       ...opts,
       tag: 'i',
@@ -247,7 +286,14 @@ export async function clusterFanInQos1(broker, opts, ctx) {
     if (cpu) {
       r.metrics.allProcessesCpuUsPerMsg = cpu.usPerMsg;
       r.metrics.allProcessesCpuPct = cpu.cpuPct;
+      const shares = cpuShares(cluster, r.window);
+      r.cpuByProcess = shares;
+      r.notes.push(`CPU over the window, % of one core: ${Object.entries(shares).map(([n, v]) => `${n} ${v}`).join(', ')}`);
     }
+    // Where the time goes: Redis commands per message on the masters over the whole run (warm-up, window, drain).
+    const calls = perMessage(before, await commandCalls(cluster), r.metrics.receivedTotal);
+    r.metrics.redisCallsPerMsg = calls;
+    r.notes.push(`Redis commands on the masters per message delivered (whole run): ${Object.entries(calls).map(([c, n]) => `${c} ${n}`).join(', ')}`);
     return r;
   });
 }
@@ -313,6 +359,9 @@ export async function clusterFanOutQos0(broker, opts, ctx) {
     if (cpu) {
       r.metrics.allProcessesCpuUsPerMsg = cpu.usPerMsg;
       r.metrics.allProcessesCpuPct = cpu.cpuPct;
+      const shares = cpuShares(cluster, r.window);
+      r.cpuByProcess = shares;
+      r.notes.push(`CPU over the window, % of one core: ${Object.entries(shares).map(([n, v]) => `${n} ${v}`).join(', ')}`);
     }
     return r;
   });

@@ -132,6 +132,8 @@ export async function startRedisCluster({ masters = 3, replicas = 1, appendfsync
     seeds: ports.map((p) => `127.0.0.1:${p}`),
     /** pids of the running nodes. */
     pids: () => [...children.values()].filter((c) => !c.exitInfo).map((c) => c.pid),
+    /** [port, pid] of the running nodes. */
+    pidByPort: () => [...children].filter(([, c]) => !c.exitInfo).map(([port, c]) => [port, c.pid]),
     /** Ports of the nodes that are masters now. */
     masters: async () => {
       const out = [];
@@ -142,6 +144,46 @@ export async function startRedisCluster({ masters = 3, replicas = 1, appendfsync
     stop,
     get exitInfo() {
       return null;
+    },
+  };
+}
+
+/**
+ * One plain (non-cluster) redis-server with the nodes' persistence settings (AOF, `appendfsync`
+ * everysec), for aedes' recipe on a single Redis (BENCH_AEDES_REDIS=single). Same shape as a cluster.
+ */
+export async function startRedisSingle({ appendfsync = 'everysec' } = {}) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ops-bench-redis-'));
+  trackTemp(dir);
+  const [port] = await freePorts(1);
+  const child = spawnTracked(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--logfile', path.join(dir, 'redis.log'), '--appendonly', 'yes', '--appendfsync', appendfsync, '--save', '', '--daemonize', 'no'],
+    { stdio: 'ignore' },
+  );
+  child.exitInfo = null;
+  child.once('exit', (code, signal) => (child.exitInfo = { code, signal }));
+  const killNode = async () => {
+    if (child.exitInfo) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await exited;
+  };
+  await waitUntil(`redis-server on port ${port} to answer PING`, async () => {
+    if (child.exitInfo) throw new Error('exited');
+    return (await redisCli(port, 'PING')).trim() === 'PONG';
+  }, 10000);
+  return {
+    single: true,
+    ports: [port],
+    seeds: [`127.0.0.1:${port}`],
+    pids: () => (child.exitInfo ? [] : [child.pid]),
+    pidByPort: () => (child.exitInfo ? [] : [[port, child.pid]]),
+    masters: async () => (child.exitInfo ? [] : [port]),
+    killNode,
+    stop: async () => {
+      await killNode();
+      fs.rmSync(dir, { recursive: true, force: true });
     },
   };
 }
