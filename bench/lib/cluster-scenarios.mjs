@@ -14,7 +14,7 @@ import { performance } from 'node:perf_hooks';
 import { awaitReady, startNodeScript } from './brokers.mjs';
 import { RawClient, publishTemplate } from './client.mjs';
 import { pidAlive, readCpuSeconds, sleep, trackPid, trackTemp, untrackPid } from './proc.mjs';
-import { redisCli, startRedisCluster, startRedisSingle, waitUntil } from './redis-cluster.mjs';
+import { redisCli, roleOf, startRedisCluster, startRedisSingle, waitUntil } from './redis-cluster.mjs';
 import { fanInQos1, fanOutQos0 } from './scenarios.mjs';
 
 const run = promisify(execFile);
@@ -312,7 +312,8 @@ export async function clusterFanInMasterKill(broker, opts, ctx) {
         await sleep(Math.max(0, killAfterLoadMs - opts.warmupMs));
         // The busiest master (the one holding the hot queue/inbox streams).
         let best = null;
-        for (const port of await cluster.redis.masters()) {
+        killed.mastersBefore = await cluster.redis.masters();
+        for (const port of killed.mastersBefore) {
           const info = await redisCli(port, 'INFO', 'stats').catch(() => '');
           const ops = Number(/instantaneous_ops_per_sec:(\d+)/.exec(info)?.[1] ?? 0);
           if (best === null || ops > best.ops) best = { port, ops };
@@ -328,6 +329,26 @@ export async function clusterFanInMasterKill(broker, opts, ctx) {
           () => (killed.failoverMs = Math.round(performance.now() - t0)),
           () => (killed.failoverMs = null),
         );
+        // The promoted replica has no replica of its own: a durable write there (WAIT 1) cannot be
+        // acknowledged until a replica is back (degraded mode, issue 15, would acknowledge after a bounded
+        // WAIT). Like a supervisor would, start the killed node again: it rejoins as the new master's replica.
+        const newMaster = await (async () => {
+          const deadline = Date.now() + 30000;
+          while (Date.now() < deadline) {
+            for (const p of others) if ((await roleOf(p)) === 'master' && !killed.mastersBefore.includes(p)) return p;
+            await sleep(100);
+          }
+          return null;
+        })();
+        killed.newMaster = newMaster;
+        await cluster.redis.restartNode(best.port);
+        await waitUntil('the restarted node to be a replica in sync', async () => {
+          const info = await redisCli(best.port, 'INFO', 'replication');
+          return /role:slave/.test(info) && /master_link_status:up/.test(info);
+        }, 30000, 100).then(
+          () => (killed.rejoinedMs = Math.round(performance.now() - t0)),
+          () => (killed.rejoinedMs = null),
+        );
       })();
     };
     const r = await fanInQos1(proc, {
@@ -339,12 +360,15 @@ export async function clusterFanInMasterKill(broker, opts, ctx) {
       pubPort: a.port,
       probe: probeRoute(a.port, 'j'),
       exactLoss: true,
+      reconnect: true,
       onWindowStart,
     });
     await kill;
     r.metrics.killedMasterPort = killed.port ?? null;
     r.metrics.failoverMs = killed.failoverMs ?? null;
-    if (killed.port) r.notes.push(`kill -9 of the master on port ${killed.port} (${killed.opsPerSec} ops/s, the busiest) ${killAfterLoadMs / 1000} s after the load started; cluster_state ok again after ${killed.failoverMs ?? '?'} ms`);
+    r.metrics.rejoinedMs = killed.rejoinedMs ?? null;
+    r.notes.push(`publishers: ${r.metrics.reconnects} reconnects, ${r.metrics.abandoned} PUBLISHes in flight on lost connections abandoned (never PUBACKed, QoS 1 promises nothing for them; ${r.metrics.unackedReceived} of the never-PUBACKed arrived anyway)`);
+    if (killed.port) r.notes.push(`kill -9 of the master on port ${killed.port} (${killed.opsPerSec} ops/s, the busiest) ${killAfterLoadMs / 1000} s after the load started; cluster_state ok again after ${killed.failoverMs ?? '?'} ms, replica ${killed.newMaster ?? '?'} promoted; the killed node restarted and back in sync as its replica ${killed.rejoinedMs ?? '?'} ms after the kill`);
     else r.errors.push('no master was killed');
     return r;
   });
@@ -384,8 +408,8 @@ export const CLUSTER_SCENARIOS = [
     title: 'cluster: (i) with a Redis master killed (kill -9) 5 s into the load',
     run: clusterFanInMasterKill,
     ownsBroker: true,
-    brokers: ['ops-broker', 'aedes'],
-    notApplicable: 'no cluster mode of mosquitto in the bench',
+    brokers: ['ops-broker'],
+    notApplicable: 'ours only: aedes runs on one plain Redis here (on the Redis Cluster it loses messages without any kill), whose kill is a total outage',
     timeoutMs: clusterTimeout,
   },
   {

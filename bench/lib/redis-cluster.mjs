@@ -141,6 +141,8 @@ export async function startRedisCluster({ masters = 3, replicas = 1, appendfsync
       return out;
     },
     killNode,
+    /** Starts a killed node again on its dir (nodes.conf, AOF): it rejoins the cluster (as a replica once its slots failed over). */
+    restartNode: startNode,
     stop,
     get exitInfo() {
       return null;

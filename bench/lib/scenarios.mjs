@@ -224,6 +224,8 @@ function startQos1Publisher(c, idx, tpl, { window, refillBatch, total = Infinity
     st.outstanding += n;
     c.sock.write(out);
   };
+  const attach = (client) => {
+  c = client;
   c.onPuback = (buf, s) => {
     const pid = (buf[s] << 8) | buf[s + 1];
     if (inflight[pid] !== 1) {
@@ -245,7 +247,22 @@ function startQos1Publisher(c, idx, tpl, { window, refillBatch, total = Infinity
       send(n);
     }
   };
+  };
+  attach(c);
   send(window);
+  /**
+   * After a lost connection: continue on `client` (connected) with new sequence numbers; what was in flight
+   * and never PUBACKed is abandoned (counted in `abandoned`: QoS 1 promises nothing for it).
+   */
+  st.abandoned = 0;
+  st.resume = (client) => {
+    st.abandoned += st.outstanding;
+    inflight.fill(0);
+    st.outstanding = 0;
+    st.toSend = 0;
+    attach(client);
+    if (isRunning()) send(window);
+  };
   return st;
 }
 
@@ -409,6 +426,32 @@ export async function fanInQos1(bp, opts) {
         onAckSeq: ackedSeq !== null ? (seq) => seq < SEQ_CAP && (ackedSeq[idx][seq] = 1) : null,
       }),
     );
+    // opts.reconnect: a publisher whose connection is lost connects again (same frontend, every 200 ms until it works) and goes on.
+    let reconnects = 0;
+    if (opts.reconnect) {
+      const watch = (c, idx) =>
+        c.onClose(() => {
+          if (!running) return;
+          const again = async () => {
+            while (running) {
+              await sleep(200);
+              const n = new RawClient({ port: pubPort, clientId: `bench-${tag}-pub-${idx}` });
+              try {
+                await n.connect(5000);
+              } catch {
+                continue;
+              }
+              reconnects++;
+              clients.push(n);
+              watch(n, idx);
+              states[idx].resume(n);
+              return;
+            }
+          };
+          void again();
+        });
+      pubs.forEach(watch);
+    }
     const m = await measure(bp, opts, () => {
       measuring = !measuring;
       if (measuring) opts.onWindowStart?.();
@@ -416,21 +459,40 @@ export async function fanInQos1(bp, opts) {
     });
     measuring = false;
     running = false;
-    const sentTotal = () => states.reduce((a, s) => a + s.sent, 0);
+    const sentTotal = () => states.reduce((a, s) => a + s.sent - (s.abandoned ?? 0), 0);
     const ackedTotal = () => states.reduce((a, s) => a + s.acked, 0);
     // Let everything in flight arrive (QoS 1: nothing may be lost): wait while there is progress,
     // up to 20 s; give up after 2 s without any new message.
     const stopT = Date.now();
-    const deadline = stopT + 20000;
+    const deadline = stopT + (opts.exactLoss ? 90000 : 20000);
+    const quietMs = opts.exactLoss ? 10000 : 2000;
     let lastProgress = Date.now();
     let lastSeen = -1;
-    while (Date.now() < deadline && (ackedTotal() < sentTotal() || received < sentTotal())) {
+    // exactLoss: until every PUBACKed sequence number was received (checked twice a second: it scans them all).
+    const missingAcked = () => {
+      let n = 0;
+      for (let k = 0; k < nPub; k++) {
+        const sent = Math.min(states[k].sent, SEQ_CAP);
+        for (let q = 0; q < sent; q++) if (ackedSeq[k][q] === 1 && recvSeq[k][q] === 0) n++;
+      }
+      return n;
+    };
+    let missingAt = 0;
+    let missing = 1;
+    const pendingExact = () => {
+      if (Date.now() - missingAt >= 500) {
+        missingAt = Date.now();
+        missing = missingAcked();
+      }
+      return missing > 0;
+    };
+    while (Date.now() < deadline && (opts.exactLoss ? pendingExact() : ackedTotal() < sentTotal() || received < sentTotal())) {
       await raceExit(bp, sleep(50));
       const seen = received + ackedTotal();
       if (seen !== lastSeen) {
         lastSeen = seen;
         lastProgress = Date.now();
-      } else if (Date.now() - lastProgress > 2000) break;
+      } else if (Date.now() - lastProgress > quietMs) break;
     }
     const drainSecs = (Date.now() - stopT) / 1000;
     if (drainSecs > 3) notes.push(`the broker needed ${drainSecs.toFixed(1)} s after the publishers stopped to deliver its backlog`);
@@ -458,8 +520,13 @@ export async function fanInQos1(bp, opts) {
           if (r > 1) duplicates += r - 1;
         }
       }
-      Object.assign(exact, { lostAcked: lost, duplicates, unackedReceived });
-      if (lost > 0) errors.push(`LOSS: ${lost} PUBACKed messages never reached the subscriber`);
+      Object.assign(exact, { lostAcked: lost, duplicates, unackedReceived, abandoned: states.reduce((a, s) => a + s.abandoned, 0), reconnects });
+      const stillMoving = Date.now() - lastProgress <= quietMs;
+      if (lost > 0)
+        errors.push(
+          `LOSS: ${lost} PUBACKed messages had not reached the subscriber ${drainSecs.toFixed(0)} s after the publishers stopped (${stillMoving ? 'deliveries were still arriving: a backlog, perhaps not lost' : `nothing arrived for the last ${quietMs / 1000} s`})`,
+        );
+      exact.drainSecs = Math.round(drainSecs);
       if (maxStallAt) exact.maxStallAtS = Math.round((maxStallAt - loadStart) / 100) / 10;
     }
     if (received === 0) errors.push('subscriber received no messages');
@@ -470,7 +537,7 @@ export async function fanInQos1(bp, opts) {
     if (order.dupOrReorder > 0) notes.push(`${order.dupOrReorder} duplicate or out-of-order deliveries (dup flag on ${dupFlagged})`);
     if (qosMismatch > 0) errors.push(`${qosMismatch} messages delivered at QoS != 1`);
     if (badAcks > 0) errors.push(`${badAcks} PUBACKs for packet ids not in flight`);
-    collectClientErrors(clients, errors, 'client');
+    collectClientErrors(clients, opts.reconnect ? notes : errors, 'client'); // a master kill (j) may cut publishers off: they reconnect
     return windowResult(
       m,
       {
