@@ -77,6 +77,8 @@ async function startOursCluster({ frontends = 2 } = {}) {
     const configFile = path.join(home, 'frontend-broker.json');
     fs.writeFileSync(configFile, JSON.stringify(config));
     const env = { ...process.env, OPS_HOME: home, NO_COLOR: '1', OPS_START_TIMEOUT_MS: '30000' };
+    // BENCH_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) reach the frontends as NODE_OPTIONS (the `ops` CLI gets them too).
+    if (process.env.BENCH_NODE_ARGS) env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} ${process.env.BENCH_NODE_ARGS}`.trim();
     for (let i = 1; i <= frontends; i++) {
       const name = `f${i}`;
       const keyFrom = i === 1 ? [] : ['--store-key-from', 'f1'];
@@ -191,7 +193,12 @@ function cpuUsPerMsg(window) {
     const c0 = window.s0[pid];
     if (typeof c0 === 'number' && typeof c1 === 'number') secs += c1 - c0;
   }
-  return { usPerMsg: Math.round((secs * 1e6) / window.windowReceived * 10) / 10, cpuPct: Math.round((secs / window.secs) * 1000) / 10 };
+  return {
+    usPerMsg: Math.round(((secs * 1e6) / window.windowReceived) * 10) / 10,
+    // QoS 1 (i): per message PUBACKed in the window (more than delivered while a backlog builds up).
+    usPerAcked: window.windowAcked > 0 ? Math.round(((secs * 1e6) / window.windowAcked) * 10) / 10 : null,
+    cpuPct: Math.round((secs / window.secs) * 1000) / 10,
+  };
 }
 
 /** `INFO commandstats` calls per command, summed over the masters now (`cmdstat_xadd:calls=N,...`). */
@@ -286,6 +293,9 @@ export async function clusterFanInQos1(broker, opts, ctx) {
     if (cpu) {
       r.metrics.allProcessesCpuUsPerMsg = cpu.usPerMsg;
       r.metrics.allProcessesCpuPct = cpu.cpuPct;
+      r.metrics.allProcessesCpuUsPerAcked = cpu.usPerAcked;
+      r.metrics.ackedPerSec = Math.round(r.window.windowAcked / r.window.secs);
+      r.notes.push(`publishers PUBACKed ${r.metrics.ackedPerSec.toLocaleString('en-US')} msg/s in the window (the subscriber got ${r.metrics.msgPerSec.toLocaleString('en-US')}/s); all processes' CPU per PUBACKed message ${cpu.usPerAcked} µs`);
       const shares = cpuShares(cluster, r.window);
       r.cpuByProcess = shares;
       r.notes.push(`CPU over the window, % of one core: ${Object.entries(shares).map(([n, v]) => `${n} ${v}`).join(', ')}`);
@@ -383,6 +393,9 @@ export async function clusterFanOutQos0(broker, opts, ctx) {
     if (cpu) {
       r.metrics.allProcessesCpuUsPerMsg = cpu.usPerMsg;
       r.metrics.allProcessesCpuPct = cpu.cpuPct;
+      r.metrics.allProcessesCpuUsPerAcked = cpu.usPerAcked;
+      r.metrics.ackedPerSec = Math.round(r.window.windowAcked / r.window.secs);
+      r.notes.push(`publishers PUBACKed ${r.metrics.ackedPerSec.toLocaleString('en-US')} msg/s in the window (the subscriber got ${r.metrics.msgPerSec.toLocaleString('en-US')}/s); all processes' CPU per PUBACKed message ${cpu.usPerAcked} µs`);
       const shares = cpuShares(cluster, r.window);
       r.cpuByProcess = shares;
       r.notes.push(`CPU over the window, % of one core: ${Object.entries(shares).map(([n, v]) => `${n} ${v}`).join(', ')}`);

@@ -455,7 +455,7 @@ export async function fanInQos1(bp, opts) {
     const m = await measure(bp, opts, () => {
       measuring = !measuring;
       if (measuring) opts.onWindowStart?.();
-      return { received, extra: opts.snapshotExtra?.() };
+      return { received, acked: states.reduce((x, st) => x + st.acked, 0), extra: opts.snapshotExtra?.() };
     });
     measuring = false;
     running = false;
@@ -557,7 +557,7 @@ export async function fanInQos1(bp, opts) {
       },
       notes,
       errors,
-      { s0: m.s0.extra, s1: m.s1.extra, secs: m.secs, windowReceived: m.s1.received - m.s0.received },
+      { s0: m.s0.extra, s1: m.s1.extra, secs: m.secs, windowReceived: m.s1.received - m.s0.received, windowAcked: m.s1.acked - m.s0.acked },
     );
   } finally {
     await closeAll(clients);
