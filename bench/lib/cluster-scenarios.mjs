@@ -77,8 +77,9 @@ async function startOursCluster({ frontends = 2 } = {}) {
     const configFile = path.join(home, 'frontend-broker.json');
     fs.writeFileSync(configFile, JSON.stringify(config));
     const env = { ...process.env, OPS_HOME: home, NO_COLOR: '1', OPS_START_TIMEOUT_MS: '30000' };
-    // BENCH_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) reach the frontends as NODE_OPTIONS (the `ops` CLI gets them too).
-    if (process.env.BENCH_NODE_ARGS) env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} ${process.env.BENCH_NODE_ARGS}`.trim();
+    // BENCH_FRONTEND_NODE_OPTIONS: NODE_OPTIONS of the frontends (and of the `ops` CLI that starts them), e.g.
+    // `--import /path/to/profiler.mjs` (--cpu-prof is not allowed in NODE_OPTIONS).
+    if (process.env.BENCH_FRONTEND_NODE_OPTIONS) env.NODE_OPTIONS = process.env.BENCH_FRONTEND_NODE_OPTIONS;
     for (let i = 1; i <= frontends; i++) {
       const name = `f${i}`;
       const keyFrom = i === 1 ? [] : ['--store-key-from', 'f1'];
