@@ -294,9 +294,11 @@ export async function clusterFanInQos1(broker, opts, ctx) {
     if (cpu) {
       r.metrics.allProcessesCpuUsPerMsg = cpu.usPerMsg;
       r.metrics.allProcessesCpuPct = cpu.cpuPct;
-      r.metrics.allProcessesCpuUsPerAcked = cpu.usPerAcked;
-      r.metrics.ackedPerSec = Math.round(r.window.windowAcked / r.window.secs);
-      r.notes.push(`publishers PUBACKed ${r.metrics.ackedPerSec.toLocaleString('en-US')} msg/s in the window (the subscriber got ${r.metrics.msgPerSec.toLocaleString('en-US')}/s); all processes' CPU per PUBACKed message ${cpu.usPerAcked} µs`);
+      if (r.window.windowAcked !== undefined) {
+        r.metrics.allProcessesCpuUsPerAcked = cpu.usPerAcked;
+        r.metrics.ackedPerSec = Math.round(r.window.windowAcked / r.window.secs);
+        r.notes.push(`publishers PUBACKed ${r.metrics.ackedPerSec.toLocaleString('en-US')} msg/s in the window (the subscriber got ${r.metrics.msgPerSec.toLocaleString('en-US')}/s); all processes' CPU per PUBACKed message ${cpu.usPerAcked} µs`);
+      }
       const shares = cpuShares(cluster, r.window);
       r.cpuByProcess = shares;
       r.notes.push(`CPU over the window, % of one core: ${Object.entries(shares).map(([n, v]) => `${n} ${v}`).join(', ')}`);
@@ -394,9 +396,11 @@ export async function clusterFanOutQos0(broker, opts, ctx) {
     if (cpu) {
       r.metrics.allProcessesCpuUsPerMsg = cpu.usPerMsg;
       r.metrics.allProcessesCpuPct = cpu.cpuPct;
-      r.metrics.allProcessesCpuUsPerAcked = cpu.usPerAcked;
-      r.metrics.ackedPerSec = Math.round(r.window.windowAcked / r.window.secs);
-      r.notes.push(`publishers PUBACKed ${r.metrics.ackedPerSec.toLocaleString('en-US')} msg/s in the window (the subscriber got ${r.metrics.msgPerSec.toLocaleString('en-US')}/s); all processes' CPU per PUBACKed message ${cpu.usPerAcked} µs`);
+      if (r.window.windowAcked !== undefined) {
+        r.metrics.allProcessesCpuUsPerAcked = cpu.usPerAcked;
+        r.metrics.ackedPerSec = Math.round(r.window.windowAcked / r.window.secs);
+        r.notes.push(`publishers PUBACKed ${r.metrics.ackedPerSec.toLocaleString('en-US')} msg/s in the window (the subscriber got ${r.metrics.msgPerSec.toLocaleString('en-US')}/s); all processes' CPU per PUBACKed message ${cpu.usPerAcked} µs`);
+      }
       const shares = cpuShares(cluster, r.window);
       r.cpuByProcess = shares;
       r.notes.push(`CPU over the window, % of one core: ${Object.entries(shares).map(([n, v]) => `${n} ${v}`).join(', ')}`);
