@@ -24,7 +24,7 @@ function envInt(name, def) {
 async function main() {
   installCleanupHandlers();
   // Hard stop for the whole run, whatever hangs: kill every child and exit.
-  const maxSeconds = envInt('BENCH_MAX_SECONDS', 600);
+  const maxSeconds = envInt('BENCH_MAX_SECONDS', 900);
   setTimeout(() => {
     console.error(`\nbench: whole run exceeded BENCH_MAX_SECONDS=${maxSeconds}; stopping all brokers`);
     killAll();

@@ -409,7 +409,8 @@ export async function clusterFanOutQos0(broker, opts, ctx) {
   });
 }
 
-const clusterTimeout = (o) => 3 * (o.warmupMs + Math.max(o.durationMs, 10000)) + 90000;
+// j may wait up to 90 s for its backlog after the load.
+const clusterTimeout = (o) => 3 * (o.warmupMs + Math.max(o.durationMs, 10000)) + 180000;
 
 export const CLUSTER_SCENARIOS = [
   {
