@@ -24,7 +24,7 @@ function envInt(name, def) {
 async function main() {
   installCleanupHandlers();
   // Hard stop for the whole run, whatever hangs: kill every child and exit.
-  const maxSeconds = envInt('BENCH_MAX_SECONDS', 600);
+  const maxSeconds = envInt('BENCH_MAX_SECONDS', 900);
   setTimeout(() => {
     console.error(`\nbench: whole run exceeded BENCH_MAX_SECONDS=${maxSeconds}; stopping all brokers`);
     killAll();
@@ -33,7 +33,8 @@ async function main() {
   const { BROKERS } = await import('./lib/brokers.mjs');
   const { SCENARIOS: BASE_SCENARIOS } = await import('./lib/scenarios.mjs');
   const { TLS_SCENARIO } = await import('./lib/tls-scenarios.mjs');
-  const SCENARIOS = [...BASE_SCENARIOS, TLS_SCENARIO];
+  const { CLUSTER_SCENARIOS } = await import('./lib/cluster-scenarios.mjs');
+  const SCENARIOS = [...BASE_SCENARIOS, TLS_SCENARIO, ...CLUSTER_SCENARIOS];
 
   const durationMs = envInt('BENCH_DURATION_MS', 5000);
   const warmupMs = envInt('BENCH_WARMUP_MS', 1000);
@@ -54,7 +55,7 @@ async function main() {
     throw new Error(
       `BENCH_BROKERS=${process.env.BENCH_BROKERS}: unknown broker ${unknownBrokers.join(', ')} (known: ${BROKERS.map((b) => b.name).join(', ')}${process.env.BENCH_BASELINE ? '' : '; base needs BENCH_BASELINE'})`,
     );
-  if (scenarios.length === 0) throw new Error(`BENCH_ONLY=${process.env.BENCH_ONLY} selects no scenario (a,b,c,d,e,f,g,h)`);
+  if (scenarios.length === 0) throw new Error(`BENCH_ONLY=${process.env.BENCH_ONLY} selects no scenario (a,b,c,d,e,f,g,h,i,j,k)`);
 
   const headerNotes = [];
   if (idleConns + 500 > fdLimit) {
@@ -107,6 +108,10 @@ async function main() {
       results.scenarios[sc.id].byBroker[b.name] = rec;
       if (results.brokers[b.name].skipped) {
         rec.skipped = results.brokers[b.name].skipped;
+        continue;
+      }
+      if (sc.id >= 'i' && b.baseline) {
+        rec.notApplicable = 'the cluster scenarios run ours only (not the baseline build)';
         continue;
       }
       if (sc.brokers && !sc.brokers.includes(b.kind)) {
@@ -184,6 +189,7 @@ async function main() {
   printTable(results, brokers.map((b) => b.name));
   printTargets(results);
   printStateStoreTarget(results);
+  printClusterTargets(results);
   printProblems(results);
   const outPath = process.env.BENCH_OUT || path.join(os.tmpdir(), `ops-broker-bench-${started.toISOString().replace(/[:.]/g, '-')}.json`);
   results.finishedAt = new Date().toISOString();
@@ -233,6 +239,12 @@ function summarize(id, rec) {
     }
     case 'h':
       return `${fmtNum(m.msgPerSec)} msg/s over TLS, ${fmtNum(m.tlsConnectPerSec)} TLS connections/s${cpu}${errs}`;
+    case 'i':
+      return `${fmtNum(m.msgPerSec)} msg/s, p50 ${fmtNum(m.p50Ms)} ms, p99 ${fmtNum(m.p99Ms)} ms, all processes ${fmtNum(m.allProcessesCpuUsPerMsg)} µs CPU/msg (${fmtNum(m.allProcessesCpuPct)}% of one core)${cpu}${errs}`;
+    case 'j':
+      return `${fmtNum(m.msgPerSec)} msg/s, loss ${m.lostAcked} PUBACKed, longest stall ${fmtNum(m.maxStallMs)} ms (at ${m.maxStallAtS ?? '?'} s), ${m.duplicates} duplicates, failover ${fmtNum(m.failoverMs)} ms${errs}`;
+    case 'k':
+      return `${fmtNum(m.deliveriesPerSec)} deliveries/s (per sub ${fmtNum(m.minSubscriberPerSec)}..${fmtNum(m.maxSubscriberPerSec)}), all processes ${fmtNum(m.allProcessesCpuUsPerMsg)} µs CPU/delivery${cpu}${errs}`;
     default:
       return 'done';
   }
@@ -280,6 +292,18 @@ const ROWS = [
   { sc: 'h', label: '(h) TLS fan-in QoS0 msg/s', get: (m) => m.msgPerSec, better: 'higher' },
   { sc: 'h', label: '(h) TLS connects/s', get: (m) => m.tlsConnectPerSec, better: 'higher' },
   { sc: 'h', label: '(h) broker RSS at end MB', get: (m, rec) => rec.rssAtWindowEndMB, better: 'lower' },
+  { sc: 'i', label: '(i) cluster QoS1 msg/s', get: (m) => m.msgPerSec, better: 'higher' },
+  { sc: 'i', label: '(i) cluster p50 ms', get: (m) => m.p50Ms, better: 'lower' },
+  { sc: 'i', label: '(i) cluster p99 ms', get: (m) => m.p99Ms, better: 'lower' },
+  { sc: 'i', label: '(i) all processes CPU µs/msg', get: (m) => m.allProcessesCpuUsPerMsg, better: 'lower' },
+  { sc: 'i', label: '(i) PUBACKed msg/s (publishers)', get: (m) => m.ackedPerSec, better: 'higher' },
+  { sc: 'i', label: '(i) all proc. CPU µs/PUBACKed', get: (m) => m.allProcessesCpuUsPerAcked, better: 'lower' },
+  { sc: 'j', label: '(j) master kill msg/s', get: (m) => m.msgPerSec, better: 'higher' },
+  { sc: 'j', label: '(j) PUBACKed lost', get: (m) => m.lostAcked, better: 'lower' },
+  { sc: 'j', label: '(j) longest stall ms', get: (m) => m.maxStallMs, better: 'lower' },
+  { sc: 'j', label: '(j) duplicates', get: (m) => m.duplicates, better: 'lower' },
+  { sc: 'k', label: '(k) cluster fan-out deliv/s', get: (m) => m.deliveriesPerSec, better: 'higher' },
+  { sc: 'k', label: '(k) all processes CPU µs/deliv', get: (m) => m.allProcessesCpuUsPerMsg, better: 'lower' },
 ];
 
 /** Persisted QoS 1 (e) as a percentage of the same broker's in-memory QoS 1 (b) of this run. */
@@ -325,6 +349,50 @@ function printStateStoreTarget(results) {
   if (!g) return;
   const line = g.ok ? `${fmtNum(g.metrics.setPerSec)} SET/s  -> ${g.metrics.setPerSec >= 25000 ? 'met' : 'MISSED'}` : `n/a (${g.error})`;
   console.log(`\nState store target (ours): >= 25,000 SET/s in memory mode: ${line}`);
+}
+
+/** The cluster targets (issue 15), for ours, with PASS/FAIL. */
+function printClusterTargets(results) {
+  const i = results.scenarios.i?.byBroker;
+  const j = results.scenarios.j?.byBroker?.ours;
+  if (!i && !j) return;
+  const verdict = (ok) => (ok ? 'PASS' : 'FAIL');
+  const lines = [];
+  if (i) {
+    const ours = i.ours;
+    const aedes = i.aedes;
+    if (!ours?.ok) lines.push(`(i) >= 2x the aedes cluster: n/a (ours ${ours ? `failed: ${ours.error}` : 'not run'})`);
+    else if (!aedes?.ok) lines.push(`(i) >= 2x the aedes cluster: n/a (aedes cluster ${aedes?.skipped ?? aedes?.notApplicable ?? (aedes ? `failed: ${aedes.error}` : 'not run')})`);
+    else {
+      const x = ours.metrics.msgPerSec / aedes.metrics.msgPerSec;
+      lines.push(`(i) >= 2x the aedes cluster: ${fmtNum(ours.metrics.msgPerSec)} / ${fmtNum(aedes.metrics.msgPerSec)} msg/s = ${x.toFixed(2)}x  -> ${verdict(x >= 2)}`);
+    }
+    const e = results.scenarios.e?.byBroker?.ours;
+    if (!ours?.ok) lines.push('(i) >= 25% of our standalone persisted (e): n/a');
+    else if (!e?.ok) lines.push(`(i) >= 25% of our standalone persisted (e): n/a (${e ? `e failed: ${e.error}` : 'e not in this run: BENCH_ONLY=e,i,j,k'})`);
+    else {
+      const p = (ours.metrics.msgPerSec / e.metrics.msgPerSec) * 100;
+      lines.push(`(i) >= 25% of our standalone persisted (e): ${fmtNum(ours.metrics.msgPerSec)} / ${fmtNum(e.metrics.msgPerSec)} msg/s = ${p.toFixed(1)}%  -> ${verdict(p >= 25)}`);
+    }
+    const standalone = e?.ok ? e.metrics.brokerCpuUsPerMsg : null;
+    const cl = ours?.ok ? ours.metrics.allProcessesCpuUsPerMsg : null;
+    const ae = aedes?.ok ? aedes.metrics.allProcessesCpuUsPerMsg : null;
+    lines.push(
+      `CPU µs per message, all processes: standalone persisted (e) ${standalone === null ? 'n/a' : fmtNum(standalone)} (one broker process)` +
+        `; ours cluster (i) ${cl === null ? 'n/a' : fmtNum(cl)} (2 frontends + 6 redis-servers)` +
+        (ae !== null ? `; aedes cluster (i) ${fmtNum(ae)} (2 aedes + 6 redis-servers)` : '') +
+        (standalone && cl ? `  -> cluster ÷ standalone ${(cl / standalone).toFixed(1)}x` : ''),
+    );
+  }
+  if (j) {
+    if (!j.ok) lines.push(`(j) zero loss with a master killed: n/a (failed: ${j.error})`);
+    else
+      lines.push(
+        `(j) zero loss with a master killed: ${j.metrics.lostAcked} PUBACKed messages lost  -> ${verdict(j.metrics.lostAcked === 0)}; longest stall ${fmtNum(j.metrics.maxStallMs)} ms, ${j.metrics.duplicates} duplicates, failover ${fmtNum(j.metrics.failoverMs)} ms`,
+      );
+  }
+  console.log('\nCluster targets (ours):');
+  for (const l of lines) console.log('  ' + l);
 }
 
 function cell(results, sc, broker, get) {

@@ -154,7 +154,7 @@ class BrokerProcess {
   }
 }
 
-function startNodeScript(name, script, env = {}) {
+export function startNodeScript(name, script, env = {}) {
   // BENCH_NODE_ARGS: extra node flags for the Node broker processes (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
   const extraArgs = (process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
   const child = spawnTracked(process.execPath, ['--expose-gc', ...extraArgs, script], { cwd: repoDir, env: { ...process.env, ...env } });
@@ -162,7 +162,7 @@ function startNodeScript(name, script, env = {}) {
 }
 
 /** Waits for the port; on failure kills the child and puts its stderr into the error. */
-async function awaitReady(bp, ready) {
+export async function awaitReady(bp, ready) {
   try {
     await ready;
     return bp;

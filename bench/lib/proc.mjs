@@ -21,6 +21,27 @@ export function spawnTracked(cmd, args, opts = {}) {
   return child;
 }
 
+const pids = new Set();
+
+/** A process not started through spawnTracked (a detached `ops create` broker): SIGKILLed by killAll. */
+export function trackPid(pid) {
+  pids.add(pid);
+}
+
+export function untrackPid(pid) {
+  pids.delete(pid);
+}
+
+/** True while a process with `pid` exists. */
+export function pidAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function trackTemp(p) {
   tempPaths.add(p);
 }
@@ -32,6 +53,12 @@ export function killAll() {
     } catch {}
   }
   children.clear();
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {}
+  }
+  pids.clear();
   for (const p of tempPaths) {
     try {
       fs.rmSync(p, { recursive: true, force: true });

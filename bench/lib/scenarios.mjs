@@ -74,8 +74,8 @@ async function measure(bp, { warmupMs, durationMs }, snapshot) {
 
 /** Waits until fn() stops changing for quietMs or maxMs passes. */
 /** A scenario's result over a `measure` window: its metrics, the broker's CPU, RSS and stats at the window's end. */
-function windowResult(m, metrics, notes, errors) {
-  return { metrics, cpu: m.cpu, rssAtWindowEndMB: m.rssAtEndMB, brokerStatsAtWindowEnd: m.statsAtEnd, notes, errors };
+function windowResult(m, metrics, notes, errors, window = undefined) {
+  return { metrics, cpu: m.cpu, rssAtWindowEndMB: m.rssAtEndMB, brokerStatsAtWindowEnd: m.statsAtEnd, notes, errors, ...(window ? { window } : {}) };
 }
 
 async function settle(fn, quietMs, maxMs) {
@@ -196,9 +196,11 @@ export async function fanInQos0(bp, opts) {
  * write syscalls in the generator): at least refillBatch PUBACKs, or whenever less than half the window is in
  * flight, while `isRunning()`. Returns the live counters.
  */
-function startQos1Publisher(c, idx, tpl, { window, refillBatch, total = Infinity, isRunning = () => true, onAck = null }) {
+function startQos1Publisher(c, idx, tpl, { window, refillBatch, total = Infinity, isRunning = () => true, onAck = null, onAckSeq = null }) {
   const st = { sent: 0, acked: 0, outstanding: 0, toSend: 0, pid: 0, badAcks: 0 };
   const inflight = new Uint8Array(65536);
+  // The sequence number sent under each packet id (onAckSeq: which sequence numbers were PUBACKed).
+  const seqOfPid = onAckSeq !== null ? new Uint32Array(65536) : null;
   const send = (n) => {
     n = Math.min(n, total - st.sent);
     if (n <= 0 || c.sock.destroyed) return;
@@ -210,6 +212,7 @@ function startQos1Publisher(c, idx, tpl, { window, refillBatch, total = Infinity
       tpl.bytes.copy(out, o);
       st.pid = st.pid === 65535 ? 1 : st.pid + 1;
       inflight[st.pid] = 1;
+      if (seqOfPid !== null) seqOfPid[st.pid] = st.sent;
       out[o + tpl.pidOffset] = st.pid >> 8;
       out[o + tpl.pidOffset + 1] = st.pid & 0xff;
       const po = o + tpl.payloadOffset;
@@ -221,6 +224,8 @@ function startQos1Publisher(c, idx, tpl, { window, refillBatch, total = Infinity
     st.outstanding += n;
     c.sock.write(out);
   };
+  const attach = (client) => {
+  c = client;
   c.onPuback = (buf, s) => {
     const pid = (buf[s] << 8) | buf[s + 1];
     if (inflight[pid] !== 1) {
@@ -232,6 +237,7 @@ function startQos1Publisher(c, idx, tpl, { window, refillBatch, total = Infinity
     st.outstanding--;
     st.toSend++;
     if (onAck !== null) onAck();
+    if (onAckSeq !== null) onAckSeq(seqOfPid[pid]);
   };
   c.onChunkEnd = () => {
     if (!isRunning()) return;
@@ -241,7 +247,22 @@ function startQos1Publisher(c, idx, tpl, { window, refillBatch, total = Infinity
       send(n);
     }
   };
+  };
+  attach(c);
   send(window);
+  /**
+   * After a lost connection: continue on `client` (connected) with new sequence numbers; what was in flight
+   * and never PUBACKed is abandoned (counted in `abandoned`: QoS 1 promises nothing for it).
+   */
+  st.abandoned = 0;
+  st.resume = (client) => {
+    st.abandoned += st.outstanding;
+    inflight.fill(0);
+    st.outstanding = 0;
+    st.toSend = 0;
+    attach(client);
+    if (isRunning()) send(window);
+  };
   return st;
 }
 
@@ -304,16 +325,23 @@ export async function fanInQos1(bp, opts) {
   // opts.tag names topics and client ids (scenario e reuses this load with tag 'e');
   // opts.persistentSubscriber: the subscriber connects with cleanSession=false.
   const tag = opts.tag ?? 'b';
+  // Cluster scenarios (i, j): opts.subPort / opts.pubPort put the subscriber and the publishers on
+  // different frontends; opts.probe(sub) runs after SUBSCRIBE and resolves once the route works;
+  // opts.snapshotExtra() is read at both ends of the window; opts.onWindowStart() once it starts;
+  // opts.exactLoss: per sequence number accounting (loss of PUBACKed messages, duplicates, stall).
+  const subPort = opts.subPort ?? bp.port;
+  const pubPort = opts.pubPort ?? bp.port;
   const errors = [];
   const notes = [];
   const clients = [];
   try {
     const sub = new RawClient({
-      port: bp.port,
+      port: subPort,
       clientId: `bench-${tag}-sub`,
       clean: !opts.persistentSubscriber,
       validate: (p) => {
         if (!p.topic.startsWith(`bench/${tag}/`)) return `topic ${p.topic}`;
+        if (opts.probe && p.qos === 0) return null; // a route probe
         if (p.payload.length !== PAYLOAD_SIZE) return `payload length ${p.payload.length}`;
         if (p.qos !== 1) return `delivered with qos ${p.qos}, expected 1`;
         return null;
@@ -322,6 +350,14 @@ export async function fanInQos1(bp, opts) {
     clients.push(sub);
     await raceExit(bp, sub.connect());
     await raceExit(bp, sub.subscribe(`bench/${tag}/+`, 1));
+    if (opts.probe) await raceExit(bp, opts.probe(sub));
+    // exactLoss: per publisher, which sequence numbers were PUBACKed / received (how often).
+    const SEQ_CAP = 1 << 22;
+    const ackedSeq = opts.exactLoss ? Array.from({ length: nPub }, () => new Uint8Array(SEQ_CAP)) : null;
+    const recvSeq = opts.exactLoss ? Array.from({ length: nPub }, () => new Uint8Array(SEQ_CAP)) : null;
+    let lastDelivery = 0;
+    let maxStallMs = 0;
+    let maxStallAt = 0;
 
     // Subscriber: PUBACK every QoS 1 message (batched per read), record latency and per-publisher order.
     let received = 0;
@@ -345,10 +381,22 @@ export async function fanInQos1(bp, opts) {
         acks.add(pid);
         if (h & 0x08) dupFlagged++;
       }
+      if (qos === 0 && opts.probe) {
+        received--; // a late probe (QoS 0), not part of the load
+        return;
+      }
       if (qos !== 1) qosMismatch++;
       if (e - p < 13) return;
       const ts = buf.readDoubleLE(p);
-      order.see(buf[p + 12], buf.readUInt32LE(p + 8));
+      const pubIdx = buf[p + 12];
+      const seq = buf.readUInt32LE(p + 8);
+      order.see(pubIdx, seq);
+      if (recvSeq !== null && pubIdx < nPub && seq < SEQ_CAP && recvSeq[pubIdx][seq] < 255) recvSeq[pubIdx][seq]++;
+      if (measuring && lastDelivery !== 0 && chunkNow - lastDelivery > maxStallMs) {
+        maxStallMs = chunkNow - lastDelivery;
+        maxStallAt = chunkNow;
+      }
+      lastDelivery = chunkNow;
       if (measuring) {
         if (latN === lat.length) {
           const nl = new Float64Array(lat.length * 2);
@@ -365,38 +413,86 @@ export async function fanInQos1(bp, opts) {
 
     const pubs = await raceExit(
       bp,
-      connectMany(nPub, (i) => new RawClient({ port: bp.port, clientId: `bench-${tag}-pub-${i}` })),
+      connectMany(nPub, (i) => new RawClient({ port: pubPort, clientId: `bench-${tag}-pub-${i}` })),
     );
     clients.push(...pubs);
     let running = true;
+    const loadStart = performance.now();
     const states = pubs.map((c, idx) =>
       startQos1Publisher(c, idx, publishTemplate(`bench/${tag}/p${idx}`, Buffer.alloc(PAYLOAD_SIZE, 0x62), 1), {
         window,
         refillBatch,
         isRunning: () => running,
+        onAckSeq: ackedSeq !== null ? (seq) => seq < SEQ_CAP && (ackedSeq[idx][seq] = 1) : null,
       }),
     );
+    // opts.reconnect: a publisher whose connection is lost connects again (same frontend, every 200 ms until it works) and goes on.
+    let reconnects = 0;
+    if (opts.reconnect) {
+      const watch = (c, idx) =>
+        c.onClose(() => {
+          if (!running) return;
+          const again = async () => {
+            while (running) {
+              await sleep(200);
+              const n = new RawClient({ port: pubPort, clientId: `bench-${tag}-pub-${idx}` });
+              try {
+                await n.connect(5000);
+              } catch {
+                continue;
+              }
+              reconnects++;
+              clients.push(n);
+              watch(n, idx);
+              states[idx].resume(n);
+              return;
+            }
+          };
+          void again();
+        });
+      pubs.forEach(watch);
+    }
     const m = await measure(bp, opts, () => {
       measuring = !measuring;
-      return { received };
+      if (measuring) opts.onWindowStart?.();
+      return { received, acked: states.reduce((x, st) => x + st.acked, 0), extra: opts.snapshotExtra?.() };
     });
     measuring = false;
     running = false;
-    const sentTotal = () => states.reduce((a, s) => a + s.sent, 0);
+    const sentTotal = () => states.reduce((a, s) => a + s.sent - (s.abandoned ?? 0), 0);
     const ackedTotal = () => states.reduce((a, s) => a + s.acked, 0);
     // Let everything in flight arrive (QoS 1: nothing may be lost): wait while there is progress,
     // up to 20 s; give up after 2 s without any new message.
     const stopT = Date.now();
-    const deadline = stopT + 20000;
+    const deadline = stopT + (opts.exactLoss ? 90000 : 20000);
+    const quietMs = opts.exactLoss ? 10000 : 2000;
     let lastProgress = Date.now();
     let lastSeen = -1;
-    while (Date.now() < deadline && (ackedTotal() < sentTotal() || received < sentTotal())) {
+    // exactLoss: until every PUBACKed sequence number was received (checked twice a second: it scans them all).
+    const missingAcked = () => {
+      let n = 0;
+      for (let k = 0; k < nPub; k++) {
+        const sent = Math.min(states[k].sent, SEQ_CAP);
+        for (let q = 0; q < sent; q++) if (ackedSeq[k][q] === 1 && recvSeq[k][q] === 0) n++;
+      }
+      return n;
+    };
+    let missingAt = 0;
+    let missing = 1;
+    const pendingExact = () => {
+      if (Date.now() - missingAt >= 500) {
+        missingAt = Date.now();
+        missing = missingAcked();
+      }
+      return missing > 0;
+    };
+    while (Date.now() < deadline && (opts.exactLoss ? pendingExact() : ackedTotal() < sentTotal() || received < sentTotal())) {
       await raceExit(bp, sleep(50));
       const seen = received + ackedTotal();
       if (seen !== lastSeen) {
         lastSeen = seen;
         lastProgress = Date.now();
-      } else if (Date.now() - lastProgress > 2000) break;
+      } else if (Date.now() - lastProgress > quietMs) break;
     }
     const drainSecs = (Date.now() - stopT) / 1000;
     if (drainSecs > 3) notes.push(`the broker needed ${drainSecs.toFixed(1)} s after the publishers stopped to deliver its backlog`);
@@ -410,15 +506,38 @@ export async function fanInQos1(bp, opts) {
     const sent = sentTotal();
     const acked = ackedTotal();
     const badAcks = states.reduce((a, s) => a + s.badAcks, 0);
+    const exact = {};
+    if (ackedSeq !== null) {
+      let lost = 0;
+      let duplicates = 0;
+      let unackedReceived = 0;
+      for (let k = 0; k < nPub; k++) {
+        const n = Math.min(states[k].sent, SEQ_CAP);
+        for (let q = 0; q < n; q++) {
+          const r = recvSeq[k][q];
+          if (ackedSeq[k][q] === 1 && r === 0) lost++;
+          if (ackedSeq[k][q] === 0 && r > 0) unackedReceived++;
+          if (r > 1) duplicates += r - 1;
+        }
+      }
+      Object.assign(exact, { lostAcked: lost, duplicates, unackedReceived, abandoned: states.reduce((a, s) => a + s.abandoned, 0), reconnects });
+      const stillMoving = Date.now() - lastProgress <= quietMs;
+      if (lost > 0)
+        errors.push(
+          `LOSS: ${lost} PUBACKed messages had not reached the subscriber ${drainSecs.toFixed(0)} s after the publishers stopped (${stillMoving ? 'deliveries were still arriving: a backlog, perhaps not lost' : `nothing arrived for the last ${quietMs / 1000} s`})`,
+        );
+      exact.drainSecs = Math.round(drainSecs);
+      if (maxStallAt) exact.maxStallAtS = Math.round((maxStallAt - loadStart) / 100) / 10;
+    }
     if (received === 0) errors.push('subscriber received no messages');
     if (received > 0 && sub.validatedPublishes === 0) notes.push('no PUBLISH validated by mqtt-packet');
     if (acked < sent) errors.push(`publishers: ${sent - acked} of ${sent} QoS 1 PUBLISHes never PUBACKed (waited ${drainSecs.toFixed(1)} s after stop)`);
-    if (received < sent) errors.push(`subscriber: received ${received} of ${sent} QoS 1 messages (waited ${drainSecs.toFixed(1)} s after stop)`);
-    if (order.gaps > 0) errors.push(`subscriber: ${order.gaps} messages missing in per-publisher sequence`);
+    if (received < sent && !opts.exactLoss) errors.push(`subscriber: received ${received} of ${sent} QoS 1 messages (waited ${drainSecs.toFixed(1)} s after stop)`);
+    if (order.gaps > 0 && !opts.exactLoss) errors.push(`subscriber: ${order.gaps} messages missing in per-publisher sequence`);
     if (order.dupOrReorder > 0) notes.push(`${order.dupOrReorder} duplicate or out-of-order deliveries (dup flag on ${dupFlagged})`);
     if (qosMismatch > 0) errors.push(`${qosMismatch} messages delivered at QoS != 1`);
     if (badAcks > 0) errors.push(`${badAcks} PUBACKs for packet ids not in flight`);
-    collectClientErrors(clients, errors, 'client');
+    collectClientErrors(clients, opts.reconnect ? notes : errors, 'client'); // a master kill (j) may cut publishers off: they reconnect
     return windowResult(
       m,
       {
@@ -433,9 +552,12 @@ export async function fanInQos1(bp, opts) {
         sentTotal: sent,
         ackedTotal: acked,
         receivedTotal: received,
+        ...exact,
+        ...(opts.exactLoss ? { maxStallMs: Math.round(maxStallMs) } : {}),
       },
       notes,
       errors,
+      { s0: m.s0.extra, s1: m.s1.extra, secs: m.secs, windowReceived: m.s1.received - m.s0.received, windowAcked: m.s1.acked - m.s0.acked },
     );
   } finally {
     await closeAll(clients);
@@ -449,9 +571,11 @@ export async function fanOutQos0(bp, opts) {
   const notes = [];
   const clients = [];
   try {
+    // opts.subPorts: subscriber i connects to subPorts[i % length] (cluster scenario k); opts.pubPort.
+    const subPorts = opts.subPorts ?? [bp.port];
     const subs = await raceExit(
       bp,
-      connectMany(nSub, (i) => new RawClient({ port: bp.port, clientId: `bench-c-sub-${i}`, validate: qos0Validator('bench/c/t') }), 50),
+      connectMany(nSub, (i) => new RawClient({ port: subPorts[i % subPorts.length], clientId: `bench-c-sub-${i}`, validate: qos0Validator('bench/c/t') }), 50),
     );
     clients.push(...subs);
     await raceExit(bp, Promise.all(subs.map((s) => s.subscribe('bench/c/t', 0))));
@@ -461,10 +585,20 @@ export async function fanOutQos0(bp, opts) {
         counts[i]++;
       };
     });
-    const [pub] = await raceExit(bp, connectMany(1, () => new RawClient({ port: bp.port, clientId: 'bench-c-pub' })));
+    const [pub] = await raceExit(bp, connectMany(1, () => new RawClient({ port: opts.pubPort ?? bp.port, clientId: 'bench-c-pub' })));
     clients.push(pub);
+    if (opts.subPorts) {
+      // Routes to the other frontends' subscribers are learnt asynchronously: single messages until every subscriber had one.
+      const one = publishTemplate('bench/c/t', Buffer.alloc(PAYLOAD_SIZE, 0x61), 0).bytes;
+      const deadline = Date.now() + 30000;
+      while (counts.some((v) => v === 0)) {
+        if (Date.now() > deadline) throw new Error(`routes: ${counts.filter((v) => v === 0).length} subscribers got nothing within 30 s`);
+        pub.sock.write(one);
+        await raceExit(bp, sleep(50));
+      }
+    }
     const pump = startQos0Pump(pub, 'bench/c/t');
-    const m = await measure(bp, opts, () => ({ counts: Float64Array.from(counts) }));
+    const m = await measure(bp, opts, () => ({ counts: Float64Array.from(counts), extra: opts.snapshotExtra?.() }));
     pump.running = false;
     const total = () => counts.reduce((a, b) => a + b, 0);
     const per = Array.from(m.s1.counts, (v, i) => (v - m.s0.counts[i]) / m.secs);
@@ -484,6 +618,7 @@ export async function fanOutQos0(bp, opts) {
       },
       notes,
       errors,
+      { s0: m.s0.extra, s1: m.s1.extra, secs: m.secs, windowReceived: sum * m.secs },
     );
   } finally {
     await closeAll(clients);
