@@ -117,8 +117,11 @@ it('kill -9 of a master under load: pending calls reject at once, writes resume 
     const replication = infoFields(await redisCli(victim, 'INFO', 'replication'));
     return replication.get('role') === 'slave' && replication.get('master_link_status') === 'up';
   });
-  const hooked = shortWaits.length;
   const victimTag = tags[[...victimSlots][0] as number] as string;
+  // ... as its new master sees it too (the replica's side says `up` a moment before the master lists it online)
+  const promoted = portOf(client.masterOf([...victimSlots][0] as number) ?? '');
+  await waitUntil('the promoted master to list the replica online', async () => /slave0:.*state=online/.test(await redisCli(promoted, 'INFO', 'replication')));
+  const hooked = shortWaits.length;
   await client.exec(victimTag, [['RPUSH', `${victimTag}:log`, -1]], { durable: true });
   expect(shortWaits.length).toBe(hooked);
 }, 60_000);
