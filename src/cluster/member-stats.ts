@@ -4,6 +4,7 @@
  * gets them all, with cluster totals. Values from the backend are parsed defensively: a malformed
  * entry is skipped.
  */
+import type { ClusterMemberStats, ClusterMemberTotals } from '../admin/wire.js';
 import type { BrokerStats } from '../broker/stats.js';
 import { isRecord } from '../shared/plain-objects.js';
 import type { RedisClusterCommands } from '../storage/redis/cluster-commands.js';
@@ -13,24 +14,11 @@ export const MEMBER_STATS_KEY = 'fst:{frontends}';
 /** How often a frontend writes its figures. */
 export const PUBLISH_MS = 2000;
 
-/** One frontend's figures. */
-export interface MemberStats {
-  readonly frontendId: string;
-  /** Holds its lease (at the reader's last renewal). */
-  readonly live: boolean;
-  /** When the figures were written (ms since the epoch). */
-  readonly at: number;
-  readonly connected: number;
-  readonly sessions: number;
-  readonly subscriptions: number;
-  readonly messagesReceived: number;
-  readonly messagesSent: number;
-  readonly messagesDropped: number;
-  readonly queued: number;
-}
+/** One frontend's figures (as `stats` reports them). */
+export type MemberStats = ClusterMemberStats;
 
 /** Sums of the live frontends' figures. */
-export type ClusterTotals = Omit<MemberStats, 'frontendId' | 'live' | 'at'> & { readonly frontends: number };
+export type ClusterTotals = ClusterMemberTotals;
 
 const NUMBERS = ['at', 'connected', 'sessions', 'subscriptions', 'messagesReceived', 'messagesSent', 'messagesDropped', 'queued'] as const;
 
