@@ -64,6 +64,7 @@ export function toEntry(delivery: QueuedDelivery): QueueEntryRecord {
   if (delivery.packetId > 0) entry.packetId = delivery.packetId;
   if (delivery.released) entry.released = true;
   const group = delivery.group ?? delivery.restoredGroup;
-  if (group !== undefined) entry.group = { name: group.name, topicFilter: group.topicFilter };
+  // The group itself (a SharedGroup is a SharedGroupRef: its name and filter never change), not a copy per delivery.
+  if (group !== undefined) entry.group = group;
   return entry;
 }

@@ -172,10 +172,11 @@ export class Forwarder {
     return count % members;
   }
 
+  /** Forgets the prepared message; runs on every publish, so only what holds something is cleared. */
   #clear(): void {
     this.#prepared = undefined;
-    this.#targets.clear();
-    this.#seen.clear();
-    this.#groups.clear();
+    if (this.#targets.size > 0) this.#targets.clear();
+    if (this.#seen.size > 0) this.#seen.clear();
+    if (this.#groups.size > 0) this.#groups.clear();
   }
 }
