@@ -11,6 +11,7 @@ import type { ClusterEngine } from '../broker/cluster-engine.js';
 import { OpsError, reasonOf } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import type { RedisBrokerStore } from '../storage/redis/redis-broker-store.js';
+import { isFrontendId } from './directory-codec.js';
 import type { InboxFrame } from './inbox-frame.js';
 
 /** How often a claim waiting for the previous owner's answer checks that owner's lease. */
@@ -122,6 +123,11 @@ export class SessionMover {
   /** Inbox: another frontend claims a session of this one: hand it over, then answer once its writes are done. */
   async onRelease(frame: Extract<InboxFrame, { kind: 'release' }>): Promise<void> {
     const { store, engine, logger } = this.#o;
+    // The requester names the inbox of the answer: only a frontend id (no brace) may become a key name.
+    if (!isFrontendId(frame.from)) {
+      logger.warn({ clientId: frame.clientId }, 'a session hand-over request from no frontend id was skipped');
+      return;
+    }
     const had = engine.release(frame.clientId);
     if (had) await store.sessionBarrier(frame.clientId).catch((error: unknown) => logger.warn({ clientId: frame.clientId, err: reasonOf(error) }, 'session writes not confirmed before hand-over'));
     logger.info({ clientId: frame.clientId, to: frame.from, had }, 'session handed over to another frontend');
