@@ -6,6 +6,25 @@ export interface ClientIdentity {
   readonly attributes: Readonly<Record<string, string>>;
 }
 
+/**
+ * Cluster mode: who published a message forwarded by another frontend, as that frontend knew it:
+ * the client's identity and the authorization resource of the port it connected through. A service
+ * on this frontend (the state store leader) decides for a remote requester with it exactly as for
+ * a client connected here.
+ */
+export interface RemoteSender {
+  readonly identity: ClientIdentity;
+  /** The port's `authorizationRef`; undefined when the port authorizes everything (no authorization). */
+  readonly authorization: string | undefined;
+}
+
+/** The decisions of one authorization resource (security's compiled rules), as services ask them. */
+export interface SenderAuthorizer {
+  canPublish(identity: ClientIdentity, topic: string): boolean;
+  canSubscribe(identity: ClientIdentity, filter: string): boolean;
+  canUseKey(identity: ClientIdentity, key: Buffer, method: 'Read' | 'Write'): boolean;
+}
+
 /** What a CONNECT presents for authentication. */
 export interface AuthenticationRequest {
   /** Facts of the connection (listener, port, client certificate) given to `attach`. */

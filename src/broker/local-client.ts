@@ -1,6 +1,7 @@
 import type { Completion, MessageRecord } from '../storage/broker-store.js';
 import { checkTopicFilter, parseSharedFilter, topicMatches } from '../shared/topic.js';
 import type { BrokerCore } from './broker-core.js';
+import type { RemoteSender } from './hooks.js';
 import { Message } from './message.js';
 import type { QueuedDelivery } from './delivery.js';
 import { Session } from './session.js';
@@ -15,6 +16,8 @@ export interface LocalMessage {
   readonly properties?: MessageRecord['properties'];
   /** Client id of the publisher (absent for in-process publishers). */
   readonly senderId?: string;
+  /** Cluster mode: who the publisher is, when it is connected to another frontend (see {@link RemoteSender}). */
+  readonly remoteSender?: RemoteSender | undefined;
 }
 
 /** Settled promise: `then` on it queues a microtask (cheaper than queueMicrotask's async resource per call). */

@@ -1,5 +1,6 @@
 import { createPublishTemplate, type PublishTemplate } from '../protocol/publish-encoder.js';
 import type { MessageRecord, MessagePropertiesRecord } from '../storage/broker-store.js';
+import type { RemoteSender } from './hooks.js';
 
 /**
  * An application message inside the engine: the stored record plus the encoding shared by
@@ -23,6 +24,11 @@ export class Message implements MessageRecord {
   stored = false;
   /** Complete QoS 0 PUBLISH bytes per protocol version, for deliveries with nothing per-subscriber. */
   plainQos0: [Buffer | undefined, Buffer | undefined] = [undefined, undefined];
+  /**
+   * Cluster mode: the publisher's identity and port authorization, when another frontend forwarded
+   * it to an in-process service here (never stored; see {@link RemoteSender}).
+   */
+  remoteSender: RemoteSender | undefined = undefined;
 
   constructor(record: MessageRecord) {
     this.topic = record.topic;

@@ -9,6 +9,7 @@ import type { Broker } from '../broker/broker.js';
 import type { ClusterEngine } from '../broker/cluster-engine.js';
 import type { ClusterLink, ForwardTarget } from '../broker/cluster-link.js';
 import { Message } from '../broker/message.js';
+import type { RemoteSender } from '../broker/hooks.js';
 import type { SharedGroup, Subscription } from '../broker/topic-tree.js';
 import { OpsError, reasonOf } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
@@ -16,7 +17,7 @@ import type { Completion } from '../storage/broker-store.js';
 import type { RedisClusterClient } from '../storage/redis/cluster-client.js';
 import type { RedisBrokerStore } from '../storage/redis/redis-broker-store.js';
 import { Forwarder } from './forwarder.js';
-import { decodeFrame, encodeFrame, type InboxFrame } from './inbox-frame.js';
+import { carriesSender, decodeFrame, encodeFrame, messageOf, type InboxFrame } from './inbox-frame.js';
 import { Membership } from './membership.js';
 import { memberFigures, publishMemberStats, PUBLISH_MS, readMemberStats, type ClusterTotals, type MemberStats } from './member-stats.js';
 import { SessionMover } from './session-mover.js';
@@ -35,6 +36,12 @@ export interface ClusterFrontendOptions {
   /** This frontend's id, unique in the cluster (see `newFrontendId`). */
   readonly frontendId: string;
   readonly logger: Logger;
+  /**
+   * Who a client connected here is, with its port's authorization (undefined when not connected):
+   * sent with a message forwarded to another frontend's in-process service, which decides for it
+   * as this frontend would (the state store's key, response and notification authorization).
+   */
+  readonly senderOf?: (clientId: string) => RemoteSender | undefined;
 }
 
 /** What a frontend reports (`ops broker stats`). */
@@ -265,7 +272,11 @@ class Frontend implements ClusterFrontend, ClusterLink {
   // Inboxes
 
   #sendMessage(to: string, message: Message, targets: readonly ForwardTarget[], durable: boolean): Promise<void> {
-    return this.#send(to, { kind: 'message', message: message.toRecord(), targets }, durable);
+    const senderId = message.senderId;
+    // Forwarded on (the target moved): the identity it came with; else this frontend's client's.
+    const sender = senderId === undefined || !carriesSender(targets) ? undefined : (message.remoteSender ?? this.#o.senderOf?.(senderId));
+    const record = message.toRecord();
+    return this.#send(to, sender === undefined ? { kind: 'message', message: record, targets } : { kind: 'message', message: record, targets, sender }, durable);
   }
 
   async #send(to: string, frame: InboxFrame, durable: boolean): Promise<void> {
@@ -346,7 +357,7 @@ class Frontend implements ClusterFrontend, ClusterLink {
       }
       this.#framesReceived++;
       if (frame.kind === 'message') {
-        results.push(this.#deliver(new Message(frame.message), frame.targets));
+        results.push(this.#deliver(messageOf(frame), frame.targets));
         continue;
       }
       const before = await Promise.allSettled(results);

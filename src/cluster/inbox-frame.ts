@@ -2,7 +2,10 @@
  * What frontends write to each other's inboxes (`ib:{f:<id>}`), byte for byte:
  * `[version u8 = 1][kind u8]` then by kind
  * - 1 message: `[message record: bytes]` (the retained-record codec of ../storage, any QoS) `[targets u32]`
- *   each `[clientId: str][shared u8]` and, when shared, `[group: str][topicFilter: str]`;
+ *   each `[clientId: str][shared u8]` and, when shared, `[group: str][topicFilter: str]`; then, only
+ *   when the frame carries its publisher's identity (for an in-process service target, see
+ *   RemoteSender), `[clientId: str][hasUsername u8][username: str]?[attributes u32]` each
+ *   `[name: str][value: str]`, `[hasAuthorization u8][authorization: str]?`;
  * - 2 release (a frontend claiming a session asks its owner to hand it over): `[clientId: str][from: str][request: str]`;
  * - 3 released (the owner handed it over; its writes are done): `[clientId: str][request: str]`;
  * - 4 retained (on the retained change stream: a frontend set or cleared a retained message): `[origin: str][message record: bytes]`.
@@ -10,6 +13,8 @@
  * store's cipher before it is written (no plaintext in Redis with encryption on).
  */
 import type { ForwardTarget } from '../broker/cluster-link.js';
+import type { RemoteSender } from '../broker/hooks.js';
+import { Message } from '../broker/message.js';
 import { BinaryReader, BinaryWriter, RecordFormatError } from '../storage/binary-io.js';
 import type { MessageRecord } from '../storage/broker-store.js';
 import { decodeRetained, encodeRetained } from '../storage/record-codec.js';
@@ -19,7 +24,7 @@ const Kind = { Message: 1, Release: 2, Released: 3, Retained: 4 } as const;
 
 /** One inbox entry. */
 export type InboxFrame =
-  | { readonly kind: 'message'; readonly message: MessageRecord; readonly targets: readonly ForwardTarget[] }
+  | { readonly kind: 'message'; readonly message: MessageRecord; readonly targets: readonly ForwardTarget[]; readonly sender?: RemoteSender | undefined }
   | { readonly kind: 'release'; readonly clientId: string; readonly from: string; readonly request: string }
   | { readonly kind: 'released'; readonly clientId: string; readonly request: string }
   | { readonly kind: 'retained'; readonly origin: string; readonly message: MessageRecord };
@@ -42,6 +47,7 @@ export function encodeFrame(frame: InboxFrame): Buffer {
           w.str(target.topicFilter ?? '');
         }
       }
+      if (frame.sender !== undefined) writeSender(w, frame.sender);
       break;
     case 'release':
       w.u8(Kind.Release);
@@ -84,7 +90,7 @@ export function decodeFrame(bytes: Buffer): InboxFrame {
         else if (shared === 1) targets.push({ clientId, group: r.str(), topicFilter: r.str() });
         else throw new RecordFormatError(`inbox frame target flag ${shared}`);
       }
-      frame = { kind: 'message', message, targets };
+      frame = r.remaining() > 0 ? { kind: 'message', message, targets, sender: readSender(r, bytes.length) } : { kind: 'message', message, targets };
       break;
     }
     case Kind.Release:
@@ -101,4 +107,65 @@ export function decodeFrame(bytes: Buffer): InboxFrame {
   }
   r.end();
   return frame;
+}
+
+/** The engine message of a message frame, with its publisher's identity when the frame carries it. */
+export function messageOf(frame: Extract<InboxFrame, { kind: 'message' }>): Message {
+  const message = new Message(frame.message);
+  if (frame.sender !== undefined) message.remoteSender = frame.sender;
+  return message;
+}
+
+/**
+ * Whether a forwarded message carries its publisher's identity: only to in-process services (the
+ * state store leader's client, ids starting with `$`), which decide for the publisher as its own
+ * frontend would; sessions of clients never need it.
+ */
+export function carriesSender(targets: readonly ForwardTarget[]): boolean {
+  for (const target of targets) if (target.clientId.startsWith('$')) return true;
+  return false;
+}
+
+function optionalStr(w: BinaryWriter, value: string | undefined): void {
+  if (value === undefined) w.u8(0);
+  else {
+    w.u8(1);
+    w.str(value);
+  }
+}
+
+function readOptionalStr(r: BinaryReader): string | undefined {
+  const flag = r.u8();
+  if (flag === 0) return undefined;
+  if (flag !== 1) throw new RecordFormatError(`inbox frame flag ${flag}`);
+  return r.str();
+}
+
+function writeSender(w: BinaryWriter, sender: RemoteSender): void {
+  const { identity } = sender;
+  w.str(identity.clientId);
+  optionalStr(w, identity.username);
+  const attributes = Object.entries(identity.attributes);
+  w.u32(attributes.length);
+  for (const [name, value] of attributes) {
+    w.str(name);
+    w.str(value);
+  }
+  optionalStr(w, sender.authorization);
+}
+
+function readSender(r: BinaryReader, frameBytes: number): RemoteSender {
+  const clientId = r.str();
+  const username = readOptionalStr(r);
+  const count = r.u32();
+  // Each attribute takes at least 8 bytes: a count beyond what is left is a lie, not an allocation.
+  if (count > frameBytes / 8) throw new RecordFormatError(`inbox frame claims ${count} attributes in ${frameBytes} bytes`);
+  // A map without a prototype: a name like `__proto__` is an attribute, not a setter.
+  const attributes: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (let i = 0; i < count; i++) {
+    const name = r.str();
+    attributes[name] = r.str();
+  }
+  const authorization = readOptionalStr(r);
+  return { identity: { clientId, username, attributes }, authorization };
 }

@@ -21,7 +21,7 @@ import { reasonOf } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import type { RedisClusterCommands, RedisReply } from '../storage/redis/cluster-commands.js';
 import type { RedisBrokerStore } from '../storage/redis/redis-broker-store.js';
-import { decodeFrame } from './inbox-frame.js';
+import { decodeFrame, messageOf } from './inbox-frame.js';
 
 /** Sessions taken over at once. */
 const CONCURRENCY = 32;
@@ -107,7 +107,7 @@ async function drain(ctx: TakeoverContext, gone: string): Promise<number> {
       try {
         const frame = decodeFrame(ctx.store.open(key, sealed));
         if (frame.kind === 'message') {
-          await ctx.deliver(new Message(frame.message), frame.targets);
+          await ctx.deliver(messageOf(frame), frame.targets);
           delivered++;
         }
       } catch (error) {

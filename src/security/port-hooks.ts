@@ -38,6 +38,8 @@ export interface PortSecurity {
   readonly authnMethods: readonly AuthnMethod[] | undefined;
   /** Compiled rules of `authorizationRef` (only with authentication; a missing resource denies all). */
   readonly authorizer: Authorizer | undefined;
+  /** The `authorizationRef` those rules are of (undefined with {@link authorizer}). */
+  readonly authzName?: string | undefined;
 }
 
 /** Collaborators of {@link createPortHooks}. */
@@ -71,6 +73,15 @@ export class ClientDirectory {
   /** The authorizer that applies to a connected identity (undefined: no authorization). */
   authorizerOf(identity: ClientIdentity): Authorizer | undefined {
     return this.#ports.get(identity.attributes)?.().authorizer;
+  }
+
+  /**
+   * The name of the authorization resource that applies to a connected identity (undefined: its
+   * port authorizes everything); what another frontend's service decides with (cluster mode).
+   */
+  authorizationOf(identity: ClientIdentity): string | undefined {
+    const security = this.#ports.get(identity.attributes)?.();
+    return security?.authorizer === undefined ? undefined : security.authzName;
   }
 
   /**

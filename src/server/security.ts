@@ -20,6 +20,9 @@ const OPEN: PortSecurity = { authnName: undefined, authnMethods: undefined, auth
 /** Rules of an `authorizationRef` naming no resource: deny everything. */
 const DENY_ALL = compileAuthorization({ authorizationPolicies: { rules: [] } });
 
+/** At most this many rules are kept compiled by name (more than any config has resources). */
+const MAX_NAMED = 1000;
+
 const keyOf = (listener: string, port: number): string => `${listener}:${port}`;
 
 /** Port security of the running instance. */
@@ -29,6 +32,10 @@ export class PortSecurityTable {
   /** Password checks of every port, bounded together (see work-gate.ts). */
   readonly passwordChecks = new WorkGate();
   #ports = new Map<string, { security: PortSecurity; fingerprint: string }>();
+  /** The authorization resources of the last update, by name (cluster-wide: the same on every frontend). */
+  #authorizations = new Map<string, RuntimeState['authorizations'][string]>();
+  /** Rules compiled by {@link authorizerNamed}, emptied at each update. */
+  readonly #named = new Map<string, Authorizer>();
   readonly #hooks = new Map<string, BrokerHooks>();
   #badLinesReported = '';
 
@@ -81,13 +88,31 @@ export class PortSecurityTable {
           compiledMethods.set(authnName, methods);
           if (port.tls === undefined && methods.some((m) => m.name === 'X509')) this.logger.warn({ listener, port: port.port }, `authentication '${authnName}' uses X509, which needs TLS on the port: X509 does not apply to this port's clients`);
         }
-        const security: PortSecurity = authnName === undefined ? OPEN : { authnName, authnMethods: methods, authorizer };
+        const security: PortSecurity = authnName === undefined ? OPEN : { authnName, authnMethods: methods, authorizer, authzName };
         next.set(key, { security, fingerprint });
       }
     }
+    this.#authorizations = authorizations;
+    this.#named.clear();
     const changed = [...next].filter(([key, v]) => this.#ports.has(key) && this.#ports.get(key) !== v).map(([key]) => key);
     this.#ports = next;
     return changed;
+  }
+
+  /**
+   * The compiled rules of the authorization resource `name` (cluster mode: a requester connected to
+   * another frontend through a port naming it); a name that names no resource denies everything,
+   * as on a port.
+   */
+  authorizerNamed(name: string): Authorizer {
+    let authorizer = this.#named.get(name);
+    if (authorizer === undefined) {
+      const resource = this.#authorizations.get(name);
+      authorizer = resource === undefined ? DENY_ALL : compileAuthorization(resource);
+      if (this.#named.size >= MAX_NAMED) this.#named.clear(); // names come from other frontends: bounded
+      this.#named.set(name, authorizer);
+    }
+    return authorizer;
   }
 
   /** Compiles a resource's methods, in order (AIO tries them in order). */

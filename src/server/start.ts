@@ -23,6 +23,7 @@ import { assertAdminSocketFits, type InstancePaths } from '../instance/layout.js
 import { OpsError, reasonOf } from '../shared/errors.js';
 import { InstanceRuntime, type LeveledLogger } from './runtime.js';
 import { PortSecurityTable } from './security.js';
+import type { RemoteSender } from '../broker/hooks.js';
 import { diskBufferFolder, openDiskBuffer, openInstanceStore, type InstanceStore } from './open-store.js';
 import { startStateStore } from '../services/state-store/state-store-service.js';
 import { startStateStoreLeader } from './state-store-leader.js';
@@ -78,9 +79,20 @@ async function openStore(paths: InstancePaths, deployment: DeploymentSettings, l
 }
 
 /** Joins the cluster as a frontend; on failure the engine is closed (its store and client with it). */
-async function joinCluster(broker: Broker, opened: BackendStore & { backend: BackendAddress }, frontendId: string, log: Logger): Promise<ClusterFrontend> {
+async function joinCluster(
+  broker: Broker,
+  opened: BackendStore & { backend: BackendAddress },
+  frontendId: string,
+  log: Logger,
+  security: PortSecurityTable,
+): Promise<ClusterFrontend> {
+  // A client's identity and port authorization go with its requests to the state store leader.
+  const senderOf = (clientId: string): RemoteSender | undefined => {
+    const identity = broker.identityOf(clientId);
+    return identity === undefined ? undefined : { identity, authorization: security.directory.authorizationOf(identity) };
+  };
   try {
-    const frontend = await startClusterFrontend({ broker, client: opened.client, store: opened.store, frontendId, logger: log });
+    const frontend = await startClusterFrontend({ broker, client: opened.client, store: opened.store, frontendId, logger: log, senderOf });
     log.info({ frontendId, backend: formatBackendAddress(opened.backend) }, 'cluster frontend joined');
     return frontend;
   } catch (err) {
@@ -161,6 +173,7 @@ export async function startInstance(paths: InstancePaths, logger?: LeveledLogger
   const stateStoreOptions = {
     persistence: { store, decide: persistStateStoreKey },
     authorize: security.directory.stateStoreAuthorizer((clientId) => broker.identityOf(clientId)),
+    remoteAuthorizer: (authorization: string) => security.authorizerNamed(authorization),
   };
   let stateStore: { readonly keyCount: number; readonly leading?: boolean; stop(): Promise<void> | void };
   // A cluster frontend joins before its listeners open: a client it accepts is routed cluster-wide.
@@ -175,7 +188,7 @@ export async function startInstance(paths: InstancePaths, logger?: LeveledLogger
       throw err;
     });
   } else {
-    const joined = await joinCluster(broker, opened, frontendId, log).catch(async (err: unknown) => {
+    const joined = await joinCluster(broker, opened, frontendId, log, security).catch(async (err: unknown) => {
       await broker.close().catch(() => undefined);
       throw err;
     });

@@ -142,6 +142,11 @@ export class BinaryReader {
     return pairs;
   }
 
+  /** How many bytes are left to read (an optional trailing section is there when this is above 0). */
+  remaining(): number {
+    return this.#buf.length - this.#pos;
+  }
+
   /** Throws unless every byte was read. */
   end(): void {
     if (this.#pos !== this.#buf.length) throw new RecordFormatError(`${this.#buf.length - this.#pos} trailing byte(s)`);

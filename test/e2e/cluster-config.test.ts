@@ -20,6 +20,8 @@ import { connectClient } from '../helpers/cli-mqtt.js';
 import { portOf } from '../helpers/cli-ops.js';
 import { startFrontends, type ClusterFrontends } from '../helpers/cluster-frontends.js';
 import { waitUntil } from '../helpers/redis-cluster.js';
+import { StateStoreTestClient } from '../helpers/state-store-client.js';
+import { notificationFilter, REQUEST_TOPIC } from '../../src/shared/state-store-wire.js';
 
 let cluster: ClusterFrontends;
 /** Resource files for `--config-file` (outside the OPS_HOME, whose every entry the cleanup treats as an instance). */
@@ -29,7 +31,7 @@ const securePorts = new Map<string, number>();
 
 interface Stats {
   readonly persistPolicyVersion: number;
-  readonly cluster?: { readonly configRevision: number; readonly configRefused: number; readonly configBadEntries: number };
+  readonly cluster?: { readonly configRevision: number; readonly configRefused: number; readonly configBadEntries: number; readonly stateStoreLeader?: boolean };
 }
 interface PersistShow {
   readonly live: boolean;
@@ -207,4 +209,42 @@ describe('runtime changes through one frontend reach every frontend', () => {
     expect(list.map((x) => x.name)).not.toContain('offline');
     for (const s of await Promise.all([...names, 'f4'].map(stats))) expect(s.cluster).toMatchObject({ configRefused: 0, configBadEntries: 0 });
   }, 60_000);
+
+  it('the state store leader decides a requester connected to another frontend with that client\'s own port rules: its keys, response topic and notifications', async () => {
+    const start = await revisionOf('f1');
+    // alice may use keys under keys/<her client id>/, publish requests and to her own topics, subscribe to her own topics and notifications.
+    await apply('f1', 'authz', 'rules', {
+      properties: {
+        authorizationPolicies: {
+          rules: [{
+            principals: { usernames: ['alice'] },
+            brokerResources: [{ method: 'Connect' }, { method: 'Publish', topics: [REQUEST_TOPIC, 'clients/{principal.clientId}/#'] }, { method: 'Subscribe', topics: ['clients/{principal.clientId}/#', ...names.map((name) => notificationFilter(`ss-alice-${name}`))] }],
+            stateStoreResources: [{ keyType: 'Pattern', keys: ['keys/{principal.clientId}/*'], method: 'ReadWrite' }],
+          }],
+        },
+      },
+    });
+    await allAt(names, start + 1);
+    const leading = await Promise.all(names.map(async (name) => (await stats(name)).cluster?.stateStoreLeader === true));
+    expect(leading.filter(Boolean)).toHaveLength(1);
+    for (const [i, name] of names.entries()) {
+      const clientId = `ss-alice-${name}`;
+      const port = securePorts.get(name) ?? 0;
+      const alice = await StateStoreTestClient.connect({ connect: (options) => connectAlice(port, options?.clientId ?? clientId) }, clientId);
+      await alice.untilServed();
+      const where = `alice on ${name} (${leading[i] === true ? 'the leader' : 'not the leader'})`;
+      expect((await alice.invoke(['SET', `keys/${clientId}/a`, 'v'])).text, where).toBe('+OK\r\n');
+      expect((await alice.invoke(['GET', `keys/${clientId}/a`])).text, where).toBe('$1\r\nv\r\n');
+      expect((await alice.invoke(['SET', 'keys/someone-else/a', 'v'])).text, where).toBe('-ERR not authorized\r\n');
+      expect((await alice.invoke(['GET', 'keys/someone-else/a'])).text, where).toBe('-ERR not authorized\r\n');
+      // KEYNOTIFY: her key's notifications on her notification topic, which she may subscribe to; not someone else's key.
+      expect((await alice.invoke(['KEYNOTIFY', `keys/${clientId}/a`])).text, where).toBe('+OK\r\n');
+      expect((await alice.invoke(['KEYNOTIFY', 'keys/someone-else/a'])).text, where).toBe('-ERR not authorized\r\n');
+      // A response topic she may not publish to: nothing is executed (the leader also disconnects her; another frontend's client cannot be).
+      await alice.invoke(['SET', `keys/${clientId}/b`, 'v'], undefined, { responseTopic: 'devices/elsewhere/response', timeoutMs: 500 }).catch(() => undefined);
+      const reader = await StateStoreTestClient.connect({ connect: (options) => connectAlice(port, options?.clientId ?? clientId) }, clientId);
+      await reader.untilServed();
+      expect((await reader.invoke(['GET', `keys/${clientId}/b`])).text, where).toBe('$-1\r\n');
+    }
+  }, 90_000);
 });

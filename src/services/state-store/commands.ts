@@ -47,6 +47,17 @@ export interface CommandRequest {
   readonly timestamp: string | undefined;
   /** The `__ft` user property, if present. */
   readonly fencingToken: string | undefined;
+  /**
+   * Cluster mode: the decisions for a requester connected to another frontend (its port's rules
+   * with its identity), used instead of the context's; absent for a requester connected here.
+   */
+  readonly remote?: RemoteRequester | undefined;
+}
+
+/** A requester connected to another frontend, decided with its own port's rules. */
+export interface RemoteRequester {
+  mayUseKey(key: Buffer, method: StateStoreMethod): boolean;
+  maySubscribe(topic: string): boolean;
 }
 
 /** A reply, the `__ts` to send with it (if any), and the changes to notify. */
@@ -110,7 +121,7 @@ export function executeCommand(ctx: CommandContext, req: CommandRequest): Comman
     if (ft === undefined) return fail(ERR.malformedTimestamp);
     if (isTooFarAhead(ft, now)) return fail(ERR.fencingTokenSkew);
   }
-  if (!safeAuthorize(ctx, req.clientId, key, fenced ? 'Write' : 'Read')) return fail(ERR.notAuthorized);
+  if (!safeAuthorize(ctx, req, key, fenced ? 'Write' : 'Read')) return fail(ERR.notAuthorized);
 
   const keyId = keyIdOf(key);
   const events: ChangeEvent[] = [];
@@ -122,7 +133,7 @@ export function executeCommand(ctx: CommandContext, req: CommandRequest): Comman
     case 'KEYNOTIFY': {
       if (elements.length === 3) return reply(ctx.notify.remove(req.clientId, keyId) ? REPLY_OK : REPLY_ZERO);
       // Registering makes the store publish on the client's notification topic: only for a client that may subscribe there.
-      if (!safeAuthorizeNotifications(ctx, req.clientId, key)) return fail(ERR.notAuthorized);
+      if (!safeAuthorizeNotifications(ctx, req, key)) return fail(ERR.notAuthorized);
       ctx.notify.add(req.clientId, keyId);
       return reply(REPLY_OK);
     }
@@ -157,19 +168,21 @@ export function executeCommand(ctx: CommandContext, req: CommandRequest): Comman
   }
 }
 
-function safeAuthorize(ctx: CommandContext, clientId: string, key: Buffer, method: StateStoreMethod): boolean {
+function safeAuthorize(ctx: CommandContext, req: CommandRequest, key: Buffer, method: StateStoreMethod): boolean {
   try {
-    return ctx.authorize(clientId, key, method);
+    return req.remote !== undefined ? req.remote.mayUseKey(key, method) : ctx.authorize(req.clientId, key, method);
   } catch {
     return false;
   }
 }
 
-function safeAuthorizeNotifications(ctx: CommandContext, clientId: string, key: Buffer): boolean {
+function safeAuthorizeNotifications(ctx: CommandContext, req: CommandRequest, key: Buffer): boolean {
+  const { clientId, remote } = req;
   const check = ctx.authorizeNotifications;
-  if (check === undefined) return true;
+  if (remote === undefined && check === undefined) return true;
   try {
-    return check(clientId, notificationTopic(clientId, key));
+    const topic = notificationTopic(clientId, key);
+    return remote !== undefined ? remote.maySubscribe(topic) : check === undefined || check(clientId, topic);
   } catch {
     return false;
   }

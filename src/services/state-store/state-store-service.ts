@@ -5,12 +5,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Broker } from '../../broker/broker.js';
+import type { SenderAuthorizer } from '../../broker/hooks.js';
 import type { LocalClient, LocalMessage } from '../../broker/local-client.js';
 import { ReasonCode } from '../../protocol/reason-codes.js';
 import { silentLogger, type Logger } from '../../shared/log.js';
 import { checkTopicName, MAX_TOPIC_BYTES } from '../../shared/topic.js';
 import type { Completion, MessagePropertiesRecord } from '../../storage/broker-store.js';
-import { executeCommand, type CommandContext, type StateStoreAuthorizer } from './commands.js';
+import { executeCommand, type CommandContext, type RemoteRequester, type StateStoreAuthorizer } from './commands.js';
 import { CONTENT_TYPE, notificationTopic, NOTIFY_TOPIC_ROOT, PROP, PROTOCOL_VERSION, REQUEST_TOPIC } from '../../shared/state-store-wire.js';
 import { ERR } from './constants.js';
 import { DedupCache, type CachedResponse } from './dedup-cache.js';
@@ -49,11 +50,16 @@ export interface StateStoreOptions {
   /**
    * Cluster mode (this frontend is the state store leader, docs/cluster.md "State store"): the
    * service's client is cluster-visible, so requests published on any frontend reach it. A requester
-   * connected to another frontend is checked here only against the topics §1.1 forbids: its publish
-   * and subscribe authorization (response and notification topics) was decided where it is connected
-   * and cannot be asked here. Default false.
+   * connected to another frontend comes with its identity and its port's authorization resource
+   * (the message's `remoteSender`): its response topic, notification topic and keys are decided with
+   * those rules ({@link remoteAuthorizer}), as its own frontend would. Default false.
    */
   readonly cluster?: boolean;
+  /**
+   * Cluster mode: the compiled rules of an authorization resource, by name (a remote requester's
+   * port names it). Absent: a remote requester whose port has authorization is denied everything.
+   */
+  readonly remoteAuthorizer?: (authorization: string) => SenderAuthorizer;
   /** A version the clock starts above (the previous leader's high-water mark); default none. */
   readonly clockFloor?: Hlc;
 }
@@ -120,10 +126,56 @@ export function isForbiddenResponseTopic(topic: string): boolean {
  * forbids, or one the requester may not publish to itself (the service must not publish where its
  * requester could not). `senderId` undefined: an in-process requester, not subject to authorization.
  */
-function responseTopicRefusal(broker: Broker, senderId: string | undefined, topic: string, cluster: boolean): string | undefined {
+function responseTopicRefusal(broker: Broker, senderId: string | undefined, topic: string, remote: Remote | undefined): string | undefined {
   if (isForbiddenResponseTopic(topic)) return `state store: response topic ${topic} is forbidden`;
-  if (senderId === undefined || isRemote(broker, senderId, cluster) || mayPublishAs(broker, senderId, topic)) return undefined;
-  return `state store: response topic ${topic} is forbidden: the client is not authorized to publish there`;
+  if (senderId === undefined) return undefined;
+  if (remote === REMOTE_UNKNOWN) return undefined;
+  const allowed = remote === undefined ? mayPublishAs(broker, senderId, topic) : decide(() => remote.mayPublish(topic));
+  return allowed ? undefined : `state store: response topic ${topic} is forbidden: the client is not authorized to publish there`;
+}
+
+/** A rule's decision; a rule that throws denies. */
+function decide(check: () => boolean): boolean {
+  try {
+    return check();
+  } catch {
+    return false;
+  }
+}
+
+/** A requester connected to another frontend, decided with its port's rules (see StateStoreOptions.cluster). */
+interface Remote extends RemoteRequester {
+  mayPublish(topic: string): boolean;
+}
+
+/**
+ * A requester connected to another frontend that came without its identity (a will published by a
+ * survivor after its client's frontend died; an in-process publisher): like a requester with no
+ * connection in the standalone broker, it is not subject to port authorization.
+ */
+const REMOTE_UNKNOWN: Remote = { mayUseKey: () => true, maySubscribe: () => true, mayPublish: () => true };
+
+const DENY_ALL: Remote = { mayUseKey: () => false, maySubscribe: () => false, mayPublish: () => false };
+
+/**
+ * How a requester is decided: undefined when it is connected here (or not in cluster mode), else
+ * with the rules of its own port, sent by its frontend with the request.
+ */
+function remoteOf(broker: Broker, message: LocalMessage, cluster: boolean, rules: ((authorization: string) => SenderAuthorizer) | undefined): Remote | undefined {
+  const senderId = message.senderId;
+  if (!cluster || senderId === undefined || broker.isConnectedHere(senderId)) return undefined;
+  const sender = message.remoteSender;
+  if (sender === undefined) return REMOTE_UNKNOWN;
+  if (sender.identity.clientId !== senderId) return DENY_ALL; // not its publisher's identity
+  if (sender.authorization === undefined) return REMOTE_UNKNOWN; // its port authorizes everything
+  if (rules === undefined) return DENY_ALL;
+  const authorizer = rules(sender.authorization);
+  const identity = sender.identity;
+  return {
+    mayUseKey: (key, method) => authorizer.canUseKey(identity, key, method),
+    maySubscribe: (topic) => authorizer.canSubscribe(identity, topic),
+    mayPublish: (topic) => authorizer.canPublish(identity, topic),
+  };
 }
 
 /** Cluster mode: whether `clientId` is connected to another frontend (its authorization is decided there). */
@@ -159,6 +211,7 @@ class Service implements StateStoreService {
   #tail: Promise<void> = Promise.resolve();
   #stopped = false;
   readonly #cluster: boolean;
+  readonly #remoteAuthorizer: ((authorization: string) => SenderAuthorizer) | undefined;
   readonly #clock: HybridClock;
 
   constructor(broker: Broker, options: StateStoreOptions) {
@@ -169,6 +222,7 @@ class Service implements StateStoreService {
     this.#clock = clock;
     const cluster = options.cluster === true;
     this.#cluster = cluster;
+    this.#remoteAuthorizer = options.remoteAuthorizer;
     this.#logger = options.logger ?? silentLogger;
     this.#maxRequestBytes = options.maxRequestBytes ?? 4 * 1024 * 1024;
     this.#cache = new DedupCache(options.dedupCapacity ?? 10_000, options.dedupTtlMs ?? 60_000, now);
@@ -265,7 +319,8 @@ class Service implements StateStoreService {
     const props = message.properties;
     const clientId = message.senderId ?? '';
     const responseTopic = props?.responseTopic;
-    const refusal = responseTopic === undefined ? undefined : responseTopicRefusal(this.#broker, message.senderId, responseTopic, this.#cluster);
+    const remote = remoteOf(this.#broker, message, this.#cluster, this.#remoteAuthorizer);
+    const refusal = responseTopic === undefined ? undefined : responseTopicRefusal(this.#broker, message.senderId, responseTopic, remote);
     if (refusal !== undefined) {
       // §1.1: the real state store disconnects the client; nothing is executed and nothing is published there.
       // Cluster mode: a requester connected to another frontend cannot be disconnected from here; its request is dropped.
@@ -288,7 +343,7 @@ class Service implements StateStoreService {
       return;
     }
     const parsed = message.payload.length > this.#maxRequestBytes ? undefined : parseRequest(message.payload);
-    const { response, events, keyId, prior } = this.#answer(clientId, props, parsed);
+    const { response, events, keyId, prior } = this.#answer(clientId, props, parsed, remote === REMOTE_UNKNOWN ? undefined : remote);
     if (cacheKey !== undefined) this.#cache.set(cacheKey, response);
     const write = events.length === 0 ? undefined : this.#persistence?.write(events, props?.userProperties ?? [], this.#store);
     if (write === undefined && this.#waiting === 0) {
@@ -328,6 +383,7 @@ class Service implements StateStoreService {
     clientId: string,
     props: MessagePropertiesRecord | undefined,
     parsed: ParsedRequest | undefined,
+    remote: RemoteRequester | undefined,
   ): { response: CachedResponse; events: readonly ChangeEvent[]; keyId?: string; prior?: StoredEntry | undefined } {
     const user = readUserProperties(props);
     const protVer = user.protocolVersion;
@@ -347,7 +403,7 @@ class Service implements StateStoreService {
     const keyId = key === undefined ? undefined : keyIdOf(key);
     const prior = keyId === undefined ? undefined : this.#store.get(keyId);
     try {
-      const result = executeCommand(this.#ctx, { clientId, elements: parsed.elements, timestamp: user.timestamp, fencingToken: user.fencingToken });
+      const result = executeCommand(this.#ctx, { clientId, elements: parsed.elements, timestamp: user.timestamp, fencingToken: user.fencingToken, remote });
       const response = okResponse(result.reply, result.version === undefined ? undefined : formatHlc(result.version));
       return keyId === undefined ? { response, events: result.events } : { response, events: result.events, keyId, prior };
     } catch (error) {
