@@ -236,19 +236,28 @@ export interface PahoCase {
   readonly run: (run: PahoRun) => Promise<void>;
   /** Why the case is not run (an optional feature this broker does not have); Paho's own run reports it failed. */
   readonly skip?: string;
+  /** The case mostly waits for a server timer (keep alive, expiry, will delay): run at once with the other such cases. */
+  readonly waits?: boolean;
 }
 
-/** Registers every case as a test `paho <name>` against the target `target()` gives once the file's beforeAll ran. */
+/**
+ * Registers every case as a test `paho <name>` against the target `target()` gives once the
+ * file's beforeAll ran: first the cases that wait for timers, concurrently (their runs share no
+ * client id or topic), then the others one at a time, in Paho's order.
+ */
 export function definePahoCases(cases: readonly PahoCase[], version: 4 | 5, target: () => PahoTarget): void {
-  cases.forEach((c, index) => {
-    const test = c.skip === undefined ? it : it.skip;
-    test(`paho ${c.name}`, async () => {
-      const run = new PahoRun(target(), version, index);
-      try {
-        await c.run(run);
-      } finally {
-        await run.close();
-      }
-    });
-  });
+  const numbered = cases.map((c, index) => ({ c, index }));
+  for (const waits of [true, false]) {
+    for (const { c, index } of numbered.filter(({ c }) => (c.waits === true) === waits)) {
+      const test = c.skip !== undefined ? it.skip : waits ? it.concurrent : it;
+      test(`paho ${c.name}`, async () => {
+        const run = new PahoRun(target(), version, index);
+        try {
+          await c.run(run);
+        } finally {
+          await run.close();
+        }
+      });
+    }
+  }
 }

@@ -224,7 +224,7 @@ export const V311_CASES: readonly PahoCase[] = [
     },
   },
   { name: 'test_overlapping_subscriptions', run: overlappingSubscriptions },
-  { name: 'test_keepalive', run: keepalive },
+  { name: 'test_keepalive', run: keepalive, waits: true },
   { name: 'test_redelivery_on_reconnect', run: redeliveryOnReconnect },
   {
     name: 'test_subscribe_failure',

@@ -78,6 +78,7 @@ export const V5_CASES: readonly PahoCase[] = [
   },
   {
     name: 'test_will_message',
+    waits: true,
     run: async (r) => {
       const { a, b, topics } = r;
       a.callbacks.clear();
@@ -141,7 +142,7 @@ export const V5_CASES: readonly PahoCase[] = [
     },
   },
   { name: 'test_overlapping_subscriptions', run: overlappingSubscriptions },
-  { name: 'test_keepalive', run: keepalive },
+  { name: 'test_keepalive', run: keepalive, waits: true },
   { name: 'test_redelivery_on_reconnect', run: redeliveryOnReconnect },
   {
     name: 'test_subscribe_failure',
@@ -181,6 +182,7 @@ export const V5_CASES: readonly PahoCase[] = [
   },
   {
     name: 'test_session_expiry',
+    waits: true,
     run: async (r) => {
       const { a, topics } = r;
       const connect = async (clean: boolean, sessionExpiryInterval: number, present: boolean): Promise<void> => {
@@ -258,6 +260,7 @@ export const V5_CASES: readonly PahoCase[] = [
   },
   {
     name: 'test_publication_expiry',
+    waits: true,
     run: async (r) => {
       const { a, b, topics } = r;
       a.callbacks.clear();
@@ -579,6 +582,7 @@ export const V5_CASES: readonly PahoCase[] = [
   },
   {
     name: 'test_will_delay',
+    waits: true,
     run: async (r) => {
       const { a, b, topics } = r;
       // Paho: will delay 3 s / session expiry 5 s, expecting the will after 4 ± 1 s; delay 5 / expiry 0,
