@@ -138,6 +138,7 @@ export class PahoClient {
     return codes;
   }
 
+  /** Unsubscribes, then waits until every frontend has applied it. */
   async unsubscribe(filter: string): Promise<void> {
     await this.client.unsubscribeAsync(filter);
     await this.#run.target.settle();
@@ -215,10 +216,12 @@ export class PahoRun {
     return this.target.settle();
   }
 
+  /** Keeps `client` to be ended by {@link close}. */
   track(client: MqttClient): void {
     this.#clients.push(client);
   }
 
+  /** Keeps `raw` to be closed by {@link close}. */
   trackRaw(raw: RawClient): void {
     this.#raws.push(raw);
   }

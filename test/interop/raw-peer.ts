@@ -8,6 +8,7 @@ import type { IConnackPacket, IConnectPacket, IDisconnectPacket, IPublishPacket,
 import { P, prop, props, publishBytes, u16 } from '../helpers/packet-bytes.js';
 import type { RawClient } from '../helpers/raw-client.js';
 
+/** A connected byte-level peer: what the server sent it, and its own PUBLISH/SUBSCRIBE flows. */
 export class RawPeer {
   readonly raw: RawClient;
   /** PUBLISHes the server sent, in order. */
