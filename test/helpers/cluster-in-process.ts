@@ -4,7 +4,7 @@
  * each with its own backend client and `RedisBrokerStore`, joined with `startClusterFrontend` and
  * listening on a free port.
  */
-import { createBroker, type Broker } from '../../src/broker/broker.js';
+import { createBroker, type Broker, type CreateBrokerOptions } from '../../src/broker/broker.js';
 import { PERSIST_EVERYTHING, type PersistenceDecisions } from '../../src/broker/persistence-decisions.js';
 import { startClusterFrontend, type ClusterFrontend } from '../../src/cluster/frontend.js';
 import { newFrontendId } from '../../src/cluster/frontend-id.js';
@@ -51,6 +51,8 @@ export interface InProcessClusterOptions {
    * the shared store; lease and renewal times in ms. Absent: no state store.
    */
   readonly stateStore?: { readonly leaseMs: number; readonly renewMs: number };
+  /** More engine options for every frontend (authorization hooks, client limits). */
+  readonly engine?: Pick<CreateBrokerOptions, 'hooks' | 'clients'>;
 }
 
 /** Starts a Redis Cluster and `frontends` (default 3) engines on it. */
@@ -63,7 +65,7 @@ export async function startInProcessCluster(options: InProcessClusterOptions = {
     // Degraded mode as open-backend.ts wires it: a partition short of replicas keeps serving, flagged.
     const client = await RedisClusterClient.connect({ seeds: redis.seeds, replicas, waitTimeoutMs: 1000, degradedMode: { logger } });
     const store = await RedisBrokerStore.open({ commands: client, name: 'test-backend', ...(options.encryptionKey ? { encryptionKey: options.encryptionKey } : {}) });
-    const broker = createBroker({ store, clusterMode: true, persistence: options.persistence ?? PERSIST_EVERYTHING, logger, sysIntervalSeconds: 0 });
+    const broker = createBroker({ ...options.engine, store, clusterMode: true, persistence: options.persistence ?? PERSIST_EVERYTHING, logger, sysIntervalSeconds: 0 });
     await broker.ready;
     const frontend = await startClusterFrontend({ broker, client, store, frontendId: newFrontendId(), logger });
     const ss = options.stateStore;

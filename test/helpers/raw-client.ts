@@ -85,11 +85,16 @@ export class RawClient {
     if (queued !== undefined) return Promise.resolve(queued);
     if (this.#closed) return Promise.resolve(undefined);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no packet within ${timeoutMs} ms`)), timeoutMs);
-      this.#waiters.push((p) => {
+      const waiter = (p: Packet | undefined): void => {
         clearTimeout(timer);
         resolve(p);
-      });
+      };
+      const timer = setTimeout(() => {
+        // A waiter that timed out takes no packet: the next one stays for the next read.
+        this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
+        reject(new Error(`no packet within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.#waiters.push(waiter);
     });
   }
 
