@@ -52,6 +52,18 @@ export interface ClusterLink {
   disconnected(clientId: string): void;
   /** A session of this frontend subscribed (or replaced a subscription). */
   subscribed(clientId: string, subscription: Subscription): void;
+  /**
+   * Resolves once the client's subscription changes so far are known to every live frontend (or
+   * after a bounded wait); undefined when none is pending. The SUBACK waits for it, so that a
+   * PUBLISH on any frontend after the SUBACK reaches the new subscription.
+   */
+  subscriptionsVisible(clientId: string): Promise<void> | undefined;
+  /**
+   * Resolves once this frontend's copy of the retained messages has every change other frontends
+   * made before the call (or after a bounded wait): a SUBSCRIBE replays retained messages after it,
+   * so that one retained on another frontend before the SUBSCRIBE is sent [MQTT-3.3.1-6].
+   */
+  retainedCaughtUp(): Promise<void>;
   /** A session of this frontend unsubscribed. */
   unsubscribed(clientId: string, filter: string): void;
   /** A session of this frontend ended (its state is deleted) or moved to another frontend. */

@@ -5,6 +5,7 @@
  * filters only appear in hash fields and stream values, JSON-encoded (a lone surrogate survives);
  * key names hold frontend ids only, checked to be base64url first.
  */
+import { isStreamId } from './stream-ids.js';
 import type { StreamEntry } from './stream-tail.js';
 
 /**
@@ -55,7 +56,9 @@ export type DirectoryChange =
   | { readonly op: 'put'; readonly owner: string; readonly clientId: string; readonly filter: string; readonly options: DirectoryOptions }
   | { readonly op: 'del'; readonly owner: string; readonly clientId: string; readonly filter: string }
   | { readonly op: 'delc'; readonly owner: string; readonly clientId: string }
-  | { readonly op: 'delf'; readonly owner: string };
+  | { readonly op: 'delf'; readonly owner: string }
+  /** `owner` applied every change of the stream up to stream id `upTo` (see SubscriptionDirectory.visibleEverywhere). */
+  | { readonly op: 'ack'; readonly owner: string; readonly upTo: string };
 
 /** The hash field of (client id, filter): JSON `[clientId, filter]`. */
 export function encodeField(clientId: string, filter: string): Buffer {
@@ -81,6 +84,8 @@ export function encodeChange(change: DirectoryChange, sealer?: DirectorySealer):
       return ['op', 'delc', 'o', change.owner, 'c', hide(Buffer.from(JSON.stringify(change.clientId), 'utf8'))];
     case 'delf':
       return ['op', 'delf', 'o', change.owner];
+    case 'ack':
+      return ['op', 'ack', 'o', change.owner, 'a', change.upTo];
   }
 }
 
@@ -171,6 +176,8 @@ export function decodeChange(entry: StreamEntry, sealer?: DirectorySealer): Dire
       return `the value of '${name}' is not authentic`;
     }
   }
+  const upTo = entry.fields.get('a'); // an ack's stream id is not sealed (it says nothing of any client)
+  if (upTo !== undefined) opened.set('a', upTo);
   return decodeOpenChange(op, owner, opened);
 }
 
@@ -202,6 +209,10 @@ function decodeOpenChange(op: string | undefined, owner: string, fields: Readonl
     }
     case 'delf':
       return { op, owner };
+    case 'ack': {
+      const upTo = entry.fields.get('a')?.toString('latin1');
+      return upTo !== undefined && isStreamId(upTo) ? { op, owner, upTo } : 'no valid stream id';
+    }
     default:
       return 'unknown op';
   }

@@ -87,6 +87,11 @@ const CLAIM_WAIT_MS = 200;
 
 /** Field of the one value of an inbox entry. */
 const FRAME_FIELD = 'm';
+/**
+ * Longest a SUBACK waits for every live frontend to apply its subscription change (they answer in
+ * about a millisecond; one that does not, slow or just started, does not hold it longer).
+ */
+const VISIBLE_WAIT_MS = 1000;
 
 /** Starts the frontend: resolves once it is a member (lease held, directory loaded, inbox tailed). */
 export async function startClusterFrontend(options: ClusterFrontendOptions): Promise<ClusterFrontend> {
@@ -99,6 +104,8 @@ class Frontend implements ClusterFrontend, ClusterLink {
   readonly id: string;
   readonly #o: ClusterFrontendOptions;
   #membership: Membership | undefined;
+  /** Per client, the last subscription change not yet known everywhere (see subscriptionsVisible). */
+  readonly #visible = new Map<string, Promise<void>>();
   #directory: SubscriptionDirectory | undefined;
   #forwarder: Forwarder | undefined;
   #mover: SessionMover | undefined;
@@ -241,15 +248,44 @@ class Frontend implements ClusterFrontend, ClusterLink {
   }
 
   subscribed(clientId: string, subscription: Subscription): void {
-    if (this.#closed) return;
-    this.#directoryWrite('put', this.#directory?.put({
+    const directory = this.#directory;
+    if (this.#closed || directory === undefined) return;
+    const write = directory.put({
       clientId,
       filter: subscription.filter,
       qos: subscription.qos,
       noLocal: subscription.noLocal,
       retainAsPublished: subscription.retainAsPublished,
       subscriptionId: subscription.subscriptionId,
-    }));
+    });
+    this.#directoryWrite('put', write);
+    // The SUBACK waits until every live frontend applied the change (or VISIBLE_WAIT_MS), so that a
+    // PUBLISH anywhere after the SUBACK reaches the new subscription.
+    const visible = write.then(
+      (id) => directory.visibleEverywhere(id, () => this.#membership?.live ?? [], VISIBLE_WAIT_MS).then(() => undefined),
+      () => undefined,
+    );
+    this.#visible.set(clientId, visible);
+    void visible.then(() => {
+      if (this.#visible.get(clientId) === visible) this.#visible.delete(clientId);
+    });
+  }
+
+  subscriptionsVisible(clientId: string): Promise<void> | undefined {
+    return this.#visible.get(clientId);
+  }
+
+  async retainedCaughtUp(): Promise<void> {
+    const tail = this.#retained;
+    if (tail === undefined || this.#closed) return;
+    try {
+      const [reply] = await this.#o.client.exec(RETAINED_STREAM_KEY, [['XINFO', 'STREAM', RETAINED_STREAM_KEY]]);
+      const info = readStreamInfo(reply ?? null);
+      if (typeof info === 'string' || info === undefined) return;
+      await tail.reached(info.lastGeneratedId, VISIBLE_WAIT_MS);
+    } catch (error) {
+      this.#o.logger.debug({ err: reasonOf(error) }, 'the retained change stream position was not read: retained messages replayed from the copy as it is');
+    }
   }
 
   unsubscribed(clientId: string, filter: string): void {
@@ -263,7 +299,7 @@ class Frontend implements ClusterFrontend, ClusterLink {
     this.#directoryWrite('owner', this.#o.store.disownSession(clientId, this.id)); // unless it moved: then another frontend owns it
   }
 
-  #directoryWrite(what: string, write: Promise<void> | undefined): void {
+  #directoryWrite(what: string, write: Promise<unknown> | undefined): void {
     write?.catch((error: unknown) => {
       if (!this.#closed) this.#o.logger.warn({ err: reasonOf(error), what }, 'subscription directory write failed');
     });

@@ -62,6 +62,8 @@ class BadReply extends Error {}
 /** A tail of one stream. Create it, then {@link start} it. */
 export class StreamTail {
   private lastIdValue = '0-0';
+  /** Callers of {@link reached} waiting for the tail to hand over entries up to an id. */
+  private readonly reachWaiters = new Set<{ readonly id: string; readonly resolve: (reached: boolean) => void; timer: NodeJS.Timeout | undefined }>();
   private connection: NodeConnection | undefined;
   private loop: Promise<void> | undefined;
   private closed = false;
@@ -106,6 +108,11 @@ export class StreamTail {
   /** Stops reading; resolves once a batch being processed finished and the connection is closed. */
   async close(): Promise<void> {
     this.closed = true;
+    for (const waiter of this.reachWaiters) {
+      clearTimeout(waiter.timer);
+      waiter.resolve(false);
+    }
+    this.reachWaiters.clear();
     this.connection?.close();
     this.wake?.();
     await this.loop;
@@ -150,12 +157,41 @@ export class StreamTail {
         const from = await this.options.onGap(this.lastIdValue, info);
         if (!isStreamId(from)) throw new BadReply('onGap resolved with no stream id');
         this.lastIdValue = from;
+        if (this.reachWaiters.size > 0) this.settleReached(); // reloaded: what was before `from` is in
         return; // the read that followed the check may have skipped the gap: read again
       }
     }
     const { entries, end } = this.parseXRead(replies[replies.length - 1] ?? null);
     if (entries.length > 0) await this.options.onEntries(entries);
     this.lastIdValue = end;
+    if (this.reachWaiters.size > 0) this.settleReached();
+  }
+
+  /**
+   * Resolves true once every entry up to stream id `id` was handed over (at once when it already
+   * was), false after `timeoutMs` or at close.
+   */
+  reached(id: string, timeoutMs: number): Promise<boolean> {
+    if (compareStreamIds(this.lastIdValue, id) >= 0) return Promise.resolve(true);
+    if (this.closed) return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => {
+      const waiter = { id, resolve, timer: undefined as NodeJS.Timeout | undefined };
+      waiter.timer = setTimeout(() => {
+        this.reachWaiters.delete(waiter);
+        resolve(false);
+      }, timeoutMs);
+      waiter.timer.unref();
+      this.reachWaiters.add(waiter);
+    });
+  }
+
+  private settleReached(): void {
+    for (const waiter of this.reachWaiters) {
+      if (compareStreamIds(this.lastIdValue, waiter.id) < 0) continue;
+      this.reachWaiters.delete(waiter);
+      clearTimeout(waiter.timer);
+      waiter.resolve(true);
+    }
   }
 
   /** The open connection to the slot's master, opening one when there is none. */

@@ -31,7 +31,7 @@ import {
   type DirectorySealer,
 } from './directory-codec.js';
 import { DirectoryView, type DirectoryEntry } from './directory-view.js';
-import { readStreamInfo } from './stream-ids.js';
+import { compareStreamIds, readStreamInfo } from './stream-ids.js';
 import { StreamTail, type StreamEntry } from './stream-tail.js';
 
 export type { DirectoryEntry } from './directory-view.js';
@@ -53,6 +53,14 @@ export interface SubscriptionDirectoryOptions {
   readonly sealer?: DirectorySealer | undefined;
 }
 
+/** A SUBSCRIBE waiting until its change is applied everywhere. */
+interface VisibilityWaiter {
+  readonly id: string;
+  readonly others: () => Iterable<string>;
+  resolve: (applied: boolean) => void;
+  timer: NodeJS.Timeout | undefined;
+}
+
 /** Items per SSCAN/HSCAN page: no reply is unbounded. */
 const SCAN_PAGE = 512;
 
@@ -64,8 +72,12 @@ export class SubscriptionDirectory {
   private readonly ownKey: string;
   private readonly maxLength: number;
   /** Per client id, the chain of its pending Redis writes (so a client's changes reach Redis in call order). */
-  private readonly chains = new Map<string, Promise<void>>();
+  private readonly chains = new Map<string, Promise<unknown>>();
   private rebuildCount = 0;
+  /** Per other frontend, the stream id up to which it said it applied the changes (its acks). */
+  private readonly applied = new Map<string, string>();
+  /** SUBSCRIBEs waiting until every live frontend applied their change (see {@link visibleEverywhere}). */
+  private readonly waiters = new Set<VisibilityWaiter>();
   /** Set by the first load (at start). */
   private started = false;
   private closed = false;
@@ -117,14 +129,14 @@ export class SubscriptionDirectory {
    * hash and the change are durable (WAIT). A rejection means other frontends may not know it (the
    * view keeps it: call again to retry; a put is idempotent).
    */
-  async put(entry: Omit<DirectoryEntry, 'owner'>): Promise<void> {
+  async put(entry: Omit<DirectoryEntry, 'owner'>): Promise<string> {
     this.checkOpen();
     const options = { qos: entry.qos, noLocal: entry.noLocal, retainAsPublished: entry.retainAsPublished, subscriptionId: entry.subscriptionId };
     this.view.put({ clientId: entry.clientId, owner: this.self, filter: entry.filter, ...options });
     const field = this.fieldOf(entry.clientId, entry.filter);
     const value = this.valueOf(entry.clientId, entry.filter, options);
     const change: DirectoryChange = { op: 'put', owner: this.self, clientId: entry.clientId, filter: entry.filter, options };
-    await this.serial(entry.clientId, () => this.write([['HSET', this.ownKey, field, value]], change));
+    return this.serial(entry.clientId, () => this.write([['HSET', this.ownKey, field, value]], change));
   }
 
   /** This frontend's session unsubscribed from `filter` (as subscribed). */
@@ -176,6 +188,11 @@ export class SubscriptionDirectory {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (const waiter of this.waiters) {
+      clearTimeout(waiter.timer);
+      waiter.resolve(false);
+    }
+    this.waiters.clear();
     await this.tail.close();
     await Promise.allSettled([...this.chains.values()]);
   }
@@ -197,7 +214,7 @@ export class SubscriptionDirectory {
   }
 
   /** Runs `write` after the client's earlier writes (whatever their outcome). */
-  private serial(clientId: string, write: () => Promise<void>): Promise<void> {
+  private serial<T>(clientId: string, write: () => Promise<T>): Promise<T> {
     const previous = this.chains.get(clientId);
     const next = (previous === undefined ? write() : previous.then(write, write)).finally(() => {
       if (this.chains.get(clientId) === chained) this.chains.delete(clientId);
@@ -207,14 +224,61 @@ export class SubscriptionDirectory {
     return next;
   }
 
-  /** The hash commands (own slot), then SADD and the change's XADD (the stream's slot), both durable. */
-  private async write(hashCommands: RedisCommand[], change: DirectoryChange): Promise<void> {
+  /** The hash commands (own slot), then SADD and the change's XADD (the stream's slot), both durable; resolves with the change's stream id. */
+  private async write(hashCommands: RedisCommand[], change: DirectoryChange): Promise<string> {
     if (hashCommands.length > 0) {
       const replies = await this.options.client.exec(this.ownKey, hashCommands, { durable: true });
       this.check(replies, hashCommands.length, 'writing the subscription directory');
     }
     const replies = await this.options.client.exec(CHANGE_STREAM_KEY, [['SADD', FRONTEND_SET_KEY, this.self], this.xadd(change)], { durable: true });
     this.check(replies, 2, 'writing the subscription change stream');
+    const id = replies[1];
+    return Buffer.isBuffer(id) ? id.toString('latin1') : '0-0';
+  }
+
+  /**
+   * Resolves once every frontend `others()` names (the live ones; this one is skipped) said it
+   * applied the change stream up to `id` (true), or after `timeoutMs` (false: a frontend that is
+   * slow, or joined after the change and loaded it from the hashes, does not hold a SUBACK longer).
+   */
+  visibleEverywhere(id: string, others: () => Iterable<string>, timeoutMs: number): Promise<boolean> {
+    const waiter: VisibilityWaiter = { id, others, resolve: () => undefined, timer: undefined };
+    if (this.closed || this.appliedEverywhere(waiter)) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      waiter.resolve = resolve;
+      waiter.timer = setTimeout(() => {
+        this.waiters.delete(waiter);
+        resolve(false);
+      }, timeoutMs);
+      waiter.timer.unref();
+      this.waiters.add(waiter);
+    });
+  }
+
+  private appliedEverywhere(waiter: VisibilityWaiter): boolean {
+    for (const frontend of waiter.others()) {
+      if (frontend === this.self) continue;
+      const upTo = this.applied.get(frontend);
+      if (upTo === undefined || compareStreamIds(upTo, waiter.id) < 0) return false;
+    }
+    return true;
+  }
+
+  private settleWaiters(): void {
+    for (const waiter of this.waiters) {
+      if (!this.appliedEverywhere(waiter)) continue;
+      this.waiters.delete(waiter);
+      clearTimeout(waiter.timer);
+      waiter.resolve(true);
+    }
+  }
+
+  /** Tells the other frontends this one applied the stream up to `upTo` (not durable: a lost ack only lets a SUBACK wait for its timeout). */
+  private ack(upTo: string): void {
+    if (this.closed) return;
+    this.options.client.exec(CHANGE_STREAM_KEY, [this.xadd({ op: 'ack', owner: this.self, upTo })]).catch((error: unknown) => {
+      this.options.logger.debug({ err: reasonOf(error) }, 'a subscription change ack was not written');
+    });
   }
 
   private xadd(change: DirectoryChange): RedisCommand {
@@ -231,6 +295,8 @@ export class SubscriptionDirectory {
 
   /** Applies a batch of the stream: other frontends' changes (own ones are in the view already); a malformed one is logged and skipped. */
   private applyEntries(entries: readonly StreamEntry[]): void {
+    let foreign: string | undefined;
+    let acked = false;
     for (const entry of entries) {
       const change = decodeChange(entry, this.options.sealer);
       if (typeof change === 'string') {
@@ -238,6 +304,13 @@ export class SubscriptionDirectory {
         continue;
       }
       if (change.owner === this.self) continue;
+      if (change.op === 'ack') {
+        const before = this.applied.get(change.owner);
+        if (before === undefined || compareStreamIds(before, change.upTo) < 0) this.applied.set(change.owner, change.upTo);
+        acked = true;
+        continue;
+      }
+      foreign = entry.id;
       switch (change.op) {
         case 'put':
           this.view.put({ clientId: change.clientId, owner: change.owner, filter: change.filter, ...change.options });
@@ -250,9 +323,12 @@ export class SubscriptionDirectory {
           break;
         case 'delf':
           this.view.deleteOwner(change.owner);
+          this.applied.delete(change.owner);
           break;
       }
     }
+    if (foreign !== undefined) this.ack(foreign);
+    if (acked && this.waiters.size > 0) this.settleWaiters();
   }
 
   /**

@@ -134,14 +134,12 @@ export class PahoClient {
       if (!isSuback(packet)) throw error;
       codes = packet.granted.map((g) => (typeof g === 'number' ? g : -1));
     }
-    await this.#run.target.settle();
     return codes;
   }
 
-  /** Unsubscribes, then waits until every frontend has applied it. */
+  /** Unsubscribes. */
   async unsubscribe(filter: string): Promise<void> {
     await this.client.unsubscribeAsync(filter);
-    await this.#run.target.settle();
   }
 
   /** Publishes; resolves once written (QoS 0) or acknowledged (QoS 1 and 2). */
@@ -209,11 +207,6 @@ export class PahoRun {
   /** Another client (Paho's client0, "clean retained", a test client): `name` '' is the zero-length client id. */
   other(name: string): PahoClient {
     return new PahoClient(this, 2, name === '' ? '' : this.#id(name));
-  }
-
-  /** Waits until every frontend agrees (see {@link PahoTarget.settle}). */
-  settle(): Promise<void> {
-    return this.target.settle();
   }
 
   /** Keeps `client` to be ended by {@link close}. */

@@ -13,11 +13,6 @@ export interface PahoTarget {
   readonly tag: string;
   /** The port of connection number `connection` (0, 1, ...) of the case's client `client` (0 aclient, 1 bclient, 2 any other). */
   port(client: number, connection: number): number;
-  /**
-   * Resolves once every frontend has applied every subscription and retained change made so far
-   * (the cluster spreads them after SUBACK, docs/cluster.md; Paho's own cases sleep for that).
-   */
-  settle(): Promise<void>;
 }
 
 /** The filter Paho's suites expect the server to refuse (`nosubscribe_topics`), under a run's prefix. */
@@ -37,18 +32,20 @@ export const PAHO_ENGINE: Pick<CreateBrokerOptions, 'hooks' | 'clients'> = {
 
 /** The standalone broker listening on `port`. */
 export function standaloneTarget(port: number): PahoTarget {
-  return { name: 'standalone broker', tag: 'sa', port: () => port, settle: async () => undefined };
+  return { name: 'standalone broker', tag: 'sa', port: () => port };
 }
 
 /** Every client on the first frontend of `cluster` (what a client of a load balancer pinned to one frontend sees). */
 export function oneFrontendTarget(cluster: InProcessCluster): PahoTarget {
   const port = cluster.frontends[0]!.port;
-  return { name: 'one frontend of a 3-frontend cluster', tag: 'f1', port: () => port, settle: async () => undefined };
+  return { name: 'one frontend of a 3-frontend cluster', tag: 'f1', port: () => port };
 }
 
 /**
  * Clients spread over the frontends: connection n of client k goes to frontend (k + n) mod N, so
- * aclient and bclient are on different frontends and every reconnection moves the session.
+ * aclient and bclient are on different frontends and every reconnection moves the session. The
+ * cases need no waits of their own: a SUBACK is sent once every frontend knows the subscription,
+ * and a SUBSCRIBE replays retained messages once this frontend has every earlier retained change.
  */
 export function roundRobinTarget(cluster: InProcessCluster): PahoTarget {
   const frontends = cluster.frontends;
@@ -56,15 +53,5 @@ export function roundRobinTarget(cluster: InProcessCluster): PahoTarget {
     name: 'every frontend of a 3-frontend cluster, round robin',
     tag: 'rr',
     port: (client, connection) => frontends[(client + connection) % frontends.length]!.port,
-    settle: async () => {
-      const deadline = Date.now() + 10_000;
-      for (;;) {
-        const entries = new Set(frontends.map((f) => f.frontend.stats().directoryEntries));
-        const retained = new Set(frontends.map((f) => f.broker.stats().retained));
-        if (entries.size === 1 && retained.size === 1) return;
-        if (Date.now() > deadline) throw new Error(`frontends disagree after 10 s: directory entries ${[...entries].join('/')}, retained ${[...retained].join('/')}`);
-        await new Promise((resolve) => setTimeout(resolve, 5));
-      }
-    },
   };
 }

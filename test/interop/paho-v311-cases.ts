@@ -103,7 +103,6 @@ export async function redeliveryOnReconnect(r: PahoRun): Promise<void> {
   await paused.connect({ clientId: b.clientId, clean: false, ...session });
   paused.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: wildtopics[6]!, qos: 2 }] });
   expect((await paused.nextOf('suback'))?.cmd).toBe('suback');
-  await r.settle();
   paused.send({ cmd: 'publish', topic: topics[1]!, payload: Buffer.alloc(0), qos: 1, messageId: 2, retain: false, dup: false });
   paused.send({ cmd: 'publish', topic: topics[3]!, payload: Buffer.alloc(0), qos: 2, messageId: 3, retain: false, dup: false });
   // Paho sleeps 1 s: the port waits until both messages were sent to it (in flight, unacknowledged)

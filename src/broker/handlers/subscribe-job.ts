@@ -3,7 +3,8 @@
  * with a million filters must not stall every other client. While the job runs its connection is
  * held (later packets of that connection wait, in order, see `Connection.hold`); other
  * connections are served between slices. Phases: check every request (a malformed or forbidden
- * one refuses the packet before anything is applied), apply them, SUBACK, replay retained messages.
+ * one refuses the packet before anything is applied), apply them, (cluster mode) wait until every
+ * frontend knows the new subscriptions, SUBACK, replay retained messages.
  */
 import type { SubscribePacket, SubscriptionRequest } from '../../protocol/packets.js';
 import { ReasonCode, SubackFailure311 } from '../../protocol/reason-codes.js';
@@ -21,7 +22,7 @@ export const SUBSCRIBE_SLICE_MS = 5;
 /** Requests handled between two looks at the clock. */
 const CLOCK_EVERY = 64;
 
-type Phase = 'check' | 'apply' | 'replay' | 'done';
+type Phase = 'check' | 'apply' | 'visible' | 'suback' | 'replay' | 'done';
 
 /** One SUBSCRIBE in progress; {@link step} does a slice of it. */
 export class SubscribeJob {
@@ -38,6 +39,8 @@ export class SubscribeJob {
   readonly #replay: Subscription[] = [];
   #replayIndex = 0;
   readonly #now = Date.now();
+  /** Set while the job waits for something other than the clock (see {@link takeWaiting}). */
+  #waiting: Promise<void> | undefined;
   /** The first filters, for the debug line (collected only when debug is enabled). */
   readonly #logged: string[] | undefined;
 
@@ -50,17 +53,29 @@ export class SubscribeJob {
     this.#logged = levelEnabled(connection.core.logger, 'debug') ? [] : undefined;
   }
 
-  /** Runs until done or until `deadline` (performance.now()); true when the job is finished (done or refused). */
+  /**
+   * Runs until done, until `deadline` (performance.now()), or until it must wait (then
+   * {@link takeWaiting} says for what); true when the job is finished (done or refused).
+   */
   step(deadline: number): boolean {
     let n = 0;
     while (this.#phase !== 'done') {
       if (this.#connection.state === 'closed') return true;
+      if (this.#phase === 'visible') return false;
       if (++n % CLOCK_EVERY === 0 && performance.now() >= deadline) return false;
       if (this.#phase === 'check') this.#checkOne();
       else if (this.#phase === 'apply') this.#applyOne();
+      else if (this.#phase === 'suback') this.#suback();
       else this.#replayOne();
     }
     return true;
+  }
+
+  /** What the job waits for before its next step (once; undefined: only for the event loop's next turn). */
+  takeWaiting(): Promise<void> | undefined {
+    const waiting = this.#waiting;
+    this.#waiting = undefined;
+    return waiting;
   }
 
   /** The next request, or undefined after the last; a string when the rest of the packet is malformed. */
@@ -146,10 +161,32 @@ export class SubscribeJob {
     return request.qos; // [MQTT-3.9.3-1] granted QoS in request order
   }
 
-  /** SUBACK once every request is applied [MQTT-3.8.4-1]; PUBLISHes to the new subscriptions may precede it (MQTT 5.0 3.8.4). */
+  /**
+   * Every request is applied: in cluster mode, the SUBACK waits until every live frontend knows the
+   * new subscriptions (a PUBLISH anywhere after the SUBACK then reaches them).
+   */
   #finishApply(): void {
+    const core = this.#connection.core;
+    core.registry.save(this.#session);
+    const cluster = core.cluster;
+    const subscribed = cluster?.subscriptionsVisible(this.#session.clientId);
+    // Retained messages are replayed after the SUBACK: from a copy that has every retained change made before.
+    const retained = cluster !== undefined && this.#replay.length > 0 ? cluster.retainedCaughtUp() : undefined;
+    const visible = subscribed === undefined ? retained : retained === undefined ? subscribed : Promise.all([subscribed, retained]).then(() => undefined);
+    if (visible === undefined) {
+      this.#suback();
+      return;
+    }
+    this.#phase = 'visible';
+    const resume = (): void => {
+      this.#phase = 'suback';
+    };
+    this.#waiting = visible.then(resume, resume);
+  }
+
+  /** SUBACK once every request is applied [MQTT-3.8.4-1]; PUBLISHes to the new subscriptions may precede it (MQTT 5.0 3.8.4). */
+  #suback(): void {
     const connection = this.#connection;
-    connection.core.registry.save(this.#session);
     connection.write(encodeSuback(this.#packet.messageId as number, this.#codes as Uint8Array, connection.version));
     if (this.#logged !== undefined) logSubscribed(connection, this.#logged, this.#codes as Uint8Array);
     this.#phase = 'replay';

@@ -21,7 +21,14 @@ export function handleSubscribe(connection: Connection, packet: SubscribePacket)
   const job = new SubscribeJob(connection, session, packet, moreFilters(packet));
   if (job.step(performance.now() + SUBSCRIBE_SLICE_MS)) return;
   connection.hold();
-  setImmediate(continueJob, connection, job);
+  scheduleJob(connection, job);
+}
+
+/** The job's next slice: when what it waits for is done, else on the event loop's next turn. */
+function scheduleJob(connection: Connection, job: SubscribeJob): void {
+  const waiting = job.takeWaiting();
+  if (waiting === undefined) setImmediate(continueJob, connection, job);
+  else void waiting.then(() => continueJob(connection, job));
 }
 
 /** Next slice of a SUBSCRIBE, in the connection's error boundary: an error ends this client's connection, nothing else. */
@@ -31,7 +38,7 @@ function continueJob(connection: Connection, job: SubscribeJob): void {
     finished = job.step(performance.now() + SUBSCRIBE_SLICE_MS);
   });
   if (finished) connection.replayHeld();
-  else setImmediate(continueJob, connection, job);
+  else scheduleJob(connection, job);
 }
 
 /** UNSUBSCRIBE: remove each filter; UNSUBACK with a reason per filter (v5) [MQTT-3.10.4-4]. */

@@ -191,3 +191,19 @@ it('kill -9 of the stream’s master: entries written after the failover still a
   expect(seen.filter((n) => n > killedAt).length).toBeGreaterThanOrEqual(30);
   await cluster.restartNode(portOf(victim));
 }, 60_000);
+
+it('reached(id) resolves once the entries up to id were handed over (their handler done), and false after its timeout for an id not yet written', async () => {
+  const key = 'st:{reached}';
+  const start = await add(key, 'n', 'start');
+  const handled: string[] = [];
+  const tail = tailOf(key, async (entries) => {
+    for (const entry of entries) handled.push(entry.id);
+  });
+  tail.start(start);
+  expect(await tail.reached(start, 1)).toBe(true); // at or before the start: at once
+  const id = await add(key, 'n', 'x');
+  expect(await tail.reached(id, 10_000)).toBe(true);
+  expect(handled).toContain(id);
+  const later = `${Number(id.split('-')[0]) + 60_000}-0`;
+  expect(await tail.reached(later, 200)).toBe(false);
+});

@@ -135,6 +135,23 @@ describe('SubscriptionDirectory', () => {
     await expect(b.removeFrontend('no{braces}')).rejects.toThrow(RangeError);
   });
 
+  it('visibleEverywhere resolves once every named frontend applied the change (their acks), and false after the timeout for one that never does', async () => {
+    const a = await open();
+    const b = await open();
+    const c = await open();
+    const id = await a.put({ clientId: 'seen-everywhere', filter: 'v/+', ...options });
+    // b and c tail the stream, apply the put, and ack it: then b and c see the entry.
+    expect(await a.visibleEverywhere(id, () => [a.id, b.id, c.id], 10_000)).toBe(true);
+    expect(matches(b, 'v/1').plain).toEqual([`seen-everywhere|v/+|${a.id}`]);
+    expect(matches(c, 'v/1').plain).toEqual([`seen-everywhere|v/+|${a.id}`]);
+    // A frontend that is not there never acks: the wait ends at its timeout, false.
+    const started = Date.now();
+    expect(await a.visibleEverywhere(id, () => [b.id, newFrontendId()], 300)).toBe(false);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+    // Already applied everywhere: at once.
+    expect(await a.visibleEverywhere(id, () => [b.id, c.id], 1)).toBe(true);
+  });
+
   it('a directory started later loads every existing entry, its own hash included', async () => {
     await a.put({ clientId: 'late1', filter: 'late/+', ...options });
     const late = await open();
