@@ -67,6 +67,7 @@ export class BackendNodes {
   /** Starts every node, forms the cluster the first time, and waits until it is healthy. */
   async start(timeoutMs: number): Promise<void> {
     await Promise.all(this.slots.map((slot) => this.spawn(slot)));
+    this.log.info({ nodes: this.slots.length }, 'Redis nodes answer');
     const formed = join(this.folder, 'formed');
     if (!existsSync(formed)) {
       await this.form();

@@ -57,6 +57,7 @@ export class Supervisor {
     this.timer = setInterval(() => void this.tick(), POLL_MS);
     this.changed();
     await this.backend.start(timeoutMs);
+    this.log.info({ ms: Date.now() - began, ports: this.backend.ports }, 'Redis cluster healthy');
     await prepareTopologySecrets(this.paths);
     for (const name of frontendNames(this.plan)) await prepareMember(this.paths, memberPaths(this.paths, name), this.backend.ports);
     this.frontends.startAll();
@@ -68,6 +69,7 @@ export class Supervisor {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     this.frontends.markStarted();
+    this.log.info({ ms: Date.now() - began }, 'frontends up');
     this.admin = await startTopologyAdmin(this.paths.socket, () => this.frontends.liveAdminSocket(), () => void this.stop('admin shutdown'), this.log);
     const first = this.frontends.firstStatus();
     await writeStatusFile(this.paths.status, { pid: process.pid, startedAt: this.startedAt, ports: first?.ports ?? [], adminSocket: this.paths.socket, metricsPort: null });
