@@ -5,7 +5,8 @@
  * port reach the frontends in turn; a frontend killed with SIGKILL is back within 3 s; a master
  * killed is failed over and rejoins as a replica; delete leaves no process and no file.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callAdmin } from '../../src/admin/client.js';
@@ -69,6 +70,10 @@ describe('ops create --backend local', () => {
     }
     expect(new Set(status.members.map((m) => m.pid)).size).toBe(10);
     expect(status.members.filter((m) => m.role === 'master').map((m) => m.slots ?? 0).reduce((a, b) => a + b, 0)).toBe(16384);
+    // Without persistence the nodes keep nothing on disk but their cluster config.
+    for (const node of readdirSync(join(home.home, 'default', 'backend')).filter((n) => n.startsWith('redis-'))) {
+      expect(readdirSync(join(home.home, 'default', 'backend', node)).sort(), node).toEqual(['nodes.conf', 'redis.log']);
+    }
     // Each frontend has its own admin socket and Prometheus port.
     expect(new Set(frontendsOf(status).map((m) => m.adminSocket)).size).toBe(4);
     // The whole topology answers the instance's own admin socket (forwarded to a frontend).

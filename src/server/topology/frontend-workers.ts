@@ -4,7 +4,7 @@
  * Their MQTT listeners all listen on the topology's ports: the primary holds each listening socket
  * and hands every accepted connection to the next worker in turn (`SCHED_RR`), as a load balancer
  * in front of AIO's frontend pods would. Their admin sockets and Prometheus ports are their own
- * (bound `exclusive`). A frontend that exits is restarted (after 100 ms, longer when it keeps dying
+ * (bound `exclusive`). A frontend that exits is restarted at once (backing off while it keeps dying
  * young).
  */
 import cluster, { type Worker } from 'node:cluster';
@@ -90,7 +90,8 @@ export class FrontendWorkers {
     }
     const young = slot.startedAt !== undefined && Date.now() - Date.parse(slot.startedAt) < 5000;
     slot.youngDeaths = young ? slot.youngDeaths + 1 : 0;
-    const delay = Math.min(100 * 2 ** slot.youngDeaths, 10_000);
+    // At once after a death from a long run; 200 ms, 400 ms ... (at most 10 s) while it keeps dying young.
+    const delay = slot.youngDeaths === 0 ? 0 : Math.min(100 * 2 ** slot.youngDeaths, 10_000);
     this.log.warn({ member: slot.name, code, signal, restartInMs: delay }, 'frontend exited; restarting it');
     setTimeout(() => {
       if (this.stopping) return;
