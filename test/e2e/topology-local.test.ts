@@ -5,7 +5,7 @@
  * port reach the frontends in turn; a frontend killed with SIGKILL is back within 3 s; a master
  * killed is failed over and rejoins as a replica; delete leaves no process and no file.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -96,6 +96,10 @@ describe('ops create --backend local', () => {
         order.push(served[0] ?? '');
         before = after;
       }
+      // status shows each frontend's connections (2 each) and uptime.
+      const live = (await home.status()).members.filter((m) => m.kind === 'frontend') as Array<StatusMember & { connections?: number; uptimeSeconds?: number }>;
+      expect(live.map((m) => m.connections)).toEqual([2, 2, 2, 2]);
+      for (const m of live) expect(m.uptimeSeconds).toBeGreaterThanOrEqual(0);
     } finally {
       await Promise.all(clients.map((c) => c.endAsync()));
     }
@@ -144,9 +148,13 @@ describe('ops create --backend local', () => {
     const status = await home.status();
     const pids = [status.pid ?? 0, ...status.members.map((m) => m.pid ?? 0)].filter((p) => p > 0);
     expect(pids.length).toBe(11);
+    // Every child of the supervisor too (the members, and the spare frontend it keeps loaded).
+    const supervisor = status.pid ?? 0;
+    const children = readFileSync(`/proc/${supervisor}/task/${supervisor}/children`, 'utf8').trim().split(/\s+/).map(Number).filter((p) => p > 0);
+    expect(children.length).toBeGreaterThanOrEqual(10);
     const r = await home.ops(['delete', '--yes']);
     expect(r.exitCode, r.stderr).toBe(0);
-    for (const pid of pids) expect(isProcessAlive(pid), `pid ${pid}`).toBe(false);
+    for (const pid of [...pids, ...children]) expect(isProcessAlive(pid), `pid ${pid}`).toBe(false);
     expect(existsSync(`${home.home}/default`)).toBe(false);
   }, 60_000);
 });

@@ -15,9 +15,14 @@ import { openAppendNoFollow } from '../../instance/no-follow.js';
 import { readStatusFile, type BrokerStatusFile } from '../../instance/status-file.js';
 import type { TopologyMember } from '../../instance/topology-file.js';
 import type { Logger } from '../../shared/log.js';
+import { SPARE_READY } from './spare-protocol.js';
 
 /** The broker entry script every frontend runs. */
 const BROKER_BIN = fileURLToPath(new URL('../../../bin/ops-broker.js', import.meta.url));
+/** The entry of a spare (a frontend process loaded ahead of need, see spare-main.ts). */
+const SPARE_BIN = fileURLToPath(new URL('../../../bin/ops-broker-spare.js', import.meta.url));
+/** A new spare is forked this long after the last one was used (not competing with the restart it serves). */
+const SPARE_DELAY_MS = 2000;
 
 /** One frontend as the supervisor tracks it. */
 interface FrontendSlot {
@@ -42,6 +47,9 @@ export class FrontendWorkers {
   failure: string | undefined;
   /** Called when something changed. */
   onChange: () => void = () => undefined;
+  /** The spare process, and whether it is loaded (said {@link SPARE_READY}). */
+  private spare: { worker: Worker; ready: boolean; onExit: () => void } | undefined;
+  private spareTimer: NodeJS.Timeout | undefined;
 
   constructor(
     members: readonly InstancePaths[],
@@ -56,24 +64,59 @@ export class FrontendWorkers {
     for (const slot of this.slots) this.fork(slot);
   }
 
-  /** Marks the start done: from now on an exit is restarted instead of failing the start. */
+  /** Marks the start done: from now on an exit is restarted instead of failing the start; a spare is made ready. */
   markStarted(): void {
     this.started = true;
+    this.scheduleSpare(0);
   }
 
+  /** Forks a spare after `delayMs` unless one exists (its output goes to the supervisor's log until it is assigned a member). */
+  private scheduleSpare(delayMs: number): void {
+    if (this.spare !== undefined || this.spareTimer !== undefined || this.stopping) return;
+    this.spareTimer = setTimeout(() => {
+      this.spareTimer = undefined;
+      if (this.spare !== undefined || this.stopping) return;
+      cluster.setupPrimary({ exec: SPARE_BIN, args: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      const worker = cluster.fork({ OPS_BROKER_FRONTEND: 'spare' });
+      const onExit = (): void => {
+        if (this.spare?.worker !== worker) return;
+        this.spare = undefined;
+        this.scheduleSpare(SPARE_DELAY_MS);
+      };
+      const spare = { worker, ready: false, onExit };
+      this.spare = spare;
+      worker.on('message', (message: unknown) => {
+        if (message === SPARE_READY) spare.ready = true;
+      });
+      worker.once('exit', onExit);
+    }, delayMs);
+    this.spareTimer.unref();
+  }
+
+  /** Runs `slot` on the loaded spare when there is one, else forks `ops-broker` for it. */
   private fork(slot: FrontendSlot): void {
-    const fd = openAppendNoFollow(slot.paths.log, 0o600);
-    try {
-      cluster.setupPrimary({ exec: BROKER_BIN, args: ['--instance-dir', slot.paths.dir], stdio: ['ignore', fd, fd, 'ipc'] });
-      const worker = cluster.fork({ OPS_BROKER_FRONTEND: slot.name });
-      slot.worker = worker;
-      slot.state = 'starting';
-      slot.status = undefined;
-      slot.startedAt = new Date().toISOString();
-      worker.once('exit', (code, signal) => this.exited(slot, worker, code, signal));
-    } finally {
-      closeSync(fd);
+    const spare = this.spare;
+    let worker: Worker;
+    if (spare !== undefined && spare.ready && !spare.worker.isDead()) {
+      this.spare = undefined;
+      worker = spare.worker;
+      worker.off('exit', spare.onExit);
+      worker.send({ instanceDir: slot.paths.dir });
+      this.scheduleSpare(SPARE_DELAY_MS);
+    } else {
+      const fd = openAppendNoFollow(slot.paths.log, 0o600);
+      try {
+        cluster.setupPrimary({ exec: BROKER_BIN, args: ['--instance-dir', slot.paths.dir], stdio: ['ignore', fd, fd, 'ipc'] });
+        worker = cluster.fork({ OPS_BROKER_FRONTEND: slot.name });
+      } finally {
+        closeSync(fd);
+      }
     }
+    slot.worker = worker;
+    slot.state = 'starting';
+    slot.status = undefined;
+    slot.startedAt = new Date().toISOString();
+    worker.once('exit', (code, signal) => this.exited(slot, worker, code, signal));
     this.onChange();
   }
 
@@ -155,6 +198,14 @@ export class FrontendWorkers {
   /** Stops every frontend (SIGTERM: a graceful stop; SIGKILL after 10 s) and waits until they exited. */
   async stop(): Promise<void> {
     this.stopping = true;
+    if (this.spareTimer !== undefined) clearTimeout(this.spareTimer);
+    const spare = this.spare?.worker;
+    this.spare = undefined;
+    if (spare !== undefined && !spare.isDead()) {
+      const gone = new Promise<void>((resolve) => spare.once('exit', () => resolve()));
+      spare.process.kill('SIGKILL');
+      await gone;
+    }
     await Promise.all(
       this.slots.map(async (slot) => {
         const worker = slot.worker;

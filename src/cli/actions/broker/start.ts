@@ -87,6 +87,7 @@ export async function runStart(input: ProcessInput, ctx: CliContext): Promise<vo
   }
   await readDeploymentLock(paths.lock);
   const local = await isLocalTopology(paths, input);
+  if (local) await sweepMembers(paths); // Redis nodes a killed supervisor left would hold the ports
   const status = await withSpinner(ctx, MSG.starting(paths.name), () =>
     interruptible((signal) => (local ? startTopologyDetached(paths, topologyStartTimeoutMs(ctx.env), signal) : startDetached(paths, startTimeoutMs(ctx.env), flags, signal))),
   );

@@ -4,6 +4,8 @@
  * with the supervisor stopped, the planned members, all down. Read from files rather than asked of
  * the supervisor, so it answers even when the supervisor is stuck or gone.
  */
+import { callAdmin } from '../../../admin/client.js';
+import type { StatsResult } from '../../../admin/wire.js';
 import type { InstancePaths } from '../../../instance/layout.js';
 import { isProcessAlive } from '../../../instance/status-file.js';
 import { frontendNames, readTopologyStatus, topologyPaths, type TopologyMember, type TopologyPlan } from '../../../instance/topology-file.js';
@@ -21,6 +23,8 @@ const MEMBER_COLUMNS: readonly Column[] = [
   { header: 'Role', get: (r) => r['role'] },
   { header: 'State', get: (r) => r['state'] },
   { header: 'Restarts', get: (r) => r['restarts'] },
+  { header: 'Uptime', get: (r) => r['uptimeSeconds'] },
+  { header: 'Connections', get: (r) => r['connections'] },
 ];
 
 /** The planned members, all down (the supervisor is not running). */
@@ -30,12 +34,24 @@ function plannedMembers(plan: TopologyPlan, port: number): TopologyMember[] {
   return [...backend, ...frontends];
 }
 
+/** A member with its uptime and, for a running frontend, its connected clients (asked of its own admin socket; left out when it does not answer within 2 s). */
+async function withLiveFigures(m: TopologyMember): Promise<TopologyMember & { uptimeSeconds?: number; connections?: number }> {
+  if (m.state !== 'up') return m;
+  const started = m.startedAt === undefined ? NaN : Date.parse(m.startedAt);
+  const uptime = Number.isFinite(started) ? { uptimeSeconds: Math.max(0, Math.round((Date.now() - started) / 1000)) } : {};
+  if (m.kind !== 'frontend' || m.adminSocket === undefined) return { ...m, ...uptime };
+  const stats = (await callAdmin(m.adminSocket, 'stats', undefined, { timeoutMs: 2000 }).catch(() => undefined)) as StatsResult | undefined;
+  const connected = stats?.clients.connected;
+  return { ...m, ...uptime, ...(typeof connected === 'number' ? { connections: connected } : {}) };
+}
+
 /** Prints the topology's status in `format` (human text when undefined). */
 export async function printTopologyStatus(ctx: CliContext, paths: InstancePaths, plan: TopologyPlan, state: RunState, format: OutputFormat | undefined): Promise<void> {
   const report = state.running ? await readTopologyStatus(topologyPaths(paths).status) : undefined;
   const ports = state.status?.ports ?? [];
   const mqttPort = ports.find((p) => p.protocol !== 'WebSockets' && p.tls !== true)?.port ?? ports[0]?.port ?? 0;
-  const members = report?.members.map((m) => (m.pid !== null && !isProcessAlive(m.pid) ? { ...m, state: 'down' as const } : m)) ?? plannedMembers(plan, mqttPort);
+  const checked = report?.members.map((m) => (m.pid !== null && !isProcessAlive(m.pid) ? { ...m, state: 'down' as const } : m)) ?? plannedMembers(plan, mqttPort);
+  const members = await Promise.all(checked.map(withLiveFigures));
   const result = {
     instance: paths.name,
     running: state.running,
@@ -53,7 +69,8 @@ export async function printTopologyStatus(ctx: CliContext, paths: InstancePaths,
   ctx.stdout.write(`${paths.name}: ${head}, local topology ${result.topology.frontends} frontends, ${result.topology.backend} Redis nodes: ${up} of ${members.length} members up\n`);
   for (const p of ports) ctx.stdout.write(`  listener ${p.listener}: ${portUrl(p)} (shared by the frontends, connections handed out in turn)\n`);
   for (const m of members) {
-    const extra = m.kind === 'backend' ? `${m.slots !== undefined ? `, ${m.slots} slots` : ''}${m.link !== undefined ? `, link ${m.link} to ${m.masterPort ?? '?'}` : ''}${m.memoryBytes !== undefined ? `, ${m.memoryBytes} bytes` : ''}` : `${typeof m.metricsPort === 'number' ? `, metrics ${m.metricsPort}` : ''}`;
-    ctx.stdout.write(`  ${m.name.padEnd(14)} ${m.role.padEnd(8)} ${m.state.padEnd(8)} pid ${String(m.pid ?? '-').padEnd(8)} port ${m.port}, restarts ${m.restarts}${extra}\n`);
+    const extra = m.kind === 'backend' ? `${m.slots !== undefined ? `, ${m.slots} slots` : ''}${m.link !== undefined ? `, link ${m.link} to ${m.masterPort ?? '?'}` : ''}${m.memoryBytes !== undefined ? `, ${m.memoryBytes} bytes` : ''}` : `${m.connections !== undefined ? `, ${m.connections} connected` : ''}${typeof m.metricsPort === 'number' ? `, metrics ${m.metricsPort}` : ''}`;
+    const uptime = m.uptimeSeconds !== undefined ? `, up ${m.uptimeSeconds}s` : '';
+    ctx.stdout.write(`  ${m.name.padEnd(14)} ${m.role.padEnd(8)} ${m.state.padEnd(8)} pid ${String(m.pid ?? '-').padEnd(8)} port ${m.port}, restarts ${m.restarts}${uptime}${extra}\n`);
   }
 }
