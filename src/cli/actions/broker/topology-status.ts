@@ -1,8 +1,9 @@
 /**
  * `ops broker status` of a local topology: the supervisor's last report (topology-status.json),
  * with every member's pid checked here (a member the supervisor has not yet seen die reads `down`);
- * with the supervisor stopped, the planned members, all down. Read from files rather than asked of
- * the supervisor, so it answers even when the supervisor is stuck or gone.
+ * after a clean stop (no report left), the planned members, all down; after the supervisor was
+ * killed, its last report (Redis nodes it left behind keep their pids until `stop`/`start` sweeps
+ * them). Read from files rather than asked of the supervisor, so it answers when it is stuck or gone.
  */
 import { callAdmin } from '../../../admin/client.js';
 import type { StatsResult } from '../../../admin/wire.js';
@@ -47,7 +48,8 @@ async function withLiveFigures(m: TopologyMember): Promise<TopologyMember & { up
 
 /** Prints the topology's status in `format` (human text when undefined). */
 export async function printTopologyStatus(ctx: CliContext, paths: InstancePaths, plan: TopologyPlan, state: RunState, format: OutputFormat | undefined): Promise<void> {
-  const report = state.running ? await readTopologyStatus(topologyPaths(paths).status) : undefined;
+  // Read also when the supervisor is not running: members a killed supervisor left behind show up with their pids.
+  const report = await readTopologyStatus(topologyPaths(paths).status);
   const ports = state.status?.ports ?? [];
   const mqttPort = ports.find((p) => p.protocol !== 'WebSockets' && p.tls !== true)?.port ?? ports[0]?.port ?? 0;
   const checked = report?.members.map((m) => (m.pid !== null && !isProcessAlive(m.pid) ? { ...m, state: 'down' as const } : m)) ?? plannedMembers(plan, mqttPort);
@@ -57,7 +59,7 @@ export async function printTopologyStatus(ctx: CliContext, paths: InstancePaths,
     running: state.running,
     ...(state.pid !== undefined ? { pid: state.pid } : {}),
     dir: paths.dir,
-    topology: { state: report?.state ?? 'stopped', frontends: `${plan.frontend.replicas} x ${plan.frontend.workers}`, backend: `${plan.backend.partitions} x ${plan.backend.redundancyFactor}`, persistence: plan.persistence },
+    topology: { state: state.running ? (report?.state ?? 'starting') : report?.state === 'failed' ? 'failed' : 'stopped', frontends: `${plan.frontend.replicas} x ${plan.frontend.workers}`, backend: `${plan.backend.partitions} x ${plan.backend.redundancyFactor}`, persistence: plan.persistence },
     ports,
     members,
   };
