@@ -109,7 +109,8 @@ export async function startAdminServer(
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(path, () => {
+      // exclusive: a frontend of a local topology (a cluster worker) binds its own socket, not its supervisor's.
+      server.listen({ path, exclusive: true }, () => {
         server.off('error', reject);
         resolve();
       });

@@ -82,7 +82,7 @@ function addCreate(program: Command, ctx: CliContext): void {
     .option('--persist-max-size <size>', 'enable disk persistence with this size (e.g. 10Gi; more than 100 MB)')
     .option('--persist-pvc-sc <class>', 'storage class of the persistence volume claim')
     .option('--persist-mode <pairs...>', 'stateStore|retain|subscriberQueue=None|All|Custom')
-    .option('--backend <url>', 'run as a cluster frontend on this Redis Cluster backend, redis://host:port[,host:port...] (kept with the instance)')
+    .option('--backend <url>', 'run as a cluster frontend on this Redis Cluster backend, redis://host:port[,host:port...] (kept with the instance); local: run the whole topology here (cardinality: frontend replicas x workers ops-broker processes sharing the listener ports, backend partitions x redundancyFactor redis-server nodes), supervised')
     .option('--store-key-from <instance>', "with --backend: use that instance's store key (every frontend of one backend needs the same key)")
     .addHelpText('after', `\nShort forms (as az): ${Object.entries(CREATE_ALIASES).map(([a, l]) => `${a} = ${l}`).join(', ')}\n`)
     .action(async (opts: CreateOptions) => {

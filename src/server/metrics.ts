@@ -37,7 +37,8 @@ export async function startMetricsServer(port: number, collect: () => Promise<re
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ port, host: '127.0.0.1' }, () => resolve());
+    // exclusive: a frontend of a local topology (a cluster worker) binds its own port, not its supervisor's.
+    server.listen({ port, host: '127.0.0.1', exclusive: true }, () => resolve());
   });
   const address = server.address();
   return {

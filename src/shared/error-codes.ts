@@ -58,6 +58,8 @@ export const ERROR_CODES = {
     message: "Port {port} of listener '{listener}' is in use on {host} (another instance or program holds it). Choose another with {flag} N (0 picks a free one).",
   },
   INST_UNSAFE_PATH: { exitCode: 5, message: 'Refusing the instance path {path}: {reason}' },
+  INST_REDIS_MISSING: { exitCode: 2, message: '{program} is not installed (not found on PATH): --backend local runs Redis Cluster nodes on this machine. Install it with: apt-get install redis-server' },
+  INST_TOPOLOGY_FAILED: { exitCode: 3, message: 'The local topology could not start: {reason}' },
 
   ADM_BAD_REQUEST: { exitCode: 3, message: 'Bad admin request: {reason}' },
   ADM_REQUEST_TOO_LARGE: { exitCode: 3, message: 'Admin request larger than {limit} bytes' },

@@ -24,6 +24,11 @@ import { portInUse } from '../lib/port-free.js';
 import { createWizard } from '../lib/prompts.js';
 import { interruptible, startDetached, startTimeoutMs } from '../lib/spawn-broker.js';
 import { printStarted, STARTED_COLUMNS } from './broker/start.js';
+import { assertRedisInstalled } from '../lib/redis-binaries.js';
+import { concreteListenerPorts } from '../lib/topology-ports.js';
+import { LOCAL_BACKEND, planTopology } from '../lib/topology-plan.js';
+import { startTopologyDetached, topologyStartTimeoutMs } from '../lib/spawn-topology.js';
+import { readTopologyStatus, topologyPaths, writeTopologyPlan, type TopologyPlan } from '../../instance/topology-file.js';
 
 /** Inputs of `ops create`. */
 export interface CreateInput extends CreateBrokerArgs {
@@ -39,7 +44,7 @@ export interface CreateInput extends CreateBrokerArgs {
   readonly host?: string;
   /** `--metrics-port`: the instance's Prometheus port (`diagnostics.metrics.prometheusPort`, 0 = a free one). */
   readonly metricsPort?: number;
-  /** `--backend URL`: a cluster frontend on this Redis Cluster backend (stored in backend.json). */
+  /** `--backend URL`: a cluster frontend on this Redis Cluster backend (stored in backend.json); `local`: the whole topology on this machine (topology.json). */
   readonly backend?: string;
   /** `--store-key-from NAME`: use instance NAME's store key (every frontend of one backend needs the same key). */
   readonly storeKeyFrom?: string;
@@ -110,6 +115,8 @@ interface StorePlan {
   readonly copiedKey?: string;
   /** The key comes from `OPS_STORE_KEY`: no key file is made. */
   readonly keyFromEnv: boolean;
+  /** A local topology (`--backend local`): its frontends' store is the local Redis Cluster. */
+  readonly local?: TopologyPlan;
 }
 
 /**
@@ -119,9 +126,10 @@ interface StorePlan {
  * cluster frontend's store (Redis) is encrypted unless `persistence.encryption.mode` is Disabled.
  */
 async function writeInstance(paths: InstancePaths, props: BrokerProperties, listeners: Record<string, ListenerProperties>, host: string, plan: StorePlan): Promise<void> {
-  const stored = plan.backend !== undefined || props.persistence?.maxSize !== undefined;
+  const stored = plan.backend !== undefined || plan.local !== undefined || props.persistence?.maxSize !== undefined;
   const encrypted = stored && props.persistence?.encryption?.mode !== 'Disabled';
   if (plan.backend !== undefined) await writeBackendFile(paths.backend, plan.backend);
+  if (plan.local !== undefined) await writeTopologyPlan(topologyPaths(paths).plan, plan.local);
   if (plan.copiedKey !== undefined) await writeCopiedStoreKey(paths.storeKey, plan.copiedKey);
   else if (encrypted && !plan.keyFromEnv) await createStoreKey(paths.storeKey);
   await writeRuntimeState(paths.runtime, {
@@ -149,24 +157,33 @@ export async function runCreate(input: CreateInput, ctx: CliContext): Promise<vo
   const noBrokerFlags = Object.entries(input).every(([k, v]) => ['instance', 'yes', 'output', 'host', 'metricsPort', 'securePort', 'addInsecureListener'].includes(k) || v === undefined);
   if (noBrokerFlags && ctx.interactive && !input.yes && !(await instanceExists(paths))) settings = { ...input, ...(await createWizard()) };
   // Flags checked before anything is written: a bad one leaves no instance.
-  const backend = settings.backend === undefined ? undefined : parseBackendAddress(settings.backend);
-  const copiedKey = settings.storeKeyFrom === undefined ? undefined : await copiedStoreKey(ctx.home, settings.storeKeyFrom, backend !== undefined);
+  const local = settings.backend === LOCAL_BACKEND;
+  if (local) assertRedisInstalled(ctx.env);
+  const backend = settings.backend === undefined || local ? undefined : parseBackendAddress(settings.backend);
+  const copiedKey = settings.storeKeyFrom === undefined ? undefined : await copiedStoreKey(ctx.home, settings.storeKeyFrom, backend !== undefined || local);
   const props = await brokerProperties(settings);
   if (await instanceExists(paths)) await refuseExisting(paths, deploymentSettings(props), ctx.home);
   const host = settings.host ?? DEFAULT_HOST;
-  const listeners = await plannedListeners(settings, host);
+  // A local topology's frontends share each listener port: a port 0 is fixed now, for all of them and every restart.
+  const listeners = local ? await concreteListenerPorts(await plannedListeners(settings, host), host) : await plannedListeners(settings, host);
+  const topology = local ? await planTopology(props) : undefined;
   await mkdir(ctx.home, { recursive: true });
   await claimInstance(paths, props, ctx.home);
   let created = false;
   try {
     const keyFromEnv = (ctx.env[STORE_KEY_ENV] ?? '') !== '';
-    await writeInstance(paths, props, listeners, host, { ...(backend !== undefined ? { backend } : {}), ...(copiedKey !== undefined ? { copiedKey } : {}), keyFromEnv });
-    const status = await withSpinner(ctx, MSG.starting(paths.name), () => interruptible((signal) => startDetached(paths, startTimeoutMs(ctx.env), {}, signal)));
+    await writeInstance(paths, props, listeners, host, { ...(backend !== undefined ? { backend } : {}), ...(copiedKey !== undefined ? { copiedKey } : {}), keyFromEnv, ...(topology !== undefined ? { local: topology } : {}) });
+    const status = await withSpinner(ctx, MSG.starting(paths.name), () =>
+      interruptible((signal) => (topology !== undefined ? startTopologyDetached(paths, topologyStartTimeoutMs(ctx.env), signal) : startDetached(paths, startTimeoutMs(ctx.env), {}, signal))),
+    );
+    const members = topology === undefined ? undefined : ((await readTopologyStatus(topologyPaths(paths).status))?.members ?? []);
     if (input.output) {
-      printValue(ctx, { instance: paths.name, ...status, log: paths.log, broker: withBackend(brokerView(paths.name, props), backend) }, input.output, STARTED_COLUMNS);
+      const view = topology === undefined ? withBackend(brokerView(paths.name, props), backend) : { ...brokerView(paths.name, props), backend: { kind: 'local', partitions: topology.backend.partitions, redundancyFactor: topology.backend.redundancyFactor } };
+      printValue(ctx, { instance: paths.name, ...status, log: paths.log, broker: view, ...(members !== undefined ? { members } : {}) }, input.output, STARTED_COLUMNS);
     } else {
       ctx.stdout.write(`${ctx.chalk.green('✔')} ${MSG.created(paths.name, status.pid)}\n`);
       printStarted(ctx, paths, status);
+      if (members !== undefined) ctx.stdout.write(`  members: ${members.filter((m) => m.kind === 'frontend').length} frontends sharing the listener ports, ${members.filter((m) => m.kind === 'backend').length} Redis nodes (ops broker status --instance ${paths.name})\n`);
       printTlsHint(ctx, paths, status);
     }
     created = true;

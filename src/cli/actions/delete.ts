@@ -6,6 +6,8 @@ import { findInstance, brokerRunState } from '../lib/instance.js';
 import { withSpinner } from '../lib/output.js';
 import { confirmOrRefuse } from '../lib/prompts.js';
 import { stopBroker } from '../lib/spawn-broker.js';
+import { readTopologyPlan, topologyPaths } from '../../instance/topology-file.js';
+import { stopTopology, sweepMembers } from '../lib/spawn-topology.js';
 
 /** Inputs of `ops delete`. */
 export interface DeleteInput {
@@ -21,10 +23,12 @@ export async function runDelete(input: DeleteInput, ctx: CliContext): Promise<vo
     return;
   }
   const state = await brokerRunState(paths);
+  // A local topology: the supervisor stops every member; members a killed supervisor left are swept.
+  const local = (await readTopologyPlan(topologyPaths(paths).plan).catch(() => undefined)) !== undefined;
   if (state.running && state.pid !== undefined) {
     const pid = state.pid;
-    await withSpinner(ctx, MSG.stopping(paths.name), () => stopBroker(paths, pid));
-  }
+    await withSpinner(ctx, MSG.stopping(paths.name), () => (local ? stopTopology(paths, pid) : stopBroker(paths, pid)));
+  } else if (local) await sweepMembers(paths);
   await removeInstance(paths);
   ctx.stdout.write(`${MSG.deleted(paths.name)}\n`);
 }

@@ -10,6 +10,8 @@ import { printValue, withSpinner, type Column, type OutputFormat } from '../../l
 import { interruptible, runForeground, startDetached, startTimeoutMs, stopBroker, type BrokerFlags } from '../../lib/spawn-broker.js';
 import { parseBackendAddress } from '../../../config/backend-address.js';
 import { OpsError } from '../../../shared/errors.js';
+import { readTopologyPlan, topologyPaths } from '../../../instance/topology-file.js';
+import { runTopologyForeground, startTopologyDetached, stopTopology, sweepMembers, topologyStartTimeoutMs } from '../../lib/spawn-topology.js';
 
 /** Inputs of the process commands. */
 export interface ProcessInput {
@@ -27,6 +29,15 @@ function processFlags(input: ProcessInput): BrokerFlags {
     throw new OpsError('CLI_USAGE', { message: '--repair is for the write-ahead log of a standalone store; a cluster frontend (--backend) has none.' });
   }
   return { ...(input.repair === true ? { repair: true } : {}), ...(input.backend !== undefined ? { backend: parseBackendAddress(input.backend) } : {}) };
+}
+
+/** Whether the instance is a local topology (`ops create --backend local`); `--repair`/`--backend` do not apply to one. */
+async function isLocalTopology(paths: InstancePaths, input: ProcessInput): Promise<boolean> {
+  if ((await readTopologyPlan(topologyPaths(paths).plan)) === undefined) return false;
+  if (input.repair === true || input.backend !== undefined) {
+    throw new OpsError('CLI_USAGE', { message: `instance '${paths.name}' is a local topology (created with --backend local): --repair and --backend do not apply to it.` });
+  }
+  return true;
 }
 
 /** `mqtt[s]://host:port`, or `ws[s]://host:port/mqtt` for a WebSockets port. */
@@ -75,7 +86,11 @@ export async function runStart(input: ProcessInput, ctx: CliContext): Promise<vo
     return;
   }
   await readDeploymentLock(paths.lock);
-  const status = await withSpinner(ctx, MSG.starting(paths.name), () => interruptible((signal) => startDetached(paths, startTimeoutMs(ctx.env), flags, signal)));
+  const local = await isLocalTopology(paths, input);
+  if (local) await sweepMembers(paths); // Redis nodes a killed supervisor left would hold the ports
+  const status = await withSpinner(ctx, MSG.starting(paths.name), () =>
+    interruptible((signal) => (local ? startTopologyDetached(paths, topologyStartTimeoutMs(ctx.env), signal) : startDetached(paths, startTimeoutMs(ctx.env), flags, signal))),
+  );
   if (input.output) printValue(ctx, { instance: paths.name, ...status }, input.output, STARTED_COLUMNS);
   else {
     ctx.stdout.write(`${ctx.chalk.green('✔')} ${MSG.started(paths.name, status.pid)}\n`);
@@ -87,12 +102,14 @@ export async function runStart(input: ProcessInput, ctx: CliContext): Promise<vo
 export async function runStop(input: ProcessInput, ctx: CliContext): Promise<void> {
   const paths = await findInstance(ctx, input.instance);
   const state = await brokerRunState(paths);
+  const local = await isLocalTopology(paths, input);
   if (!state.running || state.pid === undefined) {
+    if (local) await sweepMembers(paths); // members a killed supervisor left behind
     ctx.stdout.write(`${MSG.notRunning(paths.name)}\n`);
     return;
   }
   const pid = state.pid;
-  await withSpinner(ctx, MSG.stopping(paths.name), () => stopBroker(paths, pid));
+  await withSpinner(ctx, MSG.stopping(paths.name), () => (local ? stopTopology(paths, pid) : stopBroker(paths, pid)));
   ctx.stdout.write(`${MSG.stopped(paths.name)}\n`);
 }
 
@@ -101,5 +118,6 @@ export async function runRun(input: ProcessInput, ctx: CliContext): Promise<numb
   const paths = await findInstance(ctx, input.instance);
   assertAdminSocketFits(paths);
   await readDeploymentLock(paths.lock);
+  if (await isLocalTopology(paths, input)) return runTopologyForeground(paths);
   return runForeground(paths, processFlags(input));
 }

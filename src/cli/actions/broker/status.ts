@@ -6,6 +6,8 @@ import { MSG } from '../../messages.js';
 import { admin, findInstance, brokerRunState } from '../../lib/instance.js';
 import { printValue, type OutputFormat } from '../../lib/output.js';
 import { portUrl } from './start.js';
+import { readTopologyPlan, topologyPaths } from '../../../instance/topology-file.js';
+import { printTopologyStatus } from './topology-status.js';
 
 /** Inputs of status and stats. */
 export interface StatusInput {
@@ -18,6 +20,8 @@ export interface StatusInput {
 export async function runStatus(input: StatusInput, ctx: CliContext): Promise<void> {
   const paths = await findInstance(ctx, input.instance);
   const state = await brokerRunState(paths);
+  const plan = await readTopologyPlan(topologyPaths(paths).plan);
+  if (plan !== undefined) return printTopologyStatus(ctx, paths, plan, state, input.output);
   const live = state.running ? ((await admin(paths, 'status').catch(() => undefined)) as StatusResult | undefined) : undefined;
   const result = { ...(live ?? (state.pid ? { pid: state.pid } : {})), instance: paths.name, running: state.running, dir: paths.dir };
   if (input.output) {

@@ -1,0 +1,130 @@
+/**
+ * Starting and stopping the supervisor of a local topology (`bin/ops-broker-supervisor.js
+ * --instance-dir DIR`), as spawn-broker.ts does for one broker: detached with output appended to
+ * broker.log; start returns once the supervisor says every member answers (status.json with its
+ * pid) and the topology's first plain MQTT port answers a CONNECT.
+ */
+import { closeSync, fstatSync, readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import type { InstancePaths } from '../../instance/layout.js';
+import { openAppendNoFollow } from '../../instance/no-follow.js';
+import { isProcessAlive, readStatusFile, type BrokerStatusFile } from '../../instance/status-file.js';
+import { readTopologyStatus, topologyPaths } from '../../instance/topology-file.js';
+import { OpsError } from '../../shared/errors.js';
+import { pollUntil } from './instance.js';
+import { probeMqtt } from './mqtt-probe.js';
+import { exitReason, stopBroker, tail } from './spawn-broker.js';
+
+/** The supervisor entry script. */
+export const SUPERVISOR_BIN = fileURLToPath(new URL('../../../bin/ops-broker-supervisor.js', import.meta.url));
+
+/** Milliseconds a topology start may take: at least 90 s (Redis nodes, the cluster, then the frontends). */
+export function topologyStartTimeoutMs(env: Readonly<Record<string, string | undefined>>): number {
+  const value = Number(env['OPS_START_TIMEOUT_MS']);
+  return Math.max(Number.isFinite(value) && value > 0 ? value : 0, 90_000);
+}
+
+/** Whether `pid` still runs a member of a topology (a Redis node or a broker), by its command line. */
+function isMemberProcess(pid: number): boolean {
+  if (!isProcessAlive(pid)) return false;
+  try {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return cmdline.includes('redis-server') || cmdline.includes('ops-broker');
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * SIGKILLs every member topology-status.json still names as running (a supervisor that was itself
+ * killed leaves its Redis nodes behind; its frontends exit with it).
+ */
+export async function sweepMembers(paths: InstancePaths): Promise<number> {
+  const status = await readTopologyStatus(topologyPaths(paths).status);
+  let killed = 0;
+  for (const member of status?.members ?? []) {
+    if (member.pid === null || !isMemberProcess(member.pid)) continue;
+    process.kill(member.pid, 'SIGKILL');
+    killed++;
+  }
+  if (killed > 0) await pollUntil(() => Promise.resolve((status?.members ?? []).every((m) => m.pid === null || !isProcessAlive(m.pid)) ? true : undefined), 5000);
+  return killed;
+}
+
+/** Stops the supervisor `pid` (admin shutdown, then signals) and whatever member it left. */
+export async function stopTopology(paths: InstancePaths, pid: number): Promise<void> {
+  try {
+    await stopBroker(paths, pid, 40_000);
+  } finally {
+    await sweepMembers(paths);
+  }
+}
+
+/** Stops a supervisor that has not finished starting: SIGTERM (it stops its members), SIGKILL after 40 s, then the sweep. */
+async function stopStarting(paths: InstancePaths, pid: number): Promise<void> {
+  const gone = () => Promise.resolve(isProcessAlive(pid) ? undefined : true);
+  if (isProcessAlive(pid)) process.kill(pid, 'SIGTERM');
+  if (!(await pollUntil(gone, 40_000)) && isProcessAlive(pid)) process.kill(pid, 'SIGKILL');
+  await pollUntil(gone, 3000);
+  await sweepMembers(paths);
+}
+
+/** Starts the supervisor detached; resolves with the topology's status once every member answers. */
+export async function startTopologyDetached(paths: InstancePaths, timeoutMs: number, signal?: AbortSignal): Promise<BrokerStatusFile> {
+  const fd = openAppendNoFollow(paths.log, 0o600);
+  const logStart = fstatSync(fd).size;
+  let exited: { code: number | undefined; signal: string | undefined } | undefined;
+  try {
+    const child = execa(process.execPath, [SUPERVISOR_BIN, '--instance-dir', paths.dir], {
+      detached: true,
+      reject: false,
+      stdin: 'ignore',
+      stdout: fd as 3,
+      stderr: fd as 3,
+      env: { OPS_BROKER_DETACHED: '1' },
+    });
+    child.unref();
+    void child.then((result) => {
+      exited = { code: result.exitCode, signal: result.signal };
+    });
+    const ready = await pollUntil(async () => {
+      if (exited) return 'exited' as const;
+      if (signal?.aborted === true) return 'cancelled' as const;
+      const status = await readStatusFile(paths.status);
+      if (!status || status.pid !== child.pid) return undefined;
+      const first = status.ports.find((p) => p.protocol !== 'WebSockets' && p.tls !== true);
+      if (first && !(await probeMqtt(first.host, first.port, 1000))) return undefined;
+      return status;
+    }, timeoutMs, 100);
+    if (ready === 'cancelled' || ready === undefined) {
+      if (child.pid !== undefined) await stopStarting(paths, child.pid);
+      if (ready === 'cancelled') throw new OpsError('CLI_CANCELLED');
+      throw new OpsError('INST_START_TIMEOUT', { name: paths.name, seconds: Math.round(timeoutMs / 1000), log: paths.log, tail: await tail(paths.log) });
+    }
+    if (ready === 'exited' || exited) {
+      await sweepMembers(paths);
+      const since = (await readFile(paths.log).catch(() => Buffer.alloc(0))).subarray(logStart).toString('utf8');
+      throw new OpsError('INST_START_FAILED', { name: paths.name, reason: exitReason(exited, since), log: paths.log, tail: await tail(paths.log, 5) });
+    }
+    return ready;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Runs the supervisor in the foreground with inherited output; resolves with its exit code. */
+export async function runTopologyForeground(paths: InstancePaths): Promise<number> {
+  const child = execa(process.execPath, [SUPERVISOR_BIN, '--instance-dir', paths.dir], { stdio: 'inherit', reject: false, cleanup: true });
+  const forward = (signal: NodeJS.Signals): void => void child.kill(signal);
+  process.on('SIGINT', forward);
+  process.on('SIGTERM', forward);
+  try {
+    const result = await child;
+    return result.exitCode ?? 1;
+  } finally {
+    process.off('SIGINT', forward);
+    process.off('SIGTERM', forward);
+  }
+}

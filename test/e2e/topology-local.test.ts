@@ -1,0 +1,160 @@
+/**
+ * Local topology (issue 16): `ops create --backend local` with cardinality 2 replicas × 2 workers
+ * and 3 partitions × redundancyFactor 2 runs 4 frontends and 6 Redis nodes under one supervisor,
+ * through the real `ops` binary. Status lists the 10 members with their roles; clients on the one
+ * port reach the frontends in turn; a frontend killed with SIGKILL is back within 3 s; a master
+ * killed is failed over and rejoins as a replica; delete leaves no process and no file.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { callAdmin } from '../../src/admin/client.js';
+import type { StatsResult } from '../../src/admin/wire.js';
+import { isProcessAlive } from '../../src/instance/status-file.js';
+import { connectClient } from '../helpers/cli-mqtt.js';
+import { makeTopologyHome, remember, type StatusMember, type TopologyHome, type TopologyStatusOutput } from '../helpers/local-topology.js';
+import { waitUntil } from '../helpers/redis-cluster.js';
+
+let home: TopologyHome;
+let created: TopologyStatusOutput;
+let port: number;
+
+beforeAll(async () => {
+  home = await makeTopologyHome();
+  const config = await home.config({ replicas: 2, workers: 2 }, { partitions: 3, redundancyFactor: 2 });
+  const r = await home.ops(['create', '--broker-config-file', config, '--backend', 'local', '--port', '0', '--secure-port', '0', '-o', 'json']);
+  if (r.exitCode !== 0) throw new Error(`ops create --backend local failed (${r.exitCode}): ${r.stderr}`);
+  created = JSON.parse(r.stdout) as TopologyStatusOutput;
+  remember(created);
+  const insecure = created.ports.find((p) => p.listener === 'default-insecure');
+  if (insecure === undefined) throw new Error('no default-insecure port');
+  port = insecure.port;
+}, 160_000);
+
+afterAll(async () => {
+  await home?.cleanup();
+}, 90_000);
+
+const frontendsOf = (s: TopologyStatusOutput): StatusMember[] => s.members.filter((m) => m.kind === 'frontend');
+const memberNamed = (s: TopologyStatusOutput, name: string): StatusMember => {
+  const m = s.members.find((x) => x.name === name);
+  if (m === undefined) throw new Error(`no member ${name}`);
+  return m;
+};
+
+/** Connected clients of each frontend, by name (its own admin socket's stats). */
+async function connectedPerFrontend(status: TopologyStatusOutput): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  for (const f of frontendsOf(status)) {
+    if (f.adminSocket === undefined) throw new Error(`${f.name} has no admin socket`);
+    const stats = (await callAdmin(f.adminSocket, 'stats')) as StatsResult;
+    counts.set(f.name, stats.clients.connected);
+  }
+  return counts;
+}
+
+describe('ops create --backend local', () => {
+  it('starts 4 frontends and 6 Redis nodes; status -o json lists all 10 members with their roles', async () => {
+    const status = await home.status();
+    expect(status.running).toBe(true);
+    expect(status.members).toHaveLength(10);
+    const roles = status.members.map((m) => m.role).sort();
+    expect(roles).toEqual(['frontend', 'frontend', 'frontend', 'frontend', 'master', 'master', 'master', 'replica', 'replica', 'replica']);
+    for (const m of status.members) {
+      expect(m.state, m.name).toBe('up');
+      expect(m.restarts).toBe(0);
+      expect(m.pid !== null && isProcessAlive(m.pid), m.name).toBe(true);
+      if (m.kind === 'backend') expect(m.port).toBeLessThan(32768);
+      else expect(m.port).toBe(port);
+    }
+    expect(new Set(status.members.map((m) => m.pid)).size).toBe(10);
+    expect(status.members.filter((m) => m.role === 'master').map((m) => m.slots ?? 0).reduce((a, b) => a + b, 0)).toBe(16384);
+    // Without persistence the nodes keep nothing on disk but their cluster config.
+    for (const node of readdirSync(join(home.home, 'default', 'backend')).filter((n) => n.startsWith('redis-'))) {
+      expect(readdirSync(join(home.home, 'default', 'backend', node)).sort(), node).toEqual(['nodes.conf', 'redis.log']);
+    }
+    // Each frontend has its own admin socket and Prometheus port.
+    expect(new Set(frontendsOf(status).map((m) => m.adminSocket)).size).toBe(4);
+    // The whole topology answers the instance's own admin socket (forwarded to a frontend).
+    const stats = await home.ops(['broker', 'stats', '-o', 'json']);
+    expect(stats.exitCode, stats.stderr).toBe(0);
+    expect((JSON.parse(stats.stdout) as StatsResult).cluster?.totals?.frontends).toBe(4);
+  }, 30_000);
+
+  it('clients on the one port reach the frontends in turn', async () => {
+    const status = await home.status();
+    const clients: MqttClient[] = [];
+    const order: string[] = [];
+    try {
+      let before = await connectedPerFrontend(status);
+      for (let i = 0; i < 8; i++) {
+        clients.push(await connectClient(port, { clientId: `turn-${i}` }));
+        const after = await connectedPerFrontend(status);
+        const served = [...after].filter(([name, n]) => n > (before.get(name) ?? 0)).map(([name]) => name);
+        expect(served, `client ${i}`).toHaveLength(1);
+        order.push(served[0] ?? '');
+        before = after;
+      }
+      // status shows each frontend's connections (2 each) and uptime.
+      const live = (await home.status()).members.filter((m) => m.kind === 'frontend') as Array<StatusMember & { connections?: number; uptimeSeconds?: number }>;
+      expect(live.map((m) => m.connections)).toEqual([2, 2, 2, 2]);
+      for (const m of live) expect(m.uptimeSeconds).toBeGreaterThanOrEqual(0);
+    } finally {
+      await Promise.all(clients.map((c) => c.endAsync()));
+    }
+    // Round robin: four different frontends, then the same four in the same order.
+    expect(new Set(order.slice(0, 4)).size).toBe(4);
+    expect(order.slice(4)).toEqual(order.slice(0, 4));
+  }, 30_000);
+
+  it('a frontend killed with SIGKILL is restarted within 3 s, and its client gets back in', async () => {
+    const status = await home.status();
+    const victim = frontendsOf(status)[1];
+    if (victim?.pid == null) throw new Error('no frontend to kill');
+    const client = await connectClient(port, { clientId: 'survivor', reconnectPeriod: 100 });
+    try {
+      const killedAt = Date.now();
+      process.kill(victim.pid, 'SIGKILL');
+      // The supervisor's own report (topology-status.json, what status reads): polled cheaply, so the figure is the restart's.
+      let back: StatusMember | undefined;
+      await waitUntil('the killed frontend to be up again', async () => {
+        back = memberNamed(await home.report(), victim.name);
+        return back.state === 'up' && back.pid !== victim.pid && back.restarts === 1;
+      }, 20_000, 20);
+      const seconds = (Date.now() - killedAt) / 1000;
+      console.log(`frontend ${victim.name} back after ${seconds.toFixed(2)} s (pid ${victim.pid} -> ${back?.pid})`);
+      expect(seconds).toBeLessThan(3);
+      expect(memberNamed(await home.status(), victim.name)).toMatchObject({ state: 'up', restarts: 1 });
+      await waitUntil('the client to be connected', () => Promise.resolve(client.connected), 10_000);
+    } finally {
+      await client.endAsync();
+    }
+  }, 30_000);
+
+  it('a master killed with SIGKILL is failed over, restarted, and rejoins as a replica', async () => {
+    const status = await home.status();
+    const master = status.members.find((m) => m.role === 'master');
+    if (master?.pid == null) throw new Error('no master');
+    process.kill(master.pid, 'SIGKILL');
+    await waitUntil('the killed master to rejoin as a replica', async () => {
+      const now = await home.status();
+      const m = memberNamed(now, master.name);
+      return m.state === 'up' && m.restarts === 1 && m.role === 'replica' && now.members.filter((x) => x.role === 'master').length === 3;
+    }, 25_000, 200);
+  }, 30_000);
+
+  it('ops delete --yes leaves no process and no file', async () => {
+    const status = await home.status();
+    const pids = [status.pid ?? 0, ...status.members.map((m) => m.pid ?? 0)].filter((p) => p > 0);
+    expect(pids.length).toBe(11);
+    // Every child of the supervisor too (the members, and the spare frontend it keeps loaded).
+    const supervisor = status.pid ?? 0;
+    const children = readFileSync(`/proc/${supervisor}/task/${supervisor}/children`, 'utf8').trim().split(/\s+/).map(Number).filter((p) => p > 0);
+    expect(children.length).toBeGreaterThanOrEqual(10);
+    const r = await home.ops(['delete', '--yes']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    for (const pid of [...pids, ...children]) expect(isProcessAlive(pid), `pid ${pid}`).toBe(false);
+    expect(existsSync(`${home.home}/default`)).toBe(false);
+  }, 60_000);
+});
