@@ -53,6 +53,19 @@ export class ClusterEngine {
     }
     const completions = new CompletionSet();
     const missing: ForwardTarget[] = [];
+    // The publishing frontend admitted it against the backend's size (and acknowledged it): a full
+    // store refuses it there, not here, where dropping it would lose an acknowledged message.
+    core.storeAdmitted = true;
+    try {
+      this.#deliverEach(message, targets, completions, missing);
+    } finally {
+      core.storeAdmitted = false;
+    }
+    return { completion: completions.done(), missing };
+  }
+
+  #deliverEach(message: Message, targets: readonly ForwardTarget[], completions: CompletionSet, missing: ForwardTarget[]): void {
+    const core = this.#core;
     for (const target of targets) {
       const session = core.registry.get(target.clientId) ?? core.clusterLocalSessions.get(target.clientId);
       if (session === undefined) {
@@ -68,7 +81,6 @@ export class ClusterEngine {
         session.channel?.abort();
       }
     }
-    return { completion: completions.done(), missing };
   }
 
   #deliverPlain(session: Session, message: Message): Completion | false {

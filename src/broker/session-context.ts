@@ -46,6 +46,11 @@ export interface SessionContext {
   readonly sessionQueueBytes: number;
   /** The same for a session whose queue is persisted (by default also at most 1/16 of the store's size limit). */
   readonly persistedSessionQueueBytes: number;
+  /**
+   * True while messages another frontend already admitted are delivered (cluster mode: its
+   * publisher was acknowledged): a full store does not refuse them. Always false standalone.
+   */
+  readonly storeAdmitted: boolean;
   onStoreError(error: unknown): void;
   /** Routes a message (a will): through the cluster too in cluster mode. */
   publish(message: Message): { readonly completion: Completion };

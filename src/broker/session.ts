@@ -152,7 +152,7 @@ export class Session implements DropSink<Delivery> {
       counters.messagesDropped++; // the disk buffer is full too
       return false;
     }
-    if (overBudget || (this.queuePersistent && this.#ctx.store.isFull?.() === true)) {
+    if (overBudget || (this.queuePersistent && !this.#ctx.storeAdmitted && this.#ctx.store.isFull?.() === true)) {
       counters.messagesDropped++; // the memory budget for queued messages is spent, or the store is full
       return false;
     }
