@@ -173,8 +173,15 @@ export class ClusterEngine {
     return this.#core.registry.release(clientId);
   }
 
-  /** Takes a stored session into memory (it moved here); false when it had expired (it is then deleted). */
-  adopt(record: SessionRecord, queue: readonly QueueEntryRecord[]): boolean {
-    return this.#core.registry.adopt(record, queue, Date.now()) !== undefined;
+  /**
+   * Takes a stored session into memory (it moved here), with the inbound QoS 2 packet ids it had
+   * taken elsewhere (a resent PUBLISH on one is acknowledged, not routed again [MQTT-4.3.3-10]);
+   * false when it had expired (it is then deleted).
+   */
+  adopt(record: SessionRecord, queue: readonly QueueEntryRecord[], incomingQos2: readonly number[] = []): boolean {
+    const session = this.#core.registry.adopt(record, queue, Date.now());
+    if (session === undefined) return false;
+    for (const packetId of incomingQos2) session.incomingQos2.add(packetId);
+    return true;
   }
 }

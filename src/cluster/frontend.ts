@@ -251,6 +251,14 @@ class Frontend implements ClusterFrontend, ClusterLink {
     this.#directoryWrite('remove', this.#directory?.remove(clientId, filter));
   }
 
+  incomingQos2Taken(clientId: string, packetId: number): Completion {
+    return this.#o.store.markIncomingQos2(clientId, packetId);
+  }
+
+  incomingQos2Released(clientId: string, packetId: number): Completion {
+    return this.#o.store.releaseIncomingQos2(clientId, packetId);
+  }
+
   left(clientId: string): void {
     if (this.#closed) return;
     this.#directoryWrite('remove client', this.#directory?.removeClient(clientId));

@@ -6,7 +6,7 @@ import { BackendUsage } from './backend-usage.js';
 import type { RedisClusterCommands, RedisCommand, RedisReply } from './cluster-commands.js';
 import { decodeWill, encodeWill } from './will-codec.js';
 import { prepareRedisFormat } from './redis-format.js';
-import { BUCKETS, bucketOf, CLIENT_TAG, clientTag, ownedKey, ownerKey, willKey, parseSeqField, queueKey, retainedKey, seqField, sessionIndexKey, sessionKey, stateStoreKey, valueAad } from './redis-keys.js';
+import { BUCKETS, bucketOf, CLIENT_TAG, clientTag, incomingQos2Key, ownedKey, ownerKey, willKey, parseSeqField, queueKey, retainedKey, seqField, sessionIndexKey, sessionKey, stateStoreKey, valueAad } from './redis-keys.js';
 import { decodeQueueEntry, decodeRetained, decodeSession, decodeStateStoreKey, encodeQueueEntry, encodeRetained, encodeSession, encodeStateStoreKey } from '../record-codec.js';
 import type { ValueCipher } from '../value-cipher.js';
 import { bulkOrNull, checkReplies, RedisReplyError, scanPage } from './redis-replies.js';
@@ -222,7 +222,7 @@ export class RedisBrokerStore implements BrokerStore {
     const key = sessionKey(enc);
     const index = this.#indexKey(clientId);
     return this.#prepared(() => undefined, () =>
-      Promise.all([this.#write(key, [['DEL', key, queueKey(enc)]]), this.#write(index, [['SREM', index, enc]])]),
+      Promise.all([this.#write(key, [['DEL', key, queueKey(enc), incomingQos2Key(enc)]]), this.#write(index, [['SREM', index, enc]])]),
     );
   }
 
@@ -266,6 +266,39 @@ export class RedisBrokerStore implements BrokerStore {
     return this.#prepared(() => undefined, () =>
       Promise.all([this.#write(key, [['EVAL', DISOWN_SCRIPT, 1, key, frontendId]]), this.#write(owned, [['SREM', owned, tag]])]),
     );
+  }
+
+  /**
+   * Stores that the client's inbound QoS 2 packet id is taken (`SADD i2:{c:<id>}`, durable): written
+   * before its PUBREC, so the frontend the session moves to knows it [MQTT-4.3.3-10].
+   */
+  markIncomingQos2(clientId: string, packetId: number): Promise<void> {
+    const key = incomingQos2Key(this.#tag(clientId));
+    return this.#prepared(() => packetIdMember(packetId), (member) => this.#write(key, [['SADD', key, member]]));
+  }
+
+  /** Forgets an inbound QoS 2 packet id (PUBREL, or a refusing PUBREC): `SREM`, durable. */
+  releaseIncomingQos2(clientId: string, packetId: number): Promise<void> {
+    const key = incomingQos2Key(this.#tag(clientId));
+    return this.#prepared(() => packetIdMember(packetId), (member) => this.#write(key, [['SREM', key, member]]));
+  }
+
+  /**
+   * The client's inbound QoS 2 packet ids taken and not released (a session moving here), ascending;
+   * a member that is not a packet id (1-65535 in decimal) is STO_CORRUPT_RECORD.
+   */
+  async loadIncomingQos2(clientId: string): Promise<number[]> {
+    const key = incomingQos2Key(this.#tag(clientId));
+    return this.#read(async () => {
+      const ids: number[] = [];
+      for (const member of await this.#scanSet(key)) {
+        const text = member.toString('latin1');
+        const id = /^[1-9]\d{0,4}$/.test(text) ? Number(text) : 0;
+        if (!(id >= 1 && id <= 65535)) throw corruptRecord(this.path, `inbound QoS 2 packet ids ${key}`, 'a member is not a packet id');
+        ids.push(id);
+      }
+      return ids.sort((a, b) => a - b);
+    });
   }
 
   /** Stores the will of a client connected to a frontend (`w:{c:<id>}`): survivors publish it if that frontend dies. */
@@ -571,4 +604,10 @@ function bytesOf(command: readonly (string | Buffer)[]): number {
   let bytes = 0;
   for (const word of command) if (Buffer.isBuffer(word)) bytes += word.length;
   return bytes;
+}
+
+/** A packet id as a set member (decimal); RangeError for anything but 1-65535. */
+function packetIdMember(packetId: number): string {
+  if (!Number.isInteger(packetId) || packetId < 1 || packetId > 65535) throw new RangeError(`packet id ${packetId} is not 1-65535`);
+  return String(packetId);
 }
