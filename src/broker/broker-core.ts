@@ -77,6 +77,8 @@ export class BrokerCore implements SessionContext, ConnectionContext {
   sessionQueueBytes: number;
   /** Bytes one session whose queue is persisted may have waiting; see {@link setSessionQueueBytes}. */
   persistedSessionQueueBytes: number;
+  /** See SessionContext.storeAdmitted: set by ClusterEngine.deliverForwarded only. */
+  storeAdmitted = false;
   readonly #sweep: NodeJS.Timeout;
   #lastQuotaWarning = Number.NEGATIVE_INFINITY;
 

@@ -53,6 +53,19 @@ export class ClusterEngine {
     }
     const completions = new CompletionSet();
     const missing: ForwardTarget[] = [];
+    // The publishing frontend admitted it against the backend's size (and acknowledged it): a full
+    // store refuses it there, not here, where dropping it would lose an acknowledged message.
+    core.storeAdmitted = true;
+    try {
+      this.#deliverEach(message, targets, completions, missing);
+    } finally {
+      core.storeAdmitted = false;
+    }
+    return { completion: completions.done(), missing };
+  }
+
+  #deliverEach(message: Message, targets: readonly ForwardTarget[], completions: CompletionSet, missing: ForwardTarget[]): void {
+    const core = this.#core;
     for (const target of targets) {
       const session = core.registry.get(target.clientId) ?? core.clusterLocalSessions.get(target.clientId);
       if (session === undefined) {
@@ -68,7 +81,6 @@ export class ClusterEngine {
         session.channel?.abort();
       }
     }
-    return { completion: completions.done(), missing };
   }
 
   #deliverPlain(session: Session, message: Message): Completion | false {
@@ -161,8 +173,15 @@ export class ClusterEngine {
     return this.#core.registry.release(clientId);
   }
 
-  /** Takes a stored session into memory (it moved here); false when it had expired (it is then deleted). */
-  adopt(record: SessionRecord, queue: readonly QueueEntryRecord[]): boolean {
-    return this.#core.registry.adopt(record, queue, Date.now()) !== undefined;
+  /**
+   * Takes a stored session into memory (it moved here), with the inbound QoS 2 packet ids it had
+   * taken elsewhere (a resent PUBLISH on one is acknowledged, not routed again [MQTT-4.3.3-10]);
+   * false when it had expired (it is then deleted).
+   */
+  adopt(record: SessionRecord, queue: readonly QueueEntryRecord[], incomingQos2: readonly number[] = []): boolean {
+    const session = this.#core.registry.adopt(record, queue, Date.now());
+    if (session === undefined) return false;
+    for (const packetId of incomingQos2) session.incomingQos2.add(packetId);
+    return true;
   }
 }

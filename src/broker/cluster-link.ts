@@ -68,4 +68,12 @@ export interface ClusterLink {
   unsubscribed(clientId: string, filter: string): void;
   /** A session of this frontend ended (its state is deleted) or moved to another frontend. */
   left(clientId: string): void;
+  /**
+   * A session here took an inbound QoS 2 packet id for a PUBLISH it routes: the cluster stores it,
+   * and the PUBREC waits for the returned completion, so that the PUBLISH resent (DUP) to another
+   * frontend after this one died is not routed again [MQTT-4.3.3-10].
+   */
+  incomingQos2Taken(clientId: string, packetId: number): Completion;
+  /** The packet id was released (PUBREL [MQTT-4.3.3-11], or a refusing PUBREC): its stored mark goes; PUBCOMP waits for it. */
+  incomingQos2Released(clientId: string, packetId: number): Completion;
 }

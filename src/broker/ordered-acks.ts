@@ -2,6 +2,7 @@ import type { AckKind } from '../protocol/encoder.js';
 import type { PublishPacket } from '../protocol/packets.js';
 import { ReasonCode } from '../protocol/reason-codes.js';
 import { OpsError } from '../shared/errors.js';
+import { watchCompletion } from './completion.js';
 import type { FaultArea } from './fault-boundary.js';
 import type { Session } from './session.js';
 
@@ -138,7 +139,7 @@ export class OrderedAcks {
     channel.core.onStoreError(error); // once per failed batch, not once per message
     if (channel.version !== 5) {
       // unacknowledged: a QoS 2 id is free again for the client's retransmission
-      for (const ack of acks) if (qosOf(ack) === 2) channel.session?.incomingQos2.delete(packetIdOf(ack));
+      for (const ack of acks) if (qosOf(ack) === 2) watchCompletion(channel.session?.releaseIncomingQos2(packetIdOf(ack)), () => undefined); // best effort: the connection closes
       channel.disconnect(full ? ReasonCode.QuotaExceeded : ReasonCode.UnspecifiedError, 'the store write failed'); // 3.1.1: closes, the reason goes to the log
       return;
     }
@@ -155,6 +156,6 @@ export function sendPublishAck(channel: AckChannel, qos: number, messageId: numb
     channel.sendAck('puback', messageId, reasonCode);
     return;
   }
-  if (reasonCode >= ReasonCode.UnspecifiedError) channel.session?.incomingQos2.delete(messageId);
+  if (reasonCode >= ReasonCode.UnspecifiedError) watchCompletion(channel.session?.releaseIncomingQos2(messageId), (e) => channel.core.onStoreError(e));
   channel.sendAck('pubrec', messageId, reasonCode);
 }

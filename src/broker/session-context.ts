@@ -1,5 +1,6 @@
 /** What a session works with: the connection it delivers to, and what all sessions share. */
 import type { BrokerStore, Completion } from '../storage/broker-store.js';
+import type { ClusterLink } from './cluster-link.js';
 import type { SpillBuffer } from '../storage/spill-buffer.js';
 import type { Counters } from './counters.js';
 import type { QueuedDelivery } from './delivery.js';
@@ -46,6 +47,13 @@ export interface SessionContext {
   readonly sessionQueueBytes: number;
   /** The same for a session whose queue is persisted (by default also at most 1/16 of the store's size limit). */
   readonly persistedSessionQueueBytes: number;
+  /**
+   * True while messages another frontend already admitted are delivered (cluster mode: its
+   * publisher was acknowledged): a full store does not refuse them. Always false standalone.
+   */
+  readonly storeAdmitted: boolean;
+  /** The cluster this engine is a frontend of (cluster mode), else undefined. */
+  readonly cluster: ClusterLink | undefined;
   onStoreError(error: unknown): void;
   /** Routes a message (a will): through the cluster too in cluster mode. */
   publish(message: Message): { readonly completion: Completion };

@@ -80,6 +80,24 @@ export class Session implements DropSink<Delivery> {
     return (this.#incomingQos2 ??= new Set());
   }
 
+  /**
+   * Stores that an inbound QoS 2 packet id is taken, in cluster mode (the PUBREC waits for the
+   * completion); nothing standalone [MQTT-4.3.3-10].
+   */
+  storeIncomingQos2(packetId: number): Completion {
+    return this.#ctx.cluster?.incomingQos2Taken(this.clientId, packetId);
+  }
+
+  /**
+   * Releases an inbound QoS 2 packet id (PUBREL [MQTT-4.3.3-11], or a refusing or missing PUBREC
+   * ended the exchange): false when it was not taken; else, in cluster mode, the completion of its
+   * stored mark's deletion.
+   */
+  releaseIncomingQos2(packetId: number): Completion | false {
+    if (this.#incomingQos2?.delete(packetId) !== true) return false;
+    return this.#ctx.cluster?.incomingQos2Released(this.clientId, packetId);
+  }
+
   /** QoS 1/2 deliveries sent and not yet acknowledged. */
   get inflightCount(): number {
     return this.#inflight.size;
@@ -152,7 +170,7 @@ export class Session implements DropSink<Delivery> {
       counters.messagesDropped++; // the disk buffer is full too
       return false;
     }
-    if (overBudget || (this.queuePersistent && this.#ctx.store.isFull?.() === true)) {
+    if (overBudget || (this.queuePersistent && !this.#ctx.storeAdmitted && this.#ctx.store.isFull?.() === true)) {
       counters.messagesDropped++; // the memory budget for queued messages is spent, or the store is full
       return false;
     }

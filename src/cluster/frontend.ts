@@ -134,8 +134,9 @@ class Frontend implements ClusterFrontend, ClusterLink {
       this.#forwarder = new Forwarder(
         this.#directory,
         this.id,
-        (to, message, targets, durable) => this.#sendMessage(to, message, targets, durable),
-        (message) => this.#sendRetained(message),
+        // persistence.maxSize: a QoS >= 1 message (or a retained one) is refused while the backend is full (0x97, as standalone).
+        (to, message, targets, durable) => (durable && store.isFull() ? store.refuseFull() : this.#sendMessage(to, message, targets, durable)),
+        (message) => (message.payload.length > 0 && store.isFull() ? store.refuseFull() : this.#sendRetained(message)),
       );
       this.#engine = broker.joinCluster(this);
       const from = await this.#reloadRetained();
@@ -291,6 +292,14 @@ class Frontend implements ClusterFrontend, ClusterLink {
   unsubscribed(clientId: string, filter: string): void {
     if (this.#closed) return;
     this.#directoryWrite('remove', this.#directory?.remove(clientId, filter));
+  }
+
+  incomingQos2Taken(clientId: string, packetId: number): Completion {
+    return this.#o.store.markIncomingQos2(clientId, packetId);
+  }
+
+  incomingQos2Released(clientId: string, packetId: number): Completion {
+    return this.#o.store.releaseIncomingQos2(clientId, packetId);
   }
 
   left(clientId: string): void {

@@ -67,7 +67,8 @@ export class SessionMover {
       }
       const record = await store.loadSession(clientId);
       if (record === undefined) return;
-      engine.adopt(record, await store.loadQueue(clientId));
+      const [queue, incomingQos2] = await Promise.all([store.loadQueue(clientId), store.loadIncomingQos2(clientId)]);
+      engine.adopt(record, queue, incomingQos2);
     } finally {
       if (this.#claiming.get(clientId) === loaded) this.#claiming.delete(clientId);
       loadedDone();

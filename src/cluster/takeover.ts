@@ -74,8 +74,8 @@ export async function takeOver(ctx: TakeoverContext, gone: string): Promise<Take
         }
         if (record !== undefined) {
           sessions++;
-          const queue = await ctx.store.loadQueue(record.clientId);
-          if (ctx.engine.adopt(adoptWill && will !== undefined ? { ...record, will: will.will } : record, queue)) await ctx.moveShared(record.clientId);
+          const [queue, incomingQos2] = await Promise.all([ctx.store.loadQueue(record.clientId), ctx.store.loadIncomingQos2(record.clientId)]);
+          if (ctx.engine.adopt(adoptWill && will !== undefined ? { ...record, will: will.will } : record, queue, incomingQos2)) await ctx.moveShared(record.clientId);
         } else if (will !== undefined) {
           await ctx.store.disownSession(will.clientId, ctx.self); // a clean session: nothing left of it
         }

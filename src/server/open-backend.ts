@@ -62,7 +62,7 @@ export async function openBackendStore(
     const key = info.encryption === 'Enabled' ? await loadStoreKey(paths.storeKey, name, env) : undefined;
     // Degraded mode: a partition short of replicas keeps serving (flagged in the log, stats and metrics).
     const client = await RedisClusterClient.connect({ seeds: backend.seeds, replicas, waitTimeoutMs: BACKEND_WAIT_TIMEOUT_MS, degradedMode: { logger } });
-    const store = await RedisBrokerStore.open({ commands: client, name, ...(key ? { encryptionKey: key.key } : {}) });
+    const store = await RedisBrokerStore.open({ commands: client, name, ...(key ? { encryptionKey: key.key } : {}), maxSizeBytes: info.maxSizeBytes ?? undefined, logger });
     logger.info(
       { backend: name, masters: client.masters.length, replicas, encryption: store.encryption, key: key === undefined ? 'none' : key.source === 'env' ? STORE_KEY_ENV : paths.storeKey },
       'store open',

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RedisReply } from '../../src/storage/redis/cluster-commands.js';
 import { RedisBrokerStore } from '../../src/storage/redis/redis-broker-store.js';
-import { bucketOf, clientTag, queueKey as queueKeyOfTag, sessionIndexKey, sessionKey as sessionKeyOfTag } from '../../src/storage/redis/redis-keys.js';
+import { bucketOf, clientTag, incomingQos2Key, queueKey as queueKeyOfTag, sessionIndexKey, sessionKey as sessionKeyOfTag } from '../../src/storage/redis/redis-keys.js';
 import { keySlot, startRedisSingleNode, type RedisSingleNode, type SingleNodeCommands } from '../helpers/redis-single-node.js';
 import { runBrokerStoreContract, type StoreUnderTest } from './broker-store.contract.js';
 import { runStateStoreKeysContract } from './state-store-keys.contract.js';
@@ -122,6 +122,30 @@ describe('RedisBrokerStore: keys, hostile ids and failures', () => {
     if (!Buffer.isBuffer(moved)) throw new Error('no session d');
     await commands.raw([['SET', sessionKey('c'), moved]]);
     await expect(store.loadSessions()).rejects.toMatchObject({ code: 'STO_CORRUPT_RECORD' });
+    await store.close();
+  });
+
+  it('inbound QoS 2 packet ids: stored, loaded in order, released, deleted with the session; a member that is not a packet id is STO_CORRUPT_RECORD', async () => {
+    const commands = await node.connect();
+    await commands.raw([['FLUSHALL']]);
+    const store = await open(commands);
+    const key = incomingQos2Key(clientTag(Buffer.from('q{2}', 'utf8')));
+    expect(keySlot(key)).toBe(keySlot(sessionKey('q{2}'))); // one slot with its session: a hand-over's barrier covers it
+    expect(await store.loadIncomingQos2('q{2}')).toEqual([]);
+    await Promise.all([store.markIncomingQos2('q{2}', 65535), store.markIncomingQos2('q{2}', 7), store.markIncomingQos2('q{2}', 1), store.markIncomingQos2('q{2}', 7)]);
+    expect(await store.loadIncomingQos2('q{2}')).toEqual([1, 7, 65535]);
+    await store.releaseIncomingQos2('q{2}', 7);
+    await store.releaseIncomingQos2('q{2}', 8); // not taken: harmless
+    expect(await store.loadIncomingQos2('q{2}')).toEqual([1, 65535]);
+    await expect(store.markIncomingQos2('q{2}', 0)).rejects.toMatchObject({ code: 'STO_WRITE_FAILED' });
+    await expect(store.markIncomingQos2('q{2}', 65536)).rejects.toMatchObject({ code: 'STO_WRITE_FAILED' });
+    await store.saveSession({ clientId: 'q{2}', protocolVersion: 5, expiryIntervalSeconds: 60, subscriptions: [] });
+    await store.deleteSession('q{2}');
+    expect(await commands.raw([['EXISTS', key]])).toEqual([0]);
+    for (const bad of ['0', '65536', '07', 'x', '-1', '1e3', '']) {
+      await commands.raw([['DEL', key], ['SADD', key, '5', bad]]);
+      await expect(store.loadIncomingQos2('q{2}')).rejects.toMatchObject({ code: 'STO_CORRUPT_RECORD' });
+    }
     await store.close();
   });
 

@@ -17,7 +17,7 @@ import { redisCli, waitUntil } from '../helpers/redis-cluster.js';
 let cluster: ClusterFrontends;
 
 beforeAll(async () => {
-  cluster = await startFrontends({ frontends: 3, masters: 3, replicasPerMaster: 1, logLevel: 'info' });
+  cluster = await startFrontends({ frontends: 3, masters: 3, replicasPerMaster: 1, logLevel: 'info', persistence: { maxSize: '200Mi' } });
 }, 120_000);
 
 afterAll(async () => {
@@ -67,6 +67,7 @@ describe('frontends on a Redis Cluster backend', () => {
       const text = await cluster.home.ops('broker', 'stats', '--instance', 'f2');
       expect(text.stdout).toMatch(/cluster totals\s+3 frontends live/);
       expect(text.stdout).toContain('(this one)');
+      expect(text.stdout).toMatch(/store\s+\d+ of 209715200 bytes\n/); // the backend's usage against persistence.maxSize
     } finally {
       await client.endAsync();
     }
@@ -80,9 +81,15 @@ describe('frontends on a Redis Cluster backend', () => {
     }
     const ids = new Set<string>();
     for (const f of cluster.frontends) {
-      const stats = await cluster.home.json<{ cluster?: { frontendId: string; backend: string[] }; persistence: { enabled: boolean; encryption: string } }>(
-        'broker', 'stats', '--instance', f.name,
-      );
+      const stats = await cluster.home.json<{
+        cluster?: { frontendId: string; backend: string[] };
+        persistence: { enabled: boolean; encryption: string };
+        store: { usedBytes: number; limitBytes: number | null; full: boolean; refusedWrites: number } | null;
+      }>('broker', 'stats', '--instance', f.name);
+      // persistence.maxSize is on the backend's data, the same cluster-wide figure on every frontend (backend-usage.ts).
+      expect(stats.store).toMatchObject({ limitBytes: 200 * 1024 * 1024, full: false, refusedWrites: 0 });
+      expect(stats.store?.usedBytes).toBeGreaterThan(0);
+      expect(stats.store?.usedBytes).toBeLessThan(50 * 1024 * 1024);
       expect(stats.cluster?.backend).toEqual(cluster.redis.seeds);
       expect(stats.cluster?.frontendId).toMatch(/^[A-Za-z0-9_-]{16}$/);
       ids.add(stats.cluster?.frontendId ?? '');

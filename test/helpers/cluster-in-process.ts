@@ -53,6 +53,9 @@ export interface InProcessClusterOptions {
   readonly stateStore?: { readonly leaseMs: number; readonly renewMs: number };
   /** More engine options for every frontend (authorization hooks, client limits). */
   readonly engine?: Pick<CreateBrokerOptions, 'hooks' | 'clients'>;
+  /** The stores' `persistence.maxSize` in bytes (absent: no limit), and how often they read the backend's size. */
+  readonly maxSizeBytes?: number;
+  readonly usageRefreshMs?: number;
 }
 
 /** Starts a Redis Cluster and `frontends` (default 3) engines on it. */
@@ -64,7 +67,13 @@ export async function startInProcessCluster(options: InProcessClusterOptions = {
     const logger = options.logger ?? silentLogger;
     // Degraded mode as open-backend.ts wires it: a partition short of replicas keeps serving, flagged.
     const client = await RedisClusterClient.connect({ seeds: redis.seeds, replicas, waitTimeoutMs: 1000, degradedMode: { logger } });
-    const store = await RedisBrokerStore.open({ commands: client, name: 'test-backend', ...(options.encryptionKey ? { encryptionKey: options.encryptionKey } : {}) });
+    const store = await RedisBrokerStore.open({
+      commands: client,
+      name: 'test-backend',
+      ...(options.encryptionKey ? { encryptionKey: options.encryptionKey } : {}),
+      maxSizeBytes: options.maxSizeBytes,
+      usageRefreshMs: options.usageRefreshMs,
+    });
     const broker = createBroker({ ...options.engine, store, clusterMode: true, persistence: options.persistence ?? PERSIST_EVERYTHING, logger, sysIntervalSeconds: 0 });
     await broker.ready;
     const frontend = await startClusterFrontend({ broker, client, store, frontendId: newFrontendId(), logger });

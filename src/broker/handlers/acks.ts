@@ -27,11 +27,29 @@ export function handlePubrec(connection: Connection, packet: PubrecPacket): void
   connection.sendAck('pubrel', packetId, ReasonCode.PacketIdentifierNotFound);
 }
 
-/** PUBREL: release the inbound QoS 2 packet id and answer PUBCOMP [MQTT-4.3.3-11]. */
+/**
+ * PUBREL: release the inbound QoS 2 packet id and answer PUBCOMP [MQTT-4.3.3-11]. In cluster mode
+ * the PUBCOMP waits until the id's stored mark is deleted (a client may reuse the id after PUBCOMP,
+ * and a mark left behind would make another frontend take that new PUBLISH for a resend); when the
+ * deletion fails, the id stays taken and the connection closes without PUBCOMP (the client sends
+ * PUBREL again after reconnecting).
+ */
 export function handlePubrel(connection: Connection, packet: PubrelPacket): void {
   const packetId = packet.messageId as number;
-  const known = connection.session?.incomingQos2.delete(packetId) ?? false;
-  connection.sendAck('pubcomp', packetId, known ? ReasonCode.Success : ReasonCode.PacketIdentifierNotFound);
+  const session = connection.session;
+  const released = session === undefined ? false : session.releaseIncomingQos2(packetId);
+  if (session === undefined || released === false || released === undefined) {
+    connection.sendAck('pubcomp', packetId, released === false ? ReasonCode.PacketIdentifierNotFound : ReasonCode.Success);
+    return;
+  }
+  released.then(
+    () => connection.sendAck('pubcomp', packetId, ReasonCode.Success),
+    (error: unknown) => {
+      session.incomingQos2.add(packetId);
+      connection.core.onStoreError(error);
+      connection.disconnect(ReasonCode.UnspecifiedError, 'the release of a QoS 2 packet id was not stored');
+    },
+  );
 }
 
 /** PUBCOMP: a QoS 2 delivery is done [MQTT-4.3.3-5]. */

@@ -2,6 +2,8 @@ import { isUtf8 } from 'node:buffer';
 import type { PublishPacket } from '../../protocol/packets.js';
 import { ReasonCode } from '../../protocol/reason-codes.js';
 import { checkTopicName } from '../../shared/topic.js';
+import type { Completion } from '../../storage/broker-store.js';
+import { CompletionSet, watchCompletion } from '../completion.js';
 import type { Connection } from '../connection.js';
 import { createMessage } from './message-from-packet.js';
 
@@ -82,6 +84,8 @@ export function handlePublish(connection: Connection, packet: PublishPacket): vo
   }
 
   const message = createMessage({ topic, payload, qos, retain: packet.retain, ...(props !== undefined ? { properties: props } : {}) }, connection.clientId, core.options.maxMessageExpirySeconds);
+  // Cluster mode: the taken QoS 2 packet id is stored before PUBREC (another frontend then knows it) [MQTT-4.3.3-10].
+  const marked = qos === 2 ? connection.session?.storeIncomingQos2(packet.messageId as number) : undefined;
   const { matched, refused, congested, completion, undeliverable } = core.publish(message);
   if (congested !== undefined) for (const target of congested) core.throttle.consider(connection, target);
   if (qos === 0) return;
@@ -110,7 +114,15 @@ export function handlePublish(connection: Connection, packet: PublishPacket): vo
     reason = ReasonCode.QuotaExceeded;
   }
   // [MQTT-4.3.2-2] acknowledge only once the message is stored where policy says; [MQTT-4.6.0-2] in arrival order
-  connection.acknowledge(packet, reason, completion);
+  connection.acknowledge(packet, reason, marked === undefined ? completion : both(completion, marked));
+}
+
+/** One completion of two. */
+function both(a: Completion, b: Completion): Completion {
+  const set = new CompletionSet();
+  set.add(a);
+  set.add(b);
+  return set.done();
 }
 
 /**
@@ -118,7 +130,7 @@ export function handlePublish(connection: Connection, packet: PublishPacket): vo
  * QoS 2 id is free again for the client's retransmission.
  */
 function closeUnacknowledged(connection: Connection, packet: PublishPacket, reasonCode: number, reason: string): void {
-  if (packet.qos === 2) connection.session?.incomingQos2.delete(packet.messageId as number);
+  if (packet.qos === 2) watchCompletion(connection.session?.releaseIncomingQos2(packet.messageId as number), () => undefined); // best effort: the connection closes
   connection.disconnect(reasonCode, reason);
 }
 

@@ -47,11 +47,33 @@ export interface RedisClusterOptions {
   degradedMode?: DegradedModeOptions;
   /** The RESP bounds of a reply. */
   limits?: RespLimits;
+  /**
+   * The most calls waiting for one master while its batch is in flight (a master slow to answer, a
+   * WAIT blocking); a call beyond it is refused at once (STO_BACKEND_NOT_ACKNOWLEDGED: not
+   * acknowledged). Default {@link DEFAULT_MAX_QUEUED_CALLS}.
+   */
+  maxQueuedCalls?: number;
+  /**
+   * The most bytes of command arguments waiting for one master (a call alone is never refused for
+   * its size: the queue is then empty). Default {@link DEFAULT_MAX_QUEUED_BYTES}.
+   */
+  maxQueuedBytes?: number;
 }
+
+/**
+ * Default {@link RedisClusterOptions.maxQueuedCalls}: about 6 s of a master's writes at the 10k
+ * durable writes/s measured per master here, i.e. the longest wait of a batch in flight (the
+ * command timeout plus the WAIT timeout) before it fails anyway.
+ */
+export const DEFAULT_MAX_QUEUED_CALLS = 65_536;
+/** Default {@link RedisClusterOptions.maxQueuedBytes}: 128 MiB per master. */
+export const DEFAULT_MAX_QUEUED_BYTES = 128 * 1024 * 1024;
 
 interface Call {
   readonly slot: number;
   readonly commands: readonly RedisCommand[];
+  /** Bytes of the commands' arguments (strings counted by length), for {@link RedisClusterOptions.maxQueuedBytes}. */
+  readonly bytes: number;
   readonly durable: boolean;
   readonly resolve: (replies: RedisReply[]) => void;
   readonly reject: (error: OpsError) => void;
@@ -82,6 +104,9 @@ export class RedisClusterClient implements RedisClusterCommands {
   private readonly knownNodes = new Set<string>();
   private readonly connections = new Map<string, Promise<NodeConnection>>();
   private readonly queues = new Map<string, Call[]>();
+  /** Bytes of the calls in {@link queues}, by master. */
+  private readonly queuedBytes = new Map<string, number>();
+  private refused = 0;
   private flushScheduled = false;
   /** Masters with a batch in flight: the next waits for it (a blocked WAIT would hold it anyway). */
   private readonly inFlight = new Set<string>();
@@ -93,6 +118,8 @@ export class RedisClusterClient implements RedisClusterCommands {
   private readonly connectTimeoutMs: number;
   private readonly maxRedirects: number;
   private readonly refreshIntervalMs: number;
+  private readonly maxQueuedCalls: number;
+  private readonly maxQueuedBytes: number;
   private readonly degraded: DegradedMasters | undefined;
 
   private constructor(private readonly options: RedisClusterOptions) {
@@ -101,6 +128,9 @@ export class RedisClusterClient implements RedisClusterCommands {
     this.connectTimeoutMs = options.connectTimeoutMs ?? 1000;
     this.maxRedirects = options.maxRedirects ?? 5;
     this.refreshIntervalMs = options.refreshIntervalMs ?? 100;
+    this.maxQueuedCalls = options.maxQueuedCalls ?? DEFAULT_MAX_QUEUED_CALLS;
+    this.maxQueuedBytes = options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
+    if (!(this.maxQueuedCalls >= 1) || !(this.maxQueuedBytes >= 1)) throw new RangeError('maxQueuedCalls and maxQueuedBytes must be >= 1');
     if (!(this.waitTimeoutMs > 0)) throw new RangeError('waitTimeoutMs must be > 0 (WAIT 0 blocks forever)');
     for (const seed of options.seeds) this.knownNodes.add(seed);
     if (options.degradedMode !== undefined && options.replicas > 0) {
@@ -113,6 +143,11 @@ export class RedisClusterClient implements RedisClusterCommands {
         limits: options.limits,
       });
     }
+  }
+
+  /** Calls refused because their master's queue was full (see {@link RedisClusterOptions.maxQueuedCalls}) since the client was opened. */
+  get refusedCalls(): number {
+    return this.refused;
   }
 
   /** The partitions in degraded mode now (empty without `degradedMode`). */
@@ -154,7 +189,7 @@ export class RedisClusterClient implements RedisClusterCommands {
 
   exec(slotKey: string, commands: readonly RedisCommand[], options?: { durable?: boolean }): Promise<RedisReply[]> {
     return new Promise((resolve, reject) => {
-      this.enqueue({ slot: hashSlot(slotKey), commands, durable: options?.durable === true, resolve, reject, redirects: 0 });
+      this.enqueue({ slot: hashSlot(slotKey), commands, bytes: commandBytes(commands), durable: options?.durable === true, resolve, reject, redirects: 0 });
     });
   }
 
@@ -180,6 +215,7 @@ export class RedisClusterClient implements RedisClusterCommands {
     this.degraded?.close();
     for (const [address, calls] of this.queues) for (const call of calls) call.reject(backendUnavailable(address, 'the client is closed'));
     this.queues.clear();
+    this.queuedBytes.clear();
     const connections = [...this.connections.values()];
     this.connections.clear();
     for (const opening of connections) {
@@ -201,8 +237,16 @@ export class RedisClusterClient implements RedisClusterCommands {
       return;
     }
     const queue = this.queues.get(address);
+    const bytes = this.queuedBytes.get(address) ?? 0;
+    if (queue !== undefined && (queue.length >= this.maxQueuedCalls || bytes + call.bytes > this.maxQueuedBytes)) {
+      // Bounded: a master slow to answer cannot make the calls waiting for it grow without end.
+      this.refused++;
+      call.reject(notAcknowledged(address, `${queue.length} calls (${bytes} bytes) already wait for this master (the limits: ${this.maxQueuedCalls} calls, ${this.maxQueuedBytes} bytes)`));
+      return;
+    }
     if (queue === undefined) this.queues.set(address, [call]);
     else queue.push(call);
+    this.queuedBytes.set(address, bytes + call.bytes);
     this.scheduleFlush();
   }
 
@@ -218,6 +262,7 @@ export class RedisClusterClient implements RedisClusterCommands {
     for (const [address, calls] of [...this.queues]) {
       if (this.inFlight.has(address)) continue;
       this.queues.delete(address);
+      this.queuedBytes.delete(address);
       this.inFlight.add(address);
       void this.sendBatch(address, calls).finally(() => {
         this.inFlight.delete(address);
@@ -413,4 +458,11 @@ function clusterErrorOf(message: string, from: string): ClusterError | undefined
     return { kind: redirect[1] === 'MOVED' ? 'moved' : 'ask', slot, address: nodeAddress(endpoint.host, endpoint.port) };
   }
   return STATE_ERRORS.test(message) ? { kind: 'state', message } : undefined;
+}
+
+/** Bytes of the arguments of `commands` (a string counted by its length, a number as 8). */
+function commandBytes(commands: readonly RedisCommand[]): number {
+  let bytes = 0;
+  for (const command of commands) for (const word of command) bytes += typeof word === 'number' ? 8 : word.length;
+  return bytes;
 }

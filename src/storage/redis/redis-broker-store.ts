@@ -1,10 +1,12 @@
 import { OpsError, reasonOf } from '../../shared/errors.js';
-import type { BrokerStore, MessageRecord, QueueEntryRecord, SessionRecord, StateStoreKeyRecord, WillRecord } from '../broker-store.js';
-import { closedWrite, corruptRecord, openFailed, readFailed, refusedWrite, writeFailed } from '../store-errors.js';
+import type { Logger } from '../../shared/log.js';
+import type { BrokerStore, MessageRecord, QueueEntryRecord, SessionRecord, StateStoreKeyRecord, StoreUsage, WillRecord } from '../broker-store.js';
+import { closedWrite, corruptRecord, failed, openFailed, readFailed, refusedWrite, writeFailed } from '../store-errors.js';
+import { BackendUsage } from './backend-usage.js';
 import type { RedisClusterCommands, RedisCommand, RedisReply } from './cluster-commands.js';
 import { decodeWill, encodeWill } from './will-codec.js';
 import { prepareRedisFormat } from './redis-format.js';
-import { BUCKETS, bucketOf, CLIENT_TAG, clientTag, ownedKey, ownerKey, willKey, parseSeqField, queueKey, retainedKey, seqField, sessionIndexKey, sessionKey, stateStoreKey, valueAad } from './redis-keys.js';
+import { BUCKETS, bucketOf, CLIENT_TAG, clientTag, incomingQos2Key, ownedKey, ownerKey, willKey, parseSeqField, queueKey, retainedKey, seqField, sessionIndexKey, sessionKey, stateStoreKey, valueAad } from './redis-keys.js';
 import { decodeQueueEntry, decodeRetained, decodeSession, decodeStateStoreKey, encodeQueueEntry, encodeRetained, encodeSession, encodeStateStoreKey } from '../record-codec.js';
 import type { ValueCipher } from '../value-cipher.js';
 import { bulkOrNull, checkReplies, RedisReplyError, scanPage } from './redis-replies.js';
@@ -17,6 +19,15 @@ export interface RedisBrokerStoreOptions {
   readonly name: string;
   /** 32-byte AES-256-GCM key; absent: encryption Disabled. Must match what the store was created with. */
   readonly encryptionKey?: Buffer;
+  /**
+   * `persistence.maxSize` in bytes, enforced on the backend's data (backend-usage.ts): absent, no
+   * limit (the size is still read, for stats).
+   */
+  readonly maxSizeBytes?: number | undefined;
+  /** Interval between two reads of the backend's size, in ms (default 250). */
+  readonly usageRefreshMs?: number | undefined;
+  /** Where a failed read of the backend's size is logged. */
+  readonly logger?: Logger | undefined;
 }
 
 /** Deletes the owner key when it still names ARGV[1] (compare and delete, atomic). */
@@ -75,12 +86,16 @@ export class RedisBrokerStore implements BrokerStore {
   readonly #pending = new Set<Promise<unknown>>();
   /** Client id -> its tag (see {@link #tag}), at most {@link TAG_CACHE_SIZE}. */
   readonly #tags = new Map<string, string>();
+  readonly #usage: BackendUsage;
+  /** Writes refused with STO_QUOTA_EXCEEDED since the store was opened. */
+  #refused = 0;
   #closed = false;
 
-  private constructor(options: RedisBrokerStoreOptions, cipher: ValueCipher) {
+  private constructor(options: RedisBrokerStoreOptions, cipher: ValueCipher, usage: BackendUsage) {
     this.#redis = options.commands;
     this.path = options.name;
     this.#cipher = cipher;
+    this.#usage = usage;
   }
 
   /** `AES-256-GCM` or `Disabled`. */
@@ -97,13 +112,45 @@ export class RedisBrokerStore implements BrokerStore {
       const replies = await options.commands.execOnMasters(['PING']);
       checkReplies(replies, replies.length, 'PING');
       if (replies.length === 0) throw new Error('the cluster has no master');
-      return new RedisBrokerStore(options, await prepareRedisFormat(options.commands, options.name, options.encryptionKey));
+      const cipher = await prepareRedisFormat(options.commands, options.name, options.encryptionKey);
+      const usage = new BackendUsage({ commands: options.commands, limitBytes: options.maxSizeBytes, refreshMs: options.usageRefreshMs, logger: options.logger });
+      await usage.refresh(); // the figure is right from the first message on
+      return new RedisBrokerStore(options, cipher, usage);
     } catch (error) {
       await options.commands.close().catch(() => undefined);
       // The format's own verdicts stand; the backend's errors (unreachable, not acknowledged) are STO_OPEN_FAILED.
       if (error instanceof OpsError && (error.code === 'STO_WRONG_KEY' || error.code === 'STO_OPEN_FAILED')) throw error;
       throw openFailed(options.name, reasonOf(error), error);
     }
+  }
+
+  /**
+   * The backend's size against `persistence.maxSize` (backend-usage.ts): `usedBytes` is the
+   * masters' `used_memory_dataset` at the last read plus what this frontend wrote since, `records`
+   * the keys at the last read.
+   */
+  usage(): StoreUsage {
+    const limit = this.#usage.limitBytes;
+    return { usedBytes: this.#usage.usedBytes, ...(limit !== undefined ? { limitBytes: limit } : {}), full: this.#usage.full, refusedWrites: this.#refused, records: this.#usage.keys };
+  }
+
+  /** Whether messages that need the backend are refused now: two numbers compared, no call to Redis. */
+  isFull(): boolean {
+    return this.#usage.full;
+  }
+
+  /** Reads the backend's size now (it is read on a timer anyway): for tests and stats that must be current. */
+  refreshUsage(): Promise<void> {
+    return this.#usage.refresh();
+  }
+
+  /**
+   * STO_QUOTA_EXCEEDED for a write refused because the backend is full (counted in
+   * `usage().refusedWrites`), as a rejected promise: a frontend refusing to forward a message.
+   */
+  refuseFull(): Promise<void> {
+    this.#refused++;
+    return failed(new OpsError('STO_QUOTA_EXCEEDED', { used: this.#usage.usedBytes, limit: this.#usage.limitBytes ?? 0 }));
   }
 
   /** The tag of a client's keys (see {@link clientTag}: of its UTF-8 bytes, or of their keyed hash when encrypted). */
@@ -175,7 +222,7 @@ export class RedisBrokerStore implements BrokerStore {
     const key = sessionKey(enc);
     const index = this.#indexKey(clientId);
     return this.#prepared(() => undefined, () =>
-      Promise.all([this.#write(key, [['DEL', key, queueKey(enc)]]), this.#write(index, [['SREM', index, enc]])]),
+      Promise.all([this.#write(key, [['DEL', key, queueKey(enc), incomingQos2Key(enc)]]), this.#write(index, [['SREM', index, enc]])]),
     );
   }
 
@@ -219,6 +266,39 @@ export class RedisBrokerStore implements BrokerStore {
     return this.#prepared(() => undefined, () =>
       Promise.all([this.#write(key, [['EVAL', DISOWN_SCRIPT, 1, key, frontendId]]), this.#write(owned, [['SREM', owned, tag]])]),
     );
+  }
+
+  /**
+   * Stores that the client's inbound QoS 2 packet id is taken (`SADD i2:{c:<id>}`, durable): written
+   * before its PUBREC, so the frontend the session moves to knows it [MQTT-4.3.3-10].
+   */
+  markIncomingQos2(clientId: string, packetId: number): Promise<void> {
+    const key = incomingQos2Key(this.#tag(clientId));
+    return this.#prepared(() => packetIdMember(packetId), (member) => this.#write(key, [['SADD', key, member]]));
+  }
+
+  /** Forgets an inbound QoS 2 packet id (PUBREL, or a refusing PUBREC): `SREM`, durable. */
+  releaseIncomingQos2(clientId: string, packetId: number): Promise<void> {
+    const key = incomingQos2Key(this.#tag(clientId));
+    return this.#prepared(() => packetIdMember(packetId), (member) => this.#write(key, [['SREM', key, member]]));
+  }
+
+  /**
+   * The client's inbound QoS 2 packet ids taken and not released (a session moving here), ascending;
+   * a member that is not a packet id (1-65535 in decimal) is STO_CORRUPT_RECORD.
+   */
+  async loadIncomingQos2(clientId: string): Promise<number[]> {
+    const key = incomingQos2Key(this.#tag(clientId));
+    return this.#read(async () => {
+      const ids: number[] = [];
+      for (const member of await this.#scanSet(key)) {
+        const text = member.toString('latin1');
+        const id = /^[1-9]\d{0,4}$/.test(text) ? Number(text) : 0;
+        if (!(id >= 1 && id <= 65535)) throw corruptRecord(this.path, `inbound QoS 2 packet ids ${key}`, 'a member is not a packet id');
+        ids.push(id);
+      }
+      return ids.sort((a, b) => a - b);
+    });
   }
 
   /** Stores the will of a client connected to a frontend (`w:{c:<id>}`): survivors publish it if that frontend dies. */
@@ -341,7 +421,9 @@ export class RedisBrokerStore implements BrokerStore {
         }
         return command;
       },
-      (command) => (entries.length === 0 ? Promise.resolve() : this.#write(key, [command])),
+      // Not refused when full: the engine asks isFull() before it queues a message, and an entry
+      // written here is one already admitted (a forwarded message PUBACKed by its frontend, an in-flight mark).
+      (command) => (entries.length === 0 ? Promise.resolve() : this.#write(key, [command], bytesOf(command))),
     );
   }
 
@@ -362,7 +444,8 @@ export class RedisBrokerStore implements BrokerStore {
   putRetained(message: MessageRecord): Promise<void> {
     const field = this.#topicField(message.topic);
     const key = retainedKey(bucketOf(field));
-    return this.#prepared(() => this.#cipher.seal(valueAad(key, field), encodeRetained(message)), (value) => this.#write(key, [['HSET', key, field, value]]));
+    if (this.#usage.full) return this.refuseFull(); // as the level store: a retained message is data
+    return this.#prepared(() => this.#cipher.seal(valueAad(key, field), encodeRetained(message)), (value) => this.#write(key, [['HSET', key, field, value]], value.length));
   }
 
   deleteRetained(topic: string): Promise<void> {
@@ -380,7 +463,8 @@ export class RedisBrokerStore implements BrokerStore {
   putStateStoreKey(record: StateStoreKeyRecord): Promise<void> {
     const field = this.#stateStoreField(record.key);
     const key = stateStoreKey(bucketOf(field));
-    return this.#prepared(() => this.#cipher.seal(valueAad(key, field), encodeStateStoreKey(record)), (value) => this.#write(key, [['HSET', key, field, value]]));
+    if (this.#usage.full) return this.refuseFull(); // as the level store: a state-store key is data
+    return this.#prepared(() => this.#cipher.seal(valueAad(key, field), encodeStateStoreKey(record)), (value) => this.#write(key, [['HSET', key, field, value]], value.length));
   }
 
   deleteStateStoreKey(keyBytes: Buffer): Promise<void> {
@@ -393,6 +477,7 @@ export class RedisBrokerStore implements BrokerStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#usage.close();
     await Promise.allSettled([...this.#pending]);
     await this.#redis.close();
   }
@@ -443,14 +528,19 @@ export class RedisBrokerStore implements BrokerStore {
     return write;
   }
 
-  /** Runs `commands` in the slot of `slotKey`, durable; rejects with STO_WRITE_FAILED unless every reply is a success. */
-  async #write(slotKey: string, commands: readonly RedisCommand[]): Promise<void> {
+  /**
+   * Runs `commands` in the slot of `slotKey`, durable; rejects with STO_WRITE_FAILED unless every
+   * reply is a success. `grows`: the bytes it adds to the backend, counted once it is done (so the
+   * figure moves between two reads of the masters' size).
+   */
+  async #write(slotKey: string, commands: readonly RedisCommand[], grows = 0): Promise<void> {
     try {
       const replies = await this.#redis.exec(slotKey, commands, { durable: true });
       checkReplies(replies, commands.length, String(commands[0]?.[0]));
     } catch (error) {
       throw writeFailed(this.path, reasonOf(error), error);
     }
+    if (grows > 0) this.#usage.wrote(grows);
   }
 
   /** Runs a load; any error but a damaged record (the backend's included) becomes STO_READ_FAILED. */
@@ -507,4 +597,17 @@ export class RedisBrokerStore implements BrokerStore {
     } while (cursor !== '0');
     return [...seen.values()];
   }
+}
+
+/** The bytes of a command's buffer arguments (the sealed values and fields it writes). */
+function bytesOf(command: readonly (string | Buffer)[]): number {
+  let bytes = 0;
+  for (const word of command) if (Buffer.isBuffer(word)) bytes += word.length;
+  return bytes;
+}
+
+/** A packet id as a set member (decimal); RangeError for anything but 1-65535. */
+function packetIdMember(packetId: number): string {
+  if (!Number.isInteger(packetId) || packetId < 1 || packetId > 65535) throw new RangeError(`packet id ${packetId} is not 1-65535`);
+  return String(packetId);
 }

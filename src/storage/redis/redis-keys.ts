@@ -65,6 +65,14 @@ export function willKey(tag: string): string {
   return `w:{c:${tag}}`;
 }
 
+/**
+ * The set of a client's inbound QoS 2 packet ids taken and not released (PUBREC sent, PUBREL not yet
+ * received), by its {@link clientTag} (same slot as its session): members are the ids in decimal.
+ */
+export function incomingQos2Key(tag: string): string {
+  return `i2:{c:${tag}}`;
+}
+
 /** The set of the client tags whose sessions a cluster frontend owns (frontend ids are base64url: no brace). */
 export function ownedKey(frontendId: string): string {
   return `fo:{f:${frontendId}}`;

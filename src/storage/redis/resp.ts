@@ -60,125 +60,205 @@ export interface RespPushResult {
   error?: RespProtocolError;
 }
 
-/** Not enough bytes yet: at least `need` bytes in total (from the reply's start) are needed to go on. */
-class Incomplete {
-  constructor(readonly need: number) {}
+/** An array being filled: its elements so far, and how many it declared. */
+interface OpenArray {
+  readonly items: RedisReply[];
+  readonly length: number;
 }
+
+/** The type bytes of RESP2 replies: `+ - : $ *`. */
+const TYPE_BYTES = new Set([0x2b, 0x2d, 0x3a, 0x24, 0x2a]);
 
 /**
  * An incremental RESP2 parser. Feed it the socket's chunks with {@link push}; it returns the replies
- * completed by each. After an error it stays failed (every later push reports the same error).
+ * completed by each. It is a state machine that resumes where the last chunk ended (the open arrays
+ * are a stack, a line or bulk string in progress keeps its parts), so every byte is looked at a
+ * bounded number of times however the reply is split: the work is linear in the bytes. After an
+ * error it stays failed (every later push reports the same error).
  */
 export class RespParser {
-  private chunks: Buffer[] = [];
-  private buffered = 0;
-  /** Bytes needed before a parse is worth trying again (so a large bulk in many chunks is parsed once). */
-  private need = 0;
+  /** What the next byte is: a reply's type, its line (up to CRLF), a bulk string's bytes, or its CRLF. */
+  private state: 'type' | 'line' | 'bulk' | 'bulkEnd' = 'type';
+  private type = 0;
+  private lineParts: Buffer[] = [];
+  private lineBytes = 0;
+  /** The line's CR was seen; its LF comes next. */
+  private sawCr = false;
+  private bulkParts: Buffer[] = [];
+  private bulkLength = 0;
+  private bulkLeft = 0;
+  /** Bytes of the bulk string's terminating CRLF seen (0-2). */
+  private bulkEndSeen = 0;
+  /** The arrays being filled, outermost first (at most `maxDepth`). */
+  private open: OpenArray[] = [];
+  /** Bytes of the top-level reply in progress. */
+  private held = 0;
   private failure: RespProtocolError | undefined;
+  private stepCount = 0;
 
   constructor(private readonly limits: RespLimits = DEFAULT_RESP_LIMITS) {}
 
   /** Bytes held for an incomplete reply. */
   get pendingBytes(): number {
-    return this.buffered;
+    return this.held;
+  }
+
+  /** Parse steps taken so far (each consumes at least one byte or completes a value): a measure of the work, for tests. */
+  get steps(): number {
+    return this.stepCount;
   }
 
   /** Adds `chunk` and returns the replies it completes (never throws). */
   push(chunk: Buffer): RespPushResult {
     if (this.failure !== undefined) return { replies: [], error: this.failure };
-    this.chunks.push(chunk);
-    this.buffered += chunk.length;
-    if (this.buffered > this.limits.maxReplyBytes) {
-      this.failure = new RespProtocolError(`more than ${this.limits.maxReplyBytes} bytes held for incomplete replies`);
-      this.chunks = [];
-      this.buffered = 0;
-      return { replies: [], error: this.failure };
-    }
     const replies: RedisReply[] = [];
-    if (this.buffered < this.need) return { replies };
-    const buffer = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.buffered);
-    let offset = 0;
     try {
-      while (offset < buffer.length) {
-        const parsed = this.parse(buffer, offset, 0);
-        if (parsed instanceof Incomplete) {
-          this.need = parsed.need - offset;
-          break;
-        }
-        replies.push(parsed.value);
-        offset = parsed.next;
-        this.need = 0;
-      }
+      this.consume(chunk, replies);
     } catch (error) {
       this.failure = error instanceof RespProtocolError ? error : new RespProtocolError(String(error));
-      this.chunks = [];
-      this.buffered = 0;
+      this.lineParts = [];
+      this.bulkParts = [];
+      this.open = [];
+      this.held = 0;
       return { replies, error: this.failure };
     }
-    const rest = buffer.subarray(offset);
-    this.chunks = rest.length === 0 ? [] : [rest];
-    this.buffered = rest.length;
     return { replies };
   }
 
-  /** The reply at `offset`, or what is missing; throws RespProtocolError on invalid input. */
-  private parse(buffer: Buffer, offset: number, depth: number): { value: RedisReply; next: number } | Incomplete {
-    if (offset >= buffer.length) return new Incomplete(offset + 1);
-    const type = buffer[offset];
-    const lineEnd = this.lineEnd(buffer, offset + 1);
-    if (lineEnd instanceof Incomplete) return lineEnd;
-    const line = buffer.subarray(offset + 1, lineEnd);
-    const next = lineEnd + 2;
-    switch (type) {
-      case 0x2b: // '+'
-        return { value: Buffer.from(line), next };
-      case 0x2d: // '-'
-        return { value: new RedisErrorReply(line.toString('utf8')), next };
-      case 0x3a: // ':'
-        return { value: parseInteger(line, Number.MIN_SAFE_INTEGER), next };
-      case 0x24: {
-        // '$'
-        const length = parseInteger(line, -1);
-        if (length === -1) return { value: null, next };
-        if (length > this.limits.maxBulkBytes) throw new RespProtocolError(`bulk string of ${length} bytes exceeds the limit of ${this.limits.maxBulkBytes}`);
-        const end = next + length;
-        if (buffer.length < end + 2) return new Incomplete(end + 2);
-        if (buffer[end] !== 0x0d || buffer[end + 1] !== 0x0a) throw new RespProtocolError('bulk string not terminated by CRLF');
-        return { value: Buffer.from(buffer.subarray(next, end)), next: end + 2 };
-      }
-      case 0x2a: {
-        // '*'
-        const length = parseInteger(line, -1);
-        if (length === -1) return { value: null, next };
-        if (length > this.limits.maxArrayLength) throw new RespProtocolError(`array of ${length} elements exceeds the limit of ${this.limits.maxArrayLength}`);
-        if (depth >= this.limits.maxDepth) throw new RespProtocolError(`arrays nested deeper than ${this.limits.maxDepth}`);
-        const items: RedisReply[] = [];
-        let at = next;
-        for (let i = 0; i < length; i++) {
-          const item = this.parse(buffer, at, depth + 1);
-          if (item instanceof Incomplete) return item;
-          items.push(item.value);
-          at = item.next;
+  /** Runs the state machine over `chunk`; throws RespProtocolError on invalid input. */
+  private consume(chunk: Buffer, replies: RedisReply[]): void {
+    let pos = 0;
+    while (pos < chunk.length) {
+      this.stepCount++;
+      switch (this.state) {
+        case 'type': {
+          const type = chunk[pos] as number;
+          if (!TYPE_BYTES.has(type)) throw new RespProtocolError(`unknown reply type byte 0x${type.toString(16).padStart(2, '0')}`);
+          this.type = type;
+          this.state = 'line';
+          pos++;
+          this.hold(1);
+          break;
         }
-        return { value: items, next: at };
+        case 'line': {
+          if (this.sawCr) {
+            if (chunk[pos] !== 0x0a) throw new RespProtocolError('CR not followed by LF');
+            pos++;
+            this.hold(1);
+            this.sawCr = false;
+            const parts = this.lineParts;
+            const line = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, this.lineBytes);
+            this.lineParts = [];
+            this.lineBytes = 0;
+            this.lineDone(line, replies);
+            break;
+          }
+          const cr = chunk.indexOf(0x0d, pos);
+          const end = cr === -1 ? chunk.length : cr;
+          const n = end - pos;
+          if (this.lineBytes + n > this.limits.maxLineBytes) throw new RespProtocolError(`line longer than ${this.limits.maxLineBytes} bytes`);
+          if (n > 0) {
+            this.lineParts.push(chunk.subarray(pos, end));
+            this.lineBytes += n;
+            this.hold(n);
+          }
+          pos = end;
+          if (cr !== -1) {
+            this.sawCr = true;
+            pos++;
+            this.hold(1);
+          }
+          break;
+        }
+        case 'bulk': {
+          const n = Math.min(this.bulkLeft, chunk.length - pos);
+          this.bulkParts.push(chunk.subarray(pos, pos + n));
+          this.bulkLeft -= n;
+          pos += n;
+          this.hold(n);
+          if (this.bulkLeft === 0) this.state = 'bulkEnd';
+          break;
+        }
+        case 'bulkEnd': {
+          if (chunk[pos] !== (this.bulkEndSeen === 0 ? 0x0d : 0x0a)) throw new RespProtocolError('bulk string not terminated by CRLF');
+          pos++;
+          this.hold(1);
+          if (++this.bulkEndSeen < 2) break;
+          // One copy of the parts (a reply does not keep the socket's chunks alive).
+          const value = Buffer.concat(this.bulkParts, this.bulkLength);
+          this.bulkParts = [];
+          this.state = 'type';
+          this.value(value, replies);
+          break;
+        }
       }
-      default:
-        throw new RespProtocolError(`unknown reply type byte 0x${(type ?? 0).toString(16).padStart(2, '0')}`);
     }
   }
 
-  /** The index of the CR of the line starting at `start`, or what is missing. */
-  private lineEnd(buffer: Buffer, start: number): number | Incomplete {
-    const limit = Math.min(buffer.length, start + this.limits.maxLineBytes + 2);
-    const found = buffer.subarray(start, limit).indexOf(0x0d);
-    const cr = found === -1 ? -1 : start + found;
-    if (cr === -1) {
-      if (buffer.length - start > this.limits.maxLineBytes + 1) throw new RespProtocolError(`line longer than ${this.limits.maxLineBytes} bytes`);
-      return new Incomplete(buffer.length + 1);
+  /** A complete line of the reply being read: a simple reply, or the header of a bulk string or array. */
+  private lineDone(line: Buffer, replies: RedisReply[]): void {
+    this.state = 'type';
+    switch (this.type) {
+      case 0x2b: // '+'
+        this.value(Buffer.from(line), replies);
+        return;
+      case 0x2d: // '-'
+        this.value(new RedisErrorReply(line.toString('utf8')), replies);
+        return;
+      case 0x3a: // ':'
+        this.value(parseInteger(line, Number.MIN_SAFE_INTEGER), replies);
+        return;
+      case 0x24: {
+        // '$'
+        const length = parseInteger(line, -1);
+        if (length === -1) {
+          this.value(null, replies);
+          return;
+        }
+        if (length > this.limits.maxBulkBytes) throw new RespProtocolError(`bulk string of ${length} bytes exceeds the limit of ${this.limits.maxBulkBytes}`);
+        this.bulkLength = length;
+        this.bulkLeft = length;
+        this.bulkEndSeen = 0;
+        this.state = length === 0 ? 'bulkEnd' : 'bulk';
+        return;
+      }
+      default: {
+        // '*' (the type byte was checked)
+        const length = parseInteger(line, -1);
+        if (length === -1) {
+          this.value(null, replies);
+          return;
+        }
+        if (length > this.limits.maxArrayLength) throw new RespProtocolError(`array of ${length} elements exceeds the limit of ${this.limits.maxArrayLength}`);
+        if (this.open.length >= this.limits.maxDepth) throw new RespProtocolError(`arrays nested deeper than ${this.limits.maxDepth}`);
+        if (length === 0) this.value([], replies);
+        else this.open.push({ items: [], length });
+      }
     }
-    if (cr + 1 >= buffer.length) return new Incomplete(cr + 2);
-    if (buffer[cr + 1] !== 0x0a) throw new RespProtocolError('CR not followed by LF');
-    return cr;
+  }
+
+  /** A complete value: an element of the innermost open array (closing the arrays it completes), or a reply. */
+  private value(completed: RedisReply, replies: RedisReply[]): void {
+    let value = completed;
+    for (;;) {
+      this.stepCount++;
+      const array = this.open[this.open.length - 1];
+      if (array === undefined) {
+        replies.push(value);
+        this.held = 0;
+        return;
+      }
+      array.items.push(value);
+      if (array.items.length < array.length) return;
+      this.open.pop();
+      value = array.items;
+    }
+  }
+
+  /** Counts `n` more bytes of the reply in progress; RespProtocolError beyond `maxReplyBytes`. */
+  private hold(n: number): void {
+    this.held += n;
+    if (this.held > this.limits.maxReplyBytes) throw new RespProtocolError(`more than ${this.limits.maxReplyBytes} bytes held for incomplete replies`);
   }
 }
 

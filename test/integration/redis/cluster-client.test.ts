@@ -5,6 +5,8 @@ import { hashSlot, SLOT_COUNT } from '../../../src/storage/redis/hash-slot.js';
 import { NodeConnection } from '../../../src/storage/redis/node-connection.js';
 import { infoFields, redisCli, startRedisCluster, waitUntil, type RedisTestCluster } from '../../helpers/redis-cluster.js';
 import { tagsBySlot } from '../../helpers/redis-keys.js';
+import { RedisBrokerStore } from '../../../src/storage/redis/redis-broker-store.js';
+import { bucketOf, retainedKey } from '../../../src/storage/redis/redis-keys.js';
 
 let cluster: RedisTestCluster;
 const clients: RedisClusterClient[] = [];
@@ -168,6 +170,49 @@ describe('RedisClusterClient on a 3 × 1 Redis Cluster', () => {
     expect(Date.now() - started).toBeLessThan(900);
     await waitUntil('the master to answer again', async () => (await redis.exec(key, [['SET', key, 'y']])).length === 1);
     expect(redis.masterOf(hashSlot(key))).toBe(`127.0.0.1:${master}`);
+  });
+
+  it('caps the calls waiting for a master whose batch is in flight: beyond the limits they are refused at once (not acknowledged; STO_WRITE_FAILED through the store), the others complete', async () => {
+    const redis = await client({ maxQueuedCalls: 50 });
+    const bytesCapped = await client({ maxQueuedBytes: 1000 });
+    const key = '{capped}k';
+    const master = `127.0.0.1:${portOf(redis.masterOf(hashSlot(key)) ?? '')}`;
+    const pid = cluster.nodes.find((node) => `127.0.0.1:${node.port}` === master)?.pid ?? -1;
+    const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+    const codes = (results: PromiseSettledResult<unknown>[]): (string | undefined)[] => results.map((r) => (r.status === 'rejected' ? (r.reason as { code?: string }).code : 'ok'));
+    // A store on a client whose queues hold 5 calls; 11 retained topics whose bucket is on that master.
+    const store = await RedisBrokerStore.open({ commands: await client({ maxQueuedCalls: 5 }), name: 'capped' });
+    const topics: string[] = [];
+    for (let n = 0; topics.length < 11; n++) if (redis.masterOf(hashSlot(retainedKey(bucketOf(Buffer.from(`t/${n}`))))) === master) topics.push(`t/${n}`);
+    const retained = (topic: string): Promise<void> => store.putRetained({ topic, payload: Buffer.from('v'), qos: 0, retain: true });
+
+    process.kill(pid, 'SIGSTOP'); // shorter than cluster-node-timeout: no failover
+    let inFlight: Promise<unknown>[] = [];
+    let waiting: Promise<unknown>[] = [];
+    const refused: PromiseSettledResult<unknown>[][] = [];
+    const settled: string[] = [];
+    try {
+      inFlight = [redis.exec(key, [['SET', key, 'in flight']]), bytesCapped.exec(key, [['SET', key, 'in flight']]), retained(topics[0] as string)];
+      await tick(); // sent: each client's batch is in flight until the master answers
+      waiting = [
+        ...Array.from({ length: 50 }, (_, i) => redis.exec(key, [['SET', `${key}${i}`, 'v']]).then(() => settled.push('ok'))),
+        bytesCapped.exec(key, [['SET', key, Buffer.alloc(600)]]),
+        ...topics.slice(1, 6).map(retained),
+      ];
+      refused.push(await Promise.allSettled(Array.from({ length: 10 }, () => redis.exec(key, [['SET', key, 'refused']]))));
+      refused.push(await Promise.allSettled([bytesCapped.exec(key, [['SET', key, Buffer.alloc(600)]])]));
+      refused.push(await Promise.allSettled(topics.slice(6).map(retained)));
+      expect(settled).toEqual([]); // refused at once, while the others still wait
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    expect(codes(refused[0] ?? [])).toEqual(Array(10).fill('STO_BACKEND_NOT_ACKNOWLEDGED'));
+    expect(redis.refusedCalls).toBe(10);
+    expect(codes(refused[1] ?? [])).toEqual(['STO_BACKEND_NOT_ACKNOWLEDGED']); // 1,200 bytes > 1,000
+    expect(codes(refused[2] ?? [])).toEqual(Array(5).fill('STO_WRITE_FAILED'));
+    await Promise.all([...inFlight, ...waiting]);
+    expect(settled).toHaveLength(50);
+    await store.close();
   });
 
   it('reads the topology from the first seed that answers', async () => {

@@ -93,4 +93,18 @@ describe('RESP2 parser', () => {
     expect(replies).toHaveLength(1);
     expect((replies[0] as Buffer).equals(payload)).toBe(true);
   });
+
+  it('resumes an incomplete array where it stopped: fed one byte at a time, a large array costs work linear in its bytes', () => {
+    const elements = 20_000;
+    const reply = Buffer.concat([b(`*${elements}\r\n`), ...Array.from({ length: elements }, (_, i) => b(i % 2 === 0 ? `$3\r\nv${String(i % 100).padStart(2, '0')}\r\n` : `:${i}\r\n`))]);
+    const parser = new RespParser();
+    const replies = [];
+    for (let i = 0; i < reply.length; i++) replies.push(...parser.push(reply.subarray(i, i + 1)).replies);
+    expect(replies).toHaveLength(1);
+    expect((replies[0] as unknown[]).length).toBe(elements);
+    expect((replies[0] as unknown[])[1]).toBe(1);
+    expect(parser.pendingBytes).toBe(0);
+    // A re-parse from the start at every chunk would take about elements x bytes / 2 steps (over 10^9 here).
+    expect(parser.steps).toBeLessThanOrEqual(4 * reply.length);
+  });
 });
