@@ -1,9 +1,11 @@
 /**
  * Loads schemas/*.schema.json and compiles each once with ajv (strict, all errors, verbose so
- * reports can quote the schema's `title` as what was expected).
+ * reports can quote the schema's `title` as what was expected). ajv itself is loaded on first use:
+ * most `ops` commands validate nothing, and loading it is a good part of their start-up time.
  */
 import { readFileSync } from 'node:fs';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { createRequire } from 'node:module';
+import type { Ajv, ErrorObject, ValidateFunction } from 'ajv';
 import type { ResourceKind } from './types.js';
 
 /** Schema file of each resource kind, relative to the package's schemas/ folder. */
@@ -29,7 +31,10 @@ export function loadSchema(kind: ResourceKind): Record<string, unknown> {
 export function validatorFor(kind: ResourceKind): ValidateFunction {
   const cached = compiled.get(kind);
   if (cached) return cached;
-  ajv ??= new Ajv({ allErrors: true, strict: true, strictRequired: false, verbose: true });
+  if (ajv === undefined) {
+    const { Ajv: AjvClass } = createRequire(import.meta.url)('ajv') as typeof import('ajv');
+    ajv = new AjvClass({ allErrors: true, strict: true, strictRequired: false, verbose: true });
+  }
   const fn = ajv.compile(loadSchema(kind));
   compiled.set(kind, fn);
   return fn;
