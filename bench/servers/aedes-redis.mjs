@@ -3,10 +3,9 @@
 // offline queues, retained in Redis). Env BENCH_REDIS_SEEDS=host:port,...; BENCH_REDIS_CLUSTER=1: the
 // seeds are a Redis Cluster (ioredis `Cluster` for both; PUBLISH on a cluster reaches every node's
 // subscribers), otherwise one plain Redis. Prints {"port":N} once listening; closes on SIGTERM.
-import net from 'node:net';
 import { createRequire } from 'node:module';
 import { Aedes } from 'aedes';
-import { serveControl, gcNow, onTerminate } from './control.mjs';
+import { serveAedes } from './aedes-serve.mjs';
 
 const require = createRequire(import.meta.url);
 const Redis = require('ioredis');
@@ -25,20 +24,4 @@ const mq = cluster
   : mqemitterRedis({ host: seeds[0].host, port: seeds[0].port });
 const persistence = cluster ? aedesPersistenceRedis({ cluster: seeds }) : aedesPersistenceRedis({ host: seeds[0].host, port: seeds[0].port });
 
-const aedes = await Aedes.createBroker({ mq, persistence });
-const server = net.createServer(aedes.handle);
-await new Promise((resolve, reject) => {
-  server.once('error', reject);
-  server.listen(0, '127.0.0.1', resolve);
-});
-const { port } = server.address();
-serveControl({
-  gc: gcNow,
-  stats: () => ({ connectedClients: aedes.connectedClients }),
-});
-onTerminate(async () => {
-  await new Promise((resolve) => aedes.close(() => resolve()));
-  await new Promise((resolve) => server.close(() => resolve()));
-  process.exit(0);
-});
-process.stdout.write(JSON.stringify({ port }) + '\n');
+await serveAedes(await Aedes.createBroker({ mq, persistence }));

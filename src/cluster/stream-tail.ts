@@ -225,7 +225,7 @@ export class StreamTail {
     const entries: StreamEntry[] = [];
     let end = this.lastIdValue;
     for (const item of raw) {
-      const parsed = parseEntry(item);
+      const parsed = parseStreamEntry(item);
       if (typeof parsed === 'string') {
         this.options.logger.warn({ stream: this.options.key, reason: parsed }, 'a malformed stream entry was skipped');
         continue;
@@ -271,8 +271,12 @@ function hasGap(lastId: string, info: StreamInfo): boolean {
   return compareStreamIds(info.firstEntryId, lastId) > 0;
 }
 
-/** `[id, [field, value, ...]]` as an entry; fields undefined when they are malformed; a string when the id is. */
-function parseEntry(item: RedisReply): { id: string; fields: Map<string, Buffer> | undefined } | string {
+/**
+ * One entry of an XREAD or XRANGE reply, `[id, [field, value, ...]]`, parsed defensively: fields
+ * undefined when they are malformed (not bulk strings in pairs, or a name given twice); a string
+ * saying why when the entry or its id is malformed.
+ */
+export function parseStreamEntry(item: RedisReply): { id: string; fields: Map<string, Buffer> | undefined } | string {
   if (!Array.isArray(item) || item.length !== 2) return 'not [id, fields]';
   const [idReply, list] = item;
   if (!Buffer.isBuffer(idReply)) return 'the id is not a bulk string';

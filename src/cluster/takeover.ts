@@ -22,6 +22,8 @@ import type { Logger } from '../shared/log.js';
 import type { RedisClusterCommands, RedisReply } from '../storage/redis/cluster-commands.js';
 import type { RedisBrokerStore } from '../storage/redis/redis-broker-store.js';
 import { decodeFrame, messageOf } from './inbox-frame.js';
+import { parseStreamEntry } from './stream-tail.js';
+import { compareStreamIds } from './stream-ids.js';
 
 /** Sessions taken over at once. */
 const CONCURRENCY = 32;
@@ -101,9 +103,9 @@ async function drain(ctx: TakeoverContext, gone: string): Promise<number> {
   let from = '-';
   for (;;) {
     const [reply] = await ctx.redis.exec(key, [['XRANGE', key, from, '+', 'COUNT', DRAIN_PAGE]]);
-    const entries = streamEntries(reply);
-    if (entries.length === 0) return delivered;
-    for (const [id, sealed] of entries) {
+    const { ids, frames } = drainPage(ctx, reply);
+    if (ids.length === 0) return delivered;
+    for (const [id, sealed] of frames) {
       try {
         const frame = decodeFrame(ctx.store.open(key, sealed));
         if (frame.kind === 'message') {
@@ -114,27 +116,32 @@ async function drain(ctx: TakeoverContext, gone: string): Promise<number> {
         ctx.logger.warn({ id, err: reasonOf(error) }, 'an entry of a gone frontend\'s inbox was skipped');
       }
     }
-    const ids = entries.map(([id]) => id);
     await ctx.redis.exec(key, [['XDEL', key, ...ids]], { durable: true });
-    from = `(${ids[ids.length - 1]}`;
+    const last = ids[ids.length - 1] as string;
+    if (from !== '-' && compareStreamIds(last, from.slice(1)) <= 0) return delivered; // a reply not beyond the page before: no progress to make
+    from = `(${last}`;
   }
 }
 
-/** `[id, frame]` of each well-formed entry of an XRANGE reply (an entry without frame is skipped). */
-function streamEntries(reply: RedisReply | undefined): [string, Buffer][] {
-  if (!Array.isArray(reply)) return [];
-  const out: [string, Buffer][] = [];
-  for (const entry of reply) {
-    if (!Array.isArray(entry) || !Buffer.isBuffer(entry[0]) || !Array.isArray(entry[1])) continue;
-    const fields = entry[1];
-    for (let i = 0; i + 1 < fields.length; i += 2) {
-      const name = fields[i];
-      const value = fields[i + 1];
-      if (Buffer.isBuffer(name) && name.toString('latin1') === 'm' && Buffer.isBuffer(value)) {
-        out.push([entry[0].toString('latin1'), value]);
-        break;
-      }
+/**
+ * One XRANGE page of an inbox (parsed with the stream tail's parser, as every hostile reply): the ids
+ * of its entries (to delete and to page on) and `[id, sealed frame]` of those with a frame field `m`;
+ * an entry without one, or malformed, is logged and skipped. A reply that is not a list is an empty page.
+ */
+function drainPage(ctx: TakeoverContext, reply: RedisReply | undefined): { ids: string[]; frames: [string, Buffer][] } {
+  const ids: string[] = [];
+  const frames: [string, Buffer][] = [];
+  if (!Array.isArray(reply)) return { ids, frames };
+  for (const item of reply) {
+    const entry = parseStreamEntry(item);
+    if (typeof entry === 'string') {
+      ctx.logger.warn({ reason: entry }, 'a malformed entry of a gone frontend\'s inbox was skipped');
+      continue;
     }
+    ids.push(entry.id);
+    const frame = entry.fields?.get('m');
+    if (frame === undefined) ctx.logger.warn({ id: entry.id }, 'an entry of a gone frontend\'s inbox without a frame was skipped');
+    else frames.push([entry.id, frame]);
   }
-  return out;
+  return { ids, frames };
 }

@@ -6,12 +6,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { IClientOptions, MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clusterClients, until } from '../helpers/cluster-clients.js';
 import { startFrontends, type ClusterFrontends } from '../helpers/cluster-frontends.js';
 
 let cluster: ClusterFrontends;
-const clients: MqttClient[] = [];
+const { connect, endAll } = clusterClients(() => cluster);
 
 beforeAll(async () => {
   cluster = await startFrontends({
@@ -22,28 +23,9 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
-  for (const c of clients) c.end(true);
+  endAll();
   await cluster?.stop();
 });
-
-function connect(frontend: number, options: IClientOptions, before?: (client: MqttClient) => void): Promise<MqttClient> {
-  const client = mqtt.connect({ host: '127.0.0.1', port: cluster.frontends[frontend]!.port, protocolVersion: 5, reconnectPeriod: 0, connectTimeout: 30_000, ...options });
-  clients.push(client);
-  client.on('error', () => undefined); // a killed frontend: the test reconnects elsewhere itself
-  before?.(client);
-  return new Promise((resolve, reject) => {
-    client.once('connect', () => resolve(client));
-    client.once('close', () => reject(new Error(`connection to frontend ${frontend} closed before CONNACK`)));
-  });
-}
-
-async function until(what: string, condition: () => boolean, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 /**
  * Publishes `count` QoS 1 messages `<tag>-<i>` with `window` in flight, from the frontends in
@@ -113,12 +95,12 @@ describe('kill -9 of a frontend mid-load', () => {
     await until('a route to the subscriber', () => {
       probe.publish('k/data', 'probe', { qos: 0 });
       return received.has('probe');
-    }, 10_000);
+    }, 10_000, 20);
 
     const total = 12_000;
     const onVictim = publishLoad('a', total, [1, 0]); // publishing on the frontend killed, then on frontend 0
     const onOther = publishLoad('b', total, [0]);
-    await until('a third of the load acknowledged', () => onVictim.acked.size + onOther.acked.size >= (2 * total) / 3);
+    await until('a third of the load acknowledged', () => onVictim.acked.size + onOther.acked.size >= (2 * total) / 3, 60_000);
     await cluster.frontends[1]!.kill9();
     // The subscriber's connection died with the frontend: it resumes its session on frontend 2.
     sub.end(true);

@@ -3,14 +3,15 @@
  * frontend processes; the frontend of two members is killed with `kill -9` while they hold
  * unacknowledged deliveries: those reach the other members, and nothing is lost.
  */
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { IClientOptions } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clusterClients, until } from '../helpers/cluster-clients.js';
 import { startFrontends, type ClusterFrontends } from '../helpers/cluster-frontends.js';
 import { rawConnect, rawSubscribe } from '../helpers/pubsub.js';
 import type { RawClient } from '../helpers/raw-client.js';
 
 let cluster: ClusterFrontends;
-const clients: MqttClient[] = [];
+const { connect, endAll } = clusterClients(() => cluster);
 const raws: RawClient[] = [];
 
 beforeAll(async () => {
@@ -18,29 +19,10 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
-  for (const c of clients) c.end(true);
+  endAll();
   for (const r of raws) r.destroy();
   await cluster?.stop();
 });
-
-function connect(frontend: number, options: IClientOptions, before?: (client: MqttClient) => void): Promise<MqttClient> {
-  const client = mqtt.connect({ host: '127.0.0.1', port: cluster.frontends[frontend]!.port, protocolVersion: 5, reconnectPeriod: 0, connectTimeout: 30_000, ...options });
-  clients.push(client);
-  client.on('error', () => undefined);
-  before?.(client);
-  return new Promise((resolve, reject) => {
-    client.once('connect', () => resolve(client));
-    client.once('close', () => reject(new Error(`connection to frontend ${frontend} closed before CONNACK`)));
-  });
-}
-
-async function until(what: string, condition: () => boolean, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 describe('shared subscription members on a killed frontend', () => {
   it("the members' unacknowledged deliveries reach the other members; nothing is lost", async () => {
@@ -77,11 +59,11 @@ describe('shared subscription members on a killed frontend', () => {
       probes.add(`probe-${n}`);
       pub.publish('jobs', `probe-${n}`, { qos: 1 });
       return [...received.values()].every((s) => s.size > 0) && [...stuck.values()].every((n) => n > 0);
-    });
+    }, 60_000, 20);
     const total = 6000;
     const payloads = Array.from({ length: total }, (_, i) => `m-${i}`);
     for (let i = 0; i < total; i += 200) await Promise.all(payloads.slice(i, i + 200).map((p) => pub.publishAsync('jobs', p, { qos: 1 })));
-    await until('the stuck members to hold their share', () => [...stuck.values()].reduce((a, b) => a + b, 0) >= (2 * total) / 6 - 2);
+    await until('the stuck members to hold their share', () => [...stuck.values()].reduce((a, b) => a + b, 0) >= (2 * total) / 6 - 2, 60_000);
     const held = [...stuck.values()].reduce((a, b) => a + b, 0);
     await cluster.frontends[1]!.kill9();
     const all = (): Set<string> => new Set([...received.values()].flatMap((s) => [...s]));

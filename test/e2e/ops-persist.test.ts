@@ -18,8 +18,10 @@ interface PersistShow {
 let h: OpsHome;
 beforeAll(async () => {
   h = await makeOpsHome();
-  await h.json('create', '--instance', 'durable', '--port', '0', '--secure-port', '0', '--persist-max-size', '1Gi');
-  await h.json('create', '--instance', 'volatile', '--port', '0', '--secure-port', '0');
+  await Promise.all([
+    h.json('create', '--instance', 'durable', '--port', '0', '--secure-port', '0', '--persist-max-size', '1Gi'),
+    h.json('create', '--instance', 'volatile', '--port', '0', '--secure-port', '0'),
+  ]);
 });
 afterAll(async () => {
   await h.cleanup();

@@ -250,9 +250,7 @@ describe('ops state over TLS and with credentials', () => {
       [['-T', passwordFile], `-T/--cafile ${passwordFile} is not a PEM certificate`],
       [['-u', 'alice', '--password', 'x', '--password-file', passwordFile], 'cannot be used with option'],
     ];
-    for (const [flags, message] of cases) {
-      const r = await on(ports.secure, 'get', '-k', 'k', ...flags);
-      expect([flags, r.exitCode, r.stderr]).toEqual([flags, 2, expect.stringContaining(message)]);
-    }
+    const runs = await Promise.all(cases.map(([flags]) => on(ports.secure, 'get', '-k', 'k', ...flags))); // refused before connecting: independent
+    cases.forEach(([flags, message], i) => expect([flags, runs[i]?.exitCode, runs[i]?.stderr]).toEqual([flags, 2, expect.stringContaining(message)]));
   });
 });

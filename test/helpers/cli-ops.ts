@@ -48,18 +48,19 @@ export async function makeOpsHome(): Promise<OpsHome> {
     return JSON.parse(r.stdout) as T;
   };
   const cleanup = async (): Promise<void> => {
-    const names = await readdir(home).catch(() => []);
-    for (const name of names) {
-      await ops('broker', 'stop', '--instance', name);
+    // Instances are the folders (tests keep config files beside them); they are stopped all at once.
+    const entries = await readdir(home, { withFileTypes: true }).catch(() => []);
+    const stopped = entries.filter((e) => e.isDirectory()).map(async ({ name }) => {
       const pid = Number((await readFile(join(home, name, 'broker.pid'), 'utf8').catch(() => '')).trim());
-      if (pid > 0) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // already gone
-        }
+      if (!(pid > 0 && isProcessAlive(pid))) return; // nothing runs: no `ops broker stop` to spawn
+      await ops('broker', 'stop', '--instance', name);
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
       }
-    }
+    });
+    await Promise.all(stopped);
     await rm(home, { recursive: true, force: true });
   };
   return { home, ops, json, cleanup };

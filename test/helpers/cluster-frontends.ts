@@ -99,15 +99,14 @@ export async function startFrontends(options: FrontendsOptions = {}): Promise<Cl
     };
     const configFile = join(h.home, 'frontend-broker.json');
     await writeFile(configFile, JSON.stringify(config));
-    const frontends: FrontendProcess[] = [];
-    for (let i = 1; i <= count; i++) {
+    const createFrontend = async (i: number): Promise<FrontendProcess> => {
       const name = `f${i}`;
       const keyFrom = i === 1 ? [] : ['--store-key-from', 'f1'];
       const created = await h.json<Created>('create', '--instance', name, '--port', '0', '--secure-port', '0', '--broker-config-file', configFile, '--backend', backend, ...keyFrom);
       started.add(created.pid);
       pids.push(created.pid);
       const pid = created.pid;
-      frontends.push({
+      return {
         name,
         port: portOf(created),
         pid,
@@ -125,8 +124,12 @@ export async function startFrontends(options: FrontendsOptions = {}): Promise<Cl
           if (r.exitCode !== 0) throw new Error(`ops broker stop --instance ${name} failed (${r.exitCode}): ${r.stderr}`);
           started.delete(pid);
         },
-      });
-    }
+      };
+    };
+    // f1 first (it makes the store key and the store on the backend), then the others at once.
+    const first = await createFrontend(1);
+    const others = await Promise.all(Array.from({ length: count - 1 }, (_, k) => createFrontend(k + 2)));
+    const frontends = [first, ...others];
     return {
       redis,
       home: h,

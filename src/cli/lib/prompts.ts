@@ -1,5 +1,7 @@
-/** Prompts, only ever on a terminal: delete confirmation and the `ops create` wizard. */
-import { confirm, input, select } from '@inquirer/prompts';
+/**
+ * Prompts, only ever on a terminal: delete confirmation and the `ops create` wizard. The prompt library
+ * is loaded on first use: most `ops` runs never prompt, and loading it costs every run start-up time.
+ */
 import type { CreateBrokerArgs } from '../../config/create-settings.js';
 import { persistenceSizeProblem } from '../../config/quantity.js';
 import { OpsError } from '../../shared/errors.js';
@@ -15,6 +17,7 @@ export const NO_TTY_CONFIRMATION = 'Unable to prompt for confirmation as no tty 
  */
 export async function confirmOrRefuse(ctx: CliContext, message: string): Promise<boolean> {
   if (!ctx.interactive) throw new OpsError('CLI_USAGE', { message: NO_TTY_CONFIRMATION });
+  const { confirm } = await import('@inquirer/prompts');
   return confirm({ message, default: false });
 }
 
@@ -23,6 +26,7 @@ export type WizardSettings = CreateBrokerArgs & { securePort: number; port?: num
 
 /** Asks for the main broker settings of a new instance. */
 export async function createWizard(): Promise<WizardSettings> {
+  const { confirm, input, select } = await import('@inquirer/prompts');
   const memoryProfile = await select({
     message: 'Memory profile',
     default: 'Medium',

@@ -1,12 +1,12 @@
 /**
  * Starting and stopping the broker process: `bin/ops-broker.js --instance-dir DIR` through execa,
  * detached with output appended to broker.log; start returns once the broker answers an MQTT
- * CONNECT on its first port.
+ * CONNECT on its first port. execa is loaded on use: commands that start no broker do not pay its
+ * start-up time.
  */
 import { closeSync, fstatSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { execa } from 'execa';
 import { formatBackendAddress, type BackendAddress } from '../../config/backend-address.js';
 import type { InstancePaths } from '../../instance/layout.js';
 import { openAppendNoFollow } from '../../instance/no-follow.js';
@@ -87,6 +87,7 @@ export async function startDetached(paths: InstancePaths, timeoutMs: number, fla
   const logStart = fstatSync(fd).size;
   let exited: { code: number | undefined; signal: string | undefined } | undefined;
   try {
+    const { execa } = await import('execa');
     const child = execa(process.execPath, brokerArgs(paths, flags), {
       detached: true,
       reject: false,
@@ -161,6 +162,7 @@ export async function stopBroker(paths: InstancePaths, pid: number, timeoutMs = 
 
 /** Runs the broker in the foreground with inherited output (`flags`: see {@link BrokerFlags}); resolves with its exit code. */
 export async function runForeground(paths: InstancePaths, flags: BrokerFlags = {}): Promise<number> {
+  const { execa } = await import('execa');
   const child = execa(process.execPath, brokerArgs(paths, flags), { stdio: 'inherit', reject: false, cleanup: true });
   const forward = (signal: NodeJS.Signals): void => void child.kill(signal);
   process.on('SIGINT', forward);

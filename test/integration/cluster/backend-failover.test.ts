@@ -7,37 +7,32 @@
  * frontends, logged), and the flag clears when the node returns. The figures (longest stall,
  * duplicates, time to resume) are printed.
  */
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { IClientOptions, MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inboxKey } from '../../../src/cluster/frontend.js';
 import { hashSlot } from '../../../src/storage/redis/hash-slot.js';
+import { clusterClients } from '../../helpers/cluster-clients.js';
 import { startInProcessCluster, type InProcessCluster } from '../../helpers/cluster-in-process.js';
 import { levelLogger } from '../../helpers/recording-logger.js';
 import { redisCli, waitUntil } from '../../helpers/redis-cluster.js';
 
 const logger = levelLogger('info');
 let cluster: InProcessCluster;
-const clients: MqttClient[] = [];
+const clients = clusterClients(() => cluster);
 
 beforeAll(async () => {
   cluster = await startInProcessCluster({ frontends: 3, masters: 3, replicasPerMaster: 1, logger });
 }, 60_000);
 
 afterAll(async () => {
-  for (const c of clients) c.end(true);
+  clients.endAll();
   await cluster?.stop();
 });
 
 const TOPIC = 'load/x';
 
 /** A v5 client on frontend `index` that reconnects on its own (a failing store write may close it). */
-async function connect(index: number, options: IClientOptions): Promise<MqttClient> {
-  const client = mqtt.connect({ host: '127.0.0.1', port: cluster.frontends[index]!.port, protocolVersion: 5, reconnectPeriod: 200, ...options });
-  clients.push(client);
-  client.on('error', () => undefined); // reconnects; the test's conditions tell success
-  await new Promise<void>((resolve) => client.once('connect', () => resolve()));
-  return client;
-}
+const connect = (index: number, options: IClientOptions): Promise<MqttClient> => clients.connect(index, { reconnectPeriod: 200, ...options });
 
 /** Payload deliveries per subscriber: payload -> times seen. */
 const received = new Map<string, Map<string, number>>();

@@ -2,65 +2,21 @@
  * Cluster routing across frontends (issue 15, acceptance 1): publisher and subscriber on different
  * frontends of a 3-frontend cluster on 3 Redis masters x 1 replica.
  */
-import mqtt, { type MqttClient, type IClientOptions } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clusterClients, collect, routed, until } from '../../helpers/cluster-clients.js';
 import { startInProcessCluster, type InProcessCluster } from '../../helpers/cluster-in-process.js';
 
 let cluster: InProcessCluster;
-const clients: MqttClient[] = [];
+const { connect, endAll } = clusterClients(() => cluster);
 
 beforeAll(async () => {
   cluster = await startInProcessCluster({ frontends: 3 });
 }, 60_000);
 
 afterAll(async () => {
-  for (const c of clients) c.end(true);
+  endAll();
   await cluster?.stop();
 });
-
-/** Connects to a frontend; `before` runs before the CONNECT is answered (listeners for messages sent at once). */
-async function connect(frontend: number, options: IClientOptions = {}, before?: (client: MqttClient) => void): Promise<MqttClient> {
-  const client = mqtt.connect({ host: '127.0.0.1', port: cluster.frontends[frontend]!.port, protocolVersion: 5, reconnectPeriod: 0, ...options });
-  clients.push(client);
-  before?.(client);
-  await new Promise<void>((resolve, reject) => {
-    client.once('connect', () => resolve());
-    client.once('error', reject);
-  });
-  return client;
-}
-
-/** Probes each collecting client has had (see {@link routed}); they are kept out of its messages. */
-const probesSeen = new WeakMap<object, number>();
-
-/** Messages a client receives (probes counted apart: one still on its way must not show up later). */
-function collect(client: MqttClient): { topic: string; payload: string; qos: number; retain: boolean }[] {
-  const got: { topic: string; payload: string; qos: number; retain: boolean }[] = [];
-  probesSeen.set(got, 0);
-  client.on('message', (topic, payload, packet) => {
-    if (payload.toString() === 'probe') probesSeen.set(got, (probesSeen.get(got) ?? 0) + 1);
-    else got.push({ topic, payload: payload.toString(), qos: packet.qos, retain: packet.retain });
-  });
-  return got;
-}
-
-async function until(what: string, condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
-/** Publishes QoS 0 probes on `topic` from `pub` until the collector `got` has had one: the subscription has reached the publisher's frontend. */
-async function routed(pub: MqttClient, topic: string, got: object): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while ((probesSeen.get(got) ?? 0) === 0) {
-    if (Date.now() > deadline) throw new Error(`no route for ${topic}`);
-    pub.publish(topic, 'probe', { qos: 0 });
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 describe('cluster routing across frontends', () => {
   it('QoS 0, 1 and 2 reach a v5 subscriber on another frontend, through a wildcard', async () => {
@@ -68,12 +24,12 @@ describe('cluster routing across frontends', () => {
     const got = collect(sub);
     await sub.subscribeAsync('r1/+/x', { qos: 2 });
     const pub = await connect(0, { clientId: 'r-pub-1' });
-    await routed(pub, 'r1/probe/x', got);
+    await routed(pub, 'r1/probe/x', () => got.probes > 0);
     await pub.publishAsync('r1/a/x', 'q0', { qos: 0 });
     await pub.publishAsync('r1/b/x', 'q1', { qos: 1 });
     await pub.publishAsync('r1/c/x', 'q2', { qos: 2 });
-    await until('three messages', () => got.length >= 3);
-    expect(got.map((m) => [m.topic, m.payload, m.qos])).toEqual([
+    await until('three messages', () => got.messages.length >= 3);
+    expect(got.messages.map((m) => [m.topic, m.payload, m.qos])).toEqual([
       ['r1/a/x', 'q0', 0],
       ['r1/b/x', 'q1', 1],
       ['r1/c/x', 'q2', 2],
@@ -85,10 +41,10 @@ describe('cluster routing across frontends', () => {
     const got = collect(sub);
     await sub.subscribeAsync('r2/#', { qos: 1 });
     const pub = await connect(0, { clientId: 'r-pub-v4', protocolVersion: 4 });
-    await routed(pub, 'r2/probe', got);
+    await routed(pub, 'r2/probe', () => got.probes > 0);
     await pub.publishAsync('r2/a/b', 'v4', { qos: 1 });
-    await until('the message', () => got.length >= 1);
-    expect(got[0]).toMatchObject({ topic: 'r2/a/b', payload: 'v4', qos: 1 });
+    await until('the message', () => got.messages.length >= 1);
+    expect(got.messages[0]).toMatchObject({ topic: 'r2/a/b', payload: 'v4', qos: 1 });
   });
 
   it('a retained message is visible from every frontend, also one started later', async () => {
@@ -99,15 +55,15 @@ describe('cluster routing across frontends', () => {
       const sub = await connect(i, { clientId: `r-ret-${i}` });
       const got = collect(sub);
       await sub.subscribeAsync('r3/+', { qos: 1 });
-      await until(`the retained message on frontend ${i}`, () => got.length >= 1);
-      expect(got[0]).toMatchObject({ topic: 'r3/status', payload: 'up', retain: true });
+      await until(`the retained message on frontend ${i}`, () => got.messages.length >= 1);
+      expect(got.messages[0]).toMatchObject({ topic: 'r3/status', payload: 'up', retain: true });
     }
     const later = await cluster.addFrontend();
     const sub = await connect(cluster.frontends.indexOf(later), { clientId: 'r-ret-later' });
     const got = collect(sub);
     await sub.subscribeAsync('r3/status', { qos: 1 });
-    await until('the retained message on a frontend started later', () => got.length >= 1);
-    expect(got[0]).toMatchObject({ payload: 'up', retain: true });
+    await until('the retained message on a frontend started later', () => got.messages.length >= 1);
+    expect(got.messages[0]).toMatchObject({ payload: 'up', retain: true });
     // Cleared from one frontend: gone on the others.
     await pub.publishAsync('r3/status', '', { qos: 1, retain: true });
     for (const i of [1, 2]) await until(`frontend ${i} to drop it`, () => cluster.frontends[i]!.broker.stats().retained === 0);
@@ -120,13 +76,13 @@ describe('cluster routing across frontends', () => {
     const self = await connect(0, { clientId: 'r-nl-self' });
     const selfGot = collect(self);
     await self.subscribeAsync('r4/t', { qos: 1, nl: true });
-    await routed(self, 'r4/t', otherGot);
+    await routed(self, 'r4/t', () => otherGot.probes > 0);
     await self.publishAsync('r4/t', 'mine', { qos: 1 });
-    await until('the other subscriber', () => otherGot.length >= 1);
+    await until('the other subscriber', () => otherGot.messages.length >= 1);
     // A round trip after the message: anything for `self` would have come before its PINGRESP-like PUBACK of a second publish.
     await self.publishAsync('r4/barrier', 'x', { qos: 1 });
-    expect(otherGot[0]).toMatchObject({ payload: 'mine' });
-    expect(selfGot).toEqual([]);
+    expect(otherGot.messages[0]).toMatchObject({ payload: 'mine' });
+    expect(selfGot.messages).toEqual([]);
   });
 
   it('message expiry holds across frontends: the interval left is passed on, an expired message is not delivered', async () => {
@@ -134,7 +90,7 @@ describe('cluster routing across frontends', () => {
     const got = collect(sub);
     await sub.subscribeAsync('r5/t', { qos: 1 });
     const pub = await connect(0, { clientId: 'r-exp-pub' });
-    await routed(pub, 'r5/t', got);
+    await routed(pub, 'r5/t', () => got.probes > 0);
     await sub.endAsync();
     await pub.publishAsync('r5/t', 'short', { qos: 1, properties: { messageExpiryInterval: 1 } });
     await pub.publishAsync('r5/t', 'long', { qos: 1, properties: { messageExpiryInterval: 100 } });

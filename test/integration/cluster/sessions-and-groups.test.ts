@@ -2,51 +2,22 @@
  * Shared subscriptions and sessions across the frontends of a cluster (issue 15, acceptance 2 and
  * 3): 3 frontends on 3 Redis masters x 1 replica.
  */
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { IClientOptions, MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clusterClients, PROBE, routed, until } from '../../helpers/cluster-clients.js';
 import { startInProcessCluster, type InProcessCluster } from '../../helpers/cluster-in-process.js';
 
 let cluster: InProcessCluster;
-const clients: MqttClient[] = [];
+const { connectSession, endAll } = clusterClients(() => cluster);
 
 beforeAll(async () => {
   cluster = await startInProcessCluster({ frontends: 3 });
 }, 60_000);
 
 afterAll(async () => {
-  for (const c of clients) c.end(true);
+  endAll();
   await cluster?.stop();
 });
-
-/** Connects to a frontend; `before` runs before the CONNECT is answered (listeners for messages sent at once). */
-async function connect(frontend: number, options: IClientOptions = {}, before?: (client: MqttClient) => void): Promise<{ client: MqttClient; sessionPresent: boolean }> {
-  const client = mqtt.connect({ host: '127.0.0.1', port: cluster.frontends[frontend]!.port, protocolVersion: 5, reconnectPeriod: 0, ...options });
-  clients.push(client);
-  before?.(client);
-  const connack = await new Promise<{ sessionPresent: boolean }>((resolve, reject) => {
-    client.once('connect', (packet) => resolve(packet));
-    client.once('error', reject);
-  });
-  return { client, sessionPresent: connack.sessionPresent };
-}
-
-async function until(what: string, condition: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
-/** Publishes QoS 0 probes on `topic` until `seen()` is true: the subscription has reached the publisher's frontend. */
-async function routed(pub: MqttClient, topic: string, seen: () => boolean): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!seen()) {
-    if (Date.now() > deadline) throw new Error(`no route for ${topic}`);
-    pub.publish(topic, 'probe', { qos: 0 });
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 /** Publishes `count` QoS 1 messages (payload = index), `window` in flight at a time. */
 async function publishMany(pub: MqttClient, topic: string, count: number, window = 200): Promise<void> {
@@ -65,14 +36,14 @@ describe('shared subscriptions across frontends', () => {
       const id = `g-member-${i}`;
       counts.set(id, 0);
       probes.set(id, 0);
-      const { client } = await connect(i % 3, { clientId: id });
+      const { client } = await connectSession(i % 3, { clientId: id });
       client.on('message', (_topic, payload) => {
-        if (payload.toString() === 'probe') probes.set(id, (probes.get(id) ?? 0) + 1);
+        if (payload.toString() === PROBE) probes.set(id, (probes.get(id) ?? 0) + 1);
         else counts.set(id, (counts.get(id) ?? 0) + 1);
       });
       await client.subscribeAsync('$share/workers/jobs/+', { qos: 1 });
     }
-    const { client: pub } = await connect(0, { clientId: 'g-pub' });
+    const { client: pub } = await connectSession(0, { clientId: 'g-pub' });
     // Every member has had a probe: every frontend's members are in the publisher's view.
     await routed(pub, 'jobs/probe', () => [...probes.values()].every((n) => n > 0));
     await publishMany(pub, 'jobs/x', 6000);
@@ -86,18 +57,18 @@ describe('sessions across frontends', () => {
   it('a persistent session moves from frontend A to B with 10,000 QoS 1 messages, all in order; a connect on C takes it over with 0x8E', async () => {
     const options: IClientOptions = { clientId: 'mover', clean: false, properties: { sessionExpiryInterval: 600 } };
     let probed = false;
-    const { client: first } = await connect(0, options, (c) => c.on('message', () => (probed = true)));
+    const { client: first } = await connectSession(0, options, (c) => c.on('message', () => (probed = true)));
     await first.subscribeAsync('mv/t', { qos: 1 });
-    const { client: pub } = await connect(1, { clientId: 'mv-pub' });
+    const { client: pub } = await connectSession(1, { clientId: 'mv-pub' });
     await routed(pub, 'mv/t', () => probed);
     await first.endAsync();
     await publishMany(pub, 'mv/t', 10_000);
 
     const got: number[] = [];
-    const { client: onB, sessionPresent } = await connect(1, options, (c) =>
+    const { client: onB, sessionPresent } = await connectSession(1, options, (c) =>
       c.on('message', (_topic, payload) => {
         const text = payload.toString();
-        if (text !== 'probe') got.push(Number(text));
+        if (text !== PROBE) got.push(Number(text));
       }),
     );
     expect(sessionPresent).toBe(true);
@@ -106,7 +77,7 @@ describe('sessions across frontends', () => {
     expect(got.every((n, i) => n === i)).toBe(true);
 
     const reason = new Promise<number | undefined>((resolve) => onB.once('disconnect', (packet) => resolve(packet.reasonCode)));
-    const { sessionPresent: onC } = await connect(2, options);
+    const { sessionPresent: onC } = await connectSession(2, options);
     expect(onC).toBe(true);
     expect(await reason).toBe(0x8e);
   }, 120_000);

@@ -5,7 +5,7 @@
  * connection fails the pending calls with `SST_CONNECTION_LOST`.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { connect, type IPublishPacket, type MqttClient } from 'mqtt';
+import type { IPublishPacket, MqttClient } from 'mqtt';
 import { OpsError, reasonOf } from '../../../shared/errors.js';
 import { CONTENT_TYPE, notificationFilter, PROP, PROTOCOL_VERSION, REQUEST_TOPIC, STATE_STORE_ID } from '../../../shared/state-store-wire.js';
 import { ClientClock } from './client-clock.js';
@@ -86,6 +86,7 @@ export class StateStoreClient {
   static async connect(endpoint: Endpoint, options: ClientOptions = {}): Promise<StateStoreClient> {
     const address = `${endpoint.host}:${endpoint.port}`;
     const clientId = `ops-state-${randomBytes(6).toString('hex')}`;
+    const { connect } = await import('mqtt'); // loaded on use: it costs every other `ops` run start-up time
     const mqtt = await new Promise<MqttClient>((resolve, reject) => {
       const client = connect({
         host: endpoint.host,
