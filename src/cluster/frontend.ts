@@ -14,8 +14,10 @@ import { OpsError, reasonOf } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import type { Completion } from '../storage/broker-store.js';
 import type { RedisClusterClient } from '../storage/redis/cluster-client.js';
+import type { RedisCommand } from '../storage/redis/cluster-commands.js';
 import type { RedisBrokerStore } from '../storage/redis/redis-broker-store.js';
 import { Forwarder } from './forwarder.js';
+import { InboxBacklog } from './inbox-backlog.js';
 import { decodeFrame, encodeFrame, type InboxFrame } from './inbox-frame.js';
 import { Membership } from './membership.js';
 import { memberFigures, publishMemberStats, PUBLISH_MS, readMemberStats, type ClusterTotals, type MemberStats } from './member-stats.js';
@@ -98,6 +100,7 @@ class Frontend implements ClusterFrontend, ClusterLink {
   #engine: ClusterEngine | undefined;
   #inbox: StreamTail | undefined;
   #retained: StreamTail | undefined;
+  #backlog: InboxBacklog;
   #closed = false;
   #statsTimer: NodeJS.Timeout | undefined;
   #framesSent = 0;
@@ -109,6 +112,7 @@ class Frontend implements ClusterFrontend, ClusterLink {
   constructor(options: ClusterFrontendOptions) {
     this.#o = options;
     this.id = options.frontendId;
+    this.#backlog = new InboxBacklog(options.client);
   }
 
   async start(): Promise<void> {
@@ -120,7 +124,7 @@ class Frontend implements ClusterFrontend, ClusterLink {
       this.#forwarder = new Forwarder(
         this.#directory,
         this.id,
-        (to, message, targets, durable) => this.#sendMessage(to, message, targets, durable),
+        (to, message, targets, durable) => this.#publishTo(to, message, targets, durable),
         (message) => this.#sendRetained(message),
       );
       this.#engine = broker.joinCluster(this);
@@ -197,6 +201,7 @@ class Frontend implements ClusterFrontend, ClusterLink {
     clearInterval(this.#statsTimer);
     this.#engine?.disconnectClients();
     this.#closed = true;
+    this.#backlog.close();
     await this.#inbox?.close().catch(() => undefined);
     await this.#retained?.close().catch(() => undefined);
     await this.#directory?.close().catch(() => undefined);
@@ -266,6 +271,22 @@ class Frontend implements ClusterFrontend, ClusterLink {
 
   #sendMessage(to: string, message: Message, targets: readonly ForwardTarget[], durable: boolean): Promise<void> {
     return this.#send(to, { kind: 'message', message: message.toRecord(), targets }, durable);
+  }
+
+  /**
+   * A message published here, to another frontend's inbox: durable ones are acknowledged once the
+   * entry is written and the inbox is not over its high-water mark (inbox-backlog.ts: flow control).
+   * Only the publishing path is held; messages going on from an inbox, and hand-over frames, never are.
+   */
+  async #publishTo(to: string, message: Message, targets: readonly ForwardTarget[], durable: boolean): Promise<void> {
+    const key = inboxKey(to);
+    const sealed = this.#o.store.seal(key, encodeFrame({ kind: 'message', message: message.toRecord(), targets }));
+    this.#framesSent++;
+    const measure = durable ? this.#backlog.measureCommand(key) : undefined;
+    const add: RedisCommand = ['XADD', key, '*', FRAME_FIELD, sealed];
+    if (measure === undefined) await this.#o.client.exec(key, [add], { durable });
+    else this.#backlog.measured(key, (await this.#o.client.exec(key, [add, measure], { durable }))[1]);
+    if (durable) await this.#backlog.room(key);
   }
 
   async #send(to: string, frame: InboxFrame, durable: boolean): Promise<void> {
@@ -365,7 +386,15 @@ class Frontend implements ClusterFrontend, ClusterLink {
       }
       done++;
     }
-    if (done > 0) await this.#o.client.exec(key, [['XDEL', key, ...entries.slice(0, done).map((e) => e.id)]]);
+    // Not awaited: the tail reads on from its last id whatever is deleted, so the next XREAD need not
+    // wait for this round trip. An entry whose XDEL fails stays (read again only by a takeover: a duplicate).
+    if (done > 0) {
+      const ids: string[] = new Array<string>(done);
+      for (let i = 0; i < done; i++) ids[i] = (entries[i] as StreamEntry).id;
+      this.#o.client.exec(key, [['XDEL', key, ...ids]]).catch((error: unknown) => {
+        if (!this.#closed) this.#o.logger.warn({ err: reasonOf(error) }, 'inbox entries not deleted (a takeover would deliver them again)');
+      });
+    }
     if (failure !== undefined || done < entries.length) {
       this.#o.logger.warn({ err: reasonOf(failure) }, 'inbox entry not done (store writes not acknowledged); reading it again');
       throw failure ?? new Error('inbox batch not done');
