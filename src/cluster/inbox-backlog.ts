@@ -3,8 +3,8 @@
  * (../broker/publisher-throttle.ts). A frontend forwarding QoS >= 1 messages faster than the
  * receiving frontend delivers them would grow that frontend's inbox stream (in Redis) without
  * bound, and spend its CPU accepting messages that only wait there. So the sender measures each
- * inbox's length (`XLEN`, in the pipeline of one forwarded `XADD` in {@link MEASURE_EVERY}, and of
- * every one while the inbox is held) and, while an inbox holds more than {@link HIGH_WATER} entries,
+ * inbox's length (`XLEN`, in the pipeline of one forwarded `XADD` in {@link MEASURE_EVERY}; while
+ * the inbox is held, by polling) and, while an inbox holds more than {@link HIGH_WATER} entries,
  * holds the acknowledgement of the messages it forwarded there (the PUBACK: the publisher's own
  * in-flight window then slows it down) until the inbox is back to {@link LOW_WATER}, polling its
  * length every {@link POLL_MS} meanwhile. The message itself is already in the inbox, durably:
@@ -70,7 +70,7 @@ export class InboxBacklog {
       this.#inboxes.set(key, { sinceMeasure: 0, length: 0, lastProgress: this.#now(), waiters: [], poll: undefined, unreadable: false });
       return ['XLEN', key];
     }
-    if (state.waiters.length > 0 || ++state.sinceMeasure >= MEASURE_EVERY) {
+    if (state.waiters.length === 0 && ++state.sinceMeasure >= MEASURE_EVERY) {
       state.sinceMeasure = 0;
       return ['XLEN', key];
     }

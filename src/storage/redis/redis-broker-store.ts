@@ -70,17 +70,29 @@ export class RedisBrokerStore implements BrokerStore {
   readonly durable = true;
   /** The backend, as named in errors. */
   readonly path: string;
-  readonly #redis: RedisClusterCommands;
+  readonly #client: RedisClusterCommands;
   readonly #cipher: ValueCipher;
+  /** Queue writes of this turn, by queue key, not issued yet (see {@link #queueWrite}). */
+  readonly #batches = new Map<string, QueueBatch>();
   readonly #pending = new Set<Promise<unknown>>();
   /** Client id -> its tag (see {@link #tag}), at most {@link TAG_CACHE_SIZE}. */
   readonly #tags = new Map<string, string>();
   #closed = false;
 
   private constructor(options: RedisBrokerStoreOptions, cipher: ValueCipher) {
-    this.#redis = options.commands;
+    this.#client = options.commands;
     this.path = options.name;
     this.#cipher = cipher;
+  }
+
+  /**
+   * The backend, for issuing a command: the queue writes gathered this turn are issued first, so
+   * every command goes out in call order (read-your-writes, and a session's delete after its
+   * queue's writes).
+   */
+  get #redis(): RedisClusterCommands {
+    if (this.#batches.size > 0) this.#issueBatches();
+    return this.#client;
   }
 
   /** `AES-256-GCM` or `Disabled`. */
@@ -331,26 +343,71 @@ export class RedisBrokerStore implements BrokerStore {
 
   putQueueEntries(clientId: string, entries: readonly QueueEntryRecord[]): Promise<void> {
     const key = queueKey(this.#tag(clientId));
-    return this.#prepared(
-      () => {
-        const command: (string | Buffer)[] = ['HSET', key];
-        for (const entry of entries) {
-          if (!Number.isSafeInteger(entry.seq) || entry.seq < 0) throw new RangeError(`queue entry seq ${entry.seq} is not a non-negative safe integer`);
-          const field = seqField(entry.seq);
-          command.push(field, this.#cipher.seal(valueAad(key, field), encodeQueueEntry(entry)));
-        }
-        return command;
-      },
-      (command) => (entries.length === 0 ? Promise.resolve() : this.#write(key, [command])),
-    );
+    if (this.#closed) return closedWrite(this.path);
+    const words: (string | Buffer)[] = [];
+    try {
+      for (const entry of entries) {
+        if (!Number.isSafeInteger(entry.seq) || entry.seq < 0) throw new RangeError(`queue entry seq ${entry.seq} is not a non-negative safe integer`);
+        const field = seqField(entry.seq);
+        words.push(field, this.#cipher.seal(valueAad(key, field), encodeQueueEntry(entry)));
+      }
+    } catch (error) {
+      return refusedWrite(this.path, error);
+    }
+    return words.length === 0 ? Promise.resolve() : this.#queueWrite(key, 'HSET', words);
   }
 
   deleteQueueEntries(clientId: string, seqs: readonly number[]): Promise<void> {
     const key = queueKey(this.#tag(clientId));
-    return this.#prepared(
-      () => ['HDEL', key, ...seqs.map(seqField)],
-      (command) => (seqs.length === 0 ? Promise.resolve() : this.#write(key, [command])),
-    );
+    if (this.#closed) return closedWrite(this.path);
+    return seqs.length === 0 ? Promise.resolve() : this.#queueWrite(key, 'HDEL', seqs.map(seqField));
+  }
+
+  /**
+   * A queue write, gathered with the other queue writes of this turn (until the next microtask, or
+   * the next other command of this store): one `exec` per queue key, consecutive writes of one kind
+   * merged into one `HSET` / `HDEL`, in call order. Every write of a batch shares its promise (as
+   * the level store's writes of one batch do): one durable write per session and turn, not one per
+   * message (an inbox batch delivers up to 256 messages in one turn).
+   */
+  #queueWrite(key: string, kind: 'HSET' | 'HDEL', words: readonly (string | Buffer)[]): Promise<void> {
+    let batch = this.#batches.get(key);
+    if (batch === undefined) {
+      if (this.#batches.size === 0) queueMicrotask(() => this.#issueBatches());
+      batch = newQueueBatch(key);
+      this.#batches.set(key, batch);
+      const done = batch.done;
+      this.#pending.add(done);
+      const settle = (): void => {
+        this.#pending.delete(done);
+      };
+      done.then(settle, settle);
+      done.catch(() => undefined); // reported to whoever awaits; never an unhandled rejection
+    }
+    const last = batch.commands[batch.commands.length - 1];
+    if (last !== undefined && last[0] === kind && last.length + words.length <= MAX_BATCH_WORDS) last.push(...words);
+    else batch.commands.push([kind, key, ...words]);
+    return batch.done;
+  }
+
+  /** Issues the gathered queue writes (see {@link #queueWrite}). */
+  #issueBatches(): void {
+    if (this.#batches.size === 0) return;
+    const batches = [...this.#batches.values()];
+    this.#batches.clear();
+    for (const batch of batches) {
+      this.#client.exec(batch.key, batch.commands, { durable: true }).then(
+        (replies) => {
+          try {
+            checkReplies(replies, batch.commands.length, String(batch.commands[0]?.[0]));
+            batch.resolve();
+          } catch (error) {
+            batch.reject(writeFailed(this.path, reasonOf(error), error));
+          }
+        },
+        (error: unknown) => batch.reject(writeFailed(this.path, reasonOf(error), error)),
+      );
+    }
   }
 
   // Retained messages
@@ -393,8 +450,9 @@ export class RedisBrokerStore implements BrokerStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#issueBatches();
     await Promise.allSettled([...this.#pending]);
-    await this.#redis.close();
+    await this.#client.close();
   }
 
   // Plumbing
@@ -507,4 +565,26 @@ export class RedisBrokerStore implements BrokerStore {
     } while (cursor !== '0');
     return [...seen.values()];
   }
+}
+
+/** Queue writes of one key in one turn (see `RedisBrokerStore.#queueWrite`). */
+interface QueueBatch {
+  readonly key: string;
+  readonly commands: (string | Buffer)[][];
+  readonly done: Promise<void>;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+/** A merged `HSET` / `HDEL` grows to at most this many words; the next write starts another command. */
+const MAX_BATCH_WORDS = 2048;
+
+function newQueueBatch(key: string): QueueBatch {
+  let resolve!: () => void;
+  let reject!: (error: unknown) => void;
+  const done = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { key, commands: [], done, resolve, reject };
 }
