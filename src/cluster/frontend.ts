@@ -361,34 +361,37 @@ class Frontend implements ClusterFrontend, ClusterLink {
     // Message frames are delivered in order (each delivery's enqueue is synchronous) and their
     // store writes awaited together: the batch costs one group commit, not one per entry. A
     // hand-over frame waits for every delivery before it, and the ones after it wait for it.
+    // One promise per store batch (several deliveries share their batch's): `ends[i]` is the number of
+    // results once entry i was handled, so entry i is done when every result before `ends[i]` is.
     const results: Promise<void>[] = [];
+    const ends: number[] = [];
+    const add = (pending: Promise<void>): void => {
+      if (results[results.length - 1] !== pending) results.push(pending);
+    };
     for (const entry of entries) {
       const frame = this.#open(key, entry);
-      if (frame === undefined) {
-        results.push(Promise.resolve());
-        continue;
+      if (frame !== undefined) {
+        this.#framesReceived++;
+        if (frame.kind === 'message') {
+          const pending = this.#deliverNow(new Message(frame.message), frame.targets);
+          if (pending) add(pending);
+        } else {
+          const before = await Promise.allSettled(results);
+          if (before.some((r) => r.status === 'rejected')) break;
+          const handled = this.#handleControl(entry.id, frame);
+          add(handled);
+          if (!(await handled.then(() => true, () => false))) break;
+        }
       }
-      this.#framesReceived++;
-      if (frame.kind === 'message') {
-        results.push(this.#deliver(new Message(frame.message), frame.targets));
-        continue;
-      }
-      const before = await Promise.allSettled(results);
-      if (before.some((r) => r.status === 'rejected')) break;
-      const handled = this.#handleControl(entry.id, frame);
-      results.push(handled);
-      if (!(await handled.then(() => true, () => false))) break;
+      ends.push(results.length);
     }
     const settled = await Promise.allSettled(results);
+    const rejected = settled.findIndex((r) => r.status === 'rejected');
+    const failed = rejected < 0 ? undefined : settled[rejected];
+    const failure: unknown = failed !== undefined && failed.status === 'rejected' ? failed.reason : undefined;
+    const limit = rejected < 0 ? results.length : rejected;
     let done = 0;
-    let failure: unknown;
-    for (const result of settled) {
-      if (result.status === 'rejected') {
-        failure = result.reason;
-        break;
-      }
-      done++;
-    }
+    while (done < ends.length && (ends[done] as number) <= limit) done++;
     // Not awaited: the tail reads on from its last id whatever is deleted, so the next XREAD need not
     // wait for this round trip. An entry whose XDEL fails stays (read again only by a takeover: a duplicate).
     if (done > 0) {
@@ -477,9 +480,19 @@ class Frontend implements ClusterFrontend, ClusterLink {
 
   /** Delivers a forwarded message here; targets no longer here go on to their owner's inbox. */
   async #deliver(message: Message, targets: readonly ForwardTarget[]): Promise<void> {
+    await this.#deliverNow(message, targets);
+  }
+
+  /** {@link #deliver} without a promise of its own when every target is here (the inbox's common case). */
+  #deliverNow(message: Message, targets: readonly ForwardTarget[]): Completion {
     const engine = this.#engine;
-    if (engine === undefined) return;
+    if (engine === undefined) return undefined;
     const { completion, missing } = engine.deliverForwarded(message, targets);
+    return missing.length === 0 ? completion : this.#sendOn(message, missing, completion);
+  }
+
+  /** Sends the targets no longer here on to their owners' inboxes (see {@link #ownerFor}). */
+  async #sendOn(message: Message, missing: readonly ForwardTarget[], completion: Completion): Promise<void> {
     const writes: Promise<void>[] = [];
     if (completion !== undefined) writes.push(completion);
     const onward = new Map<string, ForwardTarget[]>();
