@@ -18,7 +18,7 @@ import type { RedisCommand } from '../storage/redis/cluster-commands.js';
 import type { RedisBrokerStore } from '../storage/redis/redis-broker-store.js';
 import { Forwarder } from './forwarder.js';
 import { InboxBacklog } from './inbox-backlog.js';
-import { decodeFrame, encodeFrame, type InboxFrame } from './inbox-frame.js';
+import { decodeFrame, encodeFrame, type ForwardedItem, type InboxFrame } from './inbox-frame.js';
 import { Membership } from './membership.js';
 import { memberFigures, publishMemberStats, PUBLISH_MS, readMemberStats, type ClusterTotals, type MemberStats } from './member-stats.js';
 import { SessionMover } from './session-mover.js';
@@ -83,6 +83,34 @@ const CLAIM_WAIT_MS = 200;
 /** Field of the one value of an inbox entry. */
 const FRAME_FIELD = 'm';
 
+/** Inbox entries read at a time (each of up to {@link OUTBOX_MAX_MESSAGES} messages). */
+const INBOX_READ_COUNT = 32;
+/** An inbox entry gathers at most this many published messages. */
+const OUTBOX_MAX_MESSAGES = 64;
+/** An inbox entry is sent once its messages' payloads reach this many bytes. */
+const OUTBOX_MAX_BYTES = 256 * 1024;
+
+/** Messages published for one frontend in one turn (see `Frontend.#publishTo`). */
+interface OutboxBatch {
+  readonly items: ForwardedItem[];
+  bytes: number;
+  durable: boolean;
+  readonly done: Promise<void>;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+function newOutboxBatch(): OutboxBatch {
+  let resolve!: () => void;
+  let reject!: (error: unknown) => void;
+  const done = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  done.catch(() => undefined); // QoS 0 publishes do not wait for it: never an unhandled rejection
+  return { items: [], bytes: 0, durable: false, done, resolve, reject };
+}
+
 /** Starts the frontend: resolves once it is a member (lease held, directory loaded, inbox tailed). */
 export async function startClusterFrontend(options: ClusterFrontendOptions): Promise<ClusterFrontend> {
   const frontend = new Frontend(options);
@@ -101,6 +129,8 @@ class Frontend implements ClusterFrontend, ClusterLink {
   #inbox: StreamTail | undefined;
   #retained: StreamTail | undefined;
   readonly #backlog: InboxBacklog;
+  /** Messages published this turn, by the frontend they go to, not sent yet (see {@link #publishTo}). */
+  readonly #outbox = new Map<string, OutboxBatch>();
   /** The last inbox XDEL (awaited at close: a clean stop leaves no done entry for the takeover). */
   #deleting: Promise<void> = Promise.resolve();
   #closed = false;
@@ -147,7 +177,8 @@ class Frontend implements ClusterFrontend, ClusterLink {
         send: (to, frame) => this.#send(to, frame, true),
         logger,
       });
-      this.#inbox = new StreamTail({ client, key: inboxKey(this.id), logger, onEntries: (entries) => this.#onInbox(entries) });
+      // An entry carries up to OUTBOX_MAX_MESSAGES messages: 32 entries a read bound one batch's work.
+      this.#inbox = new StreamTail({ client, key: inboxKey(this.id), logger, count: INBOX_READ_COUNT, onEntries: (entries) => this.#onInbox(entries) });
       this.#inbox.start('0-0');
       const publishStats = (): void => {
         void publishMemberStats(client, this.id, memberFigures(broker.stats(), Date.now())).catch(() => undefined);
@@ -203,6 +234,7 @@ class Frontend implements ClusterFrontend, ClusterLink {
     clearInterval(this.#statsTimer);
     this.#engine?.disconnectClients();
     this.#closed = true;
+    this.#flushOutbox();
     this.#backlog.close();
     await this.#inbox?.close().catch(() => undefined);
     await this.#deleting;
@@ -277,22 +309,55 @@ class Frontend implements ClusterFrontend, ClusterLink {
   }
 
   /**
-   * A message published here, to another frontend's inbox: durable ones are acknowledged once the
-   * entry is written and the inbox is not over its high-water mark (inbox-backlog.ts: flow control).
-   * Only the publishing path is held; messages going on from an inbox, and hand-over frames, never are.
+   * A message published here, for sessions of another frontend: gathered with the other messages
+   * published for that frontend in this turn into one inbox entry (one seal, one `XADD`; at most
+   * {@link OUTBOX_MAX_MESSAGES} messages or about {@link OUTBOX_MAX_BYTES} of payload an entry),
+   * sent before the next I/O. Every message of the entry shares its promise: durable ones are
+   * acknowledged once the entry is written and the inbox is not over its high-water mark
+   * (inbox-backlog.ts: flow control). Only the publishing path is held; messages going on from an
+   * inbox, and hand-over frames, never are.
    */
-  async #publishTo(to: string, message: Message, targets: readonly ForwardTarget[], durable: boolean): Promise<void> {
+  #publishTo(to: string, message: Message, targets: readonly ForwardTarget[], durable: boolean): Promise<void> {
+    let batch = this.#outbox.get(to);
+    if (batch === undefined) {
+      if (this.#outbox.size === 0) setImmediate(() => this.#flushOutbox());
+      batch = newOutboxBatch();
+      this.#outbox.set(to, batch);
+    }
+    batch.items.push({ message: message.toRecord(), targets });
+    batch.bytes += message.payload.length;
+    batch.durable ||= durable;
+    const done = batch.done;
+    if (batch.items.length >= OUTBOX_MAX_MESSAGES || batch.bytes >= OUTBOX_MAX_BYTES) this.#flushOutboxOf(to);
+    return done;
+  }
+
+  /** Sends every gathered entry (see {@link #publishTo}). */
+  #flushOutbox(): void {
+    for (const to of [...this.#outbox.keys()]) this.#flushOutboxOf(to);
+  }
+
+  /** Sends the entry gathered for `to`, if any: before anything else is sent there (inbox order). */
+  #flushOutboxOf(to: string): void {
+    const batch = this.#outbox.get(to);
+    if (batch === undefined) return;
+    this.#outbox.delete(to);
     const key = inboxKey(to);
-    const sealed = this.#o.store.seal(key, encodeFrame({ kind: 'message', message: message.toRecord(), targets }));
-    this.#framesSent++;
-    const measure = durable ? this.#backlog.measureCommand(key) : undefined;
-    const add: RedisCommand = ['XADD', key, '*', FRAME_FIELD, sealed];
-    if (measure === undefined) await this.#o.client.exec(key, [add], { durable });
-    else this.#backlog.measured(key, (await this.#o.client.exec(key, [add, measure], { durable }))[1]);
-    if (durable) await this.#backlog.room(key);
+    const frame: InboxFrame = batch.items.length === 1 ? { kind: 'message', ...(batch.items[0] as ForwardedItem) } : { kind: 'messages', items: batch.items };
+    const sent = (async (): Promise<void> => {
+      const sealed = this.#o.store.seal(key, encodeFrame(frame));
+      this.#framesSent++;
+      const measure = batch.durable ? this.#backlog.measureCommand(key) : undefined;
+      const add: RedisCommand = ['XADD', key, '*', FRAME_FIELD, sealed];
+      if (measure === undefined) await this.#o.client.exec(key, [add], { durable: batch.durable });
+      else this.#backlog.measured(key, (await this.#o.client.exec(key, [add, measure], { durable: batch.durable }))[1]);
+      if (batch.durable) await this.#backlog.room(key);
+    })();
+    sent.then(batch.resolve, batch.reject);
   }
 
   async #send(to: string, frame: InboxFrame, durable: boolean): Promise<void> {
+    this.#flushOutboxOf(to); // what was published for `to` before goes first
     const key = inboxKey(to);
     const sealed = this.#o.store.seal(key, encodeFrame(frame));
     this.#framesSent++;
@@ -375,6 +440,11 @@ class Frontend implements ClusterFrontend, ClusterLink {
         if (frame.kind === 'message') {
           const pending = this.#deliverNow(new Message(frame.message), frame.targets);
           if (pending) add(pending);
+        } else if (frame.kind === 'messages') {
+          for (const item of frame.items) {
+            const pending = this.#deliverNow(new Message(item.message), item.targets);
+            if (pending) add(pending);
+          }
         } else {
           const before = await Promise.allSettled(results);
           if (before.some((r) => r.status === 'rejected')) break;
@@ -423,6 +493,7 @@ class Frontend implements ClusterFrontend, ClusterLink {
         return;
       case 'retained':
       case 'message':
+      case 'messages':
         this.#badFrame(id, `a ${frame.kind} frame handled as a hand-over`);
         return;
     }

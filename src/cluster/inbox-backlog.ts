@@ -16,10 +16,14 @@
  */
 import type { RedisClusterCommands, RedisCommand, RedisReply } from '../storage/redis/cluster-commands.js';
 
-/** Inbox entries above which the acknowledgements of messages forwarded to it are held. */
-export const HIGH_WATER = 2048;
+/**
+ * Inbox entries above which the acknowledgements of messages forwarded to it are held. An entry
+ * carries the messages one frontend published for another in one turn (up to 64): under load,
+ * a few thousand messages.
+ */
+export const HIGH_WATER = 256;
 /** Inbox entries at which held acknowledgements are released. */
-export const LOW_WATER = 1024;
+export const LOW_WATER = 128;
 /** One forwarded `XADD` in this many to an inbox also reads its length (every one while held). */
 export const MEASURE_EVERY = 16;
 /** While acknowledgements are held, the inbox's length is read again this often (ms). */

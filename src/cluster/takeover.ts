@@ -109,6 +109,11 @@ async function drain(ctx: TakeoverContext, gone: string): Promise<number> {
         if (frame.kind === 'message') {
           await ctx.deliver(new Message(frame.message), frame.targets);
           delivered++;
+        } else if (frame.kind === 'messages') {
+          for (const item of frame.items) {
+            await ctx.deliver(new Message(item.message), item.targets);
+            delivered++;
+          }
         }
       } catch (error) {
         ctx.logger.warn({ id, err: reasonOf(error) }, 'an entry of a gone frontend\'s inbox was skipped');
