@@ -348,6 +348,7 @@ class Frontend implements ClusterFrontend, ClusterLink {
       const sealed = this.#o.store.seal(key, encodeFrame(frame));
       this.#framesSent++;
       const measure = batch.durable ? this.#backlog.measureCommand(key) : undefined;
+      this.#backlog.sent(key, batch.items.length);
       const add: RedisCommand = ['XADD', key, '*', FRAME_FIELD, sealed];
       if (measure === undefined) await this.#o.client.exec(key, [add], { durable: batch.durable });
       else this.#backlog.measured(key, (await this.#o.client.exec(key, [add, measure], { durable: batch.durable }))[1]);

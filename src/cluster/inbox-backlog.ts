@@ -17,13 +17,14 @@
 import type { RedisClusterCommands, RedisCommand, RedisReply } from '../storage/redis/cluster-commands.js';
 
 /**
- * Inbox entries above which the acknowledgements of messages forwarded to it are held. An entry
- * carries the messages one frontend published for another in one turn (up to 64): under load,
- * a few thousand messages.
+ * Messages waiting in an inbox above which the acknowledgements of messages forwarded to it are
+ * held. `XLEN` counts entries, and an entry carries the messages one frontend published for another
+ * in one turn (1 to 64): the messages waiting are estimated as the entries times the messages per
+ * entry this frontend sends there (a moving average).
  */
-export const HIGH_WATER = 256;
-/** Inbox entries at which held acknowledgements are released. */
-export const LOW_WATER = 128;
+export const HIGH_WATER = 4096;
+/** Messages waiting (estimated as above) at which held acknowledgements are released. */
+export const LOW_WATER = 2048;
 /** One forwarded `XADD` in this many to an inbox also reads its length (every one while held). */
 export const MEASURE_EVERY = 16;
 /** While acknowledgements are held, the inbox's length is read again this often (ms). */
@@ -34,8 +35,10 @@ export const STALL_MS = 2000;
 interface InboxState {
   /** Forwarded sends since the last measure. */
   sinceMeasure: number;
-  /** The last length read. */
+  /** The last length read (entries). */
   length: number;
+  /** Messages per entry sent to this inbox (moving average). */
+  perEntry: number;
   /** When the length last went down (or was first read above the high-water mark). */
   lastProgress: number;
   /** Held acknowledgements. */
@@ -43,6 +46,11 @@ interface InboxState {
   poll: NodeJS.Timeout | undefined;
   /** True while the length could not be read: hold no one. */
   unreadable: boolean;
+}
+
+/** The messages estimated to wait in an inbox. */
+function waiting(state: InboxState): number {
+  return state.length * state.perEntry;
 }
 
 /** See the file's comment. One per frontend, for the inboxes it forwards to. */
@@ -71,7 +79,7 @@ export class InboxBacklog {
   measureCommand(key: string): RedisCommand | undefined {
     const state = this.#inboxes.get(key);
     if (state === undefined) {
-      this.#inboxes.set(key, { sinceMeasure: 0, length: 0, lastProgress: this.#now(), waiters: [], poll: undefined, unreadable: false });
+      this.#inboxes.set(key, { sinceMeasure: 0, length: 0, perEntry: 1, lastProgress: this.#now(), waiters: [], poll: undefined, unreadable: false });
       return ['XLEN', key];
     }
     if (state.waiters.length === 0 && ++state.sinceMeasure >= MEASURE_EVERY) {
@@ -79,6 +87,12 @@ export class InboxBacklog {
       return ['XLEN', key];
     }
     return undefined;
+  }
+
+  /** An entry of `messages` messages was sent to inbox `key` (call after {@link measureCommand}). */
+  sent(key: string, messages: number): void {
+    const state = this.#inboxes.get(key);
+    if (state !== undefined) state.perEntry += (messages - state.perEntry) / 8;
   }
 
   /** The reply of a {@link measureCommand} (anything but an integer counts as unreadable). */
@@ -109,7 +123,7 @@ export class InboxBacklog {
   }
 
   #holds(state: InboxState): boolean {
-    return !state.unreadable && state.length > HIGH_WATER && this.#now() - state.lastProgress < STALL_MS;
+    return !state.unreadable && waiting(state) > HIGH_WATER && this.#now() - state.lastProgress < STALL_MS;
   }
 
   #update(key: string, state: InboxState, length: number | undefined): void {
@@ -120,9 +134,10 @@ export class InboxBacklog {
     }
     state.unreadable = false;
     // Progress: the length went down, or the inbox just went above the high-water mark.
-    if (length < state.length || (state.length <= HIGH_WATER && length > HIGH_WATER)) state.lastProgress = this.#now();
+    const was = waiting(state);
+    if (length < state.length || (was <= HIGH_WATER && length * state.perEntry > HIGH_WATER)) state.lastProgress = this.#now();
     state.length = length;
-    if (length <= LOW_WATER || this.#now() - state.lastProgress >= STALL_MS) this.#release(key, state);
+    if (waiting(state) <= LOW_WATER || this.#now() - state.lastProgress >= STALL_MS) this.#release(key, state);
   }
 
   #release(key: string, state: InboxState): void {
@@ -131,7 +146,7 @@ export class InboxBacklog {
     const waiters = state.waiters.splice(0);
     for (const resolve of waiters) resolve();
     // A quiet inbox is forgotten (a gone frontend's included): the map holds the inboxes in use.
-    if (state.length <= LOW_WATER && !this.#closed) this.#inboxes.delete(key);
+    if (waiting(state) <= LOW_WATER && !this.#closed) this.#inboxes.delete(key);
   }
 
   #schedulePoll(key: string, state: InboxState): void {

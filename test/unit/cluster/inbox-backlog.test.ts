@@ -110,4 +110,16 @@ describe('InboxBacklog: flow control between frontends', () => {
     expect(released).toBe(2);
     expect(backlog.room(KEY)).toBeUndefined();
   });
+
+  it('counts the messages waiting as the entries times the messages per entry this frontend sends there', () => {
+    const backlog = new InboxBacklog(fakeBackend().client);
+    backlog.measureCommand(KEY);
+    for (let i = 0; i < 100; i++) backlog.sent(KEY, 64);
+    const entries = Math.ceil(HIGH_WATER / 64) + 2; // entries of ~64 messages: over the mark
+    backlog.measured(KEY, entries);
+    expect(backlog.room(KEY)).toBeInstanceOf(Promise);
+    backlog.measured(KEY, Math.floor(LOW_WATER / 64)); // released
+    expect(backlog.held).toBe(0);
+    backlog.close();
+  });
 });
