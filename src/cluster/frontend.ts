@@ -83,8 +83,12 @@ const CLAIM_WAIT_MS = 200;
 /** Field of the one value of an inbox entry. */
 const FRAME_FIELD = 'm';
 
-/** Inbox entries read at a time (each of up to {@link OUTBOX_MAX_MESSAGES} messages). */
-const INBOX_READ_COUNT = 32;
+/**
+ * Inbox entries read at a time (each of up to {@link OUTBOX_MAX_MESSAGES} messages): a batch is
+ * delivered in one synchronous turn, so at most 256 messages, and the subscribers' PUBACKs (which
+ * open their in-flight windows) are read between batches.
+ */
+const INBOX_READ_COUNT = 4;
 /** An inbox entry gathers at most this many published messages. */
 const OUTBOX_MAX_MESSAGES = 64;
 /** An inbox entry is sent once its messages' payloads reach this many bytes. */
@@ -177,7 +181,7 @@ class Frontend implements ClusterFrontend, ClusterLink {
         send: (to, frame) => this.#send(to, frame, true),
         logger,
       });
-      // An entry carries up to OUTBOX_MAX_MESSAGES messages: 32 entries a read bound one batch's work.
+      // An entry carries up to OUTBOX_MAX_MESSAGES messages: INBOX_READ_COUNT entries a read bound one turn's work.
       this.#inbox = new StreamTail({ client, key: inboxKey(this.id), logger, count: INBOX_READ_COUNT, onEntries: (entries) => this.#onInbox(entries) });
       this.#inbox.start('0-0');
       const publishStats = (): void => {
