@@ -15,9 +15,11 @@ import { OpsError, reasonOf } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import type { Completion } from '../storage/broker-store.js';
 import type { RedisClusterClient } from '../storage/redis/cluster-client.js';
+import type { RedisCommand } from '../storage/redis/cluster-commands.js';
 import type { RedisBrokerStore } from '../storage/redis/redis-broker-store.js';
 import { Forwarder } from './forwarder.js';
-import { carriesSender, decodeFrame, encodeFrame, messageOf, type InboxFrame } from './inbox-frame.js';
+import { InboxBacklog } from './inbox-backlog.js';
+import { carriesSender, decodeFrame, encodeFrame, messageOf, type ForwardedItem, type InboxFrame } from './inbox-frame.js';
 import { Membership } from './membership.js';
 import { memberFigures, publishMemberStats, PUBLISH_MS, readMemberStats, type ClusterTotals, type MemberStats } from './member-stats.js';
 import { SessionMover } from './session-mover.js';
@@ -93,6 +95,38 @@ const FRAME_FIELD = 'm';
  */
 const VISIBLE_WAIT_MS = 1000;
 
+/**
+ * Inbox entries read at a time (each of up to {@link OUTBOX_MAX_MESSAGES} messages): a batch is
+ * delivered in one synchronous turn, so at most 256 messages, and the subscribers' PUBACKs (which
+ * open their in-flight windows) are read between batches.
+ */
+const INBOX_READ_COUNT = 4;
+/** An inbox entry gathers at most this many published messages. */
+const OUTBOX_MAX_MESSAGES = 64;
+/** An inbox entry is sent once its messages' payloads reach this many bytes. */
+const OUTBOX_MAX_BYTES = 256 * 1024;
+
+/** Messages published for one frontend in one turn (see `Frontend.#publishTo`). */
+interface OutboxBatch {
+  readonly items: ForwardedItem[];
+  bytes: number;
+  durable: boolean;
+  readonly done: Promise<void>;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+function newOutboxBatch(): OutboxBatch {
+  let resolve!: () => void;
+  let reject!: (error: unknown) => void;
+  const done = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  done.catch(() => undefined); // QoS 0 publishes do not wait for it: never an unhandled rejection
+  return { items: [], bytes: 0, durable: false, done, resolve, reject };
+}
+
 /** Starts the frontend: resolves once it is a member (lease held, directory loaded, inbox tailed). */
 export async function startClusterFrontend(options: ClusterFrontendOptions): Promise<ClusterFrontend> {
   const frontend = new Frontend(options);
@@ -112,6 +146,11 @@ class Frontend implements ClusterFrontend, ClusterLink {
   #engine: ClusterEngine | undefined;
   #inbox: StreamTail | undefined;
   #retained: StreamTail | undefined;
+  readonly #backlog: InboxBacklog;
+  /** Messages published this turn, by the frontend they go to, not sent yet (see {@link #publishTo}). */
+  readonly #outbox = new Map<string, OutboxBatch>();
+  /** The last inbox XDEL (awaited at close: a clean stop leaves no done entry for the takeover). */
+  #deleting: Promise<void> = Promise.resolve();
   #closed = false;
   #statsTimer: NodeJS.Timeout | undefined;
   #framesSent = 0;
@@ -123,6 +162,7 @@ class Frontend implements ClusterFrontend, ClusterLink {
   constructor(options: ClusterFrontendOptions) {
     this.#o = options;
     this.id = options.frontendId;
+    this.#backlog = new InboxBacklog(options.client);
   }
 
   async start(): Promise<void> {
@@ -135,7 +175,7 @@ class Frontend implements ClusterFrontend, ClusterLink {
         this.#directory,
         this.id,
         // persistence.maxSize: a QoS >= 1 message (or a retained one) is refused while the backend is full (0x97, as standalone).
-        (to, message, targets, durable) => (durable && store.isFull() ? store.refuseFull() : this.#sendMessage(to, message, targets, durable)),
+        (to, message, targets, durable) => (durable && store.isFull() ? store.refuseFull() : this.#publishTo(to, message, targets, durable)),
         (message) => (message.payload.length > 0 && store.isFull() ? store.refuseFull() : this.#sendRetained(message)),
       );
       this.#engine = broker.joinCluster(this);
@@ -156,7 +196,8 @@ class Frontend implements ClusterFrontend, ClusterLink {
         send: (to, frame) => this.#send(to, frame, true),
         logger,
       });
-      this.#inbox = new StreamTail({ client, key: inboxKey(this.id), logger, onEntries: (entries) => this.#onInbox(entries) });
+      // An entry carries up to OUTBOX_MAX_MESSAGES messages: INBOX_READ_COUNT entries a read bound one turn's work.
+      this.#inbox = new StreamTail({ client, key: inboxKey(this.id), logger, count: INBOX_READ_COUNT, onEntries: (entries) => this.#onInbox(entries) });
       this.#inbox.start('0-0');
       const publishStats = (): void => {
         void publishMemberStats(client, this.id, memberFigures(broker.stats(), Date.now())).catch(() => undefined);
@@ -212,7 +253,10 @@ class Frontend implements ClusterFrontend, ClusterLink {
     clearInterval(this.#statsTimer);
     this.#engine?.disconnectClients();
     this.#closed = true;
+    this.#flushOutbox();
+    this.#backlog.close();
     await this.#inbox?.close().catch(() => undefined);
+    await this.#deleting;
     await this.#retained?.close().catch(() => undefined);
     await this.#directory?.close().catch(() => undefined);
     await this.#membership?.leave();
@@ -324,7 +368,59 @@ class Frontend implements ClusterFrontend, ClusterLink {
     return this.#send(to, sender === undefined ? { kind: 'message', message: record, targets } : { kind: 'message', message: record, targets, sender }, durable);
   }
 
+  /**
+   * A message published here, for sessions of another frontend: gathered with the other messages
+   * published for that frontend in this turn into one inbox entry (one seal, one `XADD`; at most
+   * {@link OUTBOX_MAX_MESSAGES} messages or about {@link OUTBOX_MAX_BYTES} of payload an entry),
+   * sent before the next I/O. Every message of the entry shares its promise: durable ones are
+   * acknowledged once the entry is written and the inbox is not over its high-water mark
+   * (inbox-backlog.ts: flow control). Only the publishing path is held; messages going on from an
+   * inbox, and hand-over frames, never are.
+   */
+  #publishTo(to: string, message: Message, targets: readonly ForwardTarget[], durable: boolean): Promise<void> {
+    // A message that carries its publisher's identity (to an in-process service) goes as an entry of its own, in order.
+    if (message.senderId !== undefined && carriesSender(targets)) return this.#sendMessage(to, message, targets, durable);
+    let batch = this.#outbox.get(to);
+    if (batch === undefined) {
+      if (this.#outbox.size === 0) setImmediate(() => this.#flushOutbox());
+      batch = newOutboxBatch();
+      this.#outbox.set(to, batch);
+    }
+    batch.items.push({ message: message.toRecord(), targets });
+    batch.bytes += message.payload.length;
+    batch.durable ||= durable;
+    const done = batch.done;
+    if (batch.items.length >= OUTBOX_MAX_MESSAGES || batch.bytes >= OUTBOX_MAX_BYTES) this.#flushOutboxOf(to);
+    return done;
+  }
+
+  /** Sends every gathered entry (see {@link #publishTo}). */
+  #flushOutbox(): void {
+    for (const to of [...this.#outbox.keys()]) this.#flushOutboxOf(to);
+  }
+
+  /** Sends the entry gathered for `to`, if any: before anything else is sent there (inbox order). */
+  #flushOutboxOf(to: string): void {
+    const batch = this.#outbox.get(to);
+    if (batch === undefined) return;
+    this.#outbox.delete(to);
+    const key = inboxKey(to);
+    const frame: InboxFrame = batch.items.length === 1 ? { kind: 'message', ...(batch.items[0] as ForwardedItem) } : { kind: 'messages', items: batch.items };
+    const sent = (async (): Promise<void> => {
+      const sealed = this.#o.store.seal(key, encodeFrame(frame));
+      this.#framesSent++;
+      const measure = batch.durable ? this.#backlog.measureCommand(key) : undefined;
+      this.#backlog.sent(key, batch.items.length);
+      const add: RedisCommand = ['XADD', key, '*', FRAME_FIELD, sealed];
+      if (measure === undefined) await this.#o.client.exec(key, [add], { durable: batch.durable });
+      else this.#backlog.measured(key, (await this.#o.client.exec(key, [add, measure], { durable: batch.durable }))[1]);
+      if (batch.durable) await this.#backlog.room(key);
+    })();
+    sent.then(batch.resolve, batch.reject);
+  }
+
   async #send(to: string, frame: InboxFrame, durable: boolean): Promise<void> {
+    this.#flushOutboxOf(to); // what was published for `to` before goes first
     const key = inboxKey(to);
     const sealed = this.#o.store.seal(key, encodeFrame(frame));
     this.#framesSent++;
@@ -393,35 +489,54 @@ class Frontend implements ClusterFrontend, ClusterLink {
     // Message frames are delivered in order (each delivery's enqueue is synchronous) and their
     // store writes awaited together: the batch costs one group commit, not one per entry. A
     // hand-over frame waits for every delivery before it, and the ones after it wait for it.
+    // One promise per store batch (several deliveries share their batch's): `ends[i]` is the number of
+    // results once entry i was handled, so entry i is done when every result before `ends[i]` is.
     const results: Promise<void>[] = [];
+    const ends: number[] = [];
+    const add = (pending: Promise<void>): void => {
+      if (results[results.length - 1] !== pending) results.push(pending);
+    };
     for (const entry of entries) {
       const frame = this.#open(key, entry);
-      if (frame === undefined) {
-        results.push(Promise.resolve());
-        continue;
+      if (frame !== undefined) {
+        this.#framesReceived++;
+        if (frame.kind === 'message') {
+          const pending = this.#deliverNow(messageOf(frame), frame.targets);
+          if (pending) add(pending);
+        } else if (frame.kind === 'messages') {
+          for (const item of frame.items) {
+            const pending = this.#deliverNow(new Message(item.message), item.targets);
+            if (pending) add(pending);
+          }
+        } else {
+          const before = await Promise.allSettled(results);
+          if (before.some((r) => r.status === 'rejected')) break;
+          const handled = this.#handleControl(entry.id, frame);
+          add(handled);
+          if (!(await handled.then(() => true, () => false))) break;
+        }
       }
-      this.#framesReceived++;
-      if (frame.kind === 'message') {
-        results.push(this.#deliver(messageOf(frame), frame.targets));
-        continue;
-      }
-      const before = await Promise.allSettled(results);
-      if (before.some((r) => r.status === 'rejected')) break;
-      const handled = this.#handleControl(entry.id, frame);
-      results.push(handled);
-      if (!(await handled.then(() => true, () => false))) break;
+      ends.push(results.length);
     }
     const settled = await Promise.allSettled(results);
+    const rejected = settled.findIndex((r) => r.status === 'rejected');
+    const failed = rejected < 0 ? undefined : settled[rejected];
+    const failure: unknown = failed !== undefined && failed.status === 'rejected' ? failed.reason : undefined;
+    const limit = rejected < 0 ? results.length : rejected;
     let done = 0;
-    let failure: unknown;
-    for (const result of settled) {
-      if (result.status === 'rejected') {
-        failure = result.reason;
-        break;
-      }
-      done++;
+    while (done < ends.length && (ends[done] as number) <= limit) done++;
+    // Not awaited: the tail reads on from its last id whatever is deleted, so the next XREAD need not
+    // wait for this round trip. An entry whose XDEL fails stays (read again only by a takeover: a duplicate).
+    if (done > 0) {
+      const ids: string[] = new Array<string>(done);
+      for (let i = 0; i < done; i++) ids[i] = (entries[i] as StreamEntry).id;
+      this.#deleting = this.#o.client.exec(key, [['XDEL', key, ...ids]]).then(
+        () => undefined,
+        (error: unknown) => {
+          if (!this.#closed) this.#o.logger.warn({ err: reasonOf(error) }, 'inbox entries not deleted (a takeover would deliver them again)');
+        },
+      );
     }
-    if (done > 0) await this.#o.client.exec(key, [['XDEL', key, ...entries.slice(0, done).map((e) => e.id)]]);
     if (failure !== undefined || done < entries.length) {
       this.#o.logger.warn({ err: reasonOf(failure) }, 'inbox entry not done (store writes not acknowledged); reading it again');
       throw failure ?? new Error('inbox batch not done');
@@ -441,6 +556,7 @@ class Frontend implements ClusterFrontend, ClusterLink {
         return;
       case 'retained':
       case 'message':
+      case 'messages':
         this.#badFrame(id, `a ${frame.kind} frame handled as a hand-over`);
         return;
     }
@@ -498,9 +614,19 @@ class Frontend implements ClusterFrontend, ClusterLink {
 
   /** Delivers a forwarded message here; targets no longer here go on to their owner's inbox. */
   async #deliver(message: Message, targets: readonly ForwardTarget[]): Promise<void> {
+    await this.#deliverNow(message, targets);
+  }
+
+  /** {@link #deliver} without a promise of its own when every target is here (the inbox's common case). */
+  #deliverNow(message: Message, targets: readonly ForwardTarget[]): Completion {
     const engine = this.#engine;
-    if (engine === undefined) return;
+    if (engine === undefined) return undefined;
     const { completion, missing } = engine.deliverForwarded(message, targets);
+    return missing.length === 0 ? completion : this.#sendOn(message, missing, completion);
+  }
+
+  /** Sends the targets no longer here on to their owners' inboxes (see {@link #ownerFor}). */
+  async #sendOn(message: Message, missing: readonly ForwardTarget[], completion: Completion): Promise<void> {
     const writes: Promise<void>[] = [];
     if (completion !== undefined) writes.push(completion);
     const onward = new Map<string, ForwardTarget[]>();

@@ -8,7 +8,10 @@
  *   `[name: str][value: str]`, `[hasAuthorization u8][authorization: str]?`;
  * - 2 release (a frontend claiming a session asks its owner to hand it over): `[clientId: str][from: str][request: str]`;
  * - 3 released (the owner handed it over; its writes are done): `[clientId: str][request: str]`;
- * - 4 retained (on the retained change stream: a frontend set or cleared a retained message): `[origin: str][message record: bytes]`.
+ * - 4 retained (on the retained change stream: a frontend set or cleared a retained message): `[origin: str][message record: bytes]`;
+ * - 5 messages (the messages one frontend published for this one in one turn, in order): `[count u32]`
+ *   then each as kind 1's body (`[message record: bytes][targets u32]...`, never with an identity:
+ *   a message that carries one goes as kind 1).
  * `str`/`bytes` are u32-length-prefixed (../storage/binary-io.ts). The whole frame is sealed with the
  * store's cipher before it is written (no plaintext in Redis with encryption on).
  */
@@ -20,34 +23,39 @@ import type { MessageRecord } from '../storage/broker-store.js';
 import { decodeRetained, encodeRetained } from '../storage/record-codec.js';
 
 const FRAME_VERSION = 1;
-const Kind = { Message: 1, Release: 2, Released: 3, Retained: 4 } as const;
+const Kind = { Message: 1, Release: 2, Released: 3, Retained: 4, Messages: 5 } as const;
+
+/** One forwarded message and the sessions here it is for. */
+export interface ForwardedItem {
+  readonly message: MessageRecord;
+  readonly targets: readonly ForwardTarget[];
+}
 
 /** One inbox entry. */
 export type InboxFrame =
   | { readonly kind: 'message'; readonly message: MessageRecord; readonly targets: readonly ForwardTarget[]; readonly sender?: RemoteSender | undefined }
+  | { readonly kind: 'messages'; readonly items: readonly ForwardedItem[] }
   | { readonly kind: 'release'; readonly clientId: string; readonly from: string; readonly request: string }
   | { readonly kind: 'released'; readonly clientId: string; readonly request: string }
   | { readonly kind: 'retained'; readonly origin: string; readonly message: MessageRecord };
 
 /** Encodes a frame. */
 export function encodeFrame(frame: InboxFrame): Buffer {
-  const w = new BinaryWriter(frame.kind === 'message' || frame.kind === 'retained' ? 64 + frame.message.payload.length : 64);
+  let hint = 64;
+  if (frame.kind === 'message' || frame.kind === 'retained') hint += frame.message.payload.length;
+  else if (frame.kind === 'messages') for (const item of frame.items) hint += 64 + item.message.payload.length;
+  const w = new BinaryWriter(hint);
   w.u8(FRAME_VERSION);
   switch (frame.kind) {
     case 'message':
       w.u8(Kind.Message);
-      w.bytes(encodeRetained(frame.message));
-      w.u32(frame.targets.length);
-      for (const target of frame.targets) {
-        w.str(target.clientId);
-        if (target.group === undefined) w.u8(0);
-        else {
-          w.u8(1);
-          w.str(target.group);
-          w.str(target.topicFilter ?? '');
-        }
-      }
+      writeItem(w, frame);
       if (frame.sender !== undefined) writeSender(w, frame.sender);
+      break;
+    case 'messages':
+      w.u8(Kind.Messages);
+      w.u32(frame.items.length);
+      for (const item of frame.items) writeItem(w, item);
       break;
     case 'release':
       w.u8(Kind.Release);
@@ -69,6 +77,36 @@ export function encodeFrame(frame: InboxFrame): Buffer {
   return w.finish();
 }
 
+function writeItem(w: BinaryWriter, item: ForwardedItem): void {
+  w.bytes(encodeRetained(item.message));
+  w.u32(item.targets.length);
+  for (const target of item.targets) {
+    w.str(target.clientId);
+    if (target.group === undefined) w.u8(0);
+    else {
+      w.u8(1);
+      w.str(target.group);
+      w.str(target.topicFilter ?? '');
+    }
+  }
+}
+
+function readItem(r: BinaryReader, size: number): ForwardedItem {
+  const message = decodeRetained(r.bytes());
+  const count = r.u32();
+  // Each target takes at least 5 bytes: a count beyond what is left is a lie, not an allocation.
+  if (count > size / 5) throw new RecordFormatError(`inbox frame claims ${count} targets in ${size} bytes`);
+  const targets: ForwardTarget[] = [];
+  for (let i = 0; i < count; i++) {
+    const clientId = r.str();
+    const shared = r.u8();
+    if (shared === 0) targets.push({ clientId });
+    else if (shared === 1) targets.push({ clientId, group: r.str(), topicFilter: r.str() });
+    else throw new RecordFormatError(`inbox frame target flag ${shared}`);
+  }
+  return { message, targets };
+}
+
 /** Decodes a frame; throws {@link RecordFormatError} on anything malformed (unknown version or kind, truncated, trailing bytes). */
 export function decodeFrame(bytes: Buffer): InboxFrame {
   const r = new BinaryReader(bytes);
@@ -78,19 +116,17 @@ export function decodeFrame(bytes: Buffer): InboxFrame {
   let frame: InboxFrame;
   switch (kind) {
     case Kind.Message: {
-      const message = decodeRetained(r.bytes());
+      const item = readItem(r, bytes.length);
+      frame = r.remaining() > 0 ? { kind: 'message', ...item, sender: readSender(r, bytes.length) } : { kind: 'message', ...item };
+      break;
+    }
+    case Kind.Messages: {
       const count = r.u32();
-      // Each target takes at least 5 bytes: a count beyond what is left is a lie, not an allocation.
-      if (count > bytes.length / 5) throw new RecordFormatError(`inbox frame claims ${count} targets in ${bytes.length} bytes`);
-      const targets: ForwardTarget[] = [];
-      for (let i = 0; i < count; i++) {
-        const clientId = r.str();
-        const shared = r.u8();
-        if (shared === 0) targets.push({ clientId });
-        else if (shared === 1) targets.push({ clientId, group: r.str(), topicFilter: r.str() });
-        else throw new RecordFormatError(`inbox frame target flag ${shared}`);
-      }
-      frame = r.remaining() > 0 ? { kind: 'message', message, targets, sender: readSender(r, bytes.length) } : { kind: 'message', message, targets };
+      // Each message takes at least 8 bytes (its record's length and its target count).
+      if (count > bytes.length / 8) throw new RecordFormatError(`inbox frame claims ${count} messages in ${bytes.length} bytes`);
+      const items: ForwardedItem[] = [];
+      for (let i = 0; i < count; i++) items.push(readItem(r, bytes.length));
+      frame = { kind: 'messages', items };
       break;
     }
     case Kind.Release:
@@ -108,7 +144,6 @@ export function decodeFrame(bytes: Buffer): InboxFrame {
   r.end();
   return frame;
 }
-
 /** The engine message of a message frame, with its publisher's identity when the frame carries it. */
 export function messageOf(frame: Extract<InboxFrame, { kind: 'message' }>): Message {
   const message = new Message(frame.message);

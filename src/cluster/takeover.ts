@@ -105,17 +105,23 @@ async function drain(ctx: TakeoverContext, gone: string): Promise<number> {
     const [reply] = await ctx.redis.exec(key, [['XRANGE', key, from, '+', 'COUNT', DRAIN_PAGE]]);
     const { ids, frames } = drainPage(ctx, reply);
     if (ids.length === 0) return delivered;
+    // The page's deliveries are started in order and awaited together (one round trip per page, not
+    // per message: an entry carries up to 64 messages); a failed one is logged and skipped, as before.
+    const deliveries: { id: string; done: Promise<void> }[] = [];
     for (const [id, sealed] of frames) {
       try {
         const frame = decodeFrame(ctx.store.open(key, sealed));
-        if (frame.kind === 'message') {
-          await ctx.deliver(messageOf(frame), frame.targets);
-          delivered++;
-        }
+        if (frame.kind === 'message') deliveries.push({ id, done: ctx.deliver(messageOf(frame), frame.targets) });
+        else if (frame.kind === 'messages') for (const item of frame.items) deliveries.push({ id, done: ctx.deliver(new Message(item.message), item.targets) });
       } catch (error) {
         ctx.logger.warn({ id, err: reasonOf(error) }, 'an entry of a gone frontend\'s inbox was skipped');
       }
     }
+    const settled = await Promise.allSettled(deliveries.map((d) => d.done));
+    settled.forEach((result, i) => {
+      if (result.status === 'rejected') ctx.logger.warn({ id: deliveries[i]?.id, err: reasonOf(result.reason) }, 'an entry of a gone frontend\'s inbox was skipped');
+      else delivered++;
+    });
     await ctx.redis.exec(key, [['XDEL', key, ...ids]], { durable: true });
     const last = ids[ids.length - 1] as string;
     if (from !== '-' && compareStreamIds(last, from.slice(1)) <= 0) return delivered; // a reply not beyond the page before: no progress to make

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { QueueEntryRecord } from '../../src/storage/broker-store.js';
 import type { RedisReply } from '../../src/storage/redis/cluster-commands.js';
 import { RedisBrokerStore } from '../../src/storage/redis/redis-broker-store.js';
 import { bucketOf, clientTag, incomingQos2Key, queueKey as queueKeyOfTag, sessionIndexKey, sessionKey as sessionKeyOfTag } from '../../src/storage/redis/redis-keys.js';
@@ -161,6 +162,33 @@ describe('RedisBrokerStore: keys, hostile ids and failures', () => {
     await store.close();
     await expect(store.saveSession({ clientId: 'c', protocolVersion: 4, expiryIntervalSeconds: 0, subscriptions: [] })).rejects.toMatchObject({ code: 'STO_WRITE_FAILED' });
     await expect(store.loadSessions()).rejects.toMatchObject({ code: 'STO_READ_FAILED' });
+  });
+
+  it('queue writes of one turn go out as one exec per queue, merged in call order; a later command of the store goes after them', async () => {
+    const commands = await node.connect();
+    await commands.raw([['FLUSHALL']]);
+    const store = await open(commands);
+    const sent: (readonly (string | Buffer | number)[])[][] = [];
+    const exec = commands.exec.bind(commands);
+    commands.exec = (slotKey, cmds, options) => {
+      sent.push([...cmds]);
+      return exec(slotKey, cmds, options);
+    };
+    const entry = (seq: number): QueueEntryRecord => ({ seq, message: { topic: 't', payload: Buffer.from(`m${seq}`), qos: 1, retain: false }, qos: 1, retain: false });
+    const writes = [1, 2, 3].map((seq) => store.putQueueEntries('c', [entry(seq)]));
+    writes.push(store.deleteQueueEntries('c', [1]), store.deleteQueueEntries('c', [2]), store.putQueueEntries('c', [entry(4)]));
+    expect(new Set(writes).size).toBe(1); // one batch: one promise
+    await Promise.all(writes);
+    expect(sent.map((cmds) => cmds.map((c) => `${String(c[0])} ${c.length - 2}`))).toEqual([['HSET 6', 'HDEL 2', 'HSET 2']]);
+    expect((await store.loadQueue('c')).map((e) => e.seq)).toEqual([3, 4]);
+    // A session delete issued in the same turn as queue writes goes after them: nothing is left.
+    sent.length = 0;
+    const late = store.putQueueEntries('c', [entry(5)]);
+    const deleted = store.deleteSession('c');
+    await Promise.all([late, deleted]);
+    expect(sent[0]?.[0]?.[0]).toBe('HSET');
+    expect(await store.loadQueue('c')).toEqual([]);
+    await store.close();
   });
 
   it('a lost connection rejects writes in flight with STO_WRITE_FAILED (not acknowledged)', async () => {

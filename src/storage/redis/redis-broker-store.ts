@@ -81,8 +81,10 @@ export class RedisBrokerStore implements BrokerStore {
   readonly durable = true;
   /** The backend, as named in errors. */
   readonly path: string;
-  readonly #redis: RedisClusterCommands;
+  readonly #client: RedisClusterCommands;
   readonly #cipher: ValueCipher;
+  /** Queue writes of this turn, by queue key, not issued yet (see {@link #queueWrite}). */
+  readonly #batches = new Map<string, QueueBatch>();
   readonly #pending = new Set<Promise<unknown>>();
   /** Client id -> its tag (see {@link #tag}), at most {@link TAG_CACHE_SIZE}. */
   readonly #tags = new Map<string, string>();
@@ -92,10 +94,20 @@ export class RedisBrokerStore implements BrokerStore {
   #closed = false;
 
   private constructor(options: RedisBrokerStoreOptions, cipher: ValueCipher, usage: BackendUsage) {
-    this.#redis = options.commands;
+    this.#client = options.commands;
     this.path = options.name;
     this.#cipher = cipher;
     this.#usage = usage;
+  }
+
+  /**
+   * The backend, for issuing a command: the queue writes gathered this turn are issued first, so
+   * every command goes out in call order (read-your-writes, and a session's delete after its
+   * queue's writes).
+   */
+  get #redis(): RedisClusterCommands {
+    if (this.#batches.size > 0) this.#issueBatches();
+    return this.#client;
   }
 
   /** `AES-256-GCM` or `Disabled`. */
@@ -411,28 +423,78 @@ export class RedisBrokerStore implements BrokerStore {
 
   putQueueEntries(clientId: string, entries: readonly QueueEntryRecord[]): Promise<void> {
     const key = queueKey(this.#tag(clientId));
-    return this.#prepared(
-      () => {
-        const command: (string | Buffer)[] = ['HSET', key];
-        for (const entry of entries) {
-          if (!Number.isSafeInteger(entry.seq) || entry.seq < 0) throw new RangeError(`queue entry seq ${entry.seq} is not a non-negative safe integer`);
-          const field = seqField(entry.seq);
-          command.push(field, this.#cipher.seal(valueAad(key, field), encodeQueueEntry(entry)));
-        }
-        return command;
-      },
-      // Not refused when full: the engine asks isFull() before it queues a message, and an entry
-      // written here is one already admitted (a forwarded message PUBACKed by its frontend, an in-flight mark).
-      (command) => (entries.length === 0 ? Promise.resolve() : this.#write(key, [command], bytesOf(command))),
-    );
+    if (this.#closed) return closedWrite(this.path);
+    const words: (string | Buffer)[] = [];
+    let grows = 0;
+    try {
+      for (const entry of entries) {
+        if (!Number.isSafeInteger(entry.seq) || entry.seq < 0) throw new RangeError(`queue entry seq ${entry.seq} is not a non-negative safe integer`);
+        const field = seqField(entry.seq);
+        const value = this.#cipher.seal(valueAad(key, field), encodeQueueEntry(entry));
+        words.push(field, value);
+        grows += value.length;
+      }
+    } catch (error) {
+      return refusedWrite(this.path, error);
+    }
+    // Not refused when full: the engine asks isFull() before it queues a message, and an entry
+    // written here is one already admitted (a forwarded message PUBACKed by its frontend, an in-flight mark).
+    return words.length === 0 ? Promise.resolve() : this.#queueWrite(key, 'HSET', words, grows);
   }
 
   deleteQueueEntries(clientId: string, seqs: readonly number[]): Promise<void> {
     const key = queueKey(this.#tag(clientId));
-    return this.#prepared(
-      () => ['HDEL', key, ...seqs.map(seqField)],
-      (command) => (seqs.length === 0 ? Promise.resolve() : this.#write(key, [command])),
-    );
+    if (this.#closed) return closedWrite(this.path);
+    return seqs.length === 0 ? Promise.resolve() : this.#queueWrite(key, 'HDEL', seqs.map(seqField));
+  }
+
+  /**
+   * A queue write, gathered with the other queue writes of this turn (until the next microtask, or
+   * the next other command of this store): one `exec` per queue key, consecutive writes of one kind
+   * merged into one `HSET` / `HDEL`, in call order. Every write of a batch shares its promise (as
+   * the level store's writes of one batch do): one durable write per session and turn, not one per
+   * message (an inbox batch delivers up to 256 messages in one turn).
+   */
+  #queueWrite(key: string, kind: 'HSET' | 'HDEL', words: readonly (string | Buffer)[], grows = 0): Promise<void> {
+    let batch = this.#batches.get(key);
+    if (batch === undefined) {
+      if (this.#batches.size === 0) queueMicrotask(() => this.#issueBatches());
+      batch = newQueueBatch(key);
+      this.#batches.set(key, batch);
+      const done = batch.done;
+      this.#pending.add(done);
+      const settle = (): void => {
+        this.#pending.delete(done);
+      };
+      done.then(settle, settle);
+      done.catch(() => undefined); // reported to whoever awaits; never an unhandled rejection
+    }
+    batch.grows += grows;
+    const last = batch.commands[batch.commands.length - 1];
+    if (last !== undefined && last[0] === kind && last.length + words.length <= MAX_BATCH_WORDS) last.push(...words);
+    else batch.commands.push([kind, key, ...words]);
+    return batch.done;
+  }
+
+  /** Issues the gathered queue writes (see {@link #queueWrite}). */
+  #issueBatches(): void {
+    if (this.#batches.size === 0) return;
+    const batches = [...this.#batches.values()];
+    this.#batches.clear();
+    for (const batch of batches) {
+      this.#client.exec(batch.key, batch.commands, { durable: true }).then(
+        (replies) => {
+          try {
+            checkReplies(replies, batch.commands.length, String(batch.commands[0]?.[0]));
+            if (batch.grows > 0) this.#usage.wrote(batch.grows);
+            batch.resolve();
+          } catch (error) {
+            batch.reject(writeFailed(this.path, reasonOf(error), error));
+          }
+        },
+        (error: unknown) => batch.reject(writeFailed(this.path, reasonOf(error), error)),
+      );
+    }
   }
 
   // Retained messages
@@ -478,8 +540,9 @@ export class RedisBrokerStore implements BrokerStore {
     if (this.#closed) return;
     this.#closed = true;
     this.#usage.close();
+    this.#issueBatches();
     await Promise.allSettled([...this.#pending]);
-    await this.#redis.close();
+    await this.#client.close();
   }
 
   // Plumbing
@@ -599,15 +662,32 @@ export class RedisBrokerStore implements BrokerStore {
   }
 }
 
-/** The bytes of a command's buffer arguments (the sealed values and fields it writes). */
-function bytesOf(command: readonly (string | Buffer)[]): number {
-  let bytes = 0;
-  for (const word of command) if (Buffer.isBuffer(word)) bytes += word.length;
-  return bytes;
-}
-
 /** A packet id as a set member (decimal); RangeError for anything but 1-65535. */
 function packetIdMember(packetId: number): string {
   if (!Number.isInteger(packetId) || packetId < 1 || packetId > 65535) throw new RangeError(`packet id ${packetId} is not 1-65535`);
   return String(packetId);
+}
+
+/** Queue writes of one key in one turn (see `RedisBrokerStore.#queueWrite`). */
+interface QueueBatch {
+  readonly key: string;
+  readonly commands: (string | Buffer)[][];
+  readonly done: Promise<void>;
+  /** Bytes its writes add to the backend (counted into the usage once written). */
+  grows: number;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+/** A merged `HSET` / `HDEL` grows to at most this many words; the next write starts another command. */
+const MAX_BATCH_WORDS = 2048;
+
+function newQueueBatch(key: string): QueueBatch {
+  let resolve!: () => void;
+  let reject!: (error: unknown) => void;
+  const done = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { key, commands: [], done, resolve, reject, grows: 0 };
 }

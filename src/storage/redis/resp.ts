@@ -7,8 +7,6 @@
  */
 import { RedisErrorReply, type RedisCommand, type RedisReply } from './cluster-commands.js';
 
-const CRLF = Buffer.from('\r\n');
-
 /** The bounds of one reply. */
 export interface RespLimits {
   /** The longest bulk string accepted, in bytes (Redis' own proto-max-bulk-len is 512 MiB). */
@@ -37,19 +35,74 @@ export class RespProtocolError extends Error {
   override readonly name = 'RespProtocolError';
 }
 
-/** One command as RESP2: an array of bulk strings. Numbers are written in decimal. */
-export function encodeCommand(command: RedisCommand): Buffer[] {
-  const parts: Buffer[] = [Buffer.from(`*${command.length}\r\n`)];
-  for (const word of command) {
-    const bytes = Buffer.isBuffer(word) ? word : Buffer.from(typeof word === 'number' ? String(word) : word, 'utf8');
-    parts.push(Buffer.from(`$${bytes.length}\r\n`), bytes, CRLF);
+/** Decimal digits of a non-negative integer. */
+function digits(n: number): number {
+  let count = 1;
+  while (n >= 10) {
+    n = Math.floor(n / 10);
+    count++;
   }
-  return parts;
+  return count;
 }
 
-/** Commands as one buffer, to be written at once (a pipeline). */
+/** Writes `[prefix][n in decimal]\r\n` at `at`; returns the offset after it. */
+function writeHeader(out: Buffer, at: number, prefix: number, n: number): number {
+  out[at++] = prefix;
+  const end = at + digits(n);
+  for (let i = end - 1; i >= at; i--) {
+    out[i] = 48 + (n % 10);
+    n = Math.floor(n / 10);
+  }
+  out[end] = 13;
+  out[end + 1] = 10;
+  return end + 2;
+}
+
+/** A word's bytes as it is sent: a Buffer as it is, a number in decimal, a string as UTF-8. */
+function wordText(word: string | number): string {
+  return typeof word === 'number' ? String(word) : word;
+}
+
+/** A word's length in bytes on the wire. */
+function wordBytes(word: string | Buffer | number): number {
+  return Buffer.isBuffer(word) ? word.length : Buffer.byteLength(wordText(word), 'utf8');
+}
+
+const STAR = 0x2a;
+const DOLLAR = 0x24;
+
+/**
+ * Commands as one buffer (arrays of bulk strings; numbers in decimal), to be written at once (a
+ * pipeline). One allocation: the sizes are added up first (this runs for every pipeline of the
+ * cluster client: no buffer per word).
+ */
 export function encodeCommands(commands: readonly RedisCommand[]): Buffer {
-  return Buffer.concat(commands.flatMap(encodeCommand));
+  let size = 0;
+  for (const command of commands) {
+    size += 3 + digits(command.length);
+    for (const word of command) {
+      const n = wordBytes(word);
+      size += 5 + digits(n) + n;
+    }
+  }
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const command of commands) {
+    at = writeHeader(out, at, STAR, command.length);
+    for (const word of command) {
+      if (Buffer.isBuffer(word)) {
+        at = writeHeader(out, at, DOLLAR, word.length);
+        at += word.copy(out, at);
+      } else {
+        const text = wordText(word);
+        at = writeHeader(out, at, DOLLAR, Buffer.byteLength(text, 'utf8'));
+        at += out.write(text, at, 'utf8');
+      }
+      out[at++] = 13;
+      out[at++] = 10;
+    }
+  }
+  return out;
 }
 
 /** What {@link RespParser.push} found in the bytes so far. */

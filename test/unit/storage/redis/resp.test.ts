@@ -11,6 +11,23 @@ describe('RESP2 encoder', () => {
       '*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$4\r\n\x00\xff\r\n\r\n' + '*3\r\n$4\r\nWAIT\r\n$1\r\n1\r\n$3\r\n500\r\n' + '*2\r\n$3\r\nGET\r\n$2\r\n\xc3\xbc\r\n',
     );
   });
+
+  it('writes every word length and kind like a word-by-word encoder (lengths across digit boundaries, lone surrogates, negative and large numbers)', () => {
+    const reference = (commands: (string | Buffer | number)[][]): Buffer =>
+      Buffer.concat(
+        commands.flatMap((command) => [
+          Buffer.from(`*${command.length}\r\n`),
+          ...command.flatMap((word) => {
+            const bytes = Buffer.isBuffer(word) ? word : Buffer.from(String(word), 'utf8');
+            return [Buffer.from(`$${bytes.length}\r\n`), bytes, Buffer.from('\r\n')];
+          }),
+        ]),
+      );
+    const words: (string | Buffer | number)[] = ['', 'x', '\ud800', 'é'.repeat(5), -12, 0, 1e21, 2 ** 53, 1.5];
+    for (const n of [9, 10, 11, 99, 100, 101, 999, 1000, 65_536]) words.push(Buffer.alloc(n, 7), 'a'.repeat(n));
+    const commands = [words, Array.from({ length: 10 }, (_, i) => i), Array.from({ length: 100 }, () => 'w'), []];
+    expect(encodeCommands(commands).equals(reference(commands))).toBe(true);
+  });
 });
 
 describe('RESP2 parser', () => {
