@@ -102,6 +102,16 @@ export class DirectoryView {
     return out;
   }
 
+  /** The client ids `owner` holds entries of (a copy). */
+  clientsOf(owner: string): string[] {
+    return [...(this.owners.get(owner)?.keys() ?? [])];
+  }
+
+  /** Whether `owner` holds an entry of the client. */
+  holds(owner: string, clientId: string): boolean {
+    return this.owners.get(owner)?.has(clientId) === true;
+  }
+
   /** The owner of the client's latest entry, undefined when no frontend has one. */
   ownerOf(clientId: string): string | undefined {
     const owners = this.clientOwners.get(clientId);

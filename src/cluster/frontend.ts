@@ -94,6 +94,9 @@ const FRAME_FIELD = 'm';
  * about a millisecond; one that does not, slow or just started, does not hold it longer).
  */
 const VISIBLE_WAIT_MS = 1000;
+/** Sessions whose owner a takeover reads at once (see #rehomed), and how often it looks at the directory for one being claimed elsewhere. */
+const REHOME_BATCH = 64;
+const REHOME_POLL_MS = 20;
 
 /**
  * Inbox entries read at a time (each of up to {@link OUTBOX_MAX_MESSAGES} messages): a batch is
@@ -212,7 +215,12 @@ class Frontend implements ClusterFrontend, ClusterLink {
             store,
             redis: client,
             engine: this.#engine as ClusterEngine,
-            removeFromDirectory: (frontendId) => (this.#directory as SubscriptionDirectory).removeFrontend(frontendId),
+            rehomed: (frontendId, timeoutMs) => this.#rehomed(frontendId, timeoutMs),
+            removeFromDirectory: async (frontendId, timeoutMs) => {
+              const directory = this.#directory as SubscriptionDirectory;
+              const id = await directory.removeFrontend(frontendId);
+              await directory.visibleEverywhere(id, () => membership.live, timeoutMs);
+            },
             deliver: (message, targets) => this.#deliver(message, targets),
             moveShared: (clientId) => this.#moveShared(clientId),
             inboxKey,
@@ -314,6 +322,27 @@ class Frontend implements ClusterFrontend, ClusterLink {
     void visible.then(() => {
       if (this.#visible.get(clientId) === visible) this.#visible.delete(clientId);
     });
+  }
+
+  /** See TakeoverContext.rehomed. */
+  async #rehomed(gone: string, timeoutMs: number): Promise<void> {
+    const directory = this.#directory;
+    if (directory === undefined) return;
+    const deadline = Date.now() + timeoutMs;
+    const clients = directory.clientsOf(gone);
+    for (let i = 0; i < clients.length; i += REHOME_BATCH) {
+      const batch = clients.slice(i, i + REHOME_BATCH);
+      const owners = await Promise.all(batch.map((clientId) => this.#o.store.sessionOwner(clientId).catch(() => undefined)));
+      for (const [j, clientId] of batch.entries()) {
+        const owner = owners[j];
+        if (owner === undefined || owner === gone) continue; // ended, or nobody has it: nothing to route to
+        // Here: its subscriptions' changes are written (and applied everywhere, bounded); elsewhere: in this view.
+        if (owner === this.id) await this.#visible.get(clientId);
+        while (owner !== this.id && !directory.holds(owner, clientId) && Date.now() < deadline && !this.#closed) {
+          await new Promise((resolve) => setTimeout(resolve, REHOME_POLL_MS).unref());
+        }
+      }
+    }
   }
 
   subscriptionsVisible(clientId: string): Promise<void> | undefined {

@@ -155,8 +155,21 @@ export class SubscriptionDirectory {
     await this.serial(clientId, () => this.write(fields.length === 0 ? [] : [['HDEL', this.ownKey, ...fields]], { op: 'delc', owner: this.self, clientId }));
   }
 
-  /** Every entry of `frontendId` goes (a dead frontend's duties taken over). RangeError for an id that is not base64url. */
-  async removeFrontend(frontendId: string): Promise<void> {
+  /** The client ids `owner` holds entries of in the view. */
+  clientsOf(owner: string): string[] {
+    return this.view.clientsOf(owner);
+  }
+
+  /** Whether the view holds an entry of the client from `owner`. */
+  holds(owner: string, clientId: string): boolean {
+    return this.view.holds(owner, clientId);
+  }
+
+  /**
+   * Every entry of `frontendId` goes (a dead frontend's duties taken over); resolves with the
+   * change's stream id (see {@link visibleEverywhere}). RangeError for an id that is not base64url.
+   */
+  async removeFrontend(frontendId: string): Promise<string> {
     this.checkOpen();
     const key = directoryHashKey(frontendId);
     this.view.deleteOwner(frontendId);
@@ -167,6 +180,8 @@ export class SubscriptionDirectory {
       { durable: true },
     );
     this.check(replies, 2, 'removing a frontend from the subscription directory');
+    const id = replies[1];
+    return Buffer.isBuffer(id) ? id.toString('latin1') : '0-0';
   }
 
   /**

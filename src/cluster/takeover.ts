@@ -7,10 +7,12 @@
  *    session, counted from now), a persistent session is loaded here with its queue and keeps
  *    receiving messages (its subscriptions enter the directory under this frontend), and its
  *    shared-group deliveries not yet acknowledged go to other members of their groups [MQTT-4.8.2-6];
- * 2. the gone frontend's directory entries are removed (publishers stop sending to it);
+ * 2. the gone frontend's directory entries are removed (publishers stop sending to it), once each
+ *    of its clients whose session lives on (here, or claimed by another frontend meanwhile) is
+ *    routed to its new owner in the directory (bounded): a publisher never has no route to it;
  * 3. its inbox is drained into the sessions now here (messages publishers had forwarded to it and
- *    acknowledged), twice: once at once, once after the removal has had time to reach every
- *    publisher; then deleted, with its owned set.
+ *    acknowledged), twice: once at once, once after every live frontend applied the removal
+ *    (bounded); then deleted, with its owned set.
  * A message forwarded both to the gone frontend's inbox and here around step 2 is delivered twice
  * (at least once, never lost).
  */
@@ -29,8 +31,10 @@ import { compareStreamIds } from './stream-ids.js';
 const CONCURRENCY = 32;
 /** Inbox entries read per page while draining. */
 const DRAIN_PAGE = 256;
-/** How long after removing the gone frontend's directory entries its inbox is drained a second time. */
+/** Longest wait, after removing the gone frontend's directory entries, for every live frontend to apply it before the inbox is drained a second time. */
 export const SETTLE_MS = 2000;
+/** Longest wait for the gone frontend's clients to be in the directory under their new owners. */
+const REHOME_MS = 5000;
 
 /** What a takeover did (logged). */
 export interface TakeoverReport {
@@ -45,8 +49,13 @@ export interface TakeoverContext {
   readonly store: RedisBrokerStore;
   readonly redis: RedisClusterCommands;
   readonly engine: ClusterEngine;
-  /** Removes the gone frontend's subscriptions from the directory. */
-  readonly removeFromDirectory: (frontendId: string) => Promise<void>;
+  /**
+   * Resolves once every client the gone frontend held directory entries of, whose session has
+   * another owner now, is in the directory under that owner (or after `timeoutMs`).
+   */
+  readonly rehomed: (frontendId: string, timeoutMs: number) => Promise<void>;
+  /** Removes the gone frontend's subscriptions from the directory; resolves once every live frontend applied it (or after `timeoutMs`). */
+  readonly removeFromDirectory: (frontendId: string, timeoutMs: number) => Promise<void>;
   /** Delivers a message forwarded to the gone frontend (as if it had come to this frontend's inbox). */
   readonly deliver: (message: Message, targets: readonly ForwardTarget[]) => Promise<void>;
   /** Moves an adopted session's shared-group deliveries to other members of their groups. */
@@ -84,9 +93,10 @@ export async function takeOver(ctx: TakeoverContext, gone: string): Promise<Take
       }),
     );
   }
-  await ctx.removeFromDirectory(gone);
+  await ctx.rehomed(gone, REHOME_MS);
+  const removed = ctx.removeFromDirectory(gone, SETTLE_MS);
   let inboxMessages = await drain(ctx, gone);
-  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS).unref());
+  await removed;
   inboxMessages += await drain(ctx, gone);
   const inbox = ctx.inboxKey(gone);
   await ctx.redis.exec(inbox, [['DEL', inbox]], { durable: true });
