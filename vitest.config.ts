@@ -10,6 +10,7 @@ const TIMING_SENSITIVE = [
   'test/e2e/cluster-*.test.ts',
   'test/e2e/ops-ctrl-c.test.ts',
   'test/e2e/ops-state-refused.test.ts',
+  'test/e2e/topology-*.test.ts',
   'test/integration/cluster/backend-failover.test.ts',
   'test/integration/cluster/leader-lease.test.ts',
   'test/integration/cluster/state-store.test.ts',
