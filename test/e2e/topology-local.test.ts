@@ -204,6 +204,41 @@ describe('ops create --backend local', () => {
     }
   }, 120_000);
 
+  it('broker show says cardinality applied; broker show and persist show are the same from the topology socket and every frontend; stats --members', async () => {
+    const status = await home.status();
+    const show = await home.ops(['broker', 'show', '-o', 'json']);
+    expect(show.exitCode, show.stderr).toBe(0);
+    const view = JSON.parse(show.stdout) as { id: string; cardinality: { applied: boolean; note: string } };
+    expect(view.cardinality).toMatchObject({ applied: true });
+    expect(view.id).toMatch(/\/instances\/default\/brokers\/default$/);
+    const topologySocket = join(home.home, 'default', 'admin.sock');
+    const same = (r: unknown): unknown => {
+      const { appliedAt: _at, policyVersion: _v, ...rest } = r as Record<string, unknown>; // when and how often this frontend applied it: its own
+      return rest;
+    };
+    const broker = await callAdmin(topologySocket, 'broker.get');
+    const persist = same(await callAdmin(topologySocket, 'persist.get'));
+    expect(persist).toMatchObject({ persistence: { subscriberQueue: { mode: 'All' } } });
+    for (const f of frontendsOf(status)) {
+      if (f.adminSocket === undefined) throw new Error(`${f.name} has no admin socket`);
+      expect(await callAdmin(f.adminSocket, 'broker.get'), f.name).toEqual(broker);
+      expect(same(await callAdmin(f.adminSocket, 'persist.get')), f.name).toEqual(persist);
+    }
+    // Per member: each frontend's own figures, each node's role; the default stays the cluster totals.
+    const members = await home.ops(['broker', 'stats', '--members', '-o', 'json']);
+    expect(members.exitCode, members.stderr).toBe(0);
+    const parsed = JSON.parse(members.stdout) as { totals: { frontends: number }; members: Array<{ kind: string; role: string; stats?: { connected: number; frontendId: string } | null; memoryBytes?: number }> };
+    expect(parsed.totals.frontends).toBe(4);
+    expect(parsed.members).toHaveLength(10);
+    const frontendStats = parsed.members.filter((m) => m.kind === 'frontend').map((m) => m.stats);
+    expect(frontendStats.every((s) => s !== null && s !== undefined && typeof s.connected === 'number')).toBe(true);
+    expect(new Set(frontendStats.map((s) => s?.frontendId)).size).toBe(4);
+    expect(parsed.members.filter((m) => m.kind === 'backend').every((m) => (m.memoryBytes ?? 0) > 0)).toBe(true);
+    const text = await home.ops(['broker', 'stats', '--members']);
+    expect(text.stdout).toMatch(/^cluster totals: 4 frontends live/);
+    expect(text.stdout.split('\n').filter((l) => /^ {2}(frontend|redis)-/.test(l))).toHaveLength(10);
+  }, 30_000);
+
   it('ops delete --yes leaves no process and no file', async () => {
     const status = await home.status();
     const pids = [status.pid ?? 0, ...status.members.map((m) => m.pid ?? 0)].filter((p) => p > 0);
