@@ -156,6 +156,7 @@ describe('ops create --backend local', () => {
       await ackedAtLeast(flow, MESSAGES / 3);
       const killedAt = Date.now();
       process.kill(victim.pid, 'SIGKILL');
+      expect(flow.acked.size, 'killed mid-flow').toBeLessThan(MESSAGES);
       // The supervisor's own report (topology-status.json, what status reads): polled cheaply, so the figure is the restart's.
       let back: StatusMember | undefined;
       await waitUntil('the killed frontend to be up again', async () => {
@@ -169,6 +170,7 @@ describe('ops create --backend local', () => {
       await publishing;
       await flow.allDelivered(60_000);
       expect(flow.acked.size).toBe(MESSAGES);
+      expect(flow.subscriberDrops(), 'the subscriber was on the killed frontend').toBeGreaterThanOrEqual(1);
       console.log(`frontend kill under load: ${flow.acked.size} PUBACKed, all received, ${flow.duplicates()} duplicates, ${flow.retries()} refused and sent again`);
       await waitUntil('the subscriber to be connected', () => Promise.resolve(flow.subscriber.connected), 10_000);
     } finally {
@@ -190,6 +192,7 @@ describe('ops create --backend local', () => {
       const publishing = flow.publish();
       await ackedAtLeast(flow, MESSAGES / 3);
       process.kill(master.pid, 'SIGKILL');
+      expect(flow.acked.size, 'killed mid-flow').toBeLessThan(MESSAGES);
       await publishing;
       await waitUntil('the killed master to rejoin as a replica', async () => {
         const now = await home.status();

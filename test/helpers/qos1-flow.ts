@@ -17,6 +17,8 @@ export interface Qos1Flow {
   readonly received: Map<string, number>;
   /** PUBLISHes refused (reason code >= 0x80 or an error) and sent again. */
   readonly retries: () => number;
+  /** Times the subscriber's connection was lost (mqtt then reconnects it). */
+  readonly subscriberDrops: () => number;
   /** Starts publishing `count` messages, `window` in flight; resolves once all are acknowledged. */
   publish(): Promise<void>;
   /** Resolves once every acknowledged message was received (rejects after `timeoutMs` naming the missing). */
@@ -57,6 +59,8 @@ export async function startQos1Flow(port: number, tag: string, count: number, wi
   const acked = new Set<string>();
   let retries = 0;
   const subscriber = await open(port, { clientId: `${tag}-sub`, clean: false, properties: { sessionExpiryInterval: 600 } });
+  let subscriberDrops = 0;
+  subscriber.on('offline', () => subscriberDrops++);
   subscriber.on('message', (t, payload) => {
     if (t !== topic) return;
     const text = payload.toString();
@@ -92,6 +96,7 @@ export async function startQos1Flow(port: number, tag: string, count: number, wi
     acked,
     received,
     retries: () => retries,
+    subscriberDrops: () => subscriberDrops,
     publish,
     allDelivered: (timeoutMs) =>
       until('every acknowledged message delivered', () => [...acked].every((m) => received.has(m)), timeoutMs).catch((error: unknown) => {
