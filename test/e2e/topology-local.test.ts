@@ -168,7 +168,14 @@ describe('ops create --backend local', () => {
       expect(seconds).toBeLessThan(3);
       expect(memberNamed(await home.status(), victim.name)).toMatchObject({ state: 'up', restarts: 1 });
       await publishing;
-      await flow.allDelivered(60_000);
+      await flow.allDelivered(60_000).catch((error: unknown) => {
+        for (const f of frontendsOf(status)) {
+          const log = join(home.home, 'default', 'members', f.name, 'broker.log');
+          const lines = existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter((l) => /"level":(40|50)|took|taken|handed|gone/.test(l)) : [];
+          console.info(f.name, lines.slice(-20).map((l) => l.slice(0, 300)).join('\n'));
+        }
+        throw error;
+      });
       expect(flow.acked.size).toBe(MESSAGES);
       expect(flow.subscriberDrops(), 'the subscriber was on the killed frontend').toBeGreaterThanOrEqual(1);
       console.log(`frontend kill under load: ${flow.acked.size} PUBACKed, all received, ${flow.duplicates()} duplicates, ${flow.retries()} refused and sent again`);

@@ -101,7 +101,8 @@ export async function startQos1Flow(port: number, tag: string, count: number, wi
     allDelivered: (timeoutMs) =>
       until('every acknowledged message delivered', () => [...acked].every((m) => received.has(m)), timeoutMs).catch((error: unknown) => {
         const missing = [...acked].filter((m) => !received.has(m));
-        throw new Error(`${String(error)}: ${missing.length} of ${acked.size} missing, e.g. ${missing.slice(0, 10).join(' ')}`);
+        const state = `subscriber ${subscriber.connected ? 'connected' : 'not connected'} (dropped ${subscriberDrops} times), ${received.size} distinct received`;
+        throw new Error(`${String(error)}: ${missing.length} of ${acked.size} missing, e.g. ${missing.slice(0, 10).join(' ')}; ${state}`);
       }),
     duplicates: () => [...received.values()].reduce((n, c) => n + (c > 1 ? c - 1 : 0), 0),
     end: async () => {
