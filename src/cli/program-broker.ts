@@ -59,8 +59,9 @@ function addProcessCommands(broker: Command, ctx: CliContext, result: RunResult)
   const stats = withOutput(withInstance(broker.command('stats')), 'text').description(
     'Live figures: clients, sessions, subscriptions, messages in/out, queued, retained, disk used.',
   );
-  examples(stats, ['ops broker stats', 'ops broker stats -o json']).action(async (opts: WithOutput) =>
-    runStats({ instance: instanceOf(opts), ...(opts.output ? { output: opts.output } : {}) }, ctx),
+  stats.option('--members', 'per member of a local topology (frontends: their own figures; Redis nodes: role, slots, memory); default: the cluster totals');
+  examples(stats, ['ops broker stats', 'ops broker stats -o json', 'ops broker stats --members -o json']).action(async (opts: WithOutput & { members?: boolean }) =>
+    runStats({ instance: instanceOf(opts), ...(opts.output ? { output: opts.output } : {}), ...(opts.members === true ? { members: true } : {}) }, ctx),
   );
 }
 

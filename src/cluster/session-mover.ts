@@ -46,6 +46,12 @@ export class SessionMover {
   readonly #pending = new Map<string, PendingClaim>();
   /** Claims in progress here, by client id: settled once each claim ended (loaded, or failed). */
   readonly #claiming = new Map<string, Promise<void>>();
+  /**
+   * Claims (by their `loaded` promise) that another frontend's newer claim overtook while they
+   * waited for a gone owner's lease to run out: they must not load the session (two frontends
+   * would hold it, and messages routed to this one would never reach the client, now elsewhere).
+   */
+  readonly #superseded = new WeakSet<Promise<void>>();
 
   constructor(options: SessionMoverOptions) {
     this.#o = options;
@@ -60,6 +66,9 @@ export class SessionMover {
     try {
       const previous = await store.claimSession(clientId, self);
       if (previous !== undefined && previous !== self && (await this.#o.isAlive(previous))) await this.#askRelease(previous, clientId, loaded);
+      if (this.#superseded.has(loaded)) {
+        throw new OpsError('STO_BACKEND_NOT_ACKNOWLEDGED', { node: self, reason: `session ${clientId} was claimed by another frontend while this claim waited` });
+      }
       if (engine.has(clientId)) return; // already here (a reconnect to the same frontend)
       if (cleanStart) {
         await store.deleteSession(clientId); // [MQTT-3.1.2-4] whatever another frontend left is discarded
@@ -129,6 +138,9 @@ export class SessionMover {
       logger.warn({ clientId: frame.clientId }, 'a session hand-over request from no frontend id was skipped');
       return;
     }
+    // A claim of ours still waiting (for a gone owner) is overtaken by this newer one: it must not load the session.
+    const waiting = this.#claiming.get(frame.clientId);
+    if (waiting !== undefined) this.#superseded.add(waiting);
     const had = engine.release(frame.clientId);
     if (had) await store.sessionBarrier(frame.clientId).catch((error: unknown) => logger.warn({ clientId: frame.clientId, err: reasonOf(error) }, 'session writes not confirmed before hand-over'));
     logger.info({ clientId: frame.clientId, to: frame.from, had }, 'session handed over to another frontend');

@@ -49,6 +49,25 @@ export function withBackend(view: ResourceView, backend: BackendAddress | undefi
   return backend === undefined ? view : { ...view, backend: { kind: backend.kind, seeds: [...backend.seeds] } };
 }
 
+/** How `cardinality` is used by an instance (beside `properties`: not an AIO property). */
+export interface CardinalityUse {
+  /** True on a local topology (`ops create --backend local`), which runs the frontends and Redis nodes it asks for. */
+  readonly applied: boolean;
+  readonly note: string;
+}
+
+/** Notes of `CardinalityUse`. */
+export const CARDINALITY_NOTES = {
+  embedded: 'recorded, not applied: an embedded instance is one broker process (ops create --backend local runs the topology cardinality describes)',
+  frontend: 'recorded, not applied: this instance is one frontend of a shared backend (run one instance per frontend)',
+  local: 'applied: the supervisor runs frontend.replicas x frontend.workers frontends and backendChain.partitions x redundancyFactor Redis nodes',
+} as const;
+
+/** The view with `cardinality: { applied, note }` for an embedded instance, a frontend of a shared backend, or a local topology. */
+export function withCardinality<V extends ResourceView>(view: V, kind: keyof typeof CARDINALITY_NOTES): V & { readonly cardinality: CardinalityUse } {
+  return { ...view, cardinality: { applied: kind === 'local', note: CARDINALITY_NOTES[kind] } };
+}
+
 /** A listener, authentication or authorization resource. */
 export function subResourceView(kind: SubResourceKind, instance: string, name: string, properties: object): ResourceView {
   const segment = { listener: 'listeners', authentication: 'authentications', authorization: 'authorizations' }[kind];

@@ -13,6 +13,7 @@
  * from other frontends are applied through the same steps, queued with the changes, and not
  * published again.
  */
+import { topologyOfMemberDir } from '../instance/topology-member.js';
 import type { Duplex } from 'node:stream';
 import type { AdminContext } from '../admin/methods/method-context.js';
 import type { ClusterMemberStats, ClusterMemberTotals, ClusterStats, StatsResult, StatusResult } from '../admin/wire.js';
@@ -105,6 +106,7 @@ const persistenceOf = (d: DeploymentSettings, s: RuntimeState) => joinBrokerProp
 /** The live instance; implements the admin methods' context. */
 export class InstanceRuntime implements AdminContext {
   readonly instance: string;
+  readonly topologyInstance?: string;
   readonly deployment: DeploymentSettings;
   readonly policy: PolicyHolder;
   readonly backend?: BackendAddress;
@@ -120,6 +122,8 @@ export class InstanceRuntime implements AdminContext {
 
   constructor(private readonly deps: RuntimeDeps) {
     this.instance = deps.paths.name;
+    const topology = topologyOfMemberDir(deps.paths.dir);
+    if (topology !== undefined) this.topologyInstance = topology;
     this.deployment = deps.deployment;
     this.#state = deps.state;
     this.policy = deps.policy;

@@ -47,6 +47,12 @@ describe('ops create', () => {
     expect(all.map((b) => b.id.split('/instances/')[1])).toContain('main/brokers/default');
     const yaml = await h.ops('broker', 'show', '--in', 'main', '-o', 'yaml');
     expect(yaml.stdout).toContain('type: Microsoft.IoTOperations/instances/brokers');
+    // Embedded: cardinality is recorded (in properties) and said not applied, in the text and as a field.
+    expect((show as { cardinality?: unknown }).cardinality).toEqual({ applied: false, note: expect.stringMatching(/^recorded, not applied: an embedded instance is one broker process/) });
+    expect(yaml.stdout).toContain('applied: false');
+    const members = await h.ops('broker', 'stats', '--instance', 'main', '--members');
+    expect(members.exitCode).toBe(2);
+    expect(members.stderr).toContain('has no members');
   });
 
   it('counts the clients in stats', async () => {

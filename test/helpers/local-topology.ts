@@ -41,8 +41,8 @@ export interface TopologyHome {
   status(instance?: string): Promise<TopologyStatusOutput>;
   /** The supervisor's topology-status.json (what `status` reads, without starting a CLI). */
   report(instance?: string): Promise<TopologyStatusOutput>;
-  /** Writes a Broker config with this cardinality and returns its path. */
-  config(frontend: { replicas: number; workers: number }, backend: { partitions: number; redundancyFactor: number }): Promise<string>;
+  /** Writes a Broker config with this cardinality (and `extra` Broker properties) and returns its path. */
+  config(frontend: { replicas: number; workers: number }, backend: { partitions: number; redundancyFactor: number }, extra?: Record<string, unknown>): Promise<string>;
   /** Deletes every instance, kills whatever a supervisor recorded, removes the folder. */
   cleanup(): Promise<void>;
 }
@@ -88,9 +88,9 @@ export async function makeTopologyHome(): Promise<TopologyHome> {
     const raw = JSON.parse(await readFile(join(home, instance, 'topology-status.json'), 'utf8')) as { pid: number; members: StatusMember[] };
     return { running: true, pid: raw.pid, ports: [], members: raw.members };
   };
-  const config = async (frontend: { replicas: number; workers: number }, backend: { partitions: number; redundancyFactor: number }): Promise<string> => {
+  const config = async (frontend: { replicas: number; workers: number }, backend: { partitions: number; redundancyFactor: number }, extra: Record<string, unknown> = {}): Promise<string> => {
     const path = join(home, `cluster-${frontend.replicas}x${frontend.workers}-${backend.partitions}x${backend.redundancyFactor}.json`);
-    const body = { cardinality: { frontend, backendChain: { ...backend, workers: 1 } }, diagnostics: { logs: { level: 'info' } } };
+    const body = { cardinality: { frontend, backendChain: { ...backend, workers: 1 } }, diagnostics: { logs: { level: 'info' } }, ...extra };
     await writeFile(path, JSON.stringify(body));
     return path;
   };

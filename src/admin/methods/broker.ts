@@ -1,5 +1,5 @@
 /** `broker.get`: the Broker resource (its changes go through `runtime.change`). */
-import { brokerView, withBackend, type ResourceView } from '../../config/resource-view.js';
+import { brokerView, withBackend, withCardinality, type ResourceView } from '../../config/resource-view.js';
 import { joinBrokerProperties } from '../../config/split.js';
 import type { BrokerProperties } from '../../config/types.js';
 import type { AdminHandler } from '../server.js';
@@ -10,9 +10,15 @@ export function currentBroker(ctx: AdminContext): BrokerProperties {
   return joinBrokerProperties(ctx.deployment, ctx.state().broker);
 }
 
-/** The Broker resource now. */
+/** The instance name resources carry: a local topology's frontends all use the topology's. */
+export function resourceInstance(ctx: AdminContext): string {
+  return ctx.topologyInstance ?? ctx.instance;
+}
+
+/** The Broker resource now, with how its cardinality is used. */
 export function currentBrokerView(ctx: AdminContext): ResourceView {
-  return withBackend(brokerView(ctx.instance, currentBroker(ctx)), ctx.backend);
+  const view = withBackend(brokerView(resourceInstance(ctx), currentBroker(ctx)), ctx.backend);
+  return withCardinality(view, ctx.topologyInstance !== undefined ? 'local' : ctx.backend !== undefined ? 'frontend' : 'embedded');
 }
 
 /** Handlers of the broker methods. */

@@ -9,6 +9,8 @@ import type { StatsResult, StatusResult } from '../wire.js';
 /** The running instance as the admin methods see it. */
 export interface AdminContext {
   readonly instance: string;
+  /** The local topology this broker is a frontend of (`ops create --backend local`): its resources carry that instance's name. */
+  readonly topologyInstance?: string;
   /** The cluster backend this broker runs on as a frontend; absent for a standalone broker. */
   readonly backend?: BackendAddress;
   /** Locked deployment-time settings (verified at start). */

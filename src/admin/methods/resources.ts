@@ -1,4 +1,5 @@
 /** `resource.list|get`: listeners, authentications and authorizations (their changes go through `runtime.change`). */
+import { resourceInstance } from './broker.js';
 import { paramsObject, stringParam } from '../../config/changes/request-fields.js';
 import { COLLECTION_OF, getResource, isSubResourceKind, type SubResourceKind } from '../../config/resources.js';
 import { subResourceView } from '../../config/resource-view.js';
@@ -17,13 +18,13 @@ export function resourceMethods(ctx: AdminContext): Record<string, AdminHandler>
   return {
     'resource.list': (params) => {
       const kind = kindParam(paramsObject(params));
-      return Object.entries(ctx.state()[COLLECTION_OF[kind]]).map(([name, props]) => subResourceView(kind, ctx.instance, name, props));
+      return Object.entries(ctx.state()[COLLECTION_OF[kind]]).map(([name, props]) => subResourceView(kind, resourceInstance(ctx), name, props));
     },
     'resource.get': (params) => {
       const p = paramsObject(params);
       const kind = kindParam(p);
       const name = stringParam(p, 'name');
-      return subResourceView(kind, ctx.instance, name, getResource<object>(kind, ctx.state()[COLLECTION_OF[kind]], name, ctx.instance));
+      return subResourceView(kind, resourceInstance(ctx), name, getResource<object>(kind, ctx.state()[COLLECTION_OF[kind]], name, resourceInstance(ctx)));
     },
   };
 }

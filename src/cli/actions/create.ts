@@ -3,7 +3,7 @@ import { chmod, mkdir } from 'node:fs/promises';
 import { buildCreateProperties, type CreateBrokerArgs } from '../../config/create-settings.js';
 import { loadConfigFile } from '../../config/read-file.js';
 import { assertNoLockedChanges } from '../../config/resources.js';
-import { brokerView, withBackend } from '../../config/resource-view.js';
+import { brokerView, withBackend, withCardinality } from '../../config/resource-view.js';
 import { parseBackendAddress, type BackendAddress } from '../../config/backend-address.js';
 import { writeBackendFile } from '../../instance/backend-file.js';
 import { deploymentSettings, lockedSettingChanges, runtimeSettings, type DeploymentSettings } from '../../config/split.js';
@@ -178,7 +178,7 @@ export async function runCreate(input: CreateInput, ctx: CliContext): Promise<vo
     );
     const members = topology === undefined ? undefined : ((await readTopologyStatus(topologyPaths(paths).status))?.members ?? []);
     if (input.output) {
-      const view = topology === undefined ? withBackend(brokerView(paths.name, props), backend) : { ...brokerView(paths.name, props), backend: { kind: 'local', partitions: topology.backend.partitions, redundancyFactor: topology.backend.redundancyFactor } };
+      const view = topology === undefined ? withBackend(brokerView(paths.name, props), backend) : withCardinality({ ...brokerView(paths.name, props), backend: { kind: 'local', partitions: topology.backend.partitions, redundancyFactor: topology.backend.redundancyFactor } }, 'local');
       printValue(ctx, { instance: paths.name, ...status, log: paths.log, broker: view, ...(members !== undefined ? { members } : {}) }, input.output, STARTED_COLUMNS);
     } else {
       ctx.stdout.write(`${ctx.chalk.green('✔')} ${MSG.created(paths.name, status.pid)}\n`);

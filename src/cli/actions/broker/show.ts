@@ -1,5 +1,7 @@
 /** `ops broker show|list`: the Broker resource as AIO prints it. */
-import { brokerView, BROKER_NAME, withBackend, type ResourceView } from '../../../config/resource-view.js';
+import { existsSync } from 'node:fs';
+import { brokerView, BROKER_NAME, withBackend, withCardinality, type ResourceView } from '../../../config/resource-view.js';
+import { topologyPaths } from '../../../instance/topology-file.js';
 import { readBackendFile } from '../../../instance/backend-file.js';
 import { joinBrokerProperties } from '../../../config/split.js';
 import { listInstances } from '../../../instance/instances.js';
@@ -21,12 +23,14 @@ export interface ShowInput {
 
 /**
  * The Broker resource of an instance: live from the broker (with the backend it runs on), else from
- * the stored files (with the backend set at create).
+ * the stored files (with the backend set at create); either way with `cardinality: { applied, note }`.
  */
 export async function brokerResource(paths: InstancePaths): Promise<ResourceView> {
   const read = await readRuntime(paths, 'broker.get', { storedIfUnanswered: true });
   if (read.live) return read.reply as ResourceView;
-  return withBackend(brokerView(paths.name, joinBrokerProperties(read.stored.deployment, read.stored.state.broker)), await readBackendFile(paths.backend));
+  const backend = await readBackendFile(paths.backend);
+  const view = withBackend(brokerView(paths.name, joinBrokerProperties(read.stored.deployment, read.stored.state.broker)), backend);
+  return withCardinality(view, existsSync(topologyPaths(paths).plan) ? 'local' : backend !== undefined ? 'frontend' : 'embedded');
 }
 
 /** Runs `ops broker show`. */

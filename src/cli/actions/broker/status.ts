@@ -8,12 +8,15 @@ import { printValue, type OutputFormat } from '../../lib/output.js';
 import { portUrl } from './start.js';
 import { readTopologyPlan, topologyPaths } from '../../../instance/topology-file.js';
 import { printTopologyStatus } from './topology-status.js';
+import { printMemberStats } from './member-stats.js';
 
 /** Inputs of status and stats. */
 export interface StatusInput {
   readonly instance: string;
   /** json/yaml/table; human text when unset. */
   readonly output?: OutputFormat;
+  /** `stats --members`: per member of a local topology (frontends of the shared backend otherwise). */
+  readonly members?: boolean;
 }
 
 /** Runs `ops broker status`. */
@@ -66,6 +69,11 @@ export async function runStats(input: StatusInput, ctx: CliContext): Promise<voi
   const state = await brokerRunState(paths);
   if (!state.running) throw new OpsError('INST_NOT_RUNNING', { name: paths.name });
   const stats = (await admin(paths, 'stats')) as StatsResult;
+  if (input.members === true) {
+    if ((await readTopologyPlan(topologyPaths(paths).plan)) !== undefined) return printMemberStats(ctx, paths, stats.cluster?.totals, input.output);
+    if (stats.cluster === undefined) throw new OpsError('CLI_USAGE', { message: `--members: instance '${paths.name}' is one embedded broker; it has no members (ops create --backend local makes a topology).` });
+    if (input.output !== undefined) return printValue(ctx, { instance: paths.name, totals: stats.cluster.totals ?? null, members: stats.cluster.members ?? [] }, input.output);
+  }
   if (input.output) {
     printValue(ctx, stats, input.output, [
       { header: 'Clients', get: (r) => (r['clients'] as StatsResult['clients']).connected },
