@@ -83,12 +83,41 @@ function brokerArgs(paths: InstancePaths, flags: BrokerFlags): string[] {
  * (Ctrl-C), the starting broker is stopped (SIGTERM, SIGKILL after 3 s) and `CLI_CANCELLED` is thrown.
  */
 export async function startDetached(paths: InstancePaths, timeoutMs: number, flags: BrokerFlags = {}, signal?: AbortSignal): Promise<BrokerStatusFile> {
+  return startDetachedProcess(paths, timeoutMs, {
+    args: brokerArgs(paths, flags),
+    ...(signal !== undefined ? { signal } : {}),
+    stop: (pid, why) => (why === 'cancelled' ? stopStarting(pid) : Promise.resolve(signalIfAlive(pid, 'SIGKILL'))),
+  });
+}
+
+/** How {@link startDetachedProcess} starts a process and cleans up after one that did not get ready. */
+export interface DetachedStart {
+  /** Node's arguments (the script first). */
+  readonly args: readonly string[];
+  readonly signal?: AbortSignal;
+  /** How often the status file is read; default pollUntil's. */
+  readonly pollMs?: number;
+  /** Stops a process that did not get ready (the start was cancelled, or timed out). */
+  readonly stop: (pid: number, why: 'cancelled' | 'timeout') => Promise<void>;
+  /** After the process exited before it was ready: removes what it left behind. */
+  readonly exited?: () => Promise<unknown>;
+  /** Log lines quoted in INST_START_FAILED (default 15). */
+  readonly failedTailLines?: number;
+}
+
+/**
+ * Starts a Node process detached, its output appended to the instance's log (a symlinked log is
+ * refused: INST_UNSAFE_PATH), and resolves with its status file once it wrote one naming its pid and
+ * its first plain MQTT port answers. Exited first: INST_START_FAILED with why; not ready in
+ * `timeoutMs`: INST_START_TIMEOUT; cancelled: CLI_CANCELLED (stopped in both cases).
+ */
+export async function startDetachedProcess(paths: InstancePaths, timeoutMs: number, start: DetachedStart): Promise<BrokerStatusFile> {
   const fd = openAppendNoFollow(paths.log, 0o600); // a symlinked broker.log is refused (INST_UNSAFE_PATH)
   const logStart = fstatSync(fd).size;
   let exited: { code: number | undefined; signal: string | undefined } | undefined;
   try {
     const { execa } = await import('execa');
-    const child = execa(process.execPath, brokerArgs(paths, flags), {
+    const child = execa(process.execPath, [...start.args], {
       detached: true,
       reject: false,
       stdin: 'ignore',
@@ -103,23 +132,24 @@ export async function startDetached(paths: InstancePaths, timeoutMs: number, fla
     });
     const ready = await pollUntil(async () => {
       if (exited) return 'exited' as const;
-      if (signal?.aborted === true) return 'cancelled' as const;
+      if (start.signal?.aborted === true) return 'cancelled' as const;
       const status = await readStatusFile(paths.status);
       if (!status || status.pid !== child.pid) return undefined;
       const first = status.ports.find((p) => p.protocol !== 'WebSockets' && p.tls !== true);
       if (first && !(await probeMqtt(first.host, first.port, 1000))) return undefined;
       return status;
-    }, timeoutMs);
+    }, timeoutMs, start.pollMs);
     if (ready === 'cancelled') {
-      if (child.pid !== undefined) await stopStarting(child.pid);
+      if (child.pid !== undefined) await start.stop(child.pid, 'cancelled');
       throw new OpsError('CLI_CANCELLED');
     }
     if (ready === 'exited' || exited) {
+      await start.exited?.();
       const since = (await readFile(paths.log).catch(() => Buffer.alloc(0))).subarray(logStart).toString('utf8');
-      throw new OpsError('INST_START_FAILED', { name: paths.name, reason: exitReason(exited, since), log: paths.log, tail: await tail(paths.log) });
+      throw new OpsError('INST_START_FAILED', { name: paths.name, reason: exitReason(exited, since), log: paths.log, tail: await tail(paths.log, start.failedTailLines) });
     }
     if (!ready) {
-      if (child.pid !== undefined) signalIfAlive(child.pid, 'SIGKILL');
+      if (child.pid !== undefined) await start.stop(child.pid, 'timeout');
       throw new OpsError('INST_START_TIMEOUT', { name: paths.name, seconds: Math.round(timeoutMs / 1000), log: paths.log, tail: await tail(paths.log) });
     }
     return ready;

@@ -4,18 +4,13 @@
  * broker.log; start returns once the supervisor says every member answers (status.json with its
  * pid) and the topology's first plain MQTT port answers a CONNECT.
  */
-import { closeSync, fstatSync, readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { execa } from 'execa';
 import type { InstancePaths } from '../../instance/layout.js';
-import { openAppendNoFollow } from '../../instance/no-follow.js';
-import { isProcessAlive, readStatusFile, type BrokerStatusFile } from '../../instance/status-file.js';
+import { isProcessAlive, type BrokerStatusFile } from '../../instance/status-file.js';
 import { readTopologyStatus, topologyPaths } from '../../instance/topology-file.js';
-import { OpsError } from '../../shared/errors.js';
 import { pollUntil } from './instance.js';
-import { probeMqtt } from './mqtt-probe.js';
-import { exitReason, stopBroker, tail } from './spawn-broker.js';
+import { startDetachedProcess, stopBroker } from './spawn-broker.js';
 
 /** The supervisor entry script. */
 export const SUPERVISOR_BIN = fileURLToPath(new URL('../../../bin/ops-broker-supervisor.js', import.meta.url));
@@ -72,50 +67,20 @@ async function stopStarting(paths: InstancePaths, pid: number): Promise<void> {
 }
 
 /** Starts the supervisor detached; resolves with the topology's status once every member answers. */
-export async function startTopologyDetached(paths: InstancePaths, timeoutMs: number, signal?: AbortSignal): Promise<BrokerStatusFile> {
-  const fd = openAppendNoFollow(paths.log, 0o600);
-  const logStart = fstatSync(fd).size;
-  let exited: { code: number | undefined; signal: string | undefined } | undefined;
-  try {
-    const child = execa(process.execPath, [SUPERVISOR_BIN, '--instance-dir', paths.dir], {
-      detached: true,
-      reject: false,
-      stdin: 'ignore',
-      stdout: fd as 3,
-      stderr: fd as 3,
-      env: { OPS_BROKER_DETACHED: '1' },
-    });
-    child.unref();
-    void child.then((result) => {
-      exited = { code: result.exitCode, signal: result.signal };
-    });
-    const ready = await pollUntil(async () => {
-      if (exited) return 'exited' as const;
-      if (signal?.aborted === true) return 'cancelled' as const;
-      const status = await readStatusFile(paths.status);
-      if (!status || status.pid !== child.pid) return undefined;
-      const first = status.ports.find((p) => p.protocol !== 'WebSockets' && p.tls !== true);
-      if (first && !(await probeMqtt(first.host, first.port, 1000))) return undefined;
-      return status;
-    }, timeoutMs, 100);
-    if (ready === 'cancelled' || ready === undefined) {
-      if (child.pid !== undefined) await stopStarting(paths, child.pid);
-      if (ready === 'cancelled') throw new OpsError('CLI_CANCELLED');
-      throw new OpsError('INST_START_TIMEOUT', { name: paths.name, seconds: Math.round(timeoutMs / 1000), log: paths.log, tail: await tail(paths.log) });
-    }
-    if (ready === 'exited' || exited) {
-      await sweepMembers(paths);
-      const since = (await readFile(paths.log).catch(() => Buffer.alloc(0))).subarray(logStart).toString('utf8');
-      throw new OpsError('INST_START_FAILED', { name: paths.name, reason: exitReason(exited, since), log: paths.log, tail: await tail(paths.log, 5) });
-    }
-    return ready;
-  } finally {
-    closeSync(fd);
-  }
+export function startTopologyDetached(paths: InstancePaths, timeoutMs: number, signal?: AbortSignal): Promise<BrokerStatusFile> {
+  return startDetachedProcess(paths, timeoutMs, {
+    args: [SUPERVISOR_BIN, '--instance-dir', paths.dir],
+    ...(signal !== undefined ? { signal } : {}),
+    pollMs: 100,
+    stop: (pid) => stopStarting(paths, pid),
+    exited: () => sweepMembers(paths),
+    failedTailLines: 5,
+  });
 }
 
 /** Runs the supervisor in the foreground with inherited output; resolves with its exit code. */
 export async function runTopologyForeground(paths: InstancePaths): Promise<number> {
+  const { execa } = await import('execa');
   const child = execa(process.execPath, [SUPERVISOR_BIN, '--instance-dir', paths.dir], { stdio: 'inherit', reject: false, cleanup: true });
   const forward = (signal: NodeJS.Signals): void => void child.kill(signal);
   process.on('SIGINT', forward);

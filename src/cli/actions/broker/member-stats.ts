@@ -9,21 +9,15 @@ import type { ClusterMemberTotals, StatsResult } from '../../../admin/wire.js';
 import type { InstancePaths } from '../../../instance/layout.js';
 import { isProcessAlive } from '../../../instance/status-file.js';
 import { readTopologyStatus, topologyPaths, type TopologyMember } from '../../../instance/topology-file.js';
+import type { ClusterMemberStats } from '../../../admin/wire.js';
 import type { CliContext } from '../../context.js';
 import { printValue, type Column, type OutputFormat } from '../../lib/output.js';
 
-/** One frontend's own figures. */
-export interface FrontendFigures {
+/** One frontend's own figures (its `stats` cluster member figures, with its uptime). */
+export type FrontendFigures = Omit<ClusterMemberStats, 'frontendId' | 'live' | 'at'> & {
   readonly frontendId: string | null;
-  readonly connected: number;
-  readonly sessions: number;
-  readonly subscriptions: number;
-  readonly messagesReceived: number;
-  readonly messagesSent: number;
-  readonly messagesDropped: number;
-  readonly queued: number;
   readonly uptimeSeconds: number;
-}
+};
 
 /** One member in `stats --members`. */
 export type MemberStats = Pick<TopologyMember, 'kind' | 'name' | 'pid' | 'port' | 'role' | 'state' | 'restarts' | 'slots' | 'masterPort' | 'link' | 'memoryBytes'> & {
