@@ -34,7 +34,8 @@ async function main() {
   const { SCENARIOS: BASE_SCENARIOS } = await import('./lib/scenarios.mjs');
   const { TLS_SCENARIO } = await import('./lib/tls-scenarios.mjs');
   const { CLUSTER_SCENARIOS } = await import('./lib/cluster-scenarios.mjs');
-  const SCENARIOS = [...BASE_SCENARIOS, TLS_SCENARIO, ...CLUSTER_SCENARIOS];
+  const { TOPOLOGY_SCENARIOS } = await import('./lib/topology-scenarios.mjs');
+  const SCENARIOS = [...BASE_SCENARIOS, TLS_SCENARIO, ...CLUSTER_SCENARIOS, ...TOPOLOGY_SCENARIOS];
 
   const durationMs = envInt('BENCH_DURATION_MS', 5000);
   const warmupMs = envInt('BENCH_WARMUP_MS', 1000);
@@ -55,7 +56,7 @@ async function main() {
     throw new Error(
       `BENCH_BROKERS=${process.env.BENCH_BROKERS}: unknown broker ${unknownBrokers.join(', ')} (known: ${BROKERS.map((b) => b.name).join(', ')}${process.env.BENCH_BASELINE ? '' : '; base needs BENCH_BASELINE'})`,
     );
-  if (scenarios.length === 0) throw new Error(`BENCH_ONLY=${process.env.BENCH_ONLY} selects no scenario (a,b,c,d,e,f,g,h,i,j,k)`);
+  if (scenarios.length === 0) throw new Error(`BENCH_ONLY=${process.env.BENCH_ONLY} selects no scenario (a,b,c,d,e,f,g,h,i,j,k,l)`);
 
   const headerNotes = [];
   if (idleConns + 500 > fdLimit) {
@@ -243,6 +244,8 @@ function summarize(id, rec) {
       return `${fmtNum(m.msgPerSec)} msg/s, p50 ${fmtNum(m.p50Ms)} ms, p99 ${fmtNum(m.p99Ms)} ms, all processes ${fmtNum(m.allProcessesCpuUsPerMsg)} µs CPU/msg (${fmtNum(m.allProcessesCpuPct)}% of one core)${cpu}${errs}`;
     case 'j':
       return `${fmtNum(m.msgPerSec)} msg/s, loss ${m.lostAcked} PUBACKed, longest stall ${fmtNum(m.maxStallMs)} ms (at ${m.maxStallAtS ?? '?'} s), ${m.duplicates} duplicates, failover ${fmtNum(m.failoverMs)} ms${errs}`;
+    case 'l':
+      return `create to ready ${fmtNum(m.createToReadyMs)} ms (${m.frontends} frontends, ${m.backendNodes} redis nodes, ${m.up} up); RSS at rest ${fmtNum(m.rssTotalMB)} MB: frontends ${fmtNum(m.rssFrontendsMB)}, redis ${fmtNum(m.rssBackendMB)}, supervisor ${fmtNum(m.rssSupervisorMB)}${errs}`;
     case 'k':
       return `${fmtNum(m.deliveriesPerSec)} deliveries/s (per sub ${fmtNum(m.minSubscriberPerSec)}..${fmtNum(m.maxSubscriberPerSec)}), all processes ${fmtNum(m.allProcessesCpuUsPerMsg)} µs CPU/delivery${cpu}${errs}`;
     default:
@@ -292,6 +295,8 @@ const ROWS = [
   { sc: 'h', label: '(h) TLS fan-in QoS0 msg/s', get: (m) => m.msgPerSec, better: 'higher' },
   { sc: 'h', label: '(h) TLS connects/s', get: (m) => m.tlsConnectPerSec, better: 'higher' },
   { sc: 'h', label: '(h) broker RSS at end MB', get: (m, rec) => rec.rssAtWindowEndMB, better: 'lower' },
+  { sc: 'l', label: '(l) topology create to ready ms', get: (m) => m.createToReadyMs, better: 'lower' },
+  { sc: 'l', label: '(l) topology RSS at rest MB', get: (m) => m.rssTotalMB, better: 'lower' },
   { sc: 'i', label: '(i) cluster QoS1 msg/s', get: (m) => m.msgPerSec, better: 'higher' },
   { sc: 'i', label: '(i) cluster p50 ms', get: (m) => m.p50Ms, better: 'lower' },
   { sc: 'i', label: '(i) cluster p99 ms', get: (m) => m.p99Ms, better: 'lower' },
