@@ -7,7 +7,8 @@
  * subscriber on the one port lose no PUBACKed message (counted; duplicates reported); delete
  * leaves no process and no file.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -248,6 +249,36 @@ describe('ops create --backend local', () => {
     expect(text.stdout).toMatch(/^cluster totals: 4 frontends live/);
     expect(text.stdout.split('\n').filter((l) => /^ {2}(frontend|redis)-/.test(l))).toHaveLength(10);
   }, 30_000);
+
+  it('log-level set, persist update and authz apply through the topology reach every frontend', async () => {
+    const frontends = frontendsOf(await home.status());
+    const sockets = frontends.map((f) => {
+      if (f.adminSocket === undefined) throw new Error(`${f.name} has no admin socket`);
+      return f.adminSocket;
+    });
+    const everywhere = (what: string, check: (socket: string) => Promise<boolean>): Promise<void> =>
+      waitUntil(`${what} on every frontend`, async () => (await Promise.all(sockets.map(check))).every(Boolean), 15_000, 100);
+
+    const level = await home.ops(['broker', 'log-level', 'set', 'debug']);
+    expect(level.exitCode, level.stderr).toBe(0);
+    await everywhere('log level debug', async (socket) => ((await callAdmin(socket, 'status')) as { logLevel: string }).logLevel === 'debug');
+
+    const persist = await home.ops(['broker', 'persist', 'update', '--persist-mode', 'retain=None']);
+    expect(persist.exitCode, persist.stderr).toBe(0);
+    await everywhere('retain None', async (socket) => ((await callAdmin(socket, 'persist.get')) as { persistence?: { retain?: { mode?: string } } }).persistence?.retain?.mode === 'None');
+
+    const dir = mkdtempSync(join(tmpdir(), 'ops-topology-authz-'));
+    try {
+      const file = join(dir, 'rules.json');
+      writeFileSync(file, JSON.stringify({ properties: { authorizationPolicies: { rules: [{ principals: { usernames: ['alice'] }, brokerResources: [{ method: 'Connect' }] }] } } }));
+      const authz = await home.ops(['broker', 'authz', 'apply', '--name', 'topology-rules', '--config-file', file]);
+      expect(authz.exitCode, authz.stderr).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    await everywhere('authorization topology-rules', async (socket) =>
+      ((await callAdmin(socket, 'resource.list', { kind: 'authorization' })) as Array<{ name: string }>).some((r) => r.name === 'topology-rules'));
+  }, 60_000);
 
   it('ops delete --yes leaves no process and no file', async () => {
     const status = await home.status();
