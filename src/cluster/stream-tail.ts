@@ -16,6 +16,7 @@ import { parseEndpoint } from '../storage/redis/cluster-topology.js';
 import { hashSlot } from '../storage/redis/hash-slot.js';
 import { NodeConnection } from '../storage/redis/node-connection.js';
 import type { RespLimits } from '../storage/redis/resp.js';
+import { ConditionWaiters } from './condition-waiters.js';
 import { compareStreamIds, isStreamId, readStreamInfo, type StreamInfo } from './stream-ids.js';
 
 /** One stream entry: its id and its fields (names as UTF-8 text, values as bytes). */
@@ -63,7 +64,7 @@ class BadReply extends Error {}
 export class StreamTail {
   private lastIdValue = '0-0';
   /** Callers of {@link reached} waiting for the tail to hand over entries up to an id. */
-  private readonly reachWaiters = new Set<{ readonly id: string; readonly resolve: (reached: boolean) => void; timer: NodeJS.Timeout | undefined }>();
+  private readonly reachWaiters = new ConditionWaiters();
   private connection: NodeConnection | undefined;
   private loop: Promise<void> | undefined;
   private closed = false;
@@ -108,11 +109,7 @@ export class StreamTail {
   /** Stops reading; resolves once a batch being processed finished and the connection is closed. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const waiter of this.reachWaiters) {
-      clearTimeout(waiter.timer);
-      waiter.resolve(false);
-    }
-    this.reachWaiters.clear();
+    this.reachWaiters.close();
     this.connection?.close();
     this.wake?.();
     await this.loop;
@@ -157,14 +154,14 @@ export class StreamTail {
         const from = await this.options.onGap(this.lastIdValue, info);
         if (!isStreamId(from)) throw new BadReply('onGap resolved with no stream id');
         this.lastIdValue = from;
-        if (this.reachWaiters.size > 0) this.settleReached(); // reloaded: what was before `from` is in
+        if (this.reachWaiters.size > 0) this.reachWaiters.settle(); // reloaded: what was before `from` is in
         return; // the read that followed the check may have skipped the gap: read again
       }
     }
     const { entries, end } = this.parseXRead(replies[replies.length - 1] ?? null);
     if (entries.length > 0) await this.options.onEntries(entries);
     this.lastIdValue = end;
-    if (this.reachWaiters.size > 0) this.settleReached();
+    if (this.reachWaiters.size > 0) this.reachWaiters.settle();
   }
 
   /**
@@ -172,27 +169,10 @@ export class StreamTail {
    * was), false after `timeoutMs` or at close.
    */
   reached(id: string, timeoutMs: number): Promise<boolean> {
-    if (compareStreamIds(this.lastIdValue, id) >= 0) return Promise.resolve(true);
-    if (this.closed) return Promise.resolve(false);
-    return new Promise<boolean>((resolve) => {
-      const waiter = { id, resolve, timer: undefined as NodeJS.Timeout | undefined };
-      waiter.timer = setTimeout(() => {
-        this.reachWaiters.delete(waiter);
-        resolve(false);
-      }, timeoutMs);
-      waiter.timer.unref();
-      this.reachWaiters.add(waiter);
-    });
+    if (this.closed && compareStreamIds(this.lastIdValue, id) < 0) return Promise.resolve(false);
+    return this.reachWaiters.wait(() => compareStreamIds(this.lastIdValue, id) >= 0, timeoutMs);
   }
 
-  private settleReached(): void {
-    for (const waiter of this.reachWaiters) {
-      if (compareStreamIds(this.lastIdValue, waiter.id) < 0) continue;
-      this.reachWaiters.delete(waiter);
-      clearTimeout(waiter.timer);
-      waiter.resolve(true);
-    }
-  }
 
   /** The open connection to the slot's master, opening one when there is none. */
   private async connect(): Promise<NodeConnection> {

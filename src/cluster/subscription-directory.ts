@@ -31,6 +31,7 @@ import {
   type DirectorySealer,
 } from './directory-codec.js';
 import { DirectoryView, type DirectoryEntry } from './directory-view.js';
+import { ConditionWaiters } from './condition-waiters.js';
 import { compareStreamIds, readStreamInfo } from './stream-ids.js';
 import { StreamTail, type StreamEntry } from './stream-tail.js';
 
@@ -53,14 +54,6 @@ export interface SubscriptionDirectoryOptions {
   readonly sealer?: DirectorySealer | undefined;
 }
 
-/** A SUBSCRIBE waiting until its change is applied everywhere. */
-interface VisibilityWaiter {
-  readonly id: string;
-  readonly others: () => Iterable<string>;
-  resolve: (applied: boolean) => void;
-  timer: NodeJS.Timeout | undefined;
-}
-
 /** Items per SSCAN/HSCAN page: no reply is unbounded. */
 const SCAN_PAGE = 512;
 
@@ -77,7 +70,7 @@ export class SubscriptionDirectory {
   /** Per other frontend, the stream id up to which it said it applied the changes (its acks). */
   private readonly applied = new Map<string, string>();
   /** SUBSCRIBEs waiting until every live frontend applied their change (see {@link visibleEverywhere}). */
-  private readonly waiters = new Set<VisibilityWaiter>();
+  private readonly waiters = new ConditionWaiters();
   /** Set by the first load (at start). */
   private started = false;
   private closed = false;
@@ -203,11 +196,7 @@ export class SubscriptionDirectory {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const waiter of this.waiters) {
-      clearTimeout(waiter.timer);
-      waiter.resolve(false);
-    }
-    this.waiters.clear();
+    this.waiters.close();
     await this.tail.close();
     await Promise.allSettled([...this.chains.values()]);
   }
@@ -257,35 +246,17 @@ export class SubscriptionDirectory {
    * slow, or joined after the change and loaded it from the hashes, does not hold a SUBACK longer).
    */
   visibleEverywhere(id: string, others: () => Iterable<string>, timeoutMs: number): Promise<boolean> {
-    const waiter: VisibilityWaiter = { id, others, resolve: () => undefined, timer: undefined };
-    if (this.closed || this.appliedEverywhere(waiter)) return Promise.resolve(true);
-    return new Promise<boolean>((resolve) => {
-      waiter.resolve = resolve;
-      waiter.timer = setTimeout(() => {
-        this.waiters.delete(waiter);
-        resolve(false);
-      }, timeoutMs);
-      waiter.timer.unref();
-      this.waiters.add(waiter);
-    });
+    if (this.closed) return Promise.resolve(true);
+    return this.waiters.wait(() => this.appliedEverywhere(id, others), timeoutMs);
   }
 
-  private appliedEverywhere(waiter: VisibilityWaiter): boolean {
-    for (const frontend of waiter.others()) {
+  private appliedEverywhere(id: string, others: () => Iterable<string>): boolean {
+    for (const frontend of others()) {
       if (frontend === this.self) continue;
       const upTo = this.applied.get(frontend);
-      if (upTo === undefined || compareStreamIds(upTo, waiter.id) < 0) return false;
+      if (upTo === undefined || compareStreamIds(upTo, id) < 0) return false;
     }
     return true;
-  }
-
-  private settleWaiters(): void {
-    for (const waiter of this.waiters) {
-      if (!this.appliedEverywhere(waiter)) continue;
-      this.waiters.delete(waiter);
-      clearTimeout(waiter.timer);
-      waiter.resolve(true);
-    }
   }
 
   /** Tells the other frontends this one applied the stream up to `upTo` (not durable: a lost ack only lets a SUBACK wait for its timeout). */
@@ -343,7 +314,7 @@ export class SubscriptionDirectory {
       }
     }
     if (foreign !== undefined) this.ack(foreign);
-    if (acked && this.waiters.size > 0) this.settleWaiters();
+    if (acked && this.waiters.size > 0) this.waiters.settle();
   }
 
   /**

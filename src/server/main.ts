@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { parseBackendAddress, type BackendAddress } from '../config/backend-address.js';
 import { pathsOfDir } from '../instance/layout.js';
 import { OpsError } from '../shared/errors.js';
-import { startInstance } from './start.js';
+import { startInstance, type RunningBroker } from './start.js';
 
 const USAGE =
   'usage: ops-broker --instance-dir DIR [--repair] [--backend redis://HOST:PORT[,HOST:PORT...]]   (normally started by `ops create` or `ops broker start|run`)';
@@ -36,10 +36,21 @@ export function parseBrokerArgs(argv: readonly string[]): BrokerArgs {
 }
 
 /** Runs the broker process; resolves with its exit code. */
-export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<number> {
-  try {
+export function main(argv: readonly string[] = process.argv.slice(2)): Promise<number> {
+  return serveUntilStopped(() => {
     const { instanceDir, repair, backend } = parseBrokerArgs(argv);
-    const running = await startInstance(pathsOfDir(instanceDir), undefined, { repair, ...(backend !== undefined ? { backend } : {}) });
+    return startInstance(pathsOfDir(instanceDir), undefined, { repair, ...(backend !== undefined ? { backend } : {}) });
+  });
+}
+
+/**
+ * Starts an instance with `start` and serves until SIGINT/SIGTERM stops it; resolves with the exit
+ * code (0 after a clean stop; a start that fails prints `ops-broker: CODE: message` and gives its
+ * exit code). The broker process and a topology's spare frontend both run this way.
+ */
+export async function serveUntilStopped(start: () => Promise<RunningBroker>): Promise<number> {
+  try {
+    const running = await start();
     const onSignal = (signal: NodeJS.Signals): void => void running.stop(signal);
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);

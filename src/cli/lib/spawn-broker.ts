@@ -191,9 +191,14 @@ export async function stopBroker(paths: InstancePaths, pid: number, timeoutMs = 
 }
 
 /** Runs the broker in the foreground with inherited output (`flags`: see {@link BrokerFlags}); resolves with its exit code. */
-export async function runForeground(paths: InstancePaths, flags: BrokerFlags = {}): Promise<number> {
+export function runForeground(paths: InstancePaths, flags: BrokerFlags = {}): Promise<number> {
+  return runForegroundProcess(brokerArgs(paths, flags));
+}
+
+/** Runs `node args...` in the foreground with inherited output, forwarding SIGINT/SIGTERM to it; resolves with its exit code. */
+export async function runForegroundProcess(args: readonly string[]): Promise<number> {
   const { execa } = await import('execa');
-  const child = execa(process.execPath, brokerArgs(paths, flags), { stdio: 'inherit', reject: false, cleanup: true });
+  const child = execa(process.execPath, [...args], { stdio: 'inherit', reject: false, cleanup: true });
   const forward = (signal: NodeJS.Signals): void => void child.kill(signal);
   process.on('SIGINT', forward);
   process.on('SIGTERM', forward);

@@ -10,7 +10,7 @@ import type { InstancePaths } from '../../instance/layout.js';
 import { isProcessAlive, type BrokerStatusFile } from '../../instance/status-file.js';
 import { readTopologyStatus, topologyPaths } from '../../instance/topology-file.js';
 import { pollUntil } from './instance.js';
-import { startDetachedProcess, stopBroker } from './spawn-broker.js';
+import { runForegroundProcess, startDetachedProcess, stopBroker } from './spawn-broker.js';
 
 /** The supervisor entry script. */
 export const SUPERVISOR_BIN = fileURLToPath(new URL('../../../bin/ops-broker-supervisor.js', import.meta.url));
@@ -79,17 +79,6 @@ export function startTopologyDetached(paths: InstancePaths, timeoutMs: number, s
 }
 
 /** Runs the supervisor in the foreground with inherited output; resolves with its exit code. */
-export async function runTopologyForeground(paths: InstancePaths): Promise<number> {
-  const { execa } = await import('execa');
-  const child = execa(process.execPath, [SUPERVISOR_BIN, '--instance-dir', paths.dir], { stdio: 'inherit', reject: false, cleanup: true });
-  const forward = (signal: NodeJS.Signals): void => void child.kill(signal);
-  process.on('SIGINT', forward);
-  process.on('SIGTERM', forward);
-  try {
-    const result = await child;
-    return result.exitCode ?? 1;
-  } finally {
-    process.off('SIGINT', forward);
-    process.off('SIGTERM', forward);
-  }
+export function runTopologyForeground(paths: InstancePaths): Promise<number> {
+  return runForegroundProcess([SUPERVISOR_BIN, '--instance-dir', paths.dir]);
 }

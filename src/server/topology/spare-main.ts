@@ -11,8 +11,8 @@ import { writeSync } from 'node:fs';
 import { pathsOfDir } from '../../instance/layout.js';
 import { openAppendNoFollow } from '../../instance/no-follow.js';
 import { readRuntimeState } from '../../instance/runtime-file.js';
-import { OpsError } from '../../shared/errors.js';
 import { isRecord } from '../../shared/plain-objects.js';
+import { serveUntilStopped } from '../main.js';
 import { startInstance } from '../start.js';
 import { SPARE_READY } from './spare-protocol.js';
 
@@ -32,20 +32,11 @@ function assignment(): Promise<string> {
 /** Runs the spare; resolves with its exit code (0 after a clean stop). */
 export async function spareMain(): Promise<number> {
   const dir = await assignment();
-  try {
+  return serveUntilStopped(async () => {
     const paths = pathsOfDir(dir);
     const level = (await readRuntimeState(paths.runtime)).broker.diagnostics?.logs?.level ?? 'info';
     const fd = openAppendNoFollow(paths.log, 0o600); // the member's broker.log, never through a link
     const log = pino({ level, base: { instance: paths.name, pid: process.pid } }, { write: (line: string) => void writeSync(fd, line) });
-    const running = await startInstance(paths, log);
-    const onSignal = (signal: NodeJS.Signals): void => void running.stop(signal);
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-    await running.stopped;
-    return 0;
-  } catch (err) {
-    const error = err instanceof OpsError ? err : undefined;
-    process.stderr.write(`ops-broker: ${error ? `${error.code}: ${error.message}` : String(err)}\n`);
-    return error?.exitCode ?? 1;
-  }
+    return startInstance(paths, log);
+  });
 }
